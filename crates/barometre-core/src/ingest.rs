@@ -1,0 +1,653 @@
+//! Reading import files row by row: CSV, JSON Lines and the *Customer Support on Twitter* layout.
+//!
+//! Readers stream: they hold one row at a time (the Twitter layout keeps a small index of its
+//! threads, built in a first pass). Every bad row becomes a [`RowError`] naming file, line and
+//! column; the next row is read as if nothing happened, so nothing valid is lost.
+
+use crate::model::{ConversationEvent, Direction, EventKind, Message};
+use crate::time::{parse_instant, parse_twitter_date, Stamp};
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::io::{self, BufRead, BufReader, Read};
+
+/// One rejected row (or a file-level problem, then at line 1).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct RowError {
+    pub file: String,
+    pub line: u64,
+    pub column: u64,
+    pub reason: String,
+}
+
+impl fmt::Display for RowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.reason)
+    }
+}
+
+/// What a file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Messages,
+    ConversationEvents,
+}
+
+impl Kind {
+    pub fn parse(s: &str) -> Option<Kind> {
+        match s {
+            "messages" => Some(Kind::Messages),
+            "conversation-events" | "conversation_events" | "events" => Some(Kind::ConversationEvents),
+            _ => None,
+        }
+    }
+    pub fn required(self) -> &'static [&'static str] {
+        match self {
+            Kind::Messages => &["message_id", "created_at", "direction", "account", "channel", "author_id"],
+            Kind::ConversationEvents => &["conversation_id", "event", "at"],
+        }
+    }
+}
+
+/// How a file is laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Jsonl,
+    Twcs,
+}
+
+impl Format {
+    pub fn parse(s: &str) -> Option<Format> {
+        match s {
+            "csv" => Some(Format::Csv),
+            "jsonl" | "ndjson" | "json" => Some(Format::Jsonl),
+            "twcs" => Some(Format::Twcs),
+            _ => None,
+        }
+    }
+    /// Guesses from the file name: `.jsonl`/`.ndjson` are JSON Lines, anything else CSV.
+    pub fn from_path(path: &str) -> Format {
+        let p = path.to_ascii_lowercase();
+        if p.ends_with(".jsonl") || p.ends_with(".ndjson") || p.ends_with(".json") {
+            Format::Jsonl
+        } else {
+            Format::Csv
+        }
+    }
+}
+
+/// A validated row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    Message(Message),
+    Event(ConversationEvent),
+}
+
+/// A row's fields by name, whatever the file format.
+trait Fields {
+    /// The trimmed value, `None` when the column is absent or the cell empty.
+    fn get(&self, name: &str) -> Result<Option<&str>, (u64, String)>;
+    /// The value as written (message text keeps its spaces).
+    fn raw(&self, name: &str) -> Result<Option<&str>, (u64, String)>;
+    /// Where the field is (or would be), 1-based.
+    fn col(&self, name: &str) -> u64;
+}
+
+type FieldResult<T> = Result<T, (u64, String)>;
+
+fn required<'a>(f: &'a dyn Fields, name: &str) -> FieldResult<&'a str> {
+    f.get(name)?.ok_or_else(|| (f.col(name), format!("missing value for required column `{name}`")))
+}
+
+fn opt_string(f: &dyn Fields, name: &str) -> FieldResult<Option<String>> {
+    Ok(f.get(name)?.map(str::to_string))
+}
+
+/// `true/false/1/0/yes/no`, any case.
+pub fn parse_bool(s: &str) -> Option<bool> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "y" | "t" => Some(true),
+        "false" | "0" | "no" | "n" | "f" => Some(false),
+        _ => None,
+    }
+}
+
+fn opt_bool(f: &dyn Fields, name: &str) -> FieldResult<Option<bool>> {
+    match f.get(name)? {
+        None => Ok(None),
+        Some(v) => parse_bool(v)
+            .map(Some)
+            .ok_or_else(|| (f.col(name), format!("`{v}` in column `{name}` is not a boolean (true/false/1/0/yes/no)"))),
+    }
+}
+
+fn instant(f: &dyn Fields, name: &str) -> FieldResult<Stamp> {
+    let v = required(f, name)?;
+    parse_instant(v).map_err(|e| (f.col(name), format!("column `{name}`: {e}")))
+}
+
+fn message_from(f: &dyn Fields) -> FieldResult<Message> {
+    let message_id = required(f, "message_id")?.to_string();
+    let created_at = instant(f, "created_at")?;
+    let d = required(f, "direction")?;
+    let direction = match d.to_ascii_lowercase().as_str() {
+        "in" => Direction::In,
+        "out" => Direction::Out,
+        _ => return Err((f.col("direction"), format!("unknown direction `{d}` (expected `in` or `out`)"))),
+    };
+    let handle_seconds = match f.get("handle_seconds")? {
+        None => None,
+        Some(v) => match v.parse::<f64>() {
+            Ok(x) if x.is_finite() && x >= 0.0 => Some(x),
+            _ => {
+                return Err((
+                    f.col("handle_seconds"),
+                    format!("`{v}` in column `handle_seconds` is not a number of seconds ≥ 0"),
+                ))
+            }
+        },
+    };
+    Ok(Message {
+        message_id,
+        created_at,
+        direction,
+        account: required(f, "account")?.to_string(),
+        channel: required(f, "channel")?.to_ascii_lowercase(),
+        author_id: required(f, "author_id")?.to_string(),
+        conversation_id: opt_string(f, "conversation_id")?,
+        reply_to: opt_string(f, "reply_to")?,
+        customer_id: opt_string(f, "customer_id")?,
+        text: f.raw("text")?.map(str::to_string),
+        bot: opt_bool(f, "bot")?.unwrap_or(false),
+        public: opt_bool(f, "public")?,
+        kind: f.get("kind")?.map(|k| k.to_ascii_lowercase()),
+        in_scope: opt_bool(f, "in_scope")?,
+        actionable: opt_bool(f, "actionable")?,
+        handle_seconds,
+        team: opt_string(f, "team")?,
+    })
+}
+
+fn event_from(f: &dyn Fields) -> FieldResult<ConversationEvent> {
+    let conversation_id = required(f, "conversation_id")?.to_string();
+    let e = required(f, "event")?;
+    let event = EventKind::parse(e).ok_or_else(|| {
+        (
+            f.col("event"),
+            format!("unknown event `{e}` (expected opened, examined, resolved, reopened, complaint or escalated)"),
+        )
+    })?;
+    Ok(ConversationEvent { conversation_id, event, at: instant(f, "at")?, agent_id: opt_string(f, "agent_id")? })
+}
+
+fn record_from(kind: Kind, f: &dyn Fields) -> FieldResult<Record> {
+    match kind {
+        Kind::Messages => message_from(f).map(Record::Message),
+        Kind::ConversationEvents => event_from(f).map(Record::Event),
+    }
+}
+
+/// Wraps a byte stream and remembers where lines break, so that a row's line is right whatever
+/// the line ends (`\n`, `\r\n`, or a lone `\r` as old Mac exports write).
+pub struct LineCounter<R> {
+    inner: R,
+    pos: u64,
+    prev_cr: bool,
+    breaks: VecDeque<u64>,
+    lines_before: u64,
+}
+
+impl<R: Read> LineCounter<R> {
+    pub fn new(inner: R) -> Self {
+        LineCounter { inner, pos: 0, prev_cr: false, breaks: VecDeque::new(), lines_before: 0 }
+    }
+
+    /// The 1-based line holding byte `offset`. Offsets must be asked in increasing order.
+    pub fn line_of(&mut self, offset: u64) -> u64 {
+        while let Some(&b) = self.breaks.front() {
+            if b < offset {
+                self.breaks.pop_front();
+                self.lines_before += 1;
+            } else {
+                break;
+            }
+        }
+        self.lines_before + 1
+    }
+
+    pub fn bytes_read(&self) -> u64 {
+        self.pos
+    }
+}
+
+impl<R: Read> Read for LineCounter<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for (i, &b) in buf[..n].iter().enumerate() {
+            let at = self.pos + i as u64;
+            match b {
+                b'\r' => {
+                    self.breaks.push_back(at);
+                    self.prev_cr = true;
+                }
+                b'\n' => {
+                    if !self.prev_cr {
+                        self.breaks.push_back(at);
+                    }
+                    self.prev_cr = false;
+                }
+                _ => self.prev_cr = false,
+            }
+        }
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+struct CsvFields<'a> {
+    header: &'a HashMap<String, usize>,
+    rec: &'a csv::ByteRecord,
+}
+
+impl Fields for CsvFields<'_> {
+    fn raw(&self, name: &str) -> FieldResult<Option<&str>> {
+        let Some(&i) = self.header.get(name) else { return Ok(None) };
+        let Some(b) = self.rec.get(i) else { return Ok(None) };
+        match std::str::from_utf8(b) {
+            Ok(s) if s.trim().is_empty() => Ok(None),
+            Ok(s) => Ok(Some(s)),
+            Err(e) => Err((
+                i as u64 + 1,
+                format!("column `{name}` is not valid UTF-8 (bad byte at offset {} of the cell)", e.valid_up_to()),
+            )),
+        }
+    }
+    fn get(&self, name: &str) -> FieldResult<Option<&str>> {
+        Ok(self.raw(name)?.map(str::trim))
+    }
+    fn col(&self, name: &str) -> u64 {
+        self.header.get(name).map_or(1, |i| *i as u64 + 1)
+    }
+}
+
+/// Reads a CSV file's header, checking that the required columns are there.
+fn csv_header<R: Read>(
+    rdr: &mut csv::Reader<LineCounter<R>>,
+    file: &str,
+    required: &[&str],
+) -> Result<(HashMap<String, usize>, usize), RowError> {
+    let err = |column, reason| RowError { file: file.to_string(), line: 1, column, reason };
+    let h = rdr.byte_headers().map_err(|e| err(1, format!("cannot read the header row: {e}")))?.clone();
+    let mut map = HashMap::new();
+    for (i, name) in h.iter().enumerate() {
+        let name = std::str::from_utf8(name)
+            .map_err(|_| err(i as u64 + 1, "header is not valid UTF-8".into()))?
+            .trim_start_matches('\u{feff}')
+            .trim()
+            .to_ascii_lowercase();
+        map.entry(name).or_insert(i);
+    }
+    for r in required {
+        if !map.contains_key(*r) {
+            return Err(err(h.len() as u64 + 1, format!("missing required column `{r}` in the header")));
+        }
+    }
+    Ok((map, h.len()))
+}
+
+fn csv_reader<R: Read>(r: R) -> csv::Reader<LineCounter<R>> {
+    csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(LineCounter::new(r))
+}
+
+/// Streams validated records out of one file.
+pub struct RecordReader<R: Read> {
+    file: String,
+    kind: Kind,
+    inner: Inner<R>,
+    /// Set when the file itself is unreadable (bad header): every row is then lost.
+    pub fatal: Option<RowError>,
+}
+
+enum Inner<R: Read> {
+    Csv { rdr: csv::Reader<LineCounter<R>>, header: HashMap<String, usize>, width: usize, rec: csv::ByteRecord },
+    Jsonl { lines: LineReader<R> },
+    Twcs(Box<TwcsReader<R>>),
+    Done,
+}
+
+impl<R: Read> RecordReader<R> {
+    /// Opens `r` (named `file` in errors). For [`Format::Twcs`] use [`RecordReader::twcs`].
+    pub fn new(file: &str, kind: Kind, format: Format, r: R) -> Self {
+        let mut me = RecordReader { file: file.to_string(), kind, inner: Inner::Done, fatal: None };
+        match format {
+            Format::Csv | Format::Twcs => {
+                let mut rdr = csv_reader(r);
+                match csv_header(&mut rdr, file, kind.required()) {
+                    Ok((header, width)) => {
+                        me.inner = Inner::Csv { rdr, header, width, rec: csv::ByteRecord::new() }
+                    }
+                    Err(e) => me.fatal = Some(e),
+                }
+            }
+            Format::Jsonl => me.inner = Inner::Jsonl { lines: LineReader::new(r) },
+        }
+        me
+    }
+
+    /// The Twitter layout needs two reads of the file: `first` builds the thread index,
+    /// `second` yields the messages.
+    pub fn twcs(file: &str, first: R, second: R) -> Self {
+        let mut me = RecordReader { file: file.to_string(), kind: Kind::Messages, inner: Inner::Done, fatal: None };
+        match TwcsReader::new(file, first, second) {
+            Ok(t) => me.inner = Inner::Twcs(Box::new(t)),
+            Err(e) => me.fatal = Some(e),
+        }
+        me
+    }
+
+    /// Bytes consumed so far, for a progress bar.
+    pub fn bytes_read(&self) -> u64 {
+        match &self.inner {
+            Inner::Csv { rdr, .. } => rdr.get_ref().bytes_read(),
+            Inner::Jsonl { lines } => lines.pos,
+            Inner::Twcs(t) => t.rdr.get_ref().bytes_read(),
+            Inner::Done => 0,
+        }
+    }
+}
+
+impl<R: Read> Iterator for RecordReader<R> {
+    type Item = Result<Record, RowError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let file = self.file.clone();
+        let err = |line, column, reason| RowError { file: file.clone(), line, column, reason };
+        match &mut self.inner {
+            Inner::Done => None,
+            Inner::Csv { rdr, header, width, rec } => match rdr.read_byte_record(rec) {
+                Ok(false) => None,
+                Err(e) => {
+                    let off = e.position().map_or(rdr.get_ref().bytes_read(), |p| p.byte());
+                    let line = rdr.get_mut().line_of(off);
+                    self.inner = Inner::Done;
+                    Some(Err(err(line, 1, format!("unreadable CSV, reading stops here: {e}"))))
+                }
+                Ok(true) => {
+                    let off = rec.position().map_or(0, |p| p.byte());
+                    let line = rdr.get_mut().line_of(off);
+                    if rec.len() != *width {
+                        let col = rec.len().min(*width) as u64 + 1;
+                        return Some(Err(err(
+                            line,
+                            col,
+                            format!("row has {} fields, the header has {}", rec.len(), width),
+                        )));
+                    }
+                    let f = CsvFields { header, rec };
+                    Some(record_from(self.kind, &f).map_err(|(c, r)| err(line, c, r)))
+                }
+            },
+            Inner::Jsonl { lines } => loop {
+                let (line, bytes) = match lines.next_line() {
+                    Ok(None) => return None,
+                    Ok(Some(x)) => x,
+                    Err(e) => {
+                        let line = lines.line;
+                        self.inner = Inner::Done;
+                        return Some(Err(err(line, 1, format!("cannot read: {e}"))));
+                    }
+                };
+                let text = match std::str::from_utf8(&bytes) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        let col = String::from_utf8_lossy(&bytes[..e.valid_up_to()]).chars().count() as u64 + 1;
+                        return Some(Err(err(line, col, "line is not valid UTF-8".into())));
+                    }
+                };
+                if text.trim().is_empty() {
+                    continue;
+                }
+                return Some(match JsonFields::parse(text) {
+                    Ok(f) => record_from(self.kind, &f).map_err(|(c, r)| err(line, c, r)),
+                    Err((c, r)) => Err(err(line, c, r)),
+                });
+            },
+            Inner::Twcs(t) => t.next(),
+        }
+    }
+}
+
+/// Splits a byte stream into lines at `\n`, `\r\n` or a lone `\r`.
+struct LineReader<R> {
+    r: BufReader<R>,
+    pos: u64,
+    line: u64,
+    pending_lf_skip: bool,
+}
+
+impl<R: Read> LineReader<R> {
+    fn new(r: R) -> Self {
+        LineReader { r: BufReader::with_capacity(1 << 16, r), pos: 0, line: 0, pending_lf_skip: false }
+    }
+
+    fn next_line(&mut self) -> io::Result<Option<(u64, Vec<u8>)>> {
+        let mut out = Vec::new();
+        loop {
+            let buf = self.r.fill_buf()?;
+            if buf.is_empty() {
+                if out.is_empty() {
+                    return Ok(None);
+                }
+                self.line += 1;
+                return Ok(Some((self.line, out)));
+            }
+            let mut i = 0;
+            if self.pending_lf_skip {
+                self.pending_lf_skip = false;
+                if buf[0] == b'\n' {
+                    i = 1;
+                }
+            }
+            let start = i;
+            while i < buf.len() && buf[i] != b'\n' && buf[i] != b'\r' {
+                i += 1;
+            }
+            out.extend_from_slice(&buf[start..i]);
+            if i < buf.len() {
+                self.pending_lf_skip = buf[i] == b'\r';
+                self.r.consume(i + 1);
+                self.pos += (i + 1) as u64;
+                self.line += 1;
+                return Ok(Some((self.line, out)));
+            }
+            self.r.consume(i);
+            self.pos += i as u64;
+        }
+    }
+}
+
+struct JsonFields {
+    values: HashMap<String, (String, u64)>,
+}
+
+impl JsonFields {
+    fn parse(text: &str) -> FieldResult<JsonFields> {
+        let v: serde_json::Value = serde_json::from_str(text).map_err(|e| (e.column() as u64, format!("invalid JSON: {e}")))?;
+        let serde_json::Value::Object(map) = v else {
+            return Err((1, "a JSON Lines row must be an object".into()));
+        };
+        let mut values = HashMap::new();
+        for (k, v) in map {
+            let col = text.find(&format!("\"{k}\"")).map_or(1, |b| text[..b].chars().count() as u64 + 1);
+            let s = match v {
+                serde_json::Value::Null => continue,
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Bool(b) => b.to_string(),
+                serde_json::Value::Number(n) => n.to_string(),
+                serde_json::Value::Array(a) => a
+                    .iter()
+                    .map(|x| x.as_str().map_or_else(|| x.to_string(), str::to_string))
+                    .collect::<Vec<_>>()
+                    .join(","),
+                serde_json::Value::Object(_) => return Err((col, format!("field `{k}` must not be an object"))),
+            };
+            values.insert(k.to_ascii_lowercase(), (s, col));
+        }
+        Ok(JsonFields { values })
+    }
+}
+
+impl Fields for JsonFields {
+    fn raw(&self, name: &str) -> FieldResult<Option<&str>> {
+        Ok(self.values.get(name).map(|(s, _)| s.as_str()).filter(|s| !s.trim().is_empty()))
+    }
+    fn get(&self, name: &str) -> FieldResult<Option<&str>> {
+        Ok(self.raw(name)?.map(str::trim))
+    }
+    fn col(&self, name: &str) -> u64 {
+        self.values.get(name).map_or(1, |(_, c)| *c)
+    }
+}
+
+const TWCS_COLUMNS: &[&str] =
+    &["tweet_id", "author_id", "inbound", "created_at", "text", "response_tweet_id", "in_response_to_tweet_id"];
+
+/// The *Customer Support on Twitter* layout. Company accounts are the non-inbound authors; an
+/// inbound tweet belongs to the company of its thread (the earliest company tweet under the same
+/// root), else to the first @mention naming a company.
+struct TwcsReader<R: Read> {
+    file: String,
+    rdr: csv::Reader<LineCounter<R>>,
+    header: HashMap<String, usize>,
+    width: usize,
+    rec: csv::ByteRecord,
+    /// tweet → parent, for every tweet that answers another.
+    parent: HashMap<String, String>,
+    /// thread root → (time, company) of its earliest company tweet.
+    thread_company: HashMap<String, (i64, String)>,
+    /// lower-cased company handle → handle as written.
+    companies: HashMap<String, String>,
+}
+
+impl<R: Read> TwcsReader<R> {
+    fn new(file: &str, first: R, second: R) -> Result<Self, RowError> {
+        let mut rdr = csv_reader(first);
+        let (header, width) = csv_header(&mut rdr, file, TWCS_COLUMNS)?;
+        let mut rec = csv::ByteRecord::new();
+        let mut parent = HashMap::new();
+        let mut company_tweets: Vec<(String, i64, String)> = Vec::new();
+        let mut companies = HashMap::new();
+        while let Ok(true) = rdr.read_byte_record(&mut rec) {
+            if rec.len() != width {
+                continue;
+            }
+            let f = CsvFields { header: &header, rec: &rec };
+            let (Ok(Some(id)), Ok(Some(inbound))) = (f.get("tweet_id"), f.get("inbound")) else { continue };
+            if let Ok(Some(p)) = f.get("in_response_to_tweet_id") {
+                parent.insert(id.to_string(), p.to_string());
+            }
+            if parse_bool(inbound) == Some(false) {
+                if let (Ok(Some(a)), Ok(Some(t))) = (f.get("author_id"), f.get("created_at")) {
+                    let ms = parse_twitter_date(t).map_or(i64::MAX, |s| s.ms);
+                    companies.insert(a.to_ascii_lowercase(), a.to_string());
+                    company_tweets.push((id.to_string(), ms, a.to_string()));
+                }
+            }
+        }
+        let mut thread_company: HashMap<String, (i64, String)> = HashMap::new();
+        for (id, ms, author) in company_tweets {
+            let root = root_of(&parent, &id);
+            let e = thread_company.entry(root).or_insert((ms, author.clone()));
+            if (ms, &author) < (e.0, &e.1) {
+                *e = (ms, author);
+            }
+        }
+        let mut rdr2 = csv_reader(second);
+        let (header, width) = csv_header(&mut rdr2, file, TWCS_COLUMNS)?;
+        Ok(TwcsReader { file: file.to_string(), rdr: rdr2, header, width, rec, parent, thread_company, companies })
+    }
+
+    fn next(&mut self) -> Option<Result<Record, RowError>> {
+        match self.rdr.read_byte_record(&mut self.rec) {
+            Ok(false) => None,
+            Err(e) => {
+                let at = self.rdr.get_ref().bytes_read();
+                let line = self.rdr.get_mut().line_of(at);
+                Some(Err(RowError { file: self.file.clone(), line, column: 1, reason: format!("unreadable CSV: {e}") }))
+            }
+            Ok(true) => {
+                let off = self.rec.position().map_or(0, |p| p.byte());
+                let line = self.rdr.get_mut().line_of(off);
+                let err = |(column, reason)| RowError { file: self.file.clone(), line, column, reason };
+                if self.rec.len() != self.width {
+                    let col = self.rec.len().min(self.width) as u64 + 1;
+                    return Some(Err(err((col, format!("row has {} fields, the header has {}", self.rec.len(), self.width)))));
+                }
+                let f = CsvFields { header: &self.header, rec: &self.rec };
+                Some(self.message(&f).map(Record::Message).map_err(err))
+            }
+        }
+    }
+
+    fn message(&self, f: &dyn Fields) -> FieldResult<Message> {
+        let id = required(f, "tweet_id")?.to_string();
+        let author = required(f, "author_id")?.to_string();
+        let inbound_s = required(f, "inbound")?;
+        let inbound = parse_bool(inbound_s)
+            .ok_or_else(|| (f.col("inbound"), format!("`{inbound_s}` in column `inbound` is not True or False")))?;
+        let created = required(f, "created_at")?;
+        let created_at = parse_twitter_date(created).map_err(|e| (f.col("created_at"), e))?;
+        let text = f.raw("text")?.map(str::to_string);
+        let reply_to = opt_string(f, "in_response_to_tweet_id")?;
+        let account = if !inbound {
+            author.clone()
+        } else if let Some((_, c)) = self.thread_company.get(&root_of(&self.parent, &id)) {
+            c.clone()
+        } else {
+            text.as_deref()
+                .and_then(|t| first_company_mention(t, &self.companies))
+                .unwrap_or_else(|| "(unknown)".to_string())
+        };
+        Ok(Message {
+            message_id: id,
+            created_at,
+            direction: if inbound { Direction::In } else { Direction::Out },
+            account,
+            channel: "twitter".into(),
+            customer_id: inbound.then(|| author.clone()),
+            author_id: author,
+            conversation_id: None,
+            reply_to,
+            text,
+            bot: false,
+            public: Some(true),
+            kind: None,
+            in_scope: None,
+            actionable: None,
+            handle_seconds: None,
+            team: None,
+        })
+    }
+}
+
+fn root_of(parent: &HashMap<String, String>, id: &str) -> String {
+    let mut cur = id;
+    // A reply chain longer than the map is a cycle: stop rather than loop.
+    for _ in 0..=parent.len() {
+        match parent.get(cur) {
+            Some(p) if p != cur => cur = p,
+            _ => break,
+        }
+    }
+    cur.to_string()
+}
+
+fn first_company_mention(text: &str, companies: &HashMap<String, String>) -> Option<String> {
+    text.split('@').skip(1).find_map(|rest| {
+        let handle: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        companies.get(&handle.to_ascii_lowercase()).cloned()
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,130 @@
+use super::*;
+use rstest::rstest;
+
+const HEAD: &str = "message_id,created_at,direction,account,channel,author_id,conversation_id,reply_to,text\n";
+
+fn read(kind: Kind, format: Format, data: &[u8]) -> (Vec<Record>, Vec<String>) {
+    let mut ok = Vec::new();
+    let mut bad = Vec::new();
+    let mut r = RecordReader::new("f.csv", kind, format, data);
+    if let Some(e) = r.fatal.take() {
+        bad.push(e.to_string());
+    }
+    for x in r {
+        match x {
+            Ok(rec) => ok.push(rec),
+            Err(e) => bad.push(e.to_string()),
+        }
+    }
+    (ok, bad)
+}
+
+#[rstest]
+#[case::bad_instant("x4,not-a-date,in,acme,email,u3,k3,,oops\n", "f.csv:3:2: column `created_at`: `not-a-date` is not an RFC 3339 instant")]
+#[case::unknown_direction("x4,2026-04-06T09:00:00Z,sideways,acme,email,u3,k3,,oops\n", "f.csv:3:3: unknown direction `sideways`")]
+#[case::missing_value("x4,2026-04-06T09:00:00Z,in,,email,u3,k3,,oops\n", "f.csv:3:4: missing value for required column `account`")]
+#[case::short_row("x4,2026-04-06T09:00:00Z,in,acme\n", "f.csv:3:5: row has 4 fields, the header has 9")]
+#[case::no_offset("x4,2026-04-06T09:00:00,in,acme,email,u3,k3,,oops\n", "f.csv:3:2: column `created_at`: instant `2026-04-06T09:00:00` has no offset")]
+fn each_bad_row_gets_its_precise_message(#[case] row: &str, #[case] expected: &str) {
+    let data = format!("{HEAD}x1,2026-04-06T08:00:00+02:00,in,acme,twitter,u1,k1,,Bonjour\n{row}x5,2026-04-06T10:00:00Z,out,acme,email,a1,k3,,ok\n");
+    let (ok, bad) = read(Kind::Messages, Format::Csv, data.as_bytes());
+    assert_eq!(ok.len(), 2, "the valid rows around the bad one are kept");
+    assert_eq!(bad.len(), 1);
+    assert!(bad[0].starts_with(expected), "{} does not start with {expected}", bad[0]);
+}
+
+#[test]
+fn wrong_utf8_names_its_cell() {
+    let mut data = HEAD.as_bytes().to_vec();
+    data.extend_from_slice(b"x1,2026-04-06T08:00:00Z,in,ac\xffme,twitter,u1,k1,,t\n");
+    let (ok, bad) = read(Kind::Messages, Format::Csv, &data);
+    assert!(ok.is_empty());
+    assert!(bad[0].starts_with("f.csv:2:4: column `account` is not valid UTF-8"), "{}", bad[0]);
+}
+
+#[test]
+fn cr_only_line_ends_count_lines() {
+    let data = HEAD.replace('\n', "\r")
+        + "x1,2026-04-06T08:00:00Z,in,acme,twitter,u1,k1,,t\rx2,bad,in,acme,twitter,u1,k1,,t\r";
+    let (ok, bad) = read(Kind::Messages, Format::Csv, data.as_bytes());
+    assert_eq!(ok.len(), 1);
+    assert!(bad[0].starts_with("f.csv:3:2:"), "{}", bad[0]);
+}
+
+#[test]
+fn quoted_newlines_keep_the_text_and_the_next_line_numbers() {
+    let data = format!(
+        "{HEAD}x1,2026-04-06T08:00:00Z,in,acme,twitter,u1,k1,,\"Bonjour,\nma commande\r\nest perdue\"\nx2,oops,in,acme,twitter,u1,k1,,t\n"
+    );
+    let (ok, bad) = read(Kind::Messages, Format::Csv, data.as_bytes());
+    let Record::Message(m) = &ok[0] else { panic!() };
+    assert_eq!(m.text.as_deref(), Some("Bonjour,\nma commande\r\nest perdue"));
+    assert!(bad[0].starts_with("f.csv:5:2:"), "{}", bad[0]);
+}
+
+#[test]
+fn a_missing_required_column_in_the_header_is_one_clear_error() {
+    let data = "message_id,created_at,account,channel,author_id\nx1,2026-04-06T08:00:00Z,acme,twitter,u1\n";
+    let (ok, bad) = read(Kind::Messages, Format::Csv, data.as_bytes());
+    assert!(ok.is_empty());
+    assert_eq!(bad, vec!["f.csv:1:6: missing required column `direction` in the header".to_string()]);
+}
+
+#[test]
+fn jsonl_rows_read_like_csv_and_errors_point_at_the_field() {
+    let data = concat!(
+        r#"{"message_id":"m1","created_at":"2026-04-06T08:00:00+02:00","direction":"in","account":"acme","channel":"Twitter","author_id":"u1","bot":false}"#,
+        "\n\n",
+        r#"{"message_id":"m2","created_at":"2026-04-06T08:00:00+02:00","direction":"up","account":"acme","channel":"twitter","author_id":"u1"}"#,
+        "\n{not json}\n"
+    );
+    let (ok, bad) = read(Kind::Messages, Format::Jsonl, data.as_bytes());
+    assert_eq!(ok.len(), 1);
+    let Record::Message(m) = &ok[0] else { panic!() };
+    assert_eq!((m.channel.as_str(), m.created_at.ms), ("twitter", 1_775_455_200_000));
+    assert!(bad[0].starts_with("f.csv:3:61: unknown direction `up`"), "{}", bad[0]);
+    assert!(bad[1].starts_with("f.csv:4:2: invalid JSON"), "{}", bad[1]);
+}
+
+#[test]
+fn events_parse_and_reject_unknown_kinds() {
+    let data = "conversation_id,event,at,agent_id\nk1,examined,2026-04-06T08:00:00Z,a1\nk1,deleted,2026-04-06T08:00:00Z,\n";
+    let (ok, bad) = read(Kind::ConversationEvents, Format::Csv, data.as_bytes());
+    assert_eq!(ok.len(), 1);
+    assert!(bad[0].starts_with("f.csv:3:2: unknown event `deleted`"), "{}", bad[0]);
+}
+
+#[test]
+fn twcs_assigns_inbound_tweets_to_the_company_of_their_thread_or_first_mention() {
+    let data = "tweet_id,author_id,inbound,created_at,text,response_tweet_id,in_response_to_tweet_id\n\
+1,115712,True,Tue Oct 31 22:10:47 +0000 2017,@sprintcare and how do you propose we do that,,3\n\
+2,sprintcare,False,Tue Oct 31 22:11:45 +0000 2017,@115712 I understand.,1,4\n\
+3,115712,True,Tue Oct 31 22:08:27 +0000 2017,@sprintcare I have sent several private messages,\"1,4\",\n\
+4,sprintcare,False,Tue Oct 31 21:54:49 +0000 2017,@115712 Please send us a Private Message.,2,3\n\
+5,99,True,Tue Oct 31 23:00:00 +0000 2017,hey @SprintCare help,,\n\
+6,98,True,Tue Oct 31 23:00:00 +0000 2017,nobody hears me,,\n";
+    let mut r = RecordReader::twcs("t.csv", data.as_bytes(), data.as_bytes());
+    assert!(r.fatal.is_none());
+    let msgs: Vec<Message> = r
+        .by_ref()
+        .map(|x| match x.unwrap() {
+            Record::Message(m) => m,
+            Record::Event(_) => panic!(),
+        })
+        .collect();
+    let acc: Vec<(&str, &str, Direction)> =
+        msgs.iter().map(|m| (m.message_id.as_str(), m.account.as_str(), m.direction)).collect();
+    assert_eq!(
+        acc,
+        vec![
+            ("1", "sprintcare", Direction::In),
+            ("2", "sprintcare", Direction::Out),
+            ("3", "sprintcare", Direction::In),
+            ("4", "sprintcare", Direction::Out),
+            ("5", "sprintcare", Direction::In),
+            ("6", "(unknown)", Direction::In),
+        ]
+    );
+    assert_eq!(msgs[0].reply_to.as_deref(), Some("3"));
+    assert_eq!(msgs[0].channel, "twitter");
+}

@@ -1,0 +1,4 @@
+//! The pure core of Baromètre.
+pub mod ingest;
+pub mod model;
+pub mod time;

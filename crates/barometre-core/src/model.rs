@@ -1,0 +1,203 @@
+//! The rows Baromètre imports (DATA.md), validated.
+
+use crate::time::Stamp;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// customer → company
+    In,
+    /// company → customer
+    Out,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::In => "in",
+            Direction::Out => "out",
+        }
+    }
+}
+
+/// One message row of the `messages` import.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub message_id: String,
+    pub created_at: Stamp,
+    pub direction: Direction,
+    pub account: String,
+    pub channel: String,
+    pub author_id: String,
+    pub conversation_id: Option<String>,
+    pub reply_to: Option<String>,
+    pub customer_id: Option<String>,
+    pub text: Option<String>,
+    pub bot: bool,
+    pub public: Option<bool>,
+    pub kind: Option<String>,
+    pub in_scope: Option<bool>,
+    /// Extension column: overrides the actionable rule when the source already decided.
+    pub actionable: Option<bool>,
+    pub handle_seconds: Option<f64>,
+    pub team: Option<String>,
+}
+
+impl Message {
+    /// Whether this message is public: the `public` column, else the channel's default.
+    pub fn is_public(&self) -> bool {
+        self.public.unwrap_or_else(|| channel_is_public(&self.channel))
+    }
+
+    /// The customer side of the conversation: `customer_id`, else the author of an `in` row.
+    pub fn customer(&self) -> Option<&str> {
+        match (&self.customer_id, self.direction) {
+            (Some(c), _) => Some(c),
+            (None, Direction::In) => Some(&self.author_id),
+            (None, Direction::Out) => None,
+        }
+    }
+
+    /// A stable fingerprint of the row's content: two rows with one id and different
+    /// fingerprints are a conflict, equal fingerprints a harmless repeat.
+    pub fn fingerprint(&self) -> u64 {
+        let mut h = Fnv::new();
+        h.str(&self.message_id);
+        h.u64(self.created_at.ms as u64);
+        h.u64(self.created_at.offset_s as u64);
+        h.str(self.direction.as_str());
+        for s in [&self.account, &self.channel, &self.author_id] {
+            h.str(s);
+        }
+        for o in [&self.conversation_id, &self.reply_to, &self.customer_id, &self.text, &self.kind, &self.team] {
+            h.opt(o.as_deref());
+        }
+        for b in [Some(self.bot), self.public, self.in_scope, self.actionable] {
+            h.u64(match b {
+                None => 2,
+                Some(true) => 1,
+                Some(false) => 0,
+            });
+        }
+        h.u64(self.handle_seconds.map_or(u64::MAX, f64::to_bits));
+        h.finish()
+    }
+}
+
+/// Channels whose messages everyone can see unless the row says otherwise (walls, comments,
+/// public tweets, reviews). Any other channel is private.
+pub const PUBLIC_CHANNELS: &[&str] = &[
+    "facebook_wall",
+    "facebook_comment",
+    "facebook_comments",
+    "twitter",
+    "instagram",
+    "instagram_comment",
+    "instagram_comments",
+    "youtube",
+    "linkedin",
+    "review",
+    "reviews",
+    "forum",
+    "tiktok",
+];
+
+pub fn channel_is_public(channel: &str) -> bool {
+    PUBLIC_CHANNELS.contains(&channel)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventKind {
+    Opened,
+    Examined,
+    Resolved,
+    Reopened,
+    Complaint,
+    Escalated,
+}
+
+impl EventKind {
+    pub const ALL: [EventKind; 6] = [
+        EventKind::Opened,
+        EventKind::Examined,
+        EventKind::Resolved,
+        EventKind::Reopened,
+        EventKind::Complaint,
+        EventKind::Escalated,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Opened => "opened",
+            EventKind::Examined => "examined",
+            EventKind::Resolved => "resolved",
+            EventKind::Reopened => "reopened",
+            EventKind::Complaint => "complaint",
+            EventKind::Escalated => "escalated",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<EventKind> {
+        EventKind::ALL.into_iter().find(|k| k.as_str() == s.trim().to_ascii_lowercase())
+    }
+}
+
+/// One row of the `conversation_events` import. Keyed by all its fields: events carry no id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConversationEvent {
+    pub conversation_id: String,
+    pub event: EventKind,
+    pub at: Stamp,
+    pub agent_id: Option<String>,
+}
+
+impl ConversationEvent {
+    pub fn key(&self) -> String {
+        format!(
+            "{}\u{1f}{}\u{1f}{}\u{1f}{}",
+            self.conversation_id,
+            self.event.as_str(),
+            self.at.ms,
+            self.agent_id.as_deref().unwrap_or("")
+        )
+    }
+}
+
+/// FNV-1a, 64 bits: deterministic across runs and Rust versions, unlike std's hasher.
+pub struct Fnv(u64);
+
+impl Fnv {
+    pub fn new() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+    pub fn bytes(&mut self, b: &[u8]) {
+        for x in b {
+            self.0 ^= u64::from(*x);
+            self.0 = self.0.wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    pub fn str(&mut self, s: &str) {
+        self.u64(s.len() as u64);
+        self.bytes(s.as_bytes());
+    }
+    pub fn opt(&mut self, s: Option<&str>) {
+        match s {
+            None => self.u64(u64::MAX),
+            Some(s) => self.str(s),
+        }
+    }
+    pub fn u64(&mut self, v: u64) {
+        self.bytes(&v.to_le_bytes());
+    }
+    pub fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,213 @@
+//! Instants, durations and time zones as the import formats and the configuration write them.
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+
+/// Milliseconds since the Unix epoch, UTC. Every figure is computed on these, so the offset a
+/// source wrote never changes a result.
+pub type Millis = i64;
+
+/// An instant as a source wrote it: the UTC milliseconds and the offset it carried (kept only to
+/// show local times back to the user).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Stamp {
+    pub ms: Millis,
+    pub offset_s: i32,
+}
+
+impl Stamp {
+    pub fn utc(ms: Millis) -> Self {
+        Stamp { ms, offset_s: 0 }
+    }
+
+    /// RFC 3339 in the offset the source used.
+    pub fn to_rfc3339(self) -> String {
+        let off = FixedOffset::east_opt(self.offset_s).unwrap_or_else(|| FixedOffset::east_opt(0).unwrap());
+        match off.timestamp_millis_opt(self.ms).single() {
+            Some(t) if self.ms % 1000 == 0 => t.format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
+            Some(t) => t.format("%Y-%m-%dT%H:%M:%S%.3f%:z").to_string(),
+            None => self.ms.to_string(),
+        }
+    }
+}
+
+/// Formats UTC milliseconds as RFC 3339 in UTC (`Z`).
+pub fn rfc3339_utc(ms: Millis) -> String {
+    match Utc.timestamp_millis_opt(ms).single() {
+        Some(t) if ms % 1000 == 0 => t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        Some(t) => t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        None => ms.to_string(),
+    }
+}
+
+/// Parses an RFC 3339 instant with an offset (`2026-03-02T09:15:00+01:00`, `…Z`). A space instead
+/// of `T` is accepted; a missing offset is refused, since guessing one would shift every duration.
+pub fn parse_instant(s: &str) -> Result<Stamp, String> {
+    let t = s.trim();
+    match DateTime::parse_from_rfc3339(t) {
+        Ok(d) => Ok(Stamp { ms: d.timestamp_millis(), offset_s: d.offset().local_minus_utc() }),
+        Err(_) => {
+            let alt = t.replacen(' ', "T", 1);
+            if let Ok(d) = DateTime::parse_from_rfc3339(&alt) {
+                return Ok(Stamp { ms: d.timestamp_millis(), offset_s: d.offset().local_minus_utc() });
+            }
+            if NaiveDateTime::parse_from_str(&alt, "%Y-%m-%dT%H:%M:%S%.f").is_ok() {
+                Err(format!("instant `{t}` has no offset (write it like 2026-03-02T09:15:00+01:00 or …Z)"))
+            } else {
+                Err(format!("`{t}` is not an RFC 3339 instant (expected like 2026-03-02T09:15:00+01:00)"))
+            }
+        }
+    }
+}
+
+/// Parses the *Customer Support on Twitter* date layout: `Wed Oct 11 06:55:44 +0000 2017`.
+pub fn parse_twitter_date(s: &str) -> Result<Stamp, String> {
+    DateTime::parse_from_str(s.trim(), "%a %b %d %H:%M:%S %z %Y")
+        .map(|d| Stamp { ms: d.timestamp_millis(), offset_s: d.offset().local_minus_utc() })
+        .map_err(|_| format!("`{}` is not a date like `Wed Oct 11 06:55:44 +0000 2017`", s.trim()))
+}
+
+/// Parses `90s`, `15m`, `1h`, `2h30m`, `7d` (and combinations, `1d12h`) into milliseconds.
+pub fn parse_duration(s: &str) -> Result<Millis, String> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Err("empty duration".into());
+    }
+    let mut total: i64 = 0;
+    let mut num = String::new();
+    for c in t.chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        let unit = match c {
+            'd' => 86_400_000,
+            'h' => 3_600_000,
+            'm' => 60_000,
+            's' => 1000,
+            _ => return Err(format!("duration `{t}`: unknown unit `{c}` (use d, h, m, s)")),
+        };
+        let n: i64 = num.parse().map_err(|_| format!("duration `{t}`: a number must come before `{c}`"))?;
+        total += n * unit;
+        num.clear();
+    }
+    if !num.is_empty() {
+        return Err(format!("duration `{t}`: the last number has no unit (write 90s, 15m, 1h, 7d)"));
+    }
+    Ok(total)
+}
+
+/// A report or account time zone: an IANA name (`Europe/Paris`), `UTC`, or a fixed offset (`+02:00`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Zone {
+    Named(Tz),
+    Fixed(FixedOffset),
+}
+
+impl Zone {
+    pub const UTC: Zone = Zone::Named(Tz::UTC);
+
+    pub fn parse(s: &str) -> Result<Zone, String> {
+        let t = s.trim();
+        if let Ok(tz) = t.parse::<Tz>() {
+            return Ok(Zone::Named(tz));
+        }
+        if let Ok(d) = DateTime::parse_from_rfc3339(&format!("2000-01-01T00:00:00{t}")) {
+            return Ok(Zone::Fixed(*d.offset()));
+        }
+        Err(format!("unknown time zone `{t}` (use an IANA name like Europe/Paris, UTC, or +02:00)"))
+    }
+
+    pub fn name(&self) -> String {
+        match self {
+            Zone::Named(tz) => tz.name().to_string(),
+            Zone::Fixed(o) => o.to_string(),
+        }
+    }
+
+    /// Local wall-clock date and time of an instant.
+    pub fn local(&self, ms: Millis) -> NaiveDateTime {
+        let utc = Utc.timestamp_millis_opt(ms).single().unwrap_or_default();
+        match self {
+            Zone::Named(tz) => utc.with_timezone(tz).naive_local(),
+            Zone::Fixed(o) => utc.with_timezone(o).naive_local(),
+        }
+    }
+
+    /// The instant of a local wall-clock time. In a gap (spring forward) the wall time does not
+    /// exist: the first instant after the gap is used. In a fold (fall back), the earlier one.
+    pub fn instant(&self, local: NaiveDateTime) -> Millis {
+        match self {
+            Zone::Fixed(o) => local.and_utc().timestamp_millis() - i64::from(o.local_minus_utc()) * 1000,
+            Zone::Named(tz) => {
+                let mut l = local;
+                for _ in 0..48 {
+                    match tz.from_local_datetime(&l) {
+                        chrono::LocalResult::Single(t) => return t.timestamp_millis(),
+                        chrono::LocalResult::Ambiguous(a, _) => return a.timestamp_millis(),
+                        chrono::LocalResult::None => l += chrono::Duration::minutes(30),
+                    }
+                }
+                local.and_utc().timestamp_millis()
+            }
+        }
+    }
+
+    /// The instant of local midnight starting a date.
+    pub fn day_start(&self, d: NaiveDate) -> Millis {
+        self.instant(d.and_hms_opt(0, 0, 0).unwrap())
+    }
+}
+
+/// Parses a period bound: an RFC 3339 instant, or a bare date meaning local midnight in `zone`.
+pub fn parse_bound(s: &str, zone: Zone) -> Result<Millis, String> {
+    if let Ok(d) = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d") {
+        return Ok(zone.day_start(d));
+    }
+    parse_instant(s).map(|st| st.ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case::paris_offset("2026-04-06T08:00:00+02:00", 1_775_455_200_000)]
+    #[case::zulu("2026-04-06T06:00:00Z", 1_775_455_200_000)]
+    #[case::space_separator("2026-04-06 06:00:00Z", 1_775_455_200_000)]
+    #[case::fraction("2026-04-06T06:00:00.250Z", 1_775_455_200_250)]
+    fn instants_with_offsets_land_on_the_same_utc_millisecond(#[case] s: &str, #[case] ms: i64) {
+        assert_eq!(parse_instant(s).unwrap().ms, ms);
+    }
+
+    #[rstest]
+    #[case::no_offset("2026-04-06T08:00:00", "no offset")]
+    #[case::garbage("not-a-date", "not an RFC 3339 instant")]
+    fn bad_instants_say_why(#[case] s: &str, #[case] why: &str) {
+        assert!(parse_instant(s).unwrap_err().contains(why));
+    }
+
+    #[rstest]
+    #[case("90s", 90_000)]
+    #[case("15m", 900_000)]
+    #[case("2h30m", 9_000_000)]
+    #[case("7d", 604_800_000)]
+    fn durations_as_the_config_writes_them(#[case] s: &str, #[case] ms: i64) {
+        assert_eq!(parse_duration(s).unwrap(), ms);
+    }
+
+    #[test]
+    fn twitter_dates_read_as_published() {
+        // 2017-10-11T06:55:44Z = 1507704944 s
+        assert_eq!(parse_twitter_date("Wed Oct 11 06:55:44 +0000 2017").unwrap().ms, 1_507_704_944_000);
+    }
+
+    #[test]
+    fn a_wall_time_in_the_spring_gap_moves_past_it() {
+        let z = Zone::parse("Europe/Paris").unwrap();
+        // 2026-03-29 02:30 does not exist in Paris; 03:00 CEST = 01:00Z.
+        let l = NaiveDate::from_ymd_opt(2026, 3, 29).unwrap().and_hms_opt(2, 30, 0).unwrap();
+        assert_eq!(z.instant(l), parse_instant("2026-03-29T01:00:00Z").unwrap().ms);
+    }
+}
