@@ -1,0 +1,255 @@
+//! The configuration (CONFIG.md): built-in defaults, then a TOML file, then `BAROMETRE_`
+//! environment variables. Parsing is pure: the caller hands in the file text and the variables.
+
+use crate::calendar::{Calendar, Range};
+use crate::time::{parse_duration, Millis, Zone};
+use chrono::NaiveDate;
+use regex::Regex;
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Toml(#[from] toml::de::Error),
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    clock: Option<RawClock>,
+    badge: Option<RawBadge>,
+    signature: Option<RawSignature>,
+    #[serde(default)]
+    accounts: BTreeMap<String, RawAccount>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RawClock {
+    session_gap: Option<String>,
+    target: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RawBadge {
+    response_rate: Option<f64>,
+    response_time: Option<String>,
+    window: Option<String>,
+    channels: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RawSignature {
+    patterns: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+struct RawAccount {
+    timezone: Option<String>,
+    holidays: Option<Vec<String>>,
+    hours: Option<BTreeMap<String, Vec<String>>>,
+}
+
+/// The responsiveness badge's thresholds (seed 001: 90 %, under 5 min, over 7 days).
+#[derive(Debug, Clone)]
+pub struct Badge {
+    pub min_rate: f64,
+    pub max_median_ms: Millis,
+    pub window_ms: Millis,
+    /// Only these channels count; `None` = all (Meta's page badge uses private messages only).
+    pub channels: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub session_gap_ms: Millis,
+    pub target_ms: Millis,
+    pub badge: Badge,
+    pub signature_patterns: Vec<String>,
+    pub signatures: Vec<Regex>,
+    default_calendar: Calendar,
+    calendars: HashMap<String, Calendar>,
+}
+
+pub const DEFAULT_SIGNATURES: [&str; 3] = [r"\^[A-Z]{2,3}\b", r"/[A-Z]{2,3}\b", r"(?m)^-- "];
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::load(None, std::iter::empty()).expect("defaults are valid")
+    }
+}
+
+const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+fn calendar(name: &str, a: &RawAccount, base: &RawAccount) -> Result<Calendar, ConfigError> {
+    let bad = |m: String| ConfigError::Invalid(format!("accounts.{name}: {m}"));
+    let zone = match a.timezone.as_ref().or(base.timezone.as_ref()) {
+        Some(z) => Zone::parse(z).map_err(bad)?,
+        None => Zone::UTC,
+    };
+    let mut holidays = std::collections::BTreeSet::new();
+    for h in a.holidays.as_ref().or(base.holidays.as_ref()).into_iter().flatten() {
+        holidays.insert(
+            NaiveDate::parse_from_str(h, "%Y-%m-%d").map_err(|_| bad(format!("holiday `{h}` is not a date like 2026-05-01")))?,
+        );
+    }
+    let week = match a.hours.as_ref().or(base.hours.as_ref()) {
+        None => None,
+        Some(h) => {
+            let mut w: [Vec<Range>; 7] = Default::default();
+            for (day, ranges) in h {
+                let i = DAYS
+                    .iter()
+                    .position(|d| d == &day.to_ascii_lowercase())
+                    .ok_or_else(|| bad(format!("unknown day `{day}` (mon … sun)")))?;
+                for r in ranges {
+                    w[i].push(Range::parse(r).map_err(bad)?);
+                }
+                w[i].sort_by_key(|r| r.start);
+                if w[i].windows(2).any(|p| p[1].start < p[0].end) {
+                    return Err(bad(format!("hours of `{day}` overlap")));
+                }
+            }
+            Some(w)
+        }
+    };
+    Ok(Calendar { zone, week, holidays })
+}
+
+impl Config {
+    /// Defaults, then `toml_text`, then the `BAROMETRE_*` variables among `env`:
+    /// `BAROMETRE_SESSION_GAP`, `BAROMETRE_TARGET`, `BAROMETRE_BADGE_RESPONSE_RATE`,
+    /// `BAROMETRE_BADGE_RESPONSE_TIME`, `BAROMETRE_BADGE_WINDOW`.
+    pub fn load(toml_text: Option<&str>, env: impl Iterator<Item = (String, String)>) -> Result<Config, ConfigError> {
+        let raw: RawConfig = match toml_text {
+            Some(t) => toml::from_str(t)?,
+            None => RawConfig::default(),
+        };
+        let clock = raw.clock.unwrap_or_default();
+        let badge = raw.badge.unwrap_or_default();
+        let mut session_gap = clock.session_gap.unwrap_or_else(|| "24h".into());
+        let mut target = clock.target.unwrap_or_else(|| "1h".into());
+        let mut rate = badge.response_rate.unwrap_or(90.0);
+        let mut btime = badge.response_time.unwrap_or_else(|| "5m".into());
+        let mut window = badge.window.unwrap_or_else(|| "7d".into());
+        for (k, v) in env {
+            match k.as_str() {
+                "BAROMETRE_SESSION_GAP" => session_gap = v,
+                "BAROMETRE_TARGET" => target = v,
+                "BAROMETRE_BADGE_RESPONSE_RATE" => {
+                    rate = v.parse().map_err(|_| ConfigError::Invalid(format!("BAROMETRE_BADGE_RESPONSE_RATE `{v}` is not a number")))?
+                }
+                "BAROMETRE_BADGE_RESPONSE_TIME" => btime = v,
+                "BAROMETRE_BADGE_WINDOW" => window = v,
+                _ => {}
+            }
+        }
+        let dur = |what: &str, s: &str| parse_duration(s).map_err(|e| ConfigError::Invalid(format!("{what}: {e}")));
+        let signature_patterns: Vec<String> = raw
+            .signature
+            .and_then(|s| s.patterns)
+            .unwrap_or_else(|| DEFAULT_SIGNATURES.iter().map(|s| s.to_string()).collect());
+        let signatures = signature_patterns
+            .iter()
+            .map(|p| Regex::new(p).map_err(|e| ConfigError::Invalid(format!("signature pattern `{p}`: {e}"))))
+            .collect::<Result<_, _>>()?;
+        let base = raw.accounts.get("*").cloned().unwrap_or_default();
+        let default_calendar = calendar("*", &base, &RawAccount::default())?;
+        let mut calendars = HashMap::new();
+        for (name, a) in &raw.accounts {
+            if name != "*" {
+                calendars.insert(name.clone(), calendar(name, a, &base)?);
+            }
+        }
+        let session_gap_ms = dur("clock.session_gap", &session_gap)?;
+        if session_gap_ms <= 0 {
+            return Err(ConfigError::Invalid("clock.session_gap must be positive".into()));
+        }
+        Ok(Config {
+            session_gap_ms,
+            target_ms: dur("clock.target", &target)?,
+            badge: Badge {
+                min_rate: rate,
+                max_median_ms: dur("badge.response_time", &btime)?,
+                window_ms: dur("badge.window", &window)?,
+                channels: badge.channels,
+            },
+            signature_patterns,
+            signatures,
+            default_calendar,
+            calendars,
+        })
+    }
+
+    /// The opening hours of an account (its own, else `accounts."*"`, else always open).
+    pub fn calendar(&self, account: &str) -> &Calendar {
+        self.calendars.get(account).unwrap_or(&self.default_calendar)
+    }
+
+    /// Whether any account has opening hours (else business durations equal calendar ones).
+    pub fn has_business_hours(&self) -> bool {
+        !self.default_calendar.always_open() || self.calendars.values().any(|c| !c.always_open())
+    }
+
+    /// What the stored clock facts depend on: when it changes, facts are recomputed.
+    pub fn clock_fingerprint(&self) -> String {
+        format!("gap={};sig={}", self.session_gap_ms, self.signature_patterns.join("\u{1f}"))
+    }
+
+    pub fn is_signed(&self, text: &str) -> bool {
+        self.signatures.iter().any(|r| r.is_match(text))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPEC: &str = r#"
+[clock]
+session_gap = "24h"
+target = "1h"
+[badge]
+response_rate = 90
+response_time = "5m"
+window = "7d"
+[signature]
+patterns = ['\^[A-Z]{2,3}\b', '/[A-Z]{2,3}\b', '(?m)^-- ']
+[accounts."*"]
+timezone = "UTC"
+[accounts.acme]
+timezone = "Europe/Paris"
+holidays = ["2026-05-01", "2026-05-08"]
+[accounts.acme.hours]
+mon = ["09:00-12:30", "13:30-18:00"]
+sat = ["10:00-12:00"]
+sun = []
+"#;
+
+    #[test]
+    fn the_spec_example_loads() {
+        let c = Config::load(Some(SPEC), std::iter::empty()).unwrap();
+        assert_eq!(c.target_ms, 3_600_000);
+        assert_eq!(c.badge.max_median_ms, 300_000);
+        assert_eq!(c.calendar("acme").holidays.len(), 2);
+        assert!(c.calendar("other").always_open());
+        assert!(c.is_signed("Bonne journée ^AB"));
+        assert!(c.is_signed("Merci\n-- Julie"));
+        assert!(!c.is_signed("Bonne journée"));
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let env = vec![("BAROMETRE_TARGET".to_string(), "2h".to_string())];
+        let c = Config::load(Some(SPEC), env.into_iter()).unwrap();
+        assert_eq!(c.target_ms, 7_200_000);
+    }
+
+    #[test]
+    fn overlapping_hours_are_refused() {
+        let e = Config::load(Some("[accounts.a.hours]\nmon = [\"09:00-12:00\", \"11:00-13:00\"]\n"), std::iter::empty()).unwrap_err();
+        assert!(e.to_string().contains("overlap"), "{e}");
+    }
+}
