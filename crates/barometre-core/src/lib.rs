@@ -3,5 +3,10 @@ pub mod calendar;
 pub mod clock;
 pub mod config;
 pub mod ingest;
+pub mod metrics;
 pub mod model;
+pub mod report;
+pub mod stats;
 pub mod time;
+#[cfg(test)]
+pub(crate) mod testutil;

@@ -1,0 +1,332 @@
+//! The metric registry: every indicator's id, shape, labels and formula, and the rule that
+//! computes it. Reports, drill-downs and the generated documentation all read this one table,
+//! so the figures, the rows behind them and the docs cannot drift apart.
+
+use crate::clock::{MessageFact, Outcome, RequestFact, Role};
+use crate::config::Config;
+use crate::time::Millis;
+
+/// What a rule needs beyond the facts.
+pub struct Ctx<'a> {
+    pub cfg: &'a Config,
+}
+
+impl Ctx<'_> {
+    fn business(&self, r: &RequestFact, end: Millis) -> Millis {
+        self.cfg.calendar(&r.account).open_ms(r.start_ms, end)
+    }
+}
+
+type ReqPred = fn(&RequestFact, &Ctx) -> bool;
+type MsgPred = fn(&MessageFact) -> bool;
+
+/// How a metric is computed.
+pub enum Rule {
+    /// Messages satisfying the predicate; `known` says whether a message carries the information
+    /// at all (none known → `null`).
+    MsgCount { pred: MsgPred, known: Option<MsgPred> },
+    ReqCount(ReqPred),
+    ReqRatio { den: ReqPred, num: ReqPred },
+    MsgRatio { den: MsgPred, num: MsgPred },
+    /// Milliseconds measured on each request that has one.
+    ReqDuration(fn(&RequestFact, &Ctx) -> Option<Millis>),
+    /// Seconds measured on each message that has one.
+    MsgDuration(fn(&MessageFact) -> Option<f64>),
+    Badge,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    Count,
+    Ratio,
+    Duration,
+    Badge,
+}
+
+pub struct MetricDef {
+    pub id: &'static str,
+    pub seed: &'static str,
+    pub label_fr: &'static str,
+    pub label_en: &'static str,
+    pub formula_fr: &'static str,
+    pub formula_en: &'static str,
+    /// Whether a higher value is better (`false` for durations).
+    pub higher_is_better: bool,
+    pub rule: Rule,
+}
+
+impl MetricDef {
+    pub fn shape(&self) -> Shape {
+        match self.rule {
+            Rule::MsgCount { .. } | Rule::ReqCount(_) => Shape::Count,
+            Rule::ReqRatio { .. } | Rule::MsgRatio { .. } => Shape::Ratio,
+            Rule::ReqDuration(_) | Rule::MsgDuration(_) => Shape::Duration,
+            Rule::Badge => Shape::Badge,
+        }
+    }
+    pub fn label(&self, lang: Lang) -> &'static str {
+        match lang {
+            Lang::Fr => self.label_fr,
+            Lang::En => self.label_en,
+        }
+    }
+    pub fn formula(&self, lang: Lang) -> &'static str {
+        match lang {
+            Lang::Fr => self.formula_fr,
+            Lang::En => self.formula_en,
+        }
+    }
+    /// Whether the rows behind it are requests (else messages).
+    pub fn on_requests(&self) -> bool {
+        matches!(self.rule, Rule::ReqCount(_) | Rule::ReqRatio { .. } | Rule::ReqDuration(_) | Rule::Badge)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Fr,
+    En,
+}
+
+impl Lang {
+    pub fn parse(s: &str) -> Option<Lang> {
+        match s.to_ascii_lowercase().as_str() {
+            "fr" | "français" | "francais" => Some(Lang::Fr),
+            "en" | "english" => Some(Lang::En),
+            _ => None,
+        }
+    }
+}
+
+fn human_out(m: &MessageFact) -> bool {
+    matches!(m.role, Role::Reply | Role::Proactive)
+}
+fn not_examined(r: &RequestFact, _: &Ctx) -> bool {
+    r.outcome != Outcome::Examined
+}
+fn answered(r: &RequestFact, _: &Ctx) -> bool {
+    r.outcome == Outcome::Answered
+}
+fn answered_first(r: &RequestFact, _: &Ctx) -> bool {
+    r.outcome == Outcome::Answered && r.first_of_conversation
+}
+
+pub static METRICS: &[MetricDef] = &[
+    MetricDef {
+        id: "messages_received",
+        seed: "000 §6, 001",
+        label_fr: "Messages reçus",
+        label_en: "Messages received",
+        formula_fr: "nombre de messages `in` (client → entreprise)",
+        formula_en: "number of `in` messages (customer → company)",
+        higher_is_better: true,
+        rule: Rule::MsgCount { pred: |m| m.role == Role::Customer, known: None },
+    },
+    MetricDef {
+        id: "agent_replies",
+        seed: "000 §7",
+        label_fr: "Réponses des agents",
+        label_en: "Agent replies",
+        formula_fr: "messages `out` humains (hors bots) qui ne sont pas spontanés",
+        formula_en: "human `out` messages (bots excluded) that are not spontaneous",
+        higher_is_better: true,
+        rule: Rule::MsgCount { pred: |m| m.role == Role::Reply, known: None },
+    },
+    MetricDef {
+        id: "proactive_messages",
+        seed: "000 §8",
+        label_fr: "Messages spontanés",
+        label_en: "Proactive messages",
+        formula_fr: "messages `out` humains envoyés avant tout message du client dans la conversation",
+        formula_en: "human `out` messages sent before the customer wrote anything in the conversation",
+        higher_is_better: true,
+        rule: Rule::MsgCount { pred: |m| m.role == Role::Proactive, known: None },
+    },
+    MetricDef {
+        id: "in_scope_messages",
+        seed: "000 §4",
+        label_fr: "Messages conformes au périmètre",
+        label_en: "In-scope messages",
+        formula_fr: "messages `in` dont la colonne `in_scope` est vraie (null si aucun message ne la renseigne)",
+        formula_en: "`in` messages whose `in_scope` column is true (null when no message carries it)",
+        higher_is_better: true,
+        rule: Rule::MsgCount {
+            pred: |m| m.role == Role::Customer && m.in_scope == Some(true),
+            known: Some(|m| m.role == Role::Customer && m.in_scope.is_some()),
+        },
+    },
+    MetricDef {
+        id: "actionable_messages",
+        seed: "000 §5",
+        label_fr: "Messages pertinents (à traiter)",
+        label_en: "Actionable messages",
+        formula_fr: "messages `in` à traiter : colonne `actionable`, sinon ni spam ni hors sujet (`kind`), ni hors périmètre (`in_scope` faux), ni simple remerciement",
+        formula_en: "`in` messages needing a reply: the `actionable` column, else not spam or off-topic (`kind`), not out of scope (`in_scope` false), not a bare thanks",
+        higher_is_better: true,
+        rule: Rule::MsgCount { pred: |m| m.role == Role::Customer && m.actionable, known: None },
+    },
+    MetricDef {
+        id: "requests",
+        seed: "METRICS §1",
+        label_fr: "Demandes",
+        label_en: "Requests",
+        formula_fr: "suites maximales de messages `in` consécutifs d'une conversation, non interrompues par un message `out` humain",
+        formula_en: "maximal runs of consecutive `in` messages of a conversation, not interrupted by a human `out` message",
+        higher_is_better: true,
+        rule: Rule::ReqCount(|_, _| true),
+    },
+    MetricDef {
+        id: "answered_requests",
+        seed: "METRICS §1",
+        label_fr: "Demandes répondues",
+        label_en: "Answered requests",
+        formula_fr: "demandes suivies d'un message `out` humain dans la même conversation",
+        formula_en: "requests followed by a human `out` message in the same conversation",
+        higher_is_better: true,
+        rule: Rule::ReqCount(answered),
+    },
+    MetricDef {
+        id: "examined_requests",
+        seed: "METRICS §1",
+        label_fr: "Demandes examinées sans réponse",
+        label_en: "Examined requests",
+        formula_fr: "demandes closes sans réponse par un événement `examined`",
+        formula_en: "requests closed without a reply by an `examined` event",
+        higher_is_better: true,
+        rule: Rule::ReqCount(|r, _| r.outcome == Outcome::Examined),
+    },
+    MetricDef {
+        id: "unanswered_requests",
+        seed: "000 §3",
+        label_fr: "Demandes jamais traitées",
+        label_en: "Unanswered requests",
+        formula_fr: "demandes ni répondues ni examinées (où que ce soit dans les données)",
+        formula_en: "requests neither answered nor examined (anywhere in the data)",
+        higher_is_better: false,
+        rule: Rule::ReqCount(|r, _| r.outcome == Outcome::Unanswered),
+    },
+    MetricDef {
+        id: "response_rate",
+        seed: "001, 002",
+        label_fr: "Taux de réponse",
+        label_en: "Response rate",
+        formula_fr: "demandes répondues / (demandes − demandes examinées) × 100",
+        formula_en: "answered requests / (requests − examined requests) × 100",
+        higher_is_better: true,
+        rule: Rule::ReqRatio { den: not_examined, num: answered },
+    },
+    MetricDef {
+        id: "public_response_rate",
+        seed: "002",
+        label_fr: "Taux de réponse public (mur, commentaires, tweets)",
+        label_en: "Public response rate (wall, comments, tweets)",
+        formula_fr: "taux de réponse des demandes publiques (colonne `public`, sinon selon le canal)",
+        formula_en: "response rate of public requests (`public` column, else by channel)",
+        higher_is_better: true,
+        rule: Rule::ReqRatio { den: |r, c| r.public && not_examined(r, c), num: |r, c| r.public && answered(r, c) },
+    },
+    MetricDef {
+        id: "private_response_rate",
+        seed: "002",
+        label_fr: "Taux de réponse privé (messages, MP)",
+        label_en: "Private response rate (messages, DMs)",
+        formula_fr: "taux de réponse des demandes privées",
+        formula_en: "response rate of private requests",
+        higher_is_better: true,
+        rule: Rule::ReqRatio { den: |r, c| !r.public && not_examined(r, c), num: |r, c| !r.public && answered(r, c) },
+    },
+    MetricDef {
+        id: "unanswered_rate",
+        seed: "000 §3",
+        label_fr: "Taux de demandes jamais traitées",
+        label_en: "Unanswered rate",
+        formula_fr: "demandes ni répondues ni examinées / demandes × 100",
+        formula_en: "requests neither answered nor examined / requests × 100",
+        higher_is_better: false,
+        rule: Rule::ReqRatio { den: |_, _| true, num: |r, _| r.outcome == Outcome::Unanswered },
+    },
+    MetricDef {
+        id: "requests_handled_within_target",
+        seed: "000 §1",
+        label_fr: "Demandes traitées dans le délai cible",
+        label_en: "Requests handled within target",
+        formula_fr: "demandes répondues ou examinées en au plus le délai cible (1 h par défaut) / demandes × 100",
+        formula_en: "requests answered or examined within the target (1 h by default) / requests × 100",
+        higher_is_better: true,
+        rule: Rule::ReqRatio { den: |_, _| true, num: |r, c| r.handled_ms().is_some_and(|h| h <= c.cfg.target_ms) },
+    },
+    MetricDef {
+        id: "first_response_time",
+        seed: "001, 004",
+        label_fr: "Délai de première réponse",
+        label_en: "First response time",
+        formula_fr: "réponse − début de la première demande de chaque conversation (demandes répondues)",
+        formula_en: "answer − start of the first request of each conversation (answered requests)",
+        higher_is_better: false,
+        rule: Rule::ReqDuration(|r, c| if answered_first(r, c) { r.response_ms() } else { None }),
+    },
+    MetricDef {
+        id: "first_response_time_business",
+        seed: "001, 004",
+        label_fr: "Délai de première réponse (heures ouvrées)",
+        label_en: "First response time (business hours)",
+        formula_fr: "comme le délai de première réponse, en ne comptant que les heures d'ouverture du compte",
+        formula_en: "as first response time, counting only the account's open hours",
+        higher_is_better: false,
+        rule: Rule::ReqDuration(|r, c| if answered_first(r, c) { r.closed_ms.map(|e| c.business(r, e)) } else { None }),
+    },
+    MetricDef {
+        id: "response_time",
+        seed: "004",
+        label_fr: "Délai de réponse",
+        label_en: "Response time",
+        formula_fr: "réponse − début de chaque demande répondue (moyenne = temps de réponse moyen)",
+        formula_en: "answer − start of every answered request (mean = average response time)",
+        higher_is_better: false,
+        rule: Rule::ReqDuration(|r, _| r.response_ms()),
+    },
+    MetricDef {
+        id: "response_time_business",
+        seed: "004",
+        label_fr: "Délai de réponse (heures ouvrées)",
+        label_en: "Response time (business hours)",
+        formula_fr: "comme le délai de réponse, en ne comptant que les heures d'ouverture du compte",
+        formula_en: "as response time, counting only the account's open hours",
+        higher_is_better: false,
+        rule: Rule::ReqDuration(|r, c| if answered(r, c) { r.closed_ms.map(|e| c.business(r, e)) } else { None }),
+    },
+    MetricDef {
+        id: "agent_handle_time",
+        seed: "000 §2",
+        label_fr: "Temps de traitement des agents",
+        label_en: "Agent handle time",
+        formula_fr: "moyenne de `handle_seconds` sur les messages `out` humains (null sans cette colonne)",
+        formula_en: "mean of `handle_seconds` over human `out` messages (null without that column)",
+        higher_is_better: false,
+        rule: Rule::MsgDuration(|m| if human_out(m) { m.handle_seconds } else { None }),
+    },
+    MetricDef {
+        id: "signed_reply_rate",
+        seed: "002",
+        label_fr: "Réponses signées",
+        label_en: "Signed replies",
+        formula_fr: "messages `out` humains portant une signature d'agent / messages `out` humains ayant un texte × 100",
+        formula_en: "human `out` messages carrying an agent signature / human `out` messages with a text × 100",
+        higher_is_better: true,
+        rule: Rule::MsgRatio { den: |m| human_out(m) && m.signed.is_some(), num: |m| human_out(m) && m.signed == Some(true) },
+    },
+    MetricDef {
+        id: "responsiveness_badge",
+        seed: "001",
+        label_fr: "Badge « Très réactif »",
+        label_en: "Responsiveness badge",
+        formula_fr: "sur les 7 jours avant la fin de période : taux de réponse ≥ 90 % et délai de réponse médian < 5 min",
+        formula_en: "over the 7 days before the period end: response rate ≥ 90 % and median response time < 5 min",
+        higher_is_better: true,
+        rule: Rule::Badge,
+    },
+];
+
+pub fn find(id: &str) -> Option<&'static MetricDef> {
+    METRICS.iter().find(|m| m.id == id)
+}

@@ -1,0 +1,86 @@
+//! The three shapes every figure takes: counts, ratios in percent, durations in seconds.
+
+use serde::Serialize;
+
+/// Linear interpolation between closest ranks (Excel `PERCENTILE.INC`, R type 7, numpy's
+/// default). `sorted` must be ascending; `None` when empty.
+pub fn quantile(sorted: &[f64], p: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let h = (sorted.len() - 1) as f64 * p;
+    let lo = h.floor() as usize;
+    let hi = (lo + 1).min(sorted.len() - 1);
+    Some(sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo]))
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Count {
+    pub value: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Ratio {
+    /// percent, 0–100; `None` when the denominator is 0
+    pub value: Option<f64>,
+    pub numerator: u64,
+    pub denominator: u64,
+}
+
+impl Ratio {
+    pub fn new(numerator: u64, denominator: u64) -> Ratio {
+        let value = (denominator > 0).then(|| numerator as f64 * 100.0 / denominator as f64);
+        Ratio { value, numerator, denominator }
+    }
+}
+
+/// A distribution of durations, in seconds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Durations {
+    pub count: u64,
+    pub mean: Option<f64>,
+    pub median: Option<f64>,
+    pub p90: Option<f64>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub sum: f64,
+}
+
+impl Durations {
+    pub fn from_seconds(mut v: Vec<f64>) -> Durations {
+        v.sort_by(f64::total_cmp);
+        let sum: f64 = v.iter().sum();
+        Durations {
+            count: v.len() as u64,
+            mean: (!v.is_empty()).then(|| sum / v.len() as f64),
+            median: quantile(&v, 0.5),
+            p90: quantile(&v, 0.9),
+            min: v.first().copied(),
+            max: v.last().copied(),
+            sum,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rstest::rstest;
+
+    #[rstest]
+    #[case::median_of_even(&[1.0, 2.0, 3.0, 4.0], 0.5, 2.5)]
+    #[case::p90_interpolates(&[10.0, 20.0, 30.0, 40.0, 50.0], 0.9, 46.0)]
+    #[case::single(&[7.0], 0.9, 7.0)]
+    fn quantiles_match_excel_percentile_inc(#[case] v: &[f64], #[case] p: f64, #[case] q: f64) {
+        // PERCENTILE.INC({10,20,30,40,50}, 0.9): h = 4 × 0.9 = 3.6 → 40 + 0.6 × 10 = 46.
+        assert!((quantile(v, p).unwrap() - q).abs() < 1e-9);
+    }
+
+    #[test]
+    fn no_data_is_null_never_zero() {
+        let d = Durations::from_seconds(vec![]);
+        assert_eq!((d.count, d.mean, d.median, d.p90), (0, None, None, None));
+        assert_eq!(Ratio::new(0, 0).value, None);
+        assert_eq!(Ratio::new(63, 100).value, Some(63.0));
+    }
+}
