@@ -9,6 +9,7 @@ use crate::time::{parse_instant, parse_twitter_date, Stamp};
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read};
+use std::sync::Arc;
 
 /// One rejected row (or a file-level problem, then at line 1).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -81,6 +82,22 @@ impl Format {
 pub enum Record {
     Message(Message),
     Event(ConversationEvent),
+}
+
+/// A validated row and where it was read, to name it in later errors (a duplicate id).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Located {
+    pub file: Arc<str>,
+    pub line: u64,
+    /// Column of the row's id.
+    pub id_column: u64,
+    pub record: Record,
+}
+
+impl Located {
+    pub fn error(&self, reason: String) -> RowError {
+        RowError { file: self.file.to_string(), line: self.line, column: self.id_column, reason }
+    }
 }
 
 /// A row's fields by name, whatever the file format.
@@ -180,10 +197,10 @@ fn event_from(f: &dyn Fields) -> FieldResult<ConversationEvent> {
     Ok(ConversationEvent { conversation_id, event, at: instant(f, "at")?, agent_id: opt_string(f, "agent_id")? })
 }
 
-fn record_from(kind: Kind, f: &dyn Fields) -> FieldResult<Record> {
+fn record_from(kind: Kind, f: &dyn Fields) -> FieldResult<(u64, Record)> {
     match kind {
-        Kind::Messages => message_from(f).map(Record::Message),
-        Kind::ConversationEvents => event_from(f).map(Record::Event),
+        Kind::Messages => message_from(f).map(|m| (f.col("message_id"), Record::Message(m))),
+        Kind::ConversationEvents => event_from(f).map(|e| (f.col("conversation_id"), Record::Event(e))),
     }
 }
 
@@ -301,7 +318,7 @@ fn csv_reader<R: Read>(r: R) -> csv::Reader<LineCounter<R>> {
 
 /// Streams validated records out of one file.
 pub struct RecordReader<R: Read> {
-    file: String,
+    file: Arc<str>,
     kind: Kind,
     inner: Inner<R>,
     /// Set when the file itself is unreadable (bad header): every row is then lost.
@@ -318,7 +335,7 @@ enum Inner<R: Read> {
 impl<R: Read> RecordReader<R> {
     /// Opens `r` (named `file` in errors). For [`Format::Twcs`] use [`RecordReader::twcs`].
     pub fn new(file: &str, kind: Kind, format: Format, r: R) -> Self {
-        let mut me = RecordReader { file: file.to_string(), kind, inner: Inner::Done, fatal: None };
+        let mut me = RecordReader { file: Arc::from(file), kind, inner: Inner::Done, fatal: None };
         match format {
             Format::Csv | Format::Twcs => {
                 let mut rdr = csv_reader(r);
@@ -337,7 +354,7 @@ impl<R: Read> RecordReader<R> {
     /// The Twitter layout needs two reads of the file: `first` builds the thread index,
     /// `second` yields the messages.
     pub fn twcs(file: &str, first: R, second: R) -> Self {
-        let mut me = RecordReader { file: file.to_string(), kind: Kind::Messages, inner: Inner::Done, fatal: None };
+        let mut me = RecordReader { file: Arc::from(file), kind: Kind::Messages, inner: Inner::Done, fatal: None };
         match TwcsReader::new(file, first, second) {
             Ok(t) => me.inner = Inner::Twcs(Box::new(t)),
             Err(e) => me.fatal = Some(e),
@@ -357,11 +374,12 @@ impl<R: Read> RecordReader<R> {
 }
 
 impl<R: Read> Iterator for RecordReader<R> {
-    type Item = Result<Record, RowError>;
+    type Item = Result<Located, RowError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         let file = self.file.clone();
-        let err = |line, column, reason| RowError { file: file.clone(), line, column, reason };
+        let err = |line, column, reason| RowError { file: file.to_string(), line, column, reason };
+        let ok = |line, (id_column, record)| Located { file: file.clone(), line, id_column, record };
         match &mut self.inner {
             Inner::Done => None,
             Inner::Csv { rdr, header, width, rec } => match rdr.read_byte_record(rec) {
@@ -384,7 +402,7 @@ impl<R: Read> Iterator for RecordReader<R> {
                         )));
                     }
                     let f = CsvFields { header, rec };
-                    Some(record_from(self.kind, &f).map_err(|(c, r)| err(line, c, r)))
+                    Some(record_from(self.kind, &f).map(|x| ok(line, x)).map_err(|(c, r)| err(line, c, r)))
                 }
             },
             Inner::Jsonl { lines } => loop {
@@ -408,11 +426,11 @@ impl<R: Read> Iterator for RecordReader<R> {
                     continue;
                 }
                 return Some(match JsonFields::parse(text) {
-                    Ok(f) => record_from(self.kind, &f).map_err(|(c, r)| err(line, c, r)),
+                    Ok(f) => record_from(self.kind, &f).map(|x| ok(line, x)).map_err(|(c, r)| err(line, c, r)),
                     Err((c, r)) => Err(err(line, c, r)),
                 });
             },
-            Inner::Twcs(t) => t.next(),
+            Inner::Twcs(t) => t.next().map(|r| r.map(|(line, m)| ok(line, (1, Record::Message(m))))),
         }
     }
 }
@@ -567,7 +585,7 @@ impl<R: Read> TwcsReader<R> {
         Ok(TwcsReader { file: file.to_string(), rdr: rdr2, header, width, rec, parent, thread_company, companies })
     }
 
-    fn next(&mut self) -> Option<Result<Record, RowError>> {
+    fn next(&mut self) -> Option<Result<(u64, Message), RowError>> {
         match self.rdr.read_byte_record(&mut self.rec) {
             Ok(false) => None,
             Err(e) => {
@@ -584,7 +602,7 @@ impl<R: Read> TwcsReader<R> {
                     return Some(Err(err((col, format!("row has {} fields, the header has {}", self.rec.len(), self.width)))));
                 }
                 let f = CsvFields { header: &self.header, rec: &self.rec };
-                Some(self.message(&f).map(Record::Message).map_err(err))
+                Some(self.message(&f).map(|m| (line, m)).map_err(err))
             }
         }
     }

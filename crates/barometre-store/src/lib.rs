@@ -1,1 +1,75 @@
-pub fn x(){}
+//! Storage for Baromètre: the [`Store`] trait, the embedded SQLite back end, and the
+//! conformance suite every back end must pass.
+//!
+//! A store keeps rows (keyed by id, so importing twice changes nothing) and the clock's facts
+//! (recomputed in the same transaction as the rows they come from, so a killed import leaves
+//! both as they were).
+
+pub mod conformance;
+mod sqlite;
+
+use barometre_core::clock::Facts;
+use barometre_core::config::Config;
+use barometre_core::ingest::{Located, RowError};
+use barometre_core::model::{ConversationEvent, Message};
+use barometre_core::time::Millis;
+
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// What an import did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ImportSummary {
+    /// Rows read without error.
+    pub rows: u64,
+    /// New ids stored.
+    pub inserted: u64,
+    /// Known ids whose content changed (the new version replaces the old).
+    pub updated: u64,
+    /// Known ids with the same content, and repeats within the import.
+    pub unchanged: u64,
+    /// Rows refused, each with its reason.
+    pub rejected: Vec<RowError>,
+    /// Whether the import was applied (`false`: strict mode saw a bad row, nothing was taken).
+    pub committed: bool,
+}
+
+/// Progress callback: rows read so far.
+pub type Progress<'a> = &'a mut dyn FnMut(u64);
+
+pub trait Store {
+    /// Imports every record of `records` in one transaction: valid rows are kept and each bad row
+    /// reported; with `strict`, one bad row means nothing is kept. The clock's facts are
+    /// recomputed before the transaction commits.
+    fn import(
+        &mut self,
+        workspace: &str,
+        cfg: &Config,
+        strict: bool,
+        records: &mut dyn Iterator<Item = Result<Located, RowError>>,
+        progress: Progress,
+    ) -> Result<ImportSummary, StoreError>;
+
+    /// Facts whose instant lies in `[from, to)` (open ends: all). When `cfg` would place messages
+    /// differently from the stored facts (another session gap or signature), they are recomputed.
+    fn facts(&self, workspace: &str, cfg: &Config, from: Option<Millis>, to: Option<Millis>) -> Result<Facts, StoreError>;
+
+    /// The facts of one conversation.
+    fn conversation_facts(&self, workspace: &str, cfg: &Config, conversation_id: &str) -> Result<Facts, StoreError>;
+
+    /// Every stored row of a workspace.
+    fn rows(&self, workspace: &str) -> Result<(Vec<Message>, Vec<ConversationEvent>), StoreError>;
+
+    /// Stored message rows by id.
+    fn messages_by_id(&self, workspace: &str, ids: &[String]) -> Result<Vec<Message>, StoreError>;
+
+    fn workspaces(&self) -> Result<Vec<String>, StoreError>;
+    fn create_workspace(&mut self, name: &str) -> Result<bool, StoreError>;
+}

@@ -12,7 +12,7 @@ fn read(kind: Kind, format: Format, data: &[u8]) -> (Vec<Record>, Vec<String>) {
     }
     for x in r {
         match x {
-            Ok(rec) => ok.push(rec),
+            Ok(rec) => ok.push(rec.record),
             Err(e) => bad.push(e.to_string()),
         }
     }
@@ -107,7 +107,7 @@ fn twcs_assigns_inbound_tweets_to_the_company_of_their_thread_or_first_mention()
     assert!(r.fatal.is_none());
     let msgs: Vec<Message> = r
         .by_ref()
-        .map(|x| match x.unwrap() {
+        .map(|x| match x.unwrap().record {
             Record::Message(m) => m,
             Record::Event(_) => panic!(),
         })
