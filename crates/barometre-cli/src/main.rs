@@ -1,1 +1,61 @@
-fn main(){}
+//! `barometre`: import customer-relationship exports, report every indicator exactly, show the
+//! rows behind each figure.
+
+mod commands;
+mod render;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "barometre", version, about = "Baromètre — customer-relationship performance engine")]
+struct Cli {
+    /// The store (SQLite file).
+    #[arg(long, global = true, env = "BAROMETRE_DB", default_value = "barometre.db")]
+    db: PathBuf,
+    /// Workspace (one brand or client).
+    #[arg(long, global = true, env = "BAROMETRE_WORKSPACE", default_value = "default")]
+    workspace: String,
+    /// Configuration file (TOML, see CONFIG.md).
+    #[arg(long, global = true, env = "BAROMETRE_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Import files of one kind (messages, conversation-events).
+    Import(commands::ImportArgs),
+    /// Every indicator over a period, optionally grouped.
+    Report(commands::ReportArgs),
+    /// The rows behind one figure.
+    Explain(commands::ExplainArgs),
+    /// Export one row per conversation.
+    Export(commands::ExportArgs),
+    /// Fill the store with a realistic synthetic data set.
+    Demo(commands::DemoArgs),
+    /// The metric registry: ids, labels and formulas.
+    Metrics(commands::MetricsArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let ctx = commands::Ctx { db: cli.db, workspace: cli.workspace, config: cli.config };
+    let r = match cli.command {
+        Command::Import(a) => commands::import(&ctx, a),
+        Command::Report(a) => commands::report(&ctx, a),
+        Command::Explain(a) => commands::explain(&ctx, a),
+        Command::Export(a) => commands::export(&ctx, a),
+        Command::Demo(a) => commands::demo(&ctx, a),
+        Command::Metrics(a) => commands::metrics(a),
+    };
+    match r {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

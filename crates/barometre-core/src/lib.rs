@@ -2,6 +2,7 @@
 pub mod calendar;
 pub mod clock;
 pub mod config;
+pub mod demo;
 pub mod ingest;
 pub mod metrics;
 pub mod model;

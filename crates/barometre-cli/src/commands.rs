@@ -1,0 +1,403 @@
+//! The commands: argument types and what each does.
+
+use crate::render;
+use anyhow::{bail, Context, Result};
+use barometre_core::config::Config;
+use barometre_core::ingest::{Format, Kind, Located, RecordReader, RowError};
+use barometre_core::metrics::{self, Lang};
+use barometre_core::report::{self, Dim, FactSet, Params};
+use barometre_core::time::{parse_bound, Zone};
+use barometre_store::{SqliteStore, Store};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::fs::File;
+use std::io::{BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+pub struct Ctx {
+    pub db: PathBuf,
+    pub workspace: String,
+    pub config: Option<PathBuf>,
+}
+
+impl Ctx {
+    pub fn config(&self) -> Result<Config> {
+        let text = match &self.config {
+            Some(p) => Some(std::fs::read_to_string(p).with_context(|| format!("cannot read configuration {}", p.display()))?),
+            None => None,
+        };
+        Ok(Config::load(text.as_deref(), std::env::vars())?)
+    }
+    pub fn store(&self) -> Result<SqliteStore> {
+        SqliteStore::open(&self.db).with_context(|| format!("cannot open the store {}", self.db.display()))
+    }
+}
+
+const DIMS: [&str; 7] = ["account", "channel", "agent", "team", "day", "week", "month"];
+
+#[derive(clap::Args)]
+pub struct ImportArgs {
+    /// What the files hold.
+    #[arg(value_parser = ["messages", "conversation-events"])]
+    kind: String,
+    /// CSV, JSON Lines or Customer Support on Twitter files.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Layout (default: from the file name; .jsonl is JSON Lines, else CSV).
+    #[arg(long, value_parser = ["csv", "jsonl", "twcs"])]
+    format: Option<String>,
+    /// Take nothing if any row is bad.
+    #[arg(long)]
+    strict: bool,
+    #[arg(long, env = "BAROMETRE_LANG", default_value = "fr", value_parser = ["fr", "en"])]
+    lang: String,
+}
+
+/// Chains the readers of several files, advancing a progress bar by bytes.
+struct Files {
+    paths: Vec<PathBuf>,
+    next: usize,
+    kind: Kind,
+    format: Option<Format>,
+    current: Option<RecordReader<BufReader<File>>>,
+    pb: ProgressBar,
+    done_bytes: u64,
+    rows: u64,
+}
+
+impl Files {
+    fn open(&mut self, p: &Path) -> std::io::Result<RecordReader<BufReader<File>>> {
+        let name = p.display().to_string();
+        let f = || File::open(p).map(|f| BufReader::with_capacity(1 << 16, f));
+        Ok(match self.format.unwrap_or_else(|| Format::from_path(&name)) {
+            Format::Twcs => RecordReader::twcs(&name, f()?, f()?),
+            fmt => RecordReader::new(&name, self.kind, fmt, f()?),
+        })
+    }
+}
+
+impl Iterator for Files {
+    type Item = Result<Located, RowError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(r) = &mut self.current {
+                if let Some(e) = r.fatal.take() {
+                    return Some(Err(e));
+                }
+                if let Some(x) = r.next() {
+                    self.rows += 1;
+                    if self.rows % 4096 == 0 {
+                        self.pb.set_position(self.done_bytes + r.bytes_read());
+                    }
+                    return Some(x);
+                }
+                self.done_bytes += r.bytes_read();
+                self.current = None;
+            }
+            let p = self.paths.get(self.next)?.clone();
+            self.next += 1;
+            match self.open(&p) {
+                Ok(r) => self.current = Some(r),
+                Err(e) => {
+                    return Some(Err(RowError { file: p.display().to_string(), line: 1, column: 1, reason: format!("cannot read: {e}") }))
+                }
+            }
+        }
+    }
+}
+
+pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
+    let lang = Lang::parse(&a.lang).unwrap_or(Lang::Fr);
+    let kind = Kind::parse(&a.kind).expect("clap checked the kind");
+    let format = a.format.as_deref().and_then(Format::parse);
+    if format == Some(Format::Twcs) && kind != Kind::Messages {
+        bail!("--format twcs holds messages only");
+    }
+    let mut total = 0;
+    for p in &a.files {
+        total += std::fs::metadata(p).with_context(|| format!("cannot read {}", p.display()))?.len();
+    }
+    let cfg = ctx.config()?;
+    let mut store = ctx.store()?;
+    let pb = ProgressBar::new(total);
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    pb.set_message(if lang == Lang::Fr { "lecture" } else { "reading" });
+    let mut files = Files { paths: a.files.clone(), next: 0, kind, format, current: None, pb: pb.clone(), done_bytes: 0, rows: 0 };
+    let sum = store.import(&ctx.workspace, &cfg, a.strict, &mut files, &mut |_| {})?;
+    pb.finish_and_clear();
+    let mut err = std::io::stderr().lock();
+    for e in &sum.rejected {
+        writeln!(err, "{e}")?;
+    }
+    let line = match lang {
+        Lang::Fr => format!(
+            "{} lignes lues : {} nouvelles, {} modifiées, {} inchangées, {} rejetées{}",
+            sum.rows + sum.rejected.len() as u64,
+            sum.inserted,
+            sum.updated,
+            sum.unchanged,
+            sum.rejected.len(),
+            if sum.committed { "" } else { " — mode strict : rien n'a été importé" }
+        ),
+        Lang::En => format!(
+            "{} rows read: {} new, {} changed, {} unchanged, {} rejected{}",
+            sum.rows + sum.rejected.len() as u64,
+            sum.inserted,
+            sum.updated,
+            sum.unchanged,
+            sum.rejected.len(),
+            if sum.committed { "" } else { " — strict mode: nothing was imported" }
+        ),
+    };
+    writeln!(err, "{line}")?;
+    Ok(if !sum.committed {
+        ExitCode::from(1)
+    } else if sum.rejected.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
+
+#[derive(clap::Args, Clone)]
+pub struct PeriodArgs {
+    /// Period start (RFC 3339 instant, or a date = local midnight in --tz), inclusive.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Period end, exclusive.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Group by.
+    #[arg(long, value_parser = DIMS)]
+    pub by: Option<String>,
+    /// Time zone of day/week/month buckets and of bare dates.
+    #[arg(long, default_value = "UTC")]
+    pub tz: String,
+}
+
+impl PeriodArgs {
+    pub fn params(&self) -> Result<Params> {
+        let zone = Zone::parse(&self.tz).map_err(anyhow::Error::msg)?;
+        let from = self.from.as_deref().map(|s| parse_bound(s, zone)).transpose().map_err(|e| anyhow::anyhow!("--from: {e}"))?;
+        let to = self.to.as_deref().map(|s| parse_bound(s, zone)).transpose().map_err(|e| anyhow::anyhow!("--to: {e}"))?;
+        if let (Some(f), Some(t)) = (from, to) {
+            if t <= f {
+                bail!("--to must be after --from");
+            }
+        }
+        Ok(Params { from, to, by: self.by.as_deref().and_then(Dim::parse), zone })
+    }
+}
+
+#[derive(clap::Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    period: PeriodArgs,
+    #[arg(long, default_value = "table", value_parser = ["table", "json", "csv"])]
+    format: String,
+    #[arg(long, env = "BAROMETRE_LANG", default_value = "fr", value_parser = ["fr", "en"])]
+    lang: String,
+    /// Write to this file instead of standard output.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+}
+
+/// Loads the facts a report over `p` needs (and its previous period, and the badge window).
+fn load_facts(store: &SqliteStore, ws: &str, cfg: &Config, p: &Params, with_previous: bool) -> Result<barometre_core::clock::Facts> {
+    let mut from = p.from;
+    if let Some(to) = p.to {
+        let mut lo = to - cfg.badge.window_ms;
+        if with_previous {
+            if let Some(prev) = p.previous() {
+                lo = lo.min(prev.to.unwrap_or(lo) - cfg.badge.window_ms).min(prev.from.unwrap_or(lo));
+            }
+        }
+        from = from.map(|f| f.min(lo));
+    } else {
+        from = None;
+    }
+    Ok(store.facts(ws, cfg, from, p.to)?)
+}
+
+fn write_out(output: &Option<PathBuf>, text: &str) -> Result<()> {
+    match output {
+        Some(p) => std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))?,
+        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+    }
+    Ok(())
+}
+
+pub fn report(ctx: &Ctx, a: ReportArgs) -> Result<ExitCode> {
+    let cfg = ctx.config()?;
+    let p = a.period.params()?;
+    let store = ctx.store()?;
+    let facts = load_facts(&store, &ctx.workspace, &cfg, &p, a.format == "table")?;
+    let fs = FactSet { requests: &facts.requests, messages: &facts.messages };
+    let rep = report::build(fs, &p, &cfg);
+    let text = match a.format.as_str() {
+        "json" => serde_json::to_string_pretty(&rep)? + "\n",
+        "csv" => render::report_csv(&rep),
+        _ => {
+            let prev = p.previous().map(|pp| report::build(fs, &pp, &cfg));
+            render::report_table(&rep, prev.as_ref(), Lang::parse(&a.lang).unwrap_or(Lang::Fr), &cfg)
+        }
+    };
+    write_out(&a.output, &text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(clap::Args)]
+pub struct ExplainArgs {
+    /// Metric id (see `barometre metrics`).
+    metric: String,
+    #[command(flatten)]
+    period: PeriodArgs,
+    /// The group's key (with --by); `null` for the facts without a value.
+    #[arg(long, requires = "by")]
+    group: Option<String>,
+    /// Only the rows counted in the numerator (ratios).
+    #[arg(long)]
+    numerator: bool,
+    #[arg(long, default_value = "table", value_parser = ["table", "json", "csv"])]
+    format: String,
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+}
+
+pub fn explain(ctx: &Ctx, a: ExplainArgs) -> Result<ExitCode> {
+    let Some(def) = metrics::find(&a.metric) else {
+        let ids: Vec<&str> = metrics::METRICS.iter().map(|m| m.id).collect();
+        bail!("unknown metric `{}`; known: {}", a.metric, ids.join(", "));
+    };
+    let cfg = ctx.config()?;
+    let p = a.period.params()?;
+    let store = ctx.store()?;
+    let facts = load_facts(&store, &ctx.workspace, &cfg, &p, false)?;
+    let fs = FactSet { requests: &facts.requests, messages: &facts.messages };
+    let mut e = report::explain(def, fs, &p, a.group.as_deref(), &cfg);
+    if a.numerator {
+        e.rows.retain(|r| r.get("in_numerator").is_none_or(|v| v == &serde_json::Value::Bool(true)));
+    }
+    let text = match a.format.as_str() {
+        "json" => serde_json::to_string_pretty(&e)? + "\n",
+        "csv" => render::rows_csv(&e.rows),
+        _ => render::rows_table(&e.rows),
+    };
+    write_out(&a.output, &text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(clap::Args)]
+pub struct ExportArgs {
+    /// What to export.
+    #[arg(value_parser = ["conversations"])]
+    what: String,
+    #[command(flatten)]
+    period: PeriodArgs,
+    #[arg(long, default_value = "csv", value_parser = ["csv", "xlsx"])]
+    format: String,
+    /// Output file (required for xlsx; CSV goes to standard output without it).
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+}
+
+pub fn export(ctx: &Ctx, a: ExportArgs) -> Result<ExitCode> {
+    let cfg = ctx.config()?;
+    let p = a.period.params()?;
+    let store = ctx.store()?;
+    // A conversation's later messages may lie after the period: load everything, select by start.
+    let facts = store.facts(&ctx.workspace, &cfg, None, None)?;
+    let rows = render::conversation_rows(&facts, &p, &cfg);
+    match a.format.as_str() {
+        "xlsx" => {
+            let out = a.output.unwrap_or_else(|| PathBuf::from("conversations.xlsx"));
+            render::rows_xlsx(&rows, &out)?;
+            eprintln!("{}", out.display());
+        }
+        _ => write_out(&a.output, &render::rows_csv(&rows))?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(clap::Args)]
+pub struct DemoArgs {
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Days of activity.
+    #[arg(long, default_value_t = 42)]
+    days: u32,
+    /// Last day (exclusive end, a date); default: today (UTC).
+    #[arg(long)]
+    end: Option<String>,
+    #[arg(long, env = "BAROMETRE_LANG", default_value = "fr", value_parser = ["fr", "en"])]
+    lang: String,
+}
+
+pub fn demo(ctx: &Ctx, a: DemoArgs) -> Result<ExitCode> {
+    let end = match &a.end {
+        Some(e) => parse_bound(e, Zone::UTC).map_err(anyhow::Error::msg)?,
+        None => {
+            let now = chrono::Utc::now().timestamp_millis();
+            now - now.rem_euclid(86_400_000)
+        }
+    };
+    let data = barometre_core::demo::generate(a.seed, a.days, end);
+    let cfg = ctx.config()?;
+    let mut store = ctx.store()?;
+    let file: std::sync::Arc<str> = std::sync::Arc::from("demo");
+    let n = data.messages.len();
+    let mut recs = data
+        .messages
+        .into_iter()
+        .map(barometre_core::ingest::Record::Message)
+        .chain(data.events.into_iter().map(barometre_core::ingest::Record::Event))
+        .enumerate()
+        .map(|(i, record)| Ok(Located { file: file.clone(), line: i as u64 + 1, id_column: 1, record }));
+    let sum = store.import(&ctx.workspace, &cfg, true, &mut recs, &mut |_| {})?;
+    if !sum.rejected.is_empty() {
+        bail!("demo data rejected: {}", sum.rejected[0]);
+    }
+    let msg = match Lang::parse(&a.lang).unwrap_or(Lang::Fr) {
+        Lang::Fr => format!(
+            "Démo : {n} messages sur {} jours dans {} (espace « {} »). Essayez : barometre report --by channel",
+            a.days,
+            ctx.db.display(),
+            ctx.workspace
+        ),
+        Lang::En => format!(
+            "Demo: {n} messages over {} days in {} (workspace `{}`). Try: barometre report --by channel --lang en",
+            a.days,
+            ctx.db.display(),
+            ctx.workspace
+        ),
+    };
+    eprintln!("{msg}");
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(clap::Args)]
+pub struct MetricsArgs {
+    #[arg(long, env = "BAROMETRE_LANG", default_value = "fr", value_parser = ["fr", "en"])]
+    lang: String,
+    #[arg(long, default_value = "markdown", value_parser = ["markdown", "json"])]
+    format: String,
+}
+
+pub fn metrics(a: MetricsArgs) -> Result<ExitCode> {
+    let lang = Lang::parse(&a.lang).unwrap_or(Lang::Fr);
+    let text = match a.format.as_str() {
+        "json" => {
+            let v: Vec<serde_json::Value> = metrics::METRICS
+                .iter()
+                .map(|m| serde_json::json!({"id": m.id, "seed": m.seed, "label": m.label(lang), "formula": m.formula(lang)}))
+                .collect();
+            serde_json::to_string_pretty(&v)? + "\n"
+        }
+        _ => render::metrics_markdown(lang),
+    };
+    write_out(&None, &text)?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,396 @@
+//! Human output: tables in French or English, CSV and XLSX files.
+
+use anyhow::Result;
+use barometre_core::clock::{Facts, Outcome, Role};
+use barometre_core::config::Config;
+use barometre_core::metrics::{self, Lang, Shape, METRICS};
+use barometre_core::report::{Metrics, Params, Report, Value};
+use barometre_core::time::rfc3339_utc;
+use serde_json::{json, Map, Value as Json};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// `1234567.5` → `1 234 567,5` (fr) or `1,234,567.5` (en).
+pub fn number(x: f64, decimals: usize, lang: Lang) -> String {
+    let s = format!("{:.*}", decimals, x.abs());
+    let (int, frac) = s.split_once('.').map_or((s.as_str(), None), |(a, b)| (a, Some(b)));
+    let (sep, dec) = match lang {
+        Lang::Fr => ('\u{a0}', ','),
+        Lang::En => (',', '.'),
+    };
+    let mut out = String::new();
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            out.push(sep);
+        }
+        out.push(c);
+    }
+    if let Some(f) = frac {
+        out.push(dec);
+        out.push_str(f);
+    }
+    if x < 0.0 && out.chars().any(|c| c.is_ascii_digit() && c != '0') {
+        out.insert(0, '−');
+    }
+    out
+}
+
+pub fn percent(x: f64, lang: Lang) -> String {
+    match lang {
+        Lang::Fr => format!("{}\u{a0}%", number(x, 1, lang)),
+        Lang::En => format!("{}%", number(x, 1, lang)),
+    }
+}
+
+/// `45 s`, `12 min 30 s`, `2 h 05 min`, `3 j 4 h` (fr) / `3 d 4 h` (en).
+pub fn duration(secs: f64, lang: Lang) -> String {
+    let s = secs.round() as i64;
+    let day = if lang == Lang::Fr { "j" } else { "d" };
+    if s < 60 {
+        format!("{s} s")
+    } else if s < 3600 {
+        format!("{} min {:02} s", s / 60, s % 60)
+    } else if s < 86_400 {
+        format!("{} h {:02} min", s / 3600, (s % 3600) / 60)
+    } else {
+        format!("{} {day} {} h", s / 86_400, (s % 86_400) / 3600)
+    }
+}
+
+fn signed(x: f64, unit: &str, lang: Lang) -> String {
+    let sign = if x > 0.0 { "+" } else if x < 0.0 { "−" } else { "±" };
+    format!("{sign}{}{unit}", number(x.abs(), 1, lang))
+}
+
+/// Value, detail, and the number compared with the previous period.
+fn cells(v: &Value, lang: Lang) -> (String, String, Option<f64>) {
+    let na = "—".to_string();
+    match v {
+        Value::Count(c) => (c.value.map_or(na, |n| number(n as f64, 0, lang)), String::new(), c.value.map(|n| n as f64)),
+        Value::Ratio(r) => (
+            r.value.map_or(na, |x| percent(x, lang)),
+            format!("{} / {}", number(r.numerator as f64, 0, lang), number(r.denominator as f64, 0, lang)),
+            r.value,
+        ),
+        Value::Duration(d) => {
+            let detail = match (d.mean, d.p90) {
+                (Some(m), Some(p)) => match lang {
+                    Lang::Fr => format!("moy. {} · p90 {} · n {}", duration(m, lang), duration(p, lang), d.count),
+                    Lang::En => format!("mean {} · p90 {} · n {}", duration(m, lang), duration(p, lang), d.count),
+                },
+                _ => format!("n {}", d.count),
+            };
+            (d.median.map_or(na, |m| duration(m, lang)), detail, d.median)
+        }
+        Value::Badge(b) => {
+            let yes = match (lang, b.earned) {
+                (Lang::Fr, true) => "obtenu ✓",
+                (Lang::Fr, false) => "non obtenu",
+                (Lang::En, true) => "earned ✓",
+                (Lang::En, false) => "not earned",
+            };
+            let rate = b.response_rate.value.map_or("—".into(), |x| percent(x, lang));
+            let med = b.response_time.median.map_or("—".into(), |x| duration(x, lang));
+            let detail = match lang {
+                Lang::Fr => format!("{rate} (≥ {}) · médiane {med} (< {})", percent(b.thresholds.response_rate, lang), duration(b.thresholds.response_time, lang)),
+                Lang::En => format!("{rate} (≥ {}) · median {med} (< {})", percent(b.thresholds.response_rate, lang), duration(b.thresholds.response_time, lang)),
+            };
+            (yes.to_string(), detail, Some(if b.earned { 1.0 } else { 0.0 }))
+        }
+    }
+}
+
+fn change(shape: Shape, now: Option<f64>, before: Option<f64>, lang: Lang) -> String {
+    match (shape, now, before) {
+        (Shape::Ratio, Some(a), Some(b)) => signed(a - b, if lang == Lang::Fr { " pts" } else { " pts" }, lang),
+        (Shape::Count | Shape::Duration, Some(a), Some(b)) if b != 0.0 => {
+            signed((a - b) / b * 100.0, if lang == Lang::Fr { "\u{a0}%" } else { "%" }, lang)
+        }
+        _ => String::new(),
+    }
+}
+
+fn width(s: &str) -> usize {
+    s.chars().count()
+}
+
+fn table(header: &[String], rows: &[Vec<String>]) -> String {
+    let n = header.len();
+    let mut w = vec![0; n];
+    for r in std::iter::once(header).chain(rows.iter().map(Vec::as_slice)) {
+        for (i, c) in r.iter().enumerate().take(n) {
+            w[i] = w[i].max(width(c));
+        }
+    }
+    let line = |r: &[String]| {
+        let mut s = String::new();
+        for (i, c) in r.iter().enumerate().take(n) {
+            s.push_str(c);
+            if i + 1 < n {
+                s.push_str(&" ".repeat(w[i] - width(c) + 2));
+            }
+        }
+        s.trim_end().to_string() + "\n"
+    };
+    let mut out = line(header);
+    out.push_str(&(w.iter().map(|x| "─".repeat(*x)).collect::<Vec<_>>().join("  ") + "\n"));
+    for r in rows {
+        out.push_str(&line(r));
+    }
+    out
+}
+
+fn block(metrics: &Metrics, prev: Option<&Metrics>, lang: Lang) -> String {
+    let header: Vec<String> = match lang {
+        Lang::Fr => ["Indicateur", "Valeur", "Détail", "Période préc.", "Évolution"],
+        Lang::En => ["Indicator", "Value", "Detail", "Previous period", "Change"],
+    }
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let mut rows = Vec::new();
+    for def in METRICS {
+        let Some(v) = metrics.get(def.id) else { continue };
+        let (value, detail, num) = cells(v, lang);
+        let (pv, pn) = match prev.and_then(|p| p.get(def.id)) {
+            Some(pv) => {
+                let (s, _, n) = cells(pv, lang);
+                (s, n)
+            }
+            None => (String::new(), None),
+        };
+        let label = match def.shape() {
+            Shape::Duration => format!("{} ({})", def.label(lang), if lang == Lang::Fr { "médiane" } else { "median" }),
+            _ => def.label(lang).to_string(),
+        };
+        let arrow = if def.shape() == Shape::Duration || !def.higher_is_better {
+            if lang == Lang::Fr { " ↓ mieux" } else { " ↓ better" }
+        } else {
+            ""
+        };
+        rows.push(vec![label + arrow, value, detail, pv, change(def.shape(), num, pn, lang)]);
+    }
+    table(&header, &rows)
+}
+
+pub fn report_table(r: &Report, prev: Option<&Report>, lang: Lang, cfg: &Config) -> String {
+    let any = |s: &Option<String>| s.clone().unwrap_or_else(|| if lang == Lang::Fr { "…".into() } else { "…".into() });
+    let mut out = match lang {
+        Lang::Fr => format!(
+            "Baromètre — période {} → {} (fuseau {}){}\n",
+            any(&r.period.from),
+            any(&r.period.to),
+            r.timezone,
+            r.group_by.map_or(String::new(), |g| format!(", par {g}"))
+        ),
+        Lang::En => format!(
+            "Baromètre — period {} → {} (time zone {}){}\n",
+            any(&r.period.from),
+            any(&r.period.to),
+            r.timezone,
+            r.group_by.map_or(String::new(), |g| format!(", by {g}"))
+        ),
+    };
+    match prev {
+        Some(p) => out.push_str(&match lang {
+            Lang::Fr => format!("Comparée à la période précédente {} → {}\n", any(&p.period.from), any(&p.period.to)),
+            Lang::En => format!("Compared with the previous period {} → {}\n", any(&p.period.from), any(&p.period.to)),
+        }),
+        None => out.push_str(match lang {
+            Lang::Fr => "(donnez --from et --to pour comparer à la période précédente)\n",
+            Lang::En => "(give --from and --to to compare with the previous period)\n",
+        }),
+    }
+    out.push_str(&match lang {
+        Lang::Fr => format!("Délai cible : {} · ↓ mieux : plus bas est meilleur\n", duration(cfg.target_ms as f64 / 1000.0, lang)),
+        Lang::En => format!("Target: {} · ↓ better: lower is better\n", duration(cfg.target_ms as f64 / 1000.0, lang)),
+    });
+    out.push_str(&format!("\n== {} ==\n", if lang == Lang::Fr { "Total" } else { "Total" }));
+    out.push_str(&block(&r.total.metrics, prev.map(|p| &p.total.metrics), lang));
+    for g in &r.groups {
+        let key = g.key.clone().unwrap_or_else(|| if lang == Lang::Fr { "(sans valeur)".into() } else { "(none)".into() });
+        out.push_str(&format!("\n== {} : {key} ==\n", r.group_by.unwrap_or("")));
+        let pg = prev.and_then(|p| p.groups.iter().find(|x| x.key == g.key)).map(|x| &x.metrics);
+        out.push_str(&block(&g.metrics, pg, lang));
+    }
+    out
+}
+
+fn csv_cell(v: &Json) -> String {
+    match v {
+        Json::Null => String::new(),
+        Json::String(s) => s.clone(),
+        Json::Array(a) => a.iter().map(csv_cell).collect::<Vec<_>>().join(";"),
+        other => other.to_string(),
+    }
+}
+
+/// Rows of JSON objects as CSV, columns in the first row's order.
+pub fn rows_csv(rows: &[Map<String, Json>]) -> String {
+    let mut cols: Vec<String> = Vec::new();
+    for r in rows {
+        for k in r.keys() {
+            if !cols.contains(k) {
+                cols.push(k.clone());
+            }
+        }
+    }
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let _ = w.write_record(&cols);
+    for r in rows {
+        let _ = w.write_record(cols.iter().map(|c| r.get(c).map_or(String::new(), csv_cell)));
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+pub fn rows_table(rows: &[Map<String, Json>]) -> String {
+    let Some(first) = rows.first() else { return "(0)\n".into() };
+    let cols: Vec<String> = first.keys().cloned().collect();
+    let body: Vec<Vec<String>> = rows.iter().map(|r| cols.iter().map(|c| r.get(c).map_or(String::new(), csv_cell)).collect()).collect();
+    format!("{}({} rows)\n", table(&cols, &body), rows.len())
+}
+
+pub fn rows_xlsx(rows: &[Map<String, Json>], path: &Path) -> Result<()> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    let bold = Format::new().set_bold();
+    let mut cols: Vec<String> = Vec::new();
+    for r in rows {
+        for k in r.keys() {
+            if !cols.contains(k) {
+                cols.push(k.clone());
+            }
+        }
+    }
+    for (j, c) in cols.iter().enumerate() {
+        ws.write_string_with_format(0, j as u16, c, &bold)?;
+    }
+    for (i, r) in rows.iter().enumerate() {
+        let row = i as u32 + 1;
+        for (j, c) in cols.iter().enumerate() {
+            let col = j as u16;
+            match r.get(c) {
+                None | Some(Json::Null) => {}
+                Some(Json::Number(n)) => {
+                    ws.write_number(row, col, n.as_f64().unwrap_or(0.0))?;
+                }
+                Some(Json::Bool(b)) => {
+                    ws.write_boolean(row, col, *b)?;
+                }
+                Some(v) => {
+                    ws.write_string(row, col, csv_cell(v))?;
+                }
+            }
+        }
+    }
+    ws.autofilter(0, 0, rows.len() as u32, cols.len().saturating_sub(1) as u16)?;
+    ws.set_freeze_panes(1, 0)?;
+    wb.save(path)?;
+    Ok(())
+}
+
+pub fn report_csv(r: &Report) -> String {
+    let mut rows = Vec::new();
+    let mut push = |scope: &str, key: Option<&str>, m: &Metrics| {
+        for (id, v) in &m.0 {
+            let mut o = Map::new();
+            o.insert("scope".into(), json!(scope));
+            o.insert("key".into(), json!(key));
+            o.insert("metric".into(), json!(id));
+            let j = serde_json::to_value(v).unwrap_or(Json::Null);
+            for f in ["value", "numerator", "denominator", "count", "mean", "median", "p90", "min", "max", "earned"] {
+                let x = match (v, f) {
+                    (Value::Badge(b), "value") => json!(b.earned),
+                    (Value::Badge(b), "numerator") => json!(b.response_rate.numerator),
+                    (Value::Badge(b), "denominator") => json!(b.response_rate.denominator),
+                    (Value::Badge(b), "median") => json!(b.response_time.median),
+                    (Value::Badge(b), "count") => json!(b.response_time.count),
+                    _ => j.get(f).cloned().unwrap_or(Json::Null),
+                };
+                o.insert(f.into(), x);
+            }
+            rows.push(o);
+        }
+    };
+    push("total", None, &r.total.metrics);
+    for g in &r.groups {
+        push(r.group_by.unwrap_or("group"), g.key.as_deref(), &g.metrics);
+    }
+    rows_csv(&rows)
+}
+
+/// One row per conversation started in the period: what users check totals with.
+pub fn conversation_rows(f: &Facts, p: &Params, cfg: &Config) -> Vec<Map<String, Json>> {
+    let mut convs: BTreeMap<&str, (Vec<usize>, Vec<usize>)> = BTreeMap::new();
+    for (i, m) in f.messages.iter().enumerate() {
+        convs.entry(&m.conversation_id).or_default().0.push(i);
+    }
+    for (i, r) in f.requests.iter().enumerate() {
+        convs.entry(&r.conversation_id).or_default().1.push(i);
+    }
+    let mut out = Vec::new();
+    for (id, (mut ms, mut rs)) in convs {
+        ms.sort_by_key(|&i| (f.messages[i].ms, &f.messages[i].message_id));
+        rs.sort_by_key(|&i| f.requests[i].start_ms);
+        let Some(&first) = ms.first() else { continue };
+        let m0 = &f.messages[first];
+        if !(p.from.is_none_or(|x| m0.ms >= x) && p.to.is_none_or(|x| m0.ms < x)) {
+            continue;
+        }
+        let role = |r: Role| ms.iter().filter(|&&i| f.messages[i].role == r).count();
+        let outcome = |o: Outcome| rs.iter().filter(|&&i| f.requests[i].outcome == o).count();
+        let times: Vec<f64> = rs.iter().filter_map(|&i| f.requests[i].response_ms()).map(|x| x as f64 / 1000.0).collect();
+        let first_req = rs.first().map(|&i| &f.requests[i]);
+        let frt = first_req.and_then(|r| r.response_ms()).map(|x| x as f64 / 1000.0);
+        let frt_b = first_req
+            .filter(|r| r.outcome == Outcome::Answered)
+            .and_then(|r| r.closed_ms.map(|e| cfg.calendar(&r.account).open_ms(r.start_ms, e) as f64 / 1000.0));
+        let mut agents: Vec<&str> = ms.iter().filter_map(|&i| {
+            let m = &f.messages[i];
+            matches!(m.role, Role::Reply | Role::Proactive).then_some(m.author_id.as_str())
+        }).collect();
+        agents.sort_unstable();
+        agents.dedup();
+        let last = &f.messages[*ms.last().unwrap_or(&first)];
+        let Json::Object(o) = json!({
+            "conversation_id": id,
+            "start": rfc3339_utc(m0.ms),
+            "end": rfc3339_utc(last.ms),
+            "account": m0.account,
+            "channel": m0.channel,
+            "customer": first_req.and_then(|r| r.customer.clone()),
+            "messages": ms.len(),
+            "customer_messages": role(Role::Customer),
+            "agent_replies": role(Role::Reply),
+            "proactive_messages": role(Role::Proactive),
+            "bot_messages": role(Role::Bot),
+            "requests": rs.len(),
+            "answered_requests": outcome(Outcome::Answered),
+            "examined_requests": outcome(Outcome::Examined),
+            "unanswered_requests": outcome(Outcome::Unanswered),
+            "first_response_seconds": frt,
+            "first_response_seconds_business": frt_b,
+            "response_seconds": times,
+            "answered": !rs.is_empty() && outcome(Outcome::Unanswered) == 0 && outcome(Outcome::Answered) > 0,
+            "examined": outcome(Outcome::Examined) > 0,
+            "agents": agents,
+        }) else {
+            unreachable!()
+        };
+        out.push(o);
+    }
+    out
+}
+
+/// The metric documentation, generated from the registry (the README embeds it).
+pub fn metrics_markdown(lang: Lang) -> String {
+    let mut s = match lang {
+        Lang::Fr => "| id | indicateur | formule | source |\n|---|---|---|---|\n".to_string(),
+        Lang::En => "| id | indicator | formula | source |\n|---|---|---|---|\n".to_string(),
+    };
+    for m in metrics::METRICS {
+        s.push_str(&format!("| `{}` | {} | {} | {} |\n", m.id, m.label(lang), m.formula(lang).replace('|', "\\|"), m.seed));
+    }
+    s
+}
