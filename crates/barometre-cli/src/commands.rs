@@ -23,7 +23,9 @@ pub struct Ctx {
 impl Ctx {
     pub fn config(&self) -> Result<Config> {
         let text = match &self.config {
-            Some(p) => Some(std::fs::read_to_string(p).with_context(|| format!("cannot read configuration {}", p.display()))?),
+            Some(p) => {
+                Some(std::fs::read_to_string(p).with_context(|| format!("cannot read configuration {}", p.display()))?)
+            }
             None => None,
         };
         Ok(Config::load(text.as_deref(), std::env::vars())?)
@@ -86,7 +88,7 @@ impl Iterator for Files {
                 }
                 if let Some(x) = r.next() {
                     self.rows += 1;
-                    if self.rows % 4096 == 0 {
+                    if self.rows.is_multiple_of(4096) {
                         self.pb.set_position(self.done_bytes + r.bytes_read());
                     }
                     return Some(x);
@@ -99,7 +101,12 @@ impl Iterator for Files {
             match self.open(&p) {
                 Ok(r) => self.current = Some(r),
                 Err(e) => {
-                    return Some(Err(RowError { file: p.display().to_string(), line: 1, column: 1, reason: format!("cannot read: {e}") }))
+                    return Some(Err(RowError {
+                        file: p.display().to_string(),
+                        line: 1,
+                        column: 1,
+                        reason: format!("cannot read: {e}"),
+                    }))
                 }
             }
         }
@@ -125,7 +132,8 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     pb.set_message(if lang == Lang::Fr { "lecture" } else { "reading" });
-    let mut files = Files { paths: a.files.clone(), next: 0, kind, format, current: None, pb: pb.clone(), done_bytes: 0, rows: 0 };
+    let mut files =
+        Files { paths: a.files.clone(), next: 0, kind, format, current: None, pb: pb.clone(), done_bytes: 0, rows: 0 };
     let sum = store.import(&ctx.workspace, &cfg, a.strict, &mut files, &mut |_| {})?;
     pb.finish_and_clear();
     let mut err = std::io::stderr().lock();
@@ -181,8 +189,14 @@ pub struct PeriodArgs {
 impl PeriodArgs {
     pub fn params(&self) -> Result<Params> {
         let zone = Zone::parse(&self.tz).map_err(anyhow::Error::msg)?;
-        let from = self.from.as_deref().map(|s| parse_bound(s, zone)).transpose().map_err(|e| anyhow::anyhow!("--from: {e}"))?;
-        let to = self.to.as_deref().map(|s| parse_bound(s, zone)).transpose().map_err(|e| anyhow::anyhow!("--to: {e}"))?;
+        let from = self
+            .from
+            .as_deref()
+            .map(|s| parse_bound(s, zone))
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("--from: {e}"))?;
+        let to =
+            self.to.as_deref().map(|s| parse_bound(s, zone)).transpose().map_err(|e| anyhow::anyhow!("--to: {e}"))?;
         if let (Some(f), Some(t)) = (from, to) {
             if t <= f {
                 bail!("--to must be after --from");
@@ -206,7 +220,13 @@ pub struct ReportArgs {
 }
 
 /// Loads the facts a report over `p` needs (and its previous period, and the badge window).
-fn load_facts(store: &SqliteStore, ws: &str, cfg: &Config, p: &Params, with_previous: bool) -> Result<barometre_core::clock::Facts> {
+fn load_facts(
+    store: &SqliteStore,
+    ws: &str,
+    cfg: &Config,
+    p: &Params,
+    with_previous: bool,
+) -> Result<barometre_core::clock::Facts> {
     let mut from = p.from;
     if let Some(to) = p.to {
         let mut lo = to - cfg.badge.window_ms;

@@ -58,7 +58,13 @@ pub fn duration(secs: f64, lang: Lang) -> String {
 }
 
 fn signed(x: f64, unit: &str, lang: Lang) -> String {
-    let sign = if x > 0.0 { "+" } else if x < 0.0 { "−" } else { "±" };
+    let sign = if x > 0.0 {
+        "+"
+    } else if x < 0.0 {
+        "−"
+    } else {
+        "±"
+    };
     format!("{sign}{}{unit}", number(x.abs(), 1, lang))
 }
 
@@ -66,7 +72,9 @@ fn signed(x: f64, unit: &str, lang: Lang) -> String {
 fn cells(v: &Value, lang: Lang) -> (String, String, Option<f64>) {
     let na = "—".to_string();
     match v {
-        Value::Count(c) => (c.value.map_or(na, |n| number(n as f64, 0, lang)), String::new(), c.value.map(|n| n as f64)),
+        Value::Count(c) => {
+            (c.value.map_or(na, |n| number(n as f64, 0, lang)), String::new(), c.value.map(|n| n as f64))
+        }
         Value::Ratio(r) => (
             r.value.map_or(na, |x| percent(x, lang)),
             format!("{} / {}", number(r.numerator as f64, 0, lang), number(r.denominator as f64, 0, lang)),
@@ -92,8 +100,16 @@ fn cells(v: &Value, lang: Lang) -> (String, String, Option<f64>) {
             let rate = b.response_rate.value.map_or("—".into(), |x| percent(x, lang));
             let med = b.response_time.median.map_or("—".into(), |x| duration(x, lang));
             let detail = match lang {
-                Lang::Fr => format!("{rate} (≥ {}) · médiane {med} (< {})", percent(b.thresholds.response_rate, lang), duration(b.thresholds.response_time, lang)),
-                Lang::En => format!("{rate} (≥ {}) · median {med} (< {})", percent(b.thresholds.response_rate, lang), duration(b.thresholds.response_time, lang)),
+                Lang::Fr => format!(
+                    "{rate} (≥ {}) · médiane {med} (< {})",
+                    percent(b.thresholds.response_rate, lang),
+                    duration(b.thresholds.response_time, lang)
+                ),
+                Lang::En => format!(
+                    "{rate} (≥ {}) · median {med} (< {})",
+                    percent(b.thresholds.response_rate, lang),
+                    duration(b.thresholds.response_time, lang)
+                ),
             };
             (yes.to_string(), detail, Some(if b.earned { 1.0 } else { 0.0 }))
         }
@@ -102,7 +118,7 @@ fn cells(v: &Value, lang: Lang) -> (String, String, Option<f64>) {
 
 fn change(shape: Shape, now: Option<f64>, before: Option<f64>, lang: Lang) -> String {
     match (shape, now, before) {
-        (Shape::Ratio, Some(a), Some(b)) => signed(a - b, if lang == Lang::Fr { " pts" } else { " pts" }, lang),
+        (Shape::Ratio, Some(a), Some(b)) => signed(a - b, " pts", lang),
         (Shape::Count | Shape::Duration, Some(a), Some(b)) if b != 0.0 => {
             signed((a - b) / b * 100.0, if lang == Lang::Fr { "\u{a0}%" } else { "%" }, lang)
         }
@@ -164,7 +180,11 @@ fn block(metrics: &Metrics, prev: Option<&Metrics>, lang: Lang) -> String {
             _ => def.label(lang).to_string(),
         };
         let arrow = if def.shape() == Shape::Duration || !def.higher_is_better {
-            if lang == Lang::Fr { " ↓ mieux" } else { " ↓ better" }
+            if lang == Lang::Fr {
+                " ↓ mieux"
+            } else {
+                " ↓ better"
+            }
         } else {
             ""
         };
@@ -174,7 +194,7 @@ fn block(metrics: &Metrics, prev: Option<&Metrics>, lang: Lang) -> String {
 }
 
 pub fn report_table(r: &Report, prev: Option<&Report>, lang: Lang, cfg: &Config) -> String {
-    let any = |s: &Option<String>| s.clone().unwrap_or_else(|| if lang == Lang::Fr { "…".into() } else { "…".into() });
+    let any = |s: &Option<String>| s.clone().unwrap_or_else(|| "…".into());
     let mut out = match lang {
         Lang::Fr => format!(
             "Baromètre — période {} → {} (fuseau {}){}\n",
@@ -202,13 +222,17 @@ pub fn report_table(r: &Report, prev: Option<&Report>, lang: Lang, cfg: &Config)
         }),
     }
     out.push_str(&match lang {
-        Lang::Fr => format!("Délai cible : {} · ↓ mieux : plus bas est meilleur\n", duration(cfg.target_ms as f64 / 1000.0, lang)),
+        Lang::Fr => format!(
+            "Délai cible : {} · ↓ mieux : plus bas est meilleur\n",
+            duration(cfg.target_ms as f64 / 1000.0, lang)
+        ),
         Lang::En => format!("Target: {} · ↓ better: lower is better\n", duration(cfg.target_ms as f64 / 1000.0, lang)),
     });
-    out.push_str(&format!("\n== {} ==\n", if lang == Lang::Fr { "Total" } else { "Total" }));
+    out.push_str("\n== Total ==\n");
     out.push_str(&block(&r.total.metrics, prev.map(|p| &p.total.metrics), lang));
     for g in &r.groups {
-        let key = g.key.clone().unwrap_or_else(|| if lang == Lang::Fr { "(sans valeur)".into() } else { "(none)".into() });
+        let key =
+            g.key.clone().unwrap_or_else(|| if lang == Lang::Fr { "(sans valeur)".into() } else { "(none)".into() });
         out.push_str(&format!("\n== {} : {key} ==\n", r.group_by.unwrap_or("")));
         let pg = prev.and_then(|p| p.groups.iter().find(|x| x.key == g.key)).map(|x| &x.metrics);
         out.push_str(&block(&g.metrics, pg, lang));
@@ -246,7 +270,8 @@ pub fn rows_csv(rows: &[Map<String, Json>]) -> String {
 pub fn rows_table(rows: &[Map<String, Json>]) -> String {
     let Some(first) = rows.first() else { return "(0)\n".into() };
     let cols: Vec<String> = first.keys().cloned().collect();
-    let body: Vec<Vec<String>> = rows.iter().map(|r| cols.iter().map(|c| r.get(c).map_or(String::new(), csv_cell)).collect()).collect();
+    let body: Vec<Vec<String>> =
+        rows.iter().map(|r| cols.iter().map(|c| r.get(c).map_or(String::new(), csv_cell)).collect()).collect();
     format!("{}({} rows)\n", table(&cols, &body), rows.len())
 }
 
@@ -340,16 +365,20 @@ pub fn conversation_rows(f: &Facts, p: &Params, cfg: &Config) -> Vec<Map<String,
         }
         let role = |r: Role| ms.iter().filter(|&&i| f.messages[i].role == r).count();
         let outcome = |o: Outcome| rs.iter().filter(|&&i| f.requests[i].outcome == o).count();
-        let times: Vec<f64> = rs.iter().filter_map(|&i| f.requests[i].response_ms()).map(|x| x as f64 / 1000.0).collect();
+        let times: Vec<f64> =
+            rs.iter().filter_map(|&i| f.requests[i].response_ms()).map(|x| x as f64 / 1000.0).collect();
         let first_req = rs.first().map(|&i| &f.requests[i]);
         let frt = first_req.and_then(|r| r.response_ms()).map(|x| x as f64 / 1000.0);
         let frt_b = first_req
             .filter(|r| r.outcome == Outcome::Answered)
             .and_then(|r| r.closed_ms.map(|e| cfg.calendar(&r.account).open_ms(r.start_ms, e) as f64 / 1000.0));
-        let mut agents: Vec<&str> = ms.iter().filter_map(|&i| {
-            let m = &f.messages[i];
-            matches!(m.role, Role::Reply | Role::Proactive).then_some(m.author_id.as_str())
-        }).collect();
+        let mut agents: Vec<&str> = ms
+            .iter()
+            .filter_map(|&i| {
+                let m = &f.messages[i];
+                matches!(m.role, Role::Reply | Role::Proactive).then_some(m.author_id.as_str())
+            })
+            .collect();
         agents.sort_unstable();
         agents.dedup();
         let last = &f.messages[*ms.last().unwrap_or(&first)];
@@ -390,7 +419,13 @@ pub fn metrics_markdown(lang: Lang) -> String {
         Lang::En => "| id | indicator | formula | source |\n|---|---|---|---|\n".to_string(),
     };
     for m in metrics::METRICS {
-        s.push_str(&format!("| `{}` | {} | {} | {} |\n", m.id, m.label(lang), m.formula(lang).replace('|', "\\|"), m.seed));
+        s.push_str(&format!(
+            "| `{}` | {} | {} | {} |\n",
+            m.id,
+            m.label(lang),
+            m.formula(lang).replace('|', "\\|"),
+            m.seed
+        ));
     }
     s
 }

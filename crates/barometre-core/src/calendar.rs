@@ -100,7 +100,15 @@ mod tests {
         let day = vec![Range::parse("09:00-12:30").unwrap(), Range::parse("13:30-18:00").unwrap()];
         Calendar {
             zone: Zone::parse("Europe/Paris").unwrap(),
-            week: Some([day.clone(), day.clone(), day.clone(), day.clone(), day, vec![Range::parse("10:00-12:00").unwrap()], vec![]]),
+            week: Some([
+                day.clone(),
+                day.clone(),
+                day.clone(),
+                day.clone(),
+                day,
+                vec![Range::parse("10:00-12:00").unwrap()],
+                vec![],
+            ]),
             holidays: [NaiveDate::from_ymd_opt(2026, 5, 1).unwrap()].into_iter().collect(),
         }
     }

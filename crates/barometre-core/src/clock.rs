@@ -140,9 +140,10 @@ impl Facts {
 const NOT_ACTIONABLE_KINDS: &[&str] = &["spam", "off_topic", "off-topic", "offtopic", "thanks", "noise", "hors_sujet"];
 const THANKS: &[&str] = &["merci", "thanks", "thank", "thx", "ty", "mercii", "merciii"];
 const THANKS_FILLER: &[&str] = &[
-    "beaucoup", "bcp", "mille", "you", "so", "much", "very", "a", "lot", "many", "ok", "okay", "super", "parfait", "top",
-    "génial", "genial", "cool", "great", "perfect", "bien", "reçu", "recu", "noté", "note", "pour", "votre", "réponse",
-    "reponse", "à", "vous", "de", "la", "encore", "again", "bonne", "journée", "journee", "soirée", "have", "nice", "day",
+    "beaucoup", "bcp", "mille", "you", "so", "much", "very", "a", "lot", "many", "ok", "okay", "super", "parfait",
+    "top", "génial", "genial", "cool", "great", "perfect", "bien", "reçu", "recu", "noté", "note", "pour", "votre",
+    "réponse", "reponse", "à", "vous", "de", "la", "encore", "again", "bonne", "journée", "journee", "soirée", "have",
+    "nice", "day",
 ];
 
 /// A message that only says thanks ("Merci beaucoup !", "thanks a lot 🙏") needs no reply.
@@ -209,7 +210,9 @@ pub fn assign_conversations(msgs: &[Message], session_gap_ms: Millis) -> Vec<Str
         }
     }
     for (_, mut v) in sessions {
-        v.sort_by(|&a, &b| (msgs[a].created_at.ms, &msgs[a].message_id).cmp(&(msgs[b].created_at.ms, &msgs[b].message_id)));
+        v.sort_by(|&a, &b| {
+            (msgs[a].created_at.ms, &msgs[a].message_id).cmp(&(msgs[b].created_at.ms, &msgs[b].message_id))
+        });
         let mut name = msgs[v[0]].message_id.clone();
         let mut last = msgs[v[0]].created_at.ms;
         for &i in &v {
@@ -249,7 +252,14 @@ enum Item<'a> {
     Event(&'a ConversationEvent),
 }
 
-fn conversation(id: &str, members: &[usize], msgs: &[Message], events: &[&ConversationEvent], cfg: &Config, out: &mut Facts) {
+fn conversation(
+    id: &str,
+    members: &[usize],
+    msgs: &[Message],
+    events: &[&ConversationEvent],
+    cfg: &Config,
+    out: &mut Facts,
+) {
     let local: HashMap<&str, usize> = members.iter().map(|&i| (msgs[i].message_id.as_str(), i)).collect();
     // Effective instant and reply depth: a reply never precedes what it answers.
     let mut eff: HashMap<usize, (Millis, u32)> = HashMap::new();
@@ -386,10 +396,8 @@ fn conversation(id: &str, members: &[usize], msgs: &[Message], events: &[&Conver
         }
     }
     // Customer messages take the agent and team of whoever handled their request.
-    let by_req: HashMap<String, (Option<String>, Option<String>)> = out.requests[req_base..]
-        .iter()
-        .map(|r| (r.request_id.clone(), (r.agent.clone(), r.team.clone())))
-        .collect();
+    let by_req: HashMap<String, (Option<String>, Option<String>)> =
+        out.requests[req_base..].iter().map(|r| (r.request_id.clone(), (r.agent.clone(), r.team.clone()))).collect();
     for f in &mut out.messages[msg_base..] {
         if let Some((agent, team)) = f.request_id.as_ref().and_then(|r| by_req.get(r)) {
             f.agent = agent.clone();

@@ -92,7 +92,8 @@ fn calendar(name: &str, a: &RawAccount, base: &RawAccount) -> Result<Calendar, C
     let mut holidays = std::collections::BTreeSet::new();
     for h in a.holidays.as_ref().or(base.holidays.as_ref()).into_iter().flatten() {
         holidays.insert(
-            NaiveDate::parse_from_str(h, "%Y-%m-%d").map_err(|_| bad(format!("holiday `{h}` is not a date like 2026-05-01")))?,
+            NaiveDate::parse_from_str(h, "%Y-%m-%d")
+                .map_err(|_| bad(format!("holiday `{h}` is not a date like 2026-05-01")))?,
         );
     }
     let week = match a.hours.as_ref().or(base.hours.as_ref()) {
@@ -139,7 +140,9 @@ impl Config {
                 "BAROMETRE_SESSION_GAP" => session_gap = v,
                 "BAROMETRE_TARGET" => target = v,
                 "BAROMETRE_BADGE_RESPONSE_RATE" => {
-                    rate = v.parse().map_err(|_| ConfigError::Invalid(format!("BAROMETRE_BADGE_RESPONSE_RATE `{v}` is not a number")))?
+                    rate = v.parse().map_err(|_| {
+                        ConfigError::Invalid(format!("BAROMETRE_BADGE_RESPONSE_RATE `{v}` is not a number"))
+                    })?
                 }
                 "BAROMETRE_BADGE_RESPONSE_TIME" => btime = v,
                 "BAROMETRE_BADGE_WINDOW" => window = v,
@@ -249,7 +252,9 @@ sun = []
 
     #[test]
     fn overlapping_hours_are_refused() {
-        let e = Config::load(Some("[accounts.a.hours]\nmon = [\"09:00-12:00\", \"11:00-13:00\"]\n"), std::iter::empty()).unwrap_err();
+        let e =
+            Config::load(Some("[accounts.a.hours]\nmon = [\"09:00-12:00\", \"11:00-13:00\"]\n"), std::iter::empty())
+                .unwrap_err();
         assert!(e.to_string().contains("overlap"), "{e}");
     }
 }

@@ -79,11 +79,46 @@ enum Threading {
 }
 
 const CHANNELS: &[Channel] = &[
-    Channel { name: "facebook_wall", team: "Réseaux sociaux", weight: 14, median_min: 35.0, threading: Threading::Replies, bot: false },
-    Channel { name: "facebook_messenger", team: "Réseaux sociaux", weight: 22, median_min: 6.0, threading: Threading::Id, bot: true },
-    Channel { name: "twitter", team: "Réseaux sociaux", weight: 12, median_min: 18.0, threading: Threading::Replies, bot: false },
-    Channel { name: "twitter_dm", team: "Réseaux sociaux", weight: 6, median_min: 9.0, threading: Threading::Id, bot: false },
-    Channel { name: "instagram", team: "Réseaux sociaux", weight: 10, median_min: 40.0, threading: Threading::Session, bot: false },
+    Channel {
+        name: "facebook_wall",
+        team: "Réseaux sociaux",
+        weight: 14,
+        median_min: 35.0,
+        threading: Threading::Replies,
+        bot: false,
+    },
+    Channel {
+        name: "facebook_messenger",
+        team: "Réseaux sociaux",
+        weight: 22,
+        median_min: 6.0,
+        threading: Threading::Id,
+        bot: true,
+    },
+    Channel {
+        name: "twitter",
+        team: "Réseaux sociaux",
+        weight: 12,
+        median_min: 18.0,
+        threading: Threading::Replies,
+        bot: false,
+    },
+    Channel {
+        name: "twitter_dm",
+        team: "Réseaux sociaux",
+        weight: 6,
+        median_min: 9.0,
+        threading: Threading::Id,
+        bot: false,
+    },
+    Channel {
+        name: "instagram",
+        team: "Réseaux sociaux",
+        weight: 10,
+        median_min: 40.0,
+        threading: Threading::Session,
+        bot: false,
+    },
     Channel { name: "email", team: "E-mail", weight: 20, median_min: 150.0, threading: Threading::Id, bot: false },
     Channel { name: "chat", team: "Chat", weight: 16, median_min: 1.5, threading: Threading::Id, bot: true },
 ];
@@ -102,7 +137,8 @@ const QUESTIONS: &[&str] = &[
     "Est-ce que la garantie couvre la batterie ?",
     "Je souhaite résilier mon abonnement, comment faire ?",
 ];
-const FOLLOWUPS: &[&str] = &["Toujours rien…", "Vous êtes là ?", "Merci de me répondre rapidement.", "C'est la commande {n}."];
+const FOLLOWUPS: &[&str] =
+    &["Toujours rien…", "Vous êtes là ?", "Merci de me répondre rapidement.", "C'est la commande {n}."];
 const THANKS: &[&str] = &["Merci beaucoup !", "Super, merci 🙏", "Parfait, merci pour votre réponse rapide"];
 const SPAM: &[&str] = &["Gagnez un iPhone gratuit ici : bit.ly/xxx", "Suivez-moi pour des promos !!!"];
 const ANSWERS: &[&str] = &[
@@ -112,8 +148,10 @@ const ANSWERS: &[&str] = &[
     "Bonjour, la livraison est prévue demain avant 13 h.",
     "Le retour est gratuit : une étiquette vous a été envoyée par e-mail.",
 ];
-const BOT: &str = "Merci pour votre message ! Un conseiller vous répond dès que possible (du lundi au vendredi, 9 h – 18 h).";
-const PROACTIVE: &str = "Bonjour ! Votre colis a pris du retard en raison d'une grève des transporteurs, nous suivons cela de près.";
+const BOT: &str =
+    "Merci pour votre message ! Un conseiller vous répond dès que possible (du lundi au vendredi, 9 h – 18 h).";
+const PROACTIVE: &str =
+    "Bonjour ! Votre colis a pris du retard en raison d'une grève des transporteurs, nous suivons cela de près.";
 
 /// Paris local hour offset used for shifts (the demo's accounts live in Europe/Paris; a fixed
 /// +1 h keeps the generator pure and simple — the report applies real time zones).
@@ -171,7 +209,8 @@ pub fn generate(seed: u64, days: u32, end_ms: Millis) -> DemoData {
             for _ in 0..count {
                 n += 1;
                 // Arrival: peaks late morning and afternoon, some evenings and nights.
-                let hour = *rng.pick(&[0u32, 7, 8, 9, 10, 10, 11, 11, 12, 13, 14, 14, 15, 15, 16, 17, 18, 19, 20, 21, 22, 23]);
+                let hour =
+                    *rng.pick(&[0u32, 7, 8, 9, 10, 10, 11, 11, 12, 13, 14, 14, 15, 15, 16, 17, 18, 19, 20, 21, 22, 23]);
                 let at = day0 - LOCAL_OFFSET_MS + i64::from(hour) * 3_600_000 + rng.below(3_600_000) as i64;
                 if at >= end_ms || at < start {
                     continue;
@@ -198,7 +237,15 @@ fn conversation(rng: &mut Rng, out: &mut DemoData, account: &str, ch: &Channel, 
     let conv = format!("{}-{}-{n}", &account[..3], ch.name);
     let mut seq = 0;
     let mut last_id: Option<String> = None;
-    let mut push = |out: &mut DemoData, ms: Millis, dir: Direction, author: &str, txt: String, bot: bool, agent: Option<&Agent>, extra: Extra| -> String {
+    let mut push = |out: &mut DemoData,
+                    ms: Millis,
+                    dir: Direction,
+                    author: &str,
+                    txt: String,
+                    bot: bool,
+                    agent: Option<&Agent>,
+                    extra: Extra|
+     -> String {
         seq += 1;
         let id = format!("{conv}-{seq}");
         let mut m = Message {
@@ -239,9 +286,19 @@ fn conversation(rng: &mut Rng, out: &mut DemoData, account: &str, ch: &Channel, 
         if t >= end_ms {
             return;
         }
-        let body = if spam { text(rng, SPAM) } else if r > 0 && rng.chance(0.3) { text(rng, THANKS) } else { text(rng, QUESTIONS) };
+        let body = if spam {
+            text(rng, SPAM)
+        } else if r > 0 && rng.chance(0.3) {
+            text(rng, THANKS)
+        } else {
+            text(rng, QUESTIONS)
+        };
         let thanks = THANKS.iter().any(|x| body == *x);
-        let extra = if spam { Extra { kind: Some("spam"), in_scope: Some(false), effort: 0.0 } } else { Extra { kind: None, in_scope: Some(true), effort: 0.0 } };
+        let extra = if spam {
+            Extra { kind: Some("spam"), in_scope: Some(false), effort: 0.0 }
+        } else {
+            Extra { kind: None, in_scope: Some(true), effort: 0.0 }
+        };
         push(out, t, Direction::In, &customer, body, false, None, extra);
         let mut last_in = t;
         if !spam && rng.chance(0.25) {
@@ -281,7 +338,11 @@ fn conversation(rng: &mut Rng, out: &mut DemoData, account: &str, ch: &Channel, 
         }
         let mut body = text(rng, ANSWERS);
         if !agent.sign.is_empty() && rng.chance(0.85) {
-            body = if agent.sign.starts_with("--") { format!("{body}\n{}", agent.sign) } else { format!("{body} {}", agent.sign) };
+            body = if agent.sign.starts_with("--") {
+                format!("{body}\n{}", agent.sign)
+            } else {
+                format!("{body} {}", agent.sign)
+            };
         }
         push(out, ans_at, Direction::Out, agent.id, body, false, Some(agent), Extra::effort(rng.f()));
         t = ans_at + (rng.lognormal(30.0, 1.2) * 60_000.0) as i64;

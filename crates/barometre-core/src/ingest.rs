@@ -78,6 +78,8 @@ impl Format {
 }
 
 /// A validated row.
+// Messages are nearly every row: boxing them would cost an allocation each for no gain.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Record {
     Message(Message),
@@ -340,9 +342,7 @@ impl<R: Read> RecordReader<R> {
             Format::Csv | Format::Twcs => {
                 let mut rdr = csv_reader(r);
                 match csv_header(&mut rdr, file, kind.required()) {
-                    Ok((header, width)) => {
-                        me.inner = Inner::Csv { rdr, header, width, rec: csv::ByteRecord::new() }
-                    }
+                    Ok((header, width)) => me.inner = Inner::Csv { rdr, header, width, rec: csv::ByteRecord::new() },
                     Err(e) => me.fatal = Some(e),
                 }
             }
@@ -490,7 +490,8 @@ struct JsonFields {
 
 impl JsonFields {
     fn parse(text: &str) -> FieldResult<JsonFields> {
-        let v: serde_json::Value = serde_json::from_str(text).map_err(|e| (e.column() as u64, format!("invalid JSON: {e}")))?;
+        let v: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| (e.column() as u64, format!("invalid JSON: {e}")))?;
         let serde_json::Value::Object(map) = v else {
             return Err((1, "a JSON Lines row must be an object".into()));
         };
@@ -599,7 +600,10 @@ impl<R: Read> TwcsReader<R> {
                 let err = |(column, reason)| RowError { file: self.file.clone(), line, column, reason };
                 if self.rec.len() != self.width {
                     let col = self.rec.len().min(self.width) as u64 + 1;
-                    return Some(Err(err((col, format!("row has {} fields, the header has {}", self.rec.len(), self.width)))));
+                    return Some(Err(err((
+                        col,
+                        format!("row has {} fields, the header has {}", self.rec.len(), self.width),
+                    ))));
                 }
                 let f = CsvFields { header: &self.header, rec: &self.rec };
                 Some(self.message(&f).map(|m| (line, m)).map_err(err))

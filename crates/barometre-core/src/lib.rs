@@ -8,6 +8,6 @@ pub mod metrics;
 pub mod model;
 pub mod report;
 pub mod stats;
-pub mod time;
 #[cfg(test)]
 pub(crate) mod testutil;
+pub mod time;

@@ -24,10 +24,19 @@ type MsgPred = fn(&MessageFact) -> bool;
 pub enum Rule {
     /// Messages satisfying the predicate; `known` says whether a message carries the information
     /// at all (none known → `null`).
-    MsgCount { pred: MsgPred, known: Option<MsgPred> },
+    MsgCount {
+        pred: MsgPred,
+        known: Option<MsgPred>,
+    },
     ReqCount(ReqPred),
-    ReqRatio { den: ReqPred, num: ReqPred },
-    MsgRatio { den: MsgPred, num: MsgPred },
+    ReqRatio {
+        den: ReqPred,
+        num: ReqPred,
+    },
+    MsgRatio {
+        den: MsgPred,
+        num: MsgPred,
+    },
     /// Milliseconds measured on each request that has one.
     ReqDuration(fn(&RequestFact, &Ctx) -> Option<Millis>),
     /// Seconds measured on each message that has one.

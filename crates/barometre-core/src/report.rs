@@ -222,7 +222,9 @@ fn value(def: &MetricDef, reqs: &[&RequestFact], msgs: &[&MessageFact], ctx: &Ct
             let d: Vec<_> = msgs.iter().filter(|m| den(m)).collect();
             Value::Ratio(Ratio::new(d.iter().filter(|m| num(m)).count() as u64, d.len() as u64))
         }
-        Rule::ReqDuration(f) => Value::Duration(Durations::from_seconds(reqs.iter().filter_map(|r| f(r, ctx)).map(secs).collect())),
+        Rule::ReqDuration(f) => {
+            Value::Duration(Durations::from_seconds(reqs.iter().filter_map(|r| f(r, ctx)).map(secs).collect()))
+        }
         Rule::MsgDuration(f) => Value::Duration(Durations::from_seconds(msgs.iter().filter_map(|m| f(m)).collect())),
         Rule::Badge => Value::Badge(badge()),
     }

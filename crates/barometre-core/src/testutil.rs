@@ -24,4 +24,3 @@ pub fn m(id: &str, at: &str, dir: &str, author: &str, conv: &str, reply_to: &str
         team: None,
     }
 }
-

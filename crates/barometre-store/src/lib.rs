@@ -59,7 +59,13 @@ pub trait Store {
 
     /// Facts whose instant lies in `[from, to)` (open ends: all). When `cfg` would place messages
     /// differently from the stored facts (another session gap or signature), they are recomputed.
-    fn facts(&self, workspace: &str, cfg: &Config, from: Option<Millis>, to: Option<Millis>) -> Result<Facts, StoreError>;
+    fn facts(
+        &self,
+        workspace: &str,
+        cfg: &Config,
+        from: Option<Millis>,
+        to: Option<Millis>,
+    ) -> Result<Facts, StoreError>;
 
     /// The facts of one conversation.
     fn conversation_facts(&self, workspace: &str, cfg: &Config, conversation_id: &str) -> Result<Facts, StoreError>;

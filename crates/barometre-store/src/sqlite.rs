@@ -70,7 +70,8 @@ fn b(v: Option<bool>) -> Option<i64> {
     v.map(i64::from)
 }
 
-const MESSAGE_COLS: &str = "message_id, created_ms, offset_s, direction, account, channel, author_id, conversation_id, \
+const MESSAGE_COLS: &str =
+    "message_id, created_ms, offset_s, direction, account, channel, author_id, conversation_id, \
 reply_to, customer_id, text, bot, public, kind, in_scope, actionable, handle_seconds, team";
 
 fn message_from_row(r: &Row) -> rusqlite::Result<Message> {
@@ -99,8 +100,9 @@ fn message_from_row(r: &Row) -> rusqlite::Result<Message> {
 fn load_rows(conn: &Connection, ws: &str) -> Result<(Vec<Message>, Vec<ConversationEvent>), StoreError> {
     let mut st = conn.prepare_cached(&format!("SELECT {MESSAGE_COLS} FROM messages WHERE workspace = ?"))?;
     let msgs = st.query_map([ws], message_from_row)?.collect::<Result<Vec<_>, _>>()?;
-    let mut st =
-        conn.prepare_cached("SELECT conversation_id, event, at_ms, offset_s, agent_id FROM conversation_events WHERE workspace = ?")?;
+    let mut st = conn.prepare_cached(
+        "SELECT conversation_id, event, at_ms, offset_s, agent_id FROM conversation_events WHERE workspace = ?",
+    )?;
     let evs = st
         .query_map([ws], |r| {
             let e: String = r.get(1)?;
@@ -256,7 +258,7 @@ impl Store for SqliteStore {
             )?;
             for rec in records {
                 read += 1;
-                if read % 10_000 == 0 {
+                if read.is_multiple_of(10_000) {
                     progress(read);
                 }
                 let loc = match rec {
@@ -269,8 +271,9 @@ impl Store for SqliteStore {
                 match &loc.record {
                     Record::Message(m) => {
                         let fp = m.fingerprint() as i64;
-                        let prior: Option<(i64, i64, String)> =
-                            seen_get.query_row([&m.message_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional()?;
+                        let prior: Option<(i64, i64, String)> = seen_get
+                            .query_row([&m.message_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                            .optional()?;
                         if let Some((pfp, line, file)) = prior {
                             if pfp == fp {
                                 sum.rows += 1;
@@ -365,8 +368,9 @@ impl Store for SqliteStore {
             "SELECT {REQUEST_COLS} FROM request_facts WHERE workspace = ? AND start_ms >= ? AND start_ms < ?"
         ))?;
         let requests = st.query_map(params![ws, lo, hi], request_from_row)?.collect::<Result<Vec<_>, _>>()?;
-        let mut st =
-            self.conn.prepare_cached(&format!("SELECT {MFACT_COLS} FROM message_facts WHERE workspace = ? AND ms >= ? AND ms < ?"))?;
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT {MFACT_COLS} FROM message_facts WHERE workspace = ? AND ms >= ? AND ms < ?"
+        ))?;
         let messages = st.query_map(params![ws, lo, hi], mfact_from_row)?.collect::<Result<Vec<_>, _>>()?;
         Ok(Facts { requests, messages })
     }
@@ -378,13 +382,13 @@ impl Store for SqliteStore {
             f.messages.retain(|m| m.conversation_id == conversation_id);
             return Ok(f);
         }
-        let mut st = self
-            .conn
-            .prepare_cached(&format!("SELECT {REQUEST_COLS} FROM request_facts WHERE workspace = ? AND conversation_id = ?"))?;
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT {REQUEST_COLS} FROM request_facts WHERE workspace = ? AND conversation_id = ?"
+        ))?;
         let requests = st.query_map(params![ws, conversation_id], request_from_row)?.collect::<Result<Vec<_>, _>>()?;
-        let mut st = self
-            .conn
-            .prepare_cached(&format!("SELECT {MFACT_COLS} FROM message_facts WHERE workspace = ? AND conversation_id = ?"))?;
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT {MFACT_COLS} FROM message_facts WHERE workspace = ? AND conversation_id = ?"
+        ))?;
         let messages = st.query_map(params![ws, conversation_id], mfact_from_row)?.collect::<Result<Vec<_>, _>>()?;
         Ok(Facts { requests, messages })
     }
@@ -394,7 +398,9 @@ impl Store for SqliteStore {
     }
 
     fn messages_by_id(&self, ws: &str, ids: &[String]) -> Result<Vec<Message>, StoreError> {
-        let mut st = self.conn.prepare_cached(&format!("SELECT {MESSAGE_COLS} FROM messages WHERE workspace = ? AND message_id = ?"))?;
+        let mut st = self
+            .conn
+            .prepare_cached(&format!("SELECT {MESSAGE_COLS} FROM messages WHERE workspace = ? AND message_id = ?"))?;
         let mut out = Vec::new();
         for id in ids {
             if let Some(m) = st.query_row(params![ws, id], message_from_row).optional()? {
@@ -411,7 +417,10 @@ impl Store for SqliteStore {
     }
 
     fn create_workspace(&mut self, name: &str) -> Result<bool, StoreError> {
-        Ok(self.conn.execute("INSERT OR IGNORE INTO workspaces (name, created_ms) VALUES (?, ?)", params![name, now_ms()])? == 1)
+        Ok(self
+            .conn
+            .execute("INSERT OR IGNORE INTO workspaces (name, created_ms) VALUES (?, ?)", params![name, now_ms()])?
+            == 1)
     }
 }
 

@@ -75,7 +75,8 @@ fn rows_out_of_order_in_the_file_give_the_same_facts() {
 
 #[test]
 fn an_examined_request_is_closed_without_an_answer() {
-    let rows = vec![m("a", "2026-04-06T10:00:00Z", "in", "u1", "k", ""), m("z", "2026-04-06T12:00:00Z", "in", "u2", "k2", "")];
+    let rows =
+        vec![m("a", "2026-04-06T10:00:00Z", "in", "u1", "k", ""), m("z", "2026-04-06T12:00:00Z", "in", "u2", "k2", "")];
     let evs = vec![ev("k", EventKind::Examined, "2026-04-06T10:10:00Z")];
     let f = run(&rows, &evs, &Config::default());
     let r = req(&f, "a");

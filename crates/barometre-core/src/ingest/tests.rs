@@ -20,11 +20,23 @@ fn read(kind: Kind, format: Format, data: &[u8]) -> (Vec<Record>, Vec<String>) {
 }
 
 #[rstest]
-#[case::bad_instant("x4,not-a-date,in,acme,email,u3,k3,,oops\n", "f.csv:3:2: column `created_at`: `not-a-date` is not an RFC 3339 instant")]
-#[case::unknown_direction("x4,2026-04-06T09:00:00Z,sideways,acme,email,u3,k3,,oops\n", "f.csv:3:3: unknown direction `sideways`")]
-#[case::missing_value("x4,2026-04-06T09:00:00Z,in,,email,u3,k3,,oops\n", "f.csv:3:4: missing value for required column `account`")]
+#[case::bad_instant(
+    "x4,not-a-date,in,acme,email,u3,k3,,oops\n",
+    "f.csv:3:2: column `created_at`: `not-a-date` is not an RFC 3339 instant"
+)]
+#[case::unknown_direction(
+    "x4,2026-04-06T09:00:00Z,sideways,acme,email,u3,k3,,oops\n",
+    "f.csv:3:3: unknown direction `sideways`"
+)]
+#[case::missing_value(
+    "x4,2026-04-06T09:00:00Z,in,,email,u3,k3,,oops\n",
+    "f.csv:3:4: missing value for required column `account`"
+)]
 #[case::short_row("x4,2026-04-06T09:00:00Z,in,acme\n", "f.csv:3:5: row has 4 fields, the header has 9")]
-#[case::no_offset("x4,2026-04-06T09:00:00,in,acme,email,u3,k3,,oops\n", "f.csv:3:2: column `created_at`: instant `2026-04-06T09:00:00` has no offset")]
+#[case::no_offset(
+    "x4,2026-04-06T09:00:00,in,acme,email,u3,k3,,oops\n",
+    "f.csv:3:2: column `created_at`: instant `2026-04-06T09:00:00` has no offset"
+)]
 fn each_bad_row_gets_its_precise_message(#[case] row: &str, #[case] expected: &str) {
     let data = format!("{HEAD}x1,2026-04-06T08:00:00+02:00,in,acme,twitter,u1,k1,,Bonjour\n{row}x5,2026-04-06T10:00:00Z,out,acme,email,a1,k3,,ok\n");
     let (ok, bad) = read(Kind::Messages, Format::Csv, data.as_bytes());
@@ -88,7 +100,8 @@ fn jsonl_rows_read_like_csv_and_errors_point_at_the_field() {
 
 #[test]
 fn events_parse_and_reject_unknown_kinds() {
-    let data = "conversation_id,event,at,agent_id\nk1,examined,2026-04-06T08:00:00Z,a1\nk1,deleted,2026-04-06T08:00:00Z,\n";
+    let data =
+        "conversation_id,event,at,agent_id\nk1,examined,2026-04-06T08:00:00Z,a1\nk1,deleted,2026-04-06T08:00:00Z,\n";
     let (ok, bad) = read(Kind::ConversationEvents, Format::Csv, data.as_bytes());
     assert_eq!(ok.len(), 1);
     assert!(bad[0].starts_with("f.csv:3:2: unknown event `deleted`"), "{}", bad[0]);

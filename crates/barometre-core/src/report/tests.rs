@@ -27,7 +27,11 @@ fn scenario() -> (Vec<Message>, Vec<ConversationEvent>) {
         // k3, email: examined after 30 min.
         m("c1", "2026-04-06T12:00:00Z", "in", "u3", "k3", ""),
         // k4, email: a signed proactive message, then a request answered in 2 h.
-        on(m("p1", "2026-04-06T09:00:00Z", "out", "ag1", "k4", ""), "email", Some("Bonjour, votre colis part demain ^AB")),
+        on(
+            m("p1", "2026-04-06T09:00:00Z", "out", "ag1", "k4", ""),
+            "email",
+            Some("Bonjour, votre colis part demain ^AB"),
+        ),
         m("d1", "2026-04-06T09:10:00Z", "in", "u4", "k4", ""),
         on(m("d2", "2026-04-06T11:10:00Z", "out", "ag1", "k4", ""), "email", Some("Voilà")),
     ];
@@ -84,7 +88,7 @@ fn every_message_indicator_matches_the_hand_computation() {
     assert_eq!(ratio(t, "public_response_rate"), (Some(100.0), 2, 2)); // a1 a2
     assert_eq!(ratio(t, "private_response_rate"), (Some(50.0), 1, 2)); // d1 of b1 d1
     assert_eq!(ratio(t, "signed_reply_rate"), (Some(50.0), 1, 2)); // p1 of p1 d2 (others have no text)
-    // first responses: a1 180 s, d1 7200 s → p90 = 180 + 0.9 × 7020 = 6498
+                                                                   // first responses: a1 180 s, d1 7200 s → p90 = 180 + 0.9 × 7020 = 6498
     let (n, mean, median, p90) = dur(t, "first_response_time");
     assert_eq!(n, 2);
     assert!(close(mean, 3690.0) && close(median, 3690.0) && close(p90, 6498.0));
@@ -122,7 +126,8 @@ fn groups_by_agent_follow_who_answered_and_keep_the_rest_apart() {
     assert_eq!(count(&r.groups[0].metrics, "agent_replies"), Some(2)); // r1 d2
     assert_eq!(count(&r.groups[0].metrics, "proactive_messages"), Some(1)); // p1
     assert_eq!(dur(&r.groups[0].metrics, "response_time").0, 2); // a1 d1
-    assert_eq!(ratio(&r.groups[2].metrics, "unanswered_rate"), (Some(50.0), 1, 2)); // b1 of b1 c1
+    assert_eq!(ratio(&r.groups[2].metrics, "unanswered_rate"), (Some(50.0), 1, 2));
+    // b1 of b1 c1
 }
 
 #[test]
@@ -222,8 +227,12 @@ fn explain_lists_the_denominator_with_the_numerator_marked() {
     let fs = FactSet { requests: &f.requests, messages: &f.messages };
     let e = explain(crate::metrics::find("unanswered_rate").unwrap(), fs, &Params::default(), None, &cfg);
     assert_eq!(e.rows.len(), 5);
-    let marked: Vec<&str> =
-        e.rows.iter().filter(|r| r["in_numerator"] == Json::Bool(true)).map(|r| r["message_id"].as_str().unwrap()).collect();
+    let marked: Vec<&str> = e
+        .rows
+        .iter()
+        .filter(|r| r["in_numerator"] == Json::Bool(true))
+        .map(|r| r["message_id"].as_str().unwrap())
+        .collect();
     assert_eq!(marked, ["b1"]);
     let p = Params { by: Some(Dim::Channel), ..Params::default() };
     let e = explain(crate::metrics::find("messages_received").unwrap(), fs, &p, Some("twitter"), &cfg);
@@ -246,8 +255,8 @@ mod invariants {
     use proptest::prelude::*;
 
     fn arb_rows() -> impl Strategy<Value = Vec<Message>> {
-        prop::collection::vec((0i64..5000, any::<bool>(), 0u8..4, 0u8..3, prop::bool::weighted(0.1), 0u8..3), 1..40).prop_map(
-            |v| {
+        prop::collection::vec((0i64..5000, any::<bool>(), 0u8..4, 0u8..3, prop::bool::weighted(0.1), 0u8..3), 1..40)
+            .prop_map(|v| {
                 v.into_iter()
                     .enumerate()
                     .map(|(i, (min, inbound, conv, cust, bot, chan))| {
@@ -266,8 +275,7 @@ mod invariants {
                         x
                     })
                     .collect()
-            },
-        )
+            })
     }
 
     proptest! {

@@ -1,0 +1,253 @@
+//! End-to-end checks of the `barometre` binary: exit statuses, messages, figures.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_barometre"));
+    c.env_remove("BAROMETRE_DB")
+        .env_remove("BAROMETRE_CONFIG")
+        .env_remove("BAROMETRE_WORKSPACE")
+        .env("BAROMETRE_LANG", "en");
+    c
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().unwrap()
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+const ROWS: &str = "message_id,created_at,direction,account,channel,author_id,conversation_id,reply_to,text,bot
+a1,2026-04-06T10:00:00+02:00,in,acme,twitter,u1,k1,,Bonjour,
+a2,2026-04-06T08:05:00Z,out,acme,twitter,bot,k1,,Auto,true
+a3,2026-04-06T08:20:00Z,out,acme,twitter,agent7,k1,a1,Nous regardons ^AB,
+b1,2026-04-06T09:00:00Z,in,acme,email,u2,k2,,Facture,
+c1,2026-04-07T09:00:00Z,in,acme,email,u3,k3,,Colis,
+c2,2026-04-07T11:00:00Z,out,acme,email,agent8,k3,,Le voici,
+";
+
+fn json(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stdout)))
+}
+
+#[test]
+fn import_then_report_gives_the_hand_computed_figures() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("b.db");
+    let f = write(d.path(), "m.csv", ROWS);
+    let o = run(&["import", "messages", s(&f), "--db", s(&db)]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = json(&run(&["report", "--db", s(&db), "--format", "json"]));
+    let t = &r["total"]["metrics"];
+    // a1 answered by a3 20 min after 08:00Z (the bot does not count); b1 never; c1 after 2 h.
+    assert_eq!(t["messages_received"]["value"], 3);
+    assert_eq!(t["agent_replies"]["value"], 2);
+    assert_eq!(t["response_rate"]["numerator"], 2);
+    assert_eq!(t["response_rate"]["denominator"], 3);
+    assert_eq!(t["response_time"]["mean"], 4200.0); // (1200 + 7200) / 2
+    assert_eq!(t["response_time"]["median"], 4200.0);
+    assert_eq!(t["requests_handled_within_target"]["numerator"], 1);
+    assert_eq!(t["signed_reply_rate"]["value"], 50.0); // a3 of a3, c2
+    assert_eq!(r["period"]["from"], Value::Null);
+    assert_eq!(r["group_by"], Value::Null);
+}
+
+#[test]
+fn bad_rows_are_named_and_the_valid_ones_kept() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("b.db");
+    let f = write(
+        d.path(),
+        "bad.csv",
+        &format!(
+            "{ROWS}x4,not-a-date,in,acme,email,u3,k3,,oops,\nx5,2026-04-06T09:00:00Z,up,acme,email,u3,k3,,oops,\n"
+        ),
+    );
+    let o = run(&["import", "messages", s(&f), "--db", s(&db)]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("bad.csv:8:2: column `created_at`: `not-a-date` is not an RFC 3339 instant"), "{err}");
+    assert!(err.contains("bad.csv:9:3: unknown direction `up`"), "{err}");
+    let r = json(&run(&["report", "--db", s(&db), "--format", "json"]));
+    assert_eq!(r["total"]["metrics"]["messages_received"]["value"], 3);
+    // strict: nothing taken, exit 1
+    let db2 = d.path().join("c.db");
+    let o = run(&["import", "messages", s(&f), "--db", s(&db2), "--strict"]);
+    assert_eq!(o.status.code(), Some(1));
+    let r = json(&run(&["report", "--db", s(&db2), "--format", "json"]));
+    assert_eq!(r["total"]["metrics"]["messages_received"]["value"], 0);
+}
+
+#[test]
+fn importing_twice_changes_no_figure() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("b.db");
+    let f = write(d.path(), "m.csv", ROWS);
+    run(&["import", "messages", s(&f), "--db", s(&db)]);
+    let a = run(&["report", "--db", s(&db), "--format", "json", "--by", "agent"]).stdout;
+    let o = run(&["import", "messages", s(&f), "--db", s(&db)]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("0 new, 0 changed, 6 unchanged"));
+    assert_eq!(a, run(&["report", "--db", s(&db), "--format", "json", "--by", "agent"]).stdout);
+}
+
+#[test]
+fn a_killed_import_leaves_the_store_as_it_was() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("b.db");
+    let small = write(d.path(), "m.csv", ROWS);
+    run(&["import", "messages", s(&small), "--db", s(&db)]);
+    let before = run(&["report", "--db", s(&db), "--format", "json"]).stdout;
+    let mut big = String::from("message_id,created_at,direction,account,channel,author_id\n");
+    for i in 0..300_000 {
+        big.push_str(&format!("z{i},2026-04-08T10:00:00Z,in,acme,chat,u{i}\n"));
+    }
+    let f = write(d.path(), "big.csv", &big);
+    let mut child = bin().args(["import", "messages", s(&f), "--db", s(&db)]).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    let _ = child.kill();
+    let status = child.wait().unwrap();
+    let after = run(&["report", "--db", s(&db), "--format", "json"]).stdout;
+    if !status.success() {
+        assert_eq!(before, after, "a killed import must leave nothing behind");
+    }
+}
+
+#[test]
+fn explain_lists_the_rows_behind_a_ratio() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("b.db");
+    let f = write(d.path(), "m.csv", ROWS);
+    run(&["import", "messages", s(&f), "--db", s(&db)]);
+    let e = json(&run(&["explain", "unanswered_rate", "--db", s(&db), "--format", "json"]));
+    assert_eq!(e["metric"], "unanswered_rate");
+    let rows = e["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    let unanswered: Vec<&str> =
+        rows.iter().filter(|r| r["in_numerator"] == true).map(|r| r["message_id"].as_str().unwrap()).collect();
+    assert_eq!(unanswered, ["b1"]);
+    let e = json(&run(&[
+        "explain",
+        "messages_received",
+        "--by",
+        "channel",
+        "--group",
+        "email",
+        "--db",
+        s(&db),
+        "--format",
+        "json",
+    ]));
+    assert_eq!(e["rows"].as_array().unwrap().len(), 2);
+    let o = run(&["explain", "no_such_metric", "--db", s(&db)]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown metric `no_such_metric`"));
+}
+
+#[test]
+fn export_writes_one_row_per_conversation_in_csv_and_xlsx() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("b.db");
+    let f = write(d.path(), "m.csv", ROWS);
+    run(&["import", "messages", s(&f), "--db", s(&db)]);
+    let o = run(&["export", "conversations", "--db", s(&db)]);
+    let text = String::from_utf8(o.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert!(lines[0].starts_with("conversation_id,start,end,account,channel"));
+    let k3 = lines.iter().find(|l| l.starts_with("k3,")).unwrap();
+    assert!(k3.contains(",7200.0,"), "{k3}");
+    let x = d.path().join("c.xlsx");
+    let o = run(&["export", "conversations", "--format", "xlsx", "--output", s(&x), "--db", s(&db)]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(&std::fs::read(&x).unwrap()[..2], b"PK");
+}
+
+#[test]
+fn business_hours_from_the_config_give_the_business_variant() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("b.db");
+    // Fri 17:30 Paris → Mon 09:30 Paris: 1 h open on a 9–18 schedule, 64 h on the calendar.
+    let f = write(
+        d.path(),
+        "m.csv",
+        "message_id,created_at,direction,account,channel,author_id,conversation_id\n\
+f1,2026-04-10T17:30:00+02:00,in,acme,email,u1,k\nf2,2026-04-13T07:30:00Z,out,acme,email,ag,k\n",
+    );
+    let cfg = write(
+        d.path(),
+        "b.toml",
+        "[accounts.acme]\ntimezone = \"Europe/Paris\"\n[accounts.acme.hours]\nmon = [\"09:00-18:00\"]\nfri = [\"09:00-18:00\"]\n",
+    );
+    run(&["import", "messages", s(&f), "--db", s(&db)]);
+    let r = json(&run(&["report", "--db", s(&db), "--format", "json", "--config", s(&cfg)]));
+    assert_eq!(r["total"]["metrics"]["response_time_business"]["mean"], 3600.0);
+    assert_eq!(r["total"]["metrics"]["response_time"]["mean"], 64.0 * 3600.0);
+}
+
+#[test]
+fn twcs_files_import_as_published() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("b.db");
+    let f = write(
+        d.path(),
+        "twcs.csv",
+        "tweet_id,author_id,inbound,created_at,text,response_tweet_id,in_response_to_tweet_id\n\
+1,sprintcare,False,Tue Oct 31 22:10:47 +0000 2017,@115712 I understand. Can you DM us?,2,3\n\
+2,115712,True,Tue Oct 31 22:11:45 +0000 2017,@sprintcare and how do you propose we do that,,1\n\
+3,115712,True,Tue Oct 31 22:08:27 +0000 2017,@sprintcare I have sent several private messages,1,\n",
+    );
+    let o = run(&["import", "messages", s(&f), "--format", "twcs", "--db", s(&db)]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = json(&run(&["report", "--db", s(&db), "--format", "json", "--by", "account"]));
+    assert_eq!(r["groups"][0]["key"], "sprintcare");
+    let t = &r["total"]["metrics"];
+    // 3 asked at 22:08:27, answered 22:10:47 → 140 s; 2 (22:11:45) unanswered.
+    assert_eq!(t["response_time"]["mean"], 140.0);
+    assert_eq!(t["response_rate"]["denominator"], 2);
+}
+
+#[test]
+fn demo_then_report_in_both_languages() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("b.db");
+    let o = run(&["demo", "--db", s(&db), "--end", "2026-04-06", "--days", "14"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let fr = bin()
+        .args(["report", "--db", s(&db), "--from", "2026-03-30", "--to", "2026-04-06", "--lang", "fr"])
+        .output()
+        .unwrap();
+    let fr = String::from_utf8(fr.stdout).unwrap();
+    assert!(fr.contains("Taux de réponse") && fr.contains("Période préc."), "{fr}");
+    let en = String::from_utf8(run(&["report", "--db", s(&db), "--lang", "en", "--by", "channel"]).stdout).unwrap();
+    assert!(en.contains("Response rate") && en.contains("== channel : facebook_messenger =="), "{en}");
+    let r = json(&run(&["report", "--db", s(&db), "--format", "json"]));
+    assert!(r["total"]["metrics"]["messages_received"]["value"].as_u64().unwrap() > 1000);
+}
+
+#[test]
+fn the_readme_documents_every_metric_from_the_registry() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    for lang in ["fr", "en"] {
+        let generated = String::from_utf8(run(&["metrics", "--lang", lang]).stdout).unwrap();
+        let start = format!("<!-- metrics:{lang} -->\n");
+        let end = format!("<!-- /metrics:{lang} -->");
+        let a = readme.find(&start).unwrap_or_else(|| panic!("README lacks {start}")) + start.len();
+        let b = readme.find(&end).unwrap();
+        assert_eq!(
+            &readme[a..b],
+            generated,
+            "README's {lang} metric table is stale: run `barometre metrics --lang {lang}`"
+        );
+    }
+}
