@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Baromètre against DuckDB on the same messages: import throughput, report time, peak memory,
+and the per-account response clock computed by both (the figures must agree).
+
+Usage: bench.py BAROMETRE_BIN N [N ...]   (run through bench/run.sh)
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WORK = os.environ.get("BENCH_DIR", os.path.join(HERE, "..", "bench-out"))
+
+CLOCK_SQL = """
+WITH h AS (SELECT account, conversation_id, created_at, direction, message_id
+           FROM {src} WHERE direction = 'in' OR NOT coalesce(bot, false)),
+w AS (SELECT account, created_at, direction,
+        lag(direction) OVER (PARTITION BY conversation_id ORDER BY created_at, direction, message_id) AS prev,
+        min(CASE WHEN direction = 'out' THEN created_at END) OVER (
+          PARTITION BY conversation_id ORDER BY created_at, direction, message_id
+          ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING) AS next_out
+      FROM h)
+SELECT account, count(*) AS requests, count(next_out) AS answered,
+       avg(epoch(next_out) - epoch(created_at)) AS mean_s,
+       quantile_cont(epoch(next_out) - epoch(created_at), 0.5) AS median_s,
+       quantile_cont(epoch(next_out) - epoch(created_at), 0.9) AS p90_s
+FROM w WHERE direction = 'in' AND (prev IS NULL OR prev = 'out')
+GROUP BY account ORDER BY account
+"""
+
+
+def peak_mib(cmd):
+    r = subprocess.run(["/usr/bin/time", "-f", "%M %e"] + cmd, capture_output=True, text=True)
+    kb, secs = r.stderr.strip().splitlines()[-1].split()
+    return int(kb) / 1024, float(secs), r.stdout
+
+
+def duck(sql_fn, n):
+    code = f"""
+import duckdb, json, sys, time
+{sql_fn}
+"""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if r.returncode:
+        sys.exit(r.stderr)
+    return json.loads(r.stdout)
+
+
+def main():
+    exe = os.path.abspath(sys.argv[1])
+    os.makedirs(WORK, exist_ok=True)
+    results = []
+    for n in map(int, sys.argv[2:]):
+        csv = os.path.join(WORK, f"m{n}.csv")
+        if not os.path.exists(csv):
+            subprocess.run([sys.executable, os.path.join(HERE, "gen.py"), str(n), csv], check=True)
+        mb = os.path.getsize(csv) / 1e6
+        db = os.path.join(WORK, f"b{n}.db")
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(db + suffix):
+                os.remove(db + suffix)
+        imp_mem, imp_s, _ = peak_mib([exe, "import", "messages", csv, "--db", db])
+        rep_mem, rep_s, rep_out = peak_mib([exe, "report", "--db", db, "--by", "account", "--format", "json"])
+        ours = {g["key"]: g["metrics"] for g in json.loads(rep_out)["groups"]}
+
+        ddb = os.path.join(WORK, f"d{n}.duckdb")
+        if os.path.exists(ddb):
+            os.remove(ddb)
+        src = f"read_csv('{csv}', header=true, timestampformat='%Y-%m-%dT%H:%M:%SZ', types={{'bot': 'BOOLEAN'}})"
+        d = duck(f"""
+con = duckdb.connect({ddb!r})
+t = time.perf_counter(); rows = con.execute('''{CLOCK_SQL.format(src=src)}''').fetchall(); oneshot = time.perf_counter() - t
+t = time.perf_counter(); con.execute("CREATE TABLE messages AS SELECT * FROM {src}"); load = time.perf_counter() - t
+con.close(); con = duckdb.connect({ddb!r})
+t = time.perf_counter(); rows2 = con.execute('''{CLOCK_SQL.format(src='messages')}''').fetchall(); stored = time.perf_counter() - t
+print(json.dumps({{"oneshot": oneshot, "load": load, "stored": stored, "rows": rows2}}))
+""", n)
+        mismatches = 0
+        for acc, req, ans, mean, med, p90 in d["rows"]:
+            m = ours.get(acc, {})
+            rr = m.get("response_rate", {})
+            rt = m.get("response_time", {})
+            same = (rr.get("denominator") == req and rr.get("numerator") == ans
+                    and abs((rt.get("mean") or 0) - (mean or 0)) < 1e-6
+                    and abs((rt.get("median") or 0) - (med or 0)) < 1e-6
+                    and abs((rt.get("p90") or 0) - (p90 or 0)) < 1e-6)
+            mismatches += not same
+        row = {
+            "messages": n, "csv_mb": round(mb, 1),
+            "import_s": round(imp_s, 2), "import_rows_per_s": round(n / imp_s),
+            "import_peak_mib": round(imp_mem), "report_s": round(rep_s, 2), "report_peak_mib": round(rep_mem),
+            "csv_to_report_s": round(imp_s + rep_s, 2),
+            "duckdb_oneshot_s": round(d["oneshot"], 2), "duckdb_stored_s": round(d["stored"], 2),
+            "duckdb_load_s": round(d["load"], 2),
+            "report_vs_duckdb_stored": round(rep_s / d["stored"], 2),
+            "csv_to_report_vs_duckdb_oneshot": round((imp_s + rep_s) / d["oneshot"], 2),
+            "accounts_disagreeing": mismatches,
+        }
+        print(json.dumps(row), flush=True)
+        results.append(row)
+    with open(os.path.join(WORK, "results.json"), "w") as f:
+        json.dump(results, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
