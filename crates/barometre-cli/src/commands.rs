@@ -5,7 +5,8 @@ use anyhow::{bail, Context, Result};
 use barometre_core::config::Config;
 use barometre_core::ingest::{Format, Kind, Located, RecordReader, RowError};
 use barometre_core::metrics::{self, Lang};
-use barometre_core::report::{self, Dim, FactSet, Params};
+use barometre_core::report::{self, Dim, Params};
+use barometre_core::table::FactTable;
 use barometre_core::time::{parse_bound, Zone};
 use barometre_store::{SqliteStore, Store};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -255,13 +256,13 @@ pub fn report(ctx: &Ctx, a: ReportArgs) -> Result<ExitCode> {
     let p = a.period.params()?;
     let store = ctx.store()?;
     let facts = load_facts(&store, &ctx.workspace, &cfg, &p, a.format == "table")?;
-    let fs = FactSet { requests: &facts.requests, messages: &facts.messages };
-    let rep = report::build(fs, &p, &cfg);
+    let table = FactTable::from_facts(&facts);
+    let rep = report::build(&table, &p, &cfg);
     let text = match a.format.as_str() {
         "json" => serde_json::to_string_pretty(&rep)? + "\n",
         "csv" => render::report_csv(&rep),
         _ => {
-            let prev = p.previous().map(|pp| report::build(fs, &pp, &cfg));
+            let prev = p.previous().map(|pp| report::build(&table, &pp, &cfg));
             render::report_table(&rep, prev.as_ref(), Lang::parse(&a.lang).unwrap_or(Lang::Fr), &cfg)
         }
     };
@@ -296,8 +297,7 @@ pub fn explain(ctx: &Ctx, a: ExplainArgs) -> Result<ExitCode> {
     let p = a.period.params()?;
     let store = ctx.store()?;
     let facts = load_facts(&store, &ctx.workspace, &cfg, &p, false)?;
-    let fs = FactSet { requests: &facts.requests, messages: &facts.messages };
-    let mut e = report::explain(def, fs, &p, a.group.as_deref(), &cfg);
+    let mut e = report::explain(def, &facts, &p, a.group.as_deref(), &cfg);
     if a.numerator {
         e.rows.retain(|r| r.get("in_numerator").is_none_or(|v| v == &serde_json::Value::Bool(true)));
     }

@@ -8,6 +8,7 @@ pub mod metrics;
 pub mod model;
 pub mod report;
 pub mod stats;
+pub mod table;
 #[cfg(test)]
 pub(crate) mod testutil;
 pub mod time;

@@ -2,23 +2,33 @@
 //! computes it. Reports, drill-downs and the generated documentation all read this one table,
 //! so the figures, the rows behind them and the docs cannot drift apart.
 
-use crate::clock::{MessageFact, Outcome, RequestFact, Role};
+use crate::calendar::Calendar;
+use crate::clock::{Outcome, Role};
 use crate::config::Config;
+use crate::table::{Dict, MsgRow, ReqRow};
 use crate::time::Millis;
 
-/// What a rule needs beyond the facts.
+/// What a rule needs beyond the facts: the configuration, and each account's calendar by id.
 pub struct Ctx<'a> {
     pub cfg: &'a Config,
+    calendars: Vec<&'a Calendar>,
 }
 
-impl Ctx<'_> {
-    fn business(&self, r: &RequestFact, end: Millis) -> Millis {
-        self.cfg.calendar(&r.account).open_ms(r.start_ms, end)
+impl<'a> Ctx<'a> {
+    pub fn new(cfg: &'a Config, dict: &Dict) -> Ctx<'a> {
+        Ctx { cfg, calendars: dict.names().iter().map(|n| cfg.calendar(n)).collect() }
+    }
+    /// Open time between a request's start and `end` in its account's business hours.
+    pub fn business(&self, r: &ReqRow, end: Millis) -> Millis {
+        match self.calendars.get(r.account as usize) {
+            Some(c) => c.open_ms(r.start_ms, end),
+            None => end - r.start_ms,
+        }
     }
 }
 
-type ReqPred = fn(&RequestFact, &Ctx) -> bool;
-type MsgPred = fn(&MessageFact) -> bool;
+type ReqPred = fn(&ReqRow, &Ctx) -> bool;
+type MsgPred = fn(&MsgRow) -> bool;
 
 /// How a metric is computed.
 pub enum Rule {
@@ -38,9 +48,9 @@ pub enum Rule {
         num: MsgPred,
     },
     /// Milliseconds measured on each request that has one.
-    ReqDuration(fn(&RequestFact, &Ctx) -> Option<Millis>),
-    /// Seconds measured on each message that has one.
-    MsgDuration(fn(&MessageFact) -> Option<f64>),
+    ReqDuration(fn(&ReqRow, &Ctx) -> Option<Millis>),
+    /// Milliseconds measured on each message that has one.
+    MsgDuration(fn(&MsgRow) -> Option<Millis>),
     Badge,
 }
 
@@ -107,17 +117,17 @@ impl Lang {
     }
 }
 
-fn human_out(m: &MessageFact) -> bool {
+fn human_out(m: &MsgRow) -> bool {
     matches!(m.role, Role::Reply | Role::Proactive)
 }
-fn not_examined(r: &RequestFact, _: &Ctx) -> bool {
+fn not_examined(r: &ReqRow, _: &Ctx) -> bool {
     r.outcome != Outcome::Examined
 }
-fn answered(r: &RequestFact, _: &Ctx) -> bool {
+fn answered(r: &ReqRow, _: &Ctx) -> bool {
     r.outcome == Outcome::Answered
 }
-fn answered_first(r: &RequestFact, _: &Ctx) -> bool {
-    r.outcome == Outcome::Answered && r.first_of_conversation
+fn answered_first(r: &ReqRow, _: &Ctx) -> bool {
+    r.outcome == Outcome::Answered && r.first
 }
 
 pub static METRICS: &[MetricDef] = &[
@@ -282,7 +292,7 @@ pub static METRICS: &[MetricDef] = &[
         formula_fr: "comme le délai de première réponse, en ne comptant que les heures d'ouverture du compte",
         formula_en: "as first response time, counting only the account's open hours",
         higher_is_better: false,
-        rule: Rule::ReqDuration(|r, c| if answered_first(r, c) { r.closed_ms.map(|e| c.business(r, e)) } else { None }),
+        rule: Rule::ReqDuration(|r, c| if answered_first(r, c) { r.closed().map(|e| c.business(r, e)) } else { None }),
     },
     MetricDef {
         id: "response_time",
@@ -302,7 +312,7 @@ pub static METRICS: &[MetricDef] = &[
         formula_fr: "comme le délai de réponse, en ne comptant que les heures d'ouverture du compte",
         formula_en: "as response time, counting only the account's open hours",
         higher_is_better: false,
-        rule: Rule::ReqDuration(|r, c| if answered(r, c) { r.closed_ms.map(|e| c.business(r, e)) } else { None }),
+        rule: Rule::ReqDuration(|r, c| if answered(r, c) { r.closed().map(|e| c.business(r, e)) } else { None }),
     },
     MetricDef {
         id: "agent_handle_time",
@@ -312,7 +322,7 @@ pub static METRICS: &[MetricDef] = &[
         formula_fr: "moyenne de `handle_seconds` sur les messages `out` humains (null sans cette colonne)",
         formula_en: "mean of `handle_seconds` over human `out` messages (null without that column)",
         higher_is_better: false,
-        rule: Rule::MsgDuration(|m| if human_out(m) { m.handle_seconds } else { None }),
+        rule: Rule::MsgDuration(|m| if human_out(m) { m.handle() } else { None }),
     },
     MetricDef {
         id: "signed_reply_rate",

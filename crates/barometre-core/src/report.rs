@@ -1,10 +1,11 @@
 //! Aggregation: facts → the report of DATA.md (`period`, `timezone`, `group_by`, `total`,
 //! `groups`), and the drill-down rows behind any figure.
 
-use crate::clock::{MessageFact, RequestFact};
+use crate::clock::{Facts, MessageFact, RequestFact};
 use crate::config::Config;
 use crate::metrics::{Ctx, MetricDef, Rule, METRICS};
 use crate::stats::{Count, Durations, Ratio};
+use crate::table::{FactTable, MsgRow, ReqRow};
 use crate::time::{rfc3339_utc, Millis, Zone};
 use chrono::{Datelike, Duration, NaiveDate};
 use serde::ser::SerializeMap;
@@ -69,13 +70,6 @@ impl Params {
         let (f, t) = (self.from?, self.to?);
         Some(Params { from: Some(f - (t - f)), to: Some(f), ..*self })
     }
-}
-
-/// The facts a report reads (they may reach beyond the period: the badge looks back 7 days).
-#[derive(Clone, Copy)]
-pub struct FactSet<'a> {
-    pub requests: &'a [RequestFact],
-    pub messages: &'a [MessageFact],
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -206,7 +200,7 @@ fn secs(ms: Millis) -> f64 {
 }
 
 /// One metric over the given requests and messages.
-fn value(def: &MetricDef, reqs: &[&RequestFact], msgs: &[&MessageFact], ctx: &Ctx, badge: &dyn Fn() -> Badge) -> Value {
+fn value(def: &MetricDef, reqs: &[&ReqRow], msgs: &[&MsgRow], ctx: &Ctx, badge: &dyn Fn() -> Badge) -> Value {
     match &def.rule {
         Rule::MsgCount { pred, known } => {
             let n = msgs.iter().filter(|m| pred(m)).count() as u64;
@@ -215,33 +209,38 @@ fn value(def: &MetricDef, reqs: &[&RequestFact], msgs: &[&MessageFact], ctx: &Ct
         }
         Rule::ReqCount(p) => Value::Count(Count { value: Some(reqs.iter().filter(|r| p(r, ctx)).count() as u64) }),
         Rule::ReqRatio { den, num } => {
-            let d: Vec<_> = reqs.iter().filter(|r| den(r, ctx)).collect();
-            Value::Ratio(Ratio::new(d.iter().filter(|r| num(r, ctx)).count() as u64, d.len() as u64))
+            let (mut n, mut d) = (0, 0);
+            for r in reqs {
+                if den(r, ctx) {
+                    d += 1;
+                    n += u64::from(num(r, ctx));
+                }
+            }
+            Value::Ratio(Ratio::new(n, d))
         }
         Rule::MsgRatio { den, num } => {
-            let d: Vec<_> = msgs.iter().filter(|m| den(m)).collect();
-            Value::Ratio(Ratio::new(d.iter().filter(|m| num(m)).count() as u64, d.len() as u64))
+            let (mut n, mut d) = (0, 0);
+            for m in msgs {
+                if den(m) {
+                    d += 1;
+                    n += u64::from(num(m));
+                }
+            }
+            Value::Ratio(Ratio::new(n, d))
         }
-        Rule::ReqDuration(f) => {
-            Value::Duration(Durations::from_seconds(reqs.iter().filter_map(|r| f(r, ctx)).map(secs).collect()))
-        }
-        Rule::MsgDuration(f) => Value::Duration(Durations::from_seconds(msgs.iter().filter_map(|m| f(m)).collect())),
+        Rule::ReqDuration(f) => Value::Duration(Durations::from_ms(reqs.iter().filter_map(|r| f(r, ctx)).collect())),
+        Rule::MsgDuration(f) => Value::Duration(Durations::from_ms(msgs.iter().filter_map(|m| f(m)).collect())),
         Rule::Badge => Value::Badge(badge()),
     }
 }
 
-fn badge(all: &[RequestFact], in_group: &dyn Fn(&RequestFact) -> bool, end: Millis, cfg: &Config) -> Badge {
-    let b = &cfg.badge;
+fn badge<'a>(reqs: impl Iterator<Item = &'a ReqRow>, end: Millis, ctx: &Ctx) -> Badge {
+    let b = &ctx.cfg.badge;
     let start = end - b.window_ms;
-    let reqs: Vec<&RequestFact> = all
-        .iter()
-        .filter(|r| r.start_ms >= start && r.start_ms < end && in_group(r))
-        .filter(|r| b.channels.as_ref().is_none_or(|c| c.contains(&r.channel)))
-        .collect();
-    let ctx = Ctx { cfg };
+    let reqs: Vec<&ReqRow> = reqs.filter(|r| r.start_ms >= start && r.start_ms < end).collect();
     let (Value::Ratio(rate), Value::Duration(time)) = (
-        value(crate::metrics::find("response_rate").unwrap(), &reqs, &[], &ctx, &|| unreachable!()),
-        value(crate::metrics::find("response_time").unwrap(), &reqs, &[], &ctx, &|| unreachable!()),
+        value(crate::metrics::find("response_rate").unwrap(), &reqs, &[], ctx, &|| unreachable!()),
+        value(crate::metrics::find("response_time").unwrap(), &reqs, &[], ctx, &|| unreachable!()),
     ) else {
         unreachable!("response_rate is a ratio, response_time a duration")
     };
@@ -256,46 +255,128 @@ fn badge(all: &[RequestFact], in_group: &dyn Fn(&RequestFact) -> bool, end: Mill
     }
 }
 
-/// The instant just after the latest fact: the period end when none is given.
-fn data_end(f: FactSet) -> Millis {
-    let a = f.requests.iter().map(|r| r.start_ms).max();
-    let b = f.messages.iter().map(|m| m.ms).max();
-    a.max(b).map_or(0, |t| t + 1)
-}
-
-fn metrics_for(reqs: &[&RequestFact], msgs: &[&MessageFact], ctx: &Ctx, badge: &dyn Fn() -> Badge) -> Metrics {
+fn metrics_for(reqs: &[&ReqRow], msgs: &[&MsgRow], ctx: &Ctx, badge: &dyn Fn() -> Badge) -> Metrics {
     Metrics(METRICS.iter().map(|d| (d.id, value(d, reqs, msgs, ctx, badge))).collect())
 }
 
-/// Builds the report.
-pub fn build(facts: FactSet, p: &Params, cfg: &Config) -> Report {
-    let ctx = Ctx { cfg };
-    let reqs: Vec<&RequestFact> = facts.requests.iter().filter(|r| p.contains(r.start_ms)).collect();
-    let msgs: Vec<&MessageFact> = facts.messages.iter().filter(|m| p.contains(m.ms)).collect();
-    let end = p.to.unwrap_or_else(|| data_end(facts));
-    let total = metrics_for(&reqs, &msgs, &ctx, &|| badge(facts.requests, &|_| true, end, cfg));
+/// Calendar buckets covering `[lo, hi]`: (start, end, key), in order.
+fn buckets(lo: Millis, hi: Millis, dim: Dim, zone: Zone) -> Vec<(Millis, Millis, String)> {
+    let mut out = Vec::new();
+    let mut t = lo;
+    while t <= hi {
+        let end = bucket_end(t, dim, zone);
+        out.push((t, end, time_key(t, dim, zone)));
+        if end <= t {
+            break;
+        }
+        t = end;
+    }
+    out
+}
+
+/// Where facts go when grouped: by interned name, or by calendar bucket.
+struct Grouping {
+    dim: Dim,
+    buckets: Vec<(Millis, Millis, String)>,
+}
+
+impl Grouping {
+    fn slot_of_name(id: u32) -> usize {
+        if id == crate::table::NONE {
+            0
+        } else {
+            id as usize + 1
+        }
+    }
+    fn req(&self, r: &ReqRow) -> usize {
+        match self.dim {
+            Dim::Account => Self::slot_of_name(r.account),
+            Dim::Channel => Self::slot_of_name(r.channel),
+            Dim::Agent => Self::slot_of_name(r.agent),
+            Dim::Team => Self::slot_of_name(r.team),
+            _ => self.bucket(r.start_ms),
+        }
+    }
+    fn msg(&self, m: &MsgRow) -> usize {
+        match self.dim {
+            Dim::Account => Self::slot_of_name(m.account),
+            Dim::Channel => Self::slot_of_name(m.channel),
+            Dim::Agent => Self::slot_of_name(m.agent),
+            Dim::Team => Self::slot_of_name(m.team),
+            _ => self.bucket(m.ms),
+        }
+    }
+    fn bucket(&self, ms: Millis) -> usize {
+        self.buckets.partition_point(|b| b.1 <= ms)
+    }
+}
+
+/// Builds the report from compact facts.
+pub fn build(t: &FactTable, p: &Params, cfg: &Config) -> Report {
+    let ctx = Ctx::new(cfg, &t.dict);
+    let reqs: Vec<&ReqRow> = t.reqs.iter().filter(|r| p.contains(r.start_ms)).collect();
+    let msgs: Vec<&MsgRow> = t.msgs.iter().filter(|m| p.contains(m.ms)).collect();
+    let end = p.to.unwrap_or_else(|| t.data_end());
+    let in_badge = |r: &ReqRow| {
+        cfg.badge.channels.as_ref().is_none_or(|c| t.dict.name(r.channel).is_some_and(|n| c.iter().any(|x| x == n)))
+    };
+    let badge_reqs: Vec<&ReqRow> = t.reqs.iter().filter(|r| in_badge(r)).collect();
+    let total = metrics_for(&reqs, &msgs, &ctx, &|| badge(badge_reqs.iter().copied(), end, &ctx));
     let mut groups = Vec::new();
     if let Some(dim) = p.by {
-        let mut keys: Vec<Option<String>> = reqs
-            .iter()
-            .map(|r| request_key(r, dim, p.zone))
-            .chain(msgs.iter().map(|m| message_key(m, dim, p.zone)))
+        let lo = reqs.iter().map(|r| r.start_ms).chain(msgs.iter().map(|m| m.ms)).min();
+        let hi = reqs.iter().map(|r| r.start_ms).chain(msgs.iter().map(|m| m.ms)).max();
+        let g = Grouping {
+            dim,
+            buckets: match (dim.is_time(), lo, hi) {
+                (true, Some(lo), Some(hi)) => buckets(lo, hi, dim, p.zone),
+                _ => Vec::new(),
+            },
+        };
+        let slots = if dim.is_time() { g.buckets.len() } else { t.dict.names().len() + 1 };
+        let mut gr: Vec<Vec<&ReqRow>> = vec![Vec::new(); slots];
+        let mut gm: Vec<Vec<&MsgRow>> = vec![Vec::new(); slots];
+        for r in &reqs {
+            gr[g.req(r)].push(r);
+        }
+        for m in &msgs {
+            gm[g.msg(m)].push(m);
+        }
+        // The badge looks back over the window before the period end, group by group.
+        let mut gw: Vec<Vec<&ReqRow>> = vec![Vec::new(); slots];
+        let mut by_start: Vec<&ReqRow> = Vec::new();
+        if dim.is_time() {
+            by_start = badge_reqs.clone();
+            by_start.sort_by_key(|r| r.start_ms);
+        } else {
+            for r in &badge_reqs {
+                gw[g.req(r)].push(r);
+            }
+        }
+        let mut order: Vec<(Option<String>, usize)> = (0..slots)
+            .filter(|&i| !gr[i].is_empty() || !gm[i].is_empty())
+            .map(|i| {
+                let key = if dim.is_time() {
+                    Some(g.buckets[i].2.clone())
+                } else if i == 0 {
+                    None
+                } else {
+                    t.dict.name(i as u32 - 1).map(str::to_string)
+                };
+                (key, i)
+            })
             .collect();
-        // Named groups first, then the group of facts without a value (`null`).
-        keys.sort_by(|a, b| (a.is_none(), a).cmp(&(b.is_none(), b)));
-        keys.dedup();
-        for key in keys {
-            let gr: Vec<&RequestFact> = reqs.iter().copied().filter(|r| request_key(r, dim, p.zone) == key).collect();
-            let gm: Vec<&MessageFact> = msgs.iter().copied().filter(|m| message_key(m, dim, p.zone) == key).collect();
-            let gend = if dim.is_time() {
-                let first = gr.iter().map(|r| r.start_ms).chain(gm.iter().map(|m| m.ms)).min().unwrap_or(end);
-                bucket_end(first, dim, p.zone).min(end)
+        // Named groups first (time buckets in order), then the facts without a value (`null`).
+        order.sort_by(|a, b| (a.0.is_none(), &a.0).cmp(&(b.0.is_none(), &b.0)));
+        for (key, i) in order {
+            let metrics = if dim.is_time() {
+                let gend = g.buckets[i].1.min(end);
+                let lo = by_start.partition_point(|r| r.start_ms < gend - cfg.badge.window_ms);
+                let hi = by_start.partition_point(|r| r.start_ms < gend);
+                metrics_for(&gr[i], &gm[i], &ctx, &|| badge(by_start[lo..hi].iter().copied(), gend, &ctx))
             } else {
-                end
+                metrics_for(&gr[i], &gm[i], &ctx, &|| badge(gw[i].iter().copied(), end, &ctx))
             };
-            let k = key.clone();
-            let in_group = move |r: &RequestFact| dim.is_time() || request_key(r, dim, p.zone) == k;
-            let metrics = metrics_for(&gr, &gm, &ctx, &|| badge(facts.requests, &in_group, gend, cfg));
             groups.push(Group { key, metrics });
         }
     }
@@ -323,8 +404,8 @@ fn group_matches(key: Option<String>, want: Option<&str>) -> bool {
     }
 }
 
-pub fn request_row(r: &RequestFact, ctx: &Ctx) -> Map<String, Json> {
-    let cal = ctx.cfg.calendar(&r.account);
+pub fn request_row(r: &RequestFact, cfg: &Config) -> Map<String, Json> {
+    let cal = cfg.calendar(&r.account);
     let Json::Object(m) = json!({
         "message_id": r.request_id,
         "conversation_id": r.conversation_id,
@@ -372,61 +453,47 @@ pub fn message_row(m: &MessageFact) -> Map<String, Json> {
     o
 }
 
+fn with(mut row: Map<String, Json>, k: &str, v: Json) -> Map<String, Json> {
+    row.insert(k.into(), v);
+    row
+}
+
 /// The rows behind a figure: for a count, the rows counted; for a ratio, the rows of its
 /// denominator, each with `in_numerator`; for a duration, the rows measured, with `value_seconds`;
-/// for the badge, the requests of its window.
-pub fn explain(def: &'static MetricDef, facts: FactSet, p: &Params, group: Option<&str>, cfg: &Config) -> Explain {
-    let ctx = Ctx { cfg };
+/// for the badge, the requests of its window. The same rules as the report decide.
+pub fn explain(def: &'static MetricDef, facts: &Facts, p: &Params, group: Option<&str>, cfg: &Config) -> Explain {
+    let t = FactTable::from_facts(facts);
+    let ctx = Ctx::new(cfg, &t.dict);
     let rk = |r: &RequestFact| p.by.is_none_or(|d| group_matches(request_key(r, d, p.zone), group));
     let mk = |m: &MessageFact| p.by.is_none_or(|d| group_matches(message_key(m, d, p.zone), group));
-    let reqs = || facts.requests.iter().filter(|r| p.contains(r.start_ms) && rk(r));
-    let msgs = || facts.messages.iter().filter(|m| p.contains(m.ms) && mk(m));
+    let reqs = || facts.requests.iter().zip(&t.reqs).filter(|(f, r)| p.contains(r.start_ms) && rk(f));
+    let msgs = || facts.messages.iter().zip(&t.msgs).filter(|(f, m)| p.contains(m.ms) && mk(f));
     let rows = match &def.rule {
-        Rule::MsgCount { pred, .. } => msgs().filter(|m| pred(m)).map(message_row).collect(),
-        Rule::ReqCount(pr) => reqs().filter(|r| pr(r, &ctx)).map(|r| request_row(r, &ctx)).collect(),
+        Rule::MsgCount { pred, .. } => msgs().filter(|(_, m)| pred(m)).map(|(f, _)| message_row(f)).collect(),
+        Rule::ReqCount(pr) => reqs().filter(|(_, r)| pr(r, &ctx)).map(|(f, _)| request_row(f, cfg)).collect(),
         Rule::ReqRatio { den, num } => reqs()
-            .filter(|r| den(r, &ctx))
-            .map(|r| {
-                let mut row = request_row(r, &ctx);
-                row.insert("in_numerator".into(), Json::Bool(num(r, &ctx)));
-                row
-            })
+            .filter(|(_, r)| den(r, &ctx))
+            .map(|(f, r)| with(request_row(f, cfg), "in_numerator", Json::Bool(num(r, &ctx))))
             .collect(),
         Rule::MsgRatio { den, num } => msgs()
-            .filter(|m| den(m))
-            .map(|m| {
-                let mut row = message_row(m);
-                row.insert("in_numerator".into(), Json::Bool(num(m)));
-                row
-            })
+            .filter(|(_, m)| den(m))
+            .map(|(f, m)| with(message_row(f), "in_numerator", Json::Bool(num(m))))
             .collect(),
-        Rule::ReqDuration(f) => reqs()
-            .filter_map(|r| {
-                f(r, &ctx).map(|v| {
-                    let mut row = request_row(r, &ctx);
-                    row.insert("value_seconds".into(), json!(secs(v)));
-                    row
-                })
-            })
+        Rule::ReqDuration(d) => reqs()
+            .filter_map(|(f, r)| d(r, &ctx).map(|v| with(request_row(f, cfg), "value_seconds", json!(secs(v)))))
             .collect(),
-        Rule::MsgDuration(f) => msgs()
-            .filter_map(|m| {
-                f(m).map(|v| {
-                    let mut row = message_row(m);
-                    row.insert("value_seconds".into(), json!(v));
-                    row
-                })
-            })
-            .collect(),
+        Rule::MsgDuration(d) => {
+            msgs().filter_map(|(f, m)| d(m).map(|v| with(message_row(f), "value_seconds", json!(secs(v))))).collect()
+        }
         Rule::Badge => {
-            let end = p.to.unwrap_or_else(|| data_end(facts));
+            let end = p.to.unwrap_or_else(|| t.data_end());
             let start = end - cfg.badge.window_ms;
             facts
                 .requests
                 .iter()
                 .filter(|r| r.start_ms >= start && r.start_ms < end && rk(r))
                 .filter(|r| cfg.badge.channels.as_ref().is_none_or(|c| c.contains(&r.channel)))
-                .map(|r| request_row(r, &ctx))
+                .map(|r| request_row(r, cfg))
                 .collect()
         }
     };

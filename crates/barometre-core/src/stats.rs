@@ -47,17 +47,35 @@ pub struct Durations {
 }
 
 impl Durations {
-    pub fn from_seconds(mut v: Vec<f64>) -> Durations {
-        v.sort_by(f64::total_cmp);
-        let sum: f64 = v.iter().sum();
+    /// From milliseconds. Sums are exact integers and quantiles come from selection, so the
+    /// result never depends on the order of the values.
+    pub fn from_ms(mut v: Vec<i64>) -> Durations {
+        let n = v.len();
+        if n == 0 {
+            return Durations { count: 0, mean: None, median: None, p90: None, min: None, max: None, sum: 0.0 };
+        }
+        let sum: i128 = v.iter().map(|&x| i128::from(x)).sum();
+        let min = v.iter().copied().min().unwrap_or(0);
+        let max = v.iter().copied().max().unwrap_or(0);
+        let mut q = |p: f64| -> f64 {
+            let h = (n - 1) as f64 * p;
+            let lo = h.floor() as usize;
+            let frac = h - lo as f64;
+            let (_, a, rest) = v.select_nth_unstable(lo);
+            let a = *a;
+            let b = if frac > 0.0 { rest.iter().copied().min().unwrap_or(a) } else { a };
+            (a as f64 + frac * (b - a) as f64) / 1000.0
+        };
+        let median = q(0.5);
+        let p90 = q(0.9);
         Durations {
-            count: v.len() as u64,
-            mean: (!v.is_empty()).then(|| sum / v.len() as f64),
-            median: quantile(&v, 0.5),
-            p90: quantile(&v, 0.9),
-            min: v.first().copied(),
-            max: v.last().copied(),
-            sum,
+            count: n as u64,
+            mean: Some(sum as f64 / n as f64 / 1000.0),
+            median: Some(median),
+            p90: Some(p90),
+            min: Some(min as f64 / 1000.0),
+            max: Some(max as f64 / 1000.0),
+            sum: sum as f64 / 1000.0,
         }
     }
 }
@@ -77,8 +95,15 @@ mod tests {
     }
 
     #[test]
+    fn durations_by_selection_match_the_sorted_quantiles() {
+        let d = Durations::from_ms(vec![50_000, 10_000, 40_000, 20_000, 30_000]);
+        assert_eq!((d.count, d.mean, d.median, d.p90), (5, Some(30.0), Some(30.0), Some(46.0)));
+        assert_eq!((d.min, d.max, d.sum), (Some(10.0), Some(50.0), 150.0));
+    }
+
+    #[test]
     fn no_data_is_null_never_zero() {
-        let d = Durations::from_seconds(vec![]);
+        let d = Durations::from_ms(vec![]);
         assert_eq!((d.count, d.mean, d.median, d.p90), (0, None, None, None));
         assert_eq!(Ratio::new(0, 0).value, None);
         assert_eq!(Ratio::new(63, 100).value, Some(63.0));

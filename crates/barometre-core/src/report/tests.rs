@@ -46,7 +46,7 @@ fn scenario() -> (Vec<Message>, Vec<ConversationEvent>) {
 
 fn report(rows: &[Message], evs: &[ConversationEvent], p: &Params, cfg: &Config) -> Report {
     let f = run(rows, evs, cfg);
-    build(FactSet { requests: &f.requests, messages: &f.messages }, p, cfg)
+    build(&crate::table::FactTable::from_facts(&f), p, cfg)
 }
 
 fn ratio(m: &Metrics, id: &str) -> (Option<f64>, u64, u64) {
@@ -224,8 +224,7 @@ fn explain_lists_the_denominator_with_the_numerator_marked() {
     let (rows, evs) = scenario();
     let cfg = Config::default();
     let f = run(&rows, &evs, &cfg);
-    let fs = FactSet { requests: &f.requests, messages: &f.messages };
-    let e = explain(crate::metrics::find("unanswered_rate").unwrap(), fs, &Params::default(), None, &cfg);
+    let e = explain(crate::metrics::find("unanswered_rate").unwrap(), &f, &Params::default(), None, &cfg);
     assert_eq!(e.rows.len(), 5);
     let marked: Vec<&str> = e
         .rows
@@ -235,7 +234,7 @@ fn explain_lists_the_denominator_with_the_numerator_marked() {
         .collect();
     assert_eq!(marked, ["b1"]);
     let p = Params { by: Some(Dim::Channel), ..Params::default() };
-    let e = explain(crate::metrics::find("messages_received").unwrap(), fs, &p, Some("twitter"), &cfg);
+    let e = explain(crate::metrics::find("messages_received").unwrap(), &f, &p, Some("twitter"), &cfg);
     let ids: Vec<&str> = e.rows.iter().map(|r| r["message_id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["a1", "a2"]);
 }
