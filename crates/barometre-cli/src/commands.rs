@@ -6,7 +6,6 @@ use barometre_core::config::Config;
 use barometre_core::ingest::{Format, Kind, Located, RecordReader, RowError};
 use barometre_core::metrics::{self, Lang};
 use barometre_core::report::{self, Dim, Params};
-use barometre_core::table::FactTable;
 use barometre_core::time::{parse_bound, Zone};
 use barometre_store::{SqliteStore, Store};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -220,14 +219,8 @@ pub struct ReportArgs {
     output: Option<PathBuf>,
 }
 
-/// Loads the facts a report over `p` needs (and its previous period, and the badge window).
-fn load_facts(
-    store: &SqliteStore,
-    ws: &str,
-    cfg: &Config,
-    p: &Params,
-    with_previous: bool,
-) -> Result<barometre_core::clock::Facts> {
+/// The span of facts a report over `p` needs (with its previous period, and the badge window).
+fn span(cfg: &Config, p: &Params, with_previous: bool) -> (Option<i64>, Option<i64>) {
     let mut from = p.from;
     if let Some(to) = p.to {
         let mut lo = to - cfg.badge.window_ms;
@@ -240,7 +233,7 @@ fn load_facts(
     } else {
         from = None;
     }
-    Ok(store.facts(ws, cfg, from, p.to)?)
+    (from, p.to)
 }
 
 fn write_out(output: &Option<PathBuf>, text: &str) -> Result<()> {
@@ -255,8 +248,8 @@ pub fn report(ctx: &Ctx, a: ReportArgs) -> Result<ExitCode> {
     let cfg = ctx.config()?;
     let p = a.period.params()?;
     let store = ctx.store()?;
-    let facts = load_facts(&store, &ctx.workspace, &cfg, &p, a.format == "table")?;
-    let table = FactTable::from_facts(&facts);
+    let (from, to) = span(&cfg, &p, a.format == "table");
+    let table = store.table(&ctx.workspace, &cfg, from, to)?;
     let rep = report::build(&table, &p, &cfg);
     let text = match a.format.as_str() {
         "json" => serde_json::to_string_pretty(&rep)? + "\n",
@@ -296,7 +289,8 @@ pub fn explain(ctx: &Ctx, a: ExplainArgs) -> Result<ExitCode> {
     let cfg = ctx.config()?;
     let p = a.period.params()?;
     let store = ctx.store()?;
-    let facts = load_facts(&store, &ctx.workspace, &cfg, &p, false)?;
+    let (from, to) = span(&cfg, &p, false);
+    let facts = store.facts(&ctx.workspace, &cfg, from, to)?;
     let mut e = report::explain(def, &facts, &p, a.group.as_deref(), &cfg);
     if a.numerator {
         e.rows.retain(|r| r.get("in_numerator").is_none_or(|v| v == &serde_json::Value::Bool(true)));

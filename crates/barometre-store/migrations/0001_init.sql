@@ -39,48 +39,18 @@ CREATE TABLE conversation_events (
     PRIMARY KEY (workspace, event_key)
 ) WITHOUT ROWID;
 
-CREATE TABLE request_facts (
+-- The clock's facts, columnar, in chunks sorted by instant (see src/chunks.rs): `req` and `msg`
+-- hold what reports aggregate, `req_ids` and `msg_ids` the ids behind them, `dict` the names.
+CREATE TABLE fact_chunks (
     workspace TEXT NOT NULL,
-    request_id TEXT NOT NULL,
-    conversation_id TEXT NOT NULL,
-    account TEXT NOT NULL,
-    channel TEXT NOT NULL,
-    customer TEXT,
-    public INTEGER NOT NULL,
-    start_ms INTEGER NOT NULL,
-    messages INTEGER NOT NULL,
-    first_of_conversation INTEGER NOT NULL,
-    outcome TEXT NOT NULL,
-    closed_ms INTEGER,
-    answer_id TEXT,
-    agent TEXT,
-    team TEXT,
-    PRIMARY KEY (workspace, request_id)
+    part TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    lo_ms INTEGER NOT NULL,
+    hi_ms INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (workspace, part, seq)
 );
-CREATE INDEX request_facts_start ON request_facts (workspace, start_ms);
-CREATE INDEX request_facts_conversation ON request_facts (workspace, conversation_id);
-
-CREATE TABLE message_facts (
-    workspace TEXT NOT NULL,
-    message_id TEXT NOT NULL,
-    conversation_id TEXT NOT NULL,
-    account TEXT NOT NULL,
-    channel TEXT NOT NULL,
-    ms INTEGER NOT NULL,
-    role TEXT NOT NULL,
-    author_id TEXT NOT NULL,
-    agent TEXT,
-    team TEXT,
-    public INTEGER NOT NULL,
-    in_scope INTEGER,
-    actionable INTEGER NOT NULL,
-    signed INTEGER,
-    handle_seconds REAL,
-    request_id TEXT,
-    PRIMARY KEY (workspace, message_id)
-);
-CREATE INDEX message_facts_ms ON message_facts (workspace, ms);
-CREATE INDEX message_facts_conversation ON message_facts (workspace, conversation_id);
 
 CREATE TABLE meta (
     workspace TEXT NOT NULL,

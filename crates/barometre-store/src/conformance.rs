@@ -37,6 +37,15 @@ fn imports_rows_and_derives_facts<S: Store>(mut s: S) {
     let x1 = f.requests.iter().find(|r| r.request_id == "x1").unwrap();
     assert_eq!(x1.response_ms(), Some(20 * 60_000));
     assert_eq!(f.messages.len(), 3);
+    // The compact table holds the same facts as the full ones.
+    let t = s.table("default", &Config::default(), None, None).unwrap();
+    let mut full = barometre_core::table::FactTable::from_facts(&f.sorted());
+    full.reqs.sort_by_key(|r| r.start_ms);
+    assert_eq!((t.reqs.len(), t.msgs.len()), (2, 3));
+    assert_eq!(
+        t.reqs.iter().map(|r| r.response_ms()).collect::<Vec<_>>(),
+        full.reqs.iter().map(|r| r.response_ms()).collect::<Vec<_>>()
+    );
 }
 
 fn importing_twice_changes_nothing<S: Store>(mut s: S) {

@@ -5,6 +5,7 @@
 //! (recomputed in the same transaction as the rows they come from, so a killed import leaves
 //! both as they were).
 
+mod chunks;
 pub mod conformance;
 mod sqlite;
 
@@ -12,6 +13,7 @@ use barometre_core::clock::Facts;
 use barometre_core::config::Config;
 use barometre_core::ingest::{Located, RowError};
 use barometre_core::model::{ConversationEvent, Message};
+use barometre_core::table::FactTable;
 use barometre_core::time::Millis;
 
 pub use sqlite::SqliteStore;
@@ -56,6 +58,15 @@ pub trait Store {
         records: &mut dyn Iterator<Item = Result<Located, RowError>>,
         progress: Progress,
     ) -> Result<ImportSummary, StoreError>;
+
+    /// The compact facts reports aggregate, whose instant lies in `[from, to)`.
+    fn table(
+        &self,
+        workspace: &str,
+        cfg: &Config,
+        from: Option<Millis>,
+        to: Option<Millis>,
+    ) -> Result<FactTable, StoreError>;
 
     /// Facts whose instant lies in `[from, to)` (open ends: all). When `cfg` would place messages
     /// differently from the stored facts (another session gap or signature), they are recomputed.

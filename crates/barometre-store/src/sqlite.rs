@@ -1,10 +1,12 @@
 //! The embedded default: one SQLite file.
 
+use crate::chunks::{self, CHUNK_ROWS};
 use crate::{ImportSummary, Progress, Store, StoreError};
-use barometre_core::clock::{self, Facts, MessageFact, Outcome, RequestFact, Role};
+use barometre_core::clock::{self, Facts, MessageFact, RequestFact};
 use barometre_core::config::Config;
 use barometre_core::ingest::{Located, Record, RowError};
 use barometre_core::model::{ConversationEvent, Direction, EventKind, Message};
+use barometre_core::table::{Dict, FactTable};
 use barometre_core::time::{Millis, Stamp};
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 use std::path::Path;
@@ -117,112 +119,66 @@ fn load_rows(conn: &Connection, ws: &str) -> Result<(Vec<Message>, Vec<Conversat
     Ok((msgs, evs))
 }
 
-const REQUEST_COLS: &str = "request_id, conversation_id, account, channel, customer, public, start_ms, messages, \
-first_of_conversation, outcome, closed_ms, answer_id, agent, team";
-
-fn request_from_row(r: &Row) -> rusqlite::Result<RequestFact> {
-    let o: String = r.get(9)?;
-    Ok(RequestFact {
-        request_id: r.get(0)?,
-        conversation_id: r.get(1)?,
-        account: r.get(2)?,
-        channel: r.get(3)?,
-        customer: r.get(4)?,
-        public: r.get::<_, i64>(5)? != 0,
-        start_ms: r.get(6)?,
-        messages: r.get(7)?,
-        first_of_conversation: r.get::<_, i64>(8)? != 0,
-        outcome: Outcome::parse(&o).unwrap_or(Outcome::Unanswered),
-        closed_ms: r.get(10)?,
-        answer_id: r.get(11)?,
-        agent: r.get(12)?,
-        team: r.get(13)?,
-    })
-}
-
-const MFACT_COLS: &str = "message_id, conversation_id, account, channel, ms, role, author_id, agent, team, public, \
-in_scope, actionable, signed, handle_seconds, request_id";
-
-fn mfact_from_row(r: &Row) -> rusqlite::Result<MessageFact> {
-    let role: String = r.get(5)?;
-    Ok(MessageFact {
-        message_id: r.get(0)?,
-        conversation_id: r.get(1)?,
-        account: r.get(2)?,
-        channel: r.get(3)?,
-        ms: r.get(4)?,
-        role: Role::parse(&role).unwrap_or(Role::Customer),
-        author_id: r.get(6)?,
-        agent: r.get(7)?,
-        team: r.get(8)?,
-        public: r.get::<_, i64>(9)? != 0,
-        in_scope: r.get::<_, Option<i64>>(10)?.map(|x| x != 0),
-        actionable: r.get::<_, i64>(11)? != 0,
-        signed: r.get::<_, Option<i64>>(12)?.map(|x| x != 0),
-        handle_seconds: r.get(13)?,
-        request_id: r.get(14)?,
-    })
-}
-
 /// Replaces a workspace's facts with the clock's output over its current rows.
 fn recompute(tx: &Transaction, ws: &str, cfg: &Config) -> Result<(), StoreError> {
     let (msgs, evs) = load_rows(tx, ws)?;
     let facts = clock::run(&msgs, &evs, cfg);
     drop(msgs);
-    tx.execute("DELETE FROM request_facts WHERE workspace = ?", [ws])?;
-    tx.execute("DELETE FROM message_facts WHERE workspace = ?", [ws])?;
-    {
-        let mut st = tx.prepare_cached(&format!(
-            "INSERT INTO request_facts (workspace, {REQUEST_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-        ))?;
-        for r in &facts.requests {
-            st.execute(params![
-                ws,
-                r.request_id,
-                r.conversation_id,
-                r.account,
-                r.channel,
-                r.customer,
-                r.public,
-                r.start_ms,
-                r.messages,
-                r.first_of_conversation,
-                r.outcome.as_str(),
-                r.closed_ms,
-                r.answer_id,
-                r.agent,
-                r.team
-            ])?;
-        }
-        let mut st = tx.prepare_cached(&format!(
-            "INSERT INTO message_facts (workspace, {MFACT_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-        ))?;
-        for m in &facts.messages {
-            st.execute(params![
-                ws,
-                m.message_id,
-                m.conversation_id,
-                m.account,
-                m.channel,
-                m.ms,
-                m.role.as_str(),
-                m.author_id,
-                m.agent,
-                m.team,
-                m.public,
-                b(m.in_scope),
-                m.actionable,
-                b(m.signed),
-                m.handle_seconds,
-                m.request_id
-            ])?;
-        }
+    let (facts, table) = chunks::sorted_table(facts);
+    tx.execute("DELETE FROM fact_chunks WHERE workspace = ?", [ws])?;
+    let mut put = tx.prepare_cached(
+        "INSERT INTO fact_chunks (workspace, part, seq, lo_ms, hi_ms, n, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )?;
+    put.execute(params![ws, "dict", 0, 0, 0, table.dict.names().len(), chunks::encode_dict(&table.dict)])?;
+    let req_facts: Vec<&RequestFact> = facts.requests.iter().collect();
+    for (seq, (rows, fs)) in table.reqs.chunks(CHUNK_ROWS).zip(req_facts.chunks(CHUNK_ROWS)).enumerate() {
+        let (hot, ids) = chunks::encode_reqs(rows, fs);
+        let (lo, hi) = (rows[0].start_ms, rows[rows.len() - 1].start_ms);
+        put.execute(params![ws, "req", seq, lo, hi, rows.len(), hot])?;
+        put.execute(params![ws, "req_ids", seq, lo, hi, rows.len(), ids])?;
+    }
+    let msg_facts: Vec<&MessageFact> = facts.messages.iter().collect();
+    for (seq, (rows, fs)) in table.msgs.chunks(CHUNK_ROWS).zip(msg_facts.chunks(CHUNK_ROWS)).enumerate() {
+        let (hot, ids) = chunks::encode_msgs(rows, fs);
+        let (lo, hi) = (rows[0].ms, rows[rows.len() - 1].ms);
+        put.execute(params![ws, "msg", seq, lo, hi, rows.len(), hot])?;
+        put.execute(params![ws, "msg_ids", seq, lo, hi, rows.len(), ids])?;
     }
     tx.execute(
         "INSERT INTO meta (workspace, key, value) VALUES (?, ?, ?) ON CONFLICT (workspace, key) DO UPDATE SET value = excluded.value",
         params![ws, FINGERPRINT, cfg.clock_fingerprint()],
     )?;
     Ok(())
+}
+
+/// Reads the chunks of `part` that may hold instants in `[from, to)`.
+fn read_chunks(
+    conn: &Connection,
+    ws: &str,
+    part: &str,
+    from: Option<Millis>,
+    to: Option<Millis>,
+    mut each: impl FnMut(usize, &[u8]) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let mut st = conn.prepare_cached(
+        "SELECT n, data FROM fact_chunks WHERE workspace = ? AND part = ? AND hi_ms >= ? AND lo_ms < ? ORDER BY seq",
+    )?;
+    let mut rows = st.query(params![ws, part, from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX)])?;
+    while let Some(r) = rows.next()? {
+        let n: usize = r.get(0)?;
+        let data = r.get_ref(1)?.as_blob().map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        each(n, data)?;
+    }
+    Ok(())
+}
+
+fn read_dict(conn: &Connection, ws: &str) -> Result<Dict, StoreError> {
+    let mut d = Dict::default();
+    read_chunks(conn, ws, "dict", None, None, |_, b| {
+        d = chunks::decode_dict(b)?;
+        Ok(())
+    })?;
+    Ok(d)
 }
 
 fn within(ms: Millis, from: Option<Millis>, to: Option<Millis>) -> bool {
@@ -354,43 +310,53 @@ impl Store for SqliteStore {
         Ok(sum)
     }
 
-    fn facts(&self, ws: &str, cfg: &Config, from: Option<Millis>, to: Option<Millis>) -> Result<Facts, StoreError> {
+    fn table(&self, ws: &str, cfg: &Config, from: Option<Millis>, to: Option<Millis>) -> Result<FactTable, StoreError> {
         if self.fingerprint(ws)?.as_deref() != Some(cfg.clock_fingerprint().as_str()) {
-            let (msgs, evs) = load_rows(&self.conn, ws)?;
-            let mut f = clock::run(&msgs, &evs, cfg);
-            f.requests.retain(|r| within(r.start_ms, from, to));
-            f.messages.retain(|m| within(m.ms, from, to));
-            return Ok(f);
+            return Ok(FactTable::from_facts(&self.facts(ws, cfg, from, to)?));
         }
-        let lo = from.unwrap_or(i64::MIN);
-        let hi = to.unwrap_or(i64::MAX);
-        let mut st = self.conn.prepare_cached(&format!(
-            "SELECT {REQUEST_COLS} FROM request_facts WHERE workspace = ? AND start_ms >= ? AND start_ms < ?"
-        ))?;
-        let requests = st.query_map(params![ws, lo, hi], request_from_row)?.collect::<Result<Vec<_>, _>>()?;
-        let mut st = self.conn.prepare_cached(&format!(
-            "SELECT {MFACT_COLS} FROM message_facts WHERE workspace = ? AND ms >= ? AND ms < ?"
-        ))?;
-        let messages = st.query_map(params![ws, lo, hi], mfact_from_row)?.collect::<Result<Vec<_>, _>>()?;
-        Ok(Facts { requests, messages })
+        let mut t = FactTable { dict: read_dict(&self.conn, ws)?, ..FactTable::default() };
+        read_chunks(&self.conn, ws, "req", from, to, |n, b| chunks::decode_reqs(b, n, &mut t.reqs))?;
+        read_chunks(&self.conn, ws, "msg", from, to, |n, b| chunks::decode_msgs(b, n, &mut t.msgs))?;
+        t.reqs.retain(|r| within(r.start_ms, from, to));
+        t.msgs.retain(|m| within(m.ms, from, to));
+        Ok(t)
+    }
+
+    fn facts(&self, ws: &str, cfg: &Config, from: Option<Millis>, to: Option<Millis>) -> Result<Facts, StoreError> {
+        let mut f = if self.fingerprint(ws)?.as_deref() != Some(cfg.clock_fingerprint().as_str()) {
+            let (msgs, evs) = load_rows(&self.conn, ws)?;
+            clock::run(&msgs, &evs, cfg)
+        } else {
+            let d = read_dict(&self.conn, ws)?;
+            let mut f = Facts::default();
+            let mut hot = Vec::new();
+            read_chunks(&self.conn, ws, "req", from, to, |n, b| chunks::decode_reqs(b, n, &mut hot))?;
+            let mut at = 0;
+            read_chunks(&self.conn, ws, "req_ids", from, to, |n, b| {
+                let r = chunks::decode_req_facts(&d, &hot[at..at + n], b, &mut f.requests);
+                at += n;
+                r
+            })?;
+            let mut hot = Vec::new();
+            read_chunks(&self.conn, ws, "msg", from, to, |n, b| chunks::decode_msgs(b, n, &mut hot))?;
+            let mut at = 0;
+            read_chunks(&self.conn, ws, "msg_ids", from, to, |n, b| {
+                let r = chunks::decode_msg_facts(&d, &hot[at..at + n], b, &mut f.messages);
+                at += n;
+                r
+            })?;
+            f
+        };
+        f.requests.retain(|r| within(r.start_ms, from, to));
+        f.messages.retain(|m| within(m.ms, from, to));
+        Ok(f)
     }
 
     fn conversation_facts(&self, ws: &str, cfg: &Config, conversation_id: &str) -> Result<Facts, StoreError> {
-        if self.fingerprint(ws)?.as_deref() != Some(cfg.clock_fingerprint().as_str()) {
-            let mut f = self.facts(ws, cfg, None, None)?;
-            f.requests.retain(|r| r.conversation_id == conversation_id);
-            f.messages.retain(|m| m.conversation_id == conversation_id);
-            return Ok(f);
-        }
-        let mut st = self.conn.prepare_cached(&format!(
-            "SELECT {REQUEST_COLS} FROM request_facts WHERE workspace = ? AND conversation_id = ?"
-        ))?;
-        let requests = st.query_map(params![ws, conversation_id], request_from_row)?.collect::<Result<Vec<_>, _>>()?;
-        let mut st = self.conn.prepare_cached(&format!(
-            "SELECT {MFACT_COLS} FROM message_facts WHERE workspace = ? AND conversation_id = ?"
-        ))?;
-        let messages = st.query_map(params![ws, conversation_id], mfact_from_row)?.collect::<Result<Vec<_>, _>>()?;
-        Ok(Facts { requests, messages })
+        let mut f = self.facts(ws, cfg, None, None)?;
+        f.requests.retain(|r| r.conversation_id == conversation_id);
+        f.messages.retain(|m| m.conversation_id == conversation_id);
+        Ok(f)
     }
 
     fn rows(&self, ws: &str) -> Result<(Vec<Message>, Vec<ConversationEvent>), StoreError> {

@@ -1,0 +1,292 @@
+//! The binary layout of fact chunks: fixed-size little-endian rows, length-prefixed strings.
+//! Reports read only the `req`/`msg` chunks (a few dozen bytes a fact); drill-downs add the
+//! `*_ids` chunks, stored in the same order.
+
+use crate::StoreError;
+use barometre_core::clock::{Facts, MessageFact, Outcome, RequestFact, Role};
+use barometre_core::table::{Dict, FactTable, MsgRow, ReqRow, NONE};
+
+pub const CHUNK_ROWS: usize = 65_536;
+
+#[derive(Default)]
+pub struct W(pub Vec<u8>);
+
+impl W {
+    fn i64(&mut self, v: i64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn u32(&mut self, v: u32) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+    fn u8(&mut self, v: u8) {
+        self.0.push(v);
+    }
+    fn str(&mut self, s: &str) {
+        self.u32(s.len() as u32);
+        self.0.extend_from_slice(s.as_bytes());
+    }
+    fn opt(&mut self, s: Option<&str>) {
+        match s {
+            None => self.u32(u32::MAX),
+            Some(s) => self.str(s),
+        }
+    }
+}
+
+pub struct R<'a> {
+    b: &'a [u8],
+    at: usize,
+}
+
+impl<'a> R<'a> {
+    pub fn new(b: &'a [u8]) -> Self {
+        R { b, at: 0 }
+    }
+    fn take(&mut self, n: usize) -> Result<&'a [u8], StoreError> {
+        let s = self.b.get(self.at..self.at + n).ok_or_else(|| StoreError::Corrupt("fact chunk too short".into()))?;
+        self.at += n;
+        Ok(s)
+    }
+    fn i64(&mut self) -> Result<i64, StoreError> {
+        Ok(i64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
+    }
+    fn u32(&mut self) -> Result<u32, StoreError> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+    }
+    fn u8(&mut self) -> Result<u8, StoreError> {
+        Ok(self.take(1)?[0])
+    }
+    fn str(&mut self) -> Result<String, StoreError> {
+        let n = self.u32()? as usize;
+        String::from_utf8(self.take(n)?.to_vec()).map_err(|_| StoreError::Corrupt("fact chunk string".into()))
+    }
+    fn opt(&mut self) -> Result<Option<String>, StoreError> {
+        let n = self.u32()?;
+        if n == u32::MAX {
+            return Ok(None);
+        }
+        let s = self.take(n as usize)?;
+        String::from_utf8(s.to_vec()).map(Some).map_err(|_| StoreError::Corrupt("fact chunk string".into()))
+    }
+}
+
+fn outcome_code(o: Outcome) -> u8 {
+    match o {
+        Outcome::Answered => 0,
+        Outcome::Examined => 1,
+        Outcome::Unanswered => 2,
+    }
+}
+fn outcome_of(c: u8) -> Outcome {
+    match c & 3 {
+        0 => Outcome::Answered,
+        1 => Outcome::Examined,
+        _ => Outcome::Unanswered,
+    }
+}
+fn role_code(r: Role) -> u8 {
+    match r {
+        Role::Customer => 0,
+        Role::Reply => 1,
+        Role::Proactive => 2,
+        Role::Bot => 3,
+    }
+}
+fn role_of(c: u8) -> Role {
+    match c {
+        0 => Role::Customer,
+        1 => Role::Reply,
+        2 => Role::Proactive,
+        _ => Role::Bot,
+    }
+}
+fn tri(v: Option<bool>) -> u8 {
+    match v {
+        None => 0,
+        Some(false) => 1,
+        Some(true) => 2,
+    }
+}
+fn tri_of(c: u8) -> Option<bool> {
+    match c & 3 {
+        1 => Some(false),
+        2 => Some(true),
+        _ => None,
+    }
+}
+
+pub fn encode_dict(d: &Dict) -> Vec<u8> {
+    let mut w = W::default();
+    w.u32(d.names().len() as u32);
+    for n in d.names() {
+        w.str(n);
+    }
+    w.0
+}
+
+pub fn decode_dict(b: &[u8]) -> Result<Dict, StoreError> {
+    let mut r = R::new(b);
+    let n = r.u32()?;
+    let names = (0..n).map(|_| r.str()).collect::<Result<Vec<_>, _>>()?;
+    Ok(Dict::from_names(names))
+}
+
+pub fn encode_reqs(rows: &[ReqRow], facts: &[&RequestFact]) -> (Vec<u8>, Vec<u8>) {
+    let mut w = W(Vec::with_capacity(rows.len() * 33));
+    for r in rows {
+        w.i64(r.start_ms);
+        w.i64(r.closed_ms);
+        w.u32(r.account);
+        w.u32(r.channel);
+        w.u32(r.agent);
+        w.u32(r.team);
+        w.u8(outcome_code(r.outcome) | u8::from(r.public) << 2 | u8::from(r.first) << 3);
+    }
+    let mut ids = W::default();
+    for f in facts {
+        ids.str(&f.request_id);
+        ids.str(&f.conversation_id);
+        ids.opt(f.customer.as_deref());
+        ids.opt(f.answer_id.as_deref());
+        ids.u32(f.messages);
+    }
+    (w.0, ids.0)
+}
+
+pub fn decode_reqs(b: &[u8], n: usize, out: &mut Vec<ReqRow>) -> Result<(), StoreError> {
+    let mut r = R::new(b);
+    out.reserve(n);
+    for _ in 0..n {
+        let start_ms = r.i64()?;
+        let closed_ms = r.i64()?;
+        let (account, channel, agent, team) = (r.u32()?, r.u32()?, r.u32()?, r.u32()?);
+        let f = r.u8()?;
+        out.push(ReqRow {
+            start_ms,
+            closed_ms,
+            account,
+            channel,
+            agent,
+            team,
+            outcome: outcome_of(f),
+            public: f & 4 != 0,
+            first: f & 8 != 0,
+        });
+    }
+    Ok(())
+}
+
+pub fn encode_msgs(rows: &[MsgRow], facts: &[&MessageFact]) -> (Vec<u8>, Vec<u8>) {
+    let mut w = W(Vec::with_capacity(rows.len() * 34));
+    for m in rows {
+        w.i64(m.ms);
+        w.u32(m.account);
+        w.u32(m.channel);
+        w.u32(m.agent);
+        w.u32(m.team);
+        w.i64(m.handle_ms);
+        w.u8(role_code(m.role));
+        w.u8(tri(m.in_scope) | tri(m.signed) << 2 | u8::from(m.public) << 4 | u8::from(m.actionable) << 5);
+    }
+    let mut ids = W::default();
+    for f in facts {
+        ids.str(&f.message_id);
+        ids.str(&f.conversation_id);
+        ids.str(&f.author_id);
+        ids.opt(f.request_id.as_deref());
+    }
+    (w.0, ids.0)
+}
+
+pub fn decode_msgs(b: &[u8], n: usize, out: &mut Vec<MsgRow>) -> Result<(), StoreError> {
+    let mut r = R::new(b);
+    out.reserve(n);
+    for _ in 0..n {
+        let ms = r.i64()?;
+        let (account, channel, agent, team) = (r.u32()?, r.u32()?, r.u32()?, r.u32()?);
+        let handle_ms = r.i64()?;
+        let role = role_of(r.u8()?);
+        let f = r.u8()?;
+        out.push(MsgRow {
+            ms,
+            account,
+            channel,
+            agent,
+            team,
+            handle_ms,
+            role,
+            in_scope: tri_of(f),
+            signed: tri_of(f >> 2),
+            public: f & 16 != 0,
+            actionable: f & 32 != 0,
+        });
+    }
+    Ok(())
+}
+
+fn name(d: &Dict, id: u32) -> String {
+    d.name(id).unwrap_or_default().to_string()
+}
+fn opt_name(d: &Dict, id: u32) -> Option<String> {
+    if id == NONE {
+        None
+    } else {
+        d.name(id).map(str::to_string)
+    }
+}
+
+/// Rebuilds full request facts from compact rows and their ids.
+pub fn decode_req_facts(d: &Dict, rows: &[ReqRow], ids: &[u8], out: &mut Vec<RequestFact>) -> Result<(), StoreError> {
+    let mut r = R::new(ids);
+    for x in rows {
+        out.push(RequestFact {
+            request_id: r.str()?,
+            conversation_id: r.str()?,
+            customer: r.opt()?,
+            answer_id: r.opt()?,
+            messages: r.u32()?,
+            account: name(d, x.account),
+            channel: name(d, x.channel),
+            public: x.public,
+            start_ms: x.start_ms,
+            first_of_conversation: x.first,
+            outcome: x.outcome,
+            closed_ms: x.closed(),
+            agent: opt_name(d, x.agent),
+            team: opt_name(d, x.team),
+        });
+    }
+    Ok(())
+}
+
+pub fn decode_msg_facts(d: &Dict, rows: &[MsgRow], ids: &[u8], out: &mut Vec<MessageFact>) -> Result<(), StoreError> {
+    let mut r = R::new(ids);
+    for x in rows {
+        out.push(MessageFact {
+            message_id: r.str()?,
+            conversation_id: r.str()?,
+            author_id: r.str()?,
+            request_id: r.opt()?,
+            account: name(d, x.account),
+            channel: name(d, x.channel),
+            ms: x.ms,
+            role: x.role,
+            agent: opt_name(d, x.agent),
+            team: opt_name(d, x.team),
+            public: x.public,
+            in_scope: x.in_scope,
+            actionable: x.actionable,
+            signed: x.signed,
+            handle_seconds: x.handle().map(|h| h as f64 / 1000.0),
+        });
+    }
+    Ok(())
+}
+
+/// Facts sorted by instant (then id), with their compact table: the order chunks are stored in.
+pub fn sorted_table(mut f: Facts) -> (Facts, FactTable) {
+    f.requests.sort_by(|a, b| (a.start_ms, &a.request_id).cmp(&(b.start_ms, &b.request_id)));
+    f.messages.sort_by(|a, b| (a.ms, &a.message_id).cmp(&(b.ms, &b.message_id)));
+    let t = FactTable::from_facts(&f);
+    (f, t)
+}
