@@ -244,13 +244,33 @@ fn write_out(output: &Option<PathBuf>, text: &str) -> Result<()> {
     Ok(())
 }
 
+/// Prints phase timings on standard error when `BAROMETRE_TIMINGS` is set.
+struct Timings(Option<std::time::Instant>);
+
+impl Timings {
+    fn start() -> Timings {
+        Timings(std::env::var_os("BAROMETRE_TIMINGS").map(|_| std::time::Instant::now()))
+    }
+    fn mark(&mut self, what: &str) {
+        if let Some(t) = self.0 {
+            eprintln!("{what}: {:.1} ms", t.elapsed().as_secs_f64() * 1000.0);
+            self.0 = Some(std::time::Instant::now());
+        }
+    }
+}
+
 pub fn report(ctx: &Ctx, a: ReportArgs) -> Result<ExitCode> {
+    let mut tm = Timings::start();
     let cfg = ctx.config()?;
     let p = a.period.params()?;
+    tm.mark("config");
     let store = ctx.store()?;
+    tm.mark("open store");
     let (from, to) = span(&cfg, &p, a.format == "table");
     let table = store.table(&ctx.workspace, &cfg, from, to)?;
+    tm.mark("load facts");
     let rep = report::build(&table, &p, &cfg);
+    tm.mark("aggregate");
     let text = match a.format.as_str() {
         "json" => serde_json::to_string_pretty(&rep)? + "\n",
         "csv" => render::report_csv(&rep),

@@ -9,7 +9,7 @@
 //! negative.
 
 use crate::config::Config;
-use crate::model::{ConversationEvent, Direction, EventKind, Message};
+use crate::model::{ConversationEvent, Direction, EventKind, Message, TextFacts};
 use crate::time::Millis;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
@@ -155,16 +155,34 @@ pub fn is_bare_thanks(text: &str) -> bool {
         && words.iter().all(|w| THANKS.contains(w) || THANKS_FILLER.contains(w))
 }
 
+/// What the clock reads in a message's text (or what a store kept of it).
+pub fn text_facts(m: &Message, cfg: &Config) -> TextFacts {
+    if let Some(d) = m.derived {
+        return d;
+    }
+    TextFacts {
+        signed: match (m.direction, m.bot) {
+            (Direction::Out, false) => m.text.as_deref().map(|t| cfg.is_signed(t)),
+            _ => None,
+        },
+        bare_thanks: m.direction == Direction::In && m.text.as_deref().is_some_and(is_bare_thanks),
+    }
+}
+
 /// Whether an `in` message needs a reply: the `actionable` column when the source decided, else
 /// not spam/off-topic (`kind`), not out of scope (`in_scope = false`), not a bare thanks.
 pub fn is_actionable(m: &Message) -> bool {
+    is_actionable_with(m, m.derived.map_or_else(|| m.text.as_deref().is_some_and(is_bare_thanks), |d| d.bare_thanks))
+}
+
+fn is_actionable_with(m: &Message, bare_thanks: bool) -> bool {
     if let Some(a) = m.actionable {
         return a;
     }
     if m.kind.as_deref().is_some_and(|k| NOT_ACTIONABLE_KINDS.contains(&k)) || m.in_scope == Some(false) {
         return false;
     }
-    !m.text.as_deref().is_some_and(is_bare_thanks)
+    !bare_thanks
 }
 
 /// Assigns every message its conversation: `conversation_id`, else the root of its reply chain,
@@ -340,7 +358,7 @@ fn conversation(
                 match m.direction {
                     Direction::In => {
                         seen_customer = true;
-                        fact.actionable = is_actionable(m);
+                        fact.actionable = is_actionable_with(m, text_facts(m, cfg).bare_thanks);
                         let r = match open {
                             Some(r) => {
                                 out.requests[r].messages += 1;
@@ -373,7 +391,7 @@ fn conversation(
                     Direction::Out if m.bot => fact.role = Role::Bot,
                     Direction::Out => {
                         fact.agent = Some(m.author_id.clone());
-                        fact.signed = m.text.as_deref().map(|t| cfg.is_signed(t));
+                        fact.signed = text_facts(m, cfg).signed;
                         fact.role = if let Some(r) = open.take() {
                             let rq = &mut out.requests[r];
                             rq.outcome = Outcome::Answered;

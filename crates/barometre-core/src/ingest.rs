@@ -184,6 +184,7 @@ fn message_from(f: &dyn Fields) -> FieldResult<Message> {
         actionable: opt_bool(f, "actionable")?,
         handle_seconds,
         team: opt_string(f, "team")?,
+        derived: None,
     })
 }
 
@@ -648,6 +649,7 @@ impl<R: Read> TwcsReader<R> {
             actionable: None,
             handle_seconds: None,
             team: None,
+            derived: None,
         })
     }
 }

@@ -42,6 +42,18 @@ pub struct Message {
     pub actionable: Option<bool>,
     pub handle_seconds: Option<f64>,
     pub team: Option<String>,
+    /// What the clock reads in the text, when a store kept it instead of the text itself.
+    /// `None`: derive it from `text`. Not part of the row's content.
+    pub derived: Option<TextFacts>,
+}
+
+/// The two things the clock reads in a message's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextFacts {
+    /// Human `out` message with a text: carries an agent signature.
+    pub signed: Option<bool>,
+    /// The text only says thanks.
+    pub bare_thanks: bool,
 }
 
 impl Message {

@@ -200,7 +200,7 @@ fn secs(ms: Millis) -> f64 {
 }
 
 /// One metric over the given requests and messages.
-fn value(def: &MetricDef, reqs: &[&ReqRow], msgs: &[&MsgRow], ctx: &Ctx, badge: &dyn Fn() -> Badge) -> Value {
+fn value(def: &MetricDef, reqs: &[&ReqRow], msgs: &[&MsgRow], ctx: &Ctx, badge: &(dyn Fn() -> Badge + Sync)) -> Value {
     match &def.rule {
         Rule::MsgCount { pred, known } => {
             let n = msgs.iter().filter(|m| pred(m)).count() as u64;
@@ -255,8 +255,59 @@ fn badge<'a>(reqs: impl Iterator<Item = &'a ReqRow>, end: Millis, ctx: &Ctx) -> 
     }
 }
 
-fn metrics_for(reqs: &[&ReqRow], msgs: &[&MsgRow], ctx: &Ctx, badge: &dyn Fn() -> Badge) -> Metrics {
-    Metrics(METRICS.iter().map(|d| (d.id, value(d, reqs, msgs, ctx, badge))).collect())
+fn metrics_for(reqs: &[&ReqRow], msgs: &[&MsgRow], ctx: &Ctx, badge: &(dyn Fn() -> Badge + Sync)) -> Metrics {
+    metrics_par(reqs, msgs, ctx, badge, false)
+}
+
+/// All metrics of one group; `par` spreads them over the cores (a report without groups).
+fn metrics_par(
+    reqs: &[&ReqRow],
+    msgs: &[&MsgRow],
+    ctx: &Ctx,
+    badge: &(dyn Fn() -> Badge + Sync),
+    par: bool,
+) -> Metrics {
+    // Without opening hours anywhere, a business duration is its calendar twin: reuse it.
+    let same = !ctx.cfg.has_business_hours();
+    let twin = |d: &MetricDef| d.id.strip_suffix("_business").filter(|_| same);
+    let own: Vec<&MetricDef> = METRICS.iter().filter(|d| twin(d).is_none()).collect();
+    let job = |k: usize| value(own[k], reqs, msgs, ctx, badge);
+    let values = if par { parallel(own.len(), job) } else { (0..own.len()).map(job).collect() };
+    let mut out: Vec<(&'static str, Value)> = own.iter().map(|d| d.id).zip(values).collect();
+    for d in METRICS.iter().filter(|d| twin(d).is_some()) {
+        let t = twin(d).unwrap_or_default();
+        if let Some(v) = out.iter().find(|(k, _)| *k == t).map(|(_, v)| v.clone()) {
+            out.push((d.id, v));
+        }
+    }
+    let pos = |id: &str| METRICS.iter().position(|d| d.id == id);
+    out.sort_by_key(|(id, _)| pos(id));
+    Metrics(out)
+}
+
+/// Runs `jobs` on every core (reports of many groups), keeping their order.
+fn parallel<T: Send>(n: usize, job: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let threads = std::thread::available_parallelism().map_or(1, |x| x.get()).min(n);
+    if threads <= 1 {
+        return (0..n).map(job).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done: std::sync::Mutex<Vec<(usize, T)>> = std::sync::Mutex::new(Vec::with_capacity(n));
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| loop {
+                let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if k >= n {
+                    break;
+                }
+                let v = job(k);
+                done.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((k, v));
+            });
+        }
+    });
+    let mut v = done.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    v.sort_by_key(|(k, _)| *k);
+    v.into_iter().map(|(_, x)| x).collect()
 }
 
 /// Calendar buckets covering `[lo, hi]`: (start, end, key), in order.
@@ -321,8 +372,9 @@ pub fn build(t: &FactTable, p: &Params, cfg: &Config) -> Report {
         cfg.badge.channels.as_ref().is_none_or(|c| t.dict.name(r.channel).is_some_and(|n| c.iter().any(|x| x == n)))
     };
     let badge_reqs: Vec<&ReqRow> = t.reqs.iter().filter(|r| in_badge(r)).collect();
-    let total = metrics_for(&reqs, &msgs, &ctx, &|| badge(badge_reqs.iter().copied(), end, &ctx));
+    let total_job = || metrics_for(&reqs, &msgs, &ctx, &|| badge(badge_reqs.iter().copied(), end, &ctx));
     let mut groups = Vec::new();
+    let mut total = None;
     if let Some(dim) = p.by {
         let lo = reqs.iter().map(|r| r.start_ms).chain(msgs.iter().map(|m| m.ms)).min();
         let hi = reqs.iter().map(|r| r.start_ms).chain(msgs.iter().map(|m| m.ms)).max();
@@ -368,18 +420,24 @@ pub fn build(t: &FactTable, p: &Params, cfg: &Config) -> Report {
             .collect();
         // Named groups first (time buckets in order), then the facts without a value (`null`).
         order.sort_by(|a, b| (a.0.is_none(), &a.0).cmp(&(b.0.is_none(), &b.0)));
-        for (key, i) in order {
-            let metrics = if dim.is_time() {
+        let group_job = |i: usize| {
+            if dim.is_time() {
                 let gend = g.buckets[i].1.min(end);
                 let lo = by_start.partition_point(|r| r.start_ms < gend - cfg.badge.window_ms);
                 let hi = by_start.partition_point(|r| r.start_ms < gend);
                 metrics_for(&gr[i], &gm[i], &ctx, &|| badge(by_start[lo..hi].iter().copied(), gend, &ctx))
             } else {
                 metrics_for(&gr[i], &gm[i], &ctx, &|| badge(gw[i].iter().copied(), end, &ctx))
-            };
-            groups.push(Group { key, metrics });
-        }
+            }
+        };
+        // Job 0 is the total, then one job per group.
+        let mut results = parallel(order.len() + 1, |k| if k == 0 { total_job() } else { group_job(order[k - 1].1) });
+        let rest = results.split_off(1);
+        total = results.pop();
+        groups = order.into_iter().zip(rest).map(|((key, _), metrics)| Group { key, metrics }).collect();
     }
+    let total = total
+        .unwrap_or_else(|| metrics_par(&reqs, &msgs, &ctx, &|| badge(badge_reqs.iter().copied(), end, &ctx), true));
     Report {
         period: Period { from: p.from.map(rfc3339_utc), to: p.to.map(rfc3339_utc) },
         timezone: p.zone.name(),

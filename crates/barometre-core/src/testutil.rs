@@ -22,5 +22,6 @@ pub fn m(id: &str, at: &str, dir: &str, author: &str, conv: &str, reply_to: &str
         actionable: None,
         handle_seconds: None,
         team: None,
+        derived: None,
     }
 }

@@ -24,9 +24,28 @@ CREATE TABLE messages (
     actionable INTEGER,
     handle_seconds REAL,
     team TEXT,
+    -- content fingerprint: a re-import of the same row changes nothing
     fp INTEGER NOT NULL,
+    -- what the clock reads in the text, kept so the clock never reloads texts
+    signed INTEGER,
+    thanks INTEGER NOT NULL,
+    -- where the current version was read: sources.id and line
+    src INTEGER NOT NULL,
+    line INTEGER NOT NULL,
     PRIMARY KEY (workspace, message_id)
 ) WITHOUT ROWID;
+
+CREATE TABLE imports (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    workspace TEXT NOT NULL,
+    started_ms INTEGER NOT NULL
+);
+
+CREATE TABLE sources (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    import_id INTEGER NOT NULL REFERENCES imports (id),
+    file TEXT NOT NULL
+);
 
 CREATE TABLE conversation_events (
     workspace TEXT NOT NULL,

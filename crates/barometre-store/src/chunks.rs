@@ -47,14 +47,8 @@ impl<'a> R<'a> {
         self.at += n;
         Ok(s)
     }
-    fn i64(&mut self) -> Result<i64, StoreError> {
-        Ok(i64::from_le_bytes(self.take(8)?.try_into().expect("8 bytes")))
-    }
     fn u32(&mut self) -> Result<u32, StoreError> {
         Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
-    }
-    fn u8(&mut self) -> Result<u8, StoreError> {
-        Ok(self.take(1)?[0])
     }
     fn str(&mut self) -> Result<String, StoreError> {
         let n = self.u32()? as usize;
@@ -153,26 +147,34 @@ pub fn encode_reqs(rows: &[ReqRow], facts: &[&RequestFact]) -> (Vec<u8>, Vec<u8>
     (w.0, ids.0)
 }
 
+fn le64(b: &[u8]) -> i64 {
+    i64::from_le_bytes(b.try_into().expect("8 bytes"))
+}
+fn le32(b: &[u8]) -> u32 {
+    u32::from_le_bytes(b.try_into().expect("4 bytes"))
+}
+
+const REQ_SIZE: usize = 33;
+const MSG_SIZE: usize = 34;
+
 pub fn decode_reqs(b: &[u8], n: usize, out: &mut Vec<ReqRow>) -> Result<(), StoreError> {
-    let mut r = R::new(b);
-    out.reserve(n);
-    for _ in 0..n {
-        let start_ms = r.i64()?;
-        let closed_ms = r.i64()?;
-        let (account, channel, agent, team) = (r.u32()?, r.u32()?, r.u32()?, r.u32()?);
-        let f = r.u8()?;
-        out.push(ReqRow {
-            start_ms,
-            closed_ms,
-            account,
-            channel,
-            agent,
-            team,
+    if b.len() != n * REQ_SIZE {
+        return Err(StoreError::Corrupt(format!("request chunk of {} bytes for {n} rows", b.len())));
+    }
+    out.extend(b.chunks_exact(REQ_SIZE).map(|x| {
+        let f = x[32];
+        ReqRow {
+            start_ms: le64(&x[0..8]),
+            closed_ms: le64(&x[8..16]),
+            account: le32(&x[16..20]),
+            channel: le32(&x[20..24]),
+            agent: le32(&x[24..28]),
+            team: le32(&x[28..32]),
             outcome: outcome_of(f),
             public: f & 4 != 0,
             first: f & 8 != 0,
-        });
-    }
+        }
+    }));
     Ok(())
 }
 
@@ -199,28 +201,25 @@ pub fn encode_msgs(rows: &[MsgRow], facts: &[&MessageFact]) -> (Vec<u8>, Vec<u8>
 }
 
 pub fn decode_msgs(b: &[u8], n: usize, out: &mut Vec<MsgRow>) -> Result<(), StoreError> {
-    let mut r = R::new(b);
-    out.reserve(n);
-    for _ in 0..n {
-        let ms = r.i64()?;
-        let (account, channel, agent, team) = (r.u32()?, r.u32()?, r.u32()?, r.u32()?);
-        let handle_ms = r.i64()?;
-        let role = role_of(r.u8()?);
-        let f = r.u8()?;
-        out.push(MsgRow {
-            ms,
-            account,
-            channel,
-            agent,
-            team,
-            handle_ms,
-            role,
+    if b.len() != n * MSG_SIZE {
+        return Err(StoreError::Corrupt(format!("message chunk of {} bytes for {n} rows", b.len())));
+    }
+    out.extend(b.chunks_exact(MSG_SIZE).map(|x| {
+        let f = x[33];
+        MsgRow {
+            ms: le64(&x[0..8]),
+            account: le32(&x[8..12]),
+            channel: le32(&x[12..16]),
+            agent: le32(&x[16..20]),
+            team: le32(&x[20..24]),
+            handle_ms: le64(&x[24..32]),
+            role: role_of(x[32]),
             in_scope: tri_of(f),
             signed: tri_of(f >> 2),
             public: f & 16 != 0,
             actionable: f & 32 != 0,
-        });
-    }
+        }
+    }));
     Ok(())
 }
 

@@ -27,6 +27,27 @@ pub fn run_all<S: Store>(make: impl Fn() -> S) {
     workspaces_do_not_see_each_other(make());
     events_mark_requests_examined(make());
     period_bounds_select_facts(make());
+    new_signature_patterns_reread_the_texts(make());
+}
+
+fn new_signature_patterns_reread_the_texts<S: Store>(mut s: S) {
+    import(&mut s, "default", ROWS, false).unwrap();
+    let signed = |s: &S, cfg: &Config| {
+        let f = s.facts("default", cfg, None, None).unwrap();
+        f.messages.iter().find(|m| m.message_id == "x2").unwrap().signed
+    };
+    assert_eq!(signed(&s, &Config::default()), Some(false));
+    let cfg = Config::load(Some("[signature]\npatterns = ['regardons$']\n"), std::iter::empty()).unwrap();
+    // Read-only: recomputed from the rows with their texts.
+    assert_eq!(signed(&s, &cfg), Some(true));
+    // An import under the new settings refreshes what is kept, even with no new row.
+    let mut r = RecordReader::new("t.csv", Kind::Messages, Format::Csv, ROWS.as_bytes());
+    s.import("default", &cfg, false, &mut r, &mut |_| {}).unwrap();
+    assert_eq!(signed(&s, &cfg), Some(true));
+    let more = format!("{ROWS}x9,2026-04-07T09:00:00Z,in,acme,email,u9,k9,,Encore\n");
+    let mut r = RecordReader::new("t.csv", Kind::Messages, Format::Csv, more.as_bytes());
+    s.import("default", &cfg, false, &mut r, &mut |_| {}).unwrap();
+    assert_eq!(signed(&s, &cfg), Some(true));
 }
 
 fn imports_rows_and_derives_facts<S: Store>(mut s: S) {

@@ -5,11 +5,13 @@ use crate::{ImportSummary, Progress, Store, StoreError};
 use barometre_core::clock::{self, Facts, MessageFact, RequestFact};
 use barometre_core::config::Config;
 use barometre_core::ingest::{Located, Record, RowError};
-use barometre_core::model::{ConversationEvent, Direction, EventKind, Message};
+use barometre_core::model::{ConversationEvent, Direction, EventKind, Message, TextFacts};
 use barometre_core::table::{Dict, FactTable};
 use barometre_core::time::{Millis, Stamp};
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 /// Migrations, in order. A landed migration is never edited: add the next one.
 const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_init.sql"))];
@@ -33,9 +35,10 @@ impl SqliteStore {
 
     fn setup(conn: Connection) -> Result<SqliteStore, StoreError> {
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        // Large pages: fact chunks are megabyte blobs, read whole (set before the file has tables).
         conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
-             PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536;
+            "PRAGMA page_size = 65536; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
+             PRAGMA temp_store = MEMORY; PRAGMA cache_size = -131072;
              CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL);",
         )?;
         let mut s = SqliteStore { conn };
@@ -76,6 +79,19 @@ const MESSAGE_COLS: &str =
     "message_id, created_ms, offset_s, direction, account, channel, author_id, conversation_id, \
 reply_to, customer_id, text, bot, public, kind, in_scope, actionable, handle_seconds, team";
 
+/// Reads a message row; with `text` false, the text stays in the store and the clock reads the
+/// kept `signed`/`thanks` columns (selected after the common columns) instead.
+fn message_row(r: &Row, text: bool) -> rusqlite::Result<Message> {
+    let mut m = message_from_row(r)?;
+    if !text {
+        m.derived = Some(TextFacts {
+            signed: r.get::<_, Option<i64>>(18)?.map(|x| x != 0),
+            bare_thanks: r.get::<_, i64>(19)? != 0,
+        });
+    }
+    Ok(m)
+}
+
 fn message_from_row(r: &Row) -> rusqlite::Result<Message> {
     let dir: String = r.get(3)?;
     Ok(Message {
@@ -96,12 +112,15 @@ fn message_from_row(r: &Row) -> rusqlite::Result<Message> {
         actionable: r.get::<_, Option<i64>>(15)?.map(|x| x != 0),
         handle_seconds: r.get(16)?,
         team: r.get(17)?,
+        derived: None,
     })
 }
 
-fn load_rows(conn: &Connection, ws: &str) -> Result<(Vec<Message>, Vec<ConversationEvent>), StoreError> {
-    let mut st = conn.prepare_cached(&format!("SELECT {MESSAGE_COLS} FROM messages WHERE workspace = ?"))?;
-    let msgs = st.query_map([ws], message_from_row)?.collect::<Result<Vec<_>, _>>()?;
+fn load_rows(conn: &Connection, ws: &str, text: bool) -> Result<(Vec<Message>, Vec<ConversationEvent>), StoreError> {
+    let cols =
+        if text { MESSAGE_COLS.to_string() } else { MESSAGE_COLS.replace(" text,", " NULL,") + ", signed, thanks" };
+    let mut st = conn.prepare_cached(&format!("SELECT {cols} FROM messages WHERE workspace = ?"))?;
+    let msgs = st.query_map([ws], |r| message_row(r, text))?.collect::<Result<Vec<_>, _>>()?;
     let mut st = conn.prepare_cached(
         "SELECT conversation_id, event, at_ms, offset_s, agent_id FROM conversation_events WHERE workspace = ?",
     )?;
@@ -119,9 +138,18 @@ fn load_rows(conn: &Connection, ws: &str) -> Result<(Vec<Message>, Vec<Conversat
     Ok((msgs, evs))
 }
 
-/// Replaces a workspace's facts with the clock's output over its current rows.
-fn recompute(tx: &Transaction, ws: &str, cfg: &Config) -> Result<(), StoreError> {
-    let (msgs, evs) = load_rows(tx, ws)?;
+/// Replaces a workspace's facts with the clock's output over its current rows. `stale`: the
+/// kept text facts were read with other settings (signature patterns) and are read again.
+fn recompute(tx: &Transaction, ws: &str, cfg: &Config, stale: bool) -> Result<(), StoreError> {
+    let (msgs, evs) = load_rows(tx, ws, stale)?;
+    if stale {
+        let mut up =
+            tx.prepare_cached("UPDATE messages SET signed = ?, thanks = ? WHERE workspace = ? AND message_id = ?")?;
+        for m in &msgs {
+            let t = clock::text_facts(m, cfg);
+            up.execute(params![b(t.signed), t.bare_thanks, ws, m.message_id])?;
+        }
+    }
     let facts = clock::run(&msgs, &evs, cfg);
     drop(msgs);
     let (facts, table) = chunks::sorted_table(facts);
@@ -172,6 +200,22 @@ fn read_chunks(
     Ok(())
 }
 
+/// How many facts the chunks of `part` in `[from, to)` hold: one allocation for all of them.
+fn count_rows(
+    conn: &Connection,
+    ws: &str,
+    part: &str,
+    from: Option<Millis>,
+    to: Option<Millis>,
+) -> Result<usize, StoreError> {
+    let n: i64 = conn.query_row(
+        "SELECT COALESCE(SUM(n), 0) FROM fact_chunks WHERE workspace = ? AND part = ? AND hi_ms >= ? AND lo_ms < ?",
+        params![ws, part, from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX)],
+        |r| r.get(0),
+    )?;
+    Ok(n as usize)
+}
+
 fn read_dict(conn: &Connection, ws: &str) -> Result<Dict, StoreError> {
     let mut d = Dict::default();
     read_chunks(conn, ws, "dict", None, None, |_, b| {
@@ -196,19 +240,28 @@ impl Store for SqliteStore {
     ) -> Result<ImportSummary, StoreError> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute("INSERT OR IGNORE INTO workspaces (name, created_ms) VALUES (?, ?)", params![ws, now_ms()])?;
-        tx.execute_batch(
-            "CREATE TEMP TABLE IF NOT EXISTS import_seen (id TEXT PRIMARY KEY, fp INTEGER NOT NULL, line INTEGER NOT NULL, file TEXT NOT NULL) WITHOUT ROWID;
-             DELETE FROM import_seen;",
-        )?;
+        tx.execute("INSERT INTO imports (workspace, started_ms) VALUES (?, ?)", params![ws, now_ms()])?;
+        let import_id = tx.last_insert_rowid();
+        let stale = self_fingerprint(&tx, ws)?.as_deref() != Some(cfg.clock_fingerprint().as_str());
         let mut sum = ImportSummary::default();
         let mut read = 0u64;
+        // This import's files: name → source id, and back.
+        let mut src_of: HashMap<Arc<str>, i64> = HashMap::new();
+        let mut file_of: HashMap<i64, Arc<str>> = HashMap::new();
         {
-            let mut seen_get = tx.prepare_cached("SELECT fp, line, file FROM import_seen WHERE id = ?")?;
-            let mut seen_put = tx.prepare_cached("INSERT INTO import_seen (id, fp, line, file) VALUES (?, ?, ?, ?)")?;
-            let mut old_fp = tx.prepare_cached("SELECT fp FROM messages WHERE workspace = ? AND message_id = ?")?;
-            let mut upsert = tx.prepare_cached(&format!(
-                "INSERT OR REPLACE INTO messages (workspace, {MESSAGE_COLS}, fp) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+            let mut new_src = tx.prepare_cached("INSERT INTO sources (import_id, file) VALUES (?, ?)")?;
+            let mut insert = tx.prepare_cached(&format!(
+                "INSERT OR IGNORE INTO messages (workspace, {MESSAGE_COLS}, fp, signed, thanks, src, line) \
+                 VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
             ))?;
+            let mut replace = tx.prepare_cached(&format!(
+                "INSERT OR REPLACE INTO messages (workspace, {MESSAGE_COLS}, fp, signed, thanks, src, line) \
+                 VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+            ))?;
+            let mut old =
+                tx.prepare_cached("SELECT fp, src, line FROM messages WHERE workspace = ? AND message_id = ?")?;
+            let mut touch =
+                tx.prepare_cached("UPDATE messages SET src = ?, line = ? WHERE workspace = ? AND message_id = ?")?;
             let mut ev_put = tx.prepare_cached(
                 "INSERT OR IGNORE INTO conversation_events (workspace, event_key, conversation_id, event, at_ms, offset_s, agent_id) VALUES (?,?,?,?,?,?,?)",
             )?;
@@ -226,33 +279,19 @@ impl Store for SqliteStore {
                 };
                 match &loc.record {
                     Record::Message(m) => {
+                        let src = match src_of.get(&loc.file) {
+                            Some(&s) => s,
+                            None => {
+                                new_src.execute(params![import_id, &*loc.file])?;
+                                let s = tx.last_insert_rowid();
+                                src_of.insert(loc.file.clone(), s);
+                                file_of.insert(s, loc.file.clone());
+                                s
+                            }
+                        };
                         let fp = m.fingerprint() as i64;
-                        let prior: Option<(i64, i64, String)> = seen_get
-                            .query_row([&m.message_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                            .optional()?;
-                        if let Some((pfp, line, file)) = prior {
-                            if pfp == fp {
-                                sum.rows += 1;
-                                sum.unchanged += 1;
-                            } else {
-                                sum.rejected.push(loc.error(format!(
-                                    "duplicate message_id `{}` with other content (first at {file}:{line})",
-                                    m.message_id
-                                )));
-                            }
-                            continue;
-                        }
-                        seen_put.execute(params![m.message_id, fp, loc.line, &*loc.file])?;
-                        sum.rows += 1;
-                        match old_fp.query_row(params![ws, m.message_id], |r| r.get::<_, i64>(0)).optional()? {
-                            Some(o) if o == fp => {
-                                sum.unchanged += 1;
-                                continue;
-                            }
-                            Some(_) => sum.updated += 1,
-                            None => sum.inserted += 1,
-                        }
-                        upsert.execute(params![
+                        let tf = clock::text_facts(m, cfg);
+                        let values = params![
                             ws,
                             m.message_id,
                             m.created_at.ms,
@@ -272,8 +311,40 @@ impl Store for SqliteStore {
                             b(m.actionable),
                             m.handle_seconds,
                             m.team,
-                            fp
-                        ])?;
+                            fp,
+                            b(tf.signed),
+                            tf.bare_thanks,
+                            src,
+                            loc.line as i64
+                        ];
+                        if insert.execute(values)? == 1 {
+                            sum.rows += 1;
+                            sum.inserted += 1;
+                            continue;
+                        }
+                        let (ofp, osrc, oline): (i64, i64, i64) =
+                            old.query_row(params![ws, m.message_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+                        if let Some(first) = file_of.get(&osrc) {
+                            // Seen earlier in this same import.
+                            if ofp == fp {
+                                sum.rows += 1;
+                                sum.unchanged += 1;
+                            } else {
+                                sum.rejected.push(loc.error(format!(
+                                    "duplicate message_id `{}` with other content (first at {first}:{oline})",
+                                    m.message_id
+                                )));
+                            }
+                            continue;
+                        }
+                        sum.rows += 1;
+                        if ofp == fp {
+                            sum.unchanged += 1;
+                            touch.execute(params![src, loc.line as i64, ws, m.message_id])?;
+                        } else {
+                            sum.updated += 1;
+                            replace.execute(values)?;
+                        }
                     }
                     Record::Event(e) => {
                         sum.rows += 1;
@@ -300,11 +371,9 @@ impl Store for SqliteStore {
             tx.rollback()?;
             return Ok(sum);
         }
-        let stale = self_fingerprint(&tx, ws)?.as_deref() != Some(cfg.clock_fingerprint().as_str());
         if sum.inserted + sum.updated > 0 || stale {
-            recompute(&tx, ws, cfg)?;
+            recompute(&tx, ws, cfg, stale)?;
         }
-        tx.execute_batch("DELETE FROM import_seen;")?;
         tx.commit()?;
         sum.committed = true;
         Ok(sum)
@@ -315,6 +384,8 @@ impl Store for SqliteStore {
             return Ok(FactTable::from_facts(&self.facts(ws, cfg, from, to)?));
         }
         let mut t = FactTable { dict: read_dict(&self.conn, ws)?, ..FactTable::default() };
+        t.reqs.reserve(count_rows(&self.conn, ws, "req", from, to)?);
+        t.msgs.reserve(count_rows(&self.conn, ws, "msg", from, to)?);
         read_chunks(&self.conn, ws, "req", from, to, |n, b| chunks::decode_reqs(b, n, &mut t.reqs))?;
         read_chunks(&self.conn, ws, "msg", from, to, |n, b| chunks::decode_msgs(b, n, &mut t.msgs))?;
         t.reqs.retain(|r| within(r.start_ms, from, to));
@@ -324,7 +395,7 @@ impl Store for SqliteStore {
 
     fn facts(&self, ws: &str, cfg: &Config, from: Option<Millis>, to: Option<Millis>) -> Result<Facts, StoreError> {
         let mut f = if self.fingerprint(ws)?.as_deref() != Some(cfg.clock_fingerprint().as_str()) {
-            let (msgs, evs) = load_rows(&self.conn, ws)?;
+            let (msgs, evs) = load_rows(&self.conn, ws, true)?;
             clock::run(&msgs, &evs, cfg)
         } else {
             let d = read_dict(&self.conn, ws)?;
@@ -360,7 +431,7 @@ impl Store for SqliteStore {
     }
 
     fn rows(&self, ws: &str) -> Result<(Vec<Message>, Vec<ConversationEvent>), StoreError> {
-        load_rows(&self.conn, ws)
+        load_rows(&self.conn, ws, true)
     }
 
     fn messages_by_id(&self, ws: &str, ids: &[String]) -> Result<Vec<Message>, StoreError> {
