@@ -3,6 +3,8 @@ pub mod calendar;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod engine;
+pub mod fx;
 pub mod ingest;
 pub mod metrics;
 pub mod model;

@@ -3,8 +3,8 @@
 //! hundred megabytes of plain rows instead of millions of strings.
 
 use crate::clock::{Facts, MessageFact, Outcome, RequestFact, Role};
+use crate::fx::FxHashMap;
 use crate::time::Millis;
-use std::collections::HashMap;
 
 /// Id of "no value" (unanswered requests have no agent).
 pub const NONE: u32 = u32::MAX;
@@ -13,7 +13,7 @@ pub const NONE: u32 = u32::MAX;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Dict {
     names: Vec<String>,
-    index: HashMap<String, u32>,
+    index: FxHashMap<String, u32>,
 }
 
 impl Dict {

@@ -3,8 +3,9 @@
 //! `*_ids` chunks, stored in the same order.
 
 use crate::StoreError;
-use barometre_core::clock::{Facts, MessageFact, Outcome, RequestFact, Role};
-use barometre_core::table::{Dict, FactTable, MsgRow, ReqRow, NONE};
+use barometre_core::clock::{MessageFact, Outcome, RequestFact, Role};
+use barometre_core::engine::{ClockInput, MsgOut, ReqOut};
+use barometre_core::table::{Dict, MsgRow, ReqRow, NONE};
 
 pub const CHUNK_ROWS: usize = 65_536;
 
@@ -125,9 +126,11 @@ pub fn decode_dict(b: &[u8]) -> Result<Dict, StoreError> {
     Ok(Dict::from_names(names))
 }
 
-pub fn encode_reqs(rows: &[ReqRow], facts: &[&RequestFact]) -> (Vec<u8>, Vec<u8>) {
-    let mut w = W(Vec::with_capacity(rows.len() * 33));
-    for r in rows {
+pub fn encode_reqs(rows: &[ReqOut], inp: &ClockInput) -> (Vec<u8>, Vec<u8>) {
+    let mut w = W(Vec::with_capacity(rows.len() * REQ_SIZE));
+    let mut ids = W::default();
+    for x in rows {
+        let r = &x.row;
         w.i64(r.start_ms);
         w.i64(r.closed_ms);
         w.u32(r.account);
@@ -135,14 +138,11 @@ pub fn encode_reqs(rows: &[ReqRow], facts: &[&RequestFact]) -> (Vec<u8>, Vec<u8>
         w.u32(r.agent);
         w.u32(r.team);
         w.u8(outcome_code(r.outcome) | u8::from(r.public) << 2 | u8::from(r.first) << 3);
-    }
-    let mut ids = W::default();
-    for f in facts {
-        ids.str(&f.request_id);
-        ids.str(&f.conversation_id);
-        ids.opt(f.customer.as_deref());
-        ids.opt(f.answer_id.as_deref());
-        ids.u32(f.messages);
+        ids.str(&inp.ids[x.first as usize]);
+        ids.str(inp.conv_name(x.conv));
+        ids.opt((x.customer != NONE).then(|| inp.names.name(x.customer).unwrap_or_default()));
+        ids.opt((x.answer != NONE).then(|| &*inp.ids[x.answer as usize]));
+        ids.u32(x.messages);
     }
     (w.0, ids.0)
 }
@@ -178,9 +178,11 @@ pub fn decode_reqs(b: &[u8], n: usize, out: &mut Vec<ReqRow>) -> Result<(), Stor
     Ok(())
 }
 
-pub fn encode_msgs(rows: &[MsgRow], facts: &[&MessageFact]) -> (Vec<u8>, Vec<u8>) {
-    let mut w = W(Vec::with_capacity(rows.len() * 34));
-    for m in rows {
+pub fn encode_msgs(rows: &[MsgOut], inp: &ClockInput) -> (Vec<u8>, Vec<u8>) {
+    let mut w = W(Vec::with_capacity(rows.len() * MSG_SIZE));
+    let mut ids = W::default();
+    for x in rows {
+        let m = &x.row;
         w.i64(m.ms);
         w.u32(m.account);
         w.u32(m.channel);
@@ -189,13 +191,10 @@ pub fn encode_msgs(rows: &[MsgRow], facts: &[&MessageFact]) -> (Vec<u8>, Vec<u8>
         w.i64(m.handle_ms);
         w.u8(role_code(m.role));
         w.u8(tri(m.in_scope) | tri(m.signed) << 2 | u8::from(m.public) << 4 | u8::from(m.actionable) << 5);
-    }
-    let mut ids = W::default();
-    for f in facts {
-        ids.str(&f.message_id);
-        ids.str(&f.conversation_id);
-        ids.str(&f.author_id);
-        ids.opt(f.request_id.as_deref());
+        ids.str(&inp.ids[x.msg as usize]);
+        ids.str(inp.conv_name(x.conv));
+        ids.str(inp.names.name(inp.rows[x.msg as usize].author).unwrap_or_default());
+        ids.opt((x.request != NONE).then(|| &*inp.ids[x.request as usize]));
     }
     (w.0, ids.0)
 }
@@ -280,12 +279,4 @@ pub fn decode_msg_facts(d: &Dict, rows: &[MsgRow], ids: &[u8], out: &mut Vec<Mes
         });
     }
     Ok(())
-}
-
-/// Facts sorted by instant (then id), with their compact table: the order chunks are stored in.
-pub fn sorted_table(mut f: Facts) -> (Facts, FactTable) {
-    f.requests.sort_by(|a, b| (a.start_ms, &a.request_id).cmp(&(b.start_ms, &b.request_id)));
-    f.messages.sort_by(|a, b| (a.ms, &a.message_id).cmp(&(b.ms, &b.message_id)));
-    let t = FactTable::from_facts(&f);
-    (f, t)
 }

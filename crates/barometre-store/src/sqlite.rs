@@ -2,9 +2,11 @@
 
 use crate::chunks::{self, CHUNK_ROWS};
 use crate::{ImportSummary, Progress, Store, StoreError};
-use barometre_core::clock::{self, Facts, MessageFact, RequestFact};
+use barometre_core::clock::{self, actionable_from, Facts};
 use barometre_core::config::Config;
+use barometre_core::engine::{self, ClockInput, RawRow};
 use barometre_core::ingest::{Located, Record, RowError};
+use barometre_core::model::channel_is_public;
 use barometre_core::model::{ConversationEvent, Direction, EventKind, Message, TextFacts};
 use barometre_core::table::{Dict, FactTable};
 use barometre_core::time::{Millis, Stamp};
@@ -121,6 +123,10 @@ fn load_rows(conn: &Connection, ws: &str, text: bool) -> Result<(Vec<Message>, V
         if text { MESSAGE_COLS.to_string() } else { MESSAGE_COLS.replace(" text,", " NULL,") + ", signed, thanks" };
     let mut st = conn.prepare_cached(&format!("SELECT {cols} FROM messages WHERE workspace = ?"))?;
     let msgs = st.query_map([ws], |r| message_row(r, text))?.collect::<Result<Vec<_>, _>>()?;
+    Ok((msgs, load_events(conn, ws)?))
+}
+
+fn load_events(conn: &Connection, ws: &str) -> Result<Vec<ConversationEvent>, StoreError> {
     let mut st = conn.prepare_cached(
         "SELECT conversation_id, event, at_ms, offset_s, agent_id FROM conversation_events WHERE workspace = ?",
     )?;
@@ -135,14 +141,57 @@ fn load_rows(conn: &Connection, ws: &str, text: bool) -> Result<(Vec<Message>, V
             Ok(ConversationEvent { conversation_id, event, at, agent_id })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
-    Ok((msgs, evs))
+    Ok(evs)
+}
+
+/// Streams a workspace's rows into the clock's compact input, texts left in the store: the
+/// kept `signed`/`thanks` columns stand for them.
+fn load_input(conn: &Connection, ws: &str) -> Result<ClockInput, StoreError> {
+    let n: i64 = conn.query_row("SELECT COUNT(*) FROM messages WHERE workspace = ?", [ws], |r| r.get(0))?;
+    let mut inp = ClockInput::with_capacity(n as usize);
+    let mut st = conn.prepare_cached(
+        "SELECT message_id, created_ms, direction, account, channel, author_id, conversation_id, reply_to, customer_id, \
+         bot, public, kind, in_scope, actionable, handle_seconds, team, signed, thanks FROM messages WHERE workspace = ?",
+    )?;
+    let mut rows = st.query([ws])?;
+    while let Some(r) = rows.next()? {
+        let s = |i: usize| r.get_ref(i).and_then(|v| v.as_str_or_null().map_err(Into::into));
+        let b = |i: usize| r.get::<_, Option<i64>>(i).map(|v| v.map(|x| x != 0));
+        let inbound = s(2)? == Some("in");
+        let author = s(5)?.unwrap_or_default();
+        let channel = s(4)?.unwrap_or_default();
+        let in_scope = b(12)?;
+        inp.push(RawRow {
+            id: s(0)?.unwrap_or_default(),
+            ms: r.get(1)?,
+            inbound,
+            bot: r.get::<_, i64>(9)? != 0,
+            account: s(3)?.unwrap_or_default(),
+            channel,
+            author,
+            team: s(15)?,
+            conversation_id: s(6)?,
+            reply_to: s(7)?,
+            customer: s(8)?.or(inbound.then_some(author)),
+            public: b(10)?.unwrap_or_else(|| channel_is_public(channel)),
+            in_scope,
+            actionable: inbound && actionable_from(b(13)?, s(11)?, in_scope, r.get::<_, i64>(17)? != 0),
+            signed: b(16)?,
+            handle_ms: r.get::<_, Option<f64>>(14)?.map(|h| (h * 1000.0).round() as i64),
+        });
+    }
+    drop(rows);
+    for e in load_events(conn, ws)? {
+        inp.push_event(&e);
+    }
+    Ok(inp)
 }
 
 /// Replaces a workspace's facts with the clock's output over its current rows. `stale`: the
 /// kept text facts were read with other settings (signature patterns) and are read again.
 fn recompute(tx: &Transaction, ws: &str, cfg: &Config, stale: bool) -> Result<(), StoreError> {
-    let (msgs, evs) = load_rows(tx, ws, stale)?;
     if stale {
+        let (msgs, _) = load_rows(tx, ws, true)?;
         let mut up =
             tx.prepare_cached("UPDATE messages SET signed = ?, thanks = ? WHERE workspace = ? AND message_id = ?")?;
         for m in &msgs {
@@ -150,25 +199,23 @@ fn recompute(tx: &Transaction, ws: &str, cfg: &Config, stale: bool) -> Result<()
             up.execute(params![b(t.signed), t.bare_thanks, ws, m.message_id])?;
         }
     }
-    let facts = clock::run(&msgs, &evs, cfg);
-    drop(msgs);
-    let (facts, table) = chunks::sorted_table(facts);
+    let inp = load_input(tx, ws)?;
+    let mut out = engine::run(&inp, cfg);
+    out.sort(&inp);
     tx.execute("DELETE FROM fact_chunks WHERE workspace = ?", [ws])?;
     let mut put = tx.prepare_cached(
         "INSERT INTO fact_chunks (workspace, part, seq, lo_ms, hi_ms, n, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
     )?;
-    put.execute(params![ws, "dict", 0, 0, 0, table.dict.names().len(), chunks::encode_dict(&table.dict)])?;
-    let req_facts: Vec<&RequestFact> = facts.requests.iter().collect();
-    for (seq, (rows, fs)) in table.reqs.chunks(CHUNK_ROWS).zip(req_facts.chunks(CHUNK_ROWS)).enumerate() {
-        let (hot, ids) = chunks::encode_reqs(rows, fs);
-        let (lo, hi) = (rows[0].start_ms, rows[rows.len() - 1].start_ms);
+    put.execute(params![ws, "dict", 0, 0, 0, inp.dims.names().len(), chunks::encode_dict(&inp.dims)])?;
+    for (seq, rows) in out.reqs.chunks(CHUNK_ROWS).enumerate() {
+        let (hot, ids) = chunks::encode_reqs(rows, &inp);
+        let (lo, hi) = (rows[0].row.start_ms, rows[rows.len() - 1].row.start_ms);
         put.execute(params![ws, "req", seq, lo, hi, rows.len(), hot])?;
         put.execute(params![ws, "req_ids", seq, lo, hi, rows.len(), ids])?;
     }
-    let msg_facts: Vec<&MessageFact> = facts.messages.iter().collect();
-    for (seq, (rows, fs)) in table.msgs.chunks(CHUNK_ROWS).zip(msg_facts.chunks(CHUNK_ROWS)).enumerate() {
-        let (hot, ids) = chunks::encode_msgs(rows, fs);
-        let (lo, hi) = (rows[0].ms, rows[rows.len() - 1].ms);
+    for (seq, rows) in out.msgs.chunks(CHUNK_ROWS).enumerate() {
+        let (hot, ids) = chunks::encode_msgs(rows, &inp);
+        let (lo, hi) = (rows[0].row.ms, rows[rows.len() - 1].row.ms);
         put.execute(params![ws, "msg", seq, lo, hi, rows.len(), hot])?;
         put.execute(params![ws, "msg_ids", seq, lo, hi, rows.len(), ids])?;
     }

@@ -1,4 +1,5 @@
 use super::*;
+use crate::model::EventKind;
 use crate::testutil::m;
 use crate::time::parse_instant;
 

@@ -1,0 +1,570 @@
+//! The conversation clock over compact rows: names interned, ids kept once, facts emitted as
+//! plain rows that point back at the input. This is what lets ten million messages run in a
+//! few gigabytes; [`crate::clock::run`] wraps it for callers that hold [`Message`]s.
+
+use crate::clock::{actionable_from, text_facts, Facts, MessageFact, Outcome, RequestFact, Role};
+use crate::config::Config;
+use crate::fx::{FxHashMap, FxHashSet};
+use crate::model::{ConversationEvent, Direction, EventKind, Message};
+use crate::table::{Dict, MsgRow, ReqRow, NONE};
+use crate::time::Millis;
+
+const F_IN: u16 = 1;
+const F_BOT: u16 = 2;
+const F_PUBLIC: u16 = 4;
+const F_ACTIONABLE: u16 = 8;
+const F_SCOPE_KNOWN: u16 = 16;
+const F_SCOPE: u16 = 32;
+const F_SIGNED_KNOWN: u16 = 64;
+const F_SIGNED: u16 = 128;
+
+/// One message as the clock needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct ClockRow {
+    pub ms: Millis,
+    pub handle_ms: Millis,
+    /// `dims` ids
+    pub account: u32,
+    pub channel: u32,
+    pub team: u32,
+    /// `dims` id of the author when a human agent (`out`, not bot), else NONE
+    pub agent: u32,
+    /// `names` ids
+    pub author: u32,
+    pub conv: u32,
+    pub reply_to: u32,
+    pub customer: u32,
+    flags: u16,
+}
+
+impl ClockRow {
+    fn has(&self, f: u16) -> bool {
+        self.flags & f != 0
+    }
+    fn tri(&self, known: u16, val: u16) -> Option<bool> {
+        self.has(known).then(|| self.has(val))
+    }
+}
+
+/// A message's fields, borrowed, as a store or a reader has them.
+pub struct RawRow<'a> {
+    pub id: &'a str,
+    pub ms: Millis,
+    pub inbound: bool,
+    pub bot: bool,
+    pub account: &'a str,
+    pub channel: &'a str,
+    pub author: &'a str,
+    pub team: Option<&'a str>,
+    pub conversation_id: Option<&'a str>,
+    pub reply_to: Option<&'a str>,
+    pub customer: Option<&'a str>,
+    pub public: bool,
+    pub in_scope: Option<bool>,
+    pub actionable: bool,
+    pub signed: Option<bool>,
+    pub handle_ms: Option<Millis>,
+}
+
+/// Events, compact.
+#[derive(Debug, Clone)]
+struct Event {
+    conversation: Box<str>,
+    ms: Millis,
+    kind: EventKind,
+    agent: u32,
+}
+
+/// Everything the clock reads.
+#[derive(Default)]
+pub struct ClockInput {
+    /// Names that reports group by: accounts, channels, agents, teams.
+    pub dims: Dict,
+    /// Other names: authors, customers, conversation ids, reply targets.
+    pub names: Dict,
+    pub ids: Vec<Box<str>>,
+    pub rows: Vec<ClockRow>,
+    events: Vec<Event>,
+}
+
+impl ClockInput {
+    pub fn with_capacity(n: usize) -> ClockInput {
+        ClockInput { ids: Vec::with_capacity(n), rows: Vec::with_capacity(n), ..ClockInput::default() }
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    pub fn push(&mut self, r: RawRow) {
+        let mut flags = 0;
+        let mut set = |f: u16, on: bool| {
+            if on {
+                flags |= f;
+            }
+        };
+        set(F_IN, r.inbound);
+        set(F_BOT, r.bot && !r.inbound);
+        set(F_PUBLIC, r.public);
+        set(F_ACTIONABLE, r.actionable);
+        set(F_SCOPE_KNOWN, r.in_scope.is_some());
+        set(F_SCOPE, r.in_scope == Some(true));
+        set(F_SIGNED_KNOWN, r.signed.is_some());
+        set(F_SIGNED, r.signed == Some(true));
+        let human_out = !r.inbound && !r.bot;
+        self.rows.push(ClockRow {
+            ms: r.ms,
+            handle_ms: r.handle_ms.unwrap_or(i64::MIN),
+            account: self.dims.id(r.account),
+            channel: self.dims.id(r.channel),
+            team: self.dims.opt(r.team),
+            agent: if human_out { self.dims.id(r.author) } else { NONE },
+            author: self.names.id(r.author),
+            conv: self.names.opt(r.conversation_id),
+            reply_to: self.names.opt(r.reply_to),
+            customer: self.names.opt(r.customer),
+            flags,
+        });
+        self.ids.push(r.id.into());
+    }
+
+    pub fn push_message(&mut self, m: &Message, cfg: &Config) {
+        let tf = text_facts(m, cfg);
+        self.push(RawRow {
+            id: &m.message_id,
+            ms: m.created_at.ms,
+            inbound: m.direction == Direction::In,
+            bot: m.bot,
+            account: &m.account,
+            channel: &m.channel,
+            author: &m.author_id,
+            team: m.team.as_deref(),
+            conversation_id: m.conversation_id.as_deref(),
+            reply_to: m.reply_to.as_deref(),
+            customer: m.customer(),
+            public: m.is_public(),
+            in_scope: m.in_scope,
+            actionable: m.direction == Direction::In
+                && actionable_from(m.actionable, m.kind.as_deref(), m.in_scope, tf.bare_thanks),
+            signed: tf.signed,
+            handle_ms: m.handle_seconds.map(|s| (s * 1000.0).round() as i64),
+        });
+    }
+
+    pub fn push_event(&mut self, e: &ConversationEvent) {
+        let agent = self.dims.opt(e.agent_id.as_deref());
+        self.events.push(Event { conversation: e.conversation_id.as_str().into(), ms: e.at.ms, kind: e.event, agent });
+    }
+}
+
+/// A conversation: named by its `conversation_id` (or a missing reply target), or by a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ConvKey {
+    Named(u32),
+    Msg(u32),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct ReqOut {
+    pub row: ReqRow,
+    /// Index of its first message in the input.
+    pub first: u32,
+    /// Index of the answering message, or NONE.
+    pub answer: u32,
+    pub conv: ConvKey,
+    pub messages: u32,
+    /// `names` id
+    pub customer: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct MsgOut {
+    pub row: MsgRow,
+    pub msg: u32,
+    pub conv: ConvKey,
+    /// Index of the first message of its request (`in` only), or NONE.
+    pub request: u32,
+}
+
+#[derive(Default)]
+pub struct ClockOut {
+    pub reqs: Vec<ReqOut>,
+    pub msgs: Vec<MsgOut>,
+}
+
+impl ClockInput {
+    pub fn conv_name(&self, c: ConvKey) -> &str {
+        match c {
+            ConvKey::Named(n) => self.names.name(n).unwrap_or_default(),
+            ConvKey::Msg(i) => &self.ids[i as usize],
+        }
+    }
+}
+
+impl ClockOut {
+    /// Sorts facts by instant, then id: the order they are stored and shown in.
+    pub fn sort(&mut self, inp: &ClockInput) {
+        let id = |i: u32| &*inp.ids[i as usize];
+        self.reqs
+            .sort_unstable_by(|a, b| a.row.start_ms.cmp(&b.row.start_ms).then_with(|| id(a.first).cmp(id(b.first))));
+        self.msgs.sort_unstable_by(|a, b| a.row.ms.cmp(&b.row.ms).then_with(|| id(a.msg).cmp(id(b.msg))));
+    }
+
+    /// The facts with their names and ids spelled out.
+    pub fn facts(&self, inp: &ClockInput) -> Facts {
+        let d = |id: u32| (id != NONE).then(|| inp.dims.name(id).unwrap_or_default().to_string());
+        let n = |id: u32| (id != NONE).then(|| inp.names.name(id).unwrap_or_default().to_string());
+        let ident = |i: u32| (i != NONE).then(|| inp.ids[i as usize].to_string());
+        let requests = self
+            .reqs
+            .iter()
+            .map(|r| RequestFact {
+                request_id: inp.ids[r.first as usize].to_string(),
+                conversation_id: inp.conv_name(r.conv).to_string(),
+                account: d(r.row.account).unwrap_or_default(),
+                channel: d(r.row.channel).unwrap_or_default(),
+                customer: n(r.customer),
+                public: r.row.public,
+                start_ms: r.row.start_ms,
+                messages: r.messages,
+                first_of_conversation: r.row.first,
+                outcome: r.row.outcome,
+                closed_ms: r.row.closed(),
+                answer_id: ident(r.answer),
+                agent: d(r.row.agent),
+                team: d(r.row.team),
+            })
+            .collect();
+        let messages = self
+            .msgs
+            .iter()
+            .map(|m| MessageFact {
+                message_id: inp.ids[m.msg as usize].to_string(),
+                conversation_id: inp.conv_name(m.conv).to_string(),
+                account: d(m.row.account).unwrap_or_default(),
+                channel: d(m.row.channel).unwrap_or_default(),
+                ms: m.row.ms,
+                role: m.row.role,
+                author_id: n(inp.rows[m.msg as usize].author).unwrap_or_default(),
+                agent: d(m.row.agent),
+                team: d(m.row.team),
+                public: m.row.public,
+                in_scope: m.row.in_scope,
+                actionable: m.row.actionable,
+                signed: m.row.signed,
+                handle_seconds: m.row.handle().map(|h| h as f64 / 1000.0),
+                request_id: ident(m.request),
+            })
+            .collect();
+        Facts { requests, messages }
+    }
+}
+
+/// Conversation of every message (see METRICS.md §1 and the crate docs).
+fn conversations(inp: &ClockInput, parent: &[u32], gap: Millis) -> Vec<ConvKey> {
+    let n = inp.rows.len();
+    let rows = &inp.rows;
+    let mut replied = vec![false; n];
+    for &p in parent {
+        if p != NONE {
+            replied[p as usize] = true;
+        }
+    }
+    let mut conv: Vec<Option<ConvKey>> = vec![None; n];
+    let mut path = Vec::new();
+    for i in 0..n {
+        let r = &rows[i];
+        if r.conv == NONE && r.reply_to == NONE && !replied[i] {
+            continue;
+        }
+        path.clear();
+        let mut cur = i;
+        let found = loop {
+            if let Some(c) = conv[cur] {
+                break c;
+            }
+            path.push(cur);
+            let c = &rows[cur];
+            if c.conv != NONE {
+                break ConvKey::Named(c.conv);
+            }
+            if c.reply_to == NONE {
+                break ConvKey::Msg(cur as u32);
+            }
+            let p = parent[cur];
+            // The parent is not in the data: the chain is named after it.
+            if p == NONE {
+                break ConvKey::Named(c.reply_to);
+            }
+            // A reply cycle: stop where it closes.
+            if path.len() > n {
+                break ConvKey::Msg(cur as u32);
+            }
+            cur = p as usize;
+        };
+        for &j in &path {
+            conv[j] = Some(found);
+        }
+    }
+    let mut sessions: FxHashMap<(u32, u32, u32), Vec<u32>> = FxHashMap::default();
+    for i in 0..n {
+        if conv[i].is_some() {
+            continue;
+        }
+        let r = &rows[i];
+        if r.customer == NONE {
+            // An `out` row with no customer, thread or parent stands alone.
+            conv[i] = Some(ConvKey::Msg(i as u32));
+        } else {
+            sessions.entry((r.account, r.channel, r.customer)).or_default().push(i as u32);
+        }
+    }
+    for (_, mut v) in sessions {
+        v.sort_unstable_by(|&a, &b| {
+            rows[a as usize].ms.cmp(&rows[b as usize].ms).then_with(|| inp.ids[a as usize].cmp(&inp.ids[b as usize]))
+        });
+        let mut name = v[0];
+        let mut last = rows[v[0] as usize].ms;
+        for &i in &v {
+            let t = rows[i as usize].ms;
+            if t - last > gap {
+                name = i;
+            }
+            last = t;
+            conv[i as usize] = Some(ConvKey::Msg(name));
+        }
+    }
+    conv.into_iter().enumerate().map(|(i, c)| c.unwrap_or(ConvKey::Msg(i as u32))).collect()
+}
+
+/// Runs the clock.
+pub fn run(inp: &ClockInput, cfg: &Config) -> ClockOut {
+    let n = inp.rows.len();
+    let rows = &inp.rows;
+    let idx: FxHashMap<&str, u32> = inp.ids.iter().enumerate().map(|(i, s)| (&**s, i as u32)).collect();
+    let parent: Vec<u32> = rows
+        .iter()
+        .map(|r| {
+            if r.reply_to == NONE {
+                NONE
+            } else {
+                inp.names.name(r.reply_to).and_then(|p| idx.get(p)).copied().unwrap_or(NONE)
+            }
+        })
+        .collect();
+    let conv = conversations(inp, &parent, cfg.session_gap_ms);
+
+    // Members of each conversation, contiguous (a counting sort by dense conversation number).
+    let mut dense: FxHashMap<ConvKey, u32> = FxHashMap::default();
+    let mut keys: Vec<ConvKey> = Vec::new();
+    let num: Vec<u32> = conv
+        .iter()
+        .map(|c| {
+            *dense.entry(*c).or_insert_with(|| {
+                keys.push(*c);
+                keys.len() as u32 - 1
+            })
+        })
+        .collect();
+    let mut start = vec![0u32; keys.len() + 1];
+    for &c in &num {
+        start[c as usize + 1] += 1;
+    }
+    for i in 0..keys.len() {
+        start[i + 1] += start[i];
+    }
+    let mut fill = start.clone();
+    let mut members = vec![0u32; n];
+    for (i, &c) in num.iter().enumerate() {
+        members[fill[c as usize] as usize] = i as u32;
+        fill[c as usize] += 1;
+    }
+    drop(fill);
+
+    // Effective instant and reply depth: a reply never precedes what it answers.
+    let mut eff: Vec<Millis> = vec![i64::MIN; n];
+    let mut depth: Vec<u32> = vec![0; n];
+    let mut path: Vec<usize> = Vec::new();
+    for i in 0..n {
+        if eff[i] != i64::MIN {
+            continue;
+        }
+        path.clear();
+        let mut cur = i;
+        let mut seen: FxHashSet<usize> = FxHashSet::default();
+        let base = loop {
+            path.push(cur);
+            let p = parent[cur];
+            if p == NONE || num[p as usize] != num[cur] || !seen.insert(cur) || path.len() > n {
+                break None;
+            }
+            let p = p as usize;
+            if eff[p] != i64::MIN {
+                break Some((eff[p], depth[p]));
+            }
+            cur = p;
+        };
+        let mut acc = base;
+        while let Some(j) = path.pop() {
+            let v = match acc {
+                None => (rows[j].ms, 0),
+                Some((t, d)) => (rows[j].ms.max(t), d + 1),
+            };
+            eff[j] = v.0;
+            depth[j] = v.1;
+            acc = Some(v);
+        }
+    }
+
+    // Events by conversation.
+    let mut events: FxHashMap<u32, Vec<&Event>> = FxHashMap::default();
+    for e in &inp.events {
+        let named = inp.names.get(&e.conversation).map(ConvKey::Named).and_then(|k| dense.get(&k));
+        let by_msg = || idx.get(&*e.conversation).map(|&i| ConvKey::Msg(i)).and_then(|k| dense.get(&k));
+        if let Some(&c) = named.or_else(by_msg) {
+            events.entry(c).or_default().push(e);
+        }
+    }
+
+    let mut out = ClockOut { reqs: Vec::with_capacity(n / 2), msgs: Vec::with_capacity(n) };
+    let mut items: Vec<(Millis, u32, u8, u32)> = Vec::new();
+    // For each message fact of the conversation, the index of its request in `out.reqs`.
+    let mut req_of: Vec<usize> = Vec::new();
+    for c in 0..keys.len() {
+        let ms = &members[start[c] as usize..start[c + 1] as usize];
+        let evs = events.get(&(c as u32)).map(Vec::as_slice).unwrap_or(&[]);
+        items.clear();
+        for &i in ms {
+            let dir = if rows[i as usize].has(F_IN) { 0 } else { 1 };
+            items.push((eff[i as usize], depth[i as usize], dir, i));
+        }
+        for (k, e) in evs.iter().enumerate() {
+            items.push((e.ms, u32::MAX, 2, k as u32));
+        }
+        items.sort_unstable_by(|a, b| {
+            (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)).then_with(|| {
+                if a.2 == 2 {
+                    evs[a.3 as usize].kind.as_str().cmp(evs[b.3 as usize].kind.as_str())
+                } else {
+                    inp.ids[a.3 as usize].cmp(&inp.ids[b.3 as usize])
+                }
+            })
+        });
+        let key = keys[c];
+        let mut open: Option<usize> = None;
+        let mut seen_customer = false;
+        let mut first_request = true;
+        let req_base = out.reqs.len();
+        let msg_base = out.msgs.len();
+        req_of.clear();
+        for &(t, _, kind, i) in &items {
+            if kind == 2 {
+                let e = evs[i as usize];
+                if e.kind == EventKind::Examined {
+                    if let Some(r) = open.take() {
+                        let rq = &mut out.reqs[r];
+                        rq.row.outcome = Outcome::Examined;
+                        rq.row.closed_ms = t;
+                        if rq.row.agent == NONE {
+                            rq.row.agent = e.agent;
+                        }
+                    }
+                }
+                continue;
+            }
+            let r = &rows[i as usize];
+            let mut fact = MsgOut {
+                row: MsgRow {
+                    ms: r.ms,
+                    account: r.account,
+                    channel: r.channel,
+                    agent: NONE,
+                    team: r.team,
+                    handle_ms: r.handle_ms,
+                    role: Role::Customer,
+                    public: r.has(F_PUBLIC),
+                    in_scope: r.tri(F_SCOPE_KNOWN, F_SCOPE),
+                    actionable: false,
+                    signed: None,
+                },
+                msg: i,
+                conv: key,
+                request: NONE,
+            };
+            let mut my_req = usize::MAX;
+            if r.has(F_IN) {
+                seen_customer = true;
+                fact.row.actionable = r.has(F_ACTIONABLE);
+                let q = match open {
+                    Some(q) => {
+                        out.reqs[q].messages += 1;
+                        q
+                    }
+                    None => {
+                        out.reqs.push(ReqOut {
+                            row: ReqRow {
+                                start_ms: t,
+                                closed_ms: i64::MIN,
+                                account: r.account,
+                                channel: r.channel,
+                                agent: NONE,
+                                team: r.team,
+                                outcome: Outcome::Unanswered,
+                                public: r.has(F_PUBLIC),
+                                first: first_request,
+                            },
+                            first: i,
+                            answer: NONE,
+                            conv: key,
+                            messages: 1,
+                            customer: r.customer,
+                        });
+                        first_request = false;
+                        open = Some(out.reqs.len() - 1);
+                        out.reqs.len() - 1
+                    }
+                };
+                fact.request = out.reqs[q].first;
+                my_req = q;
+            } else if r.has(F_BOT) {
+                fact.row.role = Role::Bot;
+            } else {
+                fact.row.agent = r.agent;
+                fact.row.signed = r.tri(F_SIGNED_KNOWN, F_SIGNED);
+                fact.row.role = if let Some(q) = open.take() {
+                    let rq = &mut out.reqs[q];
+                    rq.row.outcome = Outcome::Answered;
+                    rq.row.closed_ms = t;
+                    rq.answer = i;
+                    rq.row.agent = r.agent;
+                    if r.team != NONE {
+                        rq.row.team = r.team;
+                    }
+                    Role::Reply
+                } else if seen_customer {
+                    Role::Reply
+                } else {
+                    Role::Proactive
+                };
+            }
+            out.msgs.push(fact);
+            req_of.push(my_req);
+        }
+        // Customer messages take the agent and team of whoever handled their request.
+        for (k, f) in out.msgs[msg_base..].iter_mut().enumerate() {
+            let q = req_of[k];
+            if q != usize::MAX && q >= req_base {
+                let rq = &out.reqs[q].row;
+                f.row.agent = rq.agent;
+                if f.row.team == NONE {
+                    f.row.team = rq.team;
+                }
+            }
+        }
+    }
+    out
+}
