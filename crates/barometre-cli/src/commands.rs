@@ -51,6 +51,9 @@ pub struct ImportArgs {
     /// Take nothing if any row is bad.
     #[arg(long)]
     strict: bool,
+    /// Only validate: report bad rows, store nothing.
+    #[arg(long)]
+    check: bool,
     #[arg(long, env = "BAROMETRE_LANG", default_value = "fr", value_parser = ["fr", "en"])]
     lang: String,
 }
@@ -125,7 +128,6 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
         total += std::fs::metadata(p).with_context(|| format!("cannot read {}", p.display()))?.len();
     }
     let cfg = ctx.config()?;
-    let mut store = ctx.store()?;
     let pb = ProgressBar::new(total);
     pb.set_style(
         ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})")
@@ -134,7 +136,18 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
     pb.set_message(if lang == Lang::Fr { "lecture" } else { "reading" });
     let mut files =
         Files { paths: a.files.clone(), next: 0, kind, format, current: None, pb: pb.clone(), done_bytes: 0, rows: 0 };
-    let sum = store.import(&ctx.workspace, &cfg, a.strict, &mut files, &mut |_| {})?;
+    let sum = if a.check {
+        let mut sum = barometre_store::ImportSummary { committed: false, ..Default::default() };
+        for r in &mut files {
+            match r {
+                Ok(_) => sum.rows += 1,
+                Err(e) => sum.rejected.push(e),
+            }
+        }
+        sum
+    } else {
+        ctx.store()?.import(&ctx.workspace, &cfg, a.strict, &mut files, &mut |_| {})?
+    };
     pb.finish_and_clear();
     let mut err = std::io::stderr().lock();
     for e in &sum.rejected {
@@ -148,7 +161,13 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
             sum.updated,
             sum.unchanged,
             sum.rejected.len(),
-            if sum.committed { "" } else { " — mode strict : rien n'a été importé" }
+            if a.check {
+                " — vérification seule : rien n'a été importé"
+            } else if sum.committed {
+                ""
+            } else {
+                " — mode strict : rien n'a été importé"
+            }
         ),
         Lang::En => format!(
             "{} rows read: {} new, {} changed, {} unchanged, {} rejected{}",
@@ -157,11 +176,19 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
             sum.updated,
             sum.unchanged,
             sum.rejected.len(),
-            if sum.committed { "" } else { " — strict mode: nothing was imported" }
+            if a.check {
+                " — check only: nothing was imported"
+            } else if sum.committed {
+                ""
+            } else {
+                " — strict mode: nothing was imported"
+            }
         ),
     };
     writeln!(err, "{line}")?;
-    Ok(if !sum.committed {
+    Ok(if a.check {
+        ExitCode::from(if sum.rejected.is_empty() { 0 } else { 2 })
+    } else if !sum.committed {
         ExitCode::from(1)
     } else if sum.rejected.is_empty() {
         ExitCode::SUCCESS

@@ -28,6 +28,28 @@ pub fn run_all<S: Store>(make: impl Fn() -> S) {
     events_mark_requests_examined(make());
     period_bounds_select_facts(make());
     new_signature_patterns_reread_the_texts(make());
+    one_import_or_several_give_the_same_facts(make(), make());
+}
+
+fn one_import_or_several_give_the_same_facts<S: Store>(mut one: S, mut several: S) {
+    let more = "x4,2026-04-06T09:30:00Z,out,acme,email,agent8,k2,,Voici ^AB\nx5,2026-04-06T10:00:00Z,in,acme,email,u2,k2,,Merci beaucoup !\n";
+    import(&mut one, "default", &format!("{ROWS}{more}"), false).unwrap();
+    import(&mut several, "default", ROWS, false).unwrap();
+    import(
+        &mut several,
+        "default",
+        &format!("{}{more}", ROWS.lines().next().unwrap_or_default().to_string() + "\n"),
+        false,
+    )
+    .unwrap();
+    let cfg = Config::default();
+    let a = one.facts("default", &cfg, None, None).unwrap().sorted();
+    let b = several.facts("default", &cfg, None, None).unwrap().sorted();
+    assert_eq!(a, b);
+    assert_eq!(a.requests.len(), 3);
+    // x5 only says thanks: not actionable, whichever path computed it.
+    assert!(!a.messages.iter().find(|m| m.message_id == "x5").unwrap().actionable);
+    assert_eq!(a.messages.iter().find(|m| m.message_id == "x4").unwrap().signed, Some(true));
 }
 
 fn new_signature_patterns_reread_the_texts<S: Store>(mut s: S) {

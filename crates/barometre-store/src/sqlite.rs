@@ -200,21 +200,26 @@ fn recompute(tx: &Transaction, ws: &str, cfg: &Config, stale: bool) -> Result<()
         }
     }
     let inp = load_input(tx, ws)?;
-    let mut out = engine::run(&inp, cfg);
-    out.sort(&inp);
+    write_facts(tx, ws, cfg, &inp)
+}
+
+/// Runs the clock over `inp` and replaces the workspace's fact chunks with its output.
+fn write_facts(tx: &Transaction, ws: &str, cfg: &Config, inp: &ClockInput) -> Result<(), StoreError> {
+    let mut out = engine::run(inp, cfg);
+    out.sort(inp);
     tx.execute("DELETE FROM fact_chunks WHERE workspace = ?", [ws])?;
     let mut put = tx.prepare_cached(
         "INSERT INTO fact_chunks (workspace, part, seq, lo_ms, hi_ms, n, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
     )?;
     put.execute(params![ws, "dict", 0, 0, 0, inp.dims.names().len(), chunks::encode_dict(&inp.dims)])?;
     for (seq, rows) in out.reqs.chunks(CHUNK_ROWS).enumerate() {
-        let (hot, ids) = chunks::encode_reqs(rows, &inp);
+        let (hot, ids) = chunks::encode_reqs(rows, inp);
         let (lo, hi) = (rows[0].row.start_ms, rows[rows.len() - 1].row.start_ms);
         put.execute(params![ws, "req", seq, lo, hi, rows.len(), hot])?;
         put.execute(params![ws, "req_ids", seq, lo, hi, rows.len(), ids])?;
     }
     for (seq, rows) in out.msgs.chunks(CHUNK_ROWS).enumerate() {
-        let (hot, ids) = chunks::encode_msgs(rows, &inp);
+        let (hot, ids) = chunks::encode_msgs(rows, inp);
         let (lo, hi) = (rows[0].row.ms, rows[rows.len() - 1].row.ms);
         put.execute(params![ws, "msg", seq, lo, hi, rows.len(), hot])?;
         put.execute(params![ws, "msg_ids", seq, lo, hi, rows.len(), ids])?;
@@ -290,6 +295,14 @@ impl Store for SqliteStore {
         tx.execute("INSERT INTO imports (workspace, started_ms) VALUES (?, ?)", params![ws, now_ms()])?;
         let import_id = tx.last_insert_rowid();
         let stale = self_fingerprint(&tx, ws)?.as_deref() != Some(cfg.clock_fingerprint().as_str());
+        // Into an empty workspace every row taken is new: the clock's input is built as rows come,
+        // instead of read back from the store afterwards.
+        let empty: bool = tx.query_row(
+            "SELECT NOT EXISTS (SELECT 1 FROM messages WHERE workspace = ?1) AND NOT EXISTS (SELECT 1 FROM conversation_events WHERE workspace = ?1)",
+            [ws],
+            |r| r.get(0),
+        )?;
+        let mut fresh: Option<ClockInput> = empty.then(ClockInput::default);
         let mut sum = ImportSummary::default();
         let mut read = 0u64;
         // This import's files: name → source id, and back.
@@ -367,6 +380,9 @@ impl Store for SqliteStore {
                         if insert.execute(values)? == 1 {
                             sum.rows += 1;
                             sum.inserted += 1;
+                            if let Some(inp) = &mut fresh {
+                                inp.push_message(m, cfg);
+                            }
                             continue;
                         }
                         let (ofp, osrc, oline): (i64, i64, i64) =
@@ -395,6 +411,9 @@ impl Store for SqliteStore {
                     }
                     Record::Event(e) => {
                         sum.rows += 1;
+                        if let Some(inp) = &mut fresh {
+                            inp.push_event(e);
+                        }
                         let n = ev_put.execute(params![
                             ws,
                             e.key(),
@@ -419,7 +438,10 @@ impl Store for SqliteStore {
             return Ok(sum);
         }
         if sum.inserted + sum.updated > 0 || stale {
-            recompute(&tx, ws, cfg, stale)?;
+            match fresh {
+                Some(inp) => write_facts(&tx, ws, cfg, &inp)?,
+                None => recompute(&tx, ws, cfg, stale)?,
+            }
         }
         tx.commit()?;
         sum.committed = true;
