@@ -6,7 +6,8 @@
 
 use crate::model::{ConversationEvent, Direction, EventKind, Message};
 use crate::time::{parse_instant, parse_twitter_date, Stamp};
-use std::collections::{HashMap, VecDeque};
+use crate::fx::FxHashMap as HashMap;
+use std::collections::VecDeque;
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read};
 use std::sync::Arc;
@@ -298,7 +299,7 @@ fn csv_header<R: Read>(
 ) -> Result<(HashMap<String, usize>, usize), RowError> {
     let err = |column, reason| RowError { file: file.to_string(), line: 1, column, reason };
     let h = rdr.byte_headers().map_err(|e| err(1, format!("cannot read the header row: {e}")))?.clone();
-    let mut map = HashMap::new();
+    let mut map = HashMap::default();
     for (i, name) in h.iter().enumerate() {
         let name = std::str::from_utf8(name)
             .map_err(|_| err(i as u64 + 1, "header is not valid UTF-8".into()))?
@@ -496,7 +497,7 @@ impl JsonFields {
         let serde_json::Value::Object(map) = v else {
             return Err((1, "a JSON Lines row must be an object".into()));
         };
-        let mut values = HashMap::new();
+        let mut values = HashMap::default();
         for (k, v) in map {
             let col = text.find(&format!("\"{k}\"")).map_or(1, |b| text[..b].chars().count() as u64 + 1);
             let s = match v {
@@ -554,9 +555,9 @@ impl<R: Read> TwcsReader<R> {
         let mut rdr = csv_reader(first);
         let (header, width) = csv_header(&mut rdr, file, TWCS_COLUMNS)?;
         let mut rec = csv::ByteRecord::new();
-        let mut parent = HashMap::new();
+        let mut parent = HashMap::default();
         let mut company_tweets: Vec<(String, i64, String)> = Vec::new();
-        let mut companies = HashMap::new();
+        let mut companies = HashMap::default();
         while let Ok(true) = rdr.read_byte_record(&mut rec) {
             if rec.len() != width {
                 continue;
@@ -574,7 +575,7 @@ impl<R: Read> TwcsReader<R> {
                 }
             }
         }
-        let mut thread_company: HashMap<String, (i64, String)> = HashMap::new();
+        let mut thread_company: HashMap<String, (i64, String)> = HashMap::default();
         for (id, ms, author) in company_tweets {
             let root = root_of(&parent, &id);
             let e = thread_company.entry(root).or_insert((ms, author.clone()));
