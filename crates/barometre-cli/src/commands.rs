@@ -237,6 +237,15 @@ impl PeriodArgs {
 pub struct ReportArgs {
     #[command(flatten)]
     period: PeriodArgs,
+    /// Report straight from message files, without a store (one-shot).
+    #[arg(long = "input", value_name = "FILE")]
+    inputs: Vec<PathBuf>,
+    /// Conversation-event files for a one-shot report.
+    #[arg(long = "events", value_name = "FILE", requires = "inputs")]
+    events: Vec<PathBuf>,
+    /// Layout of --input files (default: from the file name).
+    #[arg(long, value_parser = ["csv", "jsonl", "twcs"], requires = "inputs")]
+    input_format: Option<String>,
     #[arg(long, default_value = "table", value_parser = ["table", "json", "csv"])]
     format: String,
     #[arg(long, env = "BAROMETRE_LANG", default_value = "fr", value_parser = ["fr", "en"])]
@@ -291,10 +300,17 @@ pub fn report(ctx: &Ctx, a: ReportArgs) -> Result<ExitCode> {
     let cfg = ctx.config()?;
     let p = a.period.params()?;
     tm.mark("config");
-    let store = ctx.store()?;
-    tm.mark("open store");
-    let (from, to) = span(&cfg, &p, a.format == "table");
-    let table = store.table(&ctx.workspace, &cfg, from, to)?;
+    let mut rejected = 0;
+    let table = if a.inputs.is_empty() {
+        let store = ctx.store()?;
+        tm.mark("open store");
+        let (from, to) = span(&cfg, &p, a.format == "table");
+        store.table(&ctx.workspace, &cfg, from, to)?
+    } else {
+        let (table, bad) = one_shot(&a, &cfg, &mut tm)?;
+        rejected = bad;
+        table
+    };
     tm.mark("load facts");
     let rep = report::build(&table, &p, &cfg);
     tm.mark("aggregate");
@@ -307,7 +323,62 @@ pub fn report(ctx: &Ctx, a: ReportArgs) -> Result<ExitCode> {
         }
     };
     write_out(&a.output, &text)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(if rejected > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
+}
+
+/// Reads the --input files straight into the clock: no store, nothing kept. Rows are checked as
+/// by `import` (a repeated id with other content is a bad row); the count of bad rows comes back.
+fn one_shot(a: &ReportArgs, cfg: &Config, tm: &mut Timings) -> Result<(barometre_core::table::FactTable, usize)> {
+    use barometre_core::ingest::Record;
+    let format = a.input_format.as_deref().and_then(Format::parse);
+    let mut inp = barometre_core::engine::ClockInput::default();
+    // Per message kept: its content hash and where it was read (file number, line).
+    let mut fps: Vec<(u64, u32, u64)> = Vec::new();
+    let mut file_names: Vec<std::sync::Arc<str>> = Vec::new();
+    let mut bad = Vec::new();
+    for (kind, paths) in [(Kind::Messages, &a.inputs), (Kind::ConversationEvents, &a.events)] {
+        let fmt = if kind == Kind::Messages { format } else { None };
+        let pb = ProgressBar::hidden();
+        let files =
+            Files { paths: paths.clone(), next: 0, kind, format: fmt, current: None, pb, done_bytes: 0, rows: 0 };
+        for r in files {
+            let loc = match r {
+                Ok(l) => l,
+                Err(e) => {
+                    bad.push(e);
+                    continue;
+                }
+            };
+            match &loc.record {
+                Record::Message(m) => {
+                    let fp = m.fingerprint();
+                    if inp.push_message(m, cfg) {
+                        if file_names.last() != Some(&loc.file) {
+                            file_names.push(loc.file.clone());
+                        }
+                        fps.push((fp, file_names.len() as u32 - 1, loc.line));
+                    } else if let Some(i) = inp.ids.find(&m.message_id) {
+                        let (first_fp, file, line) = fps[i as usize];
+                        if first_fp != fp {
+                            bad.push(loc.error(format!(
+                                "duplicate message_id `{}` with other content (first at {}:{line})",
+                                m.message_id, file_names[file as usize]
+                            )));
+                        }
+                    }
+                }
+                Record::Event(e) => inp.push_event(e),
+            }
+        }
+    }
+    tm.mark("read input");
+    let mut err = std::io::stderr().lock();
+    for e in &bad {
+        writeln!(err, "{e}")?;
+    }
+    let out = barometre_core::engine::run(&inp, cfg);
+    tm.mark("clock");
+    Ok((out.table(&inp), bad.len()))
 }
 
 #[derive(clap::Args)]

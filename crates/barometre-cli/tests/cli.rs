@@ -251,3 +251,24 @@ fn the_readme_documents_every_metric_from_the_registry() {
         );
     }
 }
+
+#[test]
+fn a_one_shot_report_from_files_equals_import_then_report() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("b.db");
+    let f = write(d.path(), "m.csv", ROWS);
+    let ev = write(d.path(), "e.csv", "conversation_id,event,at\nk2,examined,2026-04-06T09:30:00Z\n");
+    run(&["import", "messages", s(&f), "--db", s(&db)]);
+    run(&["import", "conversation-events", s(&ev), "--db", s(&db)]);
+    let stored = run(&["report", "--db", s(&db), "--format", "json", "--by", "channel"]).stdout;
+    let o = run(&["report", "--input", s(&f), "--events", s(&ev), "--format", "json", "--by", "channel"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(String::from_utf8(o.stdout).unwrap(), String::from_utf8(stored).unwrap());
+    // A repeated id with other content is a bad row: reported, first version kept, exit 2.
+    let dup = write(d.path(), "dup.csv", &format!("{ROWS}b1,2026-04-06T09:05:00Z,in,acme,email,u2,k2,,Autre,\n"));
+    let o = run(&["report", "--input", s(&dup), "--format", "json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr)
+        .contains("dup.csv:8:1: duplicate message_id `b1` with other content (first at"));
+    assert_eq!(json(&o)["total"]["metrics"]["messages_received"]["value"], 3);
+}

@@ -5,6 +5,7 @@
 use crate::clock::{actionable_from, text_facts, Facts, MessageFact, Outcome, RequestFact, Role};
 use crate::config::Config;
 use crate::fx::{FxHashMap, FxHashSet};
+use crate::intern::Interner;
 use crate::model::{ConversationEvent, Direction, EventKind, Message};
 use crate::table::{Dict, MsgRow, ReqRow, NONE};
 use crate::time::Millis;
@@ -82,14 +83,15 @@ pub struct ClockInput {
     pub dims: Dict,
     /// Other names: authors, customers, conversation ids, reply targets.
     pub names: Dict,
-    pub ids: Vec<Box<str>>,
+    /// Message ids; a message's index is its id's.
+    pub ids: Interner,
     pub rows: Vec<ClockRow>,
     events: Vec<Event>,
 }
 
 impl ClockInput {
     pub fn with_capacity(n: usize) -> ClockInput {
-        ClockInput { ids: Vec::with_capacity(n), rows: Vec::with_capacity(n), ..ClockInput::default() }
+        ClockInput { ids: Interner::with_capacity(n, n * 12), rows: Vec::with_capacity(n), ..ClockInput::default() }
     }
 
     pub fn len(&self) -> usize {
@@ -100,7 +102,17 @@ impl ClockInput {
         self.rows.is_empty()
     }
 
-    pub fn push(&mut self, r: RawRow) {
+    /// The id of message `i`.
+    pub fn id(&self, i: u32) -> &str {
+        self.ids.get(i).unwrap_or_default()
+    }
+
+    /// Adds a message; `false` (and nothing added) when its id is already there: the first
+    /// version of a row is the one kept.
+    pub fn push(&mut self, r: RawRow) -> bool {
+        if !self.ids.intern(r.id).1 {
+            return false;
+        }
         let mut flags = 0;
         let mut set = |f: u16, on: bool| {
             if on {
@@ -129,10 +141,10 @@ impl ClockInput {
             customer: self.names.opt(r.customer),
             flags,
         });
-        self.ids.push(r.id.into());
+        true
     }
 
-    pub fn push_message(&mut self, m: &Message, cfg: &Config) {
+    pub fn push_message(&mut self, m: &Message, cfg: &Config) -> bool {
         let tf = text_facts(m, cfg);
         self.push(RawRow {
             id: &m.message_id,
@@ -152,7 +164,7 @@ impl ClockInput {
                 && actionable_from(m.actionable, m.kind.as_deref(), m.in_scope, tf.bare_thanks),
             signed: tf.signed,
             handle_ms: m.handle_seconds.map(|s| (s * 1000.0).round() as i64),
-        });
+        })
     }
 
     pub fn push_event(&mut self, e: &ConversationEvent) {
@@ -200,15 +212,24 @@ impl ClockInput {
     pub fn conv_name(&self, c: ConvKey) -> &str {
         match c {
             ConvKey::Named(n) => self.names.name(n).unwrap_or_default(),
-            ConvKey::Msg(i) => &self.ids[i as usize],
+            ConvKey::Msg(i) => self.id(i),
         }
     }
 }
 
 impl ClockOut {
+    /// The compact table reports aggregate.
+    pub fn table(&self, inp: &ClockInput) -> crate::table::FactTable {
+        crate::table::FactTable {
+            dict: inp.dims.clone(),
+            reqs: self.reqs.iter().map(|r| r.row).collect(),
+            msgs: self.msgs.iter().map(|m| m.row).collect(),
+        }
+    }
+
     /// Sorts facts by instant, then id: the order they are stored and shown in.
     pub fn sort(&mut self, inp: &ClockInput) {
-        let id = |i: u32| &*inp.ids[i as usize];
+        let id = |i: u32| inp.id(i);
         self.reqs
             .sort_unstable_by(|a, b| a.row.start_ms.cmp(&b.row.start_ms).then_with(|| id(a.first).cmp(id(b.first))));
         self.msgs.sort_unstable_by(|a, b| a.row.ms.cmp(&b.row.ms).then_with(|| id(a.msg).cmp(id(b.msg))));
@@ -218,12 +239,12 @@ impl ClockOut {
     pub fn facts(&self, inp: &ClockInput) -> Facts {
         let d = |id: u32| (id != NONE).then(|| inp.dims.name(id).unwrap_or_default().to_string());
         let n = |id: u32| (id != NONE).then(|| inp.names.name(id).unwrap_or_default().to_string());
-        let ident = |i: u32| (i != NONE).then(|| inp.ids[i as usize].to_string());
+        let ident = |i: u32| (i != NONE).then(|| inp.id(i).to_string());
         let requests = self
             .reqs
             .iter()
             .map(|r| RequestFact {
-                request_id: inp.ids[r.first as usize].to_string(),
+                request_id: inp.id(r.first).to_string(),
                 conversation_id: inp.conv_name(r.conv).to_string(),
                 account: d(r.row.account).unwrap_or_default(),
                 channel: d(r.row.channel).unwrap_or_default(),
@@ -243,7 +264,7 @@ impl ClockOut {
             .msgs
             .iter()
             .map(|m| MessageFact {
-                message_id: inp.ids[m.msg as usize].to_string(),
+                message_id: inp.id(m.msg).to_string(),
                 conversation_id: inp.conv_name(m.conv).to_string(),
                 account: d(m.row.account).unwrap_or_default(),
                 channel: d(m.row.channel).unwrap_or_default(),
@@ -325,7 +346,7 @@ fn conversations(inp: &ClockInput, parent: &[u32], gap: Millis) -> Vec<ConvKey> 
     }
     for (_, mut v) in sessions {
         v.sort_unstable_by(|&a, &b| {
-            rows[a as usize].ms.cmp(&rows[b as usize].ms).then_with(|| inp.ids[a as usize].cmp(&inp.ids[b as usize]))
+            rows[a as usize].ms.cmp(&rows[b as usize].ms).then_with(|| inp.id(a).cmp(inp.id(b)))
         });
         let mut name = v[0];
         let mut last = rows[v[0] as usize].ms;
@@ -345,14 +366,13 @@ fn conversations(inp: &ClockInput, parent: &[u32], gap: Millis) -> Vec<ConvKey> 
 pub fn run(inp: &ClockInput, cfg: &Config) -> ClockOut {
     let n = inp.rows.len();
     let rows = &inp.rows;
-    let idx: FxHashMap<&str, u32> = inp.ids.iter().enumerate().map(|(i, s)| (&**s, i as u32)).collect();
     let parent: Vec<u32> = rows
         .iter()
         .map(|r| {
             if r.reply_to == NONE {
                 NONE
             } else {
-                inp.names.name(r.reply_to).and_then(|p| idx.get(p)).copied().unwrap_or(NONE)
+                inp.names.name(r.reply_to).and_then(|p| inp.ids.find(p)).unwrap_or(NONE)
             }
         })
         .collect();
@@ -424,7 +444,7 @@ pub fn run(inp: &ClockInput, cfg: &Config) -> ClockOut {
     let mut events: FxHashMap<u32, Vec<&Event>> = FxHashMap::default();
     for e in &inp.events {
         let named = inp.names.get(&e.conversation).map(ConvKey::Named).and_then(|k| dense.get(&k));
-        let by_msg = || idx.get(&*e.conversation).map(|&i| ConvKey::Msg(i)).and_then(|k| dense.get(&k));
+        let by_msg = || inp.ids.find(&e.conversation).map(ConvKey::Msg).and_then(|k| dense.get(&k));
         if let Some(&c) = named.or_else(by_msg) {
             events.entry(c).or_default().push(e);
         }
@@ -450,7 +470,7 @@ pub fn run(inp: &ClockInput, cfg: &Config) -> ClockOut {
                 if a.2 == 2 {
                     evs[a.3 as usize].kind.as_str().cmp(evs[b.3 as usize].kind.as_str())
                 } else {
-                    inp.ids[a.3 as usize].cmp(&inp.ids[b.3 as usize])
+                    inp.id(a.3).cmp(inp.id(b.3))
                 }
             })
         });

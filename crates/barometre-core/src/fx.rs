@@ -47,7 +47,14 @@ impl Hasher for FxHasher {
         self.add(i as u64);
     }
     fn finish(&self) -> u64 {
-        self.0
+        // Fx mixes upward only: bytes that differ late in a short key (`m1001`, `m1002`) leave
+        // the low bits, which pick the bucket, equal. A final avalanche (murmur3's) fixes that.
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
     }
 }
 

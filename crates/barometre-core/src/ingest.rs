@@ -4,9 +4,9 @@
 //! threads, built in a first pass). Every bad row becomes a [`RowError`] naming file, line and
 //! column; the next row is read as if nothing happened, so nothing valid is lost.
 
+use crate::fx::FxHashMap as HashMap;
 use crate::model::{ConversationEvent, Direction, EventKind, Message};
 use crate::time::{parse_instant, parse_twitter_date, Stamp};
-use crate::fx::FxHashMap as HashMap;
 use std::collections::VecDeque;
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read};
@@ -244,35 +244,86 @@ impl<R: Read> LineCounter<R> {
 impl<R: Read> Read for LineCounter<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        for (i, &b) in buf[..n].iter().enumerate() {
+        let data = &buf[..n];
+        for i in memchr::memchr2_iter(b'\r', b'\n', data) {
             let at = self.pos + i as u64;
-            match b {
-                b'\r' => {
-                    self.breaks.push_back(at);
-                    self.prev_cr = true;
-                }
-                b'\n' => {
-                    if !self.prev_cr {
-                        self.breaks.push_back(at);
-                    }
-                    self.prev_cr = false;
-                }
-                _ => self.prev_cr = false,
+            // `\r\n` is one break: the `\n` right after a `\r` is not counted again.
+            let after_cr = if i == 0 { self.prev_cr } else { data[i - 1] == b'\r' };
+            if data[i] == b'\r' || !after_cr {
+                self.breaks.push_back(at);
             }
+        }
+        if n > 0 {
+            self.prev_cr = data[n - 1] == b'\r';
         }
         self.pos += n as u64;
         Ok(n)
     }
 }
 
+/// Every column name the formats know: looked up by position, not hashed, on every row.
+const KNOWN: [&str; 24] = [
+    "message_id",
+    "created_at",
+    "direction",
+    "account",
+    "channel",
+    "author_id",
+    "conversation_id",
+    "reply_to",
+    "customer_id",
+    "text",
+    "bot",
+    "public",
+    "kind",
+    "in_scope",
+    "actionable",
+    "handle_seconds",
+    "team",
+    "event",
+    "at",
+    "agent_id",
+    "tweet_id",
+    "inbound",
+    "response_tweet_id",
+    "in_response_to_tweet_id",
+];
+
+fn known_slot(name: &str) -> Option<usize> {
+    KNOWN.iter().position(|k| *k == name)
+}
+
+/// A CSV header: column positions by name.
+struct Header {
+    map: HashMap<String, usize>,
+    slots: [Option<usize>; KNOWN.len()],
+}
+
+impl Header {
+    fn new(map: HashMap<String, usize>) -> Header {
+        let mut slots = [None; KNOWN.len()];
+        for (k, name) in KNOWN.iter().enumerate() {
+            slots[k] = map.get(*name).copied();
+        }
+        Header { map, slots }
+    }
+    #[inline]
+    fn get(&self, name: &str) -> Option<usize> {
+        match known_slot(name) {
+            Some(k) => self.slots[k],
+            None => self.map.get(name).copied(),
+        }
+    }
+}
+
 struct CsvFields<'a> {
-    header: &'a HashMap<String, usize>,
+    header: &'a Header,
     rec: &'a csv::ByteRecord,
 }
 
 impl Fields for CsvFields<'_> {
     fn raw(&self, name: &str) -> FieldResult<Option<&str>> {
-        let Some(&i) = self.header.get(name) else { return Ok(None) };
+        let Some(i) = self.header.get(name) else { return Ok(None) };
         let Some(b) = self.rec.get(i) else { return Ok(None) };
         match std::str::from_utf8(b) {
             Ok(s) if s.trim().is_empty() => Ok(None),
@@ -287,7 +338,7 @@ impl Fields for CsvFields<'_> {
         Ok(self.raw(name)?.map(str::trim))
     }
     fn col(&self, name: &str) -> u64 {
-        self.header.get(name).map_or(1, |i| *i as u64 + 1)
+        self.header.get(name).map_or(1, |i| i as u64 + 1)
     }
 }
 
@@ -296,7 +347,7 @@ fn csv_header<R: Read>(
     rdr: &mut csv::Reader<LineCounter<R>>,
     file: &str,
     required: &[&str],
-) -> Result<(HashMap<String, usize>, usize), RowError> {
+) -> Result<(Header, usize), RowError> {
     let err = |column, reason| RowError { file: file.to_string(), line: 1, column, reason };
     let h = rdr.byte_headers().map_err(|e| err(1, format!("cannot read the header row: {e}")))?.clone();
     let mut map = HashMap::default();
@@ -313,7 +364,7 @@ fn csv_header<R: Read>(
             return Err(err(h.len() as u64 + 1, format!("missing required column `{r}` in the header")));
         }
     }
-    Ok((map, h.len()))
+    Ok((Header::new(map), h.len()))
 }
 
 fn csv_reader<R: Read>(r: R) -> csv::Reader<LineCounter<R>> {
@@ -329,8 +380,10 @@ pub struct RecordReader<R: Read> {
     pub fatal: Option<RowError>,
 }
 
+// One reader per file: the size of the CSV variant does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Inner<R: Read> {
-    Csv { rdr: csv::Reader<LineCounter<R>>, header: HashMap<String, usize>, width: usize, rec: csv::ByteRecord },
+    Csv { rdr: csv::Reader<LineCounter<R>>, header: Header, width: usize, rec: csv::ByteRecord },
     Jsonl { lines: LineReader<R> },
     Twcs(Box<TwcsReader<R>>),
     Done,
@@ -539,7 +592,7 @@ const TWCS_COLUMNS: &[&str] =
 struct TwcsReader<R: Read> {
     file: String,
     rdr: csv::Reader<LineCounter<R>>,
-    header: HashMap<String, usize>,
+    header: Header,
     width: usize,
     rec: csv::ByteRecord,
     /// tweet → parent, for every tweet that answers another.

@@ -6,6 +6,7 @@ pub mod demo;
 pub mod engine;
 pub mod fx;
 pub mod ingest;
+pub mod intern;
 pub mod metrics;
 pub mod model;
 pub mod report;

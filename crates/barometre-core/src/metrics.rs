@@ -16,7 +16,7 @@ pub struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     pub fn new(cfg: &'a Config, dict: &Dict) -> Ctx<'a> {
-        Ctx { cfg, calendars: dict.names().iter().map(|n| cfg.calendar(n)).collect() }
+        Ctx { cfg, calendars: dict.names().map(|n| cfg.calendar(n)).collect() }
     }
     /// Open time between a request's start and `end` in its account's business hours.
     pub fn business(&self, r: &ReqRow, end: Millis) -> Millis {

@@ -74,7 +74,7 @@ impl Message {
     /// A stable fingerprint of the row's content: two rows with one id and different
     /// fingerprints are a conflict, equal fingerprints a harmless repeat.
     pub fn fingerprint(&self) -> u64 {
-        let mut h = Fnv::new();
+        let mut h = ContentHash::new();
         h.str(&self.message_id);
         h.u64(self.created_at.ms as u64);
         h.u64(self.created_at.offset_s as u64);
@@ -177,18 +177,16 @@ impl ConversationEvent {
     }
 }
 
-/// FNV-1a, 64 bits: deterministic across runs and Rust versions, unlike std's hasher.
-pub struct Fnv(u64);
+/// A 64-bit content hash, deterministic across runs and Rust versions (unlike std's hasher):
+/// fingerprints are stored, so this function must never change.
+pub struct ContentHash(crate::fx::FxHasher);
 
-impl Fnv {
+impl ContentHash {
     pub fn new() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
+        ContentHash(crate::fx::FxHasher::default())
     }
     pub fn bytes(&mut self, b: &[u8]) {
-        for x in b {
-            self.0 ^= u64::from(*x);
-            self.0 = self.0.wrapping_mul(0x100_0000_01b3);
-        }
+        std::hash::Hasher::write(&mut self.0, b);
     }
     pub fn str(&mut self, s: &str) {
         self.u64(s.len() as u64);
@@ -201,14 +199,14 @@ impl Fnv {
         }
     }
     pub fn u64(&mut self, v: u64) {
-        self.bytes(&v.to_le_bytes());
+        std::hash::Hasher::write_u64(&mut self.0, v);
     }
     pub fn finish(&self) -> u64 {
-        self.0
+        std::hash::Hasher::finish(&self.0)
     }
 }
 
-impl Default for Fnv {
+impl Default for ContentHash {
     fn default() -> Self {
         Self::new()
     }

@@ -385,7 +385,7 @@ pub fn build(t: &FactTable, p: &Params, cfg: &Config) -> Report {
                 _ => Vec::new(),
             },
         };
-        let slots = if dim.is_time() { g.buckets.len() } else { t.dict.names().len() + 1 };
+        let slots = if dim.is_time() { g.buckets.len() } else { t.dict.len() + 1 };
         let mut gr: Vec<Vec<&ReqRow>> = vec![Vec::new(); slots];
         let mut gm: Vec<Vec<&MsgRow>> = vec![Vec::new(); slots];
         for r in &reqs {

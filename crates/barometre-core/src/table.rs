@@ -3,7 +3,7 @@
 //! hundred megabytes of plain rows instead of millions of strings.
 
 use crate::clock::{Facts, MessageFact, Outcome, RequestFact, Role};
-use crate::fx::FxHashMap;
+use crate::intern::Interner;
 use crate::time::Millis;
 
 /// Id of "no value" (unanswered requests have no agent).
@@ -11,36 +11,36 @@ pub const NONE: u32 = u32::MAX;
 
 /// Interned names: accounts, channels, agents, teams share one dictionary.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Dict {
-    names: Vec<String>,
-    index: FxHashMap<String, u32>,
-}
+pub struct Dict(Interner);
 
 impl Dict {
     pub fn id(&mut self, name: &str) -> u32 {
-        if let Some(&i) = self.index.get(name) {
-            return i;
-        }
-        let i = self.names.len() as u32;
-        self.names.push(name.to_string());
-        self.index.insert(name.to_string(), i);
-        i
+        self.0.intern(name).0
     }
     pub fn opt(&mut self, name: Option<&str>) -> u32 {
         name.map_or(NONE, |n| self.id(n))
     }
     pub fn name(&self, id: u32) -> Option<&str> {
-        self.names.get(id as usize).map(String::as_str)
+        self.0.get(id)
     }
     pub fn get(&self, name: &str) -> Option<u32> {
-        self.index.get(name).copied()
+        self.0.find(name)
     }
-    pub fn names(&self) -> &[String] {
-        &self.names
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn names(&self) -> impl Iterator<Item = &str> + '_ {
+        self.0.iter()
     }
     pub fn from_names(names: Vec<String>) -> Dict {
-        let index = names.iter().enumerate().map(|(i, n)| (n.clone(), i as u32)).collect();
-        Dict { names, index }
+        let mut d = Dict::default();
+        for n in &names {
+            d.id(n);
+        }
+        d
     }
 }
 

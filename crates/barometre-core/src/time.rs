@@ -44,6 +44,9 @@ pub fn rfc3339_utc(ms: Millis) -> String {
 /// of `T` is accepted; a missing offset is refused, since guessing one would shift every duration.
 pub fn parse_instant(s: &str) -> Result<Stamp, String> {
     let t = s.trim();
+    if let Some(st) = fast_instant(t.as_bytes()) {
+        return Ok(st);
+    }
     match DateTime::parse_from_rfc3339(t) {
         Ok(d) => Ok(Stamp { ms: d.timestamp_millis(), offset_s: d.offset().local_minus_utc() }),
         Err(_) => {
@@ -58,6 +61,54 @@ pub fn parse_instant(s: &str) -> Result<Stamp, String> {
             }
         }
     }
+}
+
+/// Days from 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The common shape `YYYY-MM-DDTHH:MM:SS` then `Z` or `±HH:MM`, read without allocating.
+/// Anything else (fractions, other separators, out-of-range fields) goes to the full parser.
+fn fast_instant(b: &[u8]) -> Option<Stamp> {
+    if b.len() != 20 && b.len() != 25 {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        b[r].iter().try_fold(0i64, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0')))
+    };
+    if b[4] != b'-' || b[7] != b'-' || (b[10] != b'T' && b[10] != b't') || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let (y, mo, d, h, mi, se) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let mdays = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    if !(1..=12).contains(&mo) || d < 1 || d > mdays[(mo - 1) as usize] || h > 23 || mi > 59 || se > 59 {
+        return None;
+    }
+    let offset_s = match b[19] {
+        b'Z' | b'z' if b.len() == 20 => 0,
+        c @ (b'+' | b'-') if b.len() == 25 && b[22] == b':' => {
+            let (oh, om) = (num(20..22)?, num(23..25)?);
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            let o = (oh * 3600 + om * 60) as i32;
+            if c == b'-' {
+                -o
+            } else {
+                o
+            }
+        }
+        _ => return None,
+    };
+    let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se - i64::from(offset_s);
+    Some(Stamp { ms: secs * 1000, offset_s })
 }
 
 /// Parses the *Customer Support on Twitter* date layout: `Wed Oct 11 06:55:44 +0000 2017`.
@@ -186,6 +237,24 @@ mod tests {
     #[case::garbage("not-a-date", "not an RFC 3339 instant")]
     fn bad_instants_say_why(#[case] s: &str, #[case] why: &str) {
         assert!(parse_instant(s).unwrap_err().contains(why));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_fast_path_agrees_with_chrono(secs in -2_000_000_000i64..4_000_000_000, off_min in -(14 * 60)..=(14 * 60i32)) {
+            let off = FixedOffset::east_opt(off_min * 60).unwrap();
+            let t = off.timestamp_opt(secs, 0).unwrap();
+            let s = if off_min == 0 { t.format("%Y-%m-%dT%H:%M:%SZ").to_string() } else { t.format("%Y-%m-%dT%H:%M:%S%:z").to_string() };
+            let fast = fast_instant(s.as_bytes()).unwrap();
+            proptest::prop_assert_eq!(fast, Stamp { ms: secs * 1000, offset_s: off_min * 60 });
+        }
+    }
+
+    #[rstest]
+    #[case::february_30("2026-02-30T10:00:00Z")]
+    #[case::hour_24("2026-02-10T24:00:00Z")]
+    fn impossible_dates_are_refused(#[case] s: &str) {
+        assert!(parse_instant(s).is_err());
     }
 
     #[rstest]

@@ -112,7 +112,7 @@ fn tri_of(c: u8) -> Option<bool> {
 
 pub fn encode_dict(d: &Dict) -> Vec<u8> {
     let mut w = W::default();
-    w.u32(d.names().len() as u32);
+    w.u32(d.len() as u32);
     for n in d.names() {
         w.str(n);
     }
@@ -138,10 +138,10 @@ pub fn encode_reqs(rows: &[ReqOut], inp: &ClockInput) -> (Vec<u8>, Vec<u8>) {
         w.u32(r.agent);
         w.u32(r.team);
         w.u8(outcome_code(r.outcome) | u8::from(r.public) << 2 | u8::from(r.first) << 3);
-        ids.str(&inp.ids[x.first as usize]);
+        ids.str(inp.id(x.first));
         ids.str(inp.conv_name(x.conv));
         ids.opt((x.customer != NONE).then(|| inp.names.name(x.customer).unwrap_or_default()));
-        ids.opt((x.answer != NONE).then(|| &*inp.ids[x.answer as usize]));
+        ids.opt((x.answer != NONE).then(|| inp.id(x.answer)));
         ids.u32(x.messages);
     }
     (w.0, ids.0)
@@ -191,10 +191,10 @@ pub fn encode_msgs(rows: &[MsgOut], inp: &ClockInput) -> (Vec<u8>, Vec<u8>) {
         w.i64(m.handle_ms);
         w.u8(role_code(m.role));
         w.u8(tri(m.in_scope) | tri(m.signed) << 2 | u8::from(m.public) << 4 | u8::from(m.actionable) << 5);
-        ids.str(&inp.ids[x.msg as usize]);
+        ids.str(inp.id(x.msg));
         ids.str(inp.conv_name(x.conv));
         ids.str(inp.names.name(inp.rows[x.msg as usize].author).unwrap_or_default());
-        ids.opt((x.request != NONE).then(|| &*inp.ids[x.request as usize]));
+        ids.opt((x.request != NONE).then(|| inp.id(x.request)));
     }
     (w.0, ids.0)
 }

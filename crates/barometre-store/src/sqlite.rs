@@ -211,7 +211,7 @@ fn write_facts(tx: &Transaction, ws: &str, cfg: &Config, inp: &ClockInput) -> Re
     let mut put = tx.prepare_cached(
         "INSERT INTO fact_chunks (workspace, part, seq, lo_ms, hi_ms, n, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
     )?;
-    put.execute(params![ws, "dict", 0, 0, 0, inp.dims.names().len(), chunks::encode_dict(&inp.dims)])?;
+    put.execute(params![ws, "dict", 0, 0, 0, inp.dims.len(), chunks::encode_dict(&inp.dims)])?;
     for (seq, rows) in out.reqs.chunks(CHUNK_ROWS).enumerate() {
         let (hot, ids) = chunks::encode_reqs(rows, inp);
         let (lo, hi) = (rows[0].row.start_ms, rows[rows.len() - 1].row.start_ms);
