@@ -45,7 +45,7 @@ import duckdb, json, sys, time
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     if r.returncode:
         sys.exit(r.stderr)
-    return json.loads(r.stdout)
+    return json.loads(r.stdout.strip().splitlines()[-1])
 
 
 def main():
@@ -64,16 +64,18 @@ def main():
         imp_mem, imp_s, _ = peak_mib([exe, "import", "messages", csv, "--db", db])
         rep_mem, rep_s, rep_out = peak_mib([exe, "report", "--db", db, "--by", "account", "--format", "json"])
         ours = {g["key"]: g["metrics"] for g in json.loads(rep_out)["groups"]}
+        one_mem, one_s, one_out = peak_mib([exe, "report", "--input", csv, "--by", "account", "--format", "json"])
+        same_one_shot = one_out == rep_out
 
         ddb = os.path.join(WORK, f"d{n}.duckdb")
         if os.path.exists(ddb):
             os.remove(ddb)
         src = f"read_csv('{csv}', header=true, timestampformat='%Y-%m-%dT%H:%M:%SZ', types={{'bot': 'BOOLEAN'}})"
         d = duck(f"""
-con = duckdb.connect({ddb!r})
+con = duckdb.connect({ddb!r}); con.execute("SET enable_progress_bar = false")
 t = time.perf_counter(); rows = con.execute('''{CLOCK_SQL.format(src=src)}''').fetchall(); oneshot = time.perf_counter() - t
 t = time.perf_counter(); con.execute("CREATE TABLE messages AS SELECT * FROM {src}"); load = time.perf_counter() - t
-con.close(); con = duckdb.connect({ddb!r})
+con.close(); con = duckdb.connect({ddb!r}); con.execute("SET enable_progress_bar = false")
 t = time.perf_counter(); rows2 = con.execute('''{CLOCK_SQL.format(src='messages')}''').fetchall(); stored = time.perf_counter() - t
 print(json.dumps({{"oneshot": oneshot, "load": load, "stored": stored, "rows": rows2}}))
 """, n)
@@ -92,10 +94,13 @@ print(json.dumps({{"oneshot": oneshot, "load": load, "stored": stored, "rows": r
             "import_s": round(imp_s, 2), "import_rows_per_s": round(n / imp_s),
             "import_peak_mib": round(imp_mem), "report_s": round(rep_s, 2), "report_peak_mib": round(rep_mem),
             "csv_to_report_s": round(imp_s + rep_s, 2),
+            "one_shot_s": round(one_s, 2), "one_shot_peak_mib": round(one_mem),
+            "one_shot_equals_stored": same_one_shot,
             "duckdb_oneshot_s": round(d["oneshot"], 2), "duckdb_stored_s": round(d["stored"], 2),
             "duckdb_load_s": round(d["load"], 2),
             "report_vs_duckdb_stored": round(rep_s / d["stored"], 2),
             "csv_to_report_vs_duckdb_oneshot": round((imp_s + rep_s) / d["oneshot"], 2),
+            "one_shot_vs_duckdb_oneshot": round(one_s / d["oneshot"], 2),
             "accounts_disagreeing": mismatches,
         }
         print(json.dumps(row), flush=True)

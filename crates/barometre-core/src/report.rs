@@ -11,6 +11,7 @@ use chrono::{Datelike, Duration, NaiveDate};
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use serde_json::{json, Map, Value as Json};
+use std::borrow::Cow;
 
 /// A grouping dimension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,15 +200,50 @@ fn secs(ms: Millis) -> f64 {
     ms as f64 / 1000.0
 }
 
-/// One metric over the given requests and messages.
-fn value(def: &MetricDef, reqs: &[&ReqRow], msgs: &[&MsgRow], ctx: &Ctx, badge: &(dyn Fn() -> Badge + Sync)) -> Value {
-    match &def.rule {
-        Rule::MsgCount { pred, known } => {
-            let n = msgs.iter().filter(|m| pred(m)).count() as u64;
-            let any = known.is_none_or(|k| msgs.iter().any(|m| k(m)));
-            Value::Count(Count { value: any.then_some(n) })
+/// A metric before its final form: what groups add up to the total.
+#[derive(Clone)]
+enum Acc {
+    Count { n: u64, known: bool },
+    Ratio { num: u64, den: u64 },
+    Durations(Vec<i64>),
+    Badge,
+}
+
+impl Acc {
+    fn merge(&mut self, other: &Acc) {
+        match (self, other) {
+            (Acc::Count { n, known }, Acc::Count { n: m, known: k }) => {
+                *n += m;
+                *known |= k;
+            }
+            (Acc::Ratio { num, den }, Acc::Ratio { num: a, den: b }) => {
+                *num += a;
+                *den += b;
+            }
+            (Acc::Durations(v), Acc::Durations(w)) => v.extend_from_slice(w),
+            _ => {}
         }
-        Rule::ReqCount(p) => Value::Count(Count { value: Some(reqs.iter().filter(|r| p(r, ctx)).count() as u64) }),
+    }
+
+    /// The final value; durations are reordered in place (the multiset stays, for merging).
+    fn finish(&mut self, badge: &dyn Fn() -> Badge) -> Value {
+        match self {
+            Acc::Count { n, known } => Value::Count(Count { value: known.then_some(*n) }),
+            Acc::Ratio { num, den } => Value::Ratio(Ratio::new(*num, *den)),
+            Acc::Durations(v) => Value::Duration(Durations::of(v)),
+            Acc::Badge => Value::Badge(badge()),
+        }
+    }
+}
+
+/// One metric over the given requests and messages, before its final form.
+fn accumulate(def: &MetricDef, reqs: &[ReqRow], msgs: &[MsgRow], ctx: &Ctx) -> Acc {
+    match &def.rule {
+        Rule::MsgCount { pred, known } => Acc::Count {
+            n: msgs.iter().filter(|m| pred(m)).count() as u64,
+            known: known.is_none_or(|k| msgs.iter().any(|m| k(m))),
+        },
+        Rule::ReqCount(p) => Acc::Count { n: reqs.iter().filter(|r| p(r, ctx)).count() as u64, known: true },
         Rule::ReqRatio { den, num } => {
             let (mut n, mut d) = (0, 0);
             for r in reqs {
@@ -216,7 +252,7 @@ fn value(def: &MetricDef, reqs: &[&ReqRow], msgs: &[&MsgRow], ctx: &Ctx, badge: 
                     n += u64::from(num(r, ctx));
                 }
             }
-            Value::Ratio(Ratio::new(n, d))
+            Acc::Ratio { num: n, den: d }
         }
         Rule::MsgRatio { den, num } => {
             let (mut n, mut d) = (0, 0);
@@ -226,18 +262,23 @@ fn value(def: &MetricDef, reqs: &[&ReqRow], msgs: &[&MsgRow], ctx: &Ctx, badge: 
                     n += u64::from(num(m));
                 }
             }
-            Value::Ratio(Ratio::new(n, d))
+            Acc::Ratio { num: n, den: d }
         }
-        Rule::ReqDuration(f) => Value::Duration(Durations::from_ms(reqs.iter().filter_map(|r| f(r, ctx)).collect())),
-        Rule::MsgDuration(f) => Value::Duration(Durations::from_ms(msgs.iter().filter_map(|m| f(m)).collect())),
-        Rule::Badge => Value::Badge(badge()),
+        Rule::ReqDuration(f) => Acc::Durations(reqs.iter().filter_map(|r| f(r, ctx)).collect()),
+        Rule::MsgDuration(f) => Acc::Durations(msgs.iter().filter_map(|m| f(m)).collect()),
+        Rule::Badge => Acc::Badge,
     }
+}
+
+/// One metric over the given requests and messages.
+fn value(def: &MetricDef, reqs: &[ReqRow], msgs: &[MsgRow], ctx: &Ctx, badge: &(dyn Fn() -> Badge + Sync)) -> Value {
+    accumulate(def, reqs, msgs, ctx).finish(badge)
 }
 
 fn badge<'a>(reqs: impl Iterator<Item = &'a ReqRow>, end: Millis, ctx: &Ctx) -> Badge {
     let b = &ctx.cfg.badge;
     let start = end - b.window_ms;
-    let reqs: Vec<&ReqRow> = reqs.filter(|r| r.start_ms >= start && r.start_ms < end).collect();
+    let reqs: Vec<ReqRow> = reqs.filter(|r| r.start_ms >= start && r.start_ms < end).copied().collect();
     let (Value::Ratio(rate), Value::Duration(time)) = (
         value(crate::metrics::find("response_rate").unwrap(), &reqs, &[], ctx, &|| unreachable!()),
         value(crate::metrics::find("response_time").unwrap(), &reqs, &[], ctx, &|| unreachable!()),
@@ -255,34 +296,35 @@ fn badge<'a>(reqs: impl Iterator<Item = &'a ReqRow>, end: Millis, ctx: &Ctx) -> 
     }
 }
 
-fn metrics_for(reqs: &[&ReqRow], msgs: &[&MsgRow], ctx: &Ctx, badge: &(dyn Fn() -> Badge + Sync)) -> Metrics {
-    metrics_par(reqs, msgs, ctx, badge, false)
+/// The metrics a group computes itself; business durations without opening hours anywhere
+/// are their calendar twins and are copied instead.
+fn own_metrics(ctx: &Ctx) -> Vec<&'static MetricDef> {
+    let same = !ctx.cfg.has_business_hours();
+    METRICS.iter().filter(|d| !(same && d.id.ends_with("_business"))).collect()
 }
 
-/// All metrics of one group; `par` spreads them over the cores (a report without groups).
-fn metrics_par(
-    reqs: &[&ReqRow],
-    msgs: &[&MsgRow],
-    ctx: &Ctx,
-    badge: &(dyn Fn() -> Badge + Sync),
-    par: bool,
-) -> Metrics {
-    // Without opening hours anywhere, a business duration is its calendar twin: reuse it.
-    let same = !ctx.cfg.has_business_hours();
-    let twin = |d: &MetricDef| d.id.strip_suffix("_business").filter(|_| same);
-    let own: Vec<&MetricDef> = METRICS.iter().filter(|d| twin(d).is_none()).collect();
-    let job = |k: usize| value(own[k], reqs, msgs, ctx, badge);
-    let values = if par { parallel(own.len(), job) } else { (0..own.len()).map(job).collect() };
-    let mut out: Vec<(&'static str, Value)> = own.iter().map(|d| d.id).zip(values).collect();
-    for d in METRICS.iter().filter(|d| twin(d).is_some()) {
-        let t = twin(d).unwrap_or_default();
-        if let Some(v) = out.iter().find(|(k, _)| *k == t).map(|(_, v)| v.clone()) {
-            out.push((d.id, v));
+/// Final values in registry order, twins filled in.
+fn assemble(own: &[&'static MetricDef], accs: &mut [Acc], badge: &dyn Fn() -> Badge) -> Metrics {
+    let mut out: Vec<(&'static str, Value)> =
+        own.iter().zip(accs.iter_mut()).map(|(d, a)| (d.id, a.finish(badge))).collect();
+    for d in METRICS {
+        if out.iter().all(|(k, _)| *k != d.id) {
+            let twin = d.id.strip_suffix("_business").unwrap_or(d.id);
+            if let Some(v) = out.iter().find(|(k, _)| *k == twin).map(|(_, v)| v.clone()) {
+                out.push((d.id, v));
+            }
         }
     }
     let pos = |id: &str| METRICS.iter().position(|d| d.id == id);
     out.sort_by_key(|(id, _)| pos(id));
     Metrics(out)
+}
+
+/// All metrics of the whole period, spread over the cores (a report without groups).
+fn metrics_par(reqs: &[ReqRow], msgs: &[MsgRow], ctx: &Ctx, badge: &dyn Fn() -> Badge) -> Metrics {
+    let own = own_metrics(ctx);
+    let mut accs = parallel(own.len(), |k| accumulate(own[k], reqs, msgs, ctx));
+    assemble(&own, &mut accs, badge)
 }
 
 /// Runs `jobs` on every core (reports of many groups), keeping their order.
@@ -362,17 +404,96 @@ impl Grouping {
     }
 }
 
+/// One metric for every group at once: one sequential pass over the rows, each row adding to
+/// its group's accumulator (`slot`: the group of each row).
+fn accumulate_slots(
+    def: &MetricDef,
+    reqs: &[ReqRow],
+    rslot: &[u32],
+    msgs: &[MsgRow],
+    mslot: &[u32],
+    n: usize,
+    ctx: &Ctx,
+) -> Vec<Acc> {
+    match &def.rule {
+        Rule::MsgCount { pred, known } => {
+            let mut c = vec![(0u64, known.is_none()); n];
+            for (m, &k) in msgs.iter().zip(mslot) {
+                let e = &mut c[k as usize];
+                e.0 += u64::from(pred(m));
+                if let Some(kf) = known {
+                    e.1 |= kf(m);
+                }
+            }
+            c.into_iter().map(|(n, known)| Acc::Count { n, known }).collect()
+        }
+        Rule::ReqCount(p) => {
+            let mut c = vec![0u64; n];
+            for (r, &k) in reqs.iter().zip(rslot) {
+                c[k as usize] += u64::from(p(r, ctx));
+            }
+            c.into_iter().map(|n| Acc::Count { n, known: true }).collect()
+        }
+        Rule::ReqRatio { den, num } => {
+            let mut c = vec![(0u64, 0u64); n];
+            for (r, &k) in reqs.iter().zip(rslot) {
+                if den(r, ctx) {
+                    let e = &mut c[k as usize];
+                    e.1 += 1;
+                    e.0 += u64::from(num(r, ctx));
+                }
+            }
+            c.into_iter().map(|(num, den)| Acc::Ratio { num, den }).collect()
+        }
+        Rule::MsgRatio { den, num } => {
+            let mut c = vec![(0u64, 0u64); n];
+            for (m, &k) in msgs.iter().zip(mslot) {
+                if den(m) {
+                    let e = &mut c[k as usize];
+                    e.1 += 1;
+                    e.0 += u64::from(num(m));
+                }
+            }
+            c.into_iter().map(|(num, den)| Acc::Ratio { num, den }).collect()
+        }
+        Rule::ReqDuration(f) => {
+            let mut v = vec![Vec::new(); n];
+            for (r, &k) in reqs.iter().zip(rslot) {
+                if let Some(x) = f(r, ctx) {
+                    v[k as usize].push(x);
+                }
+            }
+            v.into_iter().map(Acc::Durations).collect()
+        }
+        Rule::MsgDuration(f) => {
+            let mut v = vec![Vec::new(); n];
+            for (m, &k) in msgs.iter().zip(mslot) {
+                if let Some(x) = f(m) {
+                    v[k as usize].push(x);
+                }
+            }
+            v.into_iter().map(Acc::Durations).collect()
+        }
+        Rule::Badge => vec![Acc::Badge; n],
+    }
+}
+
 /// Builds the report from compact facts.
 pub fn build(t: &FactTable, p: &Params, cfg: &Config) -> Report {
     let ctx = Ctx::new(cfg, &t.dict);
-    let reqs: Vec<&ReqRow> = t.reqs.iter().filter(|r| p.contains(r.start_ms)).collect();
-    let msgs: Vec<&MsgRow> = t.msgs.iter().filter(|m| p.contains(m.ms)).collect();
+    // Rows are copied, not referenced: each group's rows then lie together in memory, and every
+    // metric's pass over them reads sequentially (ten times faster on ten million messages).
+    let all = p.from.is_none() && p.to.is_none();
+    let reqs: Cow<[ReqRow]> =
+        if all { Cow::Borrowed(&t.reqs) } else { t.reqs.iter().filter(|r| p.contains(r.start_ms)).copied().collect() };
+    let msgs: Cow<[MsgRow]> =
+        if all { Cow::Borrowed(&t.msgs) } else { t.msgs.iter().filter(|m| p.contains(m.ms)).copied().collect() };
     let end = p.to.unwrap_or_else(|| t.data_end());
     let in_badge = |r: &ReqRow| {
         cfg.badge.channels.as_ref().is_none_or(|c| t.dict.name(r.channel).is_some_and(|n| c.iter().any(|x| x == n)))
     };
     let badge_reqs: Vec<&ReqRow> = t.reqs.iter().filter(|r| in_badge(r)).collect();
-    let total_job = || metrics_for(&reqs, &msgs, &ctx, &|| badge(badge_reqs.iter().copied(), end, &ctx));
+    let total_badge = || badge(badge_reqs.iter().copied(), end, &ctx);
     let mut groups = Vec::new();
     let mut total = None;
     if let Some(dim) = p.by {
@@ -386,13 +507,11 @@ pub fn build(t: &FactTable, p: &Params, cfg: &Config) -> Report {
             },
         };
         let slots = if dim.is_time() { g.buckets.len() } else { t.dict.len() + 1 };
-        let mut gr: Vec<Vec<&ReqRow>> = vec![Vec::new(); slots];
-        let mut gm: Vec<Vec<&MsgRow>> = vec![Vec::new(); slots];
-        for r in &reqs {
-            gr[g.req(r)].push(r);
-        }
-        for m in &msgs {
-            gm[g.msg(m)].push(m);
+        let rslot: Vec<u32> = reqs.iter().map(|r| g.req(r) as u32).collect();
+        let mslot: Vec<u32> = msgs.iter().map(|m| g.msg(m) as u32).collect();
+        let mut used = vec![false; slots];
+        for &k in rslot.iter().chain(&mslot) {
+            used[k as usize] = true;
         }
         // The badge looks back over the window before the period end, group by group.
         let mut gw: Vec<Vec<&ReqRow>> = vec![Vec::new(); slots];
@@ -401,12 +520,12 @@ pub fn build(t: &FactTable, p: &Params, cfg: &Config) -> Report {
             by_start = badge_reqs.clone();
             by_start.sort_by_key(|r| r.start_ms);
         } else {
-            for r in &badge_reqs {
+            for r in badge_reqs.iter().filter(|r| r.start_ms >= end - cfg.badge.window_ms && r.start_ms < end) {
                 gw[g.req(r)].push(r);
             }
         }
         let mut order: Vec<(Option<String>, usize)> = (0..slots)
-            .filter(|&i| !gr[i].is_empty() || !gm[i].is_empty())
+            .filter(|&i| used[i])
             .map(|i| {
                 let key = if dim.is_time() {
                     Some(g.buckets[i].2.clone())
@@ -420,24 +539,38 @@ pub fn build(t: &FactTable, p: &Params, cfg: &Config) -> Report {
             .collect();
         // Named groups first (time buckets in order), then the facts without a value (`null`).
         order.sort_by(|a, b| (a.0.is_none(), &a.0).cmp(&(b.0.is_none(), &b.0)));
-        let group_job = |i: usize| {
+        let group_badge = |i: usize| {
             if dim.is_time() {
                 let gend = g.buckets[i].1.min(end);
                 let lo = by_start.partition_point(|r| r.start_ms < gend - cfg.badge.window_ms);
                 let hi = by_start.partition_point(|r| r.start_ms < gend);
-                metrics_for(&gr[i], &gm[i], &ctx, &|| badge(by_start[lo..hi].iter().copied(), gend, &ctx))
+                badge(by_start[lo..hi].iter().copied(), gend, &ctx)
             } else {
-                metrics_for(&gr[i], &gm[i], &ctx, &|| badge(gw[i].iter().copied(), end, &ctx))
+                badge(gw[i].iter().copied(), end, &ctx)
             }
         };
-        // Job 0 is the total, then one job per group.
-        let mut results = parallel(order.len() + 1, |k| if k == 0 { total_job() } else { group_job(order[k - 1].1) });
-        let rest = results.split_off(1);
-        total = results.pop();
-        groups = order.into_iter().zip(rest).map(|((key, _), metrics)| Group { key, metrics }).collect();
+        // Metric by metric, each over all groups at once, the metrics spread over the cores.
+        let own = own_metrics(&ctx);
+        let mut per_metric: Vec<Vec<Acc>> =
+            parallel(own.len(), |k| accumulate_slots(own[k], &reqs, &rslot, &msgs, &mslot, slots, &ctx));
+        // Every fact of the period is in exactly one group (facts without a value form the
+        // `null` group): the total is the groups added up, not a second pass over the rows.
+        let mut totals: Vec<Acc> = own.iter().map(|d| accumulate(d, &[], &[], &ctx)).collect();
+        for (t, slots_acc) in totals.iter_mut().zip(&per_metric) {
+            for a in slots_acc {
+                t.merge(a);
+            }
+        }
+        let finished = parallel(order.len(), |k| {
+            let i = order[k].1;
+            let mut accs: Vec<Acc> = per_metric.iter().map(|m| m[i].clone()).collect();
+            assemble(&own, &mut accs, &|| group_badge(i))
+        });
+        per_metric.clear();
+        total = Some(assemble(&own, &mut totals, &total_badge));
+        groups = order.into_iter().zip(finished).map(|((key, _), metrics)| Group { key, metrics }).collect();
     }
-    let total = total
-        .unwrap_or_else(|| metrics_par(&reqs, &msgs, &ctx, &|| badge(badge_reqs.iter().copied(), end, &ctx), true));
+    let total = total.unwrap_or_else(|| metrics_par(&reqs, &msgs, &ctx, &total_badge));
     Report {
         period: Period { from: p.from.map(rfc3339_utc), to: p.to.map(rfc3339_utc) },
         timezone: p.zone.name(),

@@ -50,6 +50,11 @@ impl Durations {
     /// From milliseconds. Sums are exact integers and quantiles come from selection, so the
     /// result never depends on the order of the values.
     pub fn from_ms(mut v: Vec<i64>) -> Durations {
+        Durations::of(&mut v)
+    }
+
+    /// As [`Durations::from_ms`], reordering `v` in place.
+    pub fn of(v: &mut [i64]) -> Durations {
         let n = v.len();
         if n == 0 {
             return Durations { count: 0, mean: None, median: None, p90: None, min: None, max: None, sum: 0.0 };
