@@ -241,7 +241,7 @@ fn accumulate(def: &MetricDef, reqs: &[ReqRow], msgs: &[MsgRow], ctx: &Ctx) -> A
     match &def.rule {
         Rule::MsgCount { pred, known } => Acc::Count {
             n: msgs.iter().filter(|m| pred(m)).count() as u64,
-            known: known.is_none_or(|k| msgs.iter().any(|m| k(m))),
+            known: known.is_none_or(|k| msgs.iter().any(k)),
         },
         Rule::ReqCount(p) => Acc::Count { n: reqs.iter().filter(|r| p(r, ctx)).count() as u64, known: true },
         Rule::ReqRatio { den, num } => {
@@ -265,7 +265,7 @@ fn accumulate(def: &MetricDef, reqs: &[ReqRow], msgs: &[MsgRow], ctx: &Ctx) -> A
             Acc::Ratio { num: n, den: d }
         }
         Rule::ReqDuration(f) => Acc::Durations(reqs.iter().filter_map(|r| f(r, ctx)).collect()),
-        Rule::MsgDuration(f) => Acc::Durations(msgs.iter().filter_map(|m| f(m)).collect()),
+        Rule::MsgDuration(f) => Acc::Durations(msgs.iter().filter_map(f).collect()),
         Rule::Badge => Acc::Badge,
     }
 }
