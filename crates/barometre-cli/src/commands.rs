@@ -68,6 +68,8 @@ struct Files {
     pb: ProgressBar,
     done_bytes: u64,
     rows: u64,
+    /// What the bar says once the files are read.
+    after: String,
 }
 
 impl Files {
@@ -99,7 +101,16 @@ impl Iterator for Files {
                 self.done_bytes += r.bytes_read();
                 self.current = None;
             }
-            let p = self.paths.get(self.next)?.clone();
+            let Some(p) = self.paths.get(self.next).cloned() else {
+                // Reading is over; the clock's pass over every conversation comes next.
+                self.pb.set_style(
+                    ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                );
+                self.pb.set_message(self.after.clone());
+                self.pb.enable_steady_tick(std::time::Duration::from_millis(120));
+                return None;
+            };
             self.next += 1;
             match self.open(&p) {
                 Ok(r) => self.current = Some(r),
@@ -134,8 +145,22 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     pb.set_message(if lang == Lang::Fr { "lecture" } else { "reading" });
-    let mut files =
-        Files { paths: a.files.clone(), next: 0, kind, format, current: None, pb: pb.clone(), done_bytes: 0, rows: 0 };
+    let after = match lang {
+        Lang::Fr => "calcul des conversations et des demandes",
+        Lang::En => "computing conversations and requests",
+    }
+    .to_string();
+    let mut files = Files {
+        paths: a.files.clone(),
+        next: 0,
+        kind,
+        format,
+        current: None,
+        pb: pb.clone(),
+        done_bytes: 0,
+        rows: 0,
+        after,
+    };
     let sum = if a.check {
         let mut sum = barometre_store::ImportSummary { committed: false, ..Default::default() };
         for r in &mut files {
@@ -339,8 +364,17 @@ fn one_shot(a: &ReportArgs, cfg: &Config, tm: &mut Timings) -> Result<(barometre
     for (kind, paths) in [(Kind::Messages, &a.inputs), (Kind::ConversationEvents, &a.events)] {
         let fmt = if kind == Kind::Messages { format } else { None };
         let pb = ProgressBar::hidden();
-        let files =
-            Files { paths: paths.clone(), next: 0, kind, format: fmt, current: None, pb, done_bytes: 0, rows: 0 };
+        let files = Files {
+            paths: paths.clone(),
+            next: 0,
+            kind,
+            format: fmt,
+            current: None,
+            pb,
+            done_bytes: 0,
+            rows: 0,
+            after: String::new(),
+        };
         for r in files {
             let loc = match r {
                 Ok(l) => l,

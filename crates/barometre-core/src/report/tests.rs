@@ -302,3 +302,28 @@ mod invariants {
         }
     }
 }
+
+#[test]
+fn scope_actionable_and_handle_time_from_their_columns() {
+    let mut rows = vec![
+        m("i1", "2026-04-06T10:00:00Z", "in", "u1", "k1", ""),
+        m("i2", "2026-04-06T10:01:00Z", "in", "u2", "k2", ""),
+        m("i3", "2026-04-06T10:02:00Z", "in", "u3", "k3", ""),
+        m("o1", "2026-04-06T10:05:00Z", "out", "ag", "k1", ""),
+        m("o2", "2026-04-06T10:06:00Z", "out", "ag", "k2", ""),
+        m("o3", "2026-04-06T10:07:00Z", "out", "ag", "k3", ""),
+    ];
+    rows[0].in_scope = Some(true);
+    rows[1].in_scope = Some(false); // out of scope: not actionable either
+    rows[2].text = Some("Merci beaucoup !".into()); // a bare thanks: not actionable
+    rows[3].handle_seconds = Some(90.0);
+    rows[4].handle_seconds = Some(30.0);
+    rows[5].bot = true;
+    rows[5].handle_seconds = Some(1000.0); // a bot's time is no agent's time
+    let r = report(&rows, &[], &Params::default(), &Config::default());
+    let t = &r.total.metrics;
+    assert_eq!(count(t, "in_scope_messages"), Some(1));
+    assert_eq!(count(t, "actionable_messages"), Some(1));
+    // (90 + 30) / 2 = 60 s; median of two = 60; p90 = 30 + 0.9 × 60 = 84
+    assert_eq!(dur(t, "agent_handle_time"), (2, Some(60.0), Some(60.0), Some(84.0)));
+}
