@@ -492,18 +492,26 @@ pub fn build(t: &FactTable, p: &Params, cfg: &Config) -> Report {
     let in_badge = |r: &ReqRow| {
         cfg.badge.channels.as_ref().is_none_or(|c| t.dict.name(r.channel).is_some_and(|n| c.iter().any(|x| x == n)))
     };
-    let badge_reqs: Vec<&ReqRow> = t.reqs.iter().filter(|r| in_badge(r)).collect();
-    let total_badge = || badge(badge_reqs.iter().copied(), end, &ctx);
+    // The requests of the badge's window before the period end (time buckets have their own).
+    let window = |end: Millis| {
+        let lo = end - cfg.badge.window_ms;
+        t.reqs.iter().filter(move |r| r.start_ms >= lo && r.start_ms < end && in_badge(r))
+    };
+    let end_window: Vec<&ReqRow> = window(end).collect();
+    let total_badge = || badge(end_window.iter().copied(), end, &ctx);
     let mut groups = Vec::new();
     let mut total = None;
     if let Some(dim) = p.by {
-        let lo = reqs.iter().map(|r| r.start_ms).chain(msgs.iter().map(|m| m.ms)).min();
-        let hi = reqs.iter().map(|r| r.start_ms).chain(msgs.iter().map(|m| m.ms)).max();
+        let span = || {
+            let lo = reqs.iter().map(|r| r.start_ms).chain(msgs.iter().map(|m| m.ms)).min();
+            let hi = reqs.iter().map(|r| r.start_ms).chain(msgs.iter().map(|m| m.ms)).max();
+            lo.zip(hi)
+        };
         let g = Grouping {
             dim,
-            buckets: match (dim.is_time(), lo, hi) {
-                (true, Some(lo), Some(hi)) => buckets(lo, hi, dim, p.zone),
-                _ => Vec::new(),
+            buckets: match dim.is_time().then(span).flatten() {
+                Some((lo, hi)) => buckets(lo, hi, dim, p.zone),
+                None => Vec::new(),
             },
         };
         let slots = if dim.is_time() { g.buckets.len() } else { t.dict.len() + 1 };
@@ -517,10 +525,10 @@ pub fn build(t: &FactTable, p: &Params, cfg: &Config) -> Report {
         let mut gw: Vec<Vec<&ReqRow>> = vec![Vec::new(); slots];
         let mut by_start: Vec<&ReqRow> = Vec::new();
         if dim.is_time() {
-            by_start = badge_reqs.clone();
+            by_start = t.reqs.iter().filter(|r| in_badge(r)).collect();
             by_start.sort_by_key(|r| r.start_ms);
         } else {
-            for r in badge_reqs.iter().filter(|r| r.start_ms >= end - cfg.badge.window_ms && r.start_ms < end) {
+            for r in &end_window {
                 gw[g.req(r)].push(r);
             }
         }
@@ -561,14 +569,28 @@ pub fn build(t: &FactTable, p: &Params, cfg: &Config) -> Report {
                 t.merge(a);
             }
         }
-        let finished = parallel(order.len(), |k| {
-            let i = order[k].1;
-            let mut accs: Vec<Acc> = per_metric.iter().map(|m| m[i].clone()).collect();
-            assemble(&own, &mut accs, &|| group_badge(i))
+        // Each group takes its accumulators (moved, not copied); job 0 finishes the total.
+        let mut by_group: Vec<Vec<Acc>> = (0..slots).map(|_| Vec::with_capacity(own.len())).collect();
+        for m in per_metric.drain(..) {
+            for (i, a) in m.into_iter().enumerate() {
+                by_group[i].push(a);
+            }
+        }
+        let by_group: Vec<std::sync::Mutex<Vec<Acc>>> = by_group.into_iter().map(std::sync::Mutex::new).collect();
+        let totals = std::sync::Mutex::new(totals);
+        let take = |m: &std::sync::Mutex<Vec<Acc>>| {
+            std::mem::take(&mut *m.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+        };
+        let mut finished = parallel(order.len() + 1, |k| {
+            if k == 0 {
+                return assemble(&own, &mut take(&totals), &total_badge);
+            }
+            let i = order[k - 1].1;
+            assemble(&own, &mut take(&by_group[i]), &|| group_badge(i))
         });
-        per_metric.clear();
-        total = Some(assemble(&own, &mut totals, &total_badge));
-        groups = order.into_iter().zip(finished).map(|((key, _), metrics)| Group { key, metrics }).collect();
+        let rest = finished.split_off(1);
+        total = finished.pop();
+        groups = order.into_iter().zip(rest).map(|((key, _), metrics)| Group { key, metrics }).collect();
     }
     let total = total.unwrap_or_else(|| metrics_par(&reqs, &msgs, &ctx, &total_badge));
     Report {

@@ -455,8 +455,32 @@ impl Store for SqliteStore {
         let mut t = FactTable { dict: read_dict(&self.conn, ws)?, ..FactTable::default() };
         t.reqs.reserve(count_rows(&self.conn, ws, "req", from, to)?);
         t.msgs.reserve(count_rows(&self.conn, ws, "msg", from, to)?);
-        read_chunks(&self.conn, ws, "req", from, to, |n, b| chunks::decode_reqs(b, n, &mut t.reqs))?;
-        read_chunks(&self.conn, ws, "msg", from, to, |n, b| chunks::decode_msgs(b, n, &mut t.msgs))?;
+        // SQLite reads the chunks on this thread while another decodes them: the two overlap.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(bool, usize, Vec<u8>)>(4);
+        let (reqs, msgs) = (&mut t.reqs, &mut t.msgs);
+        std::thread::scope(|sc| -> Result<(), StoreError> {
+            let decoder = sc.spawn(move || -> Result<(), StoreError> {
+                for (is_req, n, b) in rx {
+                    if is_req {
+                        chunks::decode_reqs(&b, n, reqs)?;
+                    } else {
+                        chunks::decode_msgs(&b, n, msgs)?;
+                    }
+                }
+                Ok(())
+            });
+            let send = |is_req: bool| {
+                let tx = tx.clone();
+                move |n: usize, b: &[u8]| {
+                    tx.send((is_req, n, b.to_vec())).map_err(|_| StoreError::Corrupt("fact decoder stopped".into()))
+                }
+            };
+            let read = read_chunks(&self.conn, ws, "req", from, to, send(true))
+                .and_then(|()| read_chunks(&self.conn, ws, "msg", from, to, send(false)));
+            drop(tx);
+            let decoded = decoder.join().map_err(|_| StoreError::Corrupt("fact decoder panicked".into()))?;
+            read.and(decoded)
+        })?;
         t.reqs.retain(|r| within(r.start_ms, from, to));
         t.msgs.retain(|m| within(m.ms, from, to));
         Ok(t)
