@@ -193,6 +193,19 @@ fn block(metrics: &Metrics, prev: Option<&Metrics>, lang: Lang) -> String {
     table(&header, &rows)
 }
 
+/// A grouping dimension's name in the table's language.
+fn dim_label(d: &str, lang: Lang) -> &str {
+    match (lang, d) {
+        (Lang::Fr, "account") => "compte",
+        (Lang::Fr, "channel") => "canal",
+        (Lang::Fr, "team") => "équipe",
+        (Lang::Fr, "day") => "jour",
+        (Lang::Fr, "week") => "semaine",
+        (Lang::Fr, "month") => "mois",
+        _ => d,
+    }
+}
+
 pub fn report_table(r: &Report, prev: Option<&Report>, lang: Lang, cfg: &Config) -> String {
     let any = |s: &Option<String>| s.clone().unwrap_or_else(|| "…".into());
     let mut out = match lang {
@@ -201,7 +214,7 @@ pub fn report_table(r: &Report, prev: Option<&Report>, lang: Lang, cfg: &Config)
             any(&r.period.from),
             any(&r.period.to),
             r.timezone,
-            r.group_by.map_or(String::new(), |g| format!(", par {g}"))
+            r.group_by.map_or(String::new(), |g| format!(", par {}", dim_label(g, lang)))
         ),
         Lang::En => format!(
             "Baromètre — period {} → {} (time zone {}){}\n",
@@ -233,7 +246,7 @@ pub fn report_table(r: &Report, prev: Option<&Report>, lang: Lang, cfg: &Config)
     for g in &r.groups {
         let key =
             g.key.clone().unwrap_or_else(|| if lang == Lang::Fr { "(sans valeur)".into() } else { "(none)".into() });
-        out.push_str(&format!("\n== {} : {key} ==\n", r.group_by.unwrap_or("")));
+        out.push_str(&format!("\n== {} : {key} ==\n", dim_label(r.group_by.unwrap_or(""), lang)));
         let pg = prev.and_then(|p| p.groups.iter().find(|x| x.key == g.key)).map(|x| &x.metrics);
         out.push_str(&block(&g.metrics, pg, lang));
     }
