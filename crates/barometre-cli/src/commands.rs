@@ -40,7 +40,7 @@ const DIMS: [&str; 7] = ["account", "channel", "agent", "team", "day", "week", "
 #[derive(clap::Args)]
 pub struct ImportArgs {
     /// What the files hold.
-    #[arg(value_parser = ["messages", "conversation-events"])]
+    #[arg(value_parser = ["messages", "conversation-events", "surveys", "survey-invitations", "contacts"])]
     kind: String,
     /// CSV, JSON Lines or Customer Support on Twitter files.
     #[arg(required = true)]
@@ -402,6 +402,8 @@ fn one_shot(a: &ReportArgs, cfg: &Config, tm: &mut Timings) -> Result<(barometre
                     }
                 }
                 Record::Event(e) => inp.push_event(e),
+                // One-shot reports read messages and events; other kinds are imported.
+                _ => {}
             }
         }
     }
@@ -443,7 +445,8 @@ pub fn explain(ctx: &Ctx, a: ExplainArgs) -> Result<ExitCode> {
     let store = ctx.store()?;
     let (from, to) = span(&cfg, &p, false);
     let facts = store.facts(&ctx.workspace, &cfg, from, to)?;
-    let mut e = report::explain(def, &facts, &p, a.group.as_deref(), &cfg);
+    let records = store.records(&ctx.workspace, p.from, p.to)?;
+    let mut e = report::explain(def, &facts, &records, &p, a.group.as_deref(), &cfg);
     if a.numerator {
         e.rows.retain(|r| r.get("in_numerator").is_none_or(|v| v == &serde_json::Value::Bool(true)));
     }

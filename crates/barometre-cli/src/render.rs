@@ -113,12 +113,36 @@ fn cells(v: &Value, lang: Lang) -> (String, String, Option<f64>) {
             };
             (yes.to_string(), detail, Some(if b.earned { 1.0 } else { 0.0 }))
         }
+        Value::Mean(m) => {
+            let scale = match (m.scale_min, m.scale_max) {
+                (Some(a), Some(b)) => format!(" · {}–{}", number(a, 0, lang), number(b, 0, lang)),
+                _ => String::new(),
+            };
+            let better = match (m.lower_is_better, lang) {
+                (true, Lang::Fr) => " · plus bas = mieux",
+                (true, Lang::En) => " · lower is better",
+                _ => "",
+            };
+            (m.value.map_or(na, |v| number(v, 2, lang)), format!("n {}{scale}{better}", m.count), m.value)
+        }
+        Value::Nps(n) => {
+            let detail = match lang {
+                Lang::Fr => {
+                    format!("promoteurs {} · passifs {} · détracteurs {}", n.promoters, n.passives, n.detractors)
+                }
+                Lang::En => {
+                    format!("promoters {} · passives {} · detractors {}", n.promoters, n.passives, n.detractors)
+                }
+            };
+            (n.value.map_or(na, |v| number(v, 1, lang)), detail, n.value)
+        }
     }
 }
 
 fn change(shape: Shape, now: Option<f64>, before: Option<f64>, lang: Lang) -> String {
     match (shape, now, before) {
-        (Shape::Ratio, Some(a), Some(b)) => signed(a - b, " pts", lang),
+        (Shape::Ratio | Shape::Nps, Some(a), Some(b)) => signed(a - b, " pts", lang),
+        (Shape::Mean, Some(a), Some(b)) => signed(a - b, "", lang),
         (Shape::Count | Shape::Duration, Some(a), Some(b)) if b != 0.0 => {
             signed((a - b) / b * 100.0, if lang == Lang::Fr { "\u{a0}%" } else { "%" }, lang)
         }
@@ -344,6 +368,8 @@ pub fn report_csv(r: &Report) -> String {
                     (Value::Badge(b), "denominator") => json!(b.response_rate.denominator),
                     (Value::Badge(b), "median") => json!(b.response_time.median),
                     (Value::Badge(b), "count") => json!(b.response_time.count),
+                    (Value::Nps(n), "numerator") => json!(n.promoters),
+                    (Value::Nps(n), "denominator") => json!(n.count),
                     _ => j.get(f).cloned().unwrap_or(Json::Null),
                 };
                 o.insert(f.into(), x);

@@ -272,3 +272,48 @@ fn a_one_shot_report_from_files_equals_import_then_report() {
         .contains("dup.csv:8:1: duplicate message_id `b1` with other content (first at"));
     assert_eq!(json(&o)["total"]["metrics"]["messages_received"]["value"], 3);
 }
+
+#[test]
+fn surveys_and_contacts_import_and_report_with_their_rows_behind() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("b.db");
+    let m = write(d.path(), "m.csv", ROWS);
+    run(&["import", "messages", s(&m), "--db", s(&db)]);
+    // k1 was first answered by agent7: the survey tied to k1 without an agent goes to agent7.
+    let sv = write(
+        d.path(),
+        "s.csv",
+        "response_id,survey,score,scale_min,scale_max,answered_at,conversation_id,agent_id\n\
+s1,csat,5,1,5,2026-04-06T12:00:00Z,k1,\n\
+s2,csat,2,1,5,2026-04-06T12:05:00Z,,agent8\n\
+s3,nps,10,0,10,2026-04-06T12:06:00Z,,\n\
+s4,nps,3,0,10,2026-04-06T12:07:00Z,,\n\
+s5,csat,9,1,5,2026-04-06T12:08:00Z,,\n",
+    );
+    let o = run(&["import", "surveys", s(&sv), "--db", s(&db)]);
+    assert_eq!(o.status.code(), Some(2), "the out-of-scale answer is rejected");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("s.csv:6:3: score 9 is outside its scale 1–5"));
+    let ct = write(
+        d.path(),
+        "c.csv",
+        "contact_id,channel,account,queued_at,answered_at,ended_at,agent_id\n\
+c1,phone,acme,2026-04-06T09:00:00Z,2026-04-06T09:02:00Z,2026-04-06T09:10:00Z,agent7\n\
+c2,phone,acme,2026-04-06T09:01:00Z,2026-04-06T09:05:00Z,,agent8\n\
+c3,phone,acme,2026-04-06T09:03:00Z,,,\n",
+    );
+    assert_eq!(run(&["import", "contacts", s(&ct), "--db", s(&db)]).status.code(), Some(0));
+    // Importing again changes nothing.
+    let o = run(&["import", "contacts", s(&ct), "--db", s(&db)]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("0 new, 0 changed, 3 unchanged"));
+    let r = json(&run(&["report", "--db", s(&db), "--format", "json", "--by", "agent"]));
+    let t = &r["total"]["metrics"];
+    assert_eq!((t["csat"]["numerator"].as_u64(), t["csat"]["denominator"].as_u64()), (Some(1), Some(2)));
+    assert_eq!(t["nps"]["value"], 0.0); // 1 promoter, 1 detractor of 2
+    assert_eq!(t["average_wait_time"]["mean"], 180.0); // (120 + 240) / 2
+    assert_eq!(t["abandon_rate"]["numerator"], 1);
+    let agent7 = r["groups"].as_array().unwrap().iter().find(|g| g["key"] == "agent7").unwrap();
+    assert_eq!(agent7["metrics"]["csat"]["value"], 100.0);
+    let e = json(&run(&["explain", "csat", "--db", s(&db), "--format", "json"]));
+    let ids: Vec<&str> = e["rows"].as_array().unwrap().iter().map(|r| r["response_id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["s1", "s2"]);
+}

@@ -224,6 +224,7 @@ impl ClockOut {
             dict: inp.dims.clone(),
             reqs: self.reqs.iter().map(|r| r.row).collect(),
             msgs: self.msgs.iter().map(|m| m.row).collect(),
+            ..Default::default()
         }
     }
 

@@ -5,7 +5,7 @@
 //! column; the next row is read as if nothing happened, so nothing valid is lost.
 
 use crate::fx::FxHashMap as HashMap;
-use crate::model::{ConversationEvent, Direction, EventKind, Message};
+use crate::model::{Contact, ConversationEvent, Direction, EventKind, Message, SurveyAnswer, SurveyInvitation};
 use crate::time::{parse_instant, parse_twitter_date, Stamp};
 use std::collections::VecDeque;
 use std::fmt;
@@ -32,6 +32,9 @@ impl fmt::Display for RowError {
 pub enum Kind {
     Messages,
     ConversationEvents,
+    Surveys,
+    SurveyInvitations,
+    Contacts,
 }
 
 impl Kind {
@@ -39,6 +42,9 @@ impl Kind {
         match s {
             "messages" => Some(Kind::Messages),
             "conversation-events" | "conversation_events" | "events" => Some(Kind::ConversationEvents),
+            "surveys" => Some(Kind::Surveys),
+            "survey-invitations" | "survey_invitations" => Some(Kind::SurveyInvitations),
+            "contacts" => Some(Kind::Contacts),
             _ => None,
         }
     }
@@ -46,6 +52,9 @@ impl Kind {
         match self {
             Kind::Messages => &["message_id", "created_at", "direction", "account", "channel", "author_id"],
             Kind::ConversationEvents => &["conversation_id", "event", "at"],
+            Kind::Surveys => &["response_id", "survey", "answered_at"],
+            Kind::SurveyInvitations => &["invitation_id", "survey", "sent_at"],
+            Kind::Contacts => &["contact_id", "channel", "account", "queued_at"],
         }
     }
 }
@@ -85,6 +94,9 @@ impl Format {
 pub enum Record {
     Message(Message),
     Event(ConversationEvent),
+    Survey(SurveyAnswer),
+    Invitation(SurveyInvitation),
+    Contact(Contact),
 }
 
 /// A validated row and where it was read, to name it in later errors (a duplicate id).
@@ -205,7 +217,115 @@ fn record_from(kind: Kind, f: &dyn Fields) -> FieldResult<(u64, Record)> {
     match kind {
         Kind::Messages => message_from(f).map(|m| (f.col("message_id"), Record::Message(m))),
         Kind::ConversationEvents => event_from(f).map(|e| (f.col("conversation_id"), Record::Event(e))),
+        Kind::Surveys => survey_from(f).map(|x| (f.col("response_id"), Record::Survey(x))),
+        Kind::SurveyInvitations => invitation_from(f).map(|x| (f.col("invitation_id"), Record::Invitation(x))),
+        Kind::Contacts => contact_from(f).map(|x| (f.col("contact_id"), Record::Contact(x))),
     }
+}
+
+fn number(f: &dyn Fields, name: &str) -> FieldResult<Option<f64>> {
+    match f.get(name)? {
+        None => Ok(None),
+        Some(v) => match v.replace(',', ".").parse::<f64>() {
+            Ok(x) if x.is_finite() => Ok(Some(x)),
+            _ => Err((f.col(name), format!("`{v}` in column `{name}` is not a number"))),
+        },
+    }
+}
+
+fn opt_instant(f: &dyn Fields, name: &str) -> FieldResult<Option<Stamp>> {
+    match f.get(name)? {
+        None => Ok(None),
+        Some(v) => parse_instant(v).map(Some).map_err(|e| (f.col(name), format!("column `{name}`: {e}"))),
+    }
+}
+
+fn lower(f: &dyn Fields, name: &str) -> FieldResult<Option<String>> {
+    Ok(f.get(name)?.map(str::to_ascii_lowercase))
+}
+
+/// A survey answer: a score needs its scale, inside which it must lie (never guessed); NPS is
+/// asked on 0–10; an answer without a score must carry a category (`answer`).
+fn survey_from(f: &dyn Fields) -> FieldResult<SurveyAnswer> {
+    let response_id = required(f, "response_id")?.to_string();
+    let survey = required(f, "survey")?.to_ascii_lowercase();
+    let answered_at = instant(f, "answered_at")?;
+    let score = number(f, "score")?;
+    let (lo, hi) = (number(f, "scale_min")?, number(f, "scale_max")?);
+    let answer = opt_string(f, "answer")?;
+    if let Some(sc) = score {
+        let (Some(lo), Some(hi)) = (lo, hi) else {
+            let col = if lo.is_none() { "scale_min" } else { "scale_max" };
+            return Err((
+                f.col(col),
+                format!("a score needs its scale: `{col}` is missing (the scale is never guessed)"),
+            ));
+        };
+        if hi <= lo {
+            return Err((f.col("scale_max"), format!("scale_max {hi} must be above scale_min {lo}")));
+        }
+        if sc < lo || sc > hi {
+            return Err((f.col("score"), format!("score {sc} is outside its scale {lo}–{hi}")));
+        }
+        if survey == "nps" && (lo != 0.0 || hi != 10.0) {
+            return Err((f.col("scale_min"), format!("an NPS answer is on a 0–10 scale, not {lo}–{hi}")));
+        }
+    } else if answer.is_none() {
+        return Err((f.col("score"), "missing value: an answer needs a `score` or an `answer`".into()));
+    }
+    Ok(SurveyAnswer {
+        response_id,
+        survey,
+        score,
+        scale_min: lo,
+        scale_max: hi,
+        answered_at,
+        conversation_id: opt_string(f, "conversation_id")?,
+        agent_id: opt_string(f, "agent_id")?,
+        channel: lower(f, "channel")?,
+        account: opt_string(f, "account")?,
+        customer_id: opt_string(f, "customer_id")?,
+        comment: f.raw("comment")?.map(str::to_string),
+        answer,
+    })
+}
+
+fn invitation_from(f: &dyn Fields) -> FieldResult<SurveyInvitation> {
+    Ok(SurveyInvitation {
+        invitation_id: required(f, "invitation_id")?.to_string(),
+        survey: required(f, "survey")?.to_ascii_lowercase(),
+        sent_at: instant(f, "sent_at")?,
+        channel: lower(f, "channel")?,
+        account: opt_string(f, "account")?,
+        theme: opt_string(f, "theme")?,
+        customer_id: opt_string(f, "customer_id")?,
+    })
+}
+
+/// A queued contact: answered after it was queued, ended after it was answered.
+fn contact_from(f: &dyn Fields) -> FieldResult<Contact> {
+    let queued_at = instant(f, "queued_at")?;
+    let answered_at = opt_instant(f, "answered_at")?;
+    let ended_at = opt_instant(f, "ended_at")?;
+    if let Some(a) = answered_at {
+        if a.ms < queued_at.ms {
+            return Err((f.col("answered_at"), "answered_at is before queued_at".into()));
+        }
+    }
+    if let Some(e) = ended_at {
+        if e.ms < answered_at.unwrap_or(queued_at).ms {
+            return Err((f.col("ended_at"), "ended_at is before the contact was answered (or queued)".into()));
+        }
+    }
+    Ok(Contact {
+        contact_id: required(f, "contact_id")?.to_string(),
+        channel: required(f, "channel")?.to_ascii_lowercase(),
+        account: required(f, "account")?.to_string(),
+        queued_at,
+        answered_at,
+        ended_at,
+        agent_id: opt_string(f, "agent_id")?,
+    })
 }
 
 /// Wraps a byte stream and remembers where lines break, so that a row's line is right whatever

@@ -5,7 +5,7 @@
 use crate::calendar::Calendar;
 use crate::clock::{Outcome, Role};
 use crate::config::Config;
-use crate::table::{Dict, MsgRow, ReqRow};
+use crate::table::{ContactRow, Dict, MsgRow, ReqRow, SurveyKind, SurveyRow};
 use crate::time::Millis;
 
 /// What a rule needs beyond the facts: the configuration, and each account's calendar by id.
@@ -52,6 +52,23 @@ pub enum Rule {
     /// Milliseconds measured on each message that has one.
     MsgDuration(fn(&MsgRow) -> Option<Millis>),
     Badge,
+    /// Survey answers satisfying `num` among those satisfying `den`.
+    SurveyRatio {
+        den: fn(&SurveyRow) -> bool,
+        num: fn(&SurveyRow) -> bool,
+    },
+    /// Mean score, on the original scale, of the answers satisfying the predicate.
+    SurveyMean(fn(&SurveyRow) -> bool),
+    /// % promoters (9–10) − % detractors (0–6) of NPS answers.
+    Nps,
+    /// Answers / invitations.
+    SurveyResponseRate,
+    ContactCount(fn(&ContactRow) -> bool),
+    ContactRatio {
+        den: fn(&ContactRow) -> bool,
+        num: fn(&ContactRow) -> bool,
+    },
+    ContactDuration(fn(&ContactRow) -> Option<Millis>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +77,8 @@ pub enum Shape {
     Ratio,
     Duration,
     Badge,
+    Mean,
+    Nps,
 }
 
 pub struct MetricDef {
@@ -77,10 +96,16 @@ pub struct MetricDef {
 impl MetricDef {
     pub fn shape(&self) -> Shape {
         match self.rule {
-            Rule::MsgCount { .. } | Rule::ReqCount(_) => Shape::Count,
-            Rule::ReqRatio { .. } | Rule::MsgRatio { .. } => Shape::Ratio,
-            Rule::ReqDuration(_) | Rule::MsgDuration(_) => Shape::Duration,
+            Rule::MsgCount { .. } | Rule::ReqCount(_) | Rule::ContactCount(_) => Shape::Count,
+            Rule::ReqRatio { .. }
+            | Rule::MsgRatio { .. }
+            | Rule::SurveyRatio { .. }
+            | Rule::SurveyResponseRate
+            | Rule::ContactRatio { .. } => Shape::Ratio,
+            Rule::ReqDuration(_) | Rule::MsgDuration(_) | Rule::ContactDuration(_) => Shape::Duration,
             Rule::Badge => Shape::Badge,
+            Rule::SurveyMean(_) => Shape::Mean,
+            Rule::Nps => Shape::Nps,
         }
     }
     pub fn label(&self, lang: Lang) -> &'static str {
@@ -98,6 +123,19 @@ impl MetricDef {
     /// Whether the rows behind it are requests (else messages).
     pub fn on_requests(&self) -> bool {
         matches!(self.rule, Rule::ReqCount(_) | Rule::ReqRatio { .. } | Rule::ReqDuration(_) | Rule::Badge)
+    }
+    /// Whether the rows behind it are survey answers, invitations or contacts (not the clock's).
+    pub fn on_records(&self) -> bool {
+        matches!(
+            self.rule,
+            Rule::SurveyRatio { .. }
+                | Rule::SurveyMean(_)
+                | Rule::Nps
+                | Rule::SurveyResponseRate
+                | Rule::ContactCount(_)
+                | Rule::ContactRatio { .. }
+                | Rule::ContactDuration(_)
+        )
     }
 }
 
@@ -344,7 +382,101 @@ pub static METRICS: &[MetricDef] = &[
         higher_is_better: true,
         rule: Rule::Badge,
     },
+    MetricDef {
+        id: "csat",
+        seed: "004, 001",
+        label_fr: "Satisfaction (CSAT)",
+        label_en: "Customer satisfaction (CSAT)",
+        formula_fr: "réponses positives (score normalisé ≥ 0,75 : 4 ou 5 sur 5) / réponses × 100 ; 30 sur 50 → 60 %",
+        formula_en: "positive answers (normalised score ≥ 0.75: 4 or 5 of 5) / answers × 100; 30 of 50 → 60 %",
+        higher_is_better: true,
+        rule: Rule::SurveyRatio { den: csat, num: |s| csat(s) && s.normalised().is_some_and(|n| n >= 0.75) },
+    },
+    MetricDef {
+        id: "csat_mean",
+        seed: "004",
+        label_fr: "Satisfaction moyenne (échelle d'origine)",
+        label_en: "Mean satisfaction (original scale)",
+        formula_fr: "moyenne des scores CSAT sur leur échelle (null si les échelles diffèrent)",
+        formula_en: "mean CSAT score on its own scale (null when scales differ)",
+        higher_is_better: true,
+        rule: Rule::SurveyMean(csat),
+    },
+    MetricDef {
+        id: "nps",
+        seed: "004, 003",
+        label_fr: "Recommandation (NPS)",
+        label_en: "Net Promoter Score (NPS)",
+        formula_fr: "% promoteurs (9–10) − % détracteurs (0–6), échelle 0–10 ; 70 % − 10 % → 60",
+        formula_en: "% promoters (9–10) − % detractors (0–6), 0–10 scale; 70 % − 10 % → 60",
+        higher_is_better: true,
+        rule: Rule::Nps,
+    },
+    MetricDef {
+        id: "ces",
+        seed: "004, 003",
+        label_fr: "Effort client (CES)",
+        label_en: "Customer effort (CES)",
+        formula_fr: "Σ scores d'effort / réponses (1–7) ; plus bas est meilleur",
+        formula_en: "Σ effort scores / answers (1–7); lower is better",
+        higher_is_better: false,
+        rule: Rule::SurveyMean(|s| s.kind == SurveyKind::Ces && s.score().is_some()),
+    },
+    MetricDef {
+        id: "survey_response_rate",
+        seed: "003",
+        label_fr: "Taux de réponse aux enquêtes",
+        label_en: "Survey response rate",
+        formula_fr: "réponses / invitations envoyées sur la période (import `survey-invitations`)",
+        formula_en: "answers / invitations sent in the period (`survey-invitations` import)",
+        higher_is_better: true,
+        rule: Rule::SurveyResponseRate,
+    },
+    MetricDef {
+        id: "contacts",
+        seed: "004",
+        label_fr: "Contacts en file (chat, téléphone)",
+        label_en: "Queued contacts (chat, phone)",
+        formula_fr: "contacts entrés en file d'attente",
+        formula_en: "contacts that entered a queue",
+        higher_is_better: true,
+        rule: Rule::ContactCount(|_| true),
+    },
+    MetricDef {
+        id: "average_wait_time",
+        seed: "004",
+        label_fr: "Temps d'attente",
+        label_en: "Wait time",
+        formula_fr: "Σ (réponse − mise en file) / contacts servis ; 500 min pour 200 appels → 2,5 min ; abandons exclus",
+        formula_en: "Σ (answer − queued) / contacts served; 500 min over 200 calls → 2.5 min; abandoned contacts apart",
+        higher_is_better: false,
+        rule: Rule::ContactDuration(|c| c.answered().map(|a| a - c.ms)),
+    },
+    MetricDef {
+        id: "abandon_rate",
+        seed: "004",
+        label_fr: "Taux d'abandon",
+        label_en: "Abandon rate",
+        formula_fr: "contacts raccrochés avant d'être servis / contacts × 100",
+        formula_en: "contacts that left before being served / contacts × 100",
+        higher_is_better: false,
+        rule: Rule::ContactRatio { den: |_| true, num: |c| c.answered().is_none() },
+    },
+    MetricDef {
+        id: "contact_handle_time",
+        seed: "004",
+        label_fr: "Durée de traitement des contacts",
+        label_en: "Contact handle time",
+        formula_fr: "fin − réponse des contacts servis dont la fin est connue",
+        formula_en: "end − answer of served contacts whose end is known",
+        higher_is_better: false,
+        rule: Rule::ContactDuration(|c| c.answered().zip(c.ended()).map(|(a, e)| e - a)),
+    },
 ];
+
+fn csat(s: &SurveyRow) -> bool {
+    s.kind == SurveyKind::Csat && s.score().is_some()
+}
 
 pub fn find(id: &str) -> Option<&'static MetricDef> {
     METRICS.iter().find(|m| m.id == id)

@@ -211,3 +211,56 @@ impl Default for ContentHash {
         Self::new()
     }
 }
+
+/// One answer of the `surveys` import: a score on its own scale, or a category (`answer`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SurveyAnswer {
+    pub response_id: String,
+    /// `csat`, `nps`, `ces` or a custom name, lower case.
+    pub survey: String,
+    pub score: Option<f64>,
+    pub scale_min: Option<f64>,
+    pub scale_max: Option<f64>,
+    pub answered_at: Stamp,
+    pub conversation_id: Option<String>,
+    pub agent_id: Option<String>,
+    pub channel: Option<String>,
+    pub account: Option<String>,
+    pub customer_id: Option<String>,
+    pub comment: Option<String>,
+    /// A categorical answer (`preferred_channel` surveys).
+    pub answer: Option<String>,
+}
+
+impl SurveyAnswer {
+    /// The score mapped onto 0–1 by its own scale.
+    pub fn normalised(&self) -> Option<f64> {
+        let (s, lo, hi) = (self.score?, self.scale_min?, self.scale_max?);
+        Some((s - lo) / (hi - lo))
+    }
+}
+
+/// One row of the `survey-invitations` import (seed 003: theme, sample, channel, period).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SurveyInvitation {
+    pub invitation_id: String,
+    pub survey: String,
+    pub sent_at: Stamp,
+    pub channel: Option<String>,
+    pub account: Option<String>,
+    pub theme: Option<String>,
+    pub customer_id: Option<String>,
+}
+
+/// One row of the `contacts` import (chat and phone queues).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Contact {
+    pub contact_id: String,
+    pub channel: String,
+    pub account: String,
+    pub queued_at: Stamp,
+    /// Absent: the contact hung up before an agent answered (abandoned).
+    pub answered_at: Option<Stamp>,
+    pub ended_at: Option<Stamp>,
+    pub agent_id: Option<String>,
+}

@@ -4,8 +4,9 @@
 use crate::clock::{Facts, MessageFact, RequestFact};
 use crate::config::Config;
 use crate::metrics::{Ctx, MetricDef, Rule, METRICS};
+use crate::model::{Contact, SurveyAnswer, SurveyInvitation};
 use crate::stats::{Count, Durations, Ratio};
-use crate::table::{FactTable, MsgRow, ReqRow};
+use crate::table::{ContactRow, FactTable, InvitationRow, MsgRow, ReqRow, SurveyKind, SurveyRow};
 use crate::time::{rfc3339_utc, Millis, Zone};
 use chrono::{Datelike, Duration, NaiveDate};
 use serde::ser::SerializeMap;
@@ -94,6 +95,26 @@ pub struct BadgeThresholds {
     pub response_time: f64,
 }
 
+/// A mean score on its original scale (CSAT mean, CES).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Mean {
+    pub value: Option<f64>,
+    pub count: u64,
+    /// The scale, when every answer used the same one.
+    pub scale_min: Option<f64>,
+    pub scale_max: Option<f64>,
+    pub lower_is_better: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Nps {
+    pub value: Option<f64>,
+    pub promoters: u64,
+    pub passives: u64,
+    pub detractors: u64,
+    pub count: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Value {
@@ -101,6 +122,8 @@ pub enum Value {
     Ratio(Ratio),
     Duration(Durations),
     Badge(Badge),
+    Mean(Mean),
+    Nps(Nps),
 }
 
 /// Metrics in registry order.
@@ -207,6 +230,8 @@ enum Acc {
     Ratio { num: u64, den: u64 },
     Durations(Vec<i64>),
     Badge,
+    Mean { sum: f64, n: u64, lo: f64, hi: f64, mixed: bool, lower: bool },
+    Nps { pro: u64, pas: u64, det: u64 },
 }
 
 impl Acc {
@@ -221,6 +246,25 @@ impl Acc {
                 *den += b;
             }
             (Acc::Durations(v), Acc::Durations(w)) => v.extend_from_slice(w),
+            (
+                Acc::Mean { sum, n, lo, hi, mixed, .. },
+                Acc::Mean { sum: s2, n: n2 @ 1.., lo: l2, hi: h2, mixed: m2, .. },
+            ) => {
+                if *n > 0 && (*lo != *l2 || *hi != *h2) {
+                    *mixed = true;
+                }
+                if *n == 0 {
+                    (*lo, *hi) = (*l2, *h2);
+                }
+                *sum += s2;
+                *n += n2;
+                *mixed |= m2;
+            }
+            (Acc::Nps { pro, pas, det }, Acc::Nps { pro: a, pas: b, det: c }) => {
+                *pro += a;
+                *pas += b;
+                *det += c;
+            }
             _ => {}
         }
     }
@@ -232,42 +276,31 @@ impl Acc {
             Acc::Ratio { num, den } => Value::Ratio(Ratio::new(*num, *den)),
             Acc::Durations(v) => Value::Duration(Durations::of(v)),
             Acc::Badge => Value::Badge(badge()),
+            Acc::Mean { sum, n, lo, hi, mixed, lower } => Value::Mean(Mean {
+                value: (*n > 0).then(|| *sum / *n as f64),
+                count: *n,
+                scale_min: (*n > 0 && !*mixed).then_some(*lo),
+                scale_max: (*n > 0 && !*mixed).then_some(*hi),
+                lower_is_better: *lower,
+            }),
+            Acc::Nps { pro, pas, det } => {
+                let count = *pro + *pas + *det;
+                Value::Nps(Nps {
+                    value: (count > 0).then(|| (*pro as f64 - *det as f64) * 100.0 / count as f64),
+                    promoters: *pro,
+                    passives: *pas,
+                    detractors: *det,
+                    count,
+                })
+            }
         }
     }
 }
 
 /// One metric over the given requests and messages, before its final form.
 fn accumulate(def: &MetricDef, reqs: &[ReqRow], msgs: &[MsgRow], ctx: &Ctx) -> Acc {
-    match &def.rule {
-        Rule::MsgCount { pred, known } => Acc::Count {
-            n: msgs.iter().filter(|m| pred(m)).count() as u64,
-            known: known.is_none_or(|k| msgs.iter().any(k)),
-        },
-        Rule::ReqCount(p) => Acc::Count { n: reqs.iter().filter(|r| p(r, ctx)).count() as u64, known: true },
-        Rule::ReqRatio { den, num } => {
-            let (mut n, mut d) = (0, 0);
-            for r in reqs {
-                if den(r, ctx) {
-                    d += 1;
-                    n += u64::from(num(r, ctx));
-                }
-            }
-            Acc::Ratio { num: n, den: d }
-        }
-        Rule::MsgRatio { den, num } => {
-            let (mut n, mut d) = (0, 0);
-            for m in msgs {
-                if den(m) {
-                    d += 1;
-                    n += u64::from(num(m));
-                }
-            }
-            Acc::Ratio { num: n, den: d }
-        }
-        Rule::ReqDuration(f) => Acc::Durations(reqs.iter().filter_map(|r| f(r, ctx)).collect()),
-        Rule::MsgDuration(f) => Acc::Durations(msgs.iter().filter_map(f).collect()),
-        Rule::Badge => Acc::Badge,
-    }
+    let rows = Rows { reqs, msgs, ..Rows::default() };
+    accumulate_slots(def, &rows, &Slots::default(), 1, ctx).pop().unwrap_or(Acc::Badge)
 }
 
 /// One metric over the given requests and messages.
@@ -321,9 +354,10 @@ fn assemble(own: &[&'static MetricDef], accs: &mut [Acc], badge: &dyn Fn() -> Ba
 }
 
 /// All metrics of the whole period, spread over the cores (a report without groups).
-fn metrics_par(reqs: &[ReqRow], msgs: &[MsgRow], ctx: &Ctx, badge: &dyn Fn() -> Badge) -> Metrics {
+fn metrics_par(rows: &Rows, ctx: &Ctx, badge: &dyn Fn() -> Badge) -> Metrics {
     let own = own_metrics(ctx);
-    let mut accs = parallel(own.len(), |k| accumulate(own[k], reqs, msgs, ctx));
+    let mut accs =
+        parallel(own.len(), |k| accumulate_slots(own[k], rows, &Slots::default(), 1, ctx).pop().unwrap_or(Acc::Badge));
     assemble(&own, &mut accs, badge)
 }
 
@@ -399,27 +433,54 @@ impl Grouping {
             _ => self.bucket(m.ms),
         }
     }
+    /// Group of a row of another import (survey, contact, invitation); no team.
+    fn other(&self, ms: Millis, account: u32, channel: u32, agent: u32) -> usize {
+        match self.dim {
+            Dim::Account => Self::slot_of_name(account),
+            Dim::Channel => Self::slot_of_name(channel),
+            Dim::Agent => Self::slot_of_name(agent),
+            Dim::Team => 0,
+            _ => self.bucket(ms),
+        }
+    }
     fn bucket(&self, ms: Millis) -> usize {
         self.buckets.partition_point(|b| b.1 <= ms)
     }
 }
 
+/// All the compact rows a report reads.
+#[derive(Default, Clone, Copy)]
+struct Rows<'a> {
+    reqs: &'a [ReqRow],
+    msgs: &'a [MsgRow],
+    surveys: &'a [SurveyRow],
+    contacts: &'a [ContactRow],
+    invitations: &'a [InvitationRow],
+}
+
+/// The group of each row (`None`: every row in group 0).
+#[derive(Default)]
+struct Slots<'a> {
+    reqs: Option<&'a [u32]>,
+    msgs: Option<&'a [u32]>,
+    surveys: Option<&'a [u32]>,
+    contacts: Option<&'a [u32]>,
+    invitations: Option<&'a [u32]>,
+}
+
+fn slot(s: Option<&[u32]>, i: usize) -> usize {
+    s.map_or(0, |v| v[i] as usize)
+}
+
 /// One metric for every group at once: one sequential pass over the rows, each row adding to
-/// its group's accumulator (`slot`: the group of each row).
-fn accumulate_slots(
-    def: &MetricDef,
-    reqs: &[ReqRow],
-    rslot: &[u32],
-    msgs: &[MsgRow],
-    mslot: &[u32],
-    n: usize,
-    ctx: &Ctx,
-) -> Vec<Acc> {
+/// its group's accumulator.
+fn accumulate_slots(def: &MetricDef, rows: &Rows, sl: &Slots, n: usize, ctx: &Ctx) -> Vec<Acc> {
+    let (reqs, msgs) = (rows.reqs, rows.msgs);
     match &def.rule {
         Rule::MsgCount { pred, known } => {
             let mut c = vec![(0u64, known.is_none()); n];
-            for (m, &k) in msgs.iter().zip(mslot) {
-                let e = &mut c[k as usize];
+            for (i, m) in msgs.iter().enumerate() {
+                let e = &mut c[slot(sl.msgs, i)];
                 e.0 += u64::from(pred(m));
                 if let Some(kf) = known {
                     e.1 |= kf(m);
@@ -429,16 +490,16 @@ fn accumulate_slots(
         }
         Rule::ReqCount(p) => {
             let mut c = vec![0u64; n];
-            for (r, &k) in reqs.iter().zip(rslot) {
-                c[k as usize] += u64::from(p(r, ctx));
+            for (i, r) in reqs.iter().enumerate() {
+                c[slot(sl.reqs, i)] += u64::from(p(r, ctx));
             }
             c.into_iter().map(|n| Acc::Count { n, known: true }).collect()
         }
         Rule::ReqRatio { den, num } => {
             let mut c = vec![(0u64, 0u64); n];
-            for (r, &k) in reqs.iter().zip(rslot) {
+            for (i, r) in reqs.iter().enumerate() {
                 if den(r, ctx) {
-                    let e = &mut c[k as usize];
+                    let e = &mut c[slot(sl.reqs, i)];
                     e.1 += 1;
                     e.0 += u64::from(num(r, ctx));
                 }
@@ -447,9 +508,9 @@ fn accumulate_slots(
         }
         Rule::MsgRatio { den, num } => {
             let mut c = vec![(0u64, 0u64); n];
-            for (m, &k) in msgs.iter().zip(mslot) {
+            for (i, m) in msgs.iter().enumerate() {
                 if den(m) {
-                    let e = &mut c[k as usize];
+                    let e = &mut c[slot(sl.msgs, i)];
                     e.1 += 1;
                     e.0 += u64::from(num(m));
                 }
@@ -458,23 +519,98 @@ fn accumulate_slots(
         }
         Rule::ReqDuration(f) => {
             let mut v = vec![Vec::new(); n];
-            for (r, &k) in reqs.iter().zip(rslot) {
+            for (i, r) in reqs.iter().enumerate() {
                 if let Some(x) = f(r, ctx) {
-                    v[k as usize].push(x);
+                    v[slot(sl.reqs, i)].push(x);
                 }
             }
             v.into_iter().map(Acc::Durations).collect()
         }
         Rule::MsgDuration(f) => {
             let mut v = vec![Vec::new(); n];
-            for (m, &k) in msgs.iter().zip(mslot) {
+            for (i, m) in msgs.iter().enumerate() {
                 if let Some(x) = f(m) {
-                    v[k as usize].push(x);
+                    v[slot(sl.msgs, i)].push(x);
                 }
             }
             v.into_iter().map(Acc::Durations).collect()
         }
         Rule::Badge => vec![Acc::Badge; n],
+        Rule::SurveyRatio { den, num } => {
+            let mut c = vec![(0u64, 0u64); n];
+            for (i, s) in rows.surveys.iter().enumerate() {
+                if den(s) {
+                    let e = &mut c[slot(sl.surveys, i)];
+                    e.1 += 1;
+                    e.0 += u64::from(num(s));
+                }
+            }
+            c.into_iter().map(|(num, den)| Acc::Ratio { num, den }).collect()
+        }
+        Rule::SurveyMean(p) => {
+            let lower = !def.higher_is_better;
+            let mut v = vec![Acc::Mean { sum: 0.0, n: 0, lo: 0.0, hi: 0.0, mixed: false, lower }; n];
+            for (i, s) in rows.surveys.iter().enumerate() {
+                if let (true, Some(score)) = (p(s), s.score()) {
+                    let one = Acc::Mean { sum: score, n: 1, lo: s.scale_min, hi: s.scale_max, mixed: false, lower };
+                    v[slot(sl.surveys, i)].merge(&one);
+                }
+            }
+            v
+        }
+        Rule::Nps => {
+            let mut v = vec![Acc::Nps { pro: 0, pas: 0, det: 0 }; n];
+            for (i, s) in rows.surveys.iter().enumerate() {
+                let (SurveyKind::Nps, Some(score)) = (s.kind, s.score()) else { continue };
+                if let Acc::Nps { pro, pas, det } = &mut v[slot(sl.surveys, i)] {
+                    if score >= 9.0 {
+                        *pro += 1;
+                    } else if score <= 6.0 {
+                        *det += 1;
+                    } else {
+                        *pas += 1;
+                    }
+                }
+            }
+            v
+        }
+        Rule::SurveyResponseRate => {
+            let mut c = vec![(0u64, 0u64); n];
+            for i in 0..rows.surveys.len() {
+                c[slot(sl.surveys, i)].0 += 1;
+            }
+            for i in 0..rows.invitations.len() {
+                c[slot(sl.invitations, i)].1 += 1;
+            }
+            c.into_iter().map(|(num, den)| Acc::Ratio { num, den }).collect()
+        }
+        Rule::ContactCount(p) => {
+            let mut c = vec![0u64; n];
+            for (i, x) in rows.contacts.iter().enumerate() {
+                c[slot(sl.contacts, i)] += u64::from(p(x));
+            }
+            c.into_iter().map(|n| Acc::Count { n, known: true }).collect()
+        }
+        Rule::ContactRatio { den, num } => {
+            let mut c = vec![(0u64, 0u64); n];
+            for (i, x) in rows.contacts.iter().enumerate() {
+                if den(x) {
+                    let e = &mut c[slot(sl.contacts, i)];
+                    e.1 += 1;
+                    e.0 += u64::from(num(x));
+                }
+            }
+            c.into_iter().map(|(num, den)| Acc::Ratio { num, den }).collect()
+        }
+        Rule::ContactDuration(f) => {
+            let mut v = vec![Vec::new(); n];
+            for (i, x) in rows.contacts.iter().enumerate() {
+                if let Some(d) = f(x) {
+                    v[slot(sl.contacts, i)].push(d);
+                }
+            }
+            v.into_iter().map(Acc::Durations).collect()
+        }
     }
 }
 
@@ -488,6 +624,10 @@ pub fn build(t: &FactTable, p: &Params, cfg: &Config) -> Report {
         if all { Cow::Borrowed(&t.reqs) } else { t.reqs.iter().filter(|r| p.contains(r.start_ms)).copied().collect() };
     let msgs: Cow<[MsgRow]> =
         if all { Cow::Borrowed(&t.msgs) } else { t.msgs.iter().filter(|m| p.contains(m.ms)).copied().collect() };
+    let surveys: Vec<SurveyRow> = t.surveys.iter().filter(|x| p.contains(x.ms)).copied().collect();
+    let contacts: Vec<ContactRow> = t.contacts.iter().filter(|x| p.contains(x.ms)).copied().collect();
+    let invitations: Vec<InvitationRow> = t.invitations.iter().filter(|x| p.contains(x.ms)).copied().collect();
+    let rows = Rows { reqs: &reqs, msgs: &msgs, surveys: &surveys, contacts: &contacts, invitations: &invitations };
     let end = p.to.unwrap_or_else(|| t.data_end());
     let in_badge = |r: &ReqRow| {
         cfg.badge.channels.as_ref().is_none_or(|c| t.dict.name(r.channel).is_some_and(|n| c.iter().any(|x| x == n)))
@@ -503,9 +643,15 @@ pub fn build(t: &FactTable, p: &Params, cfg: &Config) -> Report {
     let mut total = None;
     if let Some(dim) = p.by {
         let span = || {
-            let lo = reqs.iter().map(|r| r.start_ms).chain(msgs.iter().map(|m| m.ms)).min();
-            let hi = reqs.iter().map(|r| r.start_ms).chain(msgs.iter().map(|m| m.ms)).max();
-            lo.zip(hi)
+            let all_ms = || {
+                reqs.iter()
+                    .map(|r| r.start_ms)
+                    .chain(msgs.iter().map(|m| m.ms))
+                    .chain(surveys.iter().map(|x| x.ms))
+                    .chain(contacts.iter().map(|x| x.ms))
+                    .chain(invitations.iter().map(|x| x.ms))
+            };
+            all_ms().min().zip(all_ms().max())
         };
         let g = Grouping {
             dim,
@@ -517,10 +663,21 @@ pub fn build(t: &FactTable, p: &Params, cfg: &Config) -> Report {
         let slots = if dim.is_time() { g.buckets.len() } else { t.dict.len() + 1 };
         let rslot: Vec<u32> = reqs.iter().map(|r| g.req(r) as u32).collect();
         let mslot: Vec<u32> = msgs.iter().map(|m| g.msg(m) as u32).collect();
+        let sslot: Vec<u32> = surveys.iter().map(|x| g.other(x.ms, x.account, x.channel, x.agent) as u32).collect();
+        let cslot: Vec<u32> = contacts.iter().map(|x| g.other(x.ms, x.account, x.channel, x.agent) as u32).collect();
+        let islot: Vec<u32> =
+            invitations.iter().map(|x| g.other(x.ms, x.account, x.channel, crate::table::NONE) as u32).collect();
         let mut used = vec![false; slots];
-        for &k in rslot.iter().chain(&mslot) {
+        for &k in rslot.iter().chain(&mslot).chain(&sslot).chain(&cslot).chain(&islot) {
             used[k as usize] = true;
         }
+        let sl = Slots {
+            reqs: Some(&rslot),
+            msgs: Some(&mslot),
+            surveys: Some(&sslot),
+            contacts: Some(&cslot),
+            invitations: Some(&islot),
+        };
         // The badge looks back over the window before the period end, group by group.
         let mut gw: Vec<Vec<&ReqRow>> = vec![Vec::new(); slots];
         let mut by_start: Vec<&ReqRow> = Vec::new();
@@ -559,8 +716,7 @@ pub fn build(t: &FactTable, p: &Params, cfg: &Config) -> Report {
         };
         // Metric by metric, each over all groups at once, the metrics spread over the cores.
         let own = own_metrics(&ctx);
-        let mut per_metric: Vec<Vec<Acc>> =
-            parallel(own.len(), |k| accumulate_slots(own[k], &reqs, &rslot, &msgs, &mslot, slots, &ctx));
+        let mut per_metric: Vec<Vec<Acc>> = parallel(own.len(), |k| accumulate_slots(own[k], &rows, &sl, slots, &ctx));
         // Every fact of the period is in exactly one group (facts without a value form the
         // `null` group): the total is the groups added up, not a second pass over the rows.
         let mut totals: Vec<Acc> = own.iter().map(|d| accumulate(d, &[], &[], &ctx)).collect();
@@ -592,7 +748,7 @@ pub fn build(t: &FactTable, p: &Params, cfg: &Config) -> Report {
         total = finished.pop();
         groups = order.into_iter().zip(rest).map(|((key, _), metrics)| Group { key, metrics }).collect();
     }
-    let total = total.unwrap_or_else(|| metrics_par(&reqs, &msgs, &ctx, &total_badge));
+    let total = total.unwrap_or_else(|| metrics_par(&rows, &ctx, &total_badge));
     Report {
         period: Period { from: p.from.map(rfc3339_utc), to: p.to.map(rfc3339_utc) },
         timezone: p.zone.name(),
@@ -674,7 +830,138 @@ fn with(mut row: Map<String, Json>, k: &str, v: Json) -> Map<String, Json> {
 /// The rows behind a figure: for a count, the rows counted; for a ratio, the rows of its
 /// denominator, each with `in_numerator`; for a duration, the rows measured, with `value_seconds`;
 /// for the badge, the requests of its window. The same rules as the report decide.
-pub fn explain(def: &'static MetricDef, facts: &Facts, p: &Params, group: Option<&str>, cfg: &Config) -> Explain {
+/// Rows of the imports that need no clock, for drill-downs.
+#[derive(Debug, Default, Clone)]
+pub struct Records {
+    pub surveys: Vec<SurveyAnswer>,
+    pub contacts: Vec<Contact>,
+    pub invitations: Vec<SurveyInvitation>,
+}
+
+fn record_key(
+    ms: Millis,
+    account: Option<&str>,
+    channel: Option<&str>,
+    agent: Option<&str>,
+    dim: Dim,
+    zone: Zone,
+) -> Option<String> {
+    match dim {
+        Dim::Account => account.map(str::to_string),
+        Dim::Channel => channel.map(str::to_string),
+        Dim::Agent => agent.map(str::to_string),
+        Dim::Team => None,
+        _ => Some(time_key(ms, dim, zone)),
+    }
+}
+
+fn survey_json(a: &SurveyAnswer) -> Map<String, Json> {
+    let Json::Object(m) = json!({
+        "response_id": a.response_id,
+        "survey": a.survey,
+        "score": a.score,
+        "scale_min": a.scale_min,
+        "scale_max": a.scale_max,
+        "normalised": a.normalised(),
+        "answered_at": rfc3339_utc(a.answered_at.ms),
+        "conversation_id": a.conversation_id,
+        "agent_id": a.agent_id,
+        "channel": a.channel,
+        "account": a.account,
+        "customer_id": a.customer_id,
+        "answer": a.answer,
+    }) else {
+        unreachable!()
+    };
+    m
+}
+
+fn contact_json(c: &Contact) -> Map<String, Json> {
+    let Json::Object(m) = json!({
+        "contact_id": c.contact_id,
+        "channel": c.channel,
+        "account": c.account,
+        "queued_at": rfc3339_utc(c.queued_at.ms),
+        "answered_at": c.answered_at.map(|a| rfc3339_utc(a.ms)),
+        "ended_at": c.ended_at.map(|a| rfc3339_utc(a.ms)),
+        "agent_id": c.agent_id,
+        "wait_seconds": c.answered_at.map(|a| secs(a.ms - c.queued_at.ms)),
+    }) else {
+        unreachable!()
+    };
+    m
+}
+
+/// The rows behind a figure of the imports without a clock (surveys, invitations, contacts).
+fn explain_records(def: &MetricDef, rec: &Records, p: &Params, group: Option<&str>) -> Vec<Map<String, Json>> {
+    let mut dict = crate::table::Dict::default();
+    let keep = |ms: Millis, a: Option<&str>, c: Option<&str>, g: Option<&str>| {
+        p.contains(ms) && p.by.is_none_or(|d| group_matches(record_key(ms, a, c, g, d, p.zone), group))
+    };
+    let surveys = rec
+        .surveys
+        .iter()
+        .filter(|s| keep(s.answered_at.ms, s.account.as_deref(), s.channel.as_deref(), s.agent_id.as_deref()));
+    let contacts =
+        rec.contacts.iter().filter(|c| keep(c.queued_at.ms, Some(&c.account), Some(&c.channel), c.agent_id.as_deref()));
+    match &def.rule {
+        Rule::SurveyRatio { den, num } => surveys
+            .filter_map(|s| {
+                let r = FactTable::survey_row(&mut dict, s, None);
+                den(&r).then(|| with(survey_json(s), "in_numerator", Json::Bool(num(&r))))
+            })
+            .collect(),
+        Rule::SurveyMean(pred) => surveys
+            .filter(|s| {
+                let r = FactTable::survey_row(&mut dict, s, None);
+                pred(&r) && r.score().is_some()
+            })
+            .map(survey_json)
+            .collect(),
+        Rule::Nps => surveys
+            .filter(|s| s.survey == "nps" && s.score.is_some())
+            .map(|s| {
+                let sc = s.score.unwrap_or_default();
+                let class = if sc >= 9.0 {
+                    "promoter"
+                } else if sc <= 6.0 {
+                    "detractor"
+                } else {
+                    "passive"
+                };
+                with(survey_json(s), "nps_class", json!(class))
+            })
+            .collect(),
+        Rule::SurveyResponseRate => surveys.map(survey_json).collect(),
+        Rule::ContactCount(pred) => {
+            contacts.filter(|c| pred(&FactTable::contact_row(&mut dict, c))).map(contact_json).collect()
+        }
+        Rule::ContactRatio { den, num } => contacts
+            .filter_map(|c| {
+                let r = FactTable::contact_row(&mut dict, c);
+                den(&r).then(|| with(contact_json(c), "in_numerator", Json::Bool(num(&r))))
+            })
+            .collect(),
+        Rule::ContactDuration(f) => contacts
+            .filter_map(|c| {
+                f(&FactTable::contact_row(&mut dict, c)).map(|v| with(contact_json(c), "value_seconds", json!(secs(v))))
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+pub fn explain(
+    def: &'static MetricDef,
+    facts: &Facts,
+    records: &Records,
+    p: &Params,
+    group: Option<&str>,
+    cfg: &Config,
+) -> Explain {
+    if def.on_records() {
+        return Explain { metric: def.id, rows: explain_records(def, records, p, group) };
+    }
     let t = FactTable::from_facts(facts);
     let ctx = Ctx::new(cfg, &t.dict);
     let rk = |r: &RequestFact| p.by.is_none_or(|d| group_matches(request_key(r, d, p.zone), group));
@@ -698,6 +985,13 @@ pub fn explain(def: &'static MetricDef, facts: &Facts, p: &Params, group: Option
         Rule::MsgDuration(d) => {
             msgs().filter_map(|(f, m)| d(m).map(|v| with(message_row(f), "value_seconds", json!(secs(v))))).collect()
         }
+        Rule::SurveyRatio { .. }
+        | Rule::SurveyMean(_)
+        | Rule::Nps
+        | Rule::SurveyResponseRate
+        | Rule::ContactCount(_)
+        | Rule::ContactRatio { .. }
+        | Rule::ContactDuration(_) => Vec::new(),
         Rule::Badge => {
             let end = p.to.unwrap_or_else(|| t.data_end());
             let start = end - cfg.badge.window_ms;

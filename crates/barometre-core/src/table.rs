@@ -98,11 +98,89 @@ impl MsgRow {
     }
 }
 
+/// Which standard survey an answer belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SurveyKind {
+    Csat,
+    Nps,
+    Ces,
+    Other,
+}
+
+impl SurveyKind {
+    pub fn of(name: &str) -> SurveyKind {
+        match name {
+            "csat" => SurveyKind::Csat,
+            "nps" => SurveyKind::Nps,
+            "ces" => SurveyKind::Ces,
+            _ => SurveyKind::Other,
+        }
+    }
+}
+
+/// A survey answer, compact.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SurveyRow {
+    pub ms: Millis,
+    pub account: u32,
+    pub channel: u32,
+    pub agent: u32,
+    pub kind: SurveyKind,
+    /// NaN when the answer is a category.
+    pub score: f64,
+    pub scale_min: f64,
+    pub scale_max: f64,
+}
+
+impl SurveyRow {
+    pub fn score(&self) -> Option<f64> {
+        (!self.score.is_nan()).then_some(self.score)
+    }
+    /// The score on 0–1 by its own scale.
+    pub fn normalised(&self) -> Option<f64> {
+        self.score().map(|s| (s - self.scale_min) / (self.scale_max - self.scale_min))
+    }
+}
+
+/// A queued contact, compact.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ContactRow {
+    pub ms: Millis,
+    pub account: u32,
+    pub channel: u32,
+    pub agent: u32,
+    /// `i64::MIN` when abandoned.
+    pub answered_ms: Millis,
+    /// `i64::MIN` when unknown.
+    pub ended_ms: Millis,
+}
+
+impl ContactRow {
+    pub fn answered(&self) -> Option<Millis> {
+        (self.answered_ms != i64::MIN).then_some(self.answered_ms)
+    }
+    pub fn ended(&self) -> Option<Millis> {
+        (self.ended_ms != i64::MIN).then_some(self.ended_ms)
+    }
+}
+
+/// A survey invitation, compact.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct InvitationRow {
+    pub ms: Millis,
+    pub account: u32,
+    pub channel: u32,
+    pub kind: SurveyKind,
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FactTable {
     pub dict: Dict,
     pub reqs: Vec<ReqRow>,
     pub msgs: Vec<MsgRow>,
+    pub surveys: Vec<SurveyRow>,
+    pub contacts: Vec<ContactRow>,
+    pub invitations: Vec<InvitationRow>,
 }
 
 impl FactTable {
@@ -141,7 +219,40 @@ impl FactTable {
         let mut dict = Dict::default();
         let reqs = f.requests.iter().map(|r| Self::req_row(&mut dict, r)).collect();
         let msgs = f.messages.iter().map(|m| Self::msg_row(&mut dict, m)).collect();
-        FactTable { dict, reqs, msgs }
+        FactTable { dict, reqs, msgs, ..FactTable::default() }
+    }
+
+    pub fn survey_row(dict: &mut Dict, a: &crate::model::SurveyAnswer, agent: Option<&str>) -> SurveyRow {
+        SurveyRow {
+            ms: a.answered_at.ms,
+            account: dict.opt(a.account.as_deref()),
+            channel: dict.opt(a.channel.as_deref()),
+            agent: dict.opt(a.agent_id.as_deref().or(agent)),
+            kind: SurveyKind::of(&a.survey),
+            score: a.score.unwrap_or(f64::NAN),
+            scale_min: a.scale_min.unwrap_or(f64::NAN),
+            scale_max: a.scale_max.unwrap_or(f64::NAN),
+        }
+    }
+
+    pub fn contact_row(dict: &mut Dict, c: &crate::model::Contact) -> ContactRow {
+        ContactRow {
+            ms: c.queued_at.ms,
+            account: dict.id(&c.account),
+            channel: dict.id(&c.channel),
+            agent: dict.opt(c.agent_id.as_deref()),
+            answered_ms: c.answered_at.map_or(i64::MIN, |a| a.ms),
+            ended_ms: c.ended_at.map_or(i64::MIN, |a| a.ms),
+        }
+    }
+
+    pub fn invitation_row(dict: &mut Dict, i: &crate::model::SurveyInvitation) -> InvitationRow {
+        InvitationRow {
+            ms: i.sent_at.ms,
+            account: dict.opt(i.account.as_deref()),
+            channel: dict.opt(i.channel.as_deref()),
+            kind: SurveyKind::of(&i.survey),
+        }
     }
 
     /// The latest instant of any fact, plus one millisecond.

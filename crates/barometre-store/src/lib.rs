@@ -7,12 +7,14 @@
 
 mod chunks;
 pub mod conformance;
+mod keyed;
 mod sqlite;
 
 use barometre_core::clock::Facts;
 use barometre_core::config::Config;
 use barometre_core::ingest::{Located, RowError};
 use barometre_core::model::{ConversationEvent, Message};
+use barometre_core::report::Records;
 use barometre_core::table::FactTable;
 use barometre_core::time::Millis;
 
@@ -77,6 +79,9 @@ pub trait Store {
         from: Option<Millis>,
         to: Option<Millis>,
     ) -> Result<Facts, StoreError>;
+
+    /// Survey answers, invitations and queued contacts in `[from, to)`, for drill-downs.
+    fn records(&self, workspace: &str, from: Option<Millis>, to: Option<Millis>) -> Result<Records, StoreError>;
 
     /// The facts of one conversation.
     fn conversation_facts(&self, workspace: &str, cfg: &Config, conversation_id: &str) -> Result<Facts, StoreError>;

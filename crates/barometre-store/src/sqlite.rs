@@ -1,13 +1,18 @@
 //! The embedded default: one SQLite file.
 
 use crate::chunks::{self, CHUNK_ROWS};
+use crate::keyed;
 use crate::{ImportSummary, Progress, Store, StoreError};
+use barometre_core::clock::Outcome;
 use barometre_core::clock::{self, actionable_from, Facts};
 use barometre_core::config::Config;
 use barometre_core::engine::{self, ClockInput, RawRow};
 use barometre_core::ingest::{Located, Record, RowError};
 use barometre_core::model::channel_is_public;
-use barometre_core::model::{ConversationEvent, Direction, EventKind, Message, TextFacts};
+use barometre_core::model::{
+    Contact, ConversationEvent, Direction, EventKind, Message, SurveyAnswer, SurveyInvitation, TextFacts,
+};
+use barometre_core::report::Records;
 use barometre_core::table::{Dict, FactTable};
 use barometre_core::time::{Millis, Stamp};
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
@@ -16,7 +21,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 /// Migrations, in order. A landed migration is never edited: add the next one.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] =
+    &[(1, include_str!("../migrations/0001_init.sql")), (2, include_str!("../migrations/0002_surveys_contacts.sql"))];
 
 pub struct SqliteStore {
     conn: Connection,
@@ -231,6 +237,38 @@ fn write_facts(tx: &Transaction, ws: &str, cfg: &Config, inp: &ClockInput) -> Re
     Ok(())
 }
 
+/// Conversation → the agent who answered its first request.
+fn first_agents(f: &Facts) -> HashMap<String, String> {
+    f.requests
+        .iter()
+        .filter(|r| r.first_of_conversation && r.outcome == Outcome::Answered)
+        .filter_map(|r| r.agent.clone().map(|a| (r.conversation_id.clone(), a)))
+        .collect()
+}
+
+/// Adds survey answers, invitations and contacts to a report's table. A survey tied to a
+/// conversation but to no agent is credited to the agent who first answered that conversation
+/// (`agents` is asked only when such a survey exists).
+pub(crate) fn add_records(
+    t: &mut FactTable,
+    rec: &Records,
+    agents: impl FnOnce() -> Result<HashMap<String, String>, StoreError>,
+) -> Result<(), StoreError> {
+    let need = rec.surveys.iter().any(|s| s.agent_id.is_none() && s.conversation_id.is_some());
+    let by_conv = if need { agents()? } else { HashMap::new() };
+    for s in &rec.surveys {
+        let agent = s.conversation_id.as_ref().and_then(|c| by_conv.get(c)).map(String::as_str);
+        t.surveys.push(FactTable::survey_row(&mut t.dict, s, agent));
+    }
+    for c in &rec.contacts {
+        t.contacts.push(FactTable::contact_row(&mut t.dict, c));
+    }
+    for i in &rec.invitations {
+        t.invitations.push(FactTable::invitation_row(&mut t.dict, i));
+    }
+    Ok(())
+}
+
 /// Reads the chunks of `part` that may hold instants in `[from, to)`.
 fn read_chunks(
     conn: &Connection,
@@ -409,6 +447,28 @@ impl Store for SqliteStore {
                             replace.execute(values)?;
                         }
                     }
+                    Record::Survey(_) | Record::Invitation(_) | Record::Contact(_) => {
+                        let src = match src_of.get(&loc.file) {
+                            Some(&s) => s,
+                            None => {
+                                new_src.execute(params![import_id, &*loc.file])?;
+                                let s = tx.last_insert_rowid();
+                                src_of.insert(loc.file.clone(), s);
+                                file_of.insert(s, loc.file.clone());
+                                s
+                            }
+                        };
+                        match keyed::upsert(&tx, ws, &loc, src, &file_of)? {
+                            keyed::Outcome::Inserted => sum.inserted += 1,
+                            keyed::Outcome::Updated => sum.updated += 1,
+                            keyed::Outcome::Unchanged => sum.unchanged += 1,
+                            keyed::Outcome::Conflict(e) => {
+                                sum.rejected.push(e);
+                                continue;
+                            }
+                        }
+                        sum.rows += 1;
+                    }
                     Record::Event(e) => {
                         sum.rows += 1;
                         if let Some(inp) = &mut fresh {
@@ -450,7 +510,13 @@ impl Store for SqliteStore {
 
     fn table(&self, ws: &str, cfg: &Config, from: Option<Millis>, to: Option<Millis>) -> Result<FactTable, StoreError> {
         if self.fingerprint(ws)?.as_deref() != Some(cfg.clock_fingerprint().as_str()) {
-            return Ok(FactTable::from_facts(&self.facts(ws, cfg, from, to)?));
+            let f = self.facts(ws, cfg, None, None)?;
+            let agents = first_agents(&f);
+            let mut t = FactTable::from_facts(&f);
+            add_records(&mut t, &self.records(ws, from, to)?, || Ok(agents))?;
+            t.reqs.retain(|r| within(r.start_ms, from, to));
+            t.msgs.retain(|m| within(m.ms, from, to));
+            return Ok(t);
         }
         let mut t = FactTable { dict: read_dict(&self.conn, ws)?, ..FactTable::default() };
         t.reqs.reserve(count_rows(&self.conn, ws, "req", from, to)?);
@@ -481,6 +547,7 @@ impl Store for SqliteStore {
             let decoded = decoder.join().map_err(|_| StoreError::Corrupt("fact decoder panicked".into()))?;
             read.and(decoded)
         })?;
+        add_records(&mut t, &self.records(ws, from, to)?, || Ok(first_agents(&self.facts(ws, cfg, None, None)?)))?;
         t.reqs.retain(|r| within(r.start_ms, from, to));
         t.msgs.retain(|m| within(m.ms, from, to));
         Ok(t)
@@ -514,6 +581,71 @@ impl Store for SqliteStore {
         f.requests.retain(|r| within(r.start_ms, from, to));
         f.messages.retain(|m| within(m.ms, from, to));
         Ok(f)
+    }
+
+    fn records(&self, ws: &str, from: Option<Millis>, to: Option<Millis>) -> Result<Records, StoreError> {
+        let (lo, hi) = (from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX));
+        let mut st = self.conn.prepare_cached(
+            "SELECT response_id, survey, score, scale_min, scale_max, answered_ms, offset_s, conversation_id, agent_id, \
+             channel, account, customer_id, comment, answer FROM surveys WHERE workspace = ? AND answered_ms >= ? \
+             AND answered_ms < ? ORDER BY answered_ms, response_id",
+        )?;
+        let surveys = st
+            .query_map(params![ws, lo, hi], |r| {
+                Ok(SurveyAnswer {
+                    response_id: r.get(0)?,
+                    survey: r.get(1)?,
+                    score: r.get(2)?,
+                    scale_min: r.get(3)?,
+                    scale_max: r.get(4)?,
+                    answered_at: Stamp { ms: r.get(5)?, offset_s: r.get(6)? },
+                    conversation_id: r.get(7)?,
+                    agent_id: r.get(8)?,
+                    channel: r.get(9)?,
+                    account: r.get(10)?,
+                    customer_id: r.get(11)?,
+                    comment: r.get(12)?,
+                    answer: r.get(13)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut st = self.conn.prepare_cached(
+            "SELECT contact_id, channel, account, queued_ms, offset_s, answered_ms, ended_ms, agent_id FROM contacts \
+             WHERE workspace = ? AND queued_ms >= ? AND queued_ms < ? ORDER BY queued_ms, contact_id",
+        )?;
+        let contacts = st
+            .query_map(params![ws, lo, hi], |r| {
+                let off: i32 = r.get(4)?;
+                let at = |ms: Option<i64>| ms.map(|ms| Stamp { ms, offset_s: off });
+                Ok(Contact {
+                    contact_id: r.get(0)?,
+                    channel: r.get(1)?,
+                    account: r.get(2)?,
+                    queued_at: Stamp { ms: r.get(3)?, offset_s: off },
+                    answered_at: at(r.get(5)?),
+                    ended_at: at(r.get(6)?),
+                    agent_id: r.get(7)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut st = self.conn.prepare_cached(
+            "SELECT invitation_id, survey, sent_ms, offset_s, channel, account, theme, customer_id FROM survey_invitations \
+             WHERE workspace = ? AND sent_ms >= ? AND sent_ms < ? ORDER BY sent_ms, invitation_id",
+        )?;
+        let invitations = st
+            .query_map(params![ws, lo, hi], |r| {
+                Ok(SurveyInvitation {
+                    invitation_id: r.get(0)?,
+                    survey: r.get(1)?,
+                    sent_at: Stamp { ms: r.get(2)?, offset_s: r.get(3)? },
+                    channel: r.get(4)?,
+                    account: r.get(5)?,
+                    theme: r.get(6)?,
+                    customer_id: r.get(7)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Records { surveys, contacts, invitations })
     }
 
     fn conversation_facts(&self, ws: &str, cfg: &Config, conversation_id: &str) -> Result<Facts, StoreError> {

@@ -122,7 +122,7 @@ fn twcs_assigns_inbound_tweets_to_the_company_of_their_thread_or_first_mention()
         .by_ref()
         .map(|x| match x.unwrap().record {
             Record::Message(m) => m,
-            Record::Event(_) => panic!(),
+            _ => panic!(),
         })
         .collect();
     let acc: Vec<(&str, &str, Direction)> =
@@ -140,4 +140,25 @@ fn twcs_assigns_inbound_tweets_to_the_company_of_their_thread_or_first_mention()
     );
     assert_eq!(msgs[0].reply_to.as_deref(), Some("3"));
     assert_eq!(msgs[0].channel, "twitter");
+}
+
+#[rstest]
+#[case::out_of_scale("r1,csat,6,1,5,2026-04-06T10:00:00Z", "f.csv:2:3: score 6 is outside its scale 1–5")]
+#[case::no_scale("r1,csat,4,,,2026-04-06T10:00:00Z", "f.csv:2:4: a score needs its scale: `scale_min` is missing")]
+#[case::nps_wrong_scale("r1,nps,4,1,5,2026-04-06T10:00:00Z", "f.csv:2:4: an NPS answer is on a 0–10 scale, not 1–5")]
+#[case::inverted_scale("r1,csat,4,5,1,2026-04-06T10:00:00Z", "f.csv:2:5: scale_max 1 must be above scale_min 5")]
+#[case::not_a_number("r1,csat,four,1,5,2026-04-06T10:00:00Z", "f.csv:2:3: `four` in column `score` is not a number")]
+fn bad_survey_answers_are_refused_never_guessed(#[case] row: &str, #[case] expected: &str) {
+    let data = format!("response_id,survey,score,scale_min,scale_max,answered_at\n{row}\n");
+    let (ok, bad) = read(Kind::Surveys, Format::Csv, data.as_bytes());
+    assert!(ok.is_empty());
+    assert!(bad[0].starts_with(expected), "{}", bad[0]);
+}
+
+#[test]
+fn contacts_answered_before_queued_are_refused() {
+    let data = "contact_id,channel,account,queued_at,answered_at\nc1,phone,acme,2026-04-06T10:00:00Z,2026-04-06T09:59:00Z\nc2,phone,acme,2026-04-06T10:00:00Z,\n";
+    let (ok, bad) = read(Kind::Contacts, Format::Csv, data.as_bytes());
+    assert_eq!(ok.len(), 1, "an abandoned contact (no answered_at) is valid");
+    assert!(bad[0].starts_with("f.csv:2:5: answered_at is before queued_at"), "{}", bad[0]);
 }

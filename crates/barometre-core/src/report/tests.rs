@@ -224,7 +224,14 @@ fn explain_lists_the_denominator_with_the_numerator_marked() {
     let (rows, evs) = scenario();
     let cfg = Config::default();
     let f = run(&rows, &evs, &cfg);
-    let e = explain(crate::metrics::find("unanswered_rate").unwrap(), &f, &Params::default(), None, &cfg);
+    let e = explain(
+        crate::metrics::find("unanswered_rate").unwrap(),
+        &f,
+        &Records::default(),
+        &Params::default(),
+        None,
+        &cfg,
+    );
     assert_eq!(e.rows.len(), 5);
     let marked: Vec<&str> = e
         .rows
@@ -234,7 +241,8 @@ fn explain_lists_the_denominator_with_the_numerator_marked() {
         .collect();
     assert_eq!(marked, ["b1"]);
     let p = Params { by: Some(Dim::Channel), ..Params::default() };
-    let e = explain(crate::metrics::find("messages_received").unwrap(), &f, &p, Some("twitter"), &cfg);
+    let e =
+        explain(crate::metrics::find("messages_received").unwrap(), &f, &Records::default(), &p, Some("twitter"), &cfg);
     let ids: Vec<&str> = e.rows.iter().map(|r| r["message_id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["a1", "a2"]);
 }
@@ -326,4 +334,175 @@ fn scope_actionable_and_handle_time_from_their_columns() {
     assert_eq!(count(t, "actionable_messages"), Some(1));
     // (90 + 30) / 2 = 60 s; median of two = 60; p90 = 30 + 0.9 × 60 = 84
     assert_eq!(dur(t, "agent_handle_time"), (2, Some(60.0), Some(60.0), Some(84.0)));
+}
+
+mod seed_004 {
+    //! Seed 004's worked examples, built from raw rows.
+    use super::*;
+    use crate::model::{Contact, SurveyAnswer};
+    use crate::table::FactTable;
+    use crate::time::Stamp;
+
+    fn answer(i: usize, survey: &str, score: f64, lo: f64, hi: f64, agent: Option<&str>) -> SurveyAnswer {
+        SurveyAnswer {
+            response_id: format!("r{i}"),
+            survey: survey.into(),
+            score: Some(score),
+            scale_min: Some(lo),
+            scale_max: Some(hi),
+            answered_at: Stamp::utc(1_775_455_200_000 + i as i64 * 60_000),
+            conversation_id: None,
+            agent_id: agent.map(str::to_string),
+            channel: Some("email".into()),
+            account: Some("acme".into()),
+            customer_id: None,
+            comment: None,
+            answer: None,
+        }
+    }
+
+    fn build_with(surveys: &[SurveyAnswer], contacts: &[Contact], p: &Params) -> Report {
+        let mut t = FactTable::default();
+        for s in surveys {
+            let row = FactTable::survey_row(&mut t.dict, s, None);
+            t.surveys.push(row);
+        }
+        for c in contacts {
+            let row = FactTable::contact_row(&mut t.dict, c);
+            t.contacts.push(row);
+        }
+        build(&t, p, &Config::default())
+    }
+
+    fn mean(m: &Metrics, id: &str) -> (Option<f64>, u64, Option<f64>, Option<f64>, bool) {
+        match m.get(id) {
+            Some(Value::Mean(x)) => (x.value, x.count, x.scale_min, x.scale_max, x.lower_is_better),
+            other => panic!("{id}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn csat_thirty_positive_of_fifty_is_sixty_percent() {
+        // 30 answers of 4 or 5 (positive), 20 of 1–3, on 1–5 stars.
+        let v: Vec<SurveyAnswer> = (0..50)
+            .map(|i| {
+                answer(i, "csat", [5.0, 4.0, 3.0, 2.0, 1.0][if i < 30 { i % 2 } else { 2 + i % 3 }], 1.0, 5.0, None)
+            })
+            .collect();
+        let r = build_with(&v, &[], &Params::default());
+        assert_eq!(ratio(&r.total.metrics, "csat"), (Some(60.0), 30, 50));
+        // mean on the original scale: 15 × 5 + 15 × 4 + (7 × 3 + 7 × 2 + 6 × 1) = 135 + 41 = 176 → 3.52
+        let sum: f64 = v.iter().map(|a| a.score.unwrap()).sum();
+        assert_eq!(sum, 176.0);
+        assert_eq!(mean(&r.total.metrics, "csat_mean"), (Some(3.52), 50, Some(1.0), Some(5.0), false));
+    }
+
+    #[test]
+    fn csat_on_other_scales_is_normalised_and_a_mixed_mean_has_no_scale() {
+        // 8 of 0–10 → 0.8 ≥ 0.75 positive; 7 of 0–10 → 0.7 not; 4 of 1–5 → 0.75 positive.
+        let v = vec![
+            answer(0, "csat", 8.0, 0.0, 10.0, None),
+            answer(1, "csat", 7.0, 0.0, 10.0, None),
+            answer(2, "csat", 4.0, 1.0, 5.0, None),
+        ];
+        let r = build_with(&v, &[], &Params::default());
+        assert_eq!(ratio(&r.total.metrics, "csat"), (Some(200.0 / 3.0), 2, 3));
+        let (value, n, lo, hi, _) = mean(&r.total.metrics, "csat_mean");
+        assert_eq!((n, lo, hi), (3, None, None));
+        assert!(close(value, 19.0 / 3.0));
+    }
+
+    #[test]
+    fn nps_seventy_percent_promoters_minus_ten_percent_detractors_is_sixty() {
+        // 100 answers: 70 of 9–10, 20 of 7–8, 10 of 0–6.
+        let v: Vec<SurveyAnswer> = (0..100)
+            .map(|i| {
+                answer(
+                    i,
+                    "nps",
+                    if i < 70 {
+                        9.0 + (i % 2) as f64
+                    } else if i < 90 {
+                        7.0
+                    } else {
+                        6.0
+                    },
+                    0.0,
+                    10.0,
+                    None,
+                )
+            })
+            .collect();
+        let r = build_with(&v, &[], &Params::default());
+        match r.total.metrics.get("nps") {
+            Some(Value::Nps(n)) => {
+                assert_eq!((n.promoters, n.passives, n.detractors, n.count), (70, 20, 10, 100));
+                assert!(close(n.value, 60.0));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn ces_is_the_mean_effort_and_lower_is_better() {
+        // Σ = 2 + 3 + 5 + 2 = 12 over 4 answers → 3.
+        let v: Vec<SurveyAnswer> =
+            [2.0, 3.0, 5.0, 2.0].iter().enumerate().map(|(i, &s)| answer(i, "ces", s, 1.0, 7.0, None)).collect();
+        let r = build_with(&v, &[], &Params::default());
+        assert_eq!(mean(&r.total.metrics, "ces"), (Some(3.0), 4, Some(1.0), Some(7.0), true));
+    }
+
+    #[test]
+    fn csat_by_agent_gives_per_reply_satisfaction() {
+        let v = vec![
+            answer(0, "csat", 5.0, 1.0, 5.0, Some("julie")),
+            answer(1, "csat", 2.0, 1.0, 5.0, Some("julie")),
+            answer(2, "csat", 4.0, 1.0, 5.0, Some("karim")),
+        ];
+        let r = build_with(&v, &[], &Params { by: Some(Dim::Agent), ..Params::default() });
+        let keys: Vec<_> = r.groups.iter().map(|g| g.key.clone().unwrap()).collect();
+        assert_eq!(keys, ["julie", "karim"]);
+        assert_eq!(ratio(&r.groups[0].metrics, "csat"), (Some(50.0), 1, 2));
+        assert_eq!(ratio(&r.groups[1].metrics, "csat"), (Some(100.0), 1, 1));
+        assert_eq!(ratio(&r.total.metrics, "csat"), (Some(200.0 / 3.0), 2, 3));
+    }
+
+    #[test]
+    fn wait_five_hundred_minutes_over_two_hundred_calls_is_two_and_a_half_minutes() {
+        // 200 calls served: 100 waited 1 min, 100 waited 4 min → 500 min; 25 abandoned apart.
+        let t0 = 1_775_455_200_000i64;
+        let mut v: Vec<Contact> = (0..225)
+            .map(|i| Contact {
+                contact_id: format!("c{i}"),
+                channel: "phone".into(),
+                account: "acme".into(),
+                queued_at: Stamp::utc(t0 + i as i64 * 1000),
+                answered_at: (i < 200)
+                    .then(|| Stamp::utc(t0 + i as i64 * 1000 + if i < 100 { 60_000 } else { 240_000 })),
+                ended_at: None,
+                agent_id: None,
+            })
+            .collect();
+        v[0].ended_at = Some(Stamp::utc(t0 + 60_000 + 300_000)); // one call lasted 5 min
+        let r = build_with(&[], &v, &Params::default());
+        let t = &r.total.metrics;
+        let (n, mean, median, _) = dur(t, "average_wait_time");
+        assert_eq!(n, 200);
+        assert!(close(mean, 150.0)); // 2.5 min
+        assert!(close(median, 150.0)); // (60 + 240) / 2 between the 100th and 101st
+                                       // 25 abandoned of 225 queued = 11.1 %, and not averaged into the wait
+        let (v, n, d) = ratio(t, "abandon_rate");
+        assert_eq!((n, d), (25, 225));
+        assert!(close(v, 100.0 / 9.0));
+        assert_eq!(count(t, "contacts"), Some(225));
+        assert_eq!(dur(t, "contact_handle_time"), (1, Some(300.0), Some(300.0), Some(300.0)));
+    }
+
+    #[test]
+    fn an_empty_period_gives_null_not_zero() {
+        let r = build_with(&[], &[], &Params::default());
+        assert_eq!(ratio(&r.total.metrics, "csat"), (None, 0, 0));
+        assert_eq!(mean(&r.total.metrics, "ces").0, None);
+        assert_eq!(dur(&r.total.metrics, "average_wait_time").1, None);
+    }
 }
