@@ -85,6 +85,10 @@ pub struct MessageFact {
     pub handle_seconds: Option<f64>,
     /// `in`: the request it belongs to (its first message's id).
     pub request_id: Option<String>,
+    /// `in` message of kind `feedback`.
+    pub feedback: bool,
+    /// `in` message whose request got a human answer.
+    pub answered: bool,
 }
 
 /// One request: a run of customer messages, keyed by its first message.
@@ -125,6 +129,25 @@ impl RequestFact {
 pub struct Facts {
     pub requests: Vec<RequestFact>,
     pub messages: Vec<MessageFact>,
+    pub conversations: Vec<ConversationFact>,
+}
+
+/// One conversation: where it started, and how (and whether) it was resolved.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConversationFact {
+    pub conversation_id: String,
+    pub start_ms: Millis,
+    pub account: String,
+    pub channel: String,
+    pub agent: Option<String>,
+    pub team: Option<String>,
+    pub first_resolved_ms: Option<Millis>,
+    pub final_resolved_ms: Option<Millis>,
+    pub reopens: u32,
+    pub complaint_ms: Option<Millis>,
+    pub complaint_resolved_ms: Option<Millis>,
+    pub human_out: u32,
+    pub bot_only: bool,
 }
 
 impl Facts {
@@ -132,6 +155,7 @@ impl Facts {
     pub fn sorted(mut self) -> Facts {
         self.requests.sort_by(|a, b| a.request_id.cmp(&b.request_id));
         self.messages.sort_by(|a, b| a.message_id.cmp(&b.message_id));
+        self.conversations.sort_by(|a, b| a.conversation_id.cmp(&b.conversation_id));
         self
     }
 }

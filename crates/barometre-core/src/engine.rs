@@ -2,12 +2,12 @@
 //! plain rows that point back at the input. This is what lets ten million messages run in a
 //! few gigabytes; [`crate::clock::run`] wraps it for callers that hold [`Message`]s.
 
-use crate::clock::{actionable_from, text_facts, Facts, MessageFact, Outcome, RequestFact, Role};
+use crate::clock::{actionable_from, text_facts, ConversationFact, Facts, MessageFact, Outcome, RequestFact, Role};
 use crate::config::Config;
 use crate::fx::{FxHashMap, FxHashSet};
 use crate::intern::Interner;
 use crate::model::{ConversationEvent, Direction, EventKind, Message};
-use crate::table::{Dict, MsgRow, ReqRow, NONE};
+use crate::table::{ConvRow, Dict, MsgRow, ReqRow, NONE};
 use crate::time::Millis;
 
 const F_IN: u16 = 1;
@@ -18,6 +18,7 @@ const F_SCOPE_KNOWN: u16 = 16;
 const F_SCOPE: u16 = 32;
 const F_SIGNED_KNOWN: u16 = 64;
 const F_SIGNED: u16 = 128;
+const F_FEEDBACK: u16 = 256;
 
 /// One message as the clock needs it.
 #[derive(Debug, Clone, Copy)]
@@ -65,6 +66,8 @@ pub struct RawRow<'a> {
     pub actionable: bool,
     pub signed: Option<bool>,
     pub handle_ms: Option<Millis>,
+    /// `in` message of kind `feedback`.
+    pub feedback: bool,
 }
 
 /// Events, compact.
@@ -127,6 +130,7 @@ impl ClockInput {
         set(F_SCOPE, r.in_scope == Some(true));
         set(F_SIGNED_KNOWN, r.signed.is_some());
         set(F_SIGNED, r.signed == Some(true));
+        set(F_FEEDBACK, r.inbound && r.feedback);
         let human_out = !r.inbound && !r.bot;
         self.rows.push(ClockRow {
             ms: r.ms,
@@ -164,6 +168,7 @@ impl ClockInput {
                 && actionable_from(m.actionable, m.kind.as_deref(), m.in_scope, tf.bare_thanks),
             signed: tf.signed,
             handle_ms: m.handle_seconds.map(|s| (s * 1000.0).round() as i64),
+            feedback: m.kind.as_deref() == Some("feedback"),
         })
     }
 
@@ -202,10 +207,17 @@ pub struct MsgOut {
     pub request: u32,
 }
 
+#[derive(Debug, Clone, Copy)]
+pub struct ConvOut {
+    pub row: ConvRow,
+    pub conv: ConvKey,
+}
+
 #[derive(Default)]
 pub struct ClockOut {
     pub reqs: Vec<ReqOut>,
     pub msgs: Vec<MsgOut>,
+    pub convs: Vec<ConvOut>,
 }
 
 impl ClockInput {
@@ -224,6 +236,7 @@ impl ClockOut {
             dict: inp.dims.clone(),
             reqs: self.reqs.iter().map(|r| r.row).collect(),
             msgs: self.msgs.iter().map(|m| m.row).collect(),
+            convs: self.convs.iter().map(|c| c.row).collect(),
             ..Default::default()
         }
     }
@@ -234,6 +247,9 @@ impl ClockOut {
         self.reqs
             .sort_unstable_by(|a, b| a.row.start_ms.cmp(&b.row.start_ms).then_with(|| id(a.first).cmp(id(b.first))));
         self.msgs.sort_unstable_by(|a, b| a.row.ms.cmp(&b.row.ms).then_with(|| id(a.msg).cmp(id(b.msg))));
+        self.convs.sort_unstable_by(|a, b| {
+            a.row.start_ms.cmp(&b.row.start_ms).then_with(|| inp.conv_name(a.conv).cmp(inp.conv_name(b.conv)))
+        });
     }
 
     /// The facts with their names and ids spelled out.
@@ -280,9 +296,31 @@ impl ClockOut {
                 signed: m.row.signed,
                 handle_seconds: m.row.handle().map(|h| h as f64 / 1000.0),
                 request_id: ident(m.request),
+                feedback: m.row.feedback,
+                answered: m.row.answered,
             })
             .collect();
-        Facts { requests, messages }
+        let at = |x: Millis| (x != i64::MIN).then_some(x);
+        let conversations = self
+            .convs
+            .iter()
+            .map(|c| ConversationFact {
+                conversation_id: inp.conv_name(c.conv).to_string(),
+                start_ms: c.row.start_ms,
+                account: d(c.row.account).unwrap_or_default(),
+                channel: d(c.row.channel).unwrap_or_default(),
+                agent: d(c.row.agent),
+                team: d(c.row.team),
+                first_resolved_ms: at(c.row.first_resolved_ms),
+                final_resolved_ms: at(c.row.final_resolved_ms),
+                reopens: c.row.reopens,
+                complaint_ms: at(c.row.complaint_ms),
+                complaint_resolved_ms: at(c.row.complaint_resolved_ms),
+                human_out: c.row.human_out,
+                bot_only: c.row.bot_only,
+            })
+            .collect();
+        Facts { requests, messages, conversations }
     }
 }
 
@@ -451,7 +489,7 @@ pub fn run(inp: &ClockInput, cfg: &Config) -> ClockOut {
         }
     }
 
-    let mut out = ClockOut { reqs: Vec::with_capacity(n / 2), msgs: Vec::with_capacity(n) };
+    let mut out = ClockOut { reqs: Vec::with_capacity(n / 2), msgs: Vec::with_capacity(n), convs: Vec::new() };
     let mut items: Vec<(Millis, u32, u8, u32)> = Vec::new();
     // For each message fact of the conversation, the index of its request in `out.reqs`.
     let mut req_of: Vec<usize> = Vec::new();
@@ -482,9 +520,43 @@ pub fn run(inp: &ClockInput, cfg: &Config) -> ClockOut {
         let req_base = out.reqs.len();
         let msg_base = out.msgs.len();
         req_of.clear();
+        let mut conv = ConvRow {
+            start_ms: i64::MIN,
+            account: NONE,
+            channel: NONE,
+            agent: NONE,
+            team: NONE,
+            first_resolved_ms: i64::MIN,
+            final_resolved_ms: i64::MIN,
+            reopens: 0,
+            complaint_ms: i64::MIN,
+            complaint_resolved_ms: i64::MIN,
+            human_out: 0,
+            bot_only: false,
+        };
+        let mut bots = 0u32;
         for &(t, _, kind, i) in &items {
             if kind == 2 {
                 let e = evs[i as usize];
+                match e.kind {
+                    EventKind::Resolved => {
+                        if conv.first_resolved_ms == i64::MIN {
+                            conv.first_resolved_ms = t;
+                        }
+                        conv.final_resolved_ms = t;
+                        if conv.complaint_ms != i64::MIN && conv.complaint_resolved_ms == i64::MIN {
+                            conv.complaint_resolved_ms = t;
+                        }
+                    }
+                    EventKind::Reopened => {
+                        conv.reopens += 1;
+                        conv.final_resolved_ms = i64::MIN;
+                    }
+                    EventKind::Complaint | EventKind::Escalated if conv.complaint_ms == i64::MIN => {
+                        conv.complaint_ms = t
+                    }
+                    _ => {}
+                }
                 if e.kind == EventKind::Examined {
                     if let Some(r) = open.take() {
                         let rq = &mut out.reqs[r];
@@ -498,6 +570,18 @@ pub fn run(inp: &ClockInput, cfg: &Config) -> ClockOut {
                 continue;
             }
             let r = &rows[i as usize];
+            if conv.start_ms == i64::MIN {
+                conv.start_ms = r.ms;
+                conv.account = r.account;
+                conv.channel = r.channel;
+            }
+            if !r.has(F_IN) {
+                if r.has(F_BOT) {
+                    bots += 1;
+                } else {
+                    conv.human_out += 1;
+                }
+            }
             let mut fact = MsgOut {
                 row: MsgRow {
                     ms: r.ms,
@@ -511,6 +595,8 @@ pub fn run(inp: &ClockInput, cfg: &Config) -> ClockOut {
                     in_scope: r.tri(F_SCOPE_KNOWN, F_SCOPE),
                     actionable: false,
                     signed: None,
+                    feedback: r.has(F_FEEDBACK),
+                    answered: false,
                 },
                 msg: i,
                 conv: key,
@@ -581,10 +667,20 @@ pub fn run(inp: &ClockInput, cfg: &Config) -> ClockOut {
             if q != usize::MAX && q >= req_base {
                 let rq = &out.reqs[q].row;
                 f.row.agent = rq.agent;
+                f.row.answered = rq.outcome == Outcome::Answered;
                 if f.row.team == NONE {
                     f.row.team = rq.team;
                 }
             }
+        }
+        // The conversation is credited to whoever answered its first request.
+        if let Some(first) = out.reqs[req_base..].first() {
+            conv.agent = first.row.agent;
+            conv.team = first.row.team;
+        }
+        conv.bot_only = conv.human_out == 0 && bots > 0;
+        if conv.start_ms != i64::MIN {
+            out.convs.push(ConvOut { row: conv, conv: key });
         }
     }
     out

@@ -5,7 +5,7 @@
 use crate::calendar::Calendar;
 use crate::clock::{Outcome, Role};
 use crate::config::Config;
-use crate::table::{ContactRow, Dict, MsgRow, ReqRow, SurveyKind, SurveyRow};
+use crate::table::{ContactRow, ConvRow, Dict, MsgRow, ReqRow, SurveyKind, SurveyRow};
 use crate::time::Millis;
 
 /// What a rule needs beyond the facts: the configuration, and each account's calendar by id.
@@ -18,6 +18,14 @@ impl<'a> Ctx<'a> {
     pub fn new(cfg: &'a Config, dict: &Dict) -> Ctx<'a> {
         Ctx { cfg, calendars: dict.names().map(|n| cfg.calendar(n)).collect() }
     }
+    /// Open time between two instants in the business hours of account `account` (a dict id).
+    pub fn business_between(&self, account: u32, from: Millis, to: Millis) -> Millis {
+        match self.calendars.get(account as usize) {
+            Some(c) => c.open_ms(from, to),
+            None => (to - from).max(0),
+        }
+    }
+
     /// Open time between a request's start and `end` in its account's business hours.
     pub fn business(&self, r: &ReqRow, end: Millis) -> Millis {
         match self.calendars.get(r.account as usize) {
@@ -69,6 +77,12 @@ pub enum Rule {
         num: fn(&ContactRow) -> bool,
     },
     ContactDuration(fn(&ContactRow) -> Option<Millis>),
+    ConvCount(fn(&ConvRow) -> bool),
+    ConvRatio {
+        den: fn(&ConvRow) -> bool,
+        num: fn(&ConvRow) -> bool,
+    },
+    ConvDuration(fn(&ConvRow, &Ctx) -> Option<Millis>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,7 +110,9 @@ pub struct MetricDef {
 impl MetricDef {
     pub fn shape(&self) -> Shape {
         match self.rule {
-            Rule::MsgCount { .. } | Rule::ReqCount(_) | Rule::ContactCount(_) => Shape::Count,
+            Rule::MsgCount { .. } | Rule::ReqCount(_) | Rule::ContactCount(_) | Rule::ConvCount(_) => Shape::Count,
+            Rule::ConvRatio { .. } => Shape::Ratio,
+            Rule::ConvDuration(_) => Shape::Duration,
             Rule::ReqRatio { .. }
             | Rule::MsgRatio { .. }
             | Rule::SurveyRatio { .. }
@@ -472,7 +488,154 @@ pub static METRICS: &[MetricDef] = &[
         higher_is_better: false,
         rule: Rule::ContactDuration(|c| c.answered().zip(c.ended()).map(|(a, e)| e - a)),
     },
+    MetricDef {
+        id: "feedback_response_rate",
+        seed: "004",
+        label_fr: "Taux de réponse aux avis",
+        label_en: "Feedback response rate",
+        formula_fr: "messages `in` de type `feedback` (avis, commentaires) ayant reçu une réponse humaine / avis × 100",
+        formula_en: "`in` messages of kind `feedback` (reviews, comments) that got a human reply / feedback × 100",
+        higher_is_better: true,
+        rule: Rule::MsgRatio { den: |m| m.role == Role::Customer && m.feedback, num: |m| m.role == Role::Customer && m.feedback && m.answered },
+    },
+    MetricDef {
+        id: "conversations",
+        seed: "METRICS §1",
+        label_fr: "Conversations",
+        label_en: "Conversations",
+        formula_fr: "conversations commencées sur la période (par leur premier message)",
+        formula_en: "conversations started in the period (by their first message)",
+        higher_is_better: true,
+        rule: Rule::ConvCount(|_| true),
+    },
+    MetricDef {
+        id: "resolved_conversations",
+        seed: "004",
+        label_fr: "Conversations résolues",
+        label_en: "Resolved conversations",
+        formula_fr: "conversations traitées par un humain ayant un événement `resolved`",
+        formula_en: "conversations a human worked on that have a `resolved` event",
+        higher_is_better: true,
+        rule: Rule::ConvCount(human_resolved),
+    },
+    MetricDef {
+        id: "resolution_time",
+        seed: "004",
+        label_fr: "Délai de résolution",
+        label_en: "Resolution time",
+        formula_fr: "début de la conversation → premier événement `resolved` (conversations humaines)",
+        formula_en: "conversation start → its first `resolved` event (human conversations)",
+        higher_is_better: false,
+        rule: Rule::ConvDuration(|c, _| if c.bot_only { None } else { c.resolution_ms() }),
+    },
+    MetricDef {
+        id: "resolution_time_business",
+        seed: "004",
+        label_fr: "Délai de résolution (heures ouvrées)",
+        label_en: "Resolution time (business hours)",
+        formula_fr: "comme le délai de résolution, en heures d'ouverture du compte",
+        formula_en: "as resolution time, in the account's open hours",
+        higher_is_better: false,
+        rule: Rule::ConvDuration(|c, x| {
+            if c.bot_only {
+                return None;
+            }
+            c.resolution_ms().map(|_| x.business_between(c.account, c.start_ms, c.first_resolved_ms))
+        }),
+    },
+    MetricDef {
+        id: "full_resolution_time",
+        seed: "004",
+        label_fr: "Délai de résolution complète",
+        label_en: "Full resolution time",
+        formula_fr: "début → dernier `resolved` après toute réouverture (null si rouverte et pas encore résolue)",
+        formula_en: "start → last `resolved` after any `reopened` (null when reopened and not resolved again)",
+        higher_is_better: false,
+        rule: Rule::ConvDuration(|c, _| if c.bot_only { None } else { c.full_resolution_ms() }),
+    },
+    MetricDef {
+        id: "full_resolution_time_business",
+        seed: "004",
+        label_fr: "Délai de résolution complète (heures ouvrées)",
+        label_en: "Full resolution time (business hours)",
+        formula_fr: "comme le délai de résolution complète, en heures d'ouverture du compte",
+        formula_en: "as full resolution time, in the account's open hours",
+        higher_is_better: false,
+        rule: Rule::ConvDuration(|c, x| {
+            if c.bot_only {
+                return None;
+            }
+            c.full_resolution_ms().map(|_| x.business_between(c.account, c.start_ms, c.final_resolved_ms))
+        }),
+    },
+    MetricDef {
+        id: "reopen_rate",
+        seed: "004",
+        label_fr: "Taux de réouverture",
+        label_en: "Reopen rate",
+        formula_fr: "conversations résolues rouvertes au moins une fois / conversations résolues × 100",
+        formula_en: "resolved conversations reopened at least once / resolved conversations × 100",
+        higher_is_better: false,
+        rule: Rule::ConvRatio { den: human_resolved, num: |c| human_resolved(c) && c.reopens > 0 },
+    },
+    MetricDef {
+        id: "complaint_resolution_time",
+        seed: "004",
+        label_fr: "Délai de résolution des réclamations",
+        label_en: "Complaint resolution time",
+        formula_fr: "événement `complaint` (ou `escalated`) → premier `resolved` qui suit ; lundi → mercredi = 2 jours",
+        formula_en: "`complaint` (or `escalated`) event → the first `resolved` after it; Monday → Wednesday = 2 days",
+        higher_is_better: false,
+        rule: Rule::ConvDuration(|c, _| c.complaint_resolution_ms()),
+    },
+    MetricDef {
+        id: "complaint_resolution_time_business",
+        seed: "004",
+        label_fr: "Délai de résolution des réclamations (heures ouvrées)",
+        label_en: "Complaint resolution time (business hours)",
+        formula_fr: "comme le délai de résolution des réclamations, en heures d'ouverture du compte",
+        formula_en: "as complaint resolution time, in the account's open hours",
+        higher_is_better: false,
+        rule: Rule::ConvDuration(|c, x| {
+            c.complaint_resolution_ms().map(|_| x.business_between(c.account, c.complaint_ms, c.complaint_resolved_ms))
+        }),
+    },
+    MetricDef {
+        id: "first_contact_resolution_rate",
+        seed: "004",
+        label_fr: "Résolution au premier contact",
+        label_en: "First contact resolution rate",
+        formula_fr: "conversations résolues avec un seul message `out` humain / conversations résolues × 100",
+        formula_en: "resolved conversations with exactly one human `out` message / resolved conversations × 100",
+        higher_is_better: true,
+        rule: Rule::ConvRatio { den: human_resolved, num: |c| human_resolved(c) && c.human_out == 1 },
+    },
+    MetricDef {
+        id: "bot_only_conversations",
+        seed: "004",
+        label_fr: "Conversations traitées par les seuls bots",
+        label_en: "Bot-only conversations",
+        formula_fr: "conversations sans message `out` humain mais avec une réponse automatique (à part des chiffres humains)",
+        formula_en: "conversations with automated replies and no human `out` message (kept apart from human figures)",
+        higher_is_better: true,
+        rule: Rule::ConvCount(|c| c.bot_only),
+    },
+    MetricDef {
+        id: "bot_resolution_time",
+        seed: "004",
+        label_fr: "Délai de résolution des conversations bots",
+        label_en: "Bot-only resolution time",
+        formula_fr: "début → premier `resolved` des conversations traitées par les seuls bots",
+        formula_en: "start → first `resolved` of bot-only conversations",
+        higher_is_better: false,
+        rule: Rule::ConvDuration(|c, _| if c.bot_only { c.resolution_ms() } else { None }),
+    },
 ];
+
+/// A conversation a human worked on and resolved.
+fn human_resolved(c: &ConvRow) -> bool {
+    !c.bot_only && c.resolved()
+}
 
 fn csat(s: &SurveyRow) -> bool {
     s.kind == SurveyKind::Csat && s.score().is_some()

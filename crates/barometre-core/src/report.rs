@@ -1,12 +1,12 @@
 //! Aggregation: facts → the report of DATA.md (`period`, `timezone`, `group_by`, `total`,
 //! `groups`), and the drill-down rows behind any figure.
 
-use crate::clock::{Facts, MessageFact, RequestFact};
+use crate::clock::{ConversationFact, Facts, MessageFact, RequestFact};
 use crate::config::Config;
 use crate::metrics::{Ctx, MetricDef, Rule, METRICS};
 use crate::model::{Contact, SurveyAnswer, SurveyInvitation};
 use crate::stats::{Count, Durations, Ratio};
-use crate::table::{ContactRow, FactTable, InvitationRow, MsgRow, ReqRow, SurveyKind, SurveyRow};
+use crate::table::{ContactRow, ConvRow, FactTable, InvitationRow, MsgRow, ReqRow, SurveyKind, SurveyRow};
 use crate::time::{rfc3339_utc, Millis, Zone};
 use chrono::{Datelike, Duration, NaiveDate};
 use serde::ser::SerializeMap;
@@ -433,6 +433,15 @@ impl Grouping {
             _ => self.bucket(m.ms),
         }
     }
+    fn conv(&self, c: &ConvRow) -> usize {
+        match self.dim {
+            Dim::Account => Self::slot_of_name(c.account),
+            Dim::Channel => Self::slot_of_name(c.channel),
+            Dim::Agent => Self::slot_of_name(c.agent),
+            Dim::Team => Self::slot_of_name(c.team),
+            _ => self.bucket(c.start_ms),
+        }
+    }
     /// Group of a row of another import (survey, contact, invitation); no team.
     fn other(&self, ms: Millis, account: u32, channel: u32, agent: u32) -> usize {
         match self.dim {
@@ -453,6 +462,7 @@ impl Grouping {
 struct Rows<'a> {
     reqs: &'a [ReqRow],
     msgs: &'a [MsgRow],
+    convs: &'a [ConvRow],
     surveys: &'a [SurveyRow],
     contacts: &'a [ContactRow],
     invitations: &'a [InvitationRow],
@@ -463,6 +473,7 @@ struct Rows<'a> {
 struct Slots<'a> {
     reqs: Option<&'a [u32]>,
     msgs: Option<&'a [u32]>,
+    convs: Option<&'a [u32]>,
     surveys: Option<&'a [u32]>,
     contacts: Option<&'a [u32]>,
     invitations: Option<&'a [u32]>,
@@ -611,6 +622,33 @@ fn accumulate_slots(def: &MetricDef, rows: &Rows, sl: &Slots, n: usize, ctx: &Ct
             }
             v.into_iter().map(Acc::Durations).collect()
         }
+        Rule::ConvCount(p) => {
+            let mut c = vec![0u64; n];
+            for (i, x) in rows.convs.iter().enumerate() {
+                c[slot(sl.convs, i)] += u64::from(p(x));
+            }
+            c.into_iter().map(|n| Acc::Count { n, known: true }).collect()
+        }
+        Rule::ConvRatio { den, num } => {
+            let mut c = vec![(0u64, 0u64); n];
+            for (i, x) in rows.convs.iter().enumerate() {
+                if den(x) {
+                    let e = &mut c[slot(sl.convs, i)];
+                    e.1 += 1;
+                    e.0 += u64::from(num(x));
+                }
+            }
+            c.into_iter().map(|(num, den)| Acc::Ratio { num, den }).collect()
+        }
+        Rule::ConvDuration(f) => {
+            let mut v = vec![Vec::new(); n];
+            for (i, x) in rows.convs.iter().enumerate() {
+                if let Some(d) = f(x, ctx) {
+                    v[slot(sl.convs, i)].push(d);
+                }
+            }
+            v.into_iter().map(Acc::Durations).collect()
+        }
     }
 }
 
@@ -624,10 +662,18 @@ pub fn build(t: &FactTable, p: &Params, cfg: &Config) -> Report {
         if all { Cow::Borrowed(&t.reqs) } else { t.reqs.iter().filter(|r| p.contains(r.start_ms)).copied().collect() };
     let msgs: Cow<[MsgRow]> =
         if all { Cow::Borrowed(&t.msgs) } else { t.msgs.iter().filter(|m| p.contains(m.ms)).copied().collect() };
+    let convs: Vec<ConvRow> = t.convs.iter().filter(|x| p.contains(x.start_ms)).copied().collect();
     let surveys: Vec<SurveyRow> = t.surveys.iter().filter(|x| p.contains(x.ms)).copied().collect();
     let contacts: Vec<ContactRow> = t.contacts.iter().filter(|x| p.contains(x.ms)).copied().collect();
     let invitations: Vec<InvitationRow> = t.invitations.iter().filter(|x| p.contains(x.ms)).copied().collect();
-    let rows = Rows { reqs: &reqs, msgs: &msgs, surveys: &surveys, contacts: &contacts, invitations: &invitations };
+    let rows = Rows {
+        reqs: &reqs,
+        msgs: &msgs,
+        convs: &convs,
+        surveys: &surveys,
+        contacts: &contacts,
+        invitations: &invitations,
+    };
     let end = p.to.unwrap_or_else(|| t.data_end());
     let in_badge = |r: &ReqRow| {
         cfg.badge.channels.as_ref().is_none_or(|c| t.dict.name(r.channel).is_some_and(|n| c.iter().any(|x| x == n)))
@@ -647,6 +693,7 @@ pub fn build(t: &FactTable, p: &Params, cfg: &Config) -> Report {
                 reqs.iter()
                     .map(|r| r.start_ms)
                     .chain(msgs.iter().map(|m| m.ms))
+                    .chain(convs.iter().map(|x| x.start_ms))
                     .chain(surveys.iter().map(|x| x.ms))
                     .chain(contacts.iter().map(|x| x.ms))
                     .chain(invitations.iter().map(|x| x.ms))
@@ -663,17 +710,19 @@ pub fn build(t: &FactTable, p: &Params, cfg: &Config) -> Report {
         let slots = if dim.is_time() { g.buckets.len() } else { t.dict.len() + 1 };
         let rslot: Vec<u32> = reqs.iter().map(|r| g.req(r) as u32).collect();
         let mslot: Vec<u32> = msgs.iter().map(|m| g.msg(m) as u32).collect();
+        let vslot: Vec<u32> = convs.iter().map(|c| g.conv(c) as u32).collect();
         let sslot: Vec<u32> = surveys.iter().map(|x| g.other(x.ms, x.account, x.channel, x.agent) as u32).collect();
         let cslot: Vec<u32> = contacts.iter().map(|x| g.other(x.ms, x.account, x.channel, x.agent) as u32).collect();
         let islot: Vec<u32> =
             invitations.iter().map(|x| g.other(x.ms, x.account, x.channel, crate::table::NONE) as u32).collect();
         let mut used = vec![false; slots];
-        for &k in rslot.iter().chain(&mslot).chain(&sslot).chain(&cslot).chain(&islot) {
+        for &k in rslot.iter().chain(&mslot).chain(&vslot).chain(&sslot).chain(&cslot).chain(&islot) {
             used[k as usize] = true;
         }
         let sl = Slots {
             reqs: Some(&rslot),
             msgs: Some(&mslot),
+            convs: Some(&vslot),
             surveys: Some(&sslot),
             contacts: Some(&cslot),
             invitations: Some(&islot),
@@ -797,6 +846,37 @@ pub fn request_row(r: &RequestFact, cfg: &Config) -> Map<String, Json> {
         unreachable!()
     };
     m
+}
+
+pub fn conversation_key(c: &ConversationFact, dim: Dim, zone: Zone) -> Option<String> {
+    match dim {
+        Dim::Account => Some(c.account.clone()),
+        Dim::Channel => Some(c.channel.clone()),
+        Dim::Agent => c.agent.clone(),
+        Dim::Team => c.team.clone(),
+        _ => Some(time_key(c.start_ms, dim, zone)),
+    }
+}
+
+pub fn conversation_row(c: &ConversationFact) -> Map<String, Json> {
+    let Json::Object(o) = json!({
+        "conversation_id": c.conversation_id,
+        "start": rfc3339_utc(c.start_ms),
+        "account": c.account,
+        "channel": c.channel,
+        "agent": c.agent,
+        "team": c.team,
+        "resolved_at": c.first_resolved_ms.map(rfc3339_utc),
+        "final_resolved_at": c.final_resolved_ms.map(rfc3339_utc),
+        "reopens": c.reopens,
+        "complaint_at": c.complaint_ms.map(rfc3339_utc),
+        "complaint_resolved_at": c.complaint_resolved_ms.map(rfc3339_utc),
+        "human_out_messages": c.human_out,
+        "bot_only": c.bot_only,
+    }) else {
+        unreachable!()
+    };
+    o
 }
 
 pub fn message_row(m: &MessageFact) -> Map<String, Json> {
@@ -968,6 +1048,8 @@ pub fn explain(
     let mk = |m: &MessageFact| p.by.is_none_or(|d| group_matches(message_key(m, d, p.zone), group));
     let reqs = || facts.requests.iter().zip(&t.reqs).filter(|(f, r)| p.contains(r.start_ms) && rk(f));
     let msgs = || facts.messages.iter().zip(&t.msgs).filter(|(f, m)| p.contains(m.ms) && mk(f));
+    let ck = |c: &ConversationFact| p.by.is_none_or(|d| group_matches(conversation_key(c, d, p.zone), group));
+    let convs = || facts.conversations.iter().zip(&t.convs).filter(|(f, c)| p.contains(c.start_ms) && ck(f));
     let rows = match &def.rule {
         Rule::MsgCount { pred, .. } => msgs().filter(|(_, m)| pred(m)).map(|(f, _)| message_row(f)).collect(),
         Rule::ReqCount(pr) => reqs().filter(|(_, r)| pr(r, &ctx)).map(|(f, _)| request_row(f, cfg)).collect(),
@@ -985,6 +1067,14 @@ pub fn explain(
         Rule::MsgDuration(d) => {
             msgs().filter_map(|(f, m)| d(m).map(|v| with(message_row(f), "value_seconds", json!(secs(v))))).collect()
         }
+        Rule::ConvCount(pr) => convs().filter(|(_, c)| pr(c)).map(|(f, _)| conversation_row(f)).collect(),
+        Rule::ConvRatio { den, num } => convs()
+            .filter(|(_, c)| den(c))
+            .map(|(f, c)| with(conversation_row(f), "in_numerator", Json::Bool(num(c))))
+            .collect(),
+        Rule::ConvDuration(d) => convs()
+            .filter_map(|(f, c)| d(c, &ctx).map(|v| with(conversation_row(f), "value_seconds", json!(secs(v)))))
+            .collect(),
         Rule::SurveyRatio { .. }
         | Rule::SurveyMean(_)
         | Rule::Nps

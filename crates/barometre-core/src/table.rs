@@ -2,7 +2,7 @@
 //! names interned once in a dictionary. A report over ten million messages then scans a few
 //! hundred megabytes of plain rows instead of millions of strings.
 
-use crate::clock::{Facts, MessageFact, Outcome, RequestFact, Role};
+use crate::clock::{ConversationFact, Facts, MessageFact, Outcome, RequestFact, Role};
 use crate::intern::Interner;
 use crate::time::Millis;
 
@@ -75,6 +75,48 @@ impl ReqRow {
     }
 }
 
+/// A conversation's resolution facts, compact. Instants are `i64::MIN` when absent.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ConvRow {
+    /// Its first message.
+    pub start_ms: Millis,
+    pub account: u32,
+    pub channel: u32,
+    /// Who answered its first request (NONE if nobody).
+    pub agent: u32,
+    pub team: u32,
+    pub first_resolved_ms: Millis,
+    /// The last `resolved` after every `reopened` (MIN when reopened and not resolved again).
+    pub final_resolved_ms: Millis,
+    pub reopens: u32,
+    /// First `complaint` or `escalated` event, and the first `resolved` after it.
+    pub complaint_ms: Millis,
+    pub complaint_resolved_ms: Millis,
+    pub human_out: u32,
+    /// Automated replies only: reported apart from human figures.
+    pub bot_only: bool,
+}
+
+fn at(ms: Millis) -> Option<Millis> {
+    (ms != i64::MIN).then_some(ms)
+}
+
+impl ConvRow {
+    pub fn resolved(&self) -> bool {
+        self.first_resolved_ms != i64::MIN
+    }
+    /// Start → first resolution (never negative).
+    pub fn resolution_ms(&self) -> Option<Millis> {
+        at(self.first_resolved_ms).map(|r| (r - self.start_ms).max(0))
+    }
+    pub fn full_resolution_ms(&self) -> Option<Millis> {
+        at(self.final_resolved_ms).map(|r| (r - self.start_ms).max(0))
+    }
+    pub fn complaint_resolution_ms(&self) -> Option<Millis> {
+        at(self.complaint_ms).zip(at(self.complaint_resolved_ms)).map(|(c, r)| (r - c).max(0))
+    }
+}
+
 /// A message, compact.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MsgRow {
@@ -90,6 +132,10 @@ pub struct MsgRow {
     pub in_scope: Option<bool>,
     pub actionable: bool,
     pub signed: Option<bool>,
+    /// `in` message of kind `feedback` (a review, a comment).
+    pub feedback: bool,
+    /// `in` message whose request got a human answer.
+    pub answered: bool,
 }
 
 impl MsgRow {
@@ -178,6 +224,7 @@ pub struct FactTable {
     pub dict: Dict,
     pub reqs: Vec<ReqRow>,
     pub msgs: Vec<MsgRow>,
+    pub convs: Vec<ConvRow>,
     pub surveys: Vec<SurveyRow>,
     pub contacts: Vec<ContactRow>,
     pub invitations: Vec<InvitationRow>,
@@ -211,6 +258,8 @@ impl FactTable {
             in_scope: m.in_scope,
             actionable: m.actionable,
             signed: m.signed,
+            feedback: m.feedback,
+            answered: m.answered,
         }
     }
 
@@ -219,7 +268,26 @@ impl FactTable {
         let mut dict = Dict::default();
         let reqs = f.requests.iter().map(|r| Self::req_row(&mut dict, r)).collect();
         let msgs = f.messages.iter().map(|m| Self::msg_row(&mut dict, m)).collect();
-        FactTable { dict, reqs, msgs, ..FactTable::default() }
+        let convs = f.conversations.iter().map(|c| Self::conv_row(&mut dict, c)).collect();
+        FactTable { dict, reqs, msgs, convs, ..FactTable::default() }
+    }
+
+    pub fn conv_row(dict: &mut Dict, c: &ConversationFact) -> ConvRow {
+        let ms = |x: Option<Millis>| x.unwrap_or(i64::MIN);
+        ConvRow {
+            start_ms: c.start_ms,
+            account: dict.id(&c.account),
+            channel: dict.id(&c.channel),
+            agent: dict.opt(c.agent.as_deref()),
+            team: dict.opt(c.team.as_deref()),
+            first_resolved_ms: ms(c.first_resolved_ms),
+            final_resolved_ms: ms(c.final_resolved_ms),
+            reopens: c.reopens,
+            complaint_ms: ms(c.complaint_ms),
+            complaint_resolved_ms: ms(c.complaint_resolved_ms),
+            human_out: c.human_out,
+            bot_only: c.bot_only,
+        }
     }
 
     pub fn survey_row(dict: &mut Dict, a: &crate::model::SurveyAnswer, agent: Option<&str>) -> SurveyRow {

@@ -3,9 +3,9 @@
 //! `*_ids` chunks, stored in the same order.
 
 use crate::StoreError;
-use barometre_core::clock::{MessageFact, Outcome, RequestFact, Role};
-use barometre_core::engine::{ClockInput, MsgOut, ReqOut};
-use barometre_core::table::{Dict, MsgRow, ReqRow, NONE};
+use barometre_core::clock::{ConversationFact, MessageFact, Outcome, RequestFact, Role};
+use barometre_core::engine::{ClockInput, ConvOut, MsgOut, ReqOut};
+use barometre_core::table::{ConvRow, Dict, MsgRow, ReqRow, NONE};
 
 pub const CHUNK_ROWS: usize = 65_536;
 
@@ -190,7 +190,12 @@ pub fn encode_msgs(rows: &[MsgOut], inp: &ClockInput) -> (Vec<u8>, Vec<u8>) {
         w.u32(m.team);
         w.i64(m.handle_ms);
         w.u8(role_code(m.role));
-        w.u8(tri(m.in_scope) | tri(m.signed) << 2 | u8::from(m.public) << 4 | u8::from(m.actionable) << 5);
+        w.u8(tri(m.in_scope)
+            | tri(m.signed) << 2
+            | u8::from(m.public) << 4
+            | u8::from(m.actionable) << 5
+            | u8::from(m.feedback) << 6
+            | u8::from(m.answered) << 7);
         ids.str(inp.id(x.msg));
         ids.str(inp.conv_name(x.conv));
         ids.str(inp.names.name(inp.rows[x.msg as usize].author).unwrap_or_default());
@@ -217,6 +222,8 @@ pub fn decode_msgs(b: &[u8], n: usize, out: &mut Vec<MsgRow>) -> Result<(), Stor
             signed: tri_of(f >> 2),
             public: f & 16 != 0,
             actionable: f & 32 != 0,
+            feedback: f & 64 != 0,
+            answered: f & 128 != 0,
         }
     }));
     Ok(())
@@ -276,6 +283,76 @@ pub fn decode_msg_facts(d: &Dict, rows: &[MsgRow], ids: &[u8], out: &mut Vec<Mes
             actionable: x.actionable,
             signed: x.signed,
             handle_seconds: x.handle().map(|h| h as f64 / 1000.0),
+            feedback: x.feedback,
+            answered: x.answered,
+        });
+    }
+    Ok(())
+}
+
+const CONV_SIZE: usize = 65;
+
+pub fn encode_convs(rows: &[ConvOut], inp: &ClockInput) -> (Vec<u8>, Vec<u8>) {
+    let mut w = W(Vec::with_capacity(rows.len() * CONV_SIZE));
+    let mut ids = W::default();
+    for x in rows {
+        let c = &x.row;
+        for v in [c.start_ms, c.first_resolved_ms, c.final_resolved_ms, c.complaint_ms, c.complaint_resolved_ms] {
+            w.i64(v);
+        }
+        for v in [c.account, c.channel, c.agent, c.team, c.reopens, c.human_out] {
+            w.u32(v);
+        }
+        w.u8(u8::from(c.bot_only));
+        ids.str(inp.conv_name(x.conv));
+    }
+    (w.0, ids.0)
+}
+
+pub fn decode_convs(b: &[u8], n: usize, out: &mut Vec<ConvRow>) -> Result<(), StoreError> {
+    if b.len() != n * CONV_SIZE {
+        return Err(StoreError::Corrupt(format!("conversation chunk of {} bytes for {n} rows", b.len())));
+    }
+    out.extend(b.chunks_exact(CONV_SIZE).map(|x| ConvRow {
+        start_ms: le64(&x[0..8]),
+        first_resolved_ms: le64(&x[8..16]),
+        final_resolved_ms: le64(&x[16..24]),
+        complaint_ms: le64(&x[24..32]),
+        complaint_resolved_ms: le64(&x[32..40]),
+        account: le32(&x[40..44]),
+        channel: le32(&x[44..48]),
+        agent: le32(&x[48..52]),
+        team: le32(&x[52..56]),
+        reopens: le32(&x[56..60]),
+        human_out: le32(&x[60..64]),
+        bot_only: x[64] != 0,
+    }));
+    Ok(())
+}
+
+pub fn decode_conv_facts(
+    d: &Dict,
+    rows: &[ConvRow],
+    ids: &[u8],
+    out: &mut Vec<ConversationFact>,
+) -> Result<(), StoreError> {
+    let mut r = R::new(ids);
+    let at = |x: i64| (x != i64::MIN).then_some(x);
+    for c in rows {
+        out.push(ConversationFact {
+            conversation_id: r.str()?,
+            start_ms: c.start_ms,
+            account: name(d, c.account),
+            channel: name(d, c.channel),
+            agent: opt_name(d, c.agent),
+            team: opt_name(d, c.team),
+            first_resolved_ms: at(c.first_resolved_ms),
+            final_resolved_ms: at(c.final_resolved_ms),
+            reopens: c.reopens,
+            complaint_ms: at(c.complaint_ms),
+            complaint_resolved_ms: at(c.complaint_resolved_ms),
+            human_out: c.human_out,
+            bot_only: c.bot_only,
         });
     }
     Ok(())

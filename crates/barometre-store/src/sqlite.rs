@@ -184,6 +184,7 @@ fn load_input(conn: &Connection, ws: &str) -> Result<ClockInput, StoreError> {
             actionable: inbound && actionable_from(b(13)?, s(11)?, in_scope, r.get::<_, i64>(17)? != 0),
             signed: b(16)?,
             handle_ms: r.get::<_, Option<f64>>(14)?.map(|h| (h * 1000.0).round() as i64),
+            feedback: s(11)? == Some("feedback"),
         });
     }
     drop(rows);
@@ -223,6 +224,12 @@ fn write_facts(tx: &Transaction, ws: &str, cfg: &Config, inp: &ClockInput) -> Re
         let (lo, hi) = (rows[0].row.start_ms, rows[rows.len() - 1].row.start_ms);
         put.execute(params![ws, "req", seq, lo, hi, rows.len(), hot])?;
         put.execute(params![ws, "req_ids", seq, lo, hi, rows.len(), ids])?;
+    }
+    for (seq, rows) in out.convs.chunks(CHUNK_ROWS).enumerate() {
+        let (hot, ids) = chunks::encode_convs(rows, inp);
+        let (lo, hi) = (rows[0].row.start_ms, rows[rows.len() - 1].row.start_ms);
+        put.execute(params![ws, "conv", seq, lo, hi, rows.len(), hot])?;
+        put.execute(params![ws, "conv_ids", seq, lo, hi, rows.len(), ids])?;
     }
     for (seq, rows) in out.msgs.chunks(CHUNK_ROWS).enumerate() {
         let (hot, ids) = chunks::encode_msgs(rows, inp);
@@ -516,11 +523,13 @@ impl Store for SqliteStore {
             add_records(&mut t, &self.records(ws, from, to)?, || Ok(agents))?;
             t.reqs.retain(|r| within(r.start_ms, from, to));
             t.msgs.retain(|m| within(m.ms, from, to));
+            t.convs.retain(|c| within(c.start_ms, from, to));
             return Ok(t);
         }
         let mut t = FactTable { dict: read_dict(&self.conn, ws)?, ..FactTable::default() };
         t.reqs.reserve(count_rows(&self.conn, ws, "req", from, to)?);
         t.msgs.reserve(count_rows(&self.conn, ws, "msg", from, to)?);
+        read_chunks(&self.conn, ws, "conv", from, to, |n, b| chunks::decode_convs(b, n, &mut t.convs))?;
         // SQLite reads the chunks on this thread while another decodes them: the two overlap.
         let (tx, rx) = std::sync::mpsc::sync_channel::<(bool, usize, Vec<u8>)>(4);
         let (reqs, msgs) = (&mut t.reqs, &mut t.msgs);
@@ -550,6 +559,7 @@ impl Store for SqliteStore {
         add_records(&mut t, &self.records(ws, from, to)?, || Ok(first_agents(&self.facts(ws, cfg, None, None)?)))?;
         t.reqs.retain(|r| within(r.start_ms, from, to));
         t.msgs.retain(|m| within(m.ms, from, to));
+        t.convs.retain(|c| within(c.start_ms, from, to));
         Ok(t)
     }
 
@@ -569,6 +579,14 @@ impl Store for SqliteStore {
                 r
             })?;
             let mut hot = Vec::new();
+            read_chunks(&self.conn, ws, "conv", from, to, |n, b| chunks::decode_convs(b, n, &mut hot))?;
+            let mut at = 0;
+            read_chunks(&self.conn, ws, "conv_ids", from, to, |n, b| {
+                let r = chunks::decode_conv_facts(&d, &hot[at..at + n], b, &mut f.conversations);
+                at += n;
+                r
+            })?;
+            let mut hot = Vec::new();
             read_chunks(&self.conn, ws, "msg", from, to, |n, b| chunks::decode_msgs(b, n, &mut hot))?;
             let mut at = 0;
             read_chunks(&self.conn, ws, "msg_ids", from, to, |n, b| {
@@ -580,6 +598,7 @@ impl Store for SqliteStore {
         };
         f.requests.retain(|r| within(r.start_ms, from, to));
         f.messages.retain(|m| within(m.ms, from, to));
+        f.conversations.retain(|c| within(c.start_ms, from, to));
         Ok(f)
     }
 
@@ -652,6 +671,7 @@ impl Store for SqliteStore {
         let mut f = self.facts(ws, cfg, None, None)?;
         f.requests.retain(|r| r.conversation_id == conversation_id);
         f.messages.retain(|m| m.conversation_id == conversation_id);
+        f.conversations.retain(|c| c.conversation_id == conversation_id);
         Ok(f)
     }
 

@@ -506,3 +506,120 @@ mod seed_004 {
         assert_eq!(dur(&r.total.metrics, "average_wait_time").1, None);
     }
 }
+
+mod resolution {
+    //! METRICS.md §3 from raw rows and events.
+    use super::*;
+
+    fn ev(conv: &str, kind: EventKind, at: &str) -> ConversationEvent {
+        ConversationEvent { conversation_id: conv.into(), event: kind, at: parse_instant(at).unwrap(), agent_id: None }
+    }
+
+    fn scenario() -> (Vec<Message>, Vec<ConversationEvent>) {
+        let mut bot = m("b2", "2026-04-06T09:01:00Z", "out", "bot", "bots", "");
+        bot.bot = true;
+        let mut fb1 = m("f1", "2026-04-06T09:00:00Z", "in", "u5", "fb1", "");
+        fb1.kind = Some("feedback".into());
+        let mut fb2 = m("f2", "2026-04-06T09:00:00Z", "in", "u6", "fb2", "");
+        fb2.kind = Some("feedback".into());
+        let rows = vec![
+            // Monday 2026-04-06: a complaint, one human reply, resolved Wednesday.
+            m("c1", "2026-04-06T10:00:00Z", "in", "u1", "comp", ""),
+            m("c2", "2026-04-06T10:30:00Z", "out", "ag", "comp", ""),
+            // Reopened twice, resolved three times; two human replies.
+            m("r1", "2026-04-06T09:00:00Z", "in", "u2", "reo", ""),
+            m("r2", "2026-04-06T09:10:00Z", "out", "ag", "reo", ""),
+            m("r3", "2026-04-06T11:30:00Z", "in", "u2", "reo", ""),
+            m("r4", "2026-04-06T11:40:00Z", "out", "ag", "reo", ""),
+            // Reopened and not resolved again.
+            m("o1", "2026-04-06T09:00:00Z", "in", "u3", "open", ""),
+            m("o2", "2026-04-06T09:05:00Z", "out", "ag", "open", ""),
+            // The bot alone handled this one.
+            m("b1", "2026-04-06T09:00:00Z", "in", "u4", "bots", ""),
+            bot,
+            // Two reviews, one answered.
+            fb1,
+            m("f1r", "2026-04-06T09:30:00Z", "out", "ag", "fb1", ""),
+            fb2,
+        ];
+        let evs = vec![
+            ev("comp", EventKind::Complaint, "2026-04-06T10:00:00Z"),
+            ev("comp", EventKind::Resolved, "2026-04-08T10:00:00Z"),
+            ev("reo", EventKind::Resolved, "2026-04-06T10:00:00Z"),
+            ev("reo", EventKind::Reopened, "2026-04-06T11:00:00Z"),
+            ev("reo", EventKind::Resolved, "2026-04-06T12:00:00Z"),
+            ev("reo", EventKind::Reopened, "2026-04-07T09:00:00Z"),
+            ev("reo", EventKind::Resolved, "2026-04-07T10:00:00Z"),
+            ev("open", EventKind::Resolved, "2026-04-06T09:30:00Z"),
+            ev("open", EventKind::Reopened, "2026-04-06T10:00:00Z"),
+            ev("bots", EventKind::Resolved, "2026-04-06T09:02:00Z"),
+        ];
+        (rows, evs)
+    }
+
+    #[test]
+    fn resolution_figures_match_the_hand_computation() {
+        let (rows, evs) = scenario();
+        let r = report(&rows, &evs, &Params::default(), &Config::default());
+        let t = &r.total.metrics;
+        // comp: Monday 10:00 → Wednesday 10:00 = 172 800 s (seed 004: two days).
+        assert_eq!(dur(t, "complaint_resolution_time"), (1, Some(172_800.0), Some(172_800.0), Some(172_800.0)));
+        // Human resolved conversations: comp (172 800 s), reo (09:00 → 10:00 = 3 600 s),
+        // open (09:00 → 09:30 = 1 800 s); the bot-only one is apart.
+        let (n, mean, median, _) = dur(t, "resolution_time");
+        assert_eq!(n, 3);
+        assert!(close(mean, (172_800.0 + 3_600.0 + 1_800.0) / 3.0) && close(median, 3_600.0));
+        // Full: comp 172 800, reo 09:00 Monday → 10:00 Tuesday = 90 000; open was reopened and
+        // never resolved again, so it has none.
+        let (n, mean, _, _) = dur(t, "full_resolution_time");
+        assert_eq!(n, 2);
+        assert!(close(mean, (172_800.0 + 90_000.0) / 2.0));
+        // Reopened: reo and open, of three resolved.
+        assert_eq!(ratio(t, "reopen_rate").1, 2);
+        assert_eq!(ratio(t, "reopen_rate").2, 3);
+        // One human reply: comp and open; reo had two.
+        assert_eq!((ratio(t, "first_contact_resolution_rate").1, ratio(t, "first_contact_resolution_rate").2), (2, 3));
+        assert_eq!(count(t, "bot_only_conversations"), Some(1));
+        // b1 09:00 → resolved 09:02
+        assert_eq!(dur(t, "bot_resolution_time"), (1, Some(120.0), Some(120.0), Some(120.0)));
+        assert_eq!(ratio(t, "feedback_response_rate"), (Some(50.0), 1, 2));
+        assert_eq!(count(t, "conversations"), Some(6));
+    }
+
+    #[test]
+    fn business_resolution_counts_open_hours_only() {
+        let (rows, evs) = scenario();
+        // Open 09:00–18:00 UTC on weekdays: comp's complaint Monday 10:00 → Wednesday 10:00 is
+        // 8 h + 9 h + 1 h = 18 h open.
+        let cfg = Config::load(
+            Some("[accounts.acme.hours]\nmon = [\"09:00-18:00\"]\ntue = [\"09:00-18:00\"]\nwed = [\"09:00-18:00\"]\n"),
+            std::iter::empty(),
+        )
+        .unwrap();
+        let r = report(&rows, &evs, &Params::default(), &cfg);
+        assert_eq!(dur(&r.total.metrics, "complaint_resolution_time_business").1, Some(18.0 * 3600.0));
+    }
+
+    #[test]
+    fn explain_lists_the_conversations_behind_the_reopen_rate() {
+        let (rows, evs) = scenario();
+        let cfg = Config::default();
+        let f = run(&rows, &evs, &cfg);
+        let e = explain(
+            crate::metrics::find("reopen_rate").unwrap(),
+            &f,
+            &Records::default(),
+            &Params::default(),
+            None,
+            &cfg,
+        );
+        let mut reopened: Vec<&str> = e
+            .rows
+            .iter()
+            .filter(|r| r["in_numerator"] == Json::Bool(true))
+            .map(|r| r["conversation_id"].as_str().unwrap())
+            .collect();
+        reopened.sort_unstable();
+        assert_eq!(reopened, ["open", "reo"]);
+    }
+}
