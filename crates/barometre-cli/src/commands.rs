@@ -35,12 +35,12 @@ impl Ctx {
     }
 }
 
-const DIMS: [&str; 7] = ["account", "channel", "agent", "team", "day", "week", "month"];
+const DIMS: [&str; 8] = ["account", "channel", "agent", "team", "day", "week", "month", "theme"];
 
 #[derive(clap::Args)]
 pub struct ImportArgs {
     /// What the files hold.
-    #[arg(value_parser = ["messages", "conversation-events", "surveys", "survey-invitations", "contacts"])]
+    #[arg(value_parser = ["messages", "conversation-events", "surveys", "survey-invitations", "contacts", "posts"])]
     kind: String,
     /// CSV, JSON Lines or Customer Support on Twitter files.
     #[arg(required = true)]

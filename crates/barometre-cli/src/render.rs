@@ -125,6 +125,19 @@ fn cells(v: &Value, lang: Lang) -> (String, String, Option<f64>) {
             };
             (m.value.map_or(na, |v| number(v, 2, lang)), format!("n {}{scale}{better}", m.count), m.value)
         }
+        Value::Posts(p) => {
+            let list = |v: &[barometre_core::report::PostRank]| {
+                v.iter()
+                    .map(|x| format!("{} {}", x.post_id, percent(x.engagement_rate, lang)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let detail = match lang {
+                Lang::Fr => format!("moins bonnes : {}", list(&p.bottom)),
+                Lang::En => format!("bottom: {}", list(&p.bottom)),
+            };
+            (if p.top.is_empty() { na } else { list(&p.top) }, detail, None)
+        }
         Value::Nps(n) => {
             let detail = match lang {
                 Lang::Fr => {
@@ -226,6 +239,7 @@ fn dim_label(d: &str, lang: Lang) -> &str {
         (Lang::Fr, "day") => "jour",
         (Lang::Fr, "week") => "semaine",
         (Lang::Fr, "month") => "mois",
+        (Lang::Fr, "theme") => "thème",
         _ => d,
     }
 }

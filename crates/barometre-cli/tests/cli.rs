@@ -317,3 +317,30 @@ c3,phone,acme,2026-04-06T09:03:00Z,,,\n",
     let ids: Vec<&str> = e["rows"].as_array().unwrap().iter().map(|r| r["response_id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["s1", "s2"]);
 }
+
+#[test]
+fn posts_import_with_engagement_parts_summed() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("b.db");
+    let p = write(
+        d.path(),
+        "p.csv",
+        "post_id,account,channel,published_at,theme,impressions,reach,reactions,comments,shares,clicks\n\
+p1,acme,facebook,2026-04-06T10:00:00Z,promo,1000,500,10,5,3,2\n\
+p2,acme,instagram,2026-04-07T10:00:00Z,conseil,800,400,,,,\n",
+    );
+    let o = run(&["import", "posts", s(&p), "--db", s(&db)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("p.csv:3:8: missing `engagements` (or its parts"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let r = json(&run(&["report", "--db", s(&db), "--format", "json", "--by", "theme"]));
+    let t = &r["total"]["metrics"];
+    assert_eq!(t["engagement_rate"]["numerator"], 20); // 10 + 5 + 3 + 2
+    assert_eq!(t["engagement_rate"]["value"], 4.0); // 20 / 500
+    assert_eq!(t["top_posts"]["top"][0]["post_id"], "p1");
+    let e = json(&run(&["explain", "engagement_rate", "--db", s(&db), "--format", "json"]));
+    assert_eq!(e["rows"][0]["post_id"], "p1");
+}

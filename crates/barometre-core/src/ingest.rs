@@ -5,7 +5,7 @@
 //! column; the next row is read as if nothing happened, so nothing valid is lost.
 
 use crate::fx::FxHashMap as HashMap;
-use crate::model::{Contact, ConversationEvent, Direction, EventKind, Message, SurveyAnswer, SurveyInvitation};
+use crate::model::{Contact, ConversationEvent, Direction, EventKind, Message, Post, SurveyAnswer, SurveyInvitation};
 use crate::time::{parse_instant, parse_twitter_date, Stamp};
 use std::collections::VecDeque;
 use std::fmt;
@@ -35,6 +35,7 @@ pub enum Kind {
     Surveys,
     SurveyInvitations,
     Contacts,
+    Posts,
 }
 
 impl Kind {
@@ -45,6 +46,7 @@ impl Kind {
             "surveys" => Some(Kind::Surveys),
             "survey-invitations" | "survey_invitations" => Some(Kind::SurveyInvitations),
             "contacts" => Some(Kind::Contacts),
+            "posts" => Some(Kind::Posts),
             _ => None,
         }
     }
@@ -55,6 +57,7 @@ impl Kind {
             Kind::Surveys => &["response_id", "survey", "answered_at"],
             Kind::SurveyInvitations => &["invitation_id", "survey", "sent_at"],
             Kind::Contacts => &["contact_id", "channel", "account", "queued_at"],
+            Kind::Posts => &["post_id", "account", "channel", "published_at", "impressions", "reach"],
         }
     }
 }
@@ -97,6 +100,7 @@ pub enum Record {
     Survey(SurveyAnswer),
     Invitation(SurveyInvitation),
     Contact(Contact),
+    Post(Post),
 }
 
 /// A validated row and where it was read, to name it in later errors (a duplicate id).
@@ -123,6 +127,8 @@ trait Fields {
     fn raw(&self, name: &str) -> Result<Option<&str>, (u64, String)>;
     /// Where the field is (or would be), 1-based.
     fn col(&self, name: &str) -> u64;
+    /// Whether the file has this column at all.
+    fn has(&self, name: &str) -> bool;
 }
 
 type FieldResult<T> = Result<T, (u64, String)>;
@@ -220,7 +226,56 @@ fn record_from(kind: Kind, f: &dyn Fields) -> FieldResult<(u64, Record)> {
         Kind::Surveys => survey_from(f).map(|x| (f.col("response_id"), Record::Survey(x))),
         Kind::SurveyInvitations => invitation_from(f).map(|x| (f.col("invitation_id"), Record::Invitation(x))),
         Kind::Contacts => contact_from(f).map(|x| (f.col("contact_id"), Record::Contact(x))),
+        Kind::Posts => post_from(f).map(|x| (f.col("post_id"), Record::Post(x))),
     }
+}
+
+fn count_of(f: &dyn Fields, name: &str) -> FieldResult<Option<u64>> {
+    match f.get(name)? {
+        None => Ok(None),
+        Some(v) => v
+            .parse::<u64>()
+            .map(Some)
+            .map_err(|_| (f.col(name), format!("`{v}` in column `{name}` is not a whole number ≥ 0"))),
+    }
+}
+
+fn post_from(f: &dyn Fields) -> FieldResult<Post> {
+    let need = |name: &str| {
+        count_of(f, name)?.ok_or_else(|| (f.col(name), format!("missing value for required column `{name}`")))
+    };
+    let engagements = match count_of(f, "engagements")? {
+        Some(e) => e,
+        None => {
+            let parts = ["reactions", "comments", "shares", "clicks"];
+            let mut any = false;
+            let mut sum = 0u64;
+            for p in parts {
+                if let Some(x) = count_of(f, p)? {
+                    any = true;
+                    sum += x;
+                }
+            }
+            if !any {
+                let at = ["engagements", "reactions", "comments", "shares", "clicks"].into_iter().find(|c| f.has(c));
+                return Err((
+                    at.map_or(1, |c| f.col(c)),
+                    "missing `engagements` (or its parts: reactions, comments, shares, clicks)".into(),
+                ));
+            }
+            sum
+        }
+    };
+    Ok(Post {
+        post_id: required(f, "post_id")?.to_string(),
+        account: required(f, "account")?.to_string(),
+        channel: required(f, "channel")?.to_ascii_lowercase(),
+        published_at: instant(f, "published_at")?,
+        theme: opt_string(f, "theme")?,
+        impressions: need("impressions")?,
+        reach: need("reach")?,
+        engagements,
+    })
 }
 
 fn number(f: &dyn Fields, name: &str) -> FieldResult<Option<f64>> {
@@ -459,6 +514,9 @@ impl Fields for CsvFields<'_> {
     }
     fn col(&self, name: &str) -> u64 {
         self.header.get(name).map_or(1, |i| i as u64 + 1)
+    }
+    fn has(&self, name: &str) -> bool {
+        self.header.get(name).is_some()
     }
 }
 
@@ -700,6 +758,9 @@ impl Fields for JsonFields {
     }
     fn col(&self, name: &str) -> u64 {
         self.values.get(name).map_or(1, |(_, c)| *c)
+    }
+    fn has(&self, name: &str) -> bool {
+        self.values.contains_key(name)
     }
 }
 

@@ -5,7 +5,7 @@
 use crate::calendar::Calendar;
 use crate::clock::{Outcome, Role};
 use crate::config::Config;
-use crate::table::{ContactRow, ConvRow, Dict, MsgRow, ReqRow, SurveyKind, SurveyRow};
+use crate::table::{ContactRow, ConvRow, Dict, MsgRow, PostRow, ReqRow, SurveyKind, SurveyRow};
 use crate::time::Millis;
 
 /// What a rule needs beyond the facts: the configuration, and each account's calendar by id.
@@ -83,6 +83,15 @@ pub enum Rule {
         num: fn(&ConvRow) -> bool,
     },
     ConvDuration(fn(&ConvRow, &Ctx) -> Option<Millis>),
+    /// A sum over publications.
+    PostSum(fn(&PostRow) -> u64),
+    /// Ratio of sums over publications (never a mean of per-post rates).
+    PostRatio {
+        num: fn(&PostRow) -> u64,
+        den: fn(&PostRow) -> u64,
+    },
+    /// The publications with the highest and lowest engagement rates.
+    TopPosts,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +102,7 @@ pub enum Shape {
     Badge,
     Mean,
     Nps,
+    Posts,
 }
 
 pub struct MetricDef {
@@ -111,7 +121,9 @@ impl MetricDef {
     pub fn shape(&self) -> Shape {
         match self.rule {
             Rule::MsgCount { .. } | Rule::ReqCount(_) | Rule::ContactCount(_) | Rule::ConvCount(_) => Shape::Count,
-            Rule::ConvRatio { .. } => Shape::Ratio,
+            Rule::ConvRatio { .. } | Rule::PostRatio { .. } => Shape::Ratio,
+            Rule::PostSum(_) => Shape::Count,
+            Rule::TopPosts => Shape::Posts,
             Rule::ConvDuration(_) => Shape::Duration,
             Rule::ReqRatio { .. }
             | Rule::MsgRatio { .. }
@@ -151,6 +163,9 @@ impl MetricDef {
                 | Rule::ContactCount(_)
                 | Rule::ContactRatio { .. }
                 | Rule::ContactDuration(_)
+                | Rule::PostSum(_)
+                | Rule::PostRatio { .. }
+                | Rule::TopPosts
         )
     }
 }
@@ -629,6 +644,66 @@ pub static METRICS: &[MetricDef] = &[
         formula_en: "start → first `resolved` of bot-only conversations",
         higher_is_better: false,
         rule: Rule::ConvDuration(|c, _| if c.bot_only { c.resolution_ms() } else { None }),
+    },
+    MetricDef {
+        id: "posts",
+        seed: "001",
+        label_fr: "Publications",
+        label_en: "Posts",
+        formula_fr: "publications de la période",
+        formula_en: "posts published in the period",
+        higher_is_better: true,
+        rule: Rule::PostSum(|_| 1),
+    },
+    MetricDef {
+        id: "impressions",
+        seed: "001",
+        label_fr: "Impressions",
+        label_en: "Impressions",
+        formula_fr: "Σ impressions des publications (nombre d'affichages)",
+        formula_en: "Σ impressions of the posts (times shown)",
+        higher_is_better: true,
+        rule: Rule::PostSum(|p| p.impressions),
+    },
+    MetricDef {
+        id: "reach",
+        seed: "001",
+        label_fr: "Portée",
+        label_en: "Reach",
+        formula_fr: "Σ portée des publications (personnes ayant vu)",
+        formula_en: "Σ reach of the posts (people who saw them)",
+        higher_is_better: true,
+        rule: Rule::PostSum(|p| p.reach),
+    },
+    MetricDef {
+        id: "engagement_rate",
+        seed: "001",
+        label_fr: "Taux d'engagement (sur la portée)",
+        label_en: "Engagement rate (by reach)",
+        formula_fr: "Σ interactions / Σ portée × 100 (rapport des sommes sur plusieurs publications)",
+        formula_en: "Σ engagements / Σ reach × 100 (ratio of the sums over several posts)",
+        higher_is_better: true,
+        rule: Rule::PostRatio { num: |p| p.engagements, den: |p| p.reach },
+    },
+    MetricDef {
+        id: "engagement_rate_by_impressions",
+        seed: "001",
+        label_fr: "Taux d'engagement (sur les impressions)",
+        label_en: "Engagement rate (by impressions)",
+        formula_fr: "Σ interactions / Σ impressions × 100",
+        formula_en: "Σ engagements / Σ impressions × 100",
+        higher_is_better: true,
+        rule: Rule::PostRatio { num: |p| p.engagements, den: |p| p.impressions },
+    },
+    MetricDef {
+        id: "top_posts",
+        seed: "001",
+        label_fr: "Meilleures et moins bonnes publications",
+        label_en: "Top and bottom posts",
+        formula_fr: "les 5 publications au plus fort et au plus faible taux d'engagement (portée > 0)",
+        formula_en: "the 5 posts with the highest and the lowest engagement rate (reach > 0)",
+        higher_is_better: true,
+        rule: Rule::TopPosts,
     },
 ];
 

@@ -264,3 +264,17 @@ pub struct Contact {
     pub ended_at: Option<Stamp>,
     pub agent_id: Option<String>,
 }
+
+/// One row of the `posts` import (seed 001: impressions, reach, engagement).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Post {
+    pub post_id: String,
+    pub account: String,
+    pub channel: String,
+    pub published_at: Stamp,
+    pub theme: Option<String>,
+    pub impressions: u64,
+    pub reach: u64,
+    /// `engagements`, else the sum of `reactions`, `comments`, `shares`, `clicks`.
+    pub engagements: u64,
+}

@@ -4,9 +4,9 @@
 use crate::clock::{ConversationFact, Facts, MessageFact, RequestFact};
 use crate::config::Config;
 use crate::metrics::{Ctx, MetricDef, Rule, METRICS};
-use crate::model::{Contact, SurveyAnswer, SurveyInvitation};
+use crate::model::{Contact, Post, SurveyAnswer, SurveyInvitation};
 use crate::stats::{Count, Durations, Ratio};
-use crate::table::{ContactRow, ConvRow, FactTable, InvitationRow, MsgRow, ReqRow, SurveyKind, SurveyRow};
+use crate::table::{ContactRow, ConvRow, FactTable, InvitationRow, MsgRow, PostRow, ReqRow, SurveyKind, SurveyRow};
 use crate::time::{rfc3339_utc, Millis, Zone};
 use chrono::{Datelike, Duration, NaiveDate};
 use serde::ser::SerializeMap;
@@ -24,10 +24,13 @@ pub enum Dim {
     Day,
     Week,
     Month,
+    /// Publications' theme (other facts have none).
+    Theme,
 }
 
 impl Dim {
-    pub const ALL: [Dim; 7] = [Dim::Account, Dim::Channel, Dim::Agent, Dim::Team, Dim::Day, Dim::Week, Dim::Month];
+    pub const ALL: [Dim; 8] =
+        [Dim::Account, Dim::Channel, Dim::Agent, Dim::Team, Dim::Day, Dim::Week, Dim::Month, Dim::Theme];
     pub fn as_str(self) -> &'static str {
         match self {
             Dim::Account => "account",
@@ -37,6 +40,7 @@ impl Dim {
             Dim::Day => "day",
             Dim::Week => "week",
             Dim::Month => "month",
+            Dim::Theme => "theme",
         }
     }
     pub fn parse(s: &str) -> Option<Dim> {
@@ -115,6 +119,22 @@ pub struct Nps {
     pub count: u64,
 }
 
+/// A publication in a ranking.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PostRank {
+    pub post_id: String,
+    pub engagement_rate: f64,
+    pub engagements: u64,
+    pub reach: u64,
+    pub impressions: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TopPosts {
+    pub top: Vec<PostRank>,
+    pub bottom: Vec<PostRank>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Value {
@@ -124,6 +144,7 @@ pub enum Value {
     Badge(Badge),
     Mean(Mean),
     Nps(Nps),
+    Posts(TopPosts),
 }
 
 /// Metrics in registry order.
@@ -205,6 +226,7 @@ pub fn request_key(r: &RequestFact, dim: Dim, zone: Zone) -> Option<String> {
         Dim::Channel => Some(r.channel.clone()),
         Dim::Agent => r.agent.clone(),
         Dim::Team => r.team.clone(),
+        Dim::Theme => None,
         _ => Some(time_key(r.start_ms, dim, zone)),
     }
 }
@@ -215,6 +237,7 @@ pub fn message_key(m: &MessageFact, dim: Dim, zone: Zone) -> Option<String> {
         Dim::Channel => Some(m.channel.clone()),
         Dim::Agent => m.agent.clone(),
         Dim::Team => m.team.clone(),
+        Dim::Theme => None,
         _ => Some(time_key(m.ms, dim, zone)),
     }
 }
@@ -232,6 +255,7 @@ enum Acc {
     Badge,
     Mean { sum: f64, n: u64, lo: f64, hi: f64, mixed: bool, lower: bool },
     Nps { pro: u64, pas: u64, det: u64 },
+    Posts(Vec<PostRank>),
 }
 
 impl Acc {
@@ -260,6 +284,7 @@ impl Acc {
                 *n += n2;
                 *mixed |= m2;
             }
+            (Acc::Posts(v), Acc::Posts(w)) => v.extend_from_slice(w),
             (Acc::Nps { pro, pas, det }, Acc::Nps { pro: a, pas: b, det: c }) => {
                 *pro += a;
                 *pas += b;
@@ -283,6 +308,15 @@ impl Acc {
                 scale_max: (*n > 0 && !*mixed).then_some(*hi),
                 lower_is_better: *lower,
             }),
+            Acc::Posts(v) => {
+                // Highest rate first; equal rates by id, so the ranking never depends on row order.
+                v.sort_by(|a, b| {
+                    b.engagement_rate.total_cmp(&a.engagement_rate).then_with(|| a.post_id.cmp(&b.post_id))
+                });
+                let top = v.iter().take(5).cloned().collect();
+                let bottom = v.iter().rev().take(5).cloned().collect();
+                Value::Posts(TopPosts { top, bottom })
+            }
             Acc::Nps { pro, pas, det } => {
                 let count = *pro + *pas + *det;
                 Value::Nps(Nps {
@@ -421,6 +455,7 @@ impl Grouping {
             Dim::Channel => Self::slot_of_name(r.channel),
             Dim::Agent => Self::slot_of_name(r.agent),
             Dim::Team => Self::slot_of_name(r.team),
+            Dim::Theme => 0,
             _ => self.bucket(r.start_ms),
         }
     }
@@ -430,6 +465,7 @@ impl Grouping {
             Dim::Channel => Self::slot_of_name(m.channel),
             Dim::Agent => Self::slot_of_name(m.agent),
             Dim::Team => Self::slot_of_name(m.team),
+            Dim::Theme => 0,
             _ => self.bucket(m.ms),
         }
     }
@@ -439,7 +475,17 @@ impl Grouping {
             Dim::Channel => Self::slot_of_name(c.channel),
             Dim::Agent => Self::slot_of_name(c.agent),
             Dim::Team => Self::slot_of_name(c.team),
+            Dim::Theme => 0,
             _ => self.bucket(c.start_ms),
+        }
+    }
+    fn post(&self, x: &PostRow) -> usize {
+        match self.dim {
+            Dim::Account => Self::slot_of_name(x.account),
+            Dim::Channel => Self::slot_of_name(x.channel),
+            Dim::Theme => Self::slot_of_name(x.theme),
+            Dim::Agent | Dim::Team => 0,
+            _ => self.bucket(x.ms),
         }
     }
     /// Group of a row of another import (survey, contact, invitation); no team.
@@ -448,7 +494,7 @@ impl Grouping {
             Dim::Account => Self::slot_of_name(account),
             Dim::Channel => Self::slot_of_name(channel),
             Dim::Agent => Self::slot_of_name(agent),
-            Dim::Team => 0,
+            Dim::Team | Dim::Theme => 0,
             _ => self.bucket(ms),
         }
     }
@@ -460,6 +506,8 @@ impl Grouping {
 /// All the compact rows a report reads.
 #[derive(Default, Clone, Copy)]
 struct Rows<'a> {
+    posts: &'a [PostRow],
+    post_ids: &'a [String],
     reqs: &'a [ReqRow],
     msgs: &'a [MsgRow],
     convs: &'a [ConvRow],
@@ -471,6 +519,7 @@ struct Rows<'a> {
 /// The group of each row (`None`: every row in group 0).
 #[derive(Default)]
 struct Slots<'a> {
+    posts: Option<&'a [u32]>,
     reqs: Option<&'a [u32]>,
     msgs: Option<&'a [u32]>,
     convs: Option<&'a [u32]>,
@@ -622,6 +671,37 @@ fn accumulate_slots(def: &MetricDef, rows: &Rows, sl: &Slots, n: usize, ctx: &Ct
             }
             v.into_iter().map(Acc::Durations).collect()
         }
+        Rule::PostSum(f) => {
+            let mut c = vec![0u64; n];
+            for (i, x) in rows.posts.iter().enumerate() {
+                c[slot(sl.posts, i)] += f(x);
+            }
+            c.into_iter().map(|n| Acc::Count { n, known: true }).collect()
+        }
+        Rule::PostRatio { num, den } => {
+            let mut c = vec![(0u64, 0u64); n];
+            for (i, x) in rows.posts.iter().enumerate() {
+                let e = &mut c[slot(sl.posts, i)];
+                e.0 += num(x);
+                e.1 += den(x);
+            }
+            c.into_iter().map(|(num, den)| Acc::Ratio { num, den }).collect()
+        }
+        Rule::TopPosts => {
+            let mut v = vec![Vec::new(); n];
+            for (i, x) in rows.posts.iter().enumerate() {
+                if x.reach > 0 {
+                    v[slot(sl.posts, i)].push(PostRank {
+                        post_id: rows.post_ids.get(x.id as usize).cloned().unwrap_or_default(),
+                        engagement_rate: x.engagements as f64 * 100.0 / x.reach as f64,
+                        engagements: x.engagements,
+                        reach: x.reach,
+                        impressions: x.impressions,
+                    });
+                }
+            }
+            v.into_iter().map(Acc::Posts).collect()
+        }
         Rule::ConvCount(p) => {
             let mut c = vec![0u64; n];
             for (i, x) in rows.convs.iter().enumerate() {
@@ -663,10 +743,13 @@ pub fn build(t: &FactTable, p: &Params, cfg: &Config) -> Report {
     let msgs: Cow<[MsgRow]> =
         if all { Cow::Borrowed(&t.msgs) } else { t.msgs.iter().filter(|m| p.contains(m.ms)).copied().collect() };
     let convs: Vec<ConvRow> = t.convs.iter().filter(|x| p.contains(x.start_ms)).copied().collect();
+    let posts: Vec<PostRow> = t.posts.iter().filter(|x| p.contains(x.ms)).copied().collect();
     let surveys: Vec<SurveyRow> = t.surveys.iter().filter(|x| p.contains(x.ms)).copied().collect();
     let contacts: Vec<ContactRow> = t.contacts.iter().filter(|x| p.contains(x.ms)).copied().collect();
     let invitations: Vec<InvitationRow> = t.invitations.iter().filter(|x| p.contains(x.ms)).copied().collect();
     let rows = Rows {
+        posts: &posts,
+        post_ids: &t.post_ids,
         reqs: &reqs,
         msgs: &msgs,
         convs: &convs,
@@ -694,6 +777,7 @@ pub fn build(t: &FactTable, p: &Params, cfg: &Config) -> Report {
                     .map(|r| r.start_ms)
                     .chain(msgs.iter().map(|m| m.ms))
                     .chain(convs.iter().map(|x| x.start_ms))
+                    .chain(posts.iter().map(|x| x.ms))
                     .chain(surveys.iter().map(|x| x.ms))
                     .chain(contacts.iter().map(|x| x.ms))
                     .chain(invitations.iter().map(|x| x.ms))
@@ -711,15 +795,17 @@ pub fn build(t: &FactTable, p: &Params, cfg: &Config) -> Report {
         let rslot: Vec<u32> = reqs.iter().map(|r| g.req(r) as u32).collect();
         let mslot: Vec<u32> = msgs.iter().map(|m| g.msg(m) as u32).collect();
         let vslot: Vec<u32> = convs.iter().map(|c| g.conv(c) as u32).collect();
+        let pslot: Vec<u32> = posts.iter().map(|x| g.post(x) as u32).collect();
         let sslot: Vec<u32> = surveys.iter().map(|x| g.other(x.ms, x.account, x.channel, x.agent) as u32).collect();
         let cslot: Vec<u32> = contacts.iter().map(|x| g.other(x.ms, x.account, x.channel, x.agent) as u32).collect();
         let islot: Vec<u32> =
             invitations.iter().map(|x| g.other(x.ms, x.account, x.channel, crate::table::NONE) as u32).collect();
         let mut used = vec![false; slots];
-        for &k in rslot.iter().chain(&mslot).chain(&vslot).chain(&sslot).chain(&cslot).chain(&islot) {
+        for &k in rslot.iter().chain(&mslot).chain(&vslot).chain(&pslot).chain(&sslot).chain(&cslot).chain(&islot) {
             used[k as usize] = true;
         }
         let sl = Slots {
+            posts: Some(&pslot),
             reqs: Some(&rslot),
             msgs: Some(&mslot),
             convs: Some(&vslot),
@@ -854,6 +940,7 @@ pub fn conversation_key(c: &ConversationFact, dim: Dim, zone: Zone) -> Option<St
         Dim::Channel => Some(c.channel.clone()),
         Dim::Agent => c.agent.clone(),
         Dim::Team => c.team.clone(),
+        Dim::Theme => None,
         _ => Some(time_key(c.start_ms, dim, zone)),
     }
 }
@@ -913,6 +1000,7 @@ fn with(mut row: Map<String, Json>, k: &str, v: Json) -> Map<String, Json> {
 /// Rows of the imports that need no clock, for drill-downs.
 #[derive(Debug, Default, Clone)]
 pub struct Records {
+    pub posts: Vec<Post>,
     pub surveys: Vec<SurveyAnswer>,
     pub contacts: Vec<Contact>,
     pub invitations: Vec<SurveyInvitation>,
@@ -930,7 +1018,7 @@ fn record_key(
         Dim::Account => account.map(str::to_string),
         Dim::Channel => channel.map(str::to_string),
         Dim::Agent => agent.map(str::to_string),
-        Dim::Team => None,
+        Dim::Team | Dim::Theme => None,
         _ => Some(time_key(ms, dim, zone)),
     }
 }
@@ -950,6 +1038,23 @@ fn survey_json(a: &SurveyAnswer) -> Map<String, Json> {
         "account": a.account,
         "customer_id": a.customer_id,
         "answer": a.answer,
+    }) else {
+        unreachable!()
+    };
+    m
+}
+
+fn post_json(x: &Post) -> Map<String, Json> {
+    let Json::Object(m) = json!({
+        "post_id": x.post_id,
+        "account": x.account,
+        "channel": x.channel,
+        "published_at": rfc3339_utc(x.published_at.ms),
+        "theme": x.theme,
+        "impressions": x.impressions,
+        "reach": x.reach,
+        "engagements": x.engagements,
+        "engagement_rate": (x.reach > 0).then(|| x.engagements as f64 * 100.0 / x.reach as f64),
     }) else {
         unreachable!()
     };
@@ -1027,6 +1132,24 @@ fn explain_records(def: &MetricDef, rec: &Records, p: &Params, group: Option<&st
                 f(&FactTable::contact_row(&mut dict, c)).map(|v| with(contact_json(c), "value_seconds", json!(secs(v))))
             })
             .collect(),
+        Rule::PostSum(_) | Rule::PostRatio { .. } | Rule::TopPosts => rec
+            .posts
+            .iter()
+            .filter(|x| {
+                p.contains(x.published_at.ms)
+                    && p.by.is_none_or(|d| {
+                        let key = match d {
+                            Dim::Account => Some(x.account.clone()),
+                            Dim::Channel => Some(x.channel.clone()),
+                            Dim::Theme => x.theme.clone(),
+                            Dim::Agent | Dim::Team => None,
+                            _ => Some(time_key(x.published_at.ms, d, p.zone)),
+                        };
+                        group_matches(key, group)
+                    })
+            })
+            .map(post_json)
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -1081,7 +1204,10 @@ pub fn explain(
         | Rule::SurveyResponseRate
         | Rule::ContactCount(_)
         | Rule::ContactRatio { .. }
-        | Rule::ContactDuration(_) => Vec::new(),
+        | Rule::ContactDuration(_)
+        | Rule::PostSum(_)
+        | Rule::PostRatio { .. }
+        | Rule::TopPosts => Vec::new(),
         Rule::Badge => {
             let end = p.to.unwrap_or_else(|| t.data_end());
             let start = end - cfg.badge.window_ms;

@@ -219,6 +219,20 @@ pub struct InvitationRow {
     pub kind: SurveyKind,
 }
 
+/// A publication, compact; its id is `FactTable::post_ids[i]`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PostRow {
+    pub ms: Millis,
+    pub account: u32,
+    pub channel: u32,
+    pub theme: u32,
+    pub impressions: u64,
+    pub reach: u64,
+    pub engagements: u64,
+    /// Index into `FactTable::post_ids`.
+    pub id: u32,
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FactTable {
     pub dict: Dict,
@@ -228,6 +242,8 @@ pub struct FactTable {
     pub surveys: Vec<SurveyRow>,
     pub contacts: Vec<ContactRow>,
     pub invitations: Vec<InvitationRow>,
+    pub posts: Vec<PostRow>,
+    pub post_ids: Vec<String>,
 }
 
 impl FactTable {
@@ -312,6 +328,22 @@ impl FactTable {
             answered_ms: c.answered_at.map_or(i64::MIN, |a| a.ms),
             ended_ms: c.ended_at.map_or(i64::MIN, |a| a.ms),
         }
+    }
+
+    pub fn push_post(&mut self, p: &crate::model::Post) {
+        let id = self.post_ids.len() as u32;
+        self.post_ids.push(p.post_id.clone());
+        let row = PostRow {
+            ms: p.published_at.ms,
+            account: self.dict.id(&p.account),
+            channel: self.dict.id(&p.channel),
+            theme: self.dict.opt(p.theme.as_deref()),
+            impressions: p.impressions,
+            reach: p.reach,
+            engagements: p.engagements,
+            id,
+        };
+        self.posts.push(row);
     }
 
     pub fn invitation_row(dict: &mut Dict, i: &crate::model::SurveyInvitation) -> InvitationRow {

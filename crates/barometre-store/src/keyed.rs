@@ -37,6 +37,7 @@ pub fn upsert(
         Record::Survey(x) => ("surveys", "response_id", &x.response_id),
         Record::Invitation(x) => ("survey_invitations", "invitation_id", &x.invitation_id),
         Record::Contact(x) => ("contacts", "contact_id", &x.contact_id),
+        Record::Post(x) => ("posts", "post_id", &x.post_id),
         _ => return Err(StoreError::Corrupt("not a keyed row".into())),
     };
     let old: Option<(i64, i64, i64)> = tx
@@ -124,6 +125,27 @@ pub fn upsert(
                 x.answered_at.map(|a| a.ms),
                 x.ended_at.map(|a| a.ms),
                 x.agent_id,
+                fp,
+                src,
+                line
+            ])?;
+        }
+        Record::Post(x) => {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO posts (workspace, post_id, account, channel, published_ms, offset_s, theme, \
+                 impressions, reach, engagements, fp, src, line) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            )?
+            .execute(params![
+                ws,
+                x.post_id,
+                x.account,
+                x.channel,
+                x.published_at.ms,
+                x.published_at.offset_s,
+                x.theme,
+                x.impressions as i64,
+                x.reach as i64,
+                x.engagements as i64,
                 fp,
                 src,
                 line

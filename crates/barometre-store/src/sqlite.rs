@@ -10,7 +10,7 @@ use barometre_core::engine::{self, ClockInput, RawRow};
 use barometre_core::ingest::{Located, Record, RowError};
 use barometre_core::model::channel_is_public;
 use barometre_core::model::{
-    Contact, ConversationEvent, Direction, EventKind, Message, SurveyAnswer, SurveyInvitation, TextFacts,
+    Contact, ConversationEvent, Direction, EventKind, Message, Post, SurveyAnswer, SurveyInvitation, TextFacts,
 };
 use barometre_core::report::Records;
 use barometre_core::table::{Dict, FactTable};
@@ -21,8 +21,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 /// Migrations, in order. A landed migration is never edited: add the next one.
-const MIGRATIONS: &[(i64, &str)] =
-    &[(1, include_str!("../migrations/0001_init.sql")), (2, include_str!("../migrations/0002_surveys_contacts.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_init.sql")),
+    (2, include_str!("../migrations/0002_surveys_contacts.sql")),
+    (3, include_str!("../migrations/0003_posts.sql")),
+];
 
 pub struct SqliteStore {
     conn: Connection,
@@ -273,6 +276,9 @@ pub(crate) fn add_records(
     for i in &rec.invitations {
         t.invitations.push(FactTable::invitation_row(&mut t.dict, i));
     }
+    for p in &rec.posts {
+        t.push_post(p);
+    }
     Ok(())
 }
 
@@ -454,7 +460,7 @@ impl Store for SqliteStore {
                             replace.execute(values)?;
                         }
                     }
-                    Record::Survey(_) | Record::Invitation(_) | Record::Contact(_) => {
+                    Record::Survey(_) | Record::Invitation(_) | Record::Contact(_) | Record::Post(_) => {
                         let src = match src_of.get(&loc.file) {
                             Some(&s) => s,
                             None => {
@@ -664,7 +670,25 @@ impl Store for SqliteStore {
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Records { surveys, contacts, invitations })
+        let mut st = self.conn.prepare_cached(
+            "SELECT post_id, account, channel, published_ms, offset_s, theme, impressions, reach, engagements FROM posts \
+             WHERE workspace = ? AND published_ms >= ? AND published_ms < ? ORDER BY published_ms, post_id",
+        )?;
+        let posts = st
+            .query_map(params![ws, lo, hi], |r| {
+                Ok(Post {
+                    post_id: r.get(0)?,
+                    account: r.get(1)?,
+                    channel: r.get(2)?,
+                    published_at: Stamp { ms: r.get(3)?, offset_s: r.get(4)? },
+                    theme: r.get(5)?,
+                    impressions: r.get::<_, i64>(6)? as u64,
+                    reach: r.get::<_, i64>(7)? as u64,
+                    engagements: r.get::<_, i64>(8)? as u64,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Records { posts, surveys, contacts, invitations })
     }
 
     fn conversation_facts(&self, ws: &str, cfg: &Config, conversation_id: &str) -> Result<Facts, StoreError> {

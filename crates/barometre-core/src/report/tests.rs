@@ -623,3 +623,54 @@ mod resolution {
         assert_eq!(reopened, ["open", "reo"]);
     }
 }
+
+mod publications {
+    use super::*;
+    use crate::model::Post;
+    use crate::table::FactTable;
+    use crate::time::Stamp;
+
+    fn post(id: &str, theme: &str, impressions: u64, reach: u64, engagements: u64) -> Post {
+        Post {
+            post_id: id.into(),
+            account: "acme".into(),
+            channel: "facebook".into(),
+            published_at: Stamp::utc(1_775_455_200_000),
+            theme: Some(theme.into()),
+            impressions,
+            reach,
+            engagements,
+        }
+    }
+
+    #[test]
+    fn engagement_is_the_ratio_of_sums_and_ranks_posts() {
+        let mut t = FactTable::default();
+        for p in [
+            post("p1", "promo", 2000, 1000, 50), // 5 %
+            post("p2", "promo", 400, 100, 20),   // 20 %
+            post("p3", "conseil", 900, 300, 30), // 10 %
+            post("p4", "conseil", 50, 0, 3),     // no reach: not ranked
+        ] {
+            t.push_post(&p);
+        }
+        let r = build(&t, &Params { by: Some(Dim::Theme), ..Params::default() }, &Config::default());
+        let m = &r.total.metrics;
+        assert_eq!(count(m, "impressions"), Some(3350));
+        assert_eq!(count(m, "reach"), Some(1400));
+        // Σ engagements / Σ reach = 103 / 1400, not the mean of the rates.
+        assert_eq!(ratio(m, "engagement_rate"), (Some(103.0 * 100.0 / 1400.0), 103, 1400));
+        assert_eq!(ratio(m, "engagement_rate_by_impressions").1, 103);
+        match m.get("top_posts") {
+            Some(Value::Posts(p)) => {
+                let top: Vec<&str> = p.top.iter().map(|x| x.post_id.as_str()).collect();
+                let bottom: Vec<&str> = p.bottom.iter().map(|x| x.post_id.as_str()).collect();
+                assert_eq!((top, bottom), (vec!["p2", "p3", "p1"], vec!["p1", "p3", "p2"]));
+            }
+            other => panic!("{other:?}"),
+        }
+        let keys: Vec<_> = r.groups.iter().map(|g| g.key.clone().unwrap()).collect();
+        assert_eq!(keys, ["conseil", "promo"]);
+        assert_eq!(ratio(&r.groups[1].metrics, "engagement_rate"), (Some(70.0 * 100.0 / 1100.0), 70, 1100));
+    }
+}
