@@ -570,3 +570,36 @@ pub fn metrics(a: MetricsArgs) -> Result<ExitCode> {
     write_out(&None, &text)?;
     Ok(ExitCode::SUCCESS)
 }
+
+#[derive(clap::Args)]
+pub struct CheckArgs {
+    /// End of the checked windows (default: now).
+    #[arg(long)]
+    to: Option<String>,
+    #[arg(long, default_value = "UTC")]
+    tz: String,
+    #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+    format: String,
+    #[arg(long, env = "BAROMETRE_LANG", default_value = "fr", value_parser = ["fr", "en"])]
+    lang: String,
+}
+
+pub fn check(ctx: &Ctx, a: CheckArgs) -> Result<ExitCode> {
+    let cfg = ctx.config()?;
+    let zone = Zone::parse(&a.tz).map_err(anyhow::Error::msg)?;
+    let to = match &a.to {
+        Some(t) => parse_bound(t, zone).map_err(|e| anyhow::anyhow!("--to: {e}"))?,
+        None => chrono::Utc::now().timestamp_millis(),
+    };
+    let longest = cfg.alerts.iter().map(|x| x.window_ms).chain([2 * cfg.staffing_window_ms]).max().unwrap_or(0);
+    let store = ctx.store()?;
+    let table = store.table(&ctx.workspace, &cfg, Some(to - longest - cfg.badge.window_ms), Some(to))?;
+    let r = barometre_core::check::check(&table, to, zone, &cfg).map_err(anyhow::Error::msg)?;
+    let lang = Lang::parse(&a.lang).unwrap_or(Lang::Fr);
+    let text = match a.format.as_str() {
+        "json" => serde_json::to_string_pretty(&r)? + "\n",
+        _ => render::check_table(&r, lang),
+    };
+    write_out(&None, &text)?;
+    Ok(if r.breached > 0 { ExitCode::from(3) } else { ExitCode::SUCCESS })
+}

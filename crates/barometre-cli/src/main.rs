@@ -38,6 +38,8 @@ enum Command {
     Demo(commands::DemoArgs),
     /// The metric registry: ids, labels and formulas.
     Metrics(commands::MetricsArgs),
+    /// Check the configured targets (exit 3 when one is breached), for cron and CI.
+    Check(commands::CheckArgs),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +52,7 @@ fn main() -> ExitCode {
         Command::Export(a) => commands::export(&ctx, a),
         Command::Demo(a) => commands::demo(&ctx, a),
         Command::Metrics(a) => commands::metrics(a),
+        Command::Check(a) => commands::check(&ctx, a),
     };
     match r {
         Ok(code) => code,

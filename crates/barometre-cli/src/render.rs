@@ -482,3 +482,73 @@ pub fn metrics_markdown(lang: Lang) -> String {
     }
     s
 }
+
+/// The `check` result as a table: every alert, breached ones marked, and the staffing signal.
+pub fn check_table(r: &barometre_core::check::CheckReport, lang: Lang) -> String {
+    let fr = lang == Lang::Fr;
+    let header: Vec<String> = if fr {
+        ["Statut", "Indicateur", "Groupe", "Valeur", "Seuil", "Fenêtre"]
+    } else {
+        ["Status", "Indicator", "Group", "Value", "Threshold", "Window"]
+    }
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let fmt = |id: &str, v: f64| match metrics::find(id).map(|d| d.shape()) {
+        Some(Shape::Ratio) => percent(v, lang),
+        Some(Shape::Duration) => duration(v, lang),
+        Some(Shape::Count) => number(v, 0, lang),
+        _ => number(v, 2, lang),
+    };
+    let rows: Vec<Vec<String>> = r
+        .findings
+        .iter()
+        .map(|f| {
+            let label = metrics::find(&f.metric).map_or(f.metric.clone(), |d| d.label(lang).to_string());
+            vec![
+                if f.breached { (if fr { "ALERTE" } else { "BREACHED" }).to_string() } else { "ok".to_string() },
+                label,
+                f.key.clone().unwrap_or_else(|| if f.by.is_some() { "(null)".into() } else { "total".into() }),
+                f.value
+                    .map_or_else(|| (if fr { "pas de données" } else { "no data" }).to_string(), |v| fmt(&f.metric, v)),
+                format!("{} {}", f.op, fmt(&f.metric, f.threshold)),
+                format!("{} → {}", f.from, f.to),
+            ]
+        })
+        .collect();
+    let mut out = table(&header, &rows);
+    if let Some(s) = &r.staffing {
+        let show = |t: &barometre_core::check::Trend, id: &str| {
+            let f = |x: Option<f64>| x.map_or("—".to_string(), |v| fmt(id, v));
+            format!("{} → {}", f(t.before), f(t.now))
+        };
+        out.push_str(&format!(
+            "\n{} {} : {} {} · {} {} · {} {}\n",
+            if s.flagged {
+                if fr {
+                    "ALERTE"
+                } else {
+                    "BREACHED"
+                }
+            } else {
+                "ok"
+            },
+            if fr { "effectifs (seed 001)" } else { "staffing (seed 001)" },
+            if fr { "messages reçus" } else { "messages received" },
+            show(&s.messages_received, "messages_received"),
+            if fr { "taux de réponse" } else { "response rate" },
+            show(&s.response_rate, "response_rate"),
+            if fr { "délai de 1re réponse médian" } else { "median first response" },
+            show(&s.first_response_time_median, "first_response_time"),
+        ));
+        if s.flagged {
+            out.push_str(if fr {
+                "Plus de messages, moins de réponses ou plus lentes : renforcez l'équipe.\n"
+            } else {
+                "More messages, fewer or slower answers: add people to the team.\n"
+            });
+        }
+    }
+    out.push_str(&if fr { format!("{} alerte(s)\n", r.breached) } else { format!("{} breached\n", r.breached) });
+    out
+}

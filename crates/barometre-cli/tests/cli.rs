@@ -344,3 +344,24 @@ p2,acme,instagram,2026-04-07T10:00:00Z,conseil,800,400,,,,\n",
     let e = json(&run(&["explain", "engagement_rate", "--db", s(&db), "--format", "json"]));
     assert_eq!(e["rows"][0]["post_id"], "p1");
 }
+
+#[test]
+fn check_exits_three_when_a_target_is_breached_and_zero_otherwise() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("b.db");
+    let f = write(d.path(), "m.csv", ROWS);
+    run(&["import", "messages", s(&f), "--db", s(&db)]);
+    // Over the 7 days before 2026-04-08: 2 of 3 requests answered = 66.7 %.
+    let strict =
+        write(d.path(), "s.toml", "[[alerts]]\nmetric = \"response_rate\"\nbelow = 90\n[staffing]\nenabled = false\n");
+    let o = run(&["check", "--db", s(&db), "--config", s(&strict), "--to", "2026-04-08", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(3));
+    let r = json(&o);
+    assert_eq!(r["findings"][0]["breached"], true);
+    assert!((r["findings"][0]["value"].as_f64().unwrap() - 200.0 / 3.0).abs() < 1e-9);
+    let easy =
+        write(d.path(), "e.toml", "[[alerts]]\nmetric = \"response_rate\"\nbelow = 50\n[staffing]\nenabled = false\n");
+    let o = run(&["check", "--db", s(&db), "--config", s(&easy), "--to", "2026-04-08"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("0 breached"));
+}

@@ -24,6 +24,41 @@ struct RawConfig {
     signature: Option<RawSignature>,
     #[serde(default)]
     accounts: BTreeMap<String, RawAccount>,
+    #[serde(default)]
+    alerts: Vec<RawAlert>,
+    staffing: Option<RawStaffing>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAlert {
+    metric: String,
+    below: Option<toml::Value>,
+    above: Option<toml::Value>,
+    window: Option<String>,
+    field: Option<String>,
+    by: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStaffing {
+    enabled: Option<bool>,
+    window: Option<String>,
+}
+
+/// A threshold on one indicator, checked by `barometre check`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alert {
+    pub metric: String,
+    /// Breached when the value is strictly below (`true`) or strictly above (`false`) `threshold`.
+    pub below: bool,
+    /// Percent, count, or seconds for durations.
+    pub threshold: f64,
+    pub window_ms: Millis,
+    /// For durations: `median` (default), `mean`, `p90`.
+    pub field: String,
+    pub by: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -71,6 +106,10 @@ pub struct Config {
     pub signatures: Vec<Regex>,
     default_calendar: Calendar,
     calendars: HashMap<String, Calendar>,
+    pub alerts: Vec<Alert>,
+    /// Seed 001's staffing signal: more messages while response rate or speed drop.
+    pub staffing: bool,
+    pub staffing_window_ms: Millis,
 }
 
 pub const DEFAULT_SIGNATURES: [&str; 3] = [r"\^[A-Z]{2,3}\b", r"/[A-Z]{2,3}\b", r"(?m)^-- "];
@@ -166,6 +205,30 @@ impl Config {
                 calendars.insert(name.clone(), calendar(name, a, &base)?);
             }
         }
+        let mut alerts = Vec::new();
+        for (i, a) in raw.alerts.iter().enumerate() {
+            let bad = |m: String| ConfigError::Invalid(format!("alerts[{i}] ({}): {m}", a.metric));
+            let (below, v) = match (&a.below, &a.above) {
+                (Some(v), None) => (true, v),
+                (None, Some(v)) => (false, v),
+                _ => return Err(bad("give exactly one of `below` or `above`".into())),
+            };
+            let threshold = match v {
+                toml::Value::Integer(n) => *n as f64,
+                toml::Value::Float(x) => *x,
+                toml::Value::String(s) => parse_duration(s).map_err(bad)? as f64 / 1000.0,
+                _ => return Err(bad("a threshold is a number, or a duration like \"5m\"".into())),
+            };
+            alerts.push(Alert {
+                metric: a.metric.clone(),
+                below,
+                threshold,
+                window_ms: dur("alert window", a.window.as_deref().unwrap_or("7d"))?,
+                field: a.field.clone().unwrap_or_else(|| "median".into()),
+                by: a.by.clone(),
+            });
+        }
+        let staffing = raw.staffing.unwrap_or_default();
         let session_gap_ms = dur("clock.session_gap", &session_gap)?;
         if session_gap_ms <= 0 {
             return Err(ConfigError::Invalid("clock.session_gap must be positive".into()));
@@ -183,6 +246,9 @@ impl Config {
             signatures,
             default_calendar,
             calendars,
+            alerts,
+            staffing: staffing.enabled.unwrap_or(true),
+            staffing_window_ms: dur("staffing.window", staffing.window.as_deref().unwrap_or("7d"))?,
         })
     }
 

@@ -1,5 +1,6 @@
 //! The pure core of Baromètre.
 pub mod calendar;
+pub mod check;
 pub mod clock;
 pub mod config;
 pub mod demo;
