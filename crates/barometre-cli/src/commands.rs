@@ -40,7 +40,9 @@ const DIMS: [&str; 8] = ["account", "channel", "agent", "team", "day", "week", "
 #[derive(clap::Args)]
 pub struct ImportArgs {
     /// What the files hold.
-    #[arg(value_parser = ["messages", "conversation-events", "surveys", "survey-invitations", "contacts", "posts"])]
+    #[arg(value_parser = [
+        "messages", "conversation-events", "surveys", "survey-invitations", "contacts", "posts", "customers", "orders",
+    ])]
     kind: String,
     /// CSV, JSON Lines or Customer Support on Twitter files.
     #[arg(required = true)]

@@ -138,6 +138,23 @@ fn cells(v: &Value, lang: Lang) -> (String, String, Option<f64>) {
             };
             (if p.top.is_empty() { na } else { list(&p.top) }, detail, None)
         }
+        Value::Retention(r) => {
+            let detail = match lang {
+                Lang::Fr => {
+                    format!("début {} · fin {} · nouveaux {}", r.customers_start, r.customers_end, r.new_customers)
+                }
+                Lang::En => format!("start {} · end {} · new {}", r.customers_start, r.customers_end, r.new_customers),
+            };
+            (r.value.map_or(na, |v| percent(v, lang)), detail, r.value)
+        }
+        Value::Amount(a) => {
+            let cur = a.currency.clone().unwrap_or_default();
+            let detail = match lang {
+                Lang::Fr => format!("{} clients · {} commandes", a.customers, a.orders),
+                Lang::En => format!("{} customers · {} orders", a.customers, a.orders),
+            };
+            (a.value.map_or(na, |v| format!("{} {cur}", number(v, 2, lang)).trim_end().to_string()), detail, a.value)
+        }
         Value::Nps(n) => {
             let detail = match lang {
                 Lang::Fr => {
@@ -156,6 +173,10 @@ fn change(shape: Shape, now: Option<f64>, before: Option<f64>, lang: Lang) -> St
     match (shape, now, before) {
         (Shape::Ratio | Shape::Nps, Some(a), Some(b)) => signed(a - b, " pts", lang),
         (Shape::Mean, Some(a), Some(b)) => signed(a - b, "", lang),
+        (Shape::Retention, Some(a), Some(b)) => signed(a - b, " pts", lang),
+        (Shape::Amount, Some(a), Some(b)) if b != 0.0 => {
+            signed((a - b) / b * 100.0, if lang == Lang::Fr { "\u{a0}%" } else { "%" }, lang)
+        }
         (Shape::Count | Shape::Duration, Some(a), Some(b)) if b != 0.0 => {
             signed((a - b) / b * 100.0, if lang == Lang::Fr { "\u{a0}%" } else { "%" }, lang)
         }

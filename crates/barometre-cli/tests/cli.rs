@@ -365,3 +365,53 @@ fn check_exits_three_when_a_target_is_breached_and_zero_otherwise() {
     assert_eq!(o.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&o.stdout).contains("0 breached"));
 }
+
+#[test]
+fn customers_and_orders_give_churn_retention_and_clv() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("b.db");
+    let c = write(
+        d.path(),
+        "c.csv",
+        "customer_id,account,since,churned_at,referred_by\n\
+c1,acme,2025-01-01,,\nc2,acme,2025-01-01,2026-02-01,\nc3,acme,2026-03-01,,c1\nc4,acme,2025-06-01,2025-01-01,\n",
+    );
+    let o = run(&["import", "customers", s(&c), "--db", s(&db)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("c.csv:5:4: churned_at is before since"));
+    let ord = write(
+        d.path(),
+        "o.csv",
+        "order_id,customer_id,ordered_at,amount,margin,currency\no1,c1,2026-01-10,100,0.5,EUR\no2,c1,2026-02-10,50,1.5,EUR\n",
+    );
+    let o = run(&["import", "orders", s(&ord), "--db", s(&db)]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("o.csv:3:5: margin 1.5 is not a fraction between 0 and 1"));
+    let r = json(&run(&["report", "--db", s(&db), "--format", "json", "--from", "2026-01-01", "--to", "2027-01-01"]));
+    let t = &r["total"]["metrics"];
+    // At the start: c1 c2; c2 lost; c3 new (referred); at the end: c1 c3.
+    assert_eq!((t["churn_rate"]["numerator"].as_u64(), t["churn_rate"]["denominator"].as_u64()), (Some(1), Some(2)));
+    assert_eq!(t["retention_rate"]["value"], 50.0); // (2 − 1) / 2
+    assert_eq!(t["referral_rate"]["value"], 100.0);
+    assert_eq!(t["clv_historical"]["value"], 50.0); // 100 × 0.5 for one customer
+    assert_eq!(t["clv"]["currency"], "EUR");
+    let e = json(&run(&[
+        "explain",
+        "churn_rate",
+        "--db",
+        s(&db),
+        "--from",
+        "2026-01-01",
+        "--to",
+        "2027-01-01",
+        "--format",
+        "json",
+    ]));
+    let lost: Vec<&str> = e["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["in_numerator"] == true)
+        .map(|r| r["customer_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(lost, ["c2"]);
+}

@@ -60,6 +60,8 @@ pub fn number(v: &Value, field: &str) -> Option<f64> {
         Value::Nps(n) => n.value,
         Value::Badge(b) => Some(if b.earned { 1.0 } else { 0.0 }),
         Value::Posts(_) => None,
+        Value::Retention(r) => r.value,
+        Value::Amount(a) => a.value,
     }
 }
 

@@ -5,7 +5,10 @@
 //! column; the next row is read as if nothing happened, so nothing valid is lost.
 
 use crate::fx::FxHashMap as HashMap;
-use crate::model::{Contact, ConversationEvent, Direction, EventKind, Message, Post, SurveyAnswer, SurveyInvitation};
+use crate::model::{
+    Contact, ConversationEvent, Customer, Direction, EventKind, Message, Moment, Order, Post, SurveyAnswer,
+    SurveyInvitation,
+};
 use crate::time::{parse_instant, parse_twitter_date, Stamp};
 use std::collections::VecDeque;
 use std::fmt;
@@ -36,6 +39,8 @@ pub enum Kind {
     SurveyInvitations,
     Contacts,
     Posts,
+    Customers,
+    Orders,
 }
 
 impl Kind {
@@ -47,6 +52,8 @@ impl Kind {
             "survey-invitations" | "survey_invitations" => Some(Kind::SurveyInvitations),
             "contacts" => Some(Kind::Contacts),
             "posts" => Some(Kind::Posts),
+            "customers" => Some(Kind::Customers),
+            "orders" => Some(Kind::Orders),
             _ => None,
         }
     }
@@ -58,6 +65,8 @@ impl Kind {
             Kind::SurveyInvitations => &["invitation_id", "survey", "sent_at"],
             Kind::Contacts => &["contact_id", "channel", "account", "queued_at"],
             Kind::Posts => &["post_id", "account", "channel", "published_at", "impressions", "reach"],
+            Kind::Customers => &["customer_id", "account", "since"],
+            Kind::Orders => &["order_id", "customer_id", "ordered_at", "amount"],
         }
     }
 }
@@ -101,6 +110,8 @@ pub enum Record {
     Invitation(SurveyInvitation),
     Contact(Contact),
     Post(Post),
+    Customer(Customer),
+    Order(Order),
 }
 
 /// A validated row and where it was read, to name it in later errors (a duplicate id).
@@ -227,7 +238,60 @@ fn record_from(kind: Kind, f: &dyn Fields) -> FieldResult<(u64, Record)> {
         Kind::SurveyInvitations => invitation_from(f).map(|x| (f.col("invitation_id"), Record::Invitation(x))),
         Kind::Contacts => contact_from(f).map(|x| (f.col("contact_id"), Record::Contact(x))),
         Kind::Posts => post_from(f).map(|x| (f.col("post_id"), Record::Post(x))),
+        Kind::Customers => customer_from(f).map(|x| (f.col("customer_id"), Record::Customer(x))),
+        Kind::Orders => order_from(f).map(|x| (f.col("order_id"), Record::Order(x))),
     }
+}
+
+fn moment(f: &dyn Fields, name: &str) -> FieldResult<Option<Moment>> {
+    match f.get(name)? {
+        None => Ok(None),
+        Some(v) => Moment::parse(v).map(Some).map_err(|e| (f.col(name), format!("column `{name}`: {e}"))),
+    }
+}
+
+fn customer_from(f: &dyn Fields) -> FieldResult<Customer> {
+    let since =
+        moment(f, "since")?.ok_or_else(|| (f.col("since"), "missing value for required column `since`".into()))?;
+    let churned_at = moment(f, "churned_at")?;
+    if let (Moment::At(a), Some(Moment::At(b))) = (since, churned_at) {
+        if b.ms < a.ms {
+            return Err((f.col("churned_at"), "churned_at is before since".into()));
+        }
+    }
+    if let (Moment::Day(a), Some(Moment::Day(b))) = (since, churned_at) {
+        if b < a {
+            return Err((f.col("churned_at"), "churned_at is before since".into()));
+        }
+    }
+    Ok(Customer {
+        customer_id: required(f, "customer_id")?.to_string(),
+        account: required(f, "account")?.to_string(),
+        since,
+        churned_at,
+        referred_by: opt_string(f, "referred_by")?,
+    })
+}
+
+fn order_from(f: &dyn Fields) -> FieldResult<Order> {
+    let ordered_at = moment(f, "ordered_at")?
+        .ok_or_else(|| (f.col("ordered_at"), "missing value for required column `ordered_at`".into()))?;
+    let amount =
+        number(f, "amount")?.ok_or_else(|| (f.col("amount"), "missing value for required column `amount`".into()))?;
+    let margin = number(f, "margin")?;
+    if let Some(m) = margin {
+        if !(0.0..=1.0).contains(&m) {
+            return Err((f.col("margin"), format!("margin {m} is not a fraction between 0 and 1")));
+        }
+    }
+    Ok(Order {
+        order_id: required(f, "order_id")?.to_string(),
+        customer_id: required(f, "customer_id")?.to_string(),
+        ordered_at,
+        amount,
+        margin,
+        currency: f.get("currency")?.map(str::to_ascii_uppercase),
+    })
 }
 
 fn count_of(f: &dyn Fields, name: &str) -> FieldResult<Option<u64>> {

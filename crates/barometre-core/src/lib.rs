@@ -3,6 +3,7 @@ pub mod calendar;
 pub mod check;
 pub mod clock;
 pub mod config;
+pub mod customers;
 pub mod demo;
 pub mod engine;
 pub mod fx;

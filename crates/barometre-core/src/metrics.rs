@@ -5,6 +5,7 @@
 use crate::calendar::Calendar;
 use crate::clock::{Outcome, Role};
 use crate::config::Config;
+use crate::customers::CustomerMetric;
 use crate::table::{ContactRow, ConvRow, Dict, MsgRow, PostRow, ReqRow, SurveyKind, SurveyRow};
 use crate::time::Millis;
 
@@ -92,6 +93,8 @@ pub enum Rule {
     },
     /// The publications with the highest and lowest engagement rates.
     TopPosts,
+    /// Customer figures, relative to the period's bounds (see `crate::customers`).
+    Customers(crate::customers::CustomerMetric),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +106,8 @@ pub enum Shape {
     Mean,
     Nps,
     Posts,
+    Retention,
+    Amount,
 }
 
 pub struct MetricDef {
@@ -124,6 +129,11 @@ impl MetricDef {
             Rule::ConvRatio { .. } | Rule::PostRatio { .. } => Shape::Ratio,
             Rule::PostSum(_) => Shape::Count,
             Rule::TopPosts => Shape::Posts,
+            Rule::Customers(k) => match k {
+                CustomerMetric::Retention => Shape::Retention,
+                CustomerMetric::Churn | CustomerMetric::Referral => Shape::Ratio,
+                _ => Shape::Amount,
+            },
             Rule::ConvDuration(_) => Shape::Duration,
             Rule::ReqRatio { .. }
             | Rule::MsgRatio { .. }
@@ -166,6 +176,7 @@ impl MetricDef {
                 | Rule::PostSum(_)
                 | Rule::PostRatio { .. }
                 | Rule::TopPosts
+                | Rule::Customers(_)
         )
     }
 }
@@ -704,6 +715,66 @@ pub static METRICS: &[MetricDef] = &[
         formula_en: "the 5 posts with the highest and the lowest engagement rate (reach > 0)",
         higher_is_better: true,
         rule: Rule::TopPosts,
+    },
+    MetricDef {
+        id: "retention_rate",
+        seed: "004",
+        label_fr: "Taux de rétention (CRR)",
+        label_en: "Customer retention rate (CRR)",
+        formula_fr: "(clients en fin E − nouveaux N) / clients au début S × 100 ; S 200, E 200, N 20 → 90 % (donnez --from)",
+        formula_en: "(customers at the end E − new N) / customers at the start S × 100; S 200, E 200, N 20 → 90 % (give --from)",
+        higher_is_better: true,
+        rule: Rule::Customers(CustomerMetric::Retention),
+    },
+    MetricDef {
+        id: "churn_rate",
+        seed: "004",
+        label_fr: "Taux d'attrition",
+        label_en: "Churn rate",
+        formula_fr: "clients du début perdus pendant la période / clients au début × 100 ; 20 sur 250 → 8 %",
+        formula_en: "customers of the start lost during the period / customers at the start × 100; 20 of 250 → 8 %",
+        higher_is_better: false,
+        rule: Rule::Customers(CustomerMetric::Churn),
+    },
+    MetricDef {
+        id: "referral_rate",
+        seed: "004, 003",
+        label_fr: "Taux de parrainage",
+        label_en: "Referral rate",
+        formula_fr: "nouveaux clients venus par parrainage (`referred_by`) / nouveaux clients × 100",
+        formula_en: "new customers acquired through a referral (`referred_by`) / new customers × 100",
+        higher_is_better: true,
+        rule: Rule::Customers(CustomerMetric::Referral),
+    },
+    MetricDef {
+        id: "clv",
+        seed: "004",
+        label_fr: "Valeur vie client (CLV)",
+        label_en: "Customer lifetime value (CLV)",
+        formula_fr: "panier moyen × achats par client et par an × durée de vie moyenne (ans) ; 50 × 5 × 3 = 750",
+        formula_en: "average purchase value × purchases per customer per year × average lifetime (years); 50 × 5 × 3 = 750",
+        higher_is_better: true,
+        rule: Rule::Customers(CustomerMetric::Clv),
+    },
+    MetricDef {
+        id: "clv_historical",
+        seed: "004",
+        label_fr: "CLV historique",
+        label_en: "Historical CLV",
+        formula_fr: "Σ achats × marge brute moyenne, par client ayant acheté",
+        formula_en: "Σ purchases × average gross margin, per ordering customer",
+        higher_is_better: true,
+        rule: Rule::Customers(CustomerMetric::ClvHistorical),
+    },
+    MetricDef {
+        id: "clv_predictive",
+        seed: "004",
+        label_fr: "CLV prédictive",
+        label_en: "Predictive CLV",
+        formula_fr: "transactions mensuelles moyennes × panier moyen × durée de vie moyenne (mois)",
+        formula_en: "average monthly transactions × average order value × average lifetime (months)",
+        higher_is_better: true,
+        rule: Rule::Customers(CustomerMetric::ClvPredictive),
     },
 ];
 

@@ -278,3 +278,54 @@ pub struct Post {
     /// `engagements`, else the sum of `reactions`, `comments`, `shares`, `clicks`.
     pub engagements: u64,
 }
+
+/// A date as exports write it: an instant, or a bare day (local midnight in the report's zone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Moment {
+    At(Stamp),
+    Day(chrono::NaiveDate),
+}
+
+impl Moment {
+    pub fn parse(s: &str) -> Result<Moment, String> {
+        match chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d") {
+            Ok(d) => Ok(Moment::Day(d)),
+            Err(_) => crate::time::parse_instant(s).map(Moment::At),
+        }
+    }
+    pub fn ms(&self, zone: crate::time::Zone) -> crate::time::Millis {
+        match self {
+            Moment::At(s) => s.ms,
+            Moment::Day(d) => zone.day_start(*d),
+        }
+    }
+    pub fn to_text(&self) -> String {
+        match self {
+            Moment::At(s) => s.to_rfc3339(),
+            Moment::Day(d) => d.format("%Y-%m-%d").to_string(),
+        }
+    }
+}
+
+/// One row of the `customers` import.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Customer {
+    pub customer_id: String,
+    pub account: String,
+    /// First purchase or sign-up.
+    pub since: Moment,
+    pub churned_at: Option<Moment>,
+    pub referred_by: Option<String>,
+}
+
+/// One row of the `orders` import.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Order {
+    pub order_id: String,
+    pub customer_id: String,
+    pub ordered_at: Moment,
+    pub amount: f64,
+    /// Gross margin, a fraction 0–1.
+    pub margin: Option<f64>,
+    pub currency: Option<String>,
+}

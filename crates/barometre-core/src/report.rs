@@ -4,7 +4,7 @@
 use crate::clock::{ConversationFact, Facts, MessageFact, RequestFact};
 use crate::config::Config;
 use crate::metrics::{Ctx, MetricDef, Rule, METRICS};
-use crate::model::{Contact, Post, SurveyAnswer, SurveyInvitation};
+use crate::model::{Contact, Customer, Order, Post, SurveyAnswer, SurveyInvitation};
 use crate::stats::{Count, Durations, Ratio};
 use crate::table::{ContactRow, ConvRow, FactTable, InvitationRow, MsgRow, PostRow, ReqRow, SurveyKind, SurveyRow};
 use crate::time::{rfc3339_utc, Millis, Zone};
@@ -145,6 +145,8 @@ pub enum Value {
     Mean(Mean),
     Nps(Nps),
     Posts(TopPosts),
+    Retention(crate::customers::Retention),
+    Amount(crate::customers::Amount),
 }
 
 /// Metrics in registry order.
@@ -295,12 +297,13 @@ impl Acc {
     }
 
     /// The final value; durations are reordered in place (the multiset stays, for merging).
-    fn finish(&mut self, badge: &dyn Fn() -> Badge) -> Value {
+    /// `later` computes the metrics that are not sums over rows (badge, customers).
+    fn finish(&mut self, def: &MetricDef, later: &dyn Fn(&MetricDef) -> Value) -> Value {
         match self {
             Acc::Count { n, known } => Value::Count(Count { value: known.then_some(*n) }),
             Acc::Ratio { num, den } => Value::Ratio(Ratio::new(*num, *den)),
             Acc::Durations(v) => Value::Duration(Durations::of(v)),
-            Acc::Badge => Value::Badge(badge()),
+            Acc::Badge => later(def),
             Acc::Mean { sum, n, lo, hi, mixed, lower } => Value::Mean(Mean {
                 value: (*n > 0).then(|| *sum / *n as f64),
                 count: *n,
@@ -339,7 +342,7 @@ fn accumulate(def: &MetricDef, reqs: &[ReqRow], msgs: &[MsgRow], ctx: &Ctx) -> A
 
 /// One metric over the given requests and messages.
 fn value(def: &MetricDef, reqs: &[ReqRow], msgs: &[MsgRow], ctx: &Ctx, badge: &(dyn Fn() -> Badge + Sync)) -> Value {
-    accumulate(def, reqs, msgs, ctx).finish(badge)
+    accumulate(def, reqs, msgs, ctx).finish(def, &|_| Value::Badge(badge()))
 }
 
 fn badge<'a>(reqs: impl Iterator<Item = &'a ReqRow>, end: Millis, ctx: &Ctx) -> Badge {
@@ -371,9 +374,9 @@ fn own_metrics(ctx: &Ctx) -> Vec<&'static MetricDef> {
 }
 
 /// Final values in registry order, twins filled in.
-fn assemble(own: &[&'static MetricDef], accs: &mut [Acc], badge: &dyn Fn() -> Badge) -> Metrics {
+fn assemble(own: &[&'static MetricDef], accs: &mut [Acc], later: &dyn Fn(&MetricDef) -> Value) -> Metrics {
     let mut out: Vec<(&'static str, Value)> =
-        own.iter().zip(accs.iter_mut()).map(|(d, a)| (d.id, a.finish(badge))).collect();
+        own.iter().zip(accs.iter_mut()).map(|(d, a)| (d.id, a.finish(d, later))).collect();
     for d in METRICS {
         if out.iter().all(|(k, _)| *k != d.id) {
             let twin = d.id.strip_suffix("_business").unwrap_or(d.id);
@@ -388,11 +391,11 @@ fn assemble(own: &[&'static MetricDef], accs: &mut [Acc], badge: &dyn Fn() -> Ba
 }
 
 /// All metrics of the whole period, spread over the cores (a report without groups).
-fn metrics_par(rows: &Rows, ctx: &Ctx, badge: &dyn Fn() -> Badge) -> Metrics {
+fn metrics_par(rows: &Rows, ctx: &Ctx, later: &dyn Fn(&MetricDef) -> Value) -> Metrics {
     let own = own_metrics(ctx);
     let mut accs =
         parallel(own.len(), |k| accumulate_slots(own[k], rows, &Slots::default(), 1, ctx).pop().unwrap_or(Acc::Badge));
-    assemble(&own, &mut accs, badge)
+    assemble(&own, &mut accs, later)
 }
 
 /// Runs `jobs` on every core (reports of many groups), keeping their order.
@@ -595,7 +598,7 @@ fn accumulate_slots(def: &MetricDef, rows: &Rows, sl: &Slots, n: usize, ctx: &Ct
             }
             v.into_iter().map(Acc::Durations).collect()
         }
-        Rule::Badge => vec![Acc::Badge; n],
+        Rule::Badge | Rule::Customers(_) => vec![Acc::Badge; n],
         Rule::SurveyRatio { den, num } => {
             let mut c = vec![(0u64, 0u64); n];
             for (i, s) in rows.surveys.iter().enumerate() {
@@ -767,7 +770,21 @@ pub fn build(t: &FactTable, p: &Params, cfg: &Config) -> Report {
         t.reqs.iter().filter(move |r| r.start_ms >= lo && r.start_ms < end && in_badge(r))
     };
     let end_window: Vec<&ReqRow> = window(end).collect();
-    let total_badge = || badge(end_window.iter().copied(), end, &ctx);
+    let customers_of = |account: Option<u32>| -> (Vec<&Customer>, Vec<&Order>) {
+        let cs: Vec<&Customer> =
+            t.customers.iter().filter(|c| account.is_none_or(|a| t.dict.get(&c.account) == Some(a))).collect();
+        let ids: std::collections::HashSet<&str> = cs.iter().map(|c| c.customer_id.as_str()).collect();
+        let os = t.orders.iter().filter(|o| account.is_none() || ids.contains(o.customer_id.as_str())).collect();
+        (cs, os)
+    };
+    let customer_value = |k, account: Option<u32>, from: Option<Millis>, to: Option<Millis>| {
+        let (cs, os) = customers_of(account);
+        crate::customers::value(k, &crate::customers::figures(&cs, &os, from, to, p.zone))
+    };
+    let total_badge = |d: &MetricDef| match d.rule {
+        Rule::Customers(k) => customer_value(k, None, p.from, p.to),
+        _ => Value::Badge(badge(end_window.iter().copied(), end, &ctx)),
+    };
     let mut groups = Vec::new();
     let mut total = None;
     if let Some(dim) = p.by {
@@ -804,6 +821,18 @@ pub fn build(t: &FactTable, p: &Params, cfg: &Config) -> Report {
         for &k in rslot.iter().chain(&mslot).chain(&vslot).chain(&pslot).chain(&sslot).chain(&cslot).chain(&islot) {
             used[k as usize] = true;
         }
+        // Customers count in their account's group, or in the `null` group of dimensions they lack.
+        for c in &t.customers {
+            match dim {
+                Dim::Account => {
+                    if let Some(a) = t.dict.get(&c.account) {
+                        used[Grouping::slot_of_name(a)] = true;
+                    }
+                }
+                _ if dim.is_time() => {}
+                _ => used[0] = true,
+            }
+        }
         let sl = Slots {
             posts: Some(&pslot),
             reqs: Some(&rslot),
@@ -839,15 +868,29 @@ pub fn build(t: &FactTable, p: &Params, cfg: &Config) -> Report {
             .collect();
         // Named groups first (time buckets in order), then the facts without a value (`null`).
         order.sort_by(|a, b| (a.0.is_none(), &a.0).cmp(&(b.0.is_none(), &b.0)));
-        let group_badge = |i: usize| {
-            if dim.is_time() {
+        let group_badge = |i: usize, d: &MetricDef| {
+            if let Rule::Customers(k) = d.rule {
+                // Customers have an account, and a period: each time bucket is one.
+                return match dim {
+                    Dim::Account if i > 0 => customer_value(k, Some(i as u32 - 1), p.from, p.to),
+                    _ if dim.is_time() => {
+                        let b = &g.buckets[i];
+                        let from = p.from.map_or(b.0, |f| f.max(b.0));
+                        let to = p.to.map_or(b.1, |x| x.min(b.1));
+                        customer_value(k, None, Some(from), Some(to))
+                    }
+                    _ if i == 0 && dim != Dim::Account => customer_value(k, None, p.from, p.to),
+                    _ => crate::customers::value(k, &Default::default()),
+                };
+            }
+            Value::Badge(if dim.is_time() {
                 let gend = g.buckets[i].1.min(end);
                 let lo = by_start.partition_point(|r| r.start_ms < gend - cfg.badge.window_ms);
                 let hi = by_start.partition_point(|r| r.start_ms < gend);
                 badge(by_start[lo..hi].iter().copied(), gend, &ctx)
             } else {
                 badge(gw[i].iter().copied(), end, &ctx)
-            }
+            })
         };
         // Metric by metric, each over all groups at once, the metrics spread over the cores.
         let own = own_metrics(&ctx);
@@ -877,7 +920,7 @@ pub fn build(t: &FactTable, p: &Params, cfg: &Config) -> Report {
                 return assemble(&own, &mut take(&totals), &total_badge);
             }
             let i = order[k - 1].1;
-            assemble(&own, &mut take(&by_group[i]), &|| group_badge(i))
+            assemble(&own, &mut take(&by_group[i]), &|d| group_badge(i, d))
         });
         let rest = finished.split_off(1);
         total = finished.pop();
@@ -1000,6 +1043,8 @@ fn with(mut row: Map<String, Json>, k: &str, v: Json) -> Map<String, Json> {
 /// Rows of the imports that need no clock, for drill-downs.
 #[derive(Debug, Default, Clone)]
 pub struct Records {
+    pub customers: Vec<Customer>,
+    pub orders: Vec<Order>,
     pub posts: Vec<Post>,
     pub surveys: Vec<SurveyAnswer>,
     pub contacts: Vec<Contact>,
@@ -1132,6 +1177,64 @@ fn explain_records(def: &MetricDef, rec: &Records, p: &Params, group: Option<&st
                 f(&FactTable::contact_row(&mut dict, c)).map(|v| with(contact_json(c), "value_seconds", json!(secs(v))))
             })
             .collect(),
+        Rule::Customers(k) => {
+            use crate::customers::CustomerMetric as K;
+            let (lo, hi) = (p.from.unwrap_or(i64::MIN), p.to.unwrap_or(i64::MAX));
+            let in_group =
+                |account: &str| p.by != Some(Dim::Account) || group_matches(Some(account.to_string()), group);
+            match k {
+                K::Clv | K::ClvHistorical | K::ClvPredictive => {
+                    let accounts: std::collections::HashMap<&str, &str> =
+                        rec.customers.iter().map(|c| (c.customer_id.as_str(), c.account.as_str())).collect();
+                    rec.orders
+                        .iter()
+                        .filter(|o| {
+                            let t = o.ordered_at.ms(p.zone);
+                            t >= lo && t < hi && accounts.get(o.customer_id.as_str()).is_none_or(|a| in_group(a))
+                        })
+                        .map(|o| {
+                            let Json::Object(m) = json!({
+                                "order_id": o.order_id, "customer_id": o.customer_id,
+                                "ordered_at": o.ordered_at.to_text(), "amount": o.amount,
+                                "margin": o.margin, "currency": o.currency,
+                            }) else {
+                                unreachable!()
+                            };
+                            m
+                        })
+                        .collect()
+                }
+                _ => rec
+                    .customers
+                    .iter()
+                    .filter(|c| in_group(&c.account))
+                    .filter_map(|c| {
+                        let since = c.since.ms(p.zone);
+                        let churned = c.churned_at.map(|m| m.ms(p.zone));
+                        let present = |t: i64| since < t && churned.is_none_or(|ch| ch >= t);
+                        let start = p.from.is_some() && present(lo);
+                        let new = since >= lo && since < hi;
+                        let lost = start && churned.is_some_and(|ch| ch >= lo && ch < hi);
+                        let (keep, num) = match k {
+                            K::Churn => (start, lost),
+                            K::Referral => (new, c.referred_by.is_some()),
+                            _ => (start || new || present(hi), present(hi)),
+                        };
+                        keep.then(|| {
+                            let Json::Object(m) = json!({
+                                "customer_id": c.customer_id, "account": c.account,
+                                "since": c.since.to_text(), "churned_at": c.churned_at.map(|x| x.to_text()),
+                                "referred_by": c.referred_by, "at_start": start, "at_end": present(hi),
+                                "new": new, "lost": lost, "in_numerator": num,
+                            }) else {
+                                unreachable!()
+                            };
+                            m
+                        })
+                    })
+                    .collect(),
+            }
+        }
         Rule::PostSum(_) | Rule::PostRatio { .. } | Rule::TopPosts => rec
             .posts
             .iter()
@@ -1207,7 +1310,8 @@ pub fn explain(
         | Rule::ContactDuration(_)
         | Rule::PostSum(_)
         | Rule::PostRatio { .. }
-        | Rule::TopPosts => Vec::new(),
+        | Rule::TopPosts
+        | Rule::Customers(_) => Vec::new(),
         Rule::Badge => {
             let end = p.to.unwrap_or_else(|| t.data_end());
             let start = end - cfg.badge.window_ms;

@@ -244,6 +244,9 @@ pub struct FactTable {
     pub invitations: Vec<InvitationRow>,
     pub posts: Vec<PostRow>,
     pub post_ids: Vec<String>,
+    /// Customers and orders stay rows: their figures depend on the period's bounds and zone.
+    pub customers: Vec<crate::model::Customer>,
+    pub orders: Vec<crate::model::Order>,
 }
 
 impl FactTable {

@@ -38,6 +38,8 @@ pub fn upsert(
         Record::Invitation(x) => ("survey_invitations", "invitation_id", &x.invitation_id),
         Record::Contact(x) => ("contacts", "contact_id", &x.contact_id),
         Record::Post(x) => ("posts", "post_id", &x.post_id),
+        Record::Customer(x) => ("customers", "customer_id", &x.customer_id),
+        Record::Order(x) => ("orders", "order_id", &x.order_id),
         _ => return Err(StoreError::Corrupt("not a keyed row".into())),
     };
     let old: Option<(i64, i64, i64)> = tx
@@ -146,6 +148,41 @@ pub fn upsert(
                 x.impressions as i64,
                 x.reach as i64,
                 x.engagements as i64,
+                fp,
+                src,
+                line
+            ])?;
+        }
+        Record::Customer(x) => {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO customers (workspace, customer_id, account, since, churned_at, referred_by, fp, src, line) \
+                 VALUES (?,?,?,?,?,?,?,?,?)",
+            )?
+            .execute(params![
+                ws,
+                x.customer_id,
+                x.account,
+                x.since.to_text(),
+                x.churned_at.map(|m| m.to_text()),
+                x.referred_by,
+                fp,
+                src,
+                line
+            ])?;
+        }
+        Record::Order(x) => {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO orders (workspace, order_id, customer_id, ordered_at, amount, margin, currency, fp, src, line) \
+                 VALUES (?,?,?,?,?,?,?,?,?,?)",
+            )?
+            .execute(params![
+                ws,
+                x.order_id,
+                x.customer_id,
+                x.ordered_at.to_text(),
+                x.amount,
+                x.margin,
+                x.currency,
                 fp,
                 src,
                 line

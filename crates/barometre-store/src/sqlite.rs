@@ -10,7 +10,8 @@ use barometre_core::engine::{self, ClockInput, RawRow};
 use barometre_core::ingest::{Located, Record, RowError};
 use barometre_core::model::channel_is_public;
 use barometre_core::model::{
-    Contact, ConversationEvent, Direction, EventKind, Message, Post, SurveyAnswer, SurveyInvitation, TextFacts,
+    Contact, ConversationEvent, Customer, Direction, EventKind, Message, Moment, Order, Post, SurveyAnswer,
+    SurveyInvitation, TextFacts,
 };
 use barometre_core::report::Records;
 use barometre_core::table::{Dict, FactTable};
@@ -25,6 +26,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_init.sql")),
     (2, include_str!("../migrations/0002_surveys_contacts.sql")),
     (3, include_str!("../migrations/0003_posts.sql")),
+    (4, include_str!("../migrations/0004_customers_orders.sql")),
 ];
 
 pub struct SqliteStore {
@@ -279,6 +281,11 @@ pub(crate) fn add_records(
     for p in &rec.posts {
         t.push_post(p);
     }
+    for c in &rec.customers {
+        t.dict.id(&c.account);
+    }
+    t.customers.clone_from(&rec.customers);
+    t.orders.clone_from(&rec.orders);
     Ok(())
 }
 
@@ -460,7 +467,12 @@ impl Store for SqliteStore {
                             replace.execute(values)?;
                         }
                     }
-                    Record::Survey(_) | Record::Invitation(_) | Record::Contact(_) | Record::Post(_) => {
+                    Record::Survey(_)
+                    | Record::Invitation(_)
+                    | Record::Contact(_)
+                    | Record::Post(_)
+                    | Record::Customer(_)
+                    | Record::Order(_) => {
                         let src = match src_of.get(&loc.file) {
                             Some(&s) => s,
                             None => {
@@ -688,7 +700,35 @@ impl Store for SqliteStore {
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Records { posts, surveys, contacts, invitations })
+        // Customers and orders are all read: figures at the period's start need earlier rows.
+        let moment = |s: String| Moment::parse(&s).map_err(|e| StoreError::Corrupt(format!("stored date `{s}`: {e}")));
+        let mut st = self.conn.prepare_cached(
+            "SELECT customer_id, account, since, churned_at, referred_by FROM customers WHERE workspace = ? ORDER BY customer_id",
+        )?;
+        let raw = st
+            .query_map([ws], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, Option<String>>(3)?, r.get(4)?)))?
+            .collect::<Result<Vec<(String, String, String, Option<String>, Option<String>)>, _>>()?;
+        let mut customers = Vec::with_capacity(raw.len());
+        for (customer_id, account, since, churned, referred_by) in raw {
+            customers.push(Customer {
+                customer_id,
+                account,
+                since: moment(since)?,
+                churned_at: churned.map(moment).transpose()?,
+                referred_by,
+            });
+        }
+        let mut st = self.conn.prepare_cached(
+            "SELECT order_id, customer_id, ordered_at, amount, margin, currency FROM orders WHERE workspace = ? ORDER BY order_id",
+        )?;
+        let raw = st
+            .query_map([ws], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?
+            .collect::<Result<Vec<(String, String, String, f64, Option<f64>, Option<String>)>, _>>()?;
+        let mut orders = Vec::with_capacity(raw.len());
+        for (order_id, customer_id, at, amount, margin, currency) in raw {
+            orders.push(Order { order_id, customer_id, ordered_at: moment(at)?, amount, margin, currency });
+        }
+        Ok(Records { customers, orders, posts, surveys, contacts, invitations })
     }
 
     fn conversation_facts(&self, ws: &str, cfg: &Config, conversation_id: &str) -> Result<Facts, StoreError> {

@@ -674,3 +674,132 @@ mod publications {
         assert_eq!(ratio(&r.groups[1].metrics, "engagement_rate"), (Some(70.0 * 100.0 / 1100.0), 70, 1100));
     }
 }
+
+mod customer_figures {
+    //! Seed 004's customer examples from raw customer and order rows.
+    use super::*;
+    use crate::model::{Customer, Moment, Order};
+    use crate::table::FactTable;
+
+    fn day(s: &str) -> Moment {
+        Moment::parse(s).unwrap()
+    }
+    fn cust(i: usize, since: &str, churned: Option<&str>, referred: bool) -> Customer {
+        Customer {
+            customer_id: format!("c{i}"),
+            account: if i.is_multiple_of(2) { "acme".into() } else { "zeta".into() },
+            since: day(since),
+            churned_at: churned.map(day),
+            referred_by: referred.then(|| "c0".to_string()),
+        }
+    }
+    fn year_2026() -> Params {
+        Params {
+            from: Some(parse_instant("2026-01-01T00:00:00Z").unwrap().ms),
+            to: Some(parse_instant("2027-01-01T00:00:00Z").unwrap().ms),
+            ..Params::default()
+        }
+    }
+    fn with(customers: Vec<Customer>, orders: Vec<Order>, p: &Params) -> Report {
+        let mut t = FactTable::default();
+        for c in &customers {
+            t.dict.id(&c.account);
+        }
+        t.customers = customers;
+        t.orders = orders;
+        build(&t, p, &Config::default())
+    }
+
+    #[test]
+    fn retention_s200_e200_n20_is_ninety_percent_and_churn_20_of_250_is_eight() {
+        // 200 at the start; 20 of them leave during the year; 20 new join (5 by referral).
+        let mut v: Vec<Customer> =
+            (0..200).map(|i| cust(i, "2025-03-01", (i < 20).then_some("2026-06-01"), false)).collect();
+        v.extend((200..220).map(|i| cust(i, "2026-04-01", None, i < 205)));
+        // One customer churned before the period: in no figure.
+        v.push(cust(999, "2024-01-01", Some("2025-12-31"), false));
+        let r = with(v, vec![], &year_2026());
+        match r.total.metrics.get("retention_rate") {
+            Some(Value::Retention(x)) => {
+                assert_eq!((x.customers_start, x.customers_end, x.new_customers), (200, 200, 20));
+                assert_eq!(x.value, Some(90.0));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(ratio(&r.total.metrics, "churn_rate"), (Some(10.0), 20, 200));
+        assert_eq!(ratio(&r.total.metrics, "referral_rate"), (Some(25.0), 5, 20));
+        // Seed 004's churn: 20 lost of 250 at the start → 8 %.
+        let v: Vec<Customer> =
+            (0..250).map(|i| cust(i, "2025-03-01", (i < 20).then_some("2026-02-01"), false)).collect();
+        assert_eq!(ratio(&with(v, vec![], &year_2026()).total.metrics, "churn_rate"), (Some(8.0), 20, 250));
+    }
+
+    #[test]
+    fn clv_fifty_times_five_times_three_is_seven_hundred_fifty() {
+        // One customer for three years at the end of 2026, five orders of 50 € in 2026.
+        let c = cust(0, "2024-01-01", None, false);
+        let orders: Vec<Order> = (0..5)
+            .map(|i| Order {
+                order_id: format!("o{i}"),
+                customer_id: "c0".into(),
+                ordered_at: day(&format!("2026-0{}-15", i + 1)),
+                amount: 50.0,
+                margin: Some(0.4),
+                currency: Some("EUR".into()),
+            })
+            .collect();
+        let r = with(vec![c], orders, &year_2026());
+        let amount = |id: &str| match r.total.metrics.get(id) {
+            Some(Value::Amount(a)) => (a.value, a.currency.clone(), a.customers, a.orders),
+            other => panic!("{other:?}"),
+        };
+        // lifetime: 2024-01-01 → 2027-01-01 = 1096 days = 3.0007 years of 365.25 days;
+        // the period, 2026, is 365 days = 0.9993 years: 5.0034 orders per customer per year.
+        let life = 1096.0 / 365.25;
+        let per_year = 5.0 / (365.0 / 365.25);
+        let (v, cur, c, o) = amount("clv");
+        assert!(close(v, 50.0 * per_year * life), "{v:?}");
+        assert!((v.unwrap() - 750.0).abs() < 1.0);
+        assert_eq!((cur.as_deref(), c, o), (Some("EUR"), 1, 5));
+        // historical: Σ 250 × 0.4 margin for one customer = 100
+        assert!(close(amount("clv_historical").0, 100.0));
+        // predictive: (per_year / 12 per month) × 50 × (life × 12 months): the same figure
+        assert!(close(amount("clv_predictive").0, 50.0 * per_year * life));
+    }
+
+    #[test]
+    fn without_a_start_the_start_based_figures_are_null() {
+        let v = vec![cust(0, "2025-03-01", None, false)];
+        let r = with(v, vec![], &Params::default());
+        assert_eq!(ratio(&r.total.metrics, "churn_rate").0, None);
+        assert_eq!(
+            r.total.metrics.get("retention_rate").map(|v| matches!(v, Value::Retention(x) if x.value.is_none())),
+            Some(true)
+        );
+    }
+
+    #[test]
+    fn by_account_and_by_month_each_group_is_its_own_population_or_period() {
+        let v: Vec<Customer> = (0..8).map(|i| cust(i, "2025-03-01", (i < 2).then_some("2026-01-15"), false)).collect();
+        let p = Params { by: Some(Dim::Account), ..year_2026() };
+        let r = with(v.clone(), vec![], &p);
+        // acme: c0 c2 c4 c6 (c0 lost) · zeta: c1 c3 c5 c7 (c1 lost)
+        assert_eq!(ratio(&r.groups[0].metrics, "churn_rate"), (Some(25.0), 1, 4));
+        assert_eq!(ratio(&r.groups[1].metrics, "churn_rate"), (Some(25.0), 1, 4));
+        let p = Params { by: Some(Dim::Month), ..year_2026() };
+        let mut t = FactTable { customers: v, ..FactTable::default() };
+        // a message in January and one in February give the months
+        t.msgs.push(crate::table::FactTable::msg_row(
+            &mut t.dict,
+            &run(&[m("x", "2026-01-10T00:00:00Z", "in", "u", "k", "")], &[], &Config::default()).messages[0],
+        ));
+        t.msgs.push(crate::table::FactTable::msg_row(
+            &mut t.dict,
+            &run(&[m("y", "2026-02-10T00:00:00Z", "in", "u", "k", "")], &[], &Config::default()).messages[0],
+        ));
+        let r = build(&t, &p, &Config::default());
+        // January: 8 at its start, 2 lost → 25 %; February: 6 at its start, none lost.
+        assert_eq!(ratio(&r.groups[0].metrics, "churn_rate"), (Some(25.0), 2, 8));
+        assert_eq!(ratio(&r.groups[1].metrics, "churn_rate"), (Some(0.0), 0, 6));
+    }
+}

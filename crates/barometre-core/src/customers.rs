@@ -1,0 +1,179 @@
+//! Customer figures (METRICS.md §5) over a period `[from, to)`:
+//!
+//! - customers at the start `S`: joined (`since`) before `from`, not churned before `from`;
+//! - at the end `E`: joined before `to`, not churned before `to`;
+//! - new `N`: joined in `[from, to)`; lost: of `S`, churned in `[from, to)`;
+//! - `retention_rate` = (E − N) / S × 100, `churn_rate` = lost / S × 100,
+//!   `referral_rate` = new customers with `referred_by` / N × 100;
+//! - CLV from the orders of the period: average purchase value × purchases per customer per year
+//!   × average lifetime in years (each ordering customer's `since` → churn, or → `to`);
+//!   historical = Σ purchases × average margin per ordering customer; predictive = purchases per
+//!   customer per month × average order value × lifetime in months.
+//!
+//! Without `from` there is no start: the start-based figures are null. The year is 365.25 days.
+
+use crate::model::{Customer, Order};
+use crate::time::{Millis, Zone};
+use serde::Serialize;
+use std::collections::HashMap;
+
+const YEAR_MS: f64 = 365.25 * 86_400_000.0;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CustomerMetric {
+    Retention,
+    Churn,
+    Referral,
+    Clv,
+    ClvHistorical,
+    ClvPredictive,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Retention {
+    pub value: Option<f64>,
+    pub customers_start: u64,
+    pub customers_end: u64,
+    pub new_customers: u64,
+}
+
+/// A money figure; `null` when the orders mix currencies.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Amount {
+    pub value: Option<f64>,
+    pub currency: Option<String>,
+    pub customers: u64,
+    pub orders: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Figures {
+    pub start: u64,
+    pub end: u64,
+    pub new: u64,
+    pub lost: u64,
+    pub referred: u64,
+    pub orders: u64,
+    pub amount: f64,
+    pub ordering: u64,
+    pub margin_sum: f64,
+    pub margin_n: u64,
+    pub lifetime_years_sum: f64,
+    pub lifetime_n: u64,
+    pub years: Option<f64>,
+    pub currency: Option<String>,
+    pub mixed_currency: bool,
+}
+
+/// The figures of the customers (and their orders) over `[from, to)`.
+pub fn figures(
+    customers: &[&Customer],
+    orders: &[&Order],
+    from: Option<Millis>,
+    to: Option<Millis>,
+    zone: Zone,
+) -> Figures {
+    let mut f = Figures::default();
+    let (lo, hi) = (from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX));
+    let mut by_id: HashMap<&str, (Millis, Option<Millis>)> = HashMap::new();
+    for c in customers {
+        let since = c.since.ms(zone);
+        let churned = c.churned_at.map(|m| m.ms(zone));
+        by_id.insert(&c.customer_id, (since, churned));
+        let present_at = |t: Millis| since < t && churned.is_none_or(|ch| ch >= t);
+        if from.is_some() && present_at(lo) {
+            f.start += 1;
+            if churned.is_some_and(|ch| ch >= lo && ch < hi) {
+                f.lost += 1;
+            }
+        }
+        if present_at(hi) || (to.is_none() && churned.is_none()) {
+            f.end += 1;
+        }
+        if since >= lo && since < hi {
+            f.new += 1;
+            f.referred += u64::from(c.referred_by.is_some());
+        }
+    }
+    let mut ordering: HashMap<&str, ()> = HashMap::new();
+    let (mut first, mut last) = (i64::MAX, i64::MIN);
+    for o in orders {
+        let t = o.ordered_at.ms(zone);
+        if t < lo || t >= hi {
+            continue;
+        }
+        first = first.min(t);
+        last = last.max(t);
+        f.orders += 1;
+        f.amount += o.amount;
+        if let Some(m) = o.margin {
+            f.margin_sum += m;
+            f.margin_n += 1;
+        }
+        match (&f.currency, &o.currency) {
+            (None, Some(c)) if f.orders == 1 => f.currency = Some(c.clone()),
+            (Some(a), Some(b)) if a != b => f.mixed_currency = true,
+            (Some(_), None) | (None, Some(_)) => f.mixed_currency = true,
+            _ => {}
+        }
+        ordering.insert(&o.customer_id, ());
+    }
+    f.ordering = ordering.len() as u64;
+    let end = to.unwrap_or(if last == i64::MIN { 0 } else { last + 1 });
+    for id in ordering.keys() {
+        if let Some(&(since, churned)) = by_id.get(id) {
+            let until = churned.map_or(end, |c| c.min(end));
+            f.lifetime_years_sum += (until - since).max(0) as f64 / YEAR_MS;
+            f.lifetime_n += 1;
+        }
+    }
+    f.years = match (from, to) {
+        (Some(a), Some(b)) => Some((b - a) as f64 / YEAR_MS),
+        _ if f.orders > 0 => Some(((last - first).max(86_400_000)) as f64 / YEAR_MS),
+        _ => None,
+    };
+    f
+}
+
+fn ratio(n: u64, d: u64) -> crate::stats::Ratio {
+    crate::stats::Ratio::new(n, d)
+}
+
+/// The report value of one customer metric.
+pub fn value(k: CustomerMetric, f: &Figures) -> crate::report::Value {
+    use crate::report::Value;
+    let money = |v: Option<f64>| Amount {
+        value: if f.mixed_currency { None } else { v },
+        currency: if f.mixed_currency { None } else { f.currency.clone() },
+        customers: f.ordering,
+        orders: f.orders,
+    };
+    let apv = (f.orders > 0).then(|| f.amount / f.orders as f64);
+    let lifetime = (f.lifetime_n > 0).then(|| f.lifetime_years_sum / f.lifetime_n as f64);
+    let per_customer_year = match (f.years, f.ordering) {
+        (Some(y), c) if y > 0.0 && c > 0 => Some(f.orders as f64 / c as f64 / y),
+        _ => None,
+    };
+    match k {
+        CustomerMetric::Retention => Value::Retention(Retention {
+            value: (f.start > 0).then(|| (f.end as f64 - f.new as f64) * 100.0 / f.start as f64),
+            customers_start: f.start,
+            customers_end: f.end,
+            new_customers: f.new,
+        }),
+        CustomerMetric::Churn => Value::Ratio(ratio(f.lost, f.start)),
+        CustomerMetric::Referral => Value::Ratio(ratio(f.referred, f.new)),
+        CustomerMetric::Clv => Value::Amount(money(match (apv, per_customer_year, lifetime) {
+            (Some(a), Some(q), Some(l)) => Some(a * q * l),
+            _ => None,
+        })),
+        CustomerMetric::ClvHistorical => Value::Amount(money(match (f.ordering, f.margin_n) {
+            (c, m) if c > 0 && m > 0 => Some(f.amount * (f.margin_sum / m as f64) / c as f64),
+            _ => None,
+        })),
+        CustomerMetric::ClvPredictive => Value::Amount(money(match (apv, per_customer_year, lifetime) {
+            (Some(a), Some(q), Some(l)) => Some((q / 12.0) * a * (l * 12.0)),
+            _ => None,
+        })),
+    }
+}
