@@ -42,6 +42,7 @@ pub struct ImportArgs {
     /// What the files hold.
     #[arg(value_parser = [
         "messages", "conversation-events", "surveys", "survey-invitations", "contacts", "posts", "customers", "orders",
+        "qa-reviews",
     ])]
     kind: String,
     /// CSV, JSON Lines or Customer Support on Twitter files.

@@ -155,6 +155,21 @@ fn cells(v: &Value, lang: Lang) -> (String, String, Option<f64>) {
             };
             (a.value.map_or(na, |v| format!("{} {cur}", number(v, 2, lang)).trim_end().to_string()), detail, a.value)
         }
+        Value::Weighted(w) => {
+            let parts: Vec<String> = w
+                .criteria
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{} {}×{}",
+                        c.criterion,
+                        number(c.weight, 0, lang),
+                        c.mean.map_or("—".into(), |m| number(m, 1, lang))
+                    )
+                })
+                .collect();
+            (w.value.map_or(na, |v| number(v, 1, lang)), parts.join(" · "), w.value)
+        }
         Value::Nps(n) => {
             let detail = match lang {
                 Lang::Fr => {
@@ -173,7 +188,7 @@ fn change(shape: Shape, now: Option<f64>, before: Option<f64>, lang: Lang) -> St
     match (shape, now, before) {
         (Shape::Ratio | Shape::Nps, Some(a), Some(b)) => signed(a - b, " pts", lang),
         (Shape::Mean, Some(a), Some(b)) => signed(a - b, "", lang),
-        (Shape::Retention, Some(a), Some(b)) => signed(a - b, " pts", lang),
+        (Shape::Retention | Shape::Weighted, Some(a), Some(b)) => signed(a - b, " pts", lang),
         (Shape::Amount, Some(a), Some(b)) if b != 0.0 => {
             signed((a - b) / b * 100.0, if lang == Lang::Fr { "\u{a0}%" } else { "%" }, lang)
         }

@@ -62,6 +62,7 @@ pub fn number(v: &Value, field: &str) -> Option<f64> {
         Value::Posts(_) => None,
         Value::Retention(r) => r.value,
         Value::Amount(a) => a.value,
+        Value::Weighted(w) => w.value,
     }
 }
 

@@ -27,6 +27,15 @@ struct RawConfig {
     #[serde(default)]
     alerts: Vec<RawAlert>,
     staffing: Option<RawStaffing>,
+    iqs: Option<RawIndex>,
+    engagement_score: Option<RawIndex>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawIndex {
+    #[serde(default)]
+    criteria: BTreeMap<String, f64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -110,6 +119,10 @@ pub struct Config {
     /// Seed 001's staffing signal: more messages while response rate or speed drop.
     pub staffing: bool,
     pub staffing_window_ms: Millis,
+    /// Weights of the internal quality score's criteria (`[iqs] criteria`).
+    pub iqs: BTreeMap<String, f64>,
+    /// Weights of the engagement score's criteria (`[engagement_score] criteria`).
+    pub engagement_score: BTreeMap<String, f64>,
 }
 
 pub const DEFAULT_SIGNATURES: [&str; 3] = [r"\^[A-Z]{2,3}\b", r"/[A-Z]{2,3}\b", r"(?m)^-- "];
@@ -156,6 +169,17 @@ fn calendar(name: &str, a: &RawAccount, base: &RawAccount) -> Result<Calendar, C
         }
     };
     Ok(Calendar { zone, week, holidays })
+}
+
+fn weights(what: &str, raw: Option<RawIndex>) -> Result<BTreeMap<String, f64>, ConfigError> {
+    let mut out = BTreeMap::new();
+    for (k, w) in raw.unwrap_or_default().criteria {
+        if !(w.is_finite() && w > 0.0) {
+            return Err(ConfigError::Invalid(format!("{what}.criteria.{k}: a weight is a number above 0")));
+        }
+        out.insert(k.to_ascii_lowercase(), w);
+    }
+    Ok(out)
 }
 
 impl Config {
@@ -247,6 +271,8 @@ impl Config {
             default_calendar,
             calendars,
             alerts,
+            iqs: weights("iqs", raw.iqs)?,
+            engagement_score: weights("engagement_score", raw.engagement_score)?,
             staffing: staffing.enabled.unwrap_or(true),
             staffing_window_ms: dur("staffing.window", staffing.window.as_deref().unwrap_or("7d"))?,
         })

@@ -5,6 +5,7 @@
 //! column; the next row is read as if nothing happened, so nothing valid is lost.
 
 use crate::fx::FxHashMap as HashMap;
+use crate::model::Review;
 use crate::model::{
     Contact, ConversationEvent, Customer, Direction, EventKind, Message, Moment, Order, Post, SurveyAnswer,
     SurveyInvitation,
@@ -41,6 +42,7 @@ pub enum Kind {
     Posts,
     Customers,
     Orders,
+    Reviews,
 }
 
 impl Kind {
@@ -54,6 +56,7 @@ impl Kind {
             "posts" => Some(Kind::Posts),
             "customers" => Some(Kind::Customers),
             "orders" => Some(Kind::Orders),
+            "qa-reviews" | "qa_reviews" | "scores" => Some(Kind::Reviews),
             _ => None,
         }
     }
@@ -67,6 +70,7 @@ impl Kind {
             Kind::Posts => &["post_id", "account", "channel", "published_at", "impressions", "reach"],
             Kind::Customers => &["customer_id", "account", "since"],
             Kind::Orders => &["order_id", "customer_id", "ordered_at", "amount"],
+            Kind::Reviews => &["criterion", "score", "at"],
         }
     }
 }
@@ -112,6 +116,7 @@ pub enum Record {
     Post(Post),
     Customer(Customer),
     Order(Order),
+    Review(Review),
 }
 
 /// A validated row and where it was read, to name it in later errors (a duplicate id).
@@ -240,7 +245,36 @@ fn record_from(kind: Kind, f: &dyn Fields) -> FieldResult<(u64, Record)> {
         Kind::Posts => post_from(f).map(|x| (f.col("post_id"), Record::Post(x))),
         Kind::Customers => customer_from(f).map(|x| (f.col("customer_id"), Record::Customer(x))),
         Kind::Orders => order_from(f).map(|x| (f.col("order_id"), Record::Order(x))),
+        Kind::Reviews => review_from(f).map(|x| (f.col("criterion"), Record::Review(x))),
     }
+}
+
+fn review_from(f: &dyn Fields) -> FieldResult<Review> {
+    let criterion = required(f, "criterion")?.to_ascii_lowercase();
+    let score =
+        number(f, "score")?.ok_or_else(|| (f.col("score"), "missing value for required column `score`".into()))?;
+    if !(0.0..=100.0).contains(&score) {
+        return Err((f.col("score"), format!("score {score} is outside 0–100")));
+    }
+    let at = instant(f, "at")?;
+    let conversation_id = opt_string(f, "conversation_id")?;
+    let reviewer = opt_string(f, "reviewer")?;
+    let agent_id = opt_string(f, "agent_id")?;
+    if conversation_id.is_none() && agent_id.is_none() {
+        return Err((f.col("conversation_id"), "a review names a `conversation_id` or an `agent_id`".into()));
+    }
+    let key = match f.get("review_id")? {
+        Some(k) => k.to_string(),
+        None => format!(
+            "{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
+            conversation_id.as_deref().unwrap_or(""),
+            agent_id.as_deref().unwrap_or(""),
+            reviewer.as_deref().unwrap_or(""),
+            criterion,
+            at.ms
+        ),
+    };
+    Ok(Review { key, conversation_id, reviewer, agent_id, criterion, score, at })
 }
 
 fn moment(f: &dyn Fields, name: &str) -> FieldResult<Option<Moment>> {

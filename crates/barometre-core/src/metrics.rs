@@ -95,6 +95,24 @@ pub enum Rule {
     TopPosts,
     /// Customer figures, relative to the period's bounds (see `crate::customers`).
     Customers(crate::customers::CustomerMetric),
+    /// A weighted mean of criterion scores (0–100), weights from the configuration.
+    Weighted(Index),
+}
+
+/// The configured weighted indexes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Index {
+    Iqs,
+    Engagement,
+}
+
+impl Index {
+    pub fn weights(self, cfg: &Config) -> &std::collections::BTreeMap<String, f64> {
+        match self {
+            Index::Iqs => &cfg.iqs,
+            Index::Engagement => &cfg.engagement_score,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,6 +126,7 @@ pub enum Shape {
     Posts,
     Retention,
     Amount,
+    Weighted,
 }
 
 pub struct MetricDef {
@@ -129,6 +148,7 @@ impl MetricDef {
             Rule::ConvRatio { .. } | Rule::PostRatio { .. } => Shape::Ratio,
             Rule::PostSum(_) => Shape::Count,
             Rule::TopPosts => Shape::Posts,
+            Rule::Weighted(_) => Shape::Weighted,
             Rule::Customers(k) => match k {
                 CustomerMetric::Retention => Shape::Retention,
                 CustomerMetric::Churn | CustomerMetric::Referral => Shape::Ratio,
@@ -177,6 +197,7 @@ impl MetricDef {
                 | Rule::PostRatio { .. }
                 | Rule::TopPosts
                 | Rule::Customers(_)
+                | Rule::Weighted(_)
         )
     }
 }
@@ -775,6 +796,26 @@ pub static METRICS: &[MetricDef] = &[
         formula_en: "average monthly transactions × average order value × average lifetime (months)",
         higher_is_better: true,
         rule: Rule::Customers(CustomerMetric::ClvPredictive),
+    },
+    MetricDef {
+        id: "iqs",
+        seed: "004",
+        label_fr: "Score de qualité interne (IQS)",
+        label_en: "Internal quality score (IQS)",
+        formula_fr: "Σ poids × score moyen du critère / Σ poids des critères notés (`[iqs] criteria`, scores 0–100 de `qa-reviews`)",
+        formula_en: "Σ weight × criterion mean score / Σ weights of the scored criteria (`[iqs] criteria`, 0–100 `qa-reviews` scores)",
+        higher_is_better: true,
+        rule: Rule::Weighted(Index::Iqs),
+    },
+    MetricDef {
+        id: "engagement_score",
+        seed: "004",
+        label_fr: "Score d'engagement",
+        label_en: "Engagement score",
+        formula_fr: "moyenne pondérée des critères de `[engagement_score] criteria` (scores 0–100)",
+        formula_en: "weighted mean of the `[engagement_score] criteria` (0–100 scores)",
+        higher_is_better: true,
+        rule: Rule::Weighted(Index::Engagement),
     },
 ];
 

@@ -329,3 +329,16 @@ pub struct Order {
     pub margin: Option<f64>,
     pub currency: Option<String>,
 }
+
+/// One row of the `qa-reviews` import: a criterion's score (0–100) for a conversation or an agent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Review {
+    /// `review_id`, else conversation, reviewer, criterion and instant together.
+    pub key: String,
+    pub conversation_id: Option<String>,
+    pub reviewer: Option<String>,
+    pub agent_id: Option<String>,
+    pub criterion: String,
+    pub score: f64,
+    pub at: Stamp,
+}

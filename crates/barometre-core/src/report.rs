@@ -4,9 +4,11 @@
 use crate::clock::{ConversationFact, Facts, MessageFact, RequestFact};
 use crate::config::Config;
 use crate::metrics::{Ctx, MetricDef, Rule, METRICS};
-use crate::model::{Contact, Customer, Order, Post, SurveyAnswer, SurveyInvitation};
+use crate::model::{Contact, Customer, Order, Post, Review, SurveyAnswer, SurveyInvitation};
 use crate::stats::{Count, Durations, Ratio};
-use crate::table::{ContactRow, ConvRow, FactTable, InvitationRow, MsgRow, PostRow, ReqRow, SurveyKind, SurveyRow};
+use crate::table::{
+    ContactRow, ConvRow, FactTable, InvitationRow, MsgRow, PostRow, ReqRow, ReviewRow, SurveyKind, SurveyRow,
+};
 use crate::time::{rfc3339_utc, Millis, Zone};
 use chrono::{Datelike, Duration, NaiveDate};
 use serde::ser::SerializeMap;
@@ -147,6 +149,24 @@ pub enum Value {
     Posts(TopPosts),
     Retention(crate::customers::Retention),
     Amount(crate::customers::Amount),
+    Weighted(Weighted),
+}
+
+/// One criterion of a weighted index: its weight, mean score and share of the index.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Criterion {
+    pub criterion: String,
+    pub weight: f64,
+    pub mean: Option<f64>,
+    pub count: u64,
+    /// weight × mean / Σ weights of the scored criteria: what it adds to the value.
+    pub share: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Weighted {
+    pub value: Option<f64>,
+    pub criteria: Vec<Criterion>,
 }
 
 /// Metrics in registry order.
@@ -251,13 +271,35 @@ fn secs(ms: Millis) -> f64 {
 /// A metric before its final form: what groups add up to the total.
 #[derive(Clone)]
 enum Acc {
-    Count { n: u64, known: bool },
-    Ratio { num: u64, den: u64 },
+    Count {
+        n: u64,
+        known: bool,
+    },
+    Ratio {
+        num: u64,
+        den: u64,
+    },
     Durations(Vec<i64>),
     Badge,
-    Mean { sum: f64, n: u64, lo: f64, hi: f64, mixed: bool, lower: bool },
-    Nps { pro: u64, pas: u64, det: u64 },
+    Mean {
+        sum: f64,
+        n: u64,
+        lo: f64,
+        hi: f64,
+        mixed: bool,
+        lower: bool,
+    },
+    Nps {
+        pro: u64,
+        pas: u64,
+        det: u64,
+    },
     Posts(Vec<PostRank>),
+    /// Per configured criterion (weight order): Σ scores, count.
+    Weighted {
+        names: Vec<(String, f64)>,
+        sums: Vec<(f64, u64)>,
+    },
 }
 
 impl Acc {
@@ -287,6 +329,12 @@ impl Acc {
                 *mixed |= m2;
             }
             (Acc::Posts(v), Acc::Posts(w)) => v.extend_from_slice(w),
+            (Acc::Weighted { sums, .. }, Acc::Weighted { sums: other, .. }) => {
+                for (a, b) in sums.iter_mut().zip(other) {
+                    a.0 += b.0;
+                    a.1 += b.1;
+                }
+            }
             (Acc::Nps { pro, pas, det }, Acc::Nps { pro: a, pas: b, det: c }) => {
                 *pro += a;
                 *pas += b;
@@ -311,6 +359,23 @@ impl Acc {
                 scale_max: (*n > 0 && !*mixed).then_some(*hi),
                 lower_is_better: *lower,
             }),
+            Acc::Weighted { names, sums } => {
+                let means: Vec<Option<f64>> = sums.iter().map(|&(s, n)| (n > 0).then(|| s / n as f64)).collect();
+                let total_w: f64 = names.iter().zip(&means).filter(|(_, m)| m.is_some()).map(|((_, w), _)| w).sum();
+                let criteria: Vec<Criterion> = names
+                    .iter()
+                    .zip(sums.iter().zip(&means))
+                    .map(|((name, w), (&(_, n), m))| Criterion {
+                        criterion: name.clone(),
+                        weight: *w,
+                        mean: *m,
+                        count: n,
+                        share: m.filter(|_| total_w > 0.0).map(|m| w * m / total_w),
+                    })
+                    .collect();
+                let value = (total_w > 0.0).then(|| criteria.iter().filter_map(|c| c.share).sum());
+                Value::Weighted(Weighted { value, criteria })
+            }
             Acc::Posts(v) => {
                 // Highest rate first; equal rates by id, so the ranking never depends on row order.
                 v.sort_by(|a, b| {
@@ -509,6 +574,8 @@ impl Grouping {
 /// All the compact rows a report reads.
 #[derive(Default, Clone, Copy)]
 struct Rows<'a> {
+    dict: Option<&'a crate::table::Dict>,
+    reviews: &'a [ReviewRow],
     posts: &'a [PostRow],
     post_ids: &'a [String],
     reqs: &'a [ReqRow],
@@ -522,6 +589,7 @@ struct Rows<'a> {
 /// The group of each row (`None`: every row in group 0).
 #[derive(Default)]
 struct Slots<'a> {
+    reviews: Option<&'a [u32]>,
     posts: Option<&'a [u32]>,
     reqs: Option<&'a [u32]>,
     msgs: Option<&'a [u32]>,
@@ -599,6 +667,20 @@ fn accumulate_slots(def: &MetricDef, rows: &Rows, sl: &Slots, n: usize, ctx: &Ct
             v.into_iter().map(Acc::Durations).collect()
         }
         Rule::Badge | Rule::Customers(_) => vec![Acc::Badge; n],
+        Rule::Weighted(index) => {
+            let names: Vec<(String, f64)> = index.weights(ctx.cfg).iter().map(|(k, w)| (k.clone(), *w)).collect();
+            // The criterion of each configured name, as interned in this table.
+            let ids: Vec<Option<u32>> = names.iter().map(|(k, _)| rows.dict.and_then(|d| d.get(k))).collect();
+            let mut v = vec![vec![(0.0, 0u64); names.len()]; n];
+            for (i, r) in rows.reviews.iter().enumerate() {
+                if let Some(c) = ids.iter().position(|x| *x == Some(r.criterion)) {
+                    let e = &mut v[slot(sl.reviews, i)][c];
+                    e.0 += r.score;
+                    e.1 += 1;
+                }
+            }
+            v.into_iter().map(|sums| Acc::Weighted { names: names.clone(), sums }).collect()
+        }
         Rule::SurveyRatio { den, num } => {
             let mut c = vec![(0u64, 0u64); n];
             for (i, s) in rows.surveys.iter().enumerate() {
@@ -747,10 +829,13 @@ pub fn build(t: &FactTable, p: &Params, cfg: &Config) -> Report {
         if all { Cow::Borrowed(&t.msgs) } else { t.msgs.iter().filter(|m| p.contains(m.ms)).copied().collect() };
     let convs: Vec<ConvRow> = t.convs.iter().filter(|x| p.contains(x.start_ms)).copied().collect();
     let posts: Vec<PostRow> = t.posts.iter().filter(|x| p.contains(x.ms)).copied().collect();
+    let reviews: Vec<ReviewRow> = t.reviews.iter().filter(|x| p.contains(x.ms)).copied().collect();
     let surveys: Vec<SurveyRow> = t.surveys.iter().filter(|x| p.contains(x.ms)).copied().collect();
     let contacts: Vec<ContactRow> = t.contacts.iter().filter(|x| p.contains(x.ms)).copied().collect();
     let invitations: Vec<InvitationRow> = t.invitations.iter().filter(|x| p.contains(x.ms)).copied().collect();
     let rows = Rows {
+        dict: Some(&t.dict),
+        reviews: &reviews,
         posts: &posts,
         post_ids: &t.post_ids,
         reqs: &reqs,
@@ -795,6 +880,7 @@ pub fn build(t: &FactTable, p: &Params, cfg: &Config) -> Report {
                     .chain(msgs.iter().map(|m| m.ms))
                     .chain(convs.iter().map(|x| x.start_ms))
                     .chain(posts.iter().map(|x| x.ms))
+                    .chain(reviews.iter().map(|x| x.ms))
                     .chain(surveys.iter().map(|x| x.ms))
                     .chain(contacts.iter().map(|x| x.ms))
                     .chain(invitations.iter().map(|x| x.ms))
@@ -813,12 +899,23 @@ pub fn build(t: &FactTable, p: &Params, cfg: &Config) -> Report {
         let mslot: Vec<u32> = msgs.iter().map(|m| g.msg(m) as u32).collect();
         let vslot: Vec<u32> = convs.iter().map(|c| g.conv(c) as u32).collect();
         let pslot: Vec<u32> = posts.iter().map(|x| g.post(x) as u32).collect();
+        let qslot: Vec<u32> =
+            reviews.iter().map(|x| g.other(x.ms, crate::table::NONE, crate::table::NONE, x.agent) as u32).collect();
         let sslot: Vec<u32> = surveys.iter().map(|x| g.other(x.ms, x.account, x.channel, x.agent) as u32).collect();
         let cslot: Vec<u32> = contacts.iter().map(|x| g.other(x.ms, x.account, x.channel, x.agent) as u32).collect();
         let islot: Vec<u32> =
             invitations.iter().map(|x| g.other(x.ms, x.account, x.channel, crate::table::NONE) as u32).collect();
         let mut used = vec![false; slots];
-        for &k in rslot.iter().chain(&mslot).chain(&vslot).chain(&pslot).chain(&sslot).chain(&cslot).chain(&islot) {
+        for &k in rslot
+            .iter()
+            .chain(&mslot)
+            .chain(&vslot)
+            .chain(&pslot)
+            .chain(&qslot)
+            .chain(&sslot)
+            .chain(&cslot)
+            .chain(&islot)
+        {
             used[k as usize] = true;
         }
         // Customers count in their account's group, or in the `null` group of dimensions they lack.
@@ -834,6 +931,7 @@ pub fn build(t: &FactTable, p: &Params, cfg: &Config) -> Report {
             }
         }
         let sl = Slots {
+            reviews: Some(&qslot),
             posts: Some(&pslot),
             reqs: Some(&rslot),
             msgs: Some(&mslot),
@@ -1043,6 +1141,7 @@ fn with(mut row: Map<String, Json>, k: &str, v: Json) -> Map<String, Json> {
 /// Rows of the imports that need no clock, for drill-downs.
 #[derive(Debug, Default, Clone)]
 pub struct Records {
+    pub reviews: Vec<Review>,
     pub customers: Vec<Customer>,
     pub orders: Vec<Order>,
     pub posts: Vec<Post>,
@@ -1235,6 +1334,20 @@ fn explain_records(def: &MetricDef, rec: &Records, p: &Params, group: Option<&st
                     .collect(),
             }
         }
+        Rule::Weighted(_) => rec
+            .reviews
+            .iter()
+            .filter(|r| keep(r.at.ms, None, None, r.agent_id.as_deref()))
+            .map(|r| {
+                let Json::Object(m) = json!({
+                    "review_key": r.key, "conversation_id": r.conversation_id, "reviewer": r.reviewer,
+                    "agent_id": r.agent_id, "criterion": r.criterion, "score": r.score, "at": rfc3339_utc(r.at.ms),
+                }) else {
+                    unreachable!()
+                };
+                m
+            })
+            .collect(),
         Rule::PostSum(_) | Rule::PostRatio { .. } | Rule::TopPosts => rec
             .posts
             .iter()
@@ -1311,7 +1424,8 @@ pub fn explain(
         | Rule::PostSum(_)
         | Rule::PostRatio { .. }
         | Rule::TopPosts
-        | Rule::Customers(_) => Vec::new(),
+        | Rule::Customers(_)
+        | Rule::Weighted(_) => Vec::new(),
         Rule::Badge => {
             let end = p.to.unwrap_or_else(|| t.data_end());
             let start = end - cfg.badge.window_ms;

@@ -219,6 +219,16 @@ pub struct InvitationRow {
     pub kind: SurveyKind,
 }
 
+/// A criterion score of a quality review, compact.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReviewRow {
+    pub ms: Millis,
+    pub agent: u32,
+    /// `dict` id of the criterion's name.
+    pub criterion: u32,
+    pub score: f64,
+}
+
 /// A publication, compact; its id is `FactTable::post_ids[i]`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PostRow {
@@ -247,6 +257,7 @@ pub struct FactTable {
     /// Customers and orders stay rows: their figures depend on the period's bounds and zone.
     pub customers: Vec<crate::model::Customer>,
     pub orders: Vec<crate::model::Order>,
+    pub reviews: Vec<ReviewRow>,
 }
 
 impl FactTable {
@@ -347,6 +358,15 @@ impl FactTable {
             id,
         };
         self.posts.push(row);
+    }
+
+    pub fn review_row(dict: &mut Dict, r: &crate::model::Review, agent: Option<&str>) -> ReviewRow {
+        ReviewRow {
+            ms: r.at.ms,
+            agent: dict.opt(r.agent_id.as_deref().or(agent)),
+            criterion: dict.id(&r.criterion),
+            score: r.score,
+        }
     }
 
     pub fn invitation_row(dict: &mut Dict, i: &crate::model::SurveyInvitation) -> InvitationRow {

@@ -40,6 +40,7 @@ pub fn upsert(
         Record::Post(x) => ("posts", "post_id", &x.post_id),
         Record::Customer(x) => ("customers", "customer_id", &x.customer_id),
         Record::Order(x) => ("orders", "order_id", &x.order_id),
+        Record::Review(x) => ("qa_reviews", "review_key", &x.key),
         _ => return Err(StoreError::Corrupt("not a keyed row".into())),
     };
     let old: Option<(i64, i64, i64)> = tx
@@ -183,6 +184,26 @@ pub fn upsert(
                 x.amount,
                 x.margin,
                 x.currency,
+                fp,
+                src,
+                line
+            ])?;
+        }
+        Record::Review(x) => {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO qa_reviews (workspace, review_key, conversation_id, reviewer, agent_id, criterion, score, \
+                 at_ms, offset_s, fp, src, line) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            )?
+            .execute(params![
+                ws,
+                x.key,
+                x.conversation_id,
+                x.reviewer,
+                x.agent_id,
+                x.criterion,
+                x.score,
+                x.at.ms,
+                x.at.offset_s,
                 fp,
                 src,
                 line

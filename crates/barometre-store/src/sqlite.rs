@@ -10,7 +10,7 @@ use barometre_core::engine::{self, ClockInput, RawRow};
 use barometre_core::ingest::{Located, Record, RowError};
 use barometre_core::model::channel_is_public;
 use barometre_core::model::{
-    Contact, ConversationEvent, Customer, Direction, EventKind, Message, Moment, Order, Post, SurveyAnswer,
+    Contact, ConversationEvent, Customer, Direction, EventKind, Message, Moment, Order, Post, Review, SurveyAnswer,
     SurveyInvitation, TextFacts,
 };
 use barometre_core::report::Records;
@@ -27,6 +27,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../migrations/0002_surveys_contacts.sql")),
     (3, include_str!("../migrations/0003_posts.sql")),
     (4, include_str!("../migrations/0004_customers_orders.sql")),
+    (5, include_str!("../migrations/0005_qa_reviews.sql")),
 ];
 
 pub struct SqliteStore {
@@ -266,7 +267,8 @@ pub(crate) fn add_records(
     rec: &Records,
     agents: impl FnOnce() -> Result<HashMap<String, String>, StoreError>,
 ) -> Result<(), StoreError> {
-    let need = rec.surveys.iter().any(|s| s.agent_id.is_none() && s.conversation_id.is_some());
+    let need = rec.surveys.iter().any(|s| s.agent_id.is_none() && s.conversation_id.is_some())
+        || rec.reviews.iter().any(|r| r.agent_id.is_none() && r.conversation_id.is_some());
     let by_conv = if need { agents()? } else { HashMap::new() };
     for s in &rec.surveys {
         let agent = s.conversation_id.as_ref().and_then(|c| by_conv.get(c)).map(String::as_str);
@@ -274,6 +276,10 @@ pub(crate) fn add_records(
     }
     for c in &rec.contacts {
         t.contacts.push(FactTable::contact_row(&mut t.dict, c));
+    }
+    for r in &rec.reviews {
+        let agent = r.conversation_id.as_ref().and_then(|c| by_conv.get(c)).map(String::as_str);
+        t.reviews.push(FactTable::review_row(&mut t.dict, r, agent));
     }
     for i in &rec.invitations {
         t.invitations.push(FactTable::invitation_row(&mut t.dict, i));
@@ -472,7 +478,8 @@ impl Store for SqliteStore {
                     | Record::Contact(_)
                     | Record::Post(_)
                     | Record::Customer(_)
-                    | Record::Order(_) => {
+                    | Record::Order(_)
+                    | Record::Review(_) => {
                         let src = match src_of.get(&loc.file) {
                             Some(&s) => s,
                             None => {
@@ -728,7 +735,24 @@ impl Store for SqliteStore {
         for (order_id, customer_id, at, amount, margin, currency) in raw {
             orders.push(Order { order_id, customer_id, ordered_at: moment(at)?, amount, margin, currency });
         }
-        Ok(Records { customers, orders, posts, surveys, contacts, invitations })
+        let mut st = self.conn.prepare_cached(
+            "SELECT review_key, conversation_id, reviewer, agent_id, criterion, score, at_ms, offset_s FROM qa_reviews \
+             WHERE workspace = ? AND at_ms >= ? AND at_ms < ? ORDER BY at_ms, review_key",
+        )?;
+        let reviews = st
+            .query_map(params![ws, lo, hi], |r| {
+                Ok(Review {
+                    key: r.get(0)?,
+                    conversation_id: r.get(1)?,
+                    reviewer: r.get(2)?,
+                    agent_id: r.get(3)?,
+                    criterion: r.get(4)?,
+                    score: r.get(5)?,
+                    at: Stamp { ms: r.get(6)?, offset_s: r.get(7)? },
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Records { reviews, customers, orders, posts, surveys, contacts, invitations })
     }
 
     fn conversation_facts(&self, ws: &str, cfg: &Config, conversation_id: &str) -> Result<Facts, StoreError> {

@@ -162,3 +162,11 @@ fn contacts_answered_before_queued_are_refused() {
     assert_eq!(ok.len(), 1, "an abandoned contact (no answered_at) is valid");
     assert!(bad[0].starts_with("f.csv:2:5: answered_at is before queued_at"), "{}", bad[0]);
 }
+
+#[test]
+fn review_scores_outside_zero_to_hundred_are_refused() {
+    let data = "conversation_id,reviewer,criterion,score,at\nk1,qa,tone,101,2026-04-06T10:00:00Z\nk1,qa,tone,99,2026-04-06T10:00:00Z\n";
+    let (ok, bad) = read(Kind::Reviews, Format::Csv, data.as_bytes());
+    assert_eq!(ok.len(), 1);
+    assert!(bad[0].starts_with("f.csv:2:4: score 101 is outside 0–100"), "{}", bad[0]);
+}

@@ -803,3 +803,57 @@ mod customer_figures {
         assert_eq!(ratio(&r.groups[1].metrics, "churn_rate"), (Some(0.0), 0, 6));
     }
 }
+
+mod quality {
+    use super::*;
+    use crate::model::Review;
+    use crate::table::FactTable;
+    use crate::time::Stamp;
+
+    fn review(agent: &str, criterion: &str, score: f64) -> Review {
+        Review {
+            key: format!("{agent}{criterion}{score}"),
+            conversation_id: None,
+            reviewer: Some("qa".into()),
+            agent_id: Some(agent.into()),
+            criterion: criterion.into(),
+            score,
+            at: Stamp::utc(1_775_455_200_000),
+        }
+    }
+
+    #[test]
+    fn iqs_is_the_weighted_mean_of_criteria_with_each_share_shown() {
+        let cfg =
+            Config::load(Some("[iqs]\ncriteria = { accuracy = 50, tone = 30, speed = 20 }\n"), std::iter::empty())
+                .unwrap();
+        let mut t = FactTable::default();
+        for r in [
+            review("julie", "accuracy", 80.0),
+            review("julie", "accuracy", 100.0), // mean 90
+            review("julie", "tone", 70.0),
+            review("karim", "tone", 50.0), // tone mean (70 + 50) / 2 = 60
+            review("karim", "speed", 40.0),
+            review("karim", "politesse", 0.0), // not configured: ignored
+        ] {
+            let row = FactTable::review_row(&mut t.dict, &r, None);
+            t.reviews.push(row);
+        }
+        let r = build(&t, &Params { by: Some(Dim::Agent), ..Params::default() }, &cfg);
+        let w = |m: &Metrics| match m.get("iqs") {
+            Some(Value::Weighted(w)) => w.clone(),
+            other => panic!("{other:?}"),
+        };
+        // (50 × 90 + 30 × 60 + 20 × 40) / 100 = 45 + 18 + 8 = 71
+        let total = w(&r.total.metrics);
+        assert!(close(total.value, 71.0));
+        let shares: Vec<(String, Option<f64>)> =
+            total.criteria.iter().map(|c| (c.criterion.clone(), c.share)).collect();
+        assert_eq!(shares, [("accuracy".into(), Some(45.0)), ("speed".into(), Some(8.0)), ("tone".into(), Some(18.0))]);
+        // julie: accuracy 90, tone 70, no speed → (50 × 90 + 30 × 70) / 80 = 82.5
+        assert!(close(w(&r.groups[0].metrics).value, 82.5));
+        // Nothing configured: null.
+        let none = build(&t, &Params::default(), &Config::default());
+        assert_eq!(w(&none.total.metrics).value, None);
+    }
+}
