@@ -170,6 +170,27 @@ fn cells(v: &Value, lang: Lang) -> (String, String, Option<f64>) {
                 .collect();
             (w.value.map_or(na, |v| number(v, 1, lang)), parts.join(" · "), w.value)
         }
+        Value::Channels(c) => {
+            let pct = |x: Option<f64>| x.map_or("—".into(), |v| percent(v, lang));
+            let list: Vec<String> = c
+                .channels
+                .iter()
+                .map(|x| {
+                    format!(
+                        "{} {}/{}/{}",
+                        x.channel,
+                        pct(x.contact_share),
+                        pct(x.customer_share),
+                        pct(x.declared_share)
+                    )
+                })
+                .collect();
+            let head = match lang {
+                Lang::Fr => "contacts/clients/déclarés : ",
+                Lang::En => "contacts/customers/declared: ",
+            };
+            (c.channels.first().map_or(na, |x| x.channel.clone()), format!("{head}{}", list.join(" · ")), None)
+        }
         Value::Nps(n) => {
             let detail = match lang {
                 Lang::Fr => {

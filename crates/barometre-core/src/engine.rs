@@ -36,6 +36,8 @@ pub struct ClockRow {
     pub conv: u32,
     pub reply_to: u32,
     pub customer: u32,
+    /// `crate::table::customer_hash` of the customer id.
+    pub customer_h: u64,
     flags: u16,
 }
 
@@ -143,6 +145,7 @@ impl ClockInput {
             conv: self.names.opt(r.conversation_id),
             reply_to: self.names.opt(r.reply_to),
             customer: self.names.opt(r.customer),
+            customer_h: crate::table::customer_hash(r.customer),
             flags,
         });
         true
@@ -623,6 +626,7 @@ pub fn run(inp: &ClockInput, cfg: &Config) -> ClockOut {
                                 outcome: Outcome::Unanswered,
                                 public: r.has(F_PUBLIC),
                                 first: first_request,
+                                customer: r.customer_h,
                             },
                             first: i,
                             answer: NONE,

@@ -97,6 +97,9 @@ pub enum Rule {
     Customers(crate::customers::CustomerMetric),
     /// A weighted mean of criterion scores (0–100), weights from the configuration.
     Weighted(Index),
+    /// Each channel's share of contacts, of customers (by the channel each uses most) and of
+    /// declared preferences.
+    ChannelPreferences,
 }
 
 /// The configured weighted indexes.
@@ -127,6 +130,7 @@ pub enum Shape {
     Retention,
     Amount,
     Weighted,
+    Channels,
 }
 
 pub struct MetricDef {
@@ -149,6 +153,7 @@ impl MetricDef {
             Rule::PostSum(_) => Shape::Count,
             Rule::TopPosts => Shape::Posts,
             Rule::Weighted(_) => Shape::Weighted,
+            Rule::ChannelPreferences => Shape::Channels,
             Rule::Customers(k) => match k {
                 CustomerMetric::Retention => Shape::Retention,
                 CustomerMetric::Churn | CustomerMetric::Referral => Shape::Ratio,
@@ -816,6 +821,16 @@ pub static METRICS: &[MetricDef] = &[
         formula_en: "weighted mean of the `[engagement_score] criteria` (0–100 scores)",
         higher_is_better: true,
         rule: Rule::Weighted(Index::Engagement),
+    },
+    MetricDef {
+        id: "channel_preferences",
+        seed: "004",
+        label_fr: "Préférences de canal",
+        label_en: "Channel preferences",
+        formula_fr: "part de chaque canal dans les contacts (conversations et appels), dans les clients (par le canal que chacun utilise le plus) et dans les préférences déclarées (enquête `preferred_channel`)",
+        formula_en: "each channel's share of contacts (conversations and queued contacts), of customers (by the channel each uses most) and of declared preferences (`preferred_channel` survey)",
+        higher_is_better: true,
+        rule: Rule::ChannelPreferences,
     },
 ];
 

@@ -150,6 +150,23 @@ pub enum Value {
     Retention(crate::customers::Retention),
     Amount(crate::customers::Amount),
     Weighted(Weighted),
+    Channels(ChannelPreferences),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChannelShare {
+    pub channel: String,
+    pub contacts: u64,
+    pub contact_share: Option<f64>,
+    pub customers: u64,
+    pub customer_share: Option<f64>,
+    pub declared: u64,
+    pub declared_share: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChannelPreferences {
+    pub channels: Vec<ChannelShare>,
 }
 
 /// One criterion of a weighted index: its weight, mean score and share of the index.
@@ -300,6 +317,13 @@ enum Acc {
         names: Vec<(String, f64)>,
         sums: Vec<(f64, u64)>,
     },
+    /// Contacts and declared preferences per channel id; per customer, requests per channel.
+    Channels {
+        names: std::sync::Arc<Vec<String>>,
+        contacts: std::collections::BTreeMap<u32, u64>,
+        customers: std::collections::HashMap<u64, std::collections::BTreeMap<u32, u64>>,
+        declared: std::collections::BTreeMap<u32, u64>,
+    },
 }
 
 impl Acc {
@@ -329,6 +353,27 @@ impl Acc {
                 *mixed |= m2;
             }
             (Acc::Posts(v), Acc::Posts(w)) => v.extend_from_slice(w),
+            (
+                Acc::Channels { names, contacts, customers, declared },
+                Acc::Channels { names: n2, contacts: c2, customers: u2, declared: d2 },
+            ) => {
+                // The total starts from an empty accumulator: it takes the groups' names.
+                if names.is_empty() {
+                    *names = n2.clone();
+                }
+                for (k, v) in c2 {
+                    *contacts.entry(*k).or_default() += v;
+                }
+                for (k, v) in d2 {
+                    *declared.entry(*k).or_default() += v;
+                }
+                for (cust, per) in u2 {
+                    let e = customers.entry(*cust).or_default();
+                    for (k, v) in per {
+                        *e.entry(*k).or_default() += v;
+                    }
+                }
+            }
             (Acc::Weighted { sums, .. }, Acc::Weighted { sums: other, .. }) => {
                 for (a, b) in sums.iter_mut().zip(other) {
                     a.0 += b.0;
@@ -359,6 +404,48 @@ impl Acc {
                 scale_max: (*n > 0 && !*mixed).then_some(*hi),
                 lower_is_better: *lower,
             }),
+            Acc::Channels { names, contacts, customers, declared } => {
+                let mut main: std::collections::BTreeMap<u32, u64> = std::collections::BTreeMap::new();
+                for per in customers.values() {
+                    // The channel this customer used most; ties go to the first name.
+                    let best = per.iter().max_by(|a, b| {
+                        a.1.cmp(b.1).then_with(|| {
+                            let n = |k: &u32| names.get(*k as usize).cloned().unwrap_or_default();
+                            n(b.0).cmp(&n(a.0))
+                        })
+                    });
+                    if let Some((k, _)) = best {
+                        *main.entry(*k).or_default() += 1;
+                    }
+                }
+                let mut ids: Vec<u32> = contacts.keys().chain(main.keys()).chain(declared.keys()).copied().collect();
+                ids.sort_unstable();
+                ids.dedup();
+                let (tc, tu, td) =
+                    (contacts.values().sum::<u64>(), main.values().sum::<u64>(), declared.values().sum::<u64>());
+                let share = |n: u64, t: u64| (t > 0).then(|| n as f64 * 100.0 / t as f64);
+                let mut channels: Vec<ChannelShare> = ids
+                    .into_iter()
+                    .map(|k| {
+                        let (c, u, d) = (
+                            contacts.get(&k).copied().unwrap_or(0),
+                            main.get(&k).copied().unwrap_or(0),
+                            declared.get(&k).copied().unwrap_or(0),
+                        );
+                        ChannelShare {
+                            channel: names.get(k as usize).cloned().unwrap_or_default(),
+                            contacts: c,
+                            contact_share: share(c, tc),
+                            customers: u,
+                            customer_share: share(u, tu),
+                            declared: d,
+                            declared_share: share(d, td),
+                        }
+                    })
+                    .collect();
+                channels.sort_by(|a, b| b.contacts.cmp(&a.contacts).then_with(|| a.channel.cmp(&b.channel)));
+                Value::Channels(ChannelPreferences { channels })
+            }
             Acc::Weighted { names, sums } => {
                 let means: Vec<Option<f64>> = sums.iter().map(|&(s, n)| (n > 0).then(|| s / n as f64)).collect();
                 let total_w: f64 = names.iter().zip(&means).filter(|(_, m)| m.is_some()).map(|((_, w), _)| w).sum();
@@ -667,6 +754,52 @@ fn accumulate_slots(def: &MetricDef, rows: &Rows, sl: &Slots, n: usize, ctx: &Ct
             v.into_iter().map(Acc::Durations).collect()
         }
         Rule::Badge | Rule::Customers(_) => vec![Acc::Badge; n],
+        Rule::ChannelPreferences => {
+            let names: std::sync::Arc<Vec<String>> =
+                std::sync::Arc::new(rows.dict.map(|d| d.names().map(str::to_string).collect()).unwrap_or_default());
+            let mut v: Vec<Acc> = (0..n)
+                .map(|_| Acc::Channels {
+                    names: names.clone(),
+                    contacts: Default::default(),
+                    customers: Default::default(),
+                    declared: Default::default(),
+                })
+                .collect();
+            let mut add = |k: usize, f: &mut dyn FnMut(&mut Acc)| f(&mut v[k]);
+            for (i, c) in rows.convs.iter().enumerate() {
+                add(slot(sl.convs, i), &mut |a| {
+                    if let Acc::Channels { contacts, .. } = a {
+                        *contacts.entry(c.channel).or_default() += 1;
+                    }
+                });
+            }
+            for (i, c) in rows.contacts.iter().enumerate() {
+                add(slot(sl.contacts, i), &mut |a| {
+                    if let Acc::Channels { contacts, .. } = a {
+                        *contacts.entry(c.channel).or_default() += 1;
+                    }
+                });
+            }
+            for (i, r) in rows.reqs.iter().enumerate() {
+                if r.customer != 0 {
+                    add(slot(sl.reqs, i), &mut |a| {
+                        if let Acc::Channels { customers, .. } = a {
+                            *customers.entry(r.customer).or_default().entry(r.channel).or_default() += 1;
+                        }
+                    });
+                }
+            }
+            for (i, s) in rows.surveys.iter().enumerate() {
+                if s.answer != crate::table::NONE {
+                    add(slot(sl.surveys, i), &mut |a| {
+                        if let Acc::Channels { declared, .. } = a {
+                            *declared.entry(s.answer).or_default() += 1;
+                        }
+                    });
+                }
+            }
+            v
+        }
         Rule::Weighted(index) => {
             let names: Vec<(String, f64)> = index.weights(ctx.cfg).iter().map(|(k, w)| (k.clone(), *w)).collect();
             // The criterion of each configured name, as interned in this table.
@@ -1425,7 +1558,8 @@ pub fn explain(
         | Rule::PostRatio { .. }
         | Rule::TopPosts
         | Rule::Customers(_)
-        | Rule::Weighted(_) => Vec::new(),
+        | Rule::Weighted(_)
+        | Rule::ChannelPreferences => Vec::new(),
         Rule::Badge => {
             let end = p.to.unwrap_or_else(|| t.data_end());
             let start = end - cfg.badge.window_ms;

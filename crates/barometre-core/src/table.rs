@@ -57,6 +57,17 @@ pub struct ReqRow {
     pub outcome: Outcome,
     pub public: bool,
     pub first: bool,
+    /// A hash of the customer's id (0: unknown): counts distinct customers without their names.
+    pub customer: u64,
+}
+
+/// The hash `ReqRow::customer` keeps of a customer id.
+pub fn customer_hash(id: Option<&str>) -> u64 {
+    id.map_or(0, |s| {
+        let mut h = crate::fx::FxHasher::default();
+        std::hash::Hasher::write(&mut h, s.as_bytes());
+        std::hash::Hasher::finish(&h).max(1)
+    })
 }
 
 impl ReqRow {
@@ -172,6 +183,8 @@ pub struct SurveyRow {
     pub channel: u32,
     pub agent: u32,
     pub kind: SurveyKind,
+    /// `dict` id of a categorical answer (`preferred_channel` surveys), else NONE.
+    pub answer: u32,
     /// NaN when the answer is a category.
     pub score: f64,
     pub scale_min: f64,
@@ -272,6 +285,7 @@ impl FactTable {
             outcome: r.outcome,
             public: r.public,
             first: r.first_of_conversation,
+            customer: customer_hash(r.customer.as_deref()),
         }
     }
 
@@ -327,6 +341,11 @@ impl FactTable {
             channel: dict.opt(a.channel.as_deref()),
             agent: dict.opt(a.agent_id.as_deref().or(agent)),
             kind: SurveyKind::of(&a.survey),
+            answer: if a.survey == "preferred_channel" {
+                dict.opt(a.answer.as_deref().map(str::to_ascii_lowercase).as_deref())
+            } else {
+                NONE
+            },
             score: a.score.unwrap_or(f64::NAN),
             scale_min: a.scale_min.unwrap_or(f64::NAN),
             scale_max: a.scale_max.unwrap_or(f64::NAN),

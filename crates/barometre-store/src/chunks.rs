@@ -138,6 +138,7 @@ pub fn encode_reqs(rows: &[ReqOut], inp: &ClockInput) -> (Vec<u8>, Vec<u8>) {
         w.u32(r.agent);
         w.u32(r.team);
         w.u8(outcome_code(r.outcome) | u8::from(r.public) << 2 | u8::from(r.first) << 3);
+        w.i64(r.customer as i64);
         ids.str(inp.id(x.first));
         ids.str(inp.conv_name(x.conv));
         ids.opt((x.customer != NONE).then(|| inp.names.name(x.customer).unwrap_or_default()));
@@ -154,7 +155,7 @@ fn le32(b: &[u8]) -> u32 {
     u32::from_le_bytes(b.try_into().expect("4 bytes"))
 }
 
-const REQ_SIZE: usize = 33;
+const REQ_SIZE: usize = 41;
 const MSG_SIZE: usize = 34;
 
 pub fn decode_reqs(b: &[u8], n: usize, out: &mut Vec<ReqRow>) -> Result<(), StoreError> {
@@ -173,6 +174,7 @@ pub fn decode_reqs(b: &[u8], n: usize, out: &mut Vec<ReqRow>) -> Result<(), Stor
             outcome: outcome_of(f),
             public: f & 4 != 0,
             first: f & 8 != 0,
+            customer: le64(&x[33..41]) as u64,
         }
     }));
     Ok(())

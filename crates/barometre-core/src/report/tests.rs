@@ -857,3 +857,53 @@ mod quality {
         assert_eq!(w(&none.total.metrics).value, None);
     }
 }
+
+mod channels {
+    use super::*;
+    use crate::model::SurveyAnswer;
+    use crate::table::FactTable;
+    use crate::time::Stamp;
+
+    #[test]
+    fn channel_preferences_share_contacts_customers_and_declared_choices() {
+        let mut rows = Vec::new();
+        // u1: 2 requests by email, 1 by chat → email; u2: chat; u3: chat.
+        for (i, (cust, ch)) in
+            [("u1", "email"), ("u1", "email"), ("u1", "chat"), ("u2", "chat"), ("u3", "chat")].iter().enumerate()
+        {
+            let mut x = m(&format!("m{i}"), "2026-04-06T10:00:00Z", "in", cust, &format!("k{i}"), "");
+            x.channel = ch.to_string();
+            rows.push(x);
+        }
+        let f = run(&rows, &[], &Config::default());
+        let mut t = FactTable::from_facts(&f);
+        for (i, ans) in ["Chat", "email", "chat", "phone"].iter().enumerate() {
+            let a = SurveyAnswer {
+                response_id: format!("s{i}"),
+                survey: "preferred_channel".into(),
+                score: None,
+                scale_min: None,
+                scale_max: None,
+                answered_at: Stamp::utc(1_775_470_000_000),
+                conversation_id: None,
+                agent_id: None,
+                channel: None,
+                account: None,
+                customer_id: None,
+                comment: None,
+                answer: Some(ans.to_string()),
+            };
+            let row = FactTable::survey_row(&mut t.dict, &a, None);
+            t.surveys.push(row);
+        }
+        let r = build(&t, &Params::default(), &Config::default());
+        let Some(Value::Channels(c)) = r.total.metrics.get("channel_preferences") else { panic!() };
+        let got: Vec<(&str, u64, u64, u64)> =
+            c.channels.iter().map(|x| (x.channel.as_str(), x.contacts, x.customers, x.declared)).collect();
+        // contacts: chat 3 conversations, email 2; customers: chat 2 (u2, u3), email 1 (u1);
+        // declared: chat 2 (any case), email 1, phone 1.
+        assert_eq!(got, [("chat", 3, 2, 2), ("email", 2, 1, 1), ("phone", 0, 0, 1)]);
+        assert_eq!(c.channels[0].contact_share, Some(60.0));
+        assert_eq!(c.channels[0].declared_share, Some(50.0));
+    }
+}
