@@ -274,11 +274,12 @@ pub struct ReportArgs {
     /// Layout of --input files (default: from the file name).
     #[arg(long, value_parser = ["csv", "jsonl", "twcs"], requires = "inputs")]
     input_format: Option<String>,
-    #[arg(long, default_value = "table", value_parser = ["table", "json", "csv"])]
+    /// `xlsx`: a `Total` sheet and one sheet per grouping (all of them without --by).
+    #[arg(long, default_value = "table", value_parser = ["table", "json", "csv", "xlsx"])]
     format: String,
     #[arg(long, env = "BAROMETRE_LANG", default_value = "fr", value_parser = ["fr", "en"])]
     lang: String,
-    /// Write to this file instead of standard output.
+    /// Write to this file instead of standard output (xlsx: default `report.xlsx`).
     #[arg(long, short)]
     output: Option<PathBuf>,
 }
@@ -342,6 +343,22 @@ pub fn report(ctx: &Ctx, a: ReportArgs) -> Result<ExitCode> {
     tm.mark("load facts");
     let rep = report::build(&table, &p, &cfg);
     tm.mark("aggregate");
+    if a.format == "xlsx" {
+        let lang = Lang::parse(&a.lang).unwrap_or(Lang::Fr);
+        let dims: Vec<Dim> = match p.by {
+            Some(d) => vec![d],
+            None => Dim::ALL.to_vec(),
+        };
+        let total = report::build(&table, &Params { by: None, ..p }, &cfg);
+        let grouped: Vec<(Dim, report::Report)> =
+            dims.into_iter().map(|d| (d, report::build(&table, &Params { by: Some(d), ..p }, &cfg))).collect();
+        let mut sheets: Vec<(&str, &report::Report)> = vec![("Total", &total)];
+        sheets.extend(grouped.iter().map(|(d, r)| (d.as_str(), r)));
+        let out = a.output.clone().unwrap_or_else(|| PathBuf::from("report.xlsx"));
+        render::report_xlsx(&sheets, lang, &out)?;
+        eprintln!("{}", out.display());
+        return Ok(if rejected > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS });
+    }
     let text = match a.format.as_str() {
         "json" => serde_json::to_string_pretty(&rep)? + "\n",
         "csv" => render::report_csv(&rep),

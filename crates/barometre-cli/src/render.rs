@@ -609,3 +609,117 @@ pub fn check_table(r: &barometre_core::check::CheckReport, lang: Lang) -> String
     out.push_str(&if fr { format!("{} alerte(s)\n", r.breached) } else { format!("{} breached\n", r.breached) });
     out
 }
+
+/// One spreadsheet column of a metric: a header and how to read and show the value.
+enum Cell {
+    Num(Option<f64>),
+    Pct(Option<f64>),
+    Dur(Option<f64>),
+    Bool(bool),
+    Text(Option<String>),
+}
+
+fn xlsx_cells(id: &str, v: &Value, lang: Lang) -> Vec<(String, Cell)> {
+    let fr = lang == Lang::Fr;
+    let h = |s: &str| format!("{id} · {s}");
+    match v {
+        Value::Count(c) => vec![(id.to_string(), Cell::Num(c.value.map(|n| n as f64)))],
+        Value::Ratio(r) => vec![
+            (h("%"), Cell::Pct(r.value)),
+            (h(if fr { "numérateur" } else { "numerator" }), Cell::Num(Some(r.numerator as f64))),
+            (h(if fr { "dénominateur" } else { "denominator" }), Cell::Num(Some(r.denominator as f64))),
+        ],
+        Value::Duration(d) => vec![
+            (h("n"), Cell::Num(Some(d.count as f64))),
+            (h(if fr { "moyenne" } else { "mean" }), Cell::Dur(d.mean)),
+            (h(if fr { "médiane" } else { "median" }), Cell::Dur(d.median)),
+            (h("p90"), Cell::Dur(d.p90)),
+        ],
+        Value::Mean(m) => vec![(id.to_string(), Cell::Num(m.value)), (h("n"), Cell::Num(Some(m.count as f64)))],
+        Value::Nps(n) => vec![
+            (id.to_string(), Cell::Num(n.value)),
+            (h(if fr { "promoteurs" } else { "promoters" }), Cell::Num(Some(n.promoters as f64))),
+            (h(if fr { "passifs" } else { "passives" }), Cell::Num(Some(n.passives as f64))),
+            (h(if fr { "détracteurs" } else { "detractors" }), Cell::Num(Some(n.detractors as f64))),
+        ],
+        Value::Badge(b) => vec![
+            (h(if fr { "obtenu" } else { "earned" }), Cell::Bool(b.earned)),
+            (h("%"), Cell::Pct(b.response_rate.value)),
+            (h(if fr { "médiane" } else { "median" }), Cell::Dur(b.response_time.median)),
+        ],
+        Value::Retention(r) => vec![
+            (h("%"), Cell::Pct(r.value)),
+            (h(if fr { "début" } else { "start" }), Cell::Num(Some(r.customers_start as f64))),
+            (h(if fr { "fin" } else { "end" }), Cell::Num(Some(r.customers_end as f64))),
+            (h(if fr { "nouveaux" } else { "new" }), Cell::Num(Some(r.new_customers as f64))),
+        ],
+        Value::Amount(a) => vec![
+            (id.to_string(), Cell::Num(a.value)),
+            (h(if fr { "devise" } else { "currency" }), Cell::Text(a.currency.clone())),
+        ],
+        Value::Weighted(w) => vec![(id.to_string(), Cell::Num(w.value))],
+        Value::Posts(p) => vec![(id.to_string(), Cell::Text(p.top.first().map(|x| x.post_id.clone())))],
+        Value::Channels(c) => vec![(id.to_string(), Cell::Text(c.channels.first().map(|x| x.channel.clone())))],
+    }
+}
+
+/// The report as a workbook: a `Total` sheet, then one sheet per grouping, one row per group,
+/// values only (no formulas), percentages and durations formatted as such.
+pub fn report_xlsx(sheets: &[(&str, &Report)], lang: Lang, path: &Path) -> Result<()> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let mut wb = Workbook::new();
+    let bold = Format::new().set_bold();
+    let pct = Format::new().set_num_format("0.0%");
+    let dur = Format::new().set_num_format("[h]:mm:ss");
+    for (name, r) in sheets {
+        let ws = wb.add_worksheet();
+        ws.set_name(*name)?;
+        let mut rows: Vec<(String, &Metrics)> = Vec::new();
+        if r.groups.is_empty() {
+            rows.push(("total".into(), &r.total.metrics));
+        }
+        for g in &r.groups {
+            rows.push((g.key.clone().unwrap_or_else(|| "(null)".into()), &g.metrics));
+        }
+        let mut header = vec![r.group_by.unwrap_or("total").to_string()];
+        if let Some((_, m)) = rows.first() {
+            for (id, v) in &m.0 {
+                header.extend(xlsx_cells(id, v, lang).into_iter().map(|(h, _)| h));
+            }
+        }
+        for (j, h) in header.iter().enumerate() {
+            ws.write_string_with_format(0, j as u16, h, &bold)?;
+        }
+        for (i, (key, m)) in rows.iter().enumerate() {
+            let row = i as u32 + 1;
+            ws.write_string(row, 0, key)?;
+            let mut col = 1u16;
+            for (id, v) in &m.0 {
+                for (_, cell) in xlsx_cells(id, v, lang) {
+                    match cell {
+                        Cell::Num(Some(x)) => {
+                            ws.write_number(row, col, x)?;
+                        }
+                        Cell::Pct(Some(x)) => {
+                            ws.write_number_with_format(row, col, x / 100.0, &pct)?;
+                        }
+                        Cell::Dur(Some(x)) => {
+                            ws.write_number_with_format(row, col, x / 86_400.0, &dur)?;
+                        }
+                        Cell::Bool(b) => {
+                            ws.write_boolean(row, col, b)?;
+                        }
+                        Cell::Text(Some(t)) => {
+                            ws.write_string(row, col, t)?;
+                        }
+                        _ => {}
+                    }
+                    col += 1;
+                }
+            }
+        }
+        ws.set_freeze_panes(1, 1)?;
+    }
+    wb.save(path)?;
+    Ok(())
+}

@@ -415,3 +415,30 @@ c1,acme,2025-01-01,,\nc2,acme,2025-01-01,2026-02-01,\nc3,acme,2026-03-01,,c1\nc4
         .collect();
     assert_eq!(lost, ["c2"]);
 }
+
+#[test]
+fn report_xlsx_has_a_total_sheet_and_one_per_grouping_with_formatted_values() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("b.db");
+    let f = write(d.path(), "m.csv", ROWS);
+    run(&["import", "messages", s(&f), "--db", s(&db)]);
+    let x = d.path().join("r.xlsx");
+    let o = run(&["report", "--db", s(&db), "--format", "xlsx", "--output", s(&x), "--lang", "en"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    // Read the workbook's parts with Python's standard library: sheet names, and the response
+    // rate stored as a fraction (2 / 3) under a percent format.
+    let script = r#"
+import sys, zipfile, re
+z = zipfile.ZipFile(sys.argv[1])
+wb = z.read("xl/workbook.xml").decode()
+print(",".join(re.findall(r'<sheet name="([^"]+)"', wb)))
+total = z.read("xl/worksheets/sheet1.xml").decode()
+print(",".join(v for v in re.findall(r"<v>([^<]+)</v>", total) if v.startswith("0.666")))
+"#;
+    let py = Command::new("python3").args(["-c", script, s(&x)]).output().unwrap();
+    let out = String::from_utf8(py.stdout).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "Total,account,channel,agent,team,day,week,month,theme");
+    // response_rate 2 / 3, as a fraction under a percent format (not 66.7)
+    assert!(lines[1].starts_with("0.6666666666666"), "{out}");
+}
