@@ -10,14 +10,36 @@
 //!   historical = Σ purchases × average margin per ordering customer; predictive = purchases per
 //!   customer per month × average order value × lifetime in months.
 //!
-//! Without `from` there is no start: the start-based figures are null. The year is 365.25 days.
+//! Without `from` there is no start: the start-based figures are null. Years are calendar years
+//! in the report's zone: whole years by anniversary, then the rest as a fraction of the next year
+//! (2024-01-01 → 2027-01-01 is exactly 3 years; a month is a twelfth of a year).
 
 use crate::model::{Customer, Order};
 use crate::time::{Millis, Zone};
 use serde::Serialize;
 use std::collections::HashMap;
 
-const YEAR_MS: f64 = 365.25 * 86_400_000.0;
+/// Calendar years between two instants, in `zone`: whole anniversaries, then the remainder as a
+/// fraction of the year that follows the last anniversary.
+pub fn years_between(a: Millis, b: Millis, zone: Zone) -> f64 {
+    use chrono::{Datelike, NaiveDateTime};
+    if b <= a {
+        return 0.0;
+    }
+    let start: NaiveDateTime = zone.local(a);
+    let shift = |years: i32| -> Millis {
+        let y = start.year() + years;
+        // 29 February moves to 28 February in common years.
+        let d = start.date().with_year(y).or_else(|| start.date().with_day(28).and_then(|d| d.with_year(y)));
+        d.map_or(i64::MAX, |d| zone.instant(d.and_time(start.time())))
+    };
+    let mut whole = 0;
+    while shift(whole + 1) <= b {
+        whole += 1;
+    }
+    let (lo, hi) = (shift(whole), shift(whole + 1));
+    whole as f64 + (b - lo) as f64 / (hi - lo) as f64
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CustomerMetric {
@@ -123,13 +145,13 @@ pub fn figures(
     for id in ordering.keys() {
         if let Some(&(since, churned)) = by_id.get(id) {
             let until = churned.map_or(end, |c| c.min(end));
-            f.lifetime_years_sum += (until - since).max(0) as f64 / YEAR_MS;
+            f.lifetime_years_sum += years_between(since, until, zone);
             f.lifetime_n += 1;
         }
     }
     f.years = match (from, to) {
-        (Some(a), Some(b)) => Some((b - a) as f64 / YEAR_MS),
-        _ if f.orders > 0 => Some(((last - first).max(86_400_000)) as f64 / YEAR_MS),
+        (Some(a), Some(b)) => Some(years_between(a, b, zone)),
+        _ if f.orders > 0 => Some(years_between(first, last.max(first + 86_400_000), zone)),
         _ => None,
     };
     f
@@ -175,5 +197,28 @@ pub fn value(k: CustomerMetric, f: &Figures) -> crate::report::Value {
             (Some(a), Some(q), Some(l)) => Some((q / 12.0) * a * (l * 12.0)),
             _ => None,
         })),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::parse_instant;
+
+    fn t(s: &str) -> Millis {
+        parse_instant(s).unwrap().ms
+    }
+
+    #[test]
+    fn calendar_years_are_whole_across_leap_years() {
+        let z = Zone::UTC;
+        assert_eq!(years_between(t("2024-01-01T00:00:00Z"), t("2027-01-01T00:00:00Z"), z), 3.0);
+        assert_eq!(years_between(t("2026-01-01T00:00:00Z"), t("2027-01-01T00:00:00Z"), z), 1.0);
+        // half of 2026 (181 of 365 days) after one whole year
+        let y = years_between(t("2025-01-01T00:00:00Z"), t("2026-07-01T00:00:00Z"), z);
+        assert!((y - (1.0 + 181.0 / 365.0)).abs() < 1e-12);
+        // a local-date year in Paris is one year, whatever the offsets
+        let p = Zone::parse("Europe/Paris").unwrap();
+        assert_eq!(years_between(t("2025-06-01T00:00:00+02:00"), t("2026-06-01T00:00:00+02:00"), p), 1.0);
     }
 }
