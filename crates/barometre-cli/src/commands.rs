@@ -538,11 +538,18 @@ pub fn demo(ctx: &Ctx, a: DemoArgs) -> Result<ExitCode> {
     let mut store = ctx.store()?;
     let file: std::sync::Arc<str> = std::sync::Arc::from("demo");
     let n = data.messages.len();
+    use barometre_core::ingest::Record;
     let mut recs = data
         .messages
         .into_iter()
-        .map(barometre_core::ingest::Record::Message)
-        .chain(data.events.into_iter().map(barometre_core::ingest::Record::Event))
+        .map(Record::Message)
+        .chain(data.events.into_iter().map(Record::Event))
+        .chain(data.surveys.into_iter().map(Record::Survey))
+        .chain(data.contacts.into_iter().map(Record::Contact))
+        .chain(data.posts.into_iter().map(Record::Post))
+        .chain(data.customers.into_iter().map(Record::Customer))
+        .chain(data.orders.into_iter().map(Record::Order))
+        .chain(data.reviews.into_iter().map(Record::Review))
         .enumerate()
         .map(|(i, record)| Ok(Located { file: file.clone(), line: i as u64 + 1, id_column: 1, record }));
     let sum = store.import(&ctx.workspace, &cfg, true, &mut recs, &mut |_| {})?;

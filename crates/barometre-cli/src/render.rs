@@ -126,17 +126,16 @@ fn cells(v: &Value, lang: Lang) -> (String, String, Option<f64>) {
             (m.value.map_or(na, |v| number(v, 2, lang)), format!("n {}{scale}{better}", m.count), m.value)
         }
         Value::Posts(p) => {
-            let list = |v: &[barometre_core::report::PostRank]| {
-                v.iter()
-                    .map(|x| format!("{} {}", x.post_id, percent(x.engagement_rate, lang)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+            // The best post in the value, the worst in the detail: the table stays readable;
+            // JSON, CSV and `explain` carry the full rankings.
+            let one = |x: Option<&barometre_core::report::PostRank>| {
+                x.map_or("—".to_string(), |x| format!("{} {}", x.post_id, percent(x.engagement_rate, lang)))
             };
             let detail = match lang {
-                Lang::Fr => format!("moins bonnes : {}", list(&p.bottom)),
-                Lang::En => format!("bottom: {}", list(&p.bottom)),
+                Lang::Fr => format!("la moins bonne : {}", one(p.bottom.first())),
+                Lang::En => format!("the weakest: {}", one(p.bottom.first())),
             };
-            (if p.top.is_empty() { na } else { list(&p.top) }, detail, None)
+            (one(p.top.first()), detail, None)
         }
         Value::Retention(r) => {
             let detail = match lang {

@@ -2,7 +2,9 @@
 //! slower nights and weekends, bots, examined spam, unanswered requests, French texts.
 //! The same seed and end date always give the same rows.
 
-use crate::model::{ConversationEvent, Direction, EventKind, Message};
+use crate::model::{
+    Contact, ConversationEvent, Customer, Direction, EventKind, Message, Moment, Order, Post, Review, SurveyAnswer,
+};
 use crate::time::{Millis, Stamp};
 
 /// splitmix64: tiny, seeded, good enough for synthetic data.
@@ -185,6 +187,12 @@ fn next_on_shift(team: &str, ms: Millis) -> (Millis, &'static Agent) {
 pub struct DemoData {
     pub messages: Vec<Message>,
     pub events: Vec<ConversationEvent>,
+    pub surveys: Vec<SurveyAnswer>,
+    pub contacts: Vec<Contact>,
+    pub posts: Vec<Post>,
+    pub customers: Vec<Customer>,
+    pub orders: Vec<Order>,
+    pub reviews: Vec<Review>,
 }
 
 fn text(rng: &mut Rng, pool: &[&str]) -> String {
@@ -194,7 +202,16 @@ fn text(rng: &mut Rng, pool: &[&str]) -> String {
 /// Generates `days` days of activity ending at `end_ms` (exclusive).
 pub fn generate(seed: u64, days: u32, end_ms: Millis) -> DemoData {
     let mut rng = Rng::new(seed);
-    let mut out = DemoData { messages: Vec::new(), events: Vec::new() };
+    let mut out = DemoData {
+        messages: Vec::new(),
+        events: Vec::new(),
+        surveys: Vec::new(),
+        contacts: Vec::new(),
+        posts: Vec::new(),
+        customers: Vec::new(),
+        orders: Vec::new(),
+        reviews: Vec::new(),
+    };
     let start = end_ms - i64::from(days) * 86_400_000;
     let total_w: u32 = CHANNELS.iter().map(|c| c.weight).sum();
     let mut n = 0u64;
@@ -226,9 +243,89 @@ pub fn generate(seed: u64, days: u32, end_ms: Millis) -> DemoData {
                 });
                 conversation(&mut rng, &mut out, account, ch.unwrap_or(&CHANNELS[0]), n, at, end_ms);
             }
+            extras(&mut rng, &mut out, account, *size, day0, d, end_ms);
         }
     }
+    customers(&mut rng, &mut out, start, end_ms);
     out
+}
+
+/// A day's phone queue and publications for one account.
+fn extras(rng: &mut Rng, out: &mut DemoData, account: &str, size: f64, day0: Millis, d: u32, end_ms: Millis) {
+    let (_, wd) = local_hour(day0 + 12 * 3_600_000);
+    let calls = if wd < 5 { (20.0 * size) as u32 } else { (6.0 * size) as u32 };
+    for i in 0..calls {
+        let q = day0 - LOCAL_OFFSET_MS + (9 * 3_600_000) + rng.below(9 * 3_600_000) as i64;
+        if q >= end_ms {
+            continue;
+        }
+        let abandoned = rng.chance(0.08);
+        let wait = (rng.lognormal(90.0, 0.8) * 1000.0) as i64;
+        let agent = AGENTS[5 + (i as usize % 2)].id;
+        out.contacts.push(Contact {
+            contact_id: format!("{}-call-{d}-{i}", &account[..3]),
+            channel: "phone".into(),
+            account: account.to_string(),
+            queued_at: Stamp { ms: q, offset_s: 3600 },
+            answered_at: (!abandoned).then_some(Stamp { ms: q + wait, offset_s: 3600 }),
+            ended_at: (!abandoned)
+                .then(|| Stamp { ms: q + wait + (rng.lognormal(300.0, 0.6) * 1000.0) as i64, offset_s: 3600 }),
+            agent_id: (!abandoned).then(|| agent.to_string()),
+        });
+    }
+    if d.is_multiple_of(2) {
+        let theme = *rng.pick(&["promo", "conseil", "coulisses", "nouveauté"]);
+        let reach = 500 + rng.below(4000);
+        let rate = match theme {
+            "conseil" => 0.06,
+            "coulisses" => 0.09,
+            _ => 0.03,
+        } * (0.6 + 0.8 * rng.f());
+        out.posts.push(Post {
+            post_id: format!("{}-post-{d}", &account[..3]),
+            account: account.to_string(),
+            channel: (*rng.pick(&["facebook_wall", "instagram", "twitter"])).to_string(),
+            published_at: Stamp { ms: day0 + 10 * 3_600_000, offset_s: 3600 },
+            theme: Some(theme.into()),
+            impressions: reach * (2 + rng.below(3)),
+            reach,
+            engagements: (reach as f64 * rate) as u64,
+        });
+    }
+}
+
+/// Customers of the three brands, with their orders over the last year.
+fn customers(rng: &mut Rng, out: &mut DemoData, start: Millis, end_ms: Millis) {
+    for (a, (account, _)) in ACCOUNTS.iter().enumerate() {
+        for i in 0..400u64 {
+            let since = end_ms - (rng.below(3 * 365) as i64 + 1) * 86_400_000;
+            let churned = rng
+                .chance(0.12)
+                .then(|| since + rng.below(((end_ms - since) / 86_400_000).max(1) as u64) as i64 * 86_400_000);
+            let id = format!("client-{a}-{i}");
+            out.customers.push(Customer {
+                customer_id: id.clone(),
+                account: account.to_string(),
+                since: Moment::At(Stamp { ms: since, offset_s: 3600 }),
+                churned_at: churned.map(|c| Moment::At(Stamp { ms: c, offset_s: 3600 })),
+                referred_by: rng.chance(0.15).then(|| format!("client-{a}-{}", rng.below(400))),
+            });
+            for k in 0..rng.below(6) {
+                let at = since.max(start - 300 * 86_400_000) + rng.below(300) as i64 * 86_400_000;
+                if at >= end_ms || churned.is_some_and(|c| at > c) {
+                    continue;
+                }
+                out.orders.push(Order {
+                    order_id: format!("{id}-o{k}"),
+                    customer_id: id.clone(),
+                    ordered_at: Moment::At(Stamp { ms: at, offset_s: 3600 }),
+                    amount: (20.0 + rng.lognormal(45.0, 0.5)).round(),
+                    margin: Some(0.3 + 0.2 * rng.f()),
+                    currency: Some("EUR".into()),
+                });
+            }
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -346,6 +443,72 @@ fn conversation(rng: &mut Rng, out: &mut DemoData, account: &str, ch: &Channel, 
             };
         }
         push(out, ans_at, Direction::Out, agent.id, body, false, Some(agent), Extra::effort(rng.f()));
+        // The conversation's id as the clock names it: the thread id, else its first message.
+        let conv_name = if ch.threading == Threading::Id { conv.clone() } else { format!("{conv}-1") };
+        if r == 0 {
+            let resolved = ans_at + (rng.lognormal(20.0, 1.0) * 60_000.0) as i64;
+            if resolved < end_ms {
+                let ev = |event, ms| ConversationEvent {
+                    conversation_id: conv_name.clone(),
+                    event,
+                    at: Stamp { ms, offset_s: 3600 },
+                    agent_id: Some(agent.id.to_string()),
+                };
+                out.events.push(ev(EventKind::Resolved, resolved));
+                if rng.chance(0.06) {
+                    out.events.push(ev(EventKind::Reopened, resolved + 3_600_000));
+                    out.events.push(ev(EventKind::Resolved, resolved + 3 * 3_600_000));
+                }
+            }
+            // Satisfaction after the answer: faster answers are better rated.
+            if rng.chance(0.3) && ans_at + 3_600_000 < end_ms {
+                let slow = (ans_at - t) as f64 / 3_600_000.0;
+                let base = if slow < 1.0 {
+                    4.3
+                } else if slow < 8.0 {
+                    3.6
+                } else {
+                    2.8
+                };
+                let score = (base + rng.f() * 1.4 - 0.7).round().clamp(1.0, 5.0);
+                let answer = |survey: &str, score: f64, lo: f64, hi: f64, k: &str| SurveyAnswer {
+                    response_id: format!("{conv}-{k}"),
+                    survey: survey.into(),
+                    score: Some(score),
+                    scale_min: Some(lo),
+                    scale_max: Some(hi),
+                    answered_at: Stamp { ms: ans_at + 3_600_000, offset_s: 3600 },
+                    conversation_id: Some(conv_name.clone()),
+                    agent_id: Some(agent.id.to_string()),
+                    channel: Some(ch.name.to_string()),
+                    account: Some(account.to_string()),
+                    customer_id: Some(customer.clone()),
+                    comment: None,
+                    answer: None,
+                };
+                out.surveys.push(answer("csat", score, 1.0, 5.0, "csat"));
+                if rng.chance(0.5) {
+                    let nps = (score * 2.0 + rng.f() * 2.0 - 1.0).round().clamp(0.0, 10.0);
+                    out.surveys.push(answer("nps", nps, 0.0, 10.0, "nps"));
+                }
+                if rng.chance(0.3) {
+                    out.surveys.push(answer("ces", (7.0 - score + rng.f()).round().clamp(1.0, 7.0), 1.0, 7.0, "ces"));
+                }
+            }
+            if rng.chance(0.05) {
+                for (crit, base) in [("exactitude", 80.0), ("ton", 85.0), ("rapidite", 70.0)] {
+                    out.reviews.push(Review {
+                        key: format!("{conv}-qa-{crit}"),
+                        conversation_id: Some(conv_name.clone()),
+                        reviewer: Some("qualite".into()),
+                        agent_id: Some(agent.id.to_string()),
+                        criterion: crit.into(),
+                        score: (base + rng.f() * 30.0 - 15.0).clamp(0.0, 100.0).round(),
+                        at: Stamp { ms: ans_at + 86_400_000, offset_s: 3600 },
+                    });
+                }
+            }
+        }
         t = ans_at + (rng.lognormal(30.0, 1.2) * 60_000.0) as i64;
     }
 }
@@ -385,5 +548,9 @@ mod tests {
         assert!(f.messages.iter().any(|m| m.role == Role::Bot));
         assert!(f.messages.iter().any(|m| m.role == Role::Proactive));
         assert!(f.messages.iter().any(|m| m.signed == Some(true)));
+        // Every kind of data the report reads has rows.
+        assert!(!a.surveys.is_empty() && !a.contacts.is_empty() && !a.posts.is_empty());
+        assert!(!a.customers.is_empty() && !a.orders.is_empty() && !a.reviews.is_empty());
+        assert!(f.conversations.iter().any(|c| c.reopens > 0));
     }
 }
