@@ -321,7 +321,8 @@ enum Acc {
     Channels {
         names: std::sync::Arc<Vec<String>>,
         contacts: std::collections::BTreeMap<u32, u64>,
-        customers: std::collections::HashMap<u64, std::collections::BTreeMap<u32, u64>>,
+        /// (customer hash, channel) of every request: sorted once, counted in runs.
+        customers: Vec<(u64, u32)>,
         declared: std::collections::BTreeMap<u32, u64>,
     },
 }
@@ -367,12 +368,7 @@ impl Acc {
                 for (k, v) in d2 {
                     *declared.entry(*k).or_default() += v;
                 }
-                for (cust, per) in u2 {
-                    let e = customers.entry(*cust).or_default();
-                    for (k, v) in per {
-                        *e.entry(*k).or_default() += v;
-                    }
-                }
+                customers.extend_from_slice(u2);
             }
             (Acc::Weighted { sums, .. }, Acc::Weighted { sums: other, .. }) => {
                 for (a, b) in sums.iter_mut().zip(other) {
@@ -405,17 +401,32 @@ impl Acc {
                 lower_is_better: *lower,
             }),
             Acc::Channels { names, contacts, customers, declared } => {
+                let name = |k: u32| names.get(k as usize).map_or("", String::as_str);
+                customers.sort_unstable();
                 let mut main: std::collections::BTreeMap<u32, u64> = std::collections::BTreeMap::new();
-                for per in customers.values() {
-                    // The channel this customer used most; ties go to the first name.
-                    let best = per.iter().max_by(|a, b| {
-                        a.1.cmp(b.1).then_with(|| {
-                            let n = |k: &u32| names.get(*k as usize).cloned().unwrap_or_default();
-                            n(b.0).cmp(&n(a.0))
-                        })
-                    });
-                    if let Some((k, _)) = best {
-                        *main.entry(*k).or_default() += 1;
+                let mut i = 0;
+                while i < customers.len() {
+                    // One customer's requests, by channel: the channel used most, ties to the
+                    // first name.
+                    let cust = customers[i].0;
+                    let mut best: Option<(u64, u32)> = None;
+                    while i < customers.len() && customers[i].0 == cust {
+                        let ch = customers[i].1;
+                        let mut n = 0;
+                        while i < customers.len() && customers[i] == (cust, ch) {
+                            n += 1;
+                            i += 1;
+                        }
+                        let better = match best {
+                            None => true,
+                            Some((bn, bch)) => n > bn || (n == bn && name(ch) < name(bch)),
+                        };
+                        if better {
+                            best = Some((n, ch));
+                        }
+                    }
+                    if let Some((_, ch)) = best {
+                        *main.entry(ch).or_default() += 1;
                     }
                 }
                 let mut ids: Vec<u32> = contacts.keys().chain(main.keys()).chain(declared.keys()).copied().collect();
@@ -784,7 +795,7 @@ fn accumulate_slots(def: &MetricDef, rows: &Rows, sl: &Slots, n: usize, ctx: &Ct
                 if r.customer != 0 {
                     add(slot(sl.reqs, i), &mut |a| {
                         if let Acc::Channels { customers, .. } = a {
-                            *customers.entry(r.customer).or_default().entry(r.channel).or_default() += 1;
+                            customers.push((r.customer, r.channel));
                         }
                     });
                 }
