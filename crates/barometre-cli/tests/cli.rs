@@ -442,3 +442,35 @@ print(",".join(v for v in re.findall(r"<v>([^<]+)</v>", total) if v.startswith("
     // response_rate 2 / 3, as a fraction under a percent format (not 66.7)
     assert!(lines[1].starts_with("0.6666666666666"), "{out}");
 }
+
+#[test]
+fn survey_response_rate_counts_answered_invitations_by_theme() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("b.db");
+    // Four invitations: two on delivery (u1 and u2 answer), two on the app (u3 answers before
+    // being invited — not an answer to it — and u4 never).
+    let inv = write(
+        d.path(),
+        "i.csv",
+        "invitation_id,survey,sent_at,channel,theme,customer_id\n\
+i1,csat,2026-04-01T09:00:00Z,email,livraison,u1\ni2,csat,2026-04-01T09:00:00Z,email,livraison,u2\n\
+i3,csat,2026-04-02T09:00:00Z,sms,application,u3\ni4,csat,2026-04-02T09:00:00Z,sms,application,u4\n",
+    );
+    let ans = write(
+        d.path(),
+        "a.csv",
+        "response_id,survey,score,scale_min,scale_max,answered_at,customer_id\n\
+r1,csat,5,1,5,2026-04-01T10:00:00Z,u1\nr2,csat,2,1,5,2026-04-03T10:00:00Z,u2\nr3,csat,4,1,5,2026-04-01T08:00:00Z,u3\n",
+    );
+    assert_eq!(run(&["import", "survey-invitations", s(&inv), "--db", s(&db)]).status.code(), Some(0));
+    assert_eq!(run(&["import", "surveys", s(&ans), "--db", s(&db)]).status.code(), Some(0));
+    let r = json(&run(&["report", "--db", s(&db), "--format", "json", "--by", "theme"]));
+    let t = &r["total"]["metrics"]["survey_response_rate"];
+    assert_eq!((t["numerator"].as_u64(), t["denominator"].as_u64()), (Some(2), Some(4)));
+    let g = |k: &str| r["groups"].as_array().unwrap().iter().find(|g| g["key"] == k).unwrap()["metrics"].clone();
+    assert_eq!(g("livraison")["survey_response_rate"]["value"], 100.0);
+    assert_eq!(g("application")["survey_response_rate"]["value"], 0.0);
+    // The answers take their invitation's theme: CSAT by theme.
+    assert_eq!(g("livraison")["csat"]["numerator"], 1);
+    assert_eq!(g("livraison")["csat"]["denominator"], 2);
+}

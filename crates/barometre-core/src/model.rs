@@ -342,3 +342,31 @@ pub struct Review {
     pub score: f64,
     pub at: Stamp,
 }
+
+/// Matches survey answers to the invitations they answer: same survey and customer, the latest
+/// invitation sent at or before the answer. Returns, per invitation, whether it was answered,
+/// and per answer, the invitation it answers.
+pub fn link_invitations(answers: &[SurveyAnswer], invitations: &[SurveyInvitation]) -> (Vec<bool>, Vec<Option<usize>>) {
+    let mut by_key: std::collections::HashMap<(&str, &str), Vec<usize>> = std::collections::HashMap::new();
+    for (i, inv) in invitations.iter().enumerate() {
+        if let Some(c) = inv.customer_id.as_deref() {
+            by_key.entry((inv.survey.as_str(), c)).or_default().push(i);
+        }
+    }
+    for v in by_key.values_mut() {
+        v.sort_by_key(|&i| (invitations[i].sent_at.ms, invitations[i].invitation_id.clone()));
+    }
+    let mut answered = vec![false; invitations.len()];
+    let mut of_answer = vec![None; answers.len()];
+    for (k, a) in answers.iter().enumerate() {
+        let Some(c) = a.customer_id.as_deref() else { continue };
+        let Some(v) = by_key.get(&(a.survey.as_str(), c)) else { continue };
+        let n = v.partition_point(|&i| invitations[i].sent_at.ms <= a.answered_at.ms);
+        if n > 0 {
+            let i = v[n - 1];
+            answered[i] = true;
+            of_answer[k] = Some(i);
+        }
+    }
+    (answered, of_answer)
+}

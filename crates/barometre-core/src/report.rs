@@ -865,11 +865,10 @@ fn accumulate_slots(def: &MetricDef, rows: &Rows, sl: &Slots, n: usize, ctx: &Ct
         }
         Rule::SurveyResponseRate => {
             let mut c = vec![(0u64, 0u64); n];
-            for i in 0..rows.surveys.len() {
-                c[slot(sl.surveys, i)].0 += 1;
-            }
-            for i in 0..rows.invitations.len() {
-                c[slot(sl.invitations, i)].1 += 1;
+            for (i, x) in rows.invitations.iter().enumerate() {
+                let e = &mut c[slot(sl.invitations, i)];
+                e.1 += 1;
+                e.0 += u64::from(x.answered);
             }
             c.into_iter().map(|(num, den)| Acc::Ratio { num, den }).collect()
         }
@@ -1045,10 +1044,21 @@ pub fn build(t: &FactTable, p: &Params, cfg: &Config) -> Report {
         let pslot: Vec<u32> = posts.iter().map(|x| g.post(x) as u32).collect();
         let qslot: Vec<u32> =
             reviews.iter().map(|x| g.other(x.ms, crate::table::NONE, crate::table::NONE, x.agent) as u32).collect();
-        let sslot: Vec<u32> = surveys.iter().map(|x| g.other(x.ms, x.account, x.channel, x.agent) as u32).collect();
+        let sslot: Vec<u32> = surveys
+            .iter()
+            .map(|x| if dim == Dim::Theme { Grouping::slot_of_name(x.theme) } else { g.other(x.ms, x.account, x.channel, x.agent) } as u32)
+            .collect();
         let cslot: Vec<u32> = contacts.iter().map(|x| g.other(x.ms, x.account, x.channel, x.agent) as u32).collect();
-        let islot: Vec<u32> =
-            invitations.iter().map(|x| g.other(x.ms, x.account, x.channel, crate::table::NONE) as u32).collect();
+        let islot: Vec<u32> = invitations
+            .iter()
+            .map(|x| {
+                if dim == Dim::Theme {
+                    Grouping::slot_of_name(x.theme)
+                } else {
+                    g.other(x.ms, x.account, x.channel, crate::table::NONE)
+                }
+            } as u32)
+            .collect();
         let mut used = vec![false; slots];
         for &k in rslot
             .iter()
@@ -1405,7 +1415,40 @@ fn explain_records(def: &MetricDef, rec: &Records, p: &Params, group: Option<&st
                 with(survey_json(s), "nps_class", json!(class))
             })
             .collect(),
-        Rule::SurveyResponseRate => surveys.map(survey_json).collect(),
+        Rule::SurveyResponseRate => {
+            let (answered, _) = crate::model::link_invitations(&rec.surveys, &rec.invitations);
+            rec.invitations
+                .iter()
+                .zip(answered)
+                .filter(|(i, _)| {
+                    p.contains(i.sent_at.ms)
+                        && p.by.is_none_or(|d| {
+                            let key = match d {
+                                Dim::Theme => i.theme.clone(),
+                                _ => record_key(
+                                    i.sent_at.ms,
+                                    i.account.as_deref(),
+                                    i.channel.as_deref(),
+                                    None,
+                                    d,
+                                    p.zone,
+                                ),
+                            };
+                            group_matches(key, group)
+                        })
+                })
+                .map(|(i, a)| {
+                    let Json::Object(m) = json!({
+                        "invitation_id": i.invitation_id, "survey": i.survey, "sent_at": rfc3339_utc(i.sent_at.ms),
+                        "channel": i.channel, "account": i.account, "theme": i.theme, "customer_id": i.customer_id,
+                        "in_numerator": a,
+                    }) else {
+                        unreachable!()
+                    };
+                    m
+                })
+                .collect()
+        }
         Rule::ContactCount(pred) => {
             contacts.filter(|c| pred(&FactTable::contact_row(&mut dict, c))).map(contact_json).collect()
         }

@@ -185,6 +185,8 @@ pub struct SurveyRow {
     pub kind: SurveyKind,
     /// `dict` id of a categorical answer (`preferred_channel` surveys), else NONE.
     pub answer: u32,
+    /// The theme of the invitation it answers (seed 003), else NONE.
+    pub theme: u32,
     /// NaN when the answer is a category.
     pub score: f64,
     pub scale_min: f64,
@@ -229,7 +231,10 @@ pub struct InvitationRow {
     pub ms: Millis,
     pub account: u32,
     pub channel: u32,
+    pub theme: u32,
     pub kind: SurveyKind,
+    /// An answer of the same survey and customer came after it.
+    pub answered: bool,
 }
 
 /// A criterion score of a quality review, compact.
@@ -335,10 +340,24 @@ impl FactTable {
     }
 
     pub fn survey_row(dict: &mut Dict, a: &crate::model::SurveyAnswer, agent: Option<&str>) -> SurveyRow {
+        Self::survey_row_of(dict, a, agent, None)
+    }
+
+    /// A survey row, with what its invitation says (theme; channel and account when the answer
+    /// has none).
+    pub fn survey_row_of(
+        dict: &mut Dict,
+        a: &crate::model::SurveyAnswer,
+        agent: Option<&str>,
+        inv: Option<&crate::model::SurveyInvitation>,
+    ) -> SurveyRow {
+        let channel = a.channel.as_deref().or(inv.and_then(|i| i.channel.as_deref()));
+        let account = a.account.as_deref().or(inv.and_then(|i| i.account.as_deref()));
         SurveyRow {
+            theme: dict.opt(inv.and_then(|i| i.theme.as_deref())),
             ms: a.answered_at.ms,
-            account: dict.opt(a.account.as_deref()),
-            channel: dict.opt(a.channel.as_deref()),
+            account: dict.opt(account),
+            channel: dict.opt(channel),
             agent: dict.opt(a.agent_id.as_deref().or(agent)),
             kind: SurveyKind::of(&a.survey),
             answer: if a.survey == "preferred_channel" {
@@ -388,12 +407,14 @@ impl FactTable {
         }
     }
 
-    pub fn invitation_row(dict: &mut Dict, i: &crate::model::SurveyInvitation) -> InvitationRow {
+    pub fn invitation_row(dict: &mut Dict, i: &crate::model::SurveyInvitation, answered: bool) -> InvitationRow {
         InvitationRow {
             ms: i.sent_at.ms,
             account: dict.opt(i.account.as_deref()),
             channel: dict.opt(i.channel.as_deref()),
+            theme: dict.opt(i.theme.as_deref()),
             kind: SurveyKind::of(&i.survey),
+            answered,
         }
     }
 

@@ -270,9 +270,11 @@ pub(crate) fn add_records(
     let need = rec.surveys.iter().any(|s| s.agent_id.is_none() && s.conversation_id.is_some())
         || rec.reviews.iter().any(|r| r.agent_id.is_none() && r.conversation_id.is_some());
     let by_conv = if need { agents()? } else { HashMap::new() };
-    for s in &rec.surveys {
+    let (answered, invitation_of) = barometre_core::model::link_invitations(&rec.surveys, &rec.invitations);
+    for (s, inv) in rec.surveys.iter().zip(invitation_of) {
         let agent = s.conversation_id.as_ref().and_then(|c| by_conv.get(c)).map(String::as_str);
-        t.surveys.push(FactTable::survey_row(&mut t.dict, s, agent));
+        let inv = inv.map(|i| &rec.invitations[i]);
+        t.surveys.push(FactTable::survey_row_of(&mut t.dict, s, agent, inv));
     }
     for c in &rec.contacts {
         t.contacts.push(FactTable::contact_row(&mut t.dict, c));
@@ -281,8 +283,8 @@ pub(crate) fn add_records(
         let agent = r.conversation_id.as_ref().and_then(|c| by_conv.get(c)).map(String::as_str);
         t.reviews.push(FactTable::review_row(&mut t.dict, r, agent));
     }
-    for i in &rec.invitations {
-        t.invitations.push(FactTable::invitation_row(&mut t.dict, i));
+    for (i, a) in rec.invitations.iter().zip(answered) {
+        t.invitations.push(FactTable::invitation_row(&mut t.dict, i, a));
     }
     for p in &rec.posts {
         t.push_post(p);

@@ -903,3 +903,35 @@ mod channels {
         assert_eq!(c.channels[0].declared_share, Some(50.0));
     }
 }
+
+#[rstest::rstest]
+fn an_empty_period_gives_null_never_zero_for_every_indicator(
+    #[values(None, Some(Dim::Account), Some(Dim::Day))] by: Option<Dim>,
+) {
+    use crate::metrics::{Shape, METRICS};
+    let (rows, evs) = scenario();
+    // A period with no data at all.
+    let p = Params {
+        from: Some(parse_instant("2030-01-01T00:00:00Z").unwrap().ms),
+        to: Some(parse_instant("2030-02-01T00:00:00Z").unwrap().ms),
+        by,
+        ..Params::default()
+    };
+    let r = report(&rows, &evs, &p, &Config::default());
+    assert!(r.groups.is_empty());
+    for def in METRICS {
+        let v = r.total.metrics.get(def.id).unwrap_or_else(|| panic!("{} missing", def.id));
+        let json = serde_json::to_value(v).unwrap();
+        match def.shape() {
+            // A count of nothing is 0 (there were none), except where the data cannot say.
+            Shape::Count => assert!(json["value"] == 0 || json["value"].is_null(), "{}: {json}", def.id),
+            Shape::Duration => {
+                assert!(json["count"] == 0 && json["median"].is_null() && json["mean"].is_null(), "{}: {json}", def.id)
+            }
+            Shape::Badge => assert_eq!(json["earned"], false, "{}", def.id),
+            Shape::Posts => assert!(json["top"].as_array().unwrap().is_empty(), "{}", def.id),
+            Shape::Channels => assert!(json["channels"].as_array().unwrap().is_empty(), "{}", def.id),
+            _ => assert!(json["value"].is_null(), "{}: {json}", def.id),
+        }
+    }
+}
