@@ -729,11 +729,9 @@ fn fused(defs: &[&MetricDef], which: Table, rows: &Rows, sl: &Slots, n: usize, c
                                 c[k].1 |= kf(m);
                             }
                         }
-                        (Rule::MsgRatio { den, num }, St::Ratio(c)) => {
-                            if den(m) {
-                                c[k].1 += 1;
-                                c[k].0 += u64::from(num(m));
-                            }
+                        (Rule::MsgRatio { den, num }, St::Ratio(c)) if den(m) => {
+                            c[k].1 += 1;
+                            c[k].0 += u64::from(num(m));
                         }
                         (Rule::MsgDuration(f), St::Dur(v)) => {
                             if let Some(x) = f(m) {
@@ -751,11 +749,9 @@ fn fused(defs: &[&MetricDef], which: Table, rows: &Rows, sl: &Slots, n: usize, c
                 for (d, s) in defs.iter().zip(st.iter_mut()) {
                     match (&d.rule, s) {
                         (Rule::ReqCount(p), St::Count(c)) => c[k].0 += u64::from(p(r, ctx)),
-                        (Rule::ReqRatio { den, num }, St::Ratio(c)) => {
-                            if den(r, ctx) {
-                                c[k].1 += 1;
-                                c[k].0 += u64::from(num(r, ctx));
-                            }
+                        (Rule::ReqRatio { den, num }, St::Ratio(c)) if den(r, ctx) => {
+                            c[k].1 += 1;
+                            c[k].0 += u64::from(num(r, ctx));
                         }
                         (Rule::ReqDuration(f), St::Dur(v)) => {
                             if let Some(x) = f(r, ctx) {
@@ -773,11 +769,9 @@ fn fused(defs: &[&MetricDef], which: Table, rows: &Rows, sl: &Slots, n: usize, c
                 for (d, s) in defs.iter().zip(st.iter_mut()) {
                     match (&d.rule, s) {
                         (Rule::ConvCount(p), St::Count(c)) => c[k].0 += u64::from(p(c0)),
-                        (Rule::ConvRatio { den, num }, St::Ratio(c)) => {
-                            if den(c0) {
-                                c[k].1 += 1;
-                                c[k].0 += u64::from(num(c0));
-                            }
+                        (Rule::ConvRatio { den, num }, St::Ratio(c)) if den(c0) => {
+                            c[k].1 += 1;
+                            c[k].0 += u64::from(num(c0));
                         }
                         (Rule::ConvDuration(f), St::Dur(v)) => {
                             if let Some(x) = f(c0, ctx) {
