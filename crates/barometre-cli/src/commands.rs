@@ -181,38 +181,41 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
     for e in &sum.rejected {
         writeln!(err, "{e}")?;
     }
-    let line = match lang {
-        Lang::Fr => format!(
-            "{} lignes lues : {} nouvelles, {} modifiées, {} inchangées, {} rejetées{}",
-            sum.rows + sum.rejected.len() as u64,
-            sum.inserted,
-            sum.updated,
-            sum.unchanged,
-            sum.rejected.len(),
-            if a.check {
-                " — vérification seule : rien n'a été importé"
-            } else if sum.committed {
-                ""
-            } else {
-                " — mode strict : rien n'a été importé"
-            }
+    let (read, new, changed, same, rejected, check, strict) = match lang {
+        Lang::Fr => (
+            "lignes lues :",
+            "nouvelles",
+            "modifiées",
+            "inchangées",
+            "rejetées",
+            " — vérification seule : rien n'a été importé",
+            " — mode strict : rien n'a été importé",
         ),
-        Lang::En => format!(
-            "{} rows read: {} new, {} changed, {} unchanged, {} rejected{}",
-            sum.rows + sum.rejected.len() as u64,
-            sum.inserted,
-            sum.updated,
-            sum.unchanged,
-            sum.rejected.len(),
-            if a.check {
-                " — check only: nothing was imported"
-            } else if sum.committed {
-                ""
-            } else {
-                " — strict mode: nothing was imported"
-            }
+        Lang::En => (
+            "rows read:",
+            "new",
+            "changed",
+            "unchanged",
+            "rejected",
+            " — check only: nothing was imported",
+            " — strict mode: nothing was imported",
         ),
     };
+    let tail = if a.check {
+        check
+    } else if sum.committed {
+        ""
+    } else {
+        strict
+    };
+    let line = format!(
+        "{} {read} {} {new}, {} {changed}, {} {same}, {} {rejected}{tail}",
+        sum.rows + sum.rejected.len() as u64,
+        sum.inserted,
+        sum.updated,
+        sum.unchanged,
+        sum.rejected.len(),
+    );
     writeln!(err, "{line}")?;
     Ok(if a.check {
         ExitCode::from(if sum.rejected.is_empty() { 0 } else { 2 })

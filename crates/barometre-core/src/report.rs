@@ -1753,19 +1753,9 @@ pub fn explain(
         Rule::ConvDuration(d) => convs()
             .filter_map(|(f, c)| d(c, &ctx).map(|v| with(conversation_row(f), "value_seconds", json!(secs(v)))))
             .collect(),
-        Rule::SurveyRatio { .. }
-        | Rule::SurveyMean(_)
-        | Rule::Nps
-        | Rule::SurveyResponseRate
-        | Rule::ContactCount(_)
-        | Rule::ContactRatio { .. }
-        | Rule::ContactDuration(_)
-        | Rule::PostSum(_)
-        | Rule::PostRatio { .. }
-        | Rule::TopPosts
-        | Rule::Customers(_)
-        | Rule::Weighted(_)
-        | Rule::ChannelPreferences => Vec::new(),
+        // The contacts behind the shares: conversations of the period (queued contacts are
+        // listed by `explain contacts`).
+        Rule::ChannelPreferences => convs().map(|(f, _)| conversation_row(f)).collect(),
         Rule::Badge => {
             let end = p.to.unwrap_or_else(|| t.data_end());
             let start = end - cfg.badge.window_ms;
@@ -1777,6 +1767,8 @@ pub fn explain(
                 .map(|r| request_row(r, cfg))
                 .collect()
         }
+        // Rules over imported records were answered above (`on_records`).
+        _ => Vec::new(),
     };
     Explain { metric: def.id, rows }
 }

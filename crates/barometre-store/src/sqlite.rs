@@ -297,6 +297,32 @@ pub(crate) fn add_records(
     Ok(())
 }
 
+/// Decodes `n` compact rows of a chunk onto a vector.
+type Decode<H> = fn(&[u8], usize, &mut Vec<H>) -> Result<(), StoreError>;
+
+/// Reads a part's compact rows, then its `_ids` chunks, and rebuilds the full facts.
+#[allow(clippy::too_many_arguments)]
+fn read_full<H, F>(
+    conn: &Connection,
+    ws: &str,
+    part: &str,
+    from: Option<Millis>,
+    to: Option<Millis>,
+    hot: Decode<H>,
+    ids: impl Fn(&[H], &[u8], &mut Vec<F>) -> Result<(), StoreError>,
+    out: &mut Vec<F>,
+) -> Result<(), StoreError> {
+    let mut rows = Vec::new();
+    read_chunks(conn, ws, part, from, to, |n, b| hot(b, n, &mut rows))?;
+    let mut at = 0;
+    read_chunks(conn, ws, &format!("{part}_ids"), from, to, |n, b| {
+        let r =
+            ids(rows.get(at..at + n).ok_or_else(|| StoreError::Corrupt(format!("{part}: ids without rows")))?, b, out);
+        at += n;
+        r
+    })
+}
+
 /// Reads the chunks of `part` that may hold instants in `[from, to)`.
 fn read_chunks(
     conn: &Connection,
@@ -597,30 +623,37 @@ impl Store for SqliteStore {
         } else {
             let d = read_dict(&self.conn, ws)?;
             let mut f = Facts::default();
-            let mut hot = Vec::new();
-            read_chunks(&self.conn, ws, "req", from, to, |n, b| chunks::decode_reqs(b, n, &mut hot))?;
-            let mut at = 0;
-            read_chunks(&self.conn, ws, "req_ids", from, to, |n, b| {
-                let r = chunks::decode_req_facts(&d, &hot[at..at + n], b, &mut f.requests);
-                at += n;
-                r
-            })?;
-            let mut hot = Vec::new();
-            read_chunks(&self.conn, ws, "conv", from, to, |n, b| chunks::decode_convs(b, n, &mut hot))?;
-            let mut at = 0;
-            read_chunks(&self.conn, ws, "conv_ids", from, to, |n, b| {
-                let r = chunks::decode_conv_facts(&d, &hot[at..at + n], b, &mut f.conversations);
-                at += n;
-                r
-            })?;
-            let mut hot = Vec::new();
-            read_chunks(&self.conn, ws, "msg", from, to, |n, b| chunks::decode_msgs(b, n, &mut hot))?;
-            let mut at = 0;
-            read_chunks(&self.conn, ws, "msg_ids", from, to, |n, b| {
-                let r = chunks::decode_msg_facts(&d, &hot[at..at + n], b, &mut f.messages);
-                at += n;
-                r
-            })?;
+            let c = &self.conn;
+            read_full(
+                c,
+                ws,
+                "req",
+                from,
+                to,
+                chunks::decode_reqs,
+                |h, b, o| chunks::decode_req_facts(&d, h, b, o),
+                &mut f.requests,
+            )?;
+            read_full(
+                c,
+                ws,
+                "conv",
+                from,
+                to,
+                chunks::decode_convs,
+                |h, b, o| chunks::decode_conv_facts(&d, h, b, o),
+                &mut f.conversations,
+            )?;
+            read_full(
+                c,
+                ws,
+                "msg",
+                from,
+                to,
+                chunks::decode_msgs,
+                |h, b, o| chunks::decode_msg_facts(&d, h, b, o),
+                &mut f.messages,
+            )?;
             f
         };
         f.requests.retain(|r| within(r.start_ms, from, to));
