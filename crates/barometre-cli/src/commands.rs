@@ -246,21 +246,8 @@ pub struct PeriodArgs {
 
 impl PeriodArgs {
     pub fn params(&self) -> Result<Params> {
-        let zone = Zone::parse(&self.tz).map_err(anyhow::Error::msg)?;
-        let from = self
-            .from
-            .as_deref()
-            .map(|s| parse_bound(s, zone))
-            .transpose()
-            .map_err(|e| anyhow::anyhow!("--from: {e}"))?;
-        let to =
-            self.to.as_deref().map(|s| parse_bound(s, zone)).transpose().map_err(|e| anyhow::anyhow!("--to: {e}"))?;
-        if let (Some(f), Some(t)) = (from, to) {
-            if t <= f {
-                bail!("--to must be after --from");
-            }
-        }
-        Ok(Params { from, to, by: self.by.as_deref().and_then(Dim::parse), zone })
+        Params::parse(self.from.as_deref(), self.to.as_deref(), self.by.as_deref(), Some(&self.tz))
+            .map_err(anyhow::Error::msg)
     }
 }
 
@@ -285,23 +272,6 @@ pub struct ReportArgs {
     /// Write to this file instead of standard output (xlsx: default `report.xlsx`).
     #[arg(long, short)]
     output: Option<PathBuf>,
-}
-
-/// The span of facts a report over `p` needs (with its previous period, and the badge window).
-fn span(cfg: &Config, p: &Params, with_previous: bool) -> (Option<i64>, Option<i64>) {
-    let mut from = p.from;
-    if let Some(to) = p.to {
-        let mut lo = to - cfg.badge.window_ms;
-        if with_previous {
-            if let Some(prev) = p.previous() {
-                lo = lo.min(prev.to.unwrap_or(lo) - cfg.badge.window_ms).min(prev.from.unwrap_or(lo));
-            }
-        }
-        from = from.map(|f| f.min(lo));
-    } else {
-        from = None;
-    }
-    (from, p.to)
 }
 
 fn write_out(output: &Option<PathBuf>, text: &str) -> Result<()> {
@@ -336,7 +306,7 @@ pub fn report(ctx: &Ctx, a: ReportArgs) -> Result<ExitCode> {
     let table = if a.inputs.is_empty() {
         let store = ctx.store()?;
         tm.mark("open store");
-        let (from, to) = span(&cfg, &p, a.format == "table");
+        let (from, to) = report::load_span(&cfg, &p, a.format == "table");
         store.table(&ctx.workspace, &cfg, from, to)?
     } else {
         let (table, bad) = one_shot(&a, &cfg, &mut tm)?;
@@ -466,7 +436,7 @@ pub fn explain(ctx: &Ctx, a: ExplainArgs) -> Result<ExitCode> {
     let cfg = ctx.config()?;
     let p = a.period.params()?;
     let store = ctx.store()?;
-    let (from, to) = span(&cfg, &p, false);
+    let (from, to) = report::load_span(&cfg, &p, false);
     let facts = store.facts(&ctx.workspace, &cfg, from, to)?;
     let records = store.records(&ctx.workspace, p.from, p.to)?;
     let mut e = report::explain(def, &facts, &records, &p, a.group.as_deref(), &cfg);
@@ -632,4 +602,85 @@ pub fn check(ctx: &Ctx, a: CheckArgs) -> Result<ExitCode> {
     };
     write_out(&None, &text)?;
     Ok(if r.breached > 0 { ExitCode::from(3) } else { ExitCode::SUCCESS })
+}
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "BAROMETRE_ADDR", default_value = "127.0.0.1:8080")]
+    addr: std::net::SocketAddr,
+}
+
+pub fn serve(ctx: &Ctx, a: ServeArgs) -> Result<ExitCode> {
+    let cfg = ctx.config()?;
+    // Opening once creates the store and brings its schema up to date before the first request.
+    ctx.store()?;
+    let state = barometre_server::AppState { db: ctx.db.clone(), cfg: std::sync::Arc::new(cfg) };
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(barometre_server::serve(state, a.addr))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(clap::Args)]
+pub struct AdminArgs {
+    #[command(subcommand)]
+    what: AdminWhat,
+}
+
+#[derive(clap::Subcommand)]
+enum AdminWhat {
+    /// Workspaces: one per brand or client.
+    Workspace {
+        #[command(subcommand)]
+        action: WorkspaceAction,
+    },
+    /// API tokens (shown once, stored hashed).
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
+}
+
+#[derive(clap::Subcommand)]
+enum WorkspaceAction {
+    /// Create a workspace (nothing happens if it exists).
+    Create { name: String },
+    /// List the workspaces.
+    List,
+}
+
+#[derive(clap::Subcommand)]
+enum TokenAction {
+    /// Create a token for `--workspace`; it is printed alone on standard output, once.
+    Create {
+        #[arg(long, value_parser = ["viewer", "analyst", "admin"])]
+        role: String,
+    },
+}
+
+pub fn admin(ctx: &Ctx, a: AdminArgs) -> Result<ExitCode> {
+    let mut store = ctx.store()?;
+    match a.what {
+        AdminWhat::Workspace { action: WorkspaceAction::Create { name } } => {
+            if name.trim().is_empty() {
+                bail!("a workspace needs a name");
+            }
+            let created = store.create_workspace(&name)?;
+            eprintln!("{} {name}", if created { "created" } else { "exists:" });
+        }
+        AdminWhat::Workspace { action: WorkspaceAction::List } => {
+            for w in store.workspaces()? {
+                println!("{w}");
+            }
+        }
+        AdminWhat::Token { action: TokenAction::Create { role } } => {
+            let token_workspace = ctx.workspace.clone();
+            if !store.workspaces()?.contains(&token_workspace) {
+                bail!("no workspace `{token_workspace}` (create it with `barometre admin workspace create {token_workspace}`)");
+            }
+            let role = barometre_store::auth::Role::parse(&role).expect("clap checked the role");
+            println!("{}", store.create_token(&token_workspace, role)?);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

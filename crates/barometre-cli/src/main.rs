@@ -40,6 +40,10 @@ enum Command {
     Metrics(commands::MetricsArgs),
     /// Check the configured targets (exit 3 when one is breached), for cron and CI.
     Check(commands::CheckArgs),
+    /// Serve the HTTP API over the store.
+    Serve(commands::ServeArgs),
+    /// Workspaces and API tokens.
+    Admin(commands::AdminArgs),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +57,8 @@ fn main() -> ExitCode {
         Command::Demo(a) => commands::demo(&ctx, a),
         Command::Metrics(a) => commands::metrics(a),
         Command::Check(a) => commands::check(&ctx, a),
+        Command::Serve(a) => commands::serve(&ctx, a),
+        Command::Admin(a) => commands::admin(&ctx, a),
     };
     match r {
         Ok(code) => code,

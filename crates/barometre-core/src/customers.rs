@@ -117,7 +117,8 @@ pub fn figures(
             f.referred += u64::from(c.referred_by.is_some());
         }
     }
-    let mut ordering: HashMap<&str, ()> = HashMap::new();
+    // Ordered: float sums over it must not depend on a hash seed (same inputs, same bytes).
+    let mut ordering: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
     let (mut first, mut last) = (i64::MAX, i64::MIN);
     for o in orders {
         let t = o.ordered_at.ms(zone);
@@ -138,11 +139,11 @@ pub fn figures(
             (Some(_), None) | (None, Some(_)) => f.mixed_currency = true,
             _ => {}
         }
-        ordering.insert(&o.customer_id, ());
+        ordering.insert(&o.customer_id);
     }
     f.ordering = ordering.len() as u64;
     let end = to.unwrap_or(if last == i64::MIN { 0 } else { last + 1 });
-    for id in ordering.keys() {
+    for id in &ordering {
         if let Some(&(since, churned)) = by_id.get(id) {
             let until = churned.map_or(end, |c| c.min(end));
             f.lifetime_years_sum += years_between(since, until, zone);

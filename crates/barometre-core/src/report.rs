@@ -70,6 +70,26 @@ impl Default for Params {
 }
 
 impl Params {
+    /// From the words of the CLI and the API: bounds (RFC 3339 instants or local dates in `tz`),
+    /// a grouping, a time zone.
+    pub fn parse(from: Option<&str>, to: Option<&str>, by: Option<&str>, tz: Option<&str>) -> Result<Params, String> {
+        let zone = Zone::parse(tz.unwrap_or("UTC"))?;
+        let bound = |s: Option<&str>, what: &str| {
+            s.map(|s| crate::time::parse_bound(s, zone)).transpose().map_err(|e| format!("{what}: {e}"))
+        };
+        let (from, to) = (bound(from, "from")?, bound(to, "to")?);
+        if let (Some(f), Some(t)) = (from, to) {
+            if t <= f {
+                return Err("`to` must be after `from`".into());
+            }
+        }
+        let by = match by {
+            None => None,
+            Some(b) => Some(Dim::parse(b).ok_or_else(|| format!("unknown grouping `{b}`"))?),
+        };
+        Ok(Params { from, to, by, zone })
+    }
+
     fn contains(&self, ms: Millis) -> bool {
         self.from.is_none_or(|f| ms >= f) && self.to.is_none_or(|t| ms < t)
     }
@@ -1100,6 +1120,25 @@ fn accumulate_slots(def: &MetricDef, rows: &Rows, sl: &Slots, n: usize, ctx: &Ct
             v.into_iter().map(Acc::Durations).collect()
         }
     }
+}
+
+/// The span of facts a report over `p` needs: its period, the badge window before its end, and
+/// (for tables) the previous period. Every front end loads the same span, so the same inputs give
+/// the same bytes.
+pub fn load_span(cfg: &Config, p: &Params, with_previous: bool) -> (Option<Millis>, Option<Millis>) {
+    let mut from = p.from;
+    if let Some(to) = p.to {
+        let mut lo = to - cfg.badge.window_ms;
+        if with_previous {
+            if let Some(prev) = p.previous() {
+                lo = lo.min(prev.to.unwrap_or(lo) - cfg.badge.window_ms).min(prev.from.unwrap_or(lo));
+            }
+        }
+        from = from.map(|f| f.min(lo));
+    } else {
+        from = None;
+    }
+    (from, p.to)
 }
 
 /// Builds the report from compact facts.

@@ -5,6 +5,7 @@
 //! (recomputed in the same transaction as the rows they come from, so a killed import leaves
 //! both as they were).
 
+pub mod auth;
 mod chunks;
 pub mod conformance;
 mod keyed;
@@ -93,5 +94,11 @@ pub trait Store {
     fn messages_by_id(&self, workspace: &str, ids: &[String]) -> Result<Vec<Message>, StoreError>;
 
     fn workspaces(&self) -> Result<Vec<String>, StoreError>;
+
+    /// A new API token for a workspace and role; only its hash is kept, the token is shown once.
+    fn create_token(&mut self, workspace: &str, role: auth::Role) -> Result<String, StoreError>;
+
+    /// The workspace and role of a token, if it exists.
+    fn token(&self, token: &str) -> Result<Option<(String, auth::Role)>, StoreError>;
     fn create_workspace(&mut self, name: &str) -> Result<bool, StoreError>;
 }

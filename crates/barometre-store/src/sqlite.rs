@@ -1,5 +1,6 @@
 //! The embedded default: one SQLite file.
 
+use crate::auth::Role;
 use crate::chunks::{self, CHUNK_ROWS};
 use crate::keyed;
 use crate::{ImportSummary, Progress, Store, StoreError};
@@ -28,6 +29,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../migrations/0003_posts.sql")),
     (4, include_str!("../migrations/0004_customers_orders.sql")),
     (5, include_str!("../migrations/0005_qa_reviews.sql")),
+    (6, include_str!("../migrations/0006_tokens.sql")),
 ];
 
 pub struct SqliteStore {
@@ -61,6 +63,12 @@ impl SqliteStore {
     }
 
     fn migrate(&mut self) -> Result<(), StoreError> {
+        // Up to date (every open but the first): no write lock taken, readers never queue.
+        let seen: i64 =
+            self.conn.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0))?;
+        if MIGRATIONS.last().is_some_and(|(v, _)| *v <= seen) {
+            return Ok(());
+        }
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let current: i64 = tx.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0))?;
         for (v, sql) in MIGRATIONS {
@@ -819,6 +827,25 @@ impl Store for SqliteStore {
         let mut st = self.conn.prepare("SELECT name FROM workspaces ORDER BY name")?;
         let v = st.query_map([], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
         Ok(v)
+    }
+
+    fn create_token(&mut self, workspace: &str, role: Role) -> Result<String, StoreError> {
+        let token = crate::auth::new_token()?;
+        self.conn.execute(
+            "INSERT INTO tokens (hash, workspace, role, created_ms) VALUES (?, ?, ?, ?)",
+            params![crate::auth::hash_token(&token), workspace, role.as_str(), now_ms()],
+        )?;
+        Ok(token)
+    }
+
+    fn token(&self, token: &str) -> Result<Option<(String, Role)>, StoreError> {
+        let row: Option<(String, String)> = self
+            .conn
+            .query_row("SELECT workspace, role FROM tokens WHERE hash = ?", [crate::auth::hash_token(token)], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?;
+        Ok(row.and_then(|(w, r)| Role::parse(&r).map(|r| (w, r))))
     }
 
     fn create_workspace(&mut self, name: &str) -> Result<bool, StoreError> {

@@ -1,0 +1,328 @@
+//! The Baromètre server: the HTTP API over a store (`/api/v1/…`), with bearer tokens bound to a
+//! workspace and a role. Every figure comes from the same core as the CLI: `GET /api/v1/report`
+//! answers the bytes `barometre report --format json` prints for the same inputs.
+//!
+//! Errors are JSON problem documents (RFC 9457) that never carry internals.
+
+use axum::body::Bytes;
+use axum::extract::{Path as UrlPath, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use barometre_core::config::Config;
+use barometre_core::ingest::{Format, Kind, RecordReader};
+use barometre_core::metrics;
+use barometre_core::report::{self, Params};
+use barometre_store::auth::Role;
+use barometre_store::{SqliteStore, Store, StoreError};
+use serde::Deserialize;
+use serde_json::json;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// What every request shares: where the store is, and the configuration.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: PathBuf,
+    pub cfg: Arc<Config>,
+}
+
+/// An error as a problem document: a status, a title, a detail for the user — no internals.
+#[derive(Debug)]
+pub struct Problem {
+    status: StatusCode,
+    detail: String,
+}
+
+impl Problem {
+    fn new(status: StatusCode, detail: impl Into<String>) -> Problem {
+        Problem { status, detail: detail.into() }
+    }
+    fn bad_request(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::BAD_REQUEST, detail)
+    }
+}
+
+impl From<StoreError> for Problem {
+    fn from(e: StoreError) -> Problem {
+        // The cause goes to the server's log, never to the client.
+        eprintln!("store error: {e}");
+        Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "the store could not answer")
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "type": "about:blank",
+            "title": self.status.canonical_reason().unwrap_or("error"),
+            "status": self.status.as_u16(),
+            "detail": self.detail,
+        });
+        (self.status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
+    }
+}
+
+type Answer = Result<Response, Problem>;
+
+fn json_text(text: String) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], text).into_response()
+}
+
+/// Runs store work off the async threads (SQLite calls block).
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, Problem> + Send + 'static) -> Result<T, Problem> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .unwrap_or_else(|_| Err(Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "the request could not finish")))
+}
+
+/// The workspace a request may act on: the token's own. Asking for another one is answered as if
+/// it did not exist (404), so a token learns nothing about other workspaces.
+fn authorize(store: &SqliteStore, headers: &HeaderMap, need: Role, asked: Option<&str>) -> Result<String, Problem> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| Problem::new(StatusCode::UNAUTHORIZED, "a bearer token is required"))?;
+    let (ws, role) =
+        store.token(token.trim())?.ok_or_else(|| Problem::new(StatusCode::UNAUTHORIZED, "unknown token"))?;
+    if asked.is_some_and(|a| a != ws) {
+        return Err(Problem::new(StatusCode::NOT_FOUND, "no such workspace"));
+    }
+    if role < need {
+        return Err(Problem::new(StatusCode::FORBIDDEN, format!("this needs the {} role", need.as_str())));
+    }
+    Ok(ws)
+}
+
+fn open(state: &AppState) -> Result<SqliteStore, Problem> {
+    Ok(SqliteStore::open(&state.db)?)
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ReportQuery {
+    from: Option<String>,
+    to: Option<String>,
+    by: Option<String>,
+    tz: Option<String>,
+    workspace: Option<String>,
+}
+
+impl ReportQuery {
+    fn params(&self) -> Result<Params, Problem> {
+        Params::parse(self.from.as_deref(), self.to.as_deref(), self.by.as_deref(), self.tz.as_deref())
+            .map_err(Problem::bad_request)
+    }
+}
+
+async fn report_handler(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<ReportQuery>) -> Answer {
+    blocking(move || {
+        let store = open(&st)?;
+        let ws = authorize(&store, &headers, Role::Viewer, q.workspace.as_deref())?;
+        let p = q.params()?;
+        let (from, to) = report::load_span(&st.cfg, &p, false);
+        let table = store.table(&ws, &st.cfg, from, to)?;
+        let rep = report::build(&table, &p, &st.cfg);
+        let text = serde_json::to_string_pretty(&rep).map_err(|_| Problem::bad_request("unprintable report"))? + "\n";
+        Ok(json_text(text))
+    })
+    .await
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ExplainQuery {
+    metric: String,
+    from: Option<String>,
+    to: Option<String>,
+    by: Option<String>,
+    group: Option<String>,
+    tz: Option<String>,
+    workspace: Option<String>,
+    numerator: Option<bool>,
+}
+
+async fn explain_handler(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<ExplainQuery>) -> Answer {
+    blocking(move || {
+        let store = open(&st)?;
+        let ws = authorize(&store, &headers, Role::Viewer, q.workspace.as_deref())?;
+        let def =
+            metrics::find(&q.metric).ok_or_else(|| Problem::bad_request(format!("unknown metric `{}`", q.metric)))?;
+        let p = Params::parse(q.from.as_deref(), q.to.as_deref(), q.by.as_deref(), q.tz.as_deref())
+            .map_err(Problem::bad_request)?;
+        let (from, to) = report::load_span(&st.cfg, &p, false);
+        let facts = store.facts(&ws, &st.cfg, from, to)?;
+        let records = store.records(&ws, p.from, p.to)?;
+        let mut e = report::explain(def, &facts, &records, &p, q.group.as_deref(), &st.cfg);
+        if q.numerator == Some(true) {
+            e.rows.retain(|r| r.get("in_numerator").is_none_or(|v| v == &serde_json::Value::Bool(true)));
+        }
+        let text = serde_json::to_string_pretty(&e).map_err(|_| Problem::bad_request("unprintable rows"))? + "\n";
+        Ok(json_text(text))
+    })
+    .await
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct WorkspaceQuery {
+    workspace: Option<String>,
+}
+
+/// One conversation: its messages (with their text), requests and resolution facts.
+async fn conversation_handler(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    UrlPath(id): UrlPath<String>,
+    Query(q): Query<WorkspaceQuery>,
+) -> Answer {
+    blocking(move || {
+        let store = open(&st)?;
+        let ws = authorize(&store, &headers, Role::Viewer, q.workspace.as_deref())?;
+        let f = store.conversation_facts(&ws, &st.cfg, &id)?;
+        if f.messages.is_empty() {
+            return Err(Problem::new(StatusCode::NOT_FOUND, "no such conversation"));
+        }
+        let ids: Vec<String> = f.messages.iter().map(|m| m.message_id.clone()).collect();
+        let texts: std::collections::HashMap<String, Option<String>> =
+            store.messages_by_id(&ws, &ids)?.into_iter().map(|m| (m.message_id, m.text)).collect();
+        let mut messages: Vec<_> = f.messages.iter().collect();
+        messages.sort_by_key(|m| (m.ms, m.message_id.clone()));
+        let body = json!({
+            "conversation_id": id,
+            "conversation": f.conversations.first().map(report::conversation_row),
+            "requests": f.requests.iter().map(|r| report::request_row(r, &st.cfg)).collect::<Vec<_>>(),
+            "messages": messages.iter().map(|m| {
+                let mut row = report::message_row(m);
+                row.insert("text".into(), json!(texts.get(&m.message_id).cloned().flatten()));
+                row
+            }).collect::<Vec<_>>(),
+        });
+        Ok(json_text(serde_json::to_string_pretty(&body).unwrap_or_default() + "\n"))
+    })
+    .await
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ImportQuery {
+    format: Option<String>,
+    strict: Option<bool>,
+    workspace: Option<String>,
+}
+
+/// Imports a CSV or JSON Lines body with the CLI's validation, per-row errors and atomicity.
+async fn import_handler(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    UrlPath(kind): UrlPath<String>,
+    Query(q): Query<ImportQuery>,
+    body: Bytes,
+) -> Answer {
+    blocking(move || {
+        let mut store = open(&st)?;
+        let ws = authorize(&store, &headers, Role::Analyst, q.workspace.as_deref())?;
+        let kind = Kind::parse(&kind)
+            .ok_or_else(|| Problem::new(StatusCode::NOT_FOUND, format!("no import kind `{kind}`")))?;
+        let json_body =
+            headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("json"));
+        let format = match q.format.as_deref() {
+            Some(f) => Format::parse(f).ok_or_else(|| Problem::bad_request(format!("unknown format `{f}`")))?,
+            None if json_body => Format::Jsonl,
+            None => Format::Csv,
+        };
+        if format == Format::Twcs {
+            return Err(Problem::bad_request("the twcs layout is imported with the CLI"));
+        }
+        let mut reader = RecordReader::new("body", kind, format, &body[..]);
+        let fatal = reader.fatal.take();
+        let mut records = fatal.into_iter().map(Err).chain(reader);
+        let sum = store.import(&ws, &st.cfg, q.strict == Some(true), &mut records, &mut |_| {})?;
+        let status = if !sum.committed { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+        let body = json!({
+            "committed": sum.committed,
+            "rows": sum.rows + sum.rejected.len() as u64,
+            "inserted": sum.inserted,
+            "updated": sum.updated,
+            "unchanged": sum.unchanged,
+            "rejected": sum.rejected.iter().map(|e| json!({
+                "file": e.file, "line": e.line, "column": e.column, "reason": e.reason, "message": e.to_string(),
+            })).collect::<Vec<_>>(),
+        });
+        Ok((status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response())
+    })
+    .await
+}
+
+async fn health() -> Response {
+    json_text("{\"status\":\"ok\"}\n".into())
+}
+
+async fn openapi() -> Response {
+    json_text(openapi_document().to_string())
+}
+
+/// The API's OpenAPI 3.1 description.
+pub fn openapi_document() -> serde_json::Value {
+    let period = json!([
+        {"name": "from", "in": "query", "schema": {"type": "string"}, "description": "RFC 3339 instant or date (local midnight in tz), inclusive"},
+        {"name": "to", "in": "query", "schema": {"type": "string"}, "description": "exclusive end"},
+        {"name": "by", "in": "query", "schema": {"type": "string", "enum": ["account", "channel", "agent", "team", "day", "week", "month", "theme"]}},
+        {"name": "tz", "in": "query", "schema": {"type": "string", "default": "UTC"}},
+        {"name": "workspace", "in": "query", "schema": {"type": "string"}, "description": "must be the token's workspace"}
+    ]);
+    let problem = json!({"description": "a problem document", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}});
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Baromètre API", "version": "1"},
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {"Problem": {"type": "object", "properties": {
+                "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"}, "detail": {"type": "string"}}}}
+        },
+        "paths": {
+            "/report": {"get": {"summary": "Every indicator over a period, optionally grouped (the JSON of `barometre report --format json`)",
+                "parameters": period, "responses": {"200": {"description": "the report"}, "400": problem, "401": problem, "404": problem}}},
+            "/explain": {"get": {"summary": "The rows behind one figure",
+                "parameters": [{"name": "metric", "in": "query", "required": true, "schema": {"type": "string"}},
+                               {"name": "group", "in": "query", "schema": {"type": "string"}},
+                               {"name": "numerator", "in": "query", "schema": {"type": "boolean"}}],
+                "responses": {"200": {"description": "{metric, rows}"}, "400": problem, "401": problem}}},
+            "/conversations/{id}": {"get": {"summary": "One conversation: messages, requests, resolution",
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "the conversation"}, "401": problem, "404": problem}}},
+            "/import/{kind}": {"post": {"summary": "Import a CSV or JSON Lines body (analyst role)",
+                "parameters": [{"name": "kind", "in": "path", "required": true, "schema": {"type": "string"}},
+                               {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["csv", "jsonl"]}},
+                               {"name": "strict", "in": "query", "schema": {"type": "boolean"}}],
+                "requestBody": {"content": {"text/csv": {}, "application/x-ndjson": {}}},
+                "responses": {"200": {"description": "what was taken, and every rejected row"}, "422": {"description": "strict: nothing taken"},
+                              "401": problem, "403": problem}}},
+            "/health": {"get": {"summary": "Liveness", "security": [], "responses": {"200": {"description": "ok"}}}},
+            "/openapi.json": {"get": {"summary": "This document", "security": [], "responses": {"200": {"description": "OpenAPI"}}}}
+        }
+    })
+}
+
+/// The API's routes.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/api/v1/report", get(report_handler))
+        .route("/api/v1/explain", get(explain_handler))
+        .route("/api/v1/conversations/{id}", get(conversation_handler))
+        .route("/api/v1/import/{kind}", post(import_handler))
+        .route("/api/v1/health", get(health))
+        .route("/api/v1/openapi.json", get(openapi))
+        .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "no such endpoint") })
+        .with_state(state)
+}
+
+/// Serves the API on `addr` until the process ends.
+pub async fn serve(state: AppState, addr: std::net::SocketAddr) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    eprintln!("Baromètre listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, router(state)).await
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,174 @@
+//! Every endpoint, every role and workspace isolation, through `Router::oneshot`; one test on a
+//! real port.
+
+use super::*;
+use axum::body::Body;
+use axum::http::Request;
+use barometre_core::ingest::{Format, Kind, RecordReader};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+const ROWS: &str = "message_id,created_at,direction,account,channel,author_id,conversation_id,reply_to,text
+x1,2026-04-06T08:00:00+02:00,in,acme,twitter,u1,k1,,\"Bonjour, colis perdu ?\"
+x2,2026-04-06T06:20:00Z,out,acme,twitter,agent7,k1,x1,Nous regardons ^AB
+x3,2026-04-06T09:00:00Z,in,acme,email,u2,k2,,Facture
+";
+
+struct World {
+    _dir: tempfile::TempDir,
+    state: AppState,
+    viewer_a: String,
+    analyst_a: String,
+    viewer_b: String,
+}
+
+fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("b.db");
+    let cfg = Config::default();
+    let mut store = SqliteStore::open(&db).unwrap();
+    let mut r = RecordReader::new("m.csv", Kind::Messages, Format::Csv, ROWS.as_bytes());
+    store.import("brand-a", &cfg, false, &mut r, &mut |_| {}).unwrap();
+    store.create_workspace("brand-b").unwrap();
+    let viewer_a = store.create_token("brand-a", Role::Viewer).unwrap();
+    let analyst_a = store.create_token("brand-a", Role::Analyst).unwrap();
+    let viewer_b = store.create_token("brand-b", Role::Viewer).unwrap();
+    World { _dir: dir, state: AppState { db, cfg: Arc::new(cfg) }, viewer_a, analyst_a, viewer_b }
+}
+
+async fn call(w: &World, method: &str, uri: &str, token: Option<&str>, body: &str) -> (StatusCode, String, String) {
+    let mut req = Request::builder().method(method).uri(uri);
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    let resp = router(w.state.clone()).oneshot(req.body(Body::from(body.to_string())).unwrap()).await.unwrap();
+    let status = resp.status();
+    let ctype = resp.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, ctype, String::from_utf8(bytes.to_vec()).unwrap())
+}
+
+fn v(s: &str) -> serde_json::Value {
+    serde_json::from_str(s).unwrap()
+}
+
+#[tokio::test]
+async fn no_token_is_401_as_a_problem_document() {
+    let w = world();
+    let (status, ctype, body) = call(&w, "GET", "/api/v1/report", None, "").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(ctype, "application/problem+json");
+    assert_eq!(v(&body)["status"], 401);
+    let (status, _, _) = call(&w, "GET", "/api/v1/report", Some("brm_forged"), "").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn the_report_is_the_bytes_of_the_cli_report() {
+    let w = world();
+    let (status, ctype, body) = call(&w, "GET", "/api/v1/report?by=channel", Some(&w.viewer_a), "").await;
+    assert_eq!((status, ctype.as_str()), (StatusCode::OK, "application/json"));
+    // What `barometre report --by channel --format json` prints for the same store.
+    let store = SqliteStore::open(&w.state.db).unwrap();
+    let p = Params { by: Some(report::Dim::Channel), ..Params::default() };
+    let (from, to) = report::load_span(&w.state.cfg, &p, false);
+    let t = store.table("brand-a", &w.state.cfg, from, to).unwrap();
+    let expected = serde_json::to_string_pretty(&report::build(&t, &p, &w.state.cfg)).unwrap() + "\n";
+    assert_eq!(body, expected);
+    assert_eq!(v(&body)["total"]["metrics"]["response_rate"]["numerator"], 1);
+}
+
+#[tokio::test]
+async fn a_token_never_reads_another_workspace() {
+    let w = world();
+    // Asking for brand-b with brand-a's token: as if it did not exist, and no figure leaks.
+    let (status, _, body) = call(&w, "GET", "/api/v1/report?workspace=brand-b", Some(&w.viewer_a), "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(!body.contains("metrics"));
+    // brand-b's own token sees brand-b: empty.
+    let (status, _, body) = call(&w, "GET", "/api/v1/report", Some(&w.viewer_b), "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(v(&body)["total"]["metrics"]["messages_received"]["value"], 0);
+    let (status, _, _) = call(&w, "GET", "/api/v1/conversations/k1", Some(&w.viewer_b), "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, _) = call(&w, "POST", "/api/v1/import/messages?workspace=brand-b", Some(&w.analyst_a), ROWS).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn viewers_read_and_analysts_import_with_per_row_errors() {
+    let w = world();
+    let more =
+        format!("{ROWS}x4,2026-04-07T09:00:00Z,in,acme,chat,u9,k9,,Encore\nx5,not-a-date,in,acme,chat,u9,k9,,oops\n");
+    let (status, _, body) = call(&w, "POST", "/api/v1/import/messages", Some(&w.viewer_a), &more).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(v(&body)["detail"].as_str().unwrap().contains("analyst"));
+    // Strict: one bad row, nothing taken.
+    let (status, _, body) = call(&w, "POST", "/api/v1/import/messages?strict=true", Some(&w.analyst_a), &more).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(v(&body)["committed"], false);
+    // Not strict: x4 taken, x5 reported with its place.
+    let (status, _, body) = call(&w, "POST", "/api/v1/import/messages", Some(&w.analyst_a), &more).await;
+    assert_eq!(status, StatusCode::OK);
+    let b = v(&body);
+    assert_eq!((b["inserted"].as_u64(), b["unchanged"].as_u64()), (Some(1), Some(3)));
+    assert_eq!(b["rejected"][0]["line"], 6);
+    assert_eq!(b["rejected"][0]["column"], 2);
+    let (_, _, body) = call(&w, "GET", "/api/v1/report", Some(&w.viewer_a), "").await;
+    assert_eq!(v(&body)["total"]["metrics"]["messages_received"]["value"], 3);
+}
+
+#[tokio::test]
+async fn explain_and_conversation_show_the_rows_behind() {
+    let w = world();
+    let (status, _, body) = call(&w, "GET", "/api/v1/explain?metric=unanswered_rate", Some(&w.viewer_a), "").await;
+    assert_eq!(status, StatusCode::OK);
+    let e = v(&body);
+    assert_eq!(e["metric"], "unanswered_rate");
+    assert_eq!(e["rows"].as_array().unwrap().len(), 2);
+    let (status, _, body) = call(&w, "GET", "/api/v1/explain?metric=nope", Some(&w.viewer_a), "").await;
+    assert_eq!((status, v(&body)["status"].as_u64()), (StatusCode::BAD_REQUEST, Some(400)));
+    let (status, _, body) = call(&w, "GET", "/api/v1/conversations/k1", Some(&w.viewer_a), "").await;
+    assert_eq!(status, StatusCode::OK);
+    let c = v(&body);
+    assert_eq!(c["messages"][0]["text"], "Bonjour, colis perdu ?");
+    assert_eq!(c["requests"][0]["response_seconds"], 1200.0);
+    let (status, _, _) = call(&w, "GET", "/api/v1/conversations/nope", Some(&w.viewer_a), "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_openapi_document_and_unknown_paths() {
+    let w = world();
+    let (status, _, body) = call(&w, "GET", "/api/v1/openapi.json", None, "").await;
+    assert_eq!(status, StatusCode::OK);
+    let d = v(&body);
+    assert_eq!(d["openapi"], "3.1.0");
+    for path in ["/report", "/explain", "/conversations/{id}", "/import/{kind}"] {
+        assert!(d["paths"].get(path).is_some(), "{path}");
+    }
+    let (status, ctype, _) = call(&w, "GET", "/api/v1/nothing", Some(&w.viewer_a), "").await;
+    assert_eq!((status, ctype.as_str()), (StatusCode::NOT_FOUND, "application/problem+json"));
+    let (status, _, _) = call(&w, "GET", "/api/v1/report?from=yesterday", Some(&w.viewer_a), "").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn the_server_answers_on_a_real_port() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let w = world();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = router(w.state.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!(
+        "GET /api/v1/report?by=channel HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
+        w.viewer_a
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    assert!(out.contains("\"group_by\": \"channel\""));
+}
