@@ -615,7 +615,7 @@ pub fn serve(ctx: &Ctx, a: ServeArgs) -> Result<ExitCode> {
     let cfg = ctx.config()?;
     // Opening once creates the store and brings its schema up to date before the first request.
     ctx.store()?;
-    let state = barometre_server::AppState { db: ctx.db.clone(), cfg: std::sync::Arc::new(cfg) };
+    let state = barometre_server::AppState::new(ctx.db.clone(), cfg);
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(barometre_server::serve(state, a.addr))?;
     Ok(ExitCode::SUCCESS)
@@ -638,6 +638,22 @@ enum AdminWhat {
     Token {
         #[command(subcommand)]
         action: TokenAction,
+    },
+    /// Dashboard users.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+}
+
+#[derive(clap::Subcommand)]
+enum UserAction {
+    /// Create a user of `--workspace` (or change their role and password). The password is read
+    /// from `BAROMETRE_PASSWORD`, else from the first line of standard input.
+    Create {
+        name: String,
+        #[arg(long, value_parser = ["viewer", "analyst", "admin"])]
+        role: String,
     },
 }
 
@@ -680,6 +696,26 @@ pub fn admin(ctx: &Ctx, a: AdminArgs) -> Result<ExitCode> {
             }
             let role = barometre_store::auth::Role::parse(&role).expect("clap checked the role");
             println!("{}", store.create_token(&token_workspace, role)?);
+        }
+        AdminWhat::User { action: UserAction::Create { name, role } } => {
+            if !store.workspaces()?.contains(&ctx.workspace) {
+                bail!("no workspace `{}` (create it with `barometre admin workspace create {0}`)", ctx.workspace);
+            }
+            let password = match std::env::var("BAROMETRE_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    line.trim_end_matches(['\n', '\r']).to_string()
+                }
+            };
+            if password.chars().count() < 8 {
+                bail!("a password has at least 8 characters");
+            }
+            let role = barometre_store::auth::Role::parse(&role).expect("clap checked the role");
+            let hash = barometre_store::auth::hash_password(&password, barometre_store::auth::PASSWORD_ITERATIONS)?;
+            store.create_user(&name, &ctx.workspace, role, &hash)?;
+            eprintln!("user {name} ({}) in {}", role.as_str(), ctx.workspace);
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -26,9 +26,19 @@ use std::sync::Arc;
 pub struct AppState {
     pub db: PathBuf,
     pub cfg: Arc<Config>,
+    /// Failed logins per user name: how many, since when (rate limiting).
+    pub failures: Arc<std::sync::Mutex<std::collections::HashMap<String, (u32, std::time::Instant)>>>,
+}
+
+impl AppState {
+    pub fn new(db: PathBuf, cfg: Config) -> AppState {
+        AppState { db, cfg: Arc::new(cfg), failures: Arc::default() }
+    }
 }
 
 /// An error as a problem document: a status, a title, a detail for the user — no internals.
+mod dashboard;
+
 #[derive(Debug)]
 pub struct Problem {
     status: StatusCode,
@@ -36,10 +46,10 @@ pub struct Problem {
 }
 
 impl Problem {
-    fn new(status: StatusCode, detail: impl Into<String>) -> Problem {
+    pub(crate) fn new(status: StatusCode, detail: impl Into<String>) -> Problem {
         Problem { status, detail: detail.into() }
     }
-    fn bad_request(detail: impl Into<String>) -> Problem {
+    pub(crate) fn bad_request(detail: impl Into<String>) -> Problem {
         Problem::new(StatusCode::BAD_REQUEST, detail)
     }
 }
@@ -304,9 +314,14 @@ pub fn openapi_document() -> serde_json::Value {
     })
 }
 
-/// The API's routes.
+/// The API's and the dashboard's routes.
 pub fn router(state: AppState) -> Router {
     Router::new()
+        .route("/", get(dashboard::overview))
+        .route("/login", get(dashboard::login_page).post(dashboard::login))
+        .route("/logout", post(dashboard::logout))
+        .route("/explain", get(dashboard::explain_page))
+        .route("/conversations/{id}", get(dashboard::conversation_page))
         .route("/api/v1/report", get(report_handler))
         .route("/api/v1/explain", get(explain_handler))
         .route("/api/v1/conversations/{id}", get(conversation_handler))

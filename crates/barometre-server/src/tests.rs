@@ -33,7 +33,7 @@ fn world() -> World {
     let viewer_a = store.create_token("brand-a", Role::Viewer).unwrap();
     let analyst_a = store.create_token("brand-a", Role::Analyst).unwrap();
     let viewer_b = store.create_token("brand-b", Role::Viewer).unwrap();
-    World { _dir: dir, state: AppState { db, cfg: Arc::new(cfg) }, viewer_a, analyst_a, viewer_b }
+    World { _dir: dir, state: AppState::new(db, cfg), viewer_a, analyst_a, viewer_b }
 }
 
 async fn call(w: &World, method: &str, uri: &str, token: Option<&str>, body: &str) -> (StatusCode, String, String) {
@@ -171,4 +171,101 @@ async fn the_server_answers_on_a_real_port() {
     s.read_to_string(&mut out).await.unwrap();
     assert!(out.starts_with("HTTP/1.1 200"), "{out}");
     assert!(out.contains("\"group_by\": \"channel\""));
+}
+
+mod dashboard_pages {
+    use super::*;
+
+    fn with_user(w: &World) {
+        let mut store = SqliteStore::open(&w.state.db).unwrap();
+        let hash = barometre_store::auth::hash_password("correct horse", 1000).unwrap();
+        store.create_user("julie", "brand-a", Role::Viewer, &hash).unwrap();
+    }
+
+    async fn post_form(w: &World, uri: &str, form: &str, cookie: Option<&str>) -> axum::response::Response {
+        let mut req =
+            Request::builder().method("POST").uri(uri).header("content-type", "application/x-www-form-urlencoded");
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        router(w.state.clone()).oneshot(req.body(Body::from(form.to_string())).unwrap()).await.unwrap()
+    }
+
+    async fn get_page(w: &World, uri: &str, cookie: Option<&str>) -> (StatusCode, String, Option<String>) {
+        let mut req = Request::builder().uri(uri);
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        let resp = router(w.state.clone()).oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+        let status = resp.status();
+        let loc = resp.headers().get("location").map(|v| v.to_str().unwrap().to_string());
+        let body = String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+        (status, body, loc)
+    }
+
+    async fn login(w: &World) -> String {
+        let resp = post_form(w, "/login", "user=julie&password=correct+horse&lang=en", None).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        let set = resp.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
+        assert!(set.contains("HttpOnly") && set.contains("Secure") && set.contains("SameSite=Strict"), "{set}");
+        set.split(';').next().unwrap().to_string()
+    }
+
+    #[tokio::test]
+    async fn pages_need_a_login_and_wrong_passwords_are_rate_limited() {
+        let w = world();
+        with_user(&w);
+        let (status, _, loc) = get_page(&w, "/", None).await;
+        assert_eq!((status, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/login")));
+        for _ in 0..5 {
+            let r = post_form(&w, "/login", "user=julie&password=wrong&lang=fr", None).await;
+            assert_eq!(r.headers().get("location").unwrap(), "/login?lang=fr&error=1");
+        }
+        // Locked now, even with the right password.
+        let r = post_form(&w, "/login", "user=julie&password=correct+horse&lang=fr", None).await;
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    }
+
+    #[tokio::test]
+    async fn the_overview_shows_the_api_figures_and_links_down_to_a_conversation() {
+        let w = world();
+        with_user(&w);
+        let cookie = login(&w).await;
+        let (status, html, _) = get_page(&w, "/?lang=en&from=2026-04-01&to=2026-04-08", Some(&cookie)).await;
+        assert_eq!(status, StatusCode::OK);
+        // Same figures as the API for the same period: 2 messages received, response rate 50 %.
+        let (_, _, api) = call(&w, "GET", "/api/v1/report?from=2026-04-01&to=2026-04-08", Some(&w.viewer_a), "").await;
+        let api = v(&api);
+        assert_eq!(api["total"]["metrics"]["messages_received"]["value"], 2);
+        assert!(html.contains(r#"data-metric="messages_received""#));
+        assert!(html.contains(r#"<div class="v">2</div>"#), "{html}");
+        assert!(html.contains(r#"<div class="v">50.0%</div>"#));
+        assert!(html.contains("Responsiveness badge per account"));
+        // The figure links to its rows, which link to the conversation.
+        let (status, rows, _) =
+            get_page(&w, "/explain?metric=unanswered_rate&from=2026-04-01&to=2026-04-08&lang=en", Some(&cookie)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(rows.contains(r#"href="/conversations/k2?lang=en""#), "{rows}");
+        let (status, conv, _) = get_page(&w, "/conversations/k1?lang=en", Some(&cookie)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(conv.contains("Bonjour, colis perdu ?"));
+        // French by default.
+        let (_, fr, _) = get_page(&w, "/?from=2026-04-01&to=2026-04-08", Some(&cookie)).await;
+        assert!(fr.contains("Messages reçus") && fr.contains("50,0 %"));
+    }
+
+    #[tokio::test]
+    async fn logging_out_needs_the_session_csrf_token() {
+        let w = world();
+        with_user(&w);
+        let cookie = login(&w).await;
+        let r = post_form(&w, "/logout", "csrf=forged", Some(&cookie)).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let (_, html, _) = get_page(&w, "/", Some(&cookie)).await;
+        let csrf = html.split(r#"name="csrf" value=""#).nth(1).unwrap().split('"').next().unwrap().to_string();
+        let r = post_form(&w, "/logout", &format!("csrf={csrf}"), Some(&cookie)).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let (status, _, loc) = get_page(&w, "/", Some(&cookie)).await;
+        assert_eq!((status, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/login")));
+    }
 }

@@ -26,6 +26,15 @@ impl Role {
     }
 }
 
+/// A logged-in dashboard user.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    pub user: String,
+    pub workspace: String,
+    pub role: Role,
+    pub csrf: String,
+}
+
 /// 32 random bytes from the operating system, hex, with a recognisable prefix.
 pub fn new_token() -> Result<String, StoreError> {
     let mut b = [0u8; 32];
@@ -37,6 +46,31 @@ pub fn new_token() -> Result<String, StoreError> {
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// PBKDF2-HMAC-SHA256 iterations for new passwords (OWASP's figure for this hash).
+pub const PASSWORD_ITERATIONS: u32 = 600_000;
+
+/// `pbkdf2-sha256$ITERATIONS$SALT$HASH`, hex.
+pub fn hash_password(password: &str, iterations: u32) -> Result<String, StoreError> {
+    let salt = new_token()?;
+    let mut out = [0u8; 32];
+    pbkdf2::pbkdf2_hmac::<Sha256>(password.as_bytes(), salt.as_bytes(), iterations, &mut out);
+    Ok(format!("pbkdf2-sha256${iterations}${salt}${}", hex(&out)))
+}
+
+/// Whether `password` matches a stored hash (compared in constant time).
+pub fn verify_password(password: &str, stored: &str) -> bool {
+    let parts: Vec<&str> = stored.split('$').collect();
+    let [algo, iterations, salt, hash] = parts[..] else { return false };
+    let Ok(iterations) = iterations.parse::<u32>() else { return false };
+    if algo != "pbkdf2-sha256" {
+        return false;
+    }
+    let mut out = [0u8; 32];
+    pbkdf2::pbkdf2_hmac::<Sha256>(password.as_bytes(), salt.as_bytes(), iterations, &mut out);
+    let got = hex(&out);
+    got.len() == hash.len() && got.bytes().zip(hash.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
 }
 
 pub fn hash_token(token: &str) -> String {
@@ -54,5 +88,14 @@ mod tests {
         assert_eq!(a.len(), 4 + 64);
         // SHA-256("abc")
         assert_eq!(hash_token("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+
+    #[test]
+    fn passwords_verify_only_themselves() {
+        let h = hash_password("s3cret", 1000).unwrap();
+        assert!(h.starts_with("pbkdf2-sha256$1000$"));
+        assert!(verify_password("s3cret", &h));
+        assert!(!verify_password("s3cret ", &h));
+        assert!(!verify_password("s3cret", "garbage"));
     }
 }

@@ -100,5 +100,25 @@ pub trait Store {
 
     /// The workspace and role of a token, if it exists.
     fn token(&self, token: &str) -> Result<Option<(String, auth::Role)>, StoreError>;
+
+    /// Creates (or replaces the password and role of) a dashboard user.
+    fn create_user(
+        &mut self,
+        name: &str,
+        workspace: &str,
+        role: auth::Role,
+        password_hash: &str,
+    ) -> Result<(), StoreError>;
+
+    /// The user's workspace and role when the password matches.
+    fn login(&self, name: &str, password: &str) -> Result<Option<(String, auth::Role)>, StoreError>;
+
+    /// A new session for a user: its cookie id (shown once) and its CSRF token.
+    fn create_session(&mut self, user: &str, ttl_ms: Millis) -> Result<(String, String), StoreError>;
+
+    /// The live session of a cookie id: user, workspace, role, CSRF token.
+    fn session(&self, id: &str) -> Result<Option<auth::Session>, StoreError>;
+
+    fn end_session(&mut self, id: &str) -> Result<(), StoreError>;
     fn create_workspace(&mut self, name: &str) -> Result<bool, StoreError>;
 }

@@ -30,6 +30,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../migrations/0004_customers_orders.sql")),
     (5, include_str!("../migrations/0005_qa_reviews.sql")),
     (6, include_str!("../migrations/0006_tokens.sql")),
+    (7, include_str!("../migrations/0007_users_sessions.sql")),
 ];
 
 pub struct SqliteStore {
@@ -846,6 +847,60 @@ impl Store for SqliteStore {
             })
             .optional()?;
         Ok(row.and_then(|(w, r)| Role::parse(&r).map(|r| (w, r))))
+    }
+
+    fn create_user(&mut self, name: &str, workspace: &str, role: Role, password_hash: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO users (name, workspace, role, password, created_ms) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (name) DO UPDATE SET workspace = excluded.workspace, role = excluded.role, password = excluded.password",
+            params![name, workspace, role.as_str(), password_hash, now_ms()],
+        )?;
+        Ok(())
+    }
+
+    fn login(&self, name: &str, password: &str) -> Result<Option<(String, Role)>, StoreError> {
+        let row: Option<(String, String, String)> = self
+            .conn
+            .query_row("SELECT workspace, role, password FROM users WHERE name = ?", [name], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()?;
+        Ok(row.and_then(|(w, role, hash)| {
+            (crate::auth::verify_password(password, &hash))
+                .then_some(())
+                .and_then(|()| Role::parse(&role).map(|r| (w, r)))
+        }))
+    }
+
+    fn create_session(&mut self, user: &str, ttl_ms: Millis) -> Result<(String, String), StoreError> {
+        let id = crate::auth::new_token()?;
+        let csrf = crate::auth::new_token()?;
+        self.conn.execute("DELETE FROM sessions WHERE expires_ms < ?", [now_ms()])?;
+        self.conn.execute(
+            "INSERT INTO sessions (hash, user, csrf, expires_ms) VALUES (?, ?, ?, ?)",
+            params![crate::auth::hash_token(&id), user, csrf, now_ms() + ttl_ms],
+        )?;
+        Ok((id, csrf))
+    }
+
+    fn session(&self, id: &str) -> Result<Option<crate::auth::Session>, StoreError> {
+        let row: Option<(String, String, String, String)> = self
+            .conn
+            .query_row(
+                "SELECT s.user, u.workspace, u.role, s.csrf FROM sessions s JOIN users u ON u.name = s.user \
+                 WHERE s.hash = ? AND s.expires_ms > ?",
+                params![crate::auth::hash_token(id), now_ms()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?;
+        Ok(row.and_then(|(user, workspace, role, csrf)| {
+            Role::parse(&role).map(|role| crate::auth::Session { user, workspace, role, csrf })
+        }))
+    }
+
+    fn end_session(&mut self, id: &str) -> Result<(), StoreError> {
+        self.conn.execute("DELETE FROM sessions WHERE hash = ?", [crate::auth::hash_token(id)])?;
+        Ok(())
     }
 
     fn create_workspace(&mut self, name: &str) -> Result<bool, StoreError> {

@@ -1,0 +1,657 @@
+//! The dashboard: server-rendered pages, charts drawn as inline SVG in Rust (no JavaScript, no
+//! CDN), behind a login with a session cookie (HttpOnly, Secure, SameSite=Strict) and a CSRF
+//! token on every form that changes state. Failed logins are rate-limited per user name.
+
+use crate::{blocking, open, AppState, Problem};
+use axum::extract::{Form, Path as UrlPath, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use barometre_core::clock::Facts;
+use barometre_core::metrics::{self, Lang, Shape};
+use barometre_core::report::{self, Dim, Params, Report, Value};
+use barometre_core::time::{rfc3339_utc, Millis, Zone};
+use barometre_store::auth::Session;
+use barometre_store::Store;
+use serde::Deserialize;
+use std::fmt::Write;
+use std::time::{Duration, Instant};
+
+const COOKIE: &str = "barometre_session";
+const SESSION_MS: Millis = 12 * 3_600_000;
+/// Failed logins tolerated per user name before a pause.
+const MAX_FAILURES: u32 = 5;
+const LOCKOUT: Duration = Duration::from_secs(15 * 60);
+
+/// HTML-escapes text.
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+}
+
+fn cookie_of(headers: &HeaderMap) -> Option<String> {
+    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|c| {
+        let (k, v) = c.trim().split_once('=')?;
+        (k == COOKIE).then(|| v.to_string())
+    })
+}
+
+fn t(lang: Lang, fr: &'static str, en: &'static str) -> &'static str {
+    if lang == Lang::Fr {
+        fr
+    } else {
+        en
+    }
+}
+
+fn page(lang: Lang, title: &str, body: &str) -> Html<String> {
+    Html(format!(
+        r#"<!doctype html><html lang="{l}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} · Baromètre</title><style>
+body{{font-family:system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1d2330}}
+header{{background:#1d2330;color:#fff;padding:.6rem 1rem;display:flex;gap:1rem;align-items:center;flex-wrap:wrap}}
+header a{{color:#cfe1ff}} main{{padding:1rem;max-width:1200px;margin:auto}}
+.tiles{{display:grid;grid-template-columns:repeat(auto-fill,minmax(180px,1fr));gap:.8rem}}
+.tile{{background:#fff;border-radius:8px;padding:.8rem;box-shadow:0 1px 2px #0002}}
+.tile .v{{font-size:1.6rem;font-weight:600}} .tile a{{color:inherit;text-decoration:none}}
+.good{{color:#1a7f37}} .bad{{color:#c62828}} .muted{{color:#667}}
+table{{border-collapse:collapse;width:100%;background:#fff;margin:.5rem 0 1.2rem}}
+th,td{{padding:.35rem .5rem;border-bottom:1px solid #e3e6ea;text-align:left}} td.n{{text-align:right}}
+section{{margin-top:1.2rem}} form.inline{{display:inline}} .wrap{{overflow-x:auto}}
+</style></head><body>{body}</body></html>"#,
+        l = if lang == Lang::Fr { "fr" } else { "en" },
+        title = esc(title),
+    ))
+}
+
+fn lang_of(s: Option<&str>) -> Lang {
+    s.and_then(Lang::parse).unwrap_or(Lang::Fr)
+}
+
+// ---------------------------------------------------------------- login
+
+#[derive(Debug, Default, Deserialize)]
+pub struct LangQuery {
+    lang: Option<String>,
+    error: Option<String>,
+}
+
+pub async fn login_page(Query(q): Query<LangQuery>) -> Html<String> {
+    let lang = lang_of(q.lang.as_deref());
+    let error = match q.error.as_deref() {
+        Some("locked") => {
+            t(lang, "Trop d'essais : réessayez dans 15 minutes.", "Too many attempts: try again in 15 minutes.")
+        }
+        Some(_) => t(lang, "Nom ou mot de passe incorrect.", "Wrong name or password."),
+        None => "",
+    };
+    page(
+        lang,
+        t(lang, "Connexion", "Log in"),
+        &format!(
+            r#"<main><h1>Baromètre</h1><p class="bad" id="error">{error}</p>
+<form method="post" action="/login"><input type="hidden" name="lang" value="{l}">
+<p><label>{user}<br><input name="user" autocomplete="username" required></label></p>
+<p><label>{pass}<br><input name="password" type="password" autocomplete="current-password" required></label></p>
+<p><button type="submit">{go}</button></p></form></main>"#,
+            l = if lang == Lang::Fr { "fr" } else { "en" },
+            user = t(lang, "Utilisateur", "User"),
+            pass = t(lang, "Mot de passe", "Password"),
+            go = t(lang, "Se connecter", "Log in"),
+        ),
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginForm {
+    user: String,
+    password: String,
+    lang: Option<String>,
+}
+
+pub async fn login(State(st): State<AppState>, Form(f): Form<LoginForm>) -> Result<Response, Problem> {
+    let lang = f.lang.clone().unwrap_or_else(|| "fr".into());
+    {
+        let failures = st.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((n, since)) = failures.get(&f.user) {
+            if *n >= MAX_FAILURES && since.elapsed() < LOCKOUT {
+                return Ok((StatusCode::TOO_MANY_REQUESTS, Redirect::to(&format!("/login?lang={lang}&error=locked")))
+                    .into_response());
+            }
+        }
+    }
+    let st2 = st.clone();
+    let user = f.user.clone();
+    let ok = blocking(move || {
+        let mut store = open(&st2)?;
+        match store.login(&user, &f.password)? {
+            Some(_) => Ok(Some(store.create_session(&user, SESSION_MS)?.0)),
+            None => Ok(None),
+        }
+    })
+    .await?;
+    let mut failures = st.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    match ok {
+        Some(id) => {
+            failures.remove(&f.user);
+            let cookie =
+                format!("{COOKIE}={id}; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age={}", SESSION_MS / 1000);
+            Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&format!("/?lang={lang}"))).into_response())
+        }
+        None => {
+            let e = failures.entry(f.user.clone()).or_insert((0, Instant::now()));
+            if e.1.elapsed() >= LOCKOUT {
+                *e = (0, Instant::now());
+            }
+            e.0 += 1;
+            Ok(Redirect::to(&format!("/login?lang={lang}&error=1")).into_response())
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+pub async fn logout(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<CsrfForm>,
+) -> Result<Response, Problem> {
+    let Some(id) = cookie_of(&headers) else { return Ok(Redirect::to("/login").into_response()) };
+    blocking(move || {
+        let mut store = open(&st)?;
+        let s = store.session(&id)?.ok_or_else(|| Problem::new(StatusCode::UNAUTHORIZED, "not logged in"))?;
+        if s.csrf != f.csrf {
+            return Err(Problem::new(StatusCode::FORBIDDEN, "the form's CSRF token does not match the session"));
+        }
+        store.end_session(&id)?;
+        let gone = format!("{COOKIE}=; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=0");
+        Ok(([(header::SET_COOKIE, gone)], Redirect::to("/login")).into_response())
+    })
+    .await
+}
+
+/// The session of a request, or a redirection to the login page.
+fn session(store: &barometre_store::SqliteStore, headers: &HeaderMap) -> Result<Option<Session>, Problem> {
+    match cookie_of(headers) {
+        Some(id) => Ok(store.session(&id)?),
+        None => Ok(None),
+    }
+}
+
+// ---------------------------------------------------------------- overview
+
+#[derive(Debug, Default, Deserialize)]
+pub struct OverviewQuery {
+    from: Option<String>,
+    to: Option<String>,
+    tz: Option<String>,
+    lang: Option<String>,
+}
+
+/// The period shown: the query's, else the 7 days ending tomorrow midnight (today included).
+fn period(q: &OverviewQuery) -> Result<Params, Problem> {
+    let zone = Zone::parse(q.tz.as_deref().unwrap_or("UTC")).map_err(Problem::bad_request)?;
+    let today = zone.local(chrono_now()).date();
+    let tomorrow = (today + chrono::Duration::days(1)).format("%Y-%m-%d").to_string();
+    let week_ago = (today - chrono::Duration::days(6)).format("%Y-%m-%d").to_string();
+    Params::parse(
+        Some(q.from.as_deref().unwrap_or(&week_ago)),
+        Some(q.to.as_deref().unwrap_or(&tomorrow)),
+        None,
+        q.tz.as_deref(),
+    )
+    .map_err(Problem::bad_request)
+}
+
+fn chrono_now() -> Millis {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// The headline number of a value, and how to print it.
+fn headline(v: &Value, lang: Lang) -> (Option<f64>, String) {
+    let pct = |x: f64| if lang == Lang::Fr { format!("{:.1} %", x).replace('.', ",") } else { format!("{x:.1}%") };
+    match v {
+        Value::Count(c) => (c.value.map(|n| n as f64), c.value.map_or("—".into(), |n| n.to_string())),
+        Value::Ratio(r) => (r.value, r.value.map_or("—".into(), pct)),
+        Value::Duration(d) => (d.median, d.median.map_or("—".into(), |s| duration(s, lang))),
+        Value::Nps(n) => (n.value, n.value.map_or("—".into(), |x| format!("{x:.0}"))),
+        Value::Mean(m) => (m.value, m.value.map_or("—".into(), |x| format!("{x:.2}"))),
+        _ => (None, "—".into()),
+    }
+}
+
+fn duration(secs: f64, lang: Lang) -> String {
+    let s = secs.round() as i64;
+    let d = if lang == Lang::Fr { "j" } else { "d" };
+    if s < 60 {
+        format!("{s} s")
+    } else if s < 3600 {
+        format!("{} min {:02} s", s / 60, s % 60)
+    } else if s < 86_400 {
+        format!("{} h {:02} min", s / 3600, (s % 3600) / 60)
+    } else {
+        format!("{} {d} {} h", s / 86_400, (s % 86_400) / 3600)
+    }
+}
+
+/// A sparkline of a series as inline SVG.
+fn sparkline(values: &[Option<f64>]) -> String {
+    let pts: Vec<(usize, f64)> = values.iter().enumerate().filter_map(|(i, v)| v.map(|v| (i, v))).collect();
+    if pts.len() < 2 {
+        return String::new();
+    }
+    let (lo, hi) = pts.iter().fold((f64::MAX, f64::MIN), |(a, b), (_, v)| (a.min(*v), b.max(*v)));
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    let n = (values.len() - 1).max(1) as f64;
+    let path: Vec<String> =
+        pts.iter().map(|(i, v)| format!("{:.1},{:.1}", *i as f64 * 140.0 / n, 28.0 - (v - lo) / span * 24.0)).collect();
+    format!(
+        r##"<svg width="140" height="30" viewBox="0 0 140 30" aria-hidden="true"><polyline fill="none" stroke="#3b6fd8" stroke-width="2" points="{}"/></svg>"##,
+        path.join(" ")
+    )
+}
+
+fn link(metric: &str, p: &Params, lang: Lang, by: Option<(&str, &str)>) -> String {
+    let mut s = format!(
+        "/explain?metric={metric}&from={}&to={}&lang={}",
+        urlenc(&p.from.map(rfc3339_utc).unwrap_or_default()),
+        urlenc(&p.to.map(rfc3339_utc).unwrap_or_default()),
+        if lang == Lang::Fr { "fr" } else { "en" }
+    );
+    if let Some((d, k)) = by {
+        let _ = write!(s, "&by={d}&group={}", urlenc(k));
+    }
+    esc(&s)
+}
+
+fn urlenc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub async fn overview(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<OverviewQuery>,
+) -> Result<Response, Problem> {
+    blocking(move || {
+        let store = open(&st)?;
+        let Some(s) = session(&store, &headers)? else { return Ok(Redirect::to("/login").into_response()) };
+        let lang = lang_of(q.lang.as_deref());
+        let p = period(&q)?;
+        let (from, to) = report::load_span(&st.cfg, &p, true);
+        let table = store.table(&s.workspace, &st.cfg, from, to)?;
+        let now = report::build(&table, &p, &st.cfg);
+        let prev = p.previous().map(|pp| report::build(&table, &pp, &st.cfg));
+        let daily = report::build(&table, &Params { by: Some(Dim::Day), ..p }, &st.cfg);
+        let by = |d| report::build(&table, &Params { by: Some(d), ..p }, &st.cfg);
+        let (accounts, channels, agents) = (by(Dim::Account), by(Dim::Channel), by(Dim::Agent));
+        Ok(page(
+            lang,
+            t(lang, "Vue d'ensemble", "Overview"),
+            &render_overview(&s, lang, &p, &now, prev.as_ref(), &daily, &accounts, &channels, &agents, &table),
+        )
+        .into_response())
+    })
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+fn render_overview(
+    s: &Session,
+    lang: Lang,
+    p: &Params,
+    now: &Report,
+    prev: Option<&Report>,
+    daily: &Report,
+    accounts: &Report,
+    channels: &Report,
+    agents: &Report,
+    table: &barometre_core::table::FactTable,
+) -> String {
+    let l = if lang == Lang::Fr { "fr" } else { "en" };
+    let day =
+        |ms: Option<Millis>| ms.map(|m| Zone::UTC.local(m).date().format("%Y-%m-%d").to_string()).unwrap_or_default();
+    let mut b = format!(
+        r#"<header><strong>Baromètre</strong><span>{ws}</span>
+<form method="get" action="/"><input type="hidden" name="lang" value="{l}">
+<label>{from} <input type="date" name="from" value="{f}"></label> <label>{to} <input type="date" name="to" value="{tv}"></label>
+<button>{ok}</button></form>
+<a href="/?lang={other}&from={f}&to={tv}">{other_name}</a>
+<form class="inline" method="post" action="/logout"><input type="hidden" name="csrf" value="{csrf}"><button>{out}</button></form></header><main>"#,
+        ws = esc(&s.workspace),
+        from = t(lang, "Du", "From"),
+        to = t(lang, "au (exclu)", "to (excluded)"),
+        f = day(p.from),
+        tv = day(p.to),
+        ok = t(lang, "Afficher", "Show"),
+        other = if lang == Lang::Fr { "en" } else { "fr" },
+        other_name = if lang == Lang::Fr { "English" } else { "Français" },
+        csrf = esc(&s.csrf),
+        out = t(lang, "Se déconnecter", "Log out"),
+    );
+    // KPI tiles: value, trend against the previous period, daily sparkline.
+    b.push_str(r#"<div class="tiles">"#);
+    for id in ["messages_received", "response_rate", "first_response_time", "unanswered_requests", "csat", "nps"] {
+        let Some(def) = metrics::find(id) else { continue };
+        let Some(v) = now.total.metrics.get(id) else { continue };
+        let (x, shown) = headline(v, lang);
+        let before = prev.and_then(|r| r.total.metrics.get(id)).and_then(|v| headline(v, lang).0);
+        let trend = match (x, before) {
+            (Some(a), Some(b)) if a != b => {
+                let up = a > b;
+                let better = up == def.higher_is_better && def.shape() != Shape::Duration
+                    || (!up && def.shape() == Shape::Duration);
+                format!(
+                    r#"<span class="{}">{} {}</span>"#,
+                    if better { "good" } else { "bad" },
+                    if up { "↑" } else { "↓" },
+                    headline_prev(v, b, lang)
+                )
+            }
+            (Some(_), Some(_)) => format!(r#"<span class="muted">= {}</span>"#, t(lang, "stable", "flat")),
+            _ => String::new(),
+        };
+        let series: Vec<Option<f64>> =
+            daily.groups.iter().map(|g| g.metrics.get(id).and_then(|v| headline(v, lang).0)).collect();
+        let _ = write!(
+            b,
+            r#"<div class="tile" data-metric="{id}"><a href="{href}"><div class="muted">{label}</div><div class="v">{shown}</div></a><div>{trend}</div>{spark}</div>"#,
+            href = link(id, p, lang, None),
+            label = esc(def.label(lang)),
+            spark = sparkline(&series),
+        );
+    }
+    b.push_str("</div>");
+    // Badge per account, with what is missing.
+    let _ = write!(b, "<section><h2>{}</h2><div class=\"wrap\"><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+        t(lang, "Badge « Très réactif » par compte", "Responsiveness badge per account"),
+        t(lang, "Compte", "Account"), t(lang, "Badge", "Badge"), t(lang, "Taux de réponse", "Response rate"),
+        t(lang, "Délai médian", "Median time"), t(lang, "Ce qui manque", "What is missing"));
+    for g in &accounts.groups {
+        let Some(Value::Badge(bd)) = g.metrics.get("responsiveness_badge") else { continue };
+        let key = g.key.clone().unwrap_or_default();
+        let mut missing = Vec::new();
+        if let Some(r) = bd.response_rate.value.filter(|r| *r < bd.thresholds.response_rate) {
+            missing.push(format!(
+                "+{:.1} pts {}",
+                bd.thresholds.response_rate - r,
+                t(lang, "de taux de réponse", "of response rate")
+            ));
+        }
+        if let Some(m) = bd.response_time.median.filter(|m| *m >= bd.thresholds.response_time) {
+            missing.push(format!(
+                "−{} {}",
+                duration(m - bd.thresholds.response_time + 1.0, lang),
+                t(lang, "de délai médian", "of median time")
+            ));
+        }
+        let _ = write!(
+            b,
+            r#"<tr><td>{}</td><td class="{}">{}</td><td class="n"><a href="{}">{}</a></td><td class="n">{}</td><td>{}</td></tr>"#,
+            esc(&key),
+            if bd.earned { "good" } else { "bad" },
+            if bd.earned { t(lang, "obtenu ✓", "earned ✓") } else { t(lang, "non obtenu", "not earned") },
+            link("responsiveness_badge", p, lang, Some(("account", &key))),
+            bd.response_rate.value.map_or("—".into(), |v| format!("{v:.1} %")),
+            bd.response_time.median.map_or("—".into(), |m| duration(m, lang)),
+            esc(&missing.join(" · ")),
+        );
+    }
+    b.push_str("</table></div></section>");
+    // Public vs private.
+    let rate = |r: &Report, id: &str| r.total.metrics.get(id).map(|v| headline(v, lang).1).unwrap_or_default();
+    let _ = write!(
+        b,
+        r#"<section><h2>{}</h2><p><a href="{}">{}: {}</a> · <a href="{}">{}: {}</a></p></section>"#,
+        t(lang, "Public et privé", "Public and private"),
+        link("public_response_rate", p, lang, None),
+        t(lang, "public", "public"),
+        rate(now, "public_response_rate"),
+        link("private_response_rate", p, lang, None),
+        t(lang, "privé", "private"),
+        rate(now, "private_response_rate"),
+    );
+    // Response-time distribution and volume by hour of week.
+    b.push_str(&distribution(table, p, lang));
+    b.push_str(&heatmap(table, p, lang));
+    // Per channel and per agent.
+    for (title, r, dim, ids) in [
+        (
+            t(lang, "Par canal", "By channel"),
+            channels,
+            "channel",
+            ["messages_received", "response_rate", "first_response_time", "unanswered_requests"],
+        ),
+        (
+            t(lang, "Par agent", "By agent"),
+            agents,
+            "agent",
+            ["agent_replies", "response_time", "csat", "signed_reply_rate"],
+        ),
+    ] {
+        let _ = write!(b, "<section><h2>{title}</h2><div class=\"wrap\"><table><tr><th></th>");
+        for id in ids {
+            let _ = write!(b, "<th>{}</th>", esc(metrics::find(id).map_or(id, |d| d.label(lang))));
+        }
+        b.push_str("</tr>");
+        for g in &r.groups {
+            let key = g.key.clone().unwrap_or_else(|| "(null)".into());
+            let _ = write!(b, "<tr><td>{}</td>", esc(&key));
+            for id in ids {
+                let shown = g.metrics.get(id).map(|v| headline(v, lang).1).unwrap_or_default();
+                let _ = write!(
+                    b,
+                    r#"<td class="n"><a href="{}">{}</a></td>"#,
+                    link(id, p, lang, Some((dim, g.key.as_deref().unwrap_or("null")))),
+                    shown
+                );
+            }
+            b.push_str("</tr>");
+        }
+        b.push_str("</table></div></section>");
+    }
+    b.push_str("</main>");
+    b
+}
+
+fn headline_prev(v: &Value, before: f64, lang: Lang) -> String {
+    match v {
+        Value::Duration(_) => format!("{} {}", t(lang, "contre", "vs"), duration(before, lang)),
+        Value::Ratio(_) => format!("{} {before:.1} %", t(lang, "contre", "vs")),
+        _ => format!("{} {before:.0}", t(lang, "contre", "vs")),
+    }
+}
+
+/// Response times of the period's answered requests, in buckets, as SVG bars.
+fn distribution(table: &barometre_core::table::FactTable, p: &Params, lang: Lang) -> String {
+    let edges = [
+        (300, "< 5 min"),
+        (900, "5–15 min"),
+        (3600, "15 min – 1 h"),
+        (4 * 3600, "1–4 h"),
+        (86_400, "4–24 h"),
+        (i64::MAX, "> 24 h"),
+    ];
+    let mut counts = [0u64; 6];
+    for r in &table.reqs {
+        if p.from.is_none_or(|f| r.start_ms >= f) && p.to.is_none_or(|t| r.start_ms < t) {
+            if let Some(ms) = r.response_ms() {
+                let k = edges.iter().position(|(e, _)| ms / 1000 < *e).unwrap_or(5);
+                counts[k] += 1;
+            }
+        }
+    }
+    let max = counts.iter().copied().max().unwrap_or(0).max(1);
+    let mut svg = String::from(r#"<svg width="100%" viewBox="0 0 600 170" role="img">"#);
+    for (i, (c, (_, label))) in counts.iter().zip(edges).enumerate() {
+        let h = *c as f64 / max as f64 * 120.0;
+        let x = 10.0 + i as f64 * 98.0;
+        let _ = write!(
+            svg,
+            r##"<rect x="{x:.0}" y="{:.0}" width="80" height="{h:.0}" fill="#3b6fd8"><title>{c}</title></rect><text x="{:.0}" y="160" font-size="11" text-anchor="middle">{}</text><text x="{:.0}" y="{:.0}" font-size="11" text-anchor="middle">{c}</text>"##,
+            130.0 - h,
+            x + 40.0,
+            esc(label),
+            x + 40.0,
+            125.0 - h
+        );
+    }
+    svg.push_str("</svg>");
+    format!(
+        "<section><h2>{}</h2>{svg}</section>",
+        t(lang, "Répartition des délais de réponse", "Response time distribution")
+    )
+}
+
+/// Customer messages by hour of the week (UTC), as an SVG heatmap.
+fn heatmap(table: &barometre_core::table::FactTable, p: &Params, lang: Lang) -> String {
+    use chrono::{Datelike, Timelike};
+    let mut grid = [[0u64; 24]; 7];
+    for m in &table.msgs {
+        if m.role == barometre_core::clock::Role::Customer
+            && p.from.is_none_or(|f| m.ms >= f)
+            && p.to.is_none_or(|t| m.ms < t)
+        {
+            let l = p.zone.local(m.ms);
+            grid[l.weekday().num_days_from_monday() as usize][l.hour() as usize] += 1;
+        }
+    }
+    let max = grid.iter().flatten().copied().max().unwrap_or(0).max(1);
+    let days = if lang == Lang::Fr {
+        ["lun", "mar", "mer", "jeu", "ven", "sam", "dim"]
+    } else {
+        ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    };
+    let mut svg = String::from(r#"<svg width="100%" viewBox="0 0 560 200" role="img">"#);
+    for (d, row) in grid.iter().enumerate() {
+        let _ = write!(svg, r#"<text x="0" y="{}" font-size="11">{}</text>"#, 24 + d * 24, days[d]);
+        for (h, c) in row.iter().enumerate() {
+            let a = *c as f64 / max as f64;
+            let _ = write!(
+                svg,
+                r#"<rect x="{}" y="{}" width="20" height="20" fill="rgba(59,111,216,{a:.2})"><title>{} {h}h: {c}</title></rect>"#,
+                40 + h * 21,
+                10 + d * 24,
+                days[d]
+            );
+        }
+    }
+    svg.push_str("</svg>");
+    format!(
+        "<section><h2>{}</h2>{svg}</section>",
+        t(lang, "Messages reçus par heure de la semaine", "Messages received by hour of week")
+    )
+}
+
+// ---------------------------------------------------------------- drill-down pages
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ExplainPageQuery {
+    metric: String,
+    from: Option<String>,
+    to: Option<String>,
+    by: Option<String>,
+    group: Option<String>,
+    lang: Option<String>,
+}
+
+pub async fn explain_page(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<ExplainPageQuery>,
+) -> Result<Response, Problem> {
+    blocking(move || {
+        let store = open(&st)?;
+        let Some(s) = session(&store, &headers)? else { return Ok(Redirect::to("/login").into_response()) };
+        let lang = lang_of(q.lang.as_deref());
+        let def = metrics::find(&q.metric).ok_or_else(|| Problem::bad_request("unknown metric"))?;
+        let from = q.from.as_deref().filter(|x| !x.is_empty());
+        let to = q.to.as_deref().filter(|x| !x.is_empty());
+        let p = Params::parse(from, to, q.by.as_deref(), None).map_err(Problem::bad_request)?;
+        let (lo, hi) = report::load_span(&st.cfg, &p, false);
+        let facts: Facts = store.facts(&s.workspace, &st.cfg, lo, hi)?;
+        let records = store.records(&s.workspace, p.from, p.to)?;
+        let e = report::explain(def, &facts, &records, &p, q.group.as_deref(), &st.cfg);
+        let l = if lang == Lang::Fr { "fr" } else { "en" };
+        let mut b = format!(
+            "<header><a href=\"/?lang={l}\">← Baromètre</a></header><main><h1>{}</h1><p class=\"muted\">{}</p><p>{} {}</p><div class=\"wrap\"><table>",
+            esc(def.label(lang)),
+            esc(def.formula(lang)),
+            e.rows.len(),
+            t(lang, "lignes", "rows")
+        );
+        let cols: Vec<String> = e.rows.first().map(|r| r.keys().cloned().collect()).unwrap_or_default();
+        b.push_str("<tr>");
+        for c in &cols {
+            let _ = write!(b, "<th>{}</th>", esc(c));
+        }
+        b.push_str("</tr>");
+        for r in e.rows.iter().take(2000) {
+            b.push_str("<tr>");
+            for c in &cols {
+                let v = r.get(c).map(|v| match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    serde_json::Value::Null => String::new(),
+                    other => other.to_string(),
+                });
+                let v = v.unwrap_or_default();
+                if c == "conversation_id" && !v.is_empty() {
+                    let _ = write!(b, r#"<td><a href="/conversations/{}?lang={l}">{}</a></td>"#, esc(&urlenc(&v)), esc(&v));
+                } else {
+                    let _ = write!(b, "<td>{}</td>", esc(&v));
+                }
+            }
+            b.push_str("</tr>");
+        }
+        b.push_str("</table></div></main>");
+        Ok(page(lang, def.label(lang), &b).into_response())
+    })
+    .await
+}
+
+pub async fn conversation_page(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    UrlPath(id): UrlPath<String>,
+    Query(q): Query<LangQuery>,
+) -> Result<Response, Problem> {
+    blocking(move || {
+        let store = open(&st)?;
+        let Some(s) = session(&store, &headers)? else { return Ok(Redirect::to("/login").into_response()) };
+        let lang = lang_of(q.lang.as_deref());
+        let f = store.conversation_facts(&s.workspace, &st.cfg, &id)?;
+        if f.messages.is_empty() {
+            return Err(Problem::new(StatusCode::NOT_FOUND, "no such conversation"));
+        }
+        let ids: Vec<String> = f.messages.iter().map(|m| m.message_id.clone()).collect();
+        let texts: std::collections::HashMap<String, Option<String>> =
+            store.messages_by_id(&s.workspace, &ids)?.into_iter().map(|m| (m.message_id, m.text)).collect();
+        let mut msgs: Vec<_> = f.messages.iter().collect();
+        msgs.sort_by_key(|m| (m.ms, m.message_id.clone()));
+        let l = if lang == Lang::Fr { "fr" } else { "en" };
+        let mut b = format!("<header><a href=\"/?lang={l}\">← Baromètre</a></header><main><h1>{} {}</h1><div class=\"wrap\"><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+            t(lang, "Conversation", "Conversation"), esc(&id), t(lang, "Quand (UTC)", "When (UTC)"), t(lang, "Qui", "Who"), t(lang, "Rôle", "Role"), t(lang, "Message", "Message"));
+        for m in msgs {
+            let text = texts.get(&m.message_id).cloned().flatten().unwrap_or_default();
+            let _ = write!(b, "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rfc3339_utc(m.ms), esc(&m.author_id), m.role.as_str(), esc(&text));
+        }
+        b.push_str("</table></div>");
+        let _ = write!(b, "<h2>{}</h2><div class=\"wrap\"><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+            t(lang, "Demandes", "Requests"), t(lang, "Début", "Start"), t(lang, "Issue", "Outcome"), t(lang, "Délai de réponse", "Response time"), t(lang, "Agent", "Agent"));
+        for r in &f.requests {
+            let _ = write!(b, "<tr><td>{}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
+                rfc3339_utc(r.start_ms), r.outcome.as_str(),
+                r.response_ms().map_or("—".into(), |ms| duration(ms as f64 / 1000.0, lang)),
+                esc(r.agent.as_deref().unwrap_or("")));
+        }
+        b.push_str("</table></div></main>");
+        Ok(page(lang, &id, &b).into_response())
+    })
+    .await
+}
