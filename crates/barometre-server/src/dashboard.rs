@@ -56,6 +56,7 @@ header a{{color:#cfe1ff}} main{{padding:1rem;max-width:1200px;margin:auto}}
 table{{border-collapse:collapse;width:100%;background:#fff;margin:.5rem 0 1.2rem}}
 th,td{{padding:.35rem .5rem;border-bottom:1px solid #e3e6ea;text-align:left}} td.n{{text-align:right}}
 section{{margin-top:1.2rem}} form.inline{{display:inline}} .wrap{{overflow-x:auto}}
+section > svg{{max-width:640px;display:block}}
 </style></head><body>{body}</body></html>"#,
         l = if lang == Lang::Fr { "fr" } else { "en" },
         title = esc(title),
@@ -375,7 +376,8 @@ fn render_overview(
         t(lang, "Délai médian", "Median time"), t(lang, "Ce qui manque", "What is missing"));
     for g in &accounts.groups {
         let Some(Value::Badge(bd)) = g.metrics.get("responsiveness_badge") else { continue };
-        let key = g.key.clone().unwrap_or_default();
+        // Facts without an account (quality reviews) have no badge to earn.
+        let Some(key) = g.key.clone() else { continue };
         let mut missing = Vec::new();
         if let Some(r) = bd.response_rate.value.filter(|r| *r < bd.thresholds.response_rate) {
             missing.push(format!(
@@ -398,7 +400,7 @@ fn render_overview(
             if bd.earned { "good" } else { "bad" },
             if bd.earned { t(lang, "obtenu ✓", "earned ✓") } else { t(lang, "non obtenu", "not earned") },
             link("responsiveness_badge", p, lang, Some(("account", &key))),
-            bd.response_rate.value.map_or("—".into(), |v| format!("{v:.1} %")),
+            headline(&Value::Ratio(bd.response_rate.clone()), lang).1,
             bd.response_time.median.map_or("—".into(), |m| duration(m, lang)),
             esc(&missing.join(" · ")),
         );
@@ -463,7 +465,8 @@ fn render_overview(
 fn headline_prev(v: &Value, before: f64, lang: Lang) -> String {
     match v {
         Value::Duration(_) => format!("{} {}", t(lang, "contre", "vs"), duration(before, lang)),
-        Value::Ratio(_) => format!("{} {before:.1} %", t(lang, "contre", "vs")),
+        Value::Ratio(_) if lang == Lang::Fr => format!("contre {} %", format!("{before:.1}").replace('.', ",")),
+        Value::Ratio(_) => format!("vs {before:.1}%"),
         _ => format!("{} {before:.0}", t(lang, "contre", "vs")),
     }
 }
@@ -488,7 +491,7 @@ fn distribution(table: &barometre_core::table::FactTable, p: &Params, lang: Lang
         }
     }
     let max = counts.iter().copied().max().unwrap_or(0).max(1);
-    let mut svg = String::from(r#"<svg width="100%" viewBox="0 0 600 170" role="img">"#);
+    let mut svg = String::from(r#"<svg width="100%" viewBox="0 -15 600 185" role="img">"#);
     for (i, (c, (_, label))) in counts.iter().zip(edges).enumerate() {
         let h = *c as f64 / max as f64 * 120.0;
         let x = 10.0 + i as f64 * 98.0;
