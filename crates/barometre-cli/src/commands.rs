@@ -484,6 +484,10 @@ pub fn export(ctx: &Ctx, a: ExportArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The demo's dashboard user: for a demo store only, its password is in the README.
+const DEMO_USER: &str = "demo";
+const DEMO_PASSWORD: &str = "demo-barometre";
+
 #[derive(clap::Args)]
 pub struct DemoArgs {
     #[arg(long, default_value_t = 42)]
@@ -529,15 +533,22 @@ pub fn demo(ctx: &Ctx, a: DemoArgs) -> Result<ExitCode> {
     if !sum.rejected.is_empty() {
         bail!("demo data rejected: {}", sum.rejected[0]);
     }
+    // A dashboard user to look at the demo with (a demo store only: the password is public).
+    if store.login(DEMO_USER, DEMO_PASSWORD)?.is_none() {
+        let hash = barometre_store::auth::hash_password(DEMO_PASSWORD, barometre_store::auth::PASSWORD_ITERATIONS)?;
+        store.create_user(DEMO_USER, &ctx.workspace, barometre_store::auth::Role::Admin, &hash)?;
+    }
     let msg = match Lang::parse(&a.lang).unwrap_or(Lang::Fr) {
         Lang::Fr => format!(
-            "Démo : {n} messages sur {} jours dans {} (espace « {} »). Essayez : barometre report --by channel",
+            "Démo : {n} messages sur {} jours dans {} (espace « {} »). Essayez : barometre report --by channel, \
+             ou barometre serve puis http://127.0.0.1:8080 (utilisateur {DEMO_USER}, mot de passe {DEMO_PASSWORD})",
             a.days,
             ctx.db.display(),
             ctx.workspace
         ),
         Lang::En => format!(
-            "Demo: {n} messages over {} days in {} (workspace `{}`). Try: barometre report --by channel --lang en",
+            "Demo: {n} messages over {} days in {} (workspace `{}`). Try: barometre report --by channel --lang en, \
+             or barometre serve then http://127.0.0.1:8080 (user {DEMO_USER}, password {DEMO_PASSWORD})",
             a.days,
             ctx.db.display(),
             ctx.workspace
