@@ -28,11 +28,16 @@ pub struct AppState {
     pub cfg: Arc<Config>,
     /// Failed logins per user name: how many, since when (rate limiting).
     pub failures: Arc<std::sync::Mutex<std::collections::HashMap<String, (u32, std::time::Instant)>>>,
+    /// Computed reports by workspace and query, with the store version they were computed at.
+    pub reports: Arc<std::sync::Mutex<std::collections::HashMap<String, (i64, Arc<String>)>>>,
 }
+
+/// Reports kept in memory at most; past that the cache starts afresh.
+const REPORT_CACHE: usize = 256;
 
 impl AppState {
     pub fn new(db: PathBuf, cfg: Config) -> AppState {
-        AppState { db, cfg: Arc::new(cfg), failures: Arc::default() }
+        AppState { db, cfg: Arc::new(cfg), failures: Arc::default(), reports: Arc::default() }
     }
 }
 
@@ -131,10 +136,25 @@ async fn report_handler(State(st): State<AppState>, headers: HeaderMap, Query(q)
         let store = open(&st)?;
         let ws = authorize(&store, &headers, Role::Viewer, q.workspace.as_deref())?;
         let p = q.params()?;
+        // Dashboards and BI tools ask the same questions again and again: a report is computed
+        // once per store version (every import bumps it).
+        let key = format!("{ws}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}", q.from, q.to, q.by, q.tz);
+        let version = store.version(&ws)?;
+        let cache = || st.reports.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((v, text)) = cache().get(&key) {
+            if *v == version {
+                return Ok(json_text(text.as_ref().clone()));
+            }
+        }
         let (from, to) = report::load_span(&st.cfg, &p, false);
         let table = store.table(&ws, &st.cfg, from, to)?;
         let rep = report::build(&table, &p, &st.cfg);
         let text = serde_json::to_string_pretty(&rep).map_err(|_| Problem::bad_request("unprintable report"))? + "\n";
+        let mut c = cache();
+        if c.len() >= REPORT_CACHE {
+            c.clear();
+        }
+        c.insert(key, (version, Arc::new(text.clone())));
         Ok(json_text(text))
     })
     .await

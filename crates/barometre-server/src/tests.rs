@@ -269,3 +269,17 @@ mod dashboard_pages {
         assert_eq!((status, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/login")));
     }
 }
+
+#[tokio::test]
+async fn a_cached_report_is_recomputed_after_an_import() {
+    let w = world();
+    let count = |b: &str| v(b)["total"]["metrics"]["messages_received"]["value"].as_u64();
+    let (_, _, before) = call(&w, "GET", "/api/v1/report", Some(&w.viewer_a), "").await;
+    let (_, _, again) = call(&w, "GET", "/api/v1/report", Some(&w.viewer_a), "").await;
+    assert_eq!((count(&before), before == again), (Some(2), true));
+    let more = format!("{ROWS}x4,2026-04-07T09:00:00Z,in,acme,chat,u9,k9,,Encore\n");
+    let (status, _, _) = call(&w, "POST", "/api/v1/import/messages", Some(&w.analyst_a), &more).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, _, after) = call(&w, "GET", "/api/v1/report", Some(&w.viewer_a), "").await;
+    assert_eq!(count(&after), Some(3));
+}

@@ -95,6 +95,10 @@ pub trait Store {
 
     fn workspaces(&self) -> Result<Vec<String>, StoreError>;
 
+    /// A number that changes whenever a workspace's data may have (every import): caches of
+    /// computed reports are keyed by it.
+    fn version(&self, workspace: &str) -> Result<i64, StoreError>;
+
     /// A new API token for a workspace and role; only its hash is kept, the token is shown once.
     fn create_token(&mut self, workspace: &str, role: auth::Role) -> Result<String, StoreError>;
 

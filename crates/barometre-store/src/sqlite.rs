@@ -830,6 +830,10 @@ impl Store for SqliteStore {
         Ok(v)
     }
 
+    fn version(&self, ws: &str) -> Result<i64, StoreError> {
+        Ok(self.conn.query_row("SELECT COALESCE(MAX(id), 0) FROM imports WHERE workspace = ?", [ws], |r| r.get(0))?)
+    }
+
     fn create_token(&mut self, workspace: &str, role: Role) -> Result<String, StoreError> {
         let token = crate::auth::new_token()?;
         self.conn.execute(
