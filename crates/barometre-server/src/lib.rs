@@ -27,10 +27,13 @@ pub struct AppState {
     pub db: PathBuf,
     pub cfg: Arc<Config>,
     /// Failed logins per user name: how many, since when (rate limiting).
-    pub failures: Arc<std::sync::Mutex<std::collections::HashMap<String, (u32, std::time::Instant)>>>,
+    pub failures: Shared<(u32, std::time::Instant)>,
     /// Computed reports by workspace and query, with the store version they were computed at.
-    pub reports: Arc<std::sync::Mutex<std::collections::HashMap<String, (i64, Arc<String>)>>>,
+    pub reports: Shared<(i64, Arc<String>)>,
 }
+
+/// A map shared by every request, by text key.
+pub type Shared<T> = Arc<std::sync::Mutex<std::collections::HashMap<String, T>>>;
 
 /// Reports kept in memory at most; past that the cache starts afresh.
 const REPORT_CACHE: usize = 256;
