@@ -173,7 +173,7 @@ pub async fn logout(
 }
 
 /// The session of a request, or a redirection to the login page.
-fn session(store: &barometre_store::SqliteStore, headers: &HeaderMap) -> Result<Option<Session>, Problem> {
+fn session(store: &crate::Pooled, headers: &HeaderMap) -> Result<Option<Session>, Problem> {
     match cookie_of(headers) {
         Some(id) => Ok(store.session(&id)?),
         None => Ok(None),

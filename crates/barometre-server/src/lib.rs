@@ -29,7 +29,36 @@ pub struct AppState {
     /// Failed logins per user name: how many, since when (rate limiting).
     pub failures: Shared<(u32, std::time::Instant)>,
     /// Computed reports by workspace and query, with the store version they were computed at.
-    pub reports: Shared<(i64, Arc<String>)>,
+    pub reports: Shared<(i64, Bytes)>,
+    /// Open stores, reused from request to request (opening one costs more than most answers).
+    pool: Arc<std::sync::Mutex<Vec<SqliteStore>>>,
+}
+
+/// A store borrowed from the pool; it goes back when dropped.
+pub(crate) struct Pooled {
+    store: Option<SqliteStore>,
+    pool: Arc<std::sync::Mutex<Vec<SqliteStore>>>,
+}
+
+impl std::ops::Deref for Pooled {
+    type Target = SqliteStore;
+    fn deref(&self) -> &SqliteStore {
+        self.store.as_ref().expect("present until dropped")
+    }
+}
+
+impl std::ops::DerefMut for Pooled {
+    fn deref_mut(&mut self) -> &mut SqliteStore {
+        self.store.as_mut().expect("present until dropped")
+    }
+}
+
+impl Drop for Pooled {
+    fn drop(&mut self) {
+        if let Some(s) = self.store.take() {
+            self.pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(s);
+        }
+    }
 }
 
 /// A map shared by every request, by text key.
@@ -40,7 +69,7 @@ const REPORT_CACHE: usize = 256;
 
 impl AppState {
     pub fn new(db: PathBuf, cfg: Config) -> AppState {
-        AppState { db, cfg: Arc::new(cfg), failures: Arc::default(), reports: Arc::default() }
+        AppState { db, cfg: Arc::new(cfg), failures: Arc::default(), reports: Arc::default(), pool: Arc::default() }
     }
 }
 
@@ -97,7 +126,7 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, Problem> + Se
 
 /// The workspace a request may act on: the token's own. Asking for another one is answered as if
 /// it did not exist (404), so a token learns nothing about other workspaces.
-fn authorize(store: &SqliteStore, headers: &HeaderMap, need: Role, asked: Option<&str>) -> Result<String, Problem> {
+fn authorize(store: &Pooled, headers: &HeaderMap, need: Role, asked: Option<&str>) -> Result<String, Problem> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -114,8 +143,13 @@ fn authorize(store: &SqliteStore, headers: &HeaderMap, need: Role, asked: Option
     Ok(ws)
 }
 
-fn open(state: &AppState) -> Result<SqliteStore, Problem> {
-    Ok(SqliteStore::open(&state.db)?)
+fn open(state: &AppState) -> Result<Pooled, Problem> {
+    let reused = state.pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
+    let store = match reused {
+        Some(s) => s,
+        None => SqliteStore::open(&state.db)?,
+    };
+    Ok(Pooled { store: Some(store), pool: state.pool.clone() })
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -146,7 +180,7 @@ async fn report_handler(State(st): State<AppState>, headers: HeaderMap, Query(q)
         let cache = || st.reports.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some((v, text)) = cache().get(&key) {
             if *v == version {
-                return Ok(json_text(text.as_ref().clone()));
+                return Ok(([(header::CONTENT_TYPE, "application/json")], text.clone()).into_response());
             }
         }
         let (from, to) = report::load_span(&st.cfg, &p, false);
@@ -157,8 +191,9 @@ async fn report_handler(State(st): State<AppState>, headers: HeaderMap, Query(q)
         if c.len() >= REPORT_CACHE {
             c.clear();
         }
-        c.insert(key, (version, Arc::new(text.clone())));
-        Ok(json_text(text))
+        let bytes = Bytes::from(text);
+        c.insert(key, (version, bytes.clone()));
+        Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
     })
     .await
 }
