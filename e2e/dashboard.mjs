@@ -37,6 +37,16 @@ try {
   check(await tile("unanswered_requests") === String(api.total.metrics.unanswered_requests.value), "unanswered requests on screen = API");
   if (shots) await page.screenshot({ path: `${shots}/overview-en.png`, fullPage: false });
 
+  // Filter to one channel: the tile equals that channel's group in the API's report.
+  const byChannel = await (await fetch(`${base}/api/v1/report?from=${from}&to=${to}&by=channel`, { headers: { authorization: `Bearer ${token}` } })).json();
+  const email = byChannel.groups.find((g) => g.key === "email");
+  await page.selectOption('select[name="channel"]', "email");
+  await Promise.all([page.waitForURL(/channel=email/), page.click('header form[method="get"] button')]);
+  check(await tile("messages_received") === String(email.metrics.messages_received.value),
+    `filtered to email, messages received = the API's email group (${email.metrics.messages_received.value})`);
+  await page.selectOption('select[name="channel"]', "");
+  await Promise.all([page.waitForURL((u) => !u.toString().includes("channel=email")), page.click('header form[method="get"] button')]);
+
   // Click a figure down to its rows, then to a conversation.
   await Promise.all([page.waitForURL(/\/explain\?metric=unanswered_requests/), page.click('[data-metric="unanswered_requests"] a')]);
   const rows = await page.locator("table tr").count() - 1;

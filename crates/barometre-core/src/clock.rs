@@ -151,6 +151,30 @@ pub struct ConversationFact {
 }
 
 impl Facts {
+    /// Only the facts of one account, channel or team (see `FactTable::filtered`).
+    pub fn filtered(mut self, dim: crate::report::Dim, key: &str) -> Facts {
+        use crate::report::Dim;
+        match dim {
+            Dim::Account => {
+                self.requests.retain(|r| r.account == key);
+                self.messages.retain(|m| m.account == key);
+                self.conversations.retain(|c| c.account == key);
+            }
+            Dim::Channel => {
+                self.requests.retain(|r| r.channel == key);
+                self.messages.retain(|m| m.channel == key);
+                self.conversations.retain(|c| c.channel == key);
+            }
+            Dim::Team => {
+                self.requests.retain(|r| r.team.as_deref() == Some(key));
+                self.messages.retain(|m| m.team.as_deref() == Some(key));
+                self.conversations.retain(|c| c.team.as_deref() == Some(key));
+            }
+            _ => {}
+        }
+        self
+    }
+
     /// Sorted by id: the clock's output order is not part of its meaning.
     pub fn sorted(mut self) -> Facts {
         self.requests.sort_by(|a, b| a.request_id.cmp(&b.request_id));

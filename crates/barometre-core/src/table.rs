@@ -418,6 +418,45 @@ impl FactTable {
         }
     }
 
+    /// Only the facts of one account, channel or team (`dim`, named `key`): what the dashboard's
+    /// filters show. Facts without that dimension (customers for a channel, reviews for an
+    /// account) are left out.
+    pub fn filtered(&self, dim: crate::report::Dim, key: &str) -> FactTable {
+        use crate::report::Dim;
+        let id = self.dict.get(key).unwrap_or(NONE - 1);
+        let mut t = FactTable { dict: self.dict.clone(), post_ids: self.post_ids.clone(), ..FactTable::default() };
+        match dim {
+            Dim::Account => {
+                t.reqs = self.reqs.iter().filter(|r| r.account == id).copied().collect();
+                t.msgs = self.msgs.iter().filter(|r| r.account == id).copied().collect();
+                t.convs = self.convs.iter().filter(|r| r.account == id).copied().collect();
+                t.surveys = self.surveys.iter().filter(|r| r.account == id).copied().collect();
+                t.contacts = self.contacts.iter().filter(|r| r.account == id).copied().collect();
+                t.invitations = self.invitations.iter().filter(|r| r.account == id).copied().collect();
+                t.posts = self.posts.iter().filter(|r| r.account == id).copied().collect();
+                t.customers = self.customers.iter().filter(|c| c.account == key).cloned().collect();
+                let ids: std::collections::HashSet<&str> = t.customers.iter().map(|c| c.customer_id.as_str()).collect();
+                t.orders = self.orders.iter().filter(|o| ids.contains(o.customer_id.as_str())).cloned().collect();
+            }
+            Dim::Channel => {
+                t.reqs = self.reqs.iter().filter(|r| r.channel == id).copied().collect();
+                t.msgs = self.msgs.iter().filter(|r| r.channel == id).copied().collect();
+                t.convs = self.convs.iter().filter(|r| r.channel == id).copied().collect();
+                t.surveys = self.surveys.iter().filter(|r| r.channel == id).copied().collect();
+                t.contacts = self.contacts.iter().filter(|r| r.channel == id).copied().collect();
+                t.invitations = self.invitations.iter().filter(|r| r.channel == id).copied().collect();
+                t.posts = self.posts.iter().filter(|r| r.channel == id).copied().collect();
+            }
+            Dim::Team => {
+                t.reqs = self.reqs.iter().filter(|r| r.team == id).copied().collect();
+                t.msgs = self.msgs.iter().filter(|r| r.team == id).copied().collect();
+                t.convs = self.convs.iter().filter(|r| r.team == id).copied().collect();
+            }
+            _ => return self.clone(),
+        }
+        t
+    }
+
     /// The latest instant of any fact, plus one millisecond.
     pub fn data_end(&self) -> Millis {
         let a = self.reqs.iter().map(|r| r.start_ms).max();

@@ -188,6 +188,26 @@ pub struct OverviewQuery {
     to: Option<String>,
     tz: Option<String>,
     lang: Option<String>,
+    account: Option<String>,
+    channel: Option<String>,
+    team: Option<String>,
+}
+
+/// The filters a page was asked for (empty values mean none).
+fn filters<'a>(
+    account: &'a Option<String>,
+    channel: &'a Option<String>,
+    team: &'a Option<String>,
+) -> Vec<(Dim, &'a str)> {
+    [(Dim::Account, account), (Dim::Channel, channel), (Dim::Team, team)]
+        .into_iter()
+        .filter_map(|(d, v)| v.as_deref().filter(|v| !v.is_empty()).map(|v| (d, v)))
+        .collect()
+}
+
+/// The filters as a query string suffix, for links.
+fn filter_query(f: &[(Dim, &str)]) -> String {
+    f.iter().map(|(d, v)| format!("&{}={}", d.as_str(), urlenc(v))).collect()
 }
 
 /// The period shown: the query's, else the 7 days ending tomorrow midnight (today included).
@@ -253,7 +273,7 @@ fn sparkline(values: &[Option<f64>]) -> String {
     )
 }
 
-fn link(metric: &str, p: &Params, lang: Lang, by: Option<(&str, &str)>) -> String {
+fn link(metric: &str, p: &Params, lang: Lang, by: Option<(&str, &str)>, filters: &str) -> String {
     let mut s = format!(
         "/explain?metric={metric}&from={}&to={}&lang={}",
         urlenc(&p.from.map(rfc3339_utc).unwrap_or_default()),
@@ -263,6 +283,7 @@ fn link(metric: &str, p: &Params, lang: Lang, by: Option<(&str, &str)>) -> Strin
     if let Some((d, k)) = by {
         let _ = write!(s, "&by={d}&group={}", urlenc(k));
     }
+    s.push_str(filters);
     esc(&s)
 }
 
@@ -286,27 +307,49 @@ pub async fn overview(
         let lang = lang_of(q.lang.as_deref());
         let p = period(&q)?;
         let (from, to) = report::load_span(&st.cfg, &p, true);
-        let table = store.table(&s.workspace, &st.cfg, from, to)?;
+        let full = store.table(&s.workspace, &st.cfg, from, to)?;
+        // The choices of each filter: the names the period's messages carry.
+        let names = |f: fn(&barometre_core::table::MsgRow) -> u32| -> Vec<String> {
+            let ids: std::collections::BTreeSet<u32> = full.msgs.iter().map(f).collect();
+            let mut v: Vec<String> = ids.into_iter().filter_map(|i| full.dict.name(i).map(str::to_string)).collect();
+            v.sort();
+            v
+        };
+        let choices = [names(|m| m.account), names(|m| m.channel), names(|m| m.team)];
+        let fs = filters(&q.account, &q.channel, &q.team);
+        let mut table = full.clone();
+        for (d, v) in &fs {
+            table = table.filtered(*d, v);
+        }
         let now = report::build(&table, &p, &st.cfg);
         let prev = p.previous().map(|pp| report::build(&table, &pp, &st.cfg));
         let daily = report::build(&table, &Params { by: Some(Dim::Day), ..p }, &st.cfg);
         let by = |d| report::build(&table, &Params { by: Some(d), ..p }, &st.cfg);
         let (accounts, channels, agents) = (by(Dim::Account), by(Dim::Channel), by(Dim::Agent));
+        let view = View { s: &s, lang, p: &p, filters: &fs, choices: &choices };
         Ok(page(
             lang,
             t(lang, "Vue d'ensemble", "Overview"),
-            &render_overview(&s, lang, &p, &now, prev.as_ref(), &daily, &accounts, &channels, &agents, &table),
+            &render_overview(&view, &now, prev.as_ref(), &daily, &accounts, &channels, &agents, &table),
         )
         .into_response())
     })
     .await
 }
 
+/// What a page shows besides its figures: who, in which language, the period and filters.
+struct View<'a> {
+    s: &'a Session,
+    lang: Lang,
+    p: &'a Params,
+    filters: &'a [(Dim, &'a str)],
+    /// Accounts, channels, teams to pick from.
+    choices: &'a [Vec<String>; 3],
+}
+
 #[allow(clippy::too_many_arguments)]
 fn render_overview(
-    s: &Session,
-    lang: Lang,
-    p: &Params,
+    view: &View,
     now: &Report,
     prev: Option<&Report>,
     daily: &Report,
@@ -315,15 +358,40 @@ fn render_overview(
     agents: &Report,
     table: &barometre_core::table::FactTable,
 ) -> String {
+    let (s, lang, p) = (view.s, view.lang, view.p);
+    let fq = filter_query(view.filters);
+    let link = |metric: &str, p: &Params, lang: Lang, by: Option<(&str, &str)>| link(metric, p, lang, by, &fq);
     let l = if lang == Lang::Fr { "fr" } else { "en" };
+    let mut selects = String::new();
+    for (i, (d, label)) in [
+        (Dim::Account, t(lang, "Compte", "Account")),
+        (Dim::Channel, t(lang, "Canal", "Channel")),
+        (Dim::Team, t(lang, "Équipe", "Team")),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let current = view.filters.iter().find(|(x, _)| *x == d).map(|(_, v)| *v);
+        let _ = write!(
+            selects,
+            r#" <label>{label} <select name="{}"><option value="">{}</option>"#,
+            d.as_str(),
+            t(lang, "tous", "all")
+        );
+        for name in &view.choices[i] {
+            let sel = if current == Some(name.as_str()) { " selected" } else { "" };
+            let _ = write!(selects, r#"<option{sel}>{}</option>"#, esc(name));
+        }
+        selects.push_str("</select></label>");
+    }
     let day =
         |ms: Option<Millis>| ms.map(|m| Zone::UTC.local(m).date().format("%Y-%m-%d").to_string()).unwrap_or_default();
     let mut b = format!(
         r#"<header><strong>Baromètre</strong><span>{ws}</span>
 <form method="get" action="/"><input type="hidden" name="lang" value="{l}">
-<label>{from} <input type="date" name="from" value="{f}"></label> <label>{to} <input type="date" name="to" value="{tv}"></label>
+<label>{from} <input type="date" name="from" value="{f}"></label> <label>{to} <input type="date" name="to" value="{tv}"></label>{selects}
 <button>{ok}</button></form>
-<a href="/?lang={other}&from={f}&to={tv}">{other_name}</a>
+<a href="/?lang={other}&from={f}&to={tv}{fqe}">{other_name}</a>
 <form class="inline" method="post" action="/logout"><input type="hidden" name="csrf" value="{csrf}"><button>{out}</button></form></header><main>"#,
         ws = esc(&s.workspace),
         from = t(lang, "Du", "From"),
@@ -335,6 +403,7 @@ fn render_overview(
         other_name = if lang == Lang::Fr { "English" } else { "Français" },
         csrf = esc(&s.csrf),
         out = t(lang, "Se déconnecter", "Log out"),
+        fqe = esc(&fq),
     );
     // KPI tiles: value, trend against the previous period, daily sparkline.
     b.push_str(r#"<div class="tiles">"#);
@@ -562,6 +631,9 @@ pub struct ExplainPageQuery {
     by: Option<String>,
     group: Option<String>,
     lang: Option<String>,
+    account: Option<String>,
+    channel: Option<String>,
+    team: Option<String>,
 }
 
 pub async fn explain_page(
@@ -578,8 +650,22 @@ pub async fn explain_page(
         let to = q.to.as_deref().filter(|x| !x.is_empty());
         let p = Params::parse(from, to, q.by.as_deref(), None).map_err(Problem::bad_request)?;
         let (lo, hi) = report::load_span(&st.cfg, &p, false);
-        let facts: Facts = store.facts(&s.workspace, &st.cfg, lo, hi)?;
-        let records = store.records(&s.workspace, p.from, p.to)?;
+        let mut facts: Facts = store.facts(&s.workspace, &st.cfg, lo, hi)?;
+        let mut records = store.records(&s.workspace, p.from, p.to)?;
+        for (d, v) in filters(&q.account, &q.channel, &q.team) {
+            facts = facts.filtered(d, v);
+            let keep = |account: Option<&str>, channel: Option<&str>| match d {
+                Dim::Account => account == Some(v),
+                Dim::Channel => channel == Some(v),
+                _ => false,
+            };
+            records.surveys.retain(|x| keep(x.account.as_deref(), x.channel.as_deref()));
+            records.contacts.retain(|x| keep(Some(&x.account), Some(&x.channel)));
+            records.posts.retain(|x| keep(Some(&x.account), Some(&x.channel)));
+            records.invitations.retain(|x| keep(x.account.as_deref(), x.channel.as_deref()));
+            records.customers.retain(|x| keep(Some(&x.account), None));
+            records.reviews.clear();
+        }
         let e = report::explain(def, &facts, &records, &p, q.group.as_deref(), &st.cfg);
         let l = if lang == Lang::Fr { "fr" } else { "en" };
         let mut b = format!(

@@ -249,6 +249,11 @@ mod dashboard_pages {
         let (status, conv, _) = get_page(&w, "/conversations/k1?lang=en", Some(&cookie)).await;
         assert_eq!(status, StatusCode::OK);
         assert!(conv.contains("Bonjour, colis perdu ?"));
+        // Filtered to one channel: email holds x3 alone; its links keep the filter.
+        let (_, email, _) = get_page(&w, "/?lang=en&from=2026-04-01&to=2026-04-08&channel=email", Some(&cookie)).await;
+        assert!(email.contains(r#"<div class="v">1</div>"#), "{email}");
+        assert!(email.contains("&amp;channel=email"));
+        assert!(email.contains("<option selected>email</option>"));
         // French by default.
         let (_, fr, _) = get_page(&w, "/?from=2026-04-01&to=2026-04-08", Some(&cookie)).await;
         assert!(fr.contains("Messages reçus") && fr.contains("50,0 %"));

@@ -960,3 +960,27 @@ fn the_same_inputs_give_the_same_bytes() {
     };
     assert_eq!(build_once(), build_once());
 }
+
+#[rstest::rstest]
+fn a_filtered_report_equals_its_group_in_the_grouped_report(
+    #[values((Dim::Account, "velo-city"), (Dim::Channel, "email"), (Dim::Team, "Chat"))] filter: (Dim, &str),
+) {
+    let end = parse_instant("2026-04-06T00:00:00Z").unwrap().ms;
+    let d = crate::demo::generate(5, 21, end);
+    let cfg = Config::default();
+    let f = run(&d.messages, &d.events, &cfg);
+    let mut t = crate::table::FactTable::from_facts(&f);
+    for s in &d.surveys {
+        let row = crate::table::FactTable::survey_row(&mut t.dict, s, None);
+        t.surveys.push(row);
+    }
+    for c in &d.contacts {
+        let row = crate::table::FactTable::contact_row(&mut t.dict, c);
+        t.contacts.push(row);
+    }
+    let p = Params { from: Some(end - 14 * 86_400_000), to: Some(end), ..Params::default() };
+    let grouped = build(&t, &Params { by: Some(filter.0), ..p }, &cfg);
+    let group = grouped.groups.iter().find(|g| g.key.as_deref() == Some(filter.1)).expect("the group exists");
+    let alone = build(&t.filtered(filter.0, filter.1), &p, &cfg);
+    assert_eq!(serde_json::to_value(&alone.total.metrics).unwrap(), serde_json::to_value(&group.metrics).unwrap());
+}
