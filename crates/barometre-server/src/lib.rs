@@ -277,15 +277,55 @@ pub struct ImportQuery {
     workspace: Option<String>,
 }
 
+/// The request body as a blocking reader: the async side forwards each chunk as it arrives, so an
+/// import of any size holds a few chunks in memory, not the whole body.
+struct BodyReader {
+    rx: tokio::sync::mpsc::Receiver<Result<Bytes, String>>,
+    cur: Bytes,
+}
+
+impl std::io::Read for BodyReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.cur.is_empty() {
+            match self.rx.blocking_recv() {
+                None => return Ok(0),
+                Some(Ok(b)) => self.cur = b,
+                Some(Err(e)) => return Err(std::io::Error::other(e)),
+            }
+        }
+        let n = buf.len().min(self.cur.len());
+        buf[..n].copy_from_slice(&self.cur[..n]);
+        self.cur = self.cur.slice(n..);
+        Ok(n)
+    }
+}
+
 /// Imports a CSV or JSON Lines body with the CLI's validation, per-row errors and atomicity.
 async fn import_handler(
     State(st): State<AppState>,
     headers: HeaderMap,
     UrlPath(kind): UrlPath<String>,
     Query(q): Query<ImportQuery>,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Answer {
-    blocking(move || {
+    use http_body_util::BodyExt;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, String>>(8);
+    let pump = tokio::spawn(async move {
+        let mut body = body;
+        while let Some(frame) = body.frame().await {
+            let item = match frame {
+                Ok(f) => match f.into_data() {
+                    Ok(d) => Ok(d),
+                    Err(_) => continue,
+                },
+                Err(e) => Err(e.to_string()),
+            };
+            if tx.send(item).await.is_err() {
+                break;
+            }
+        }
+    });
+    let answer = blocking(move || {
         let mut store = open(&st)?;
         let ws = authorize(&store, &headers, Role::Analyst, q.workspace.as_deref())?;
         let kind = Kind::parse(&kind)
@@ -300,7 +340,7 @@ async fn import_handler(
         if format == Format::Twcs {
             return Err(Problem::bad_request("the twcs layout is imported with the CLI"));
         }
-        let mut reader = RecordReader::new("body", kind, format, &body[..]);
+        let mut reader = RecordReader::new("body", kind, format, BodyReader { rx, cur: Bytes::new() });
         let fatal = reader.fatal.take();
         let mut records = fatal.into_iter().map(Err).chain(reader);
         let sum = store.import(&ws, &st.cfg, q.strict == Some(true), &mut records, &mut |_| {})?;
@@ -317,7 +357,9 @@ async fn import_handler(
         });
         Ok((status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response())
     })
-    .await
+    .await;
+    pump.abort();
+    answer
 }
 
 async fn health() -> Response {

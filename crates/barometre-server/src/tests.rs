@@ -116,6 +116,56 @@ async fn viewers_read_and_analysts_import_with_per_row_errors() {
     assert_eq!(b["rejected"][0]["column"], 2);
     let (_, _, body) = call(&w, "GET", "/api/v1/report", Some(&w.viewer_a), "").await;
     assert_eq!(v(&body)["total"]["metrics"]["messages_received"]["value"], 3);
+    // An admin may do what an analyst does; JSON Lines by content type.
+    let admin = SqliteStore::open(&w.state.db).unwrap().create_token("brand-a", Role::Admin).unwrap();
+    let line = r#"{"message_id":"j1","created_at":"2026-04-08T10:00:00Z","direction":"in","account":"acme","channel":"chat","author_id":"u7"}"#;
+    let req = Request::builder()
+        .method("POST")
+        .uri("/api/v1/import/messages")
+        .header("authorization", format!("Bearer {admin}"))
+        .header("content-type", "application/x-ndjson")
+        .body(Body::from(line))
+        .unwrap();
+    let resp = router(w.state.clone()).oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let b = v(&String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap());
+    assert_eq!(b["inserted"], 1);
+}
+
+#[tokio::test]
+async fn a_large_body_is_imported_as_it_streams() {
+    let w = world();
+    // 50 000 rows sent in many chunks: the import reads them as they come.
+    let mut csv = String::from("message_id,created_at,direction,account,channel,author_id\n");
+    for i in 0..50_000 {
+        csv.push_str(&format!("s{i},2026-04-09T10:00:00Z,in,acme,chat,u{i}\n"));
+    }
+    let chunks = csv.as_bytes().chunks(4096).map(Bytes::copy_from_slice).collect();
+    let body = Body::new(Chunks(chunks));
+    let req = Request::builder()
+        .method("POST")
+        .uri("/api/v1/import/messages")
+        .header("authorization", format!("Bearer {}", w.analyst_a))
+        .body(body)
+        .unwrap();
+    let resp = router(w.state.clone()).oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let b = v(&String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap());
+    assert_eq!(b["inserted"], 50_000);
+}
+
+/// A body that arrives in chunks, one frame at a time.
+struct Chunks(std::collections::VecDeque<Bytes>);
+
+impl http_body::Body for Chunks {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        std::task::Poll::Ready(self.get_mut().0.pop_front().map(|b| Ok(http_body::Frame::data(b))))
+    }
 }
 
 #[tokio::test]
