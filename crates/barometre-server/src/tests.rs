@@ -128,7 +128,8 @@ async fn viewers_read_and_analysts_import_with_per_row_errors() {
         .unwrap();
     let resp = router(w.state.clone()).oneshot(req).await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
-    let b = v(&String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap());
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let b = v(std::str::from_utf8(&bytes).unwrap());
     assert_eq!(b["inserted"], 1);
 }
 
@@ -150,7 +151,8 @@ async fn a_large_body_is_imported_as_it_streams() {
         .unwrap();
     let resp = router(w.state.clone()).oneshot(req).await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
-    let b = v(&String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap());
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let b = v(std::str::from_utf8(&bytes).unwrap());
     assert_eq!(b["inserted"], 50_000);
 }
 
