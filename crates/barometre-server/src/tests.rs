@@ -199,6 +199,8 @@ async fn the_openapi_document_and_unknown_paths() {
     for path in ["/report", "/explain", "/conversations/{id}", "/import/{kind}"] {
         assert!(d["paths"].get(path).is_some(), "{path}");
     }
+    let (status, _, body) = call(&w, "GET", "/api/v1/health", None, "").await;
+    assert_eq!((status, v(&body)["status"].as_str()), (StatusCode::OK, Some("ok")));
     let (status, ctype, _) = call(&w, "GET", "/api/v1/nothing", Some(&w.viewer_a), "").await;
     assert_eq!((status, ctype.as_str()), (StatusCode::NOT_FOUND, "application/problem+json"));
     let (status, _, _) = call(&w, "GET", "/api/v1/report?from=yesterday", Some(&w.viewer_a), "").await;
