@@ -42,7 +42,7 @@ pub struct ImportArgs {
     /// What the files hold.
     #[arg(value_parser = [
         "messages", "conversation-events", "surveys", "survey-invitations", "contacts", "posts", "customers", "orders",
-        "qa-reviews",
+        "qa-reviews", "probes",
     ])]
     kind: String,
     /// CSV, JSON Lines or Customer Support on Twitter files.
@@ -729,5 +729,27 @@ pub fn admin(ctx: &Ctx, a: AdminArgs) -> Result<ExitCode> {
             eprintln!("user {name} ({}) in {}", role.as_str(), ctx.workspace);
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(clap::Args)]
+pub struct BarometerArgs {
+    /// Only this campaign (default: every probe).
+    #[arg(long)]
+    campaign: Option<String>,
+    #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+    format: String,
+    #[arg(long, env = "BAROMETRE_LANG", default_value = "fr", value_parser = ["fr", "en"])]
+    lang: String,
+}
+
+pub fn barometer(ctx: &Ctx, a: BarometerArgs) -> Result<ExitCode> {
+    let store = ctx.store()?;
+    let b = barometre_core::barometer::build(&store.probes(&ctx.workspace)?, a.campaign.as_deref());
+    let text = match a.format.as_str() {
+        "json" => serde_json::to_string_pretty(&b)? + "\n",
+        _ => render::barometer_table(&b, Lang::parse(&a.lang).unwrap_or(Lang::Fr)),
+    };
+    write_out(&None, &text)?;
     Ok(ExitCode::SUCCESS)
 }

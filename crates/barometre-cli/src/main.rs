@@ -40,6 +40,8 @@ enum Command {
     Metrics(commands::MetricsArgs),
     /// Check the configured targets (exit 3 when one is breached), for cron and CI.
     Check(commands::CheckArgs),
+    /// The mystery-shopper barometer: brands and channels compared, with 95 % intervals.
+    Barometer(commands::BarometerArgs),
     /// Serve the HTTP API over the store.
     Serve(commands::ServeArgs),
     /// Workspaces and API tokens.
@@ -58,6 +60,7 @@ fn main() -> ExitCode {
         Command::Metrics(a) => commands::metrics(a),
         Command::Check(a) => commands::check(&ctx, a),
         Command::Serve(a) => commands::serve(&ctx, a),
+        Command::Barometer(a) => commands::barometer(&ctx, a),
         Command::Admin(a) => commands::admin(&ctx, a),
     };
     match r {

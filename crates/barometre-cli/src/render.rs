@@ -722,3 +722,73 @@ pub fn report_xlsx(sheets: &[(&str, &Report)], lang: Lang, path: &Path) -> Resul
     wb.save(path)?;
     Ok(())
 }
+
+/// The barometer as tables: channels, then the brands' ranking.
+pub fn barometer_table(b: &barometre_core::barometer::Barometer, lang: Lang) -> String {
+    use barometre_core::barometer::{Figures, Rate};
+    let fr = lang == Lang::Fr;
+    let rate = |r: &Rate| match (r.value, r.ci95) {
+        (Some(v), Some([lo, hi])) => format!("{} [{}–{}]", percent(v, lang), number(lo, 0, lang), number(hi, 0, lang)),
+        _ => "—".to_string(),
+    };
+    let cols = |f: &Figures| {
+        vec![
+            rate(&f.response_rate),
+            f.response_time.median.map_or("—".into(), |m| duration(m, lang)),
+            rate(&f.full_resolution_rate),
+            rate(&f.signed_reply_rate),
+        ]
+    };
+    let head: Vec<String> = if fr {
+        ["Canal", "Taux de réponse [IC 95 %]", "Délai médian", "Résolution complète", "Réponses signées"]
+    } else {
+        ["Channel", "Response rate [95% CI]", "Median time", "Full resolution", "Signed replies"]
+    }
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let rows: Vec<Vec<String>> = b.by_channel.iter().map(|(c, f)| [vec![c.clone()], cols(f)].concat()).collect();
+    let mut out = format!(
+        "{} {} · {} probes\n\n",
+        if fr { "Baromètre client mystère" } else { "Mystery-shopper barometer" },
+        b.campaign.clone().unwrap_or_else(|| if fr { "(toutes campagnes)".into() } else { "(all campaigns)".into() }),
+        b.probes
+    );
+    out.push_str(&table(&head, &rows));
+    let head: Vec<String> = if fr {
+        [
+            "Rang",
+            "Marque",
+            "Score",
+            "Groupe",
+            "Taux de réponse [IC 95 %]",
+            "Délai médian",
+            "Résolution complète",
+            "Réponses signées",
+        ]
+    } else {
+        ["Rank", "Brand", "Score", "Tier", "Response rate [95% CI]", "Median time", "Full resolution", "Signed replies"]
+    }
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let rows: Vec<Vec<String>> = b
+        .brands
+        .iter()
+        .map(|x| {
+            [
+                vec![
+                    x.rank.to_string(),
+                    x.brand.clone(),
+                    x.score.map_or("—".into(), |s| number(s, 1, lang)),
+                    x.tier.to_string(),
+                ],
+                cols(&x.total),
+            ]
+            .concat()
+        })
+        .collect();
+    out.push('\n');
+    out.push_str(&table(&head, &rows));
+    out
+}

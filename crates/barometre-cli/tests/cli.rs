@@ -474,3 +474,40 @@ r1,csat,5,1,5,2026-04-01T10:00:00Z,u1\nr2,csat,2,1,5,2026-04-03T10:00:00Z,u2\nr3
     assert_eq!(g("livraison")["csat"]["numerator"], 1);
     assert_eq!(g("livraison")["csat"]["denominator"], 2);
 }
+
+#[test]
+fn the_barometer_compares_brands_and_channels_with_intervals() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("b.db");
+    let p = write(
+        d.path(),
+        "p.csv",
+        "probe_id,campaign,brand,channel,sent_at,answered_at,resolution,signed\n\
+p1,q26,alpha,email,2026-04-06T10:00:00Z,2026-04-06T11:00:00Z,complete,yes\n\
+p2,q26,alpha,facebook_wall,2026-04-06T10:00:00Z,,,\n\
+p3,q26,beta,email,2026-04-06T10:00:00Z,2026-04-08T10:00:00Z,partial,no\n\
+p4,q26,beta,facebook_wall,2026-04-06T10:00:00Z,2026-04-06T10:30:00Z,complete,no\n\
+p5,q26,beta,email,2026-04-06T10:00:00Z,2026-04-06T09:00:00Z,,\n\
+p6,q26,gamma,email,2026-04-06T10:00:00Z,2026-04-06T10:10:00Z,maybe,\n",
+    );
+    let o = run(&["import", "probes", s(&p), "--db", s(&db)]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("p.csv:6:6: answered_at is before sent_at"), "{err}");
+    assert!(err.contains("p.csv:7:7: unknown resolution `maybe`"), "{err}");
+    let b = json(&run(&["barometer", "--db", s(&db), "--campaign", "q26", "--format", "json"]));
+    assert_eq!(b["campaign"], "q26");
+    // email: p1 and p3 answered of 2; wall: p4 of p2, p4.
+    assert_eq!(b["by_channel"]["email"]["response_rate"]["value"], 100.0);
+    assert_eq!(b["by_channel"]["facebook_wall"]["response_rate"]["value"], 50.0);
+    assert_eq!(b["by_channel"]["email"]["response_rate"]["ci95"].as_array().unwrap().len(), 2);
+    assert_eq!(b["by_channel"]["email"]["full_resolution_rate"]["value"], 50.0);
+    // beta: answered 2/2 (100), complete 1/2 (50), within 24 h 1/2 (50) → 50 + 15 + 10 = 75;
+    // alpha: 1/2 answered (50), complete 1/1 (100), within 24 h 1/2 (50) → 25 + 30 + 10 = 65.
+    assert_eq!(b["brands"][0]["brand"], "beta");
+    assert_eq!((b["brands"][0]["rank"].as_u64(), b["brands"][0]["tier"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(b["brands"][0]["score"], 75.0);
+    assert_eq!(b["brands"][1]["score"], 65.0);
+    let table = String::from_utf8(run(&["barometer", "--db", s(&db), "--lang", "en"]).stdout).unwrap();
+    assert!(table.contains("Mystery-shopper barometer q26") && table.contains("Response rate [95% CI]"), "{table}");
+}

@@ -5,11 +5,11 @@
 //! column; the next row is read as if nothing happened, so nothing valid is lost.
 
 use crate::fx::FxHashMap as HashMap;
-use crate::model::Review;
 use crate::model::{
     Contact, ConversationEvent, Customer, Direction, EventKind, Message, Moment, Order, Post, SurveyAnswer,
     SurveyInvitation,
 };
+use crate::model::{Probe, Resolution, Review};
 use crate::time::{parse_instant, parse_twitter_date, Stamp};
 use std::collections::VecDeque;
 use std::fmt;
@@ -43,6 +43,7 @@ pub enum Kind {
     Customers,
     Orders,
     Reviews,
+    Probes,
 }
 
 impl Kind {
@@ -57,6 +58,7 @@ impl Kind {
             "customers" => Some(Kind::Customers),
             "orders" => Some(Kind::Orders),
             "qa-reviews" | "qa_reviews" | "scores" => Some(Kind::Reviews),
+            "probes" => Some(Kind::Probes),
             _ => None,
         }
     }
@@ -71,6 +73,7 @@ impl Kind {
             Kind::Customers => &["customer_id", "account", "since"],
             Kind::Orders => &["order_id", "customer_id", "ordered_at", "amount"],
             Kind::Reviews => &["criterion", "score", "at"],
+            Kind::Probes => &["probe_id", "campaign", "brand", "channel", "sent_at"],
         }
     }
 }
@@ -117,6 +120,7 @@ pub enum Record {
     Customer(Customer),
     Order(Order),
     Review(Review),
+    Probe(Probe),
 }
 
 /// A validated row and where it was read, to name it in later errors (a duplicate id).
@@ -246,7 +250,32 @@ fn record_from(kind: Kind, f: &dyn Fields) -> FieldResult<(u64, Record)> {
         Kind::Customers => customer_from(f).map(|x| (f.col("customer_id"), Record::Customer(x))),
         Kind::Orders => order_from(f).map(|x| (f.col("order_id"), Record::Order(x))),
         Kind::Reviews => review_from(f).map(|x| (f.col("criterion"), Record::Review(x))),
+        Kind::Probes => probe_from(f).map(|x| (f.col("probe_id"), Record::Probe(x))),
     }
+}
+
+fn probe_from(f: &dyn Fields) -> FieldResult<Probe> {
+    let sent_at = instant(f, "sent_at")?;
+    let answered_at = opt_instant(f, "answered_at")?;
+    if answered_at.is_some_and(|a| a.ms < sent_at.ms) {
+        return Err((f.col("answered_at"), "answered_at is before sent_at".into()));
+    }
+    let resolution = match f.get("resolution")? {
+        None => None,
+        Some(v) => Some(Resolution::parse(v).ok_or_else(|| {
+            (f.col("resolution"), format!("unknown resolution `{v}` (expected complete, partial or none)"))
+        })?),
+    };
+    Ok(Probe {
+        probe_id: required(f, "probe_id")?.to_string(),
+        campaign: required(f, "campaign")?.to_string(),
+        brand: required(f, "brand")?.to_string(),
+        channel: required(f, "channel")?.to_ascii_lowercase(),
+        sent_at,
+        answered_at,
+        resolution,
+        signed: opt_bool(f, "signed")?,
+    })
 }
 
 fn review_from(f: &dyn Fields) -> FieldResult<Review> {

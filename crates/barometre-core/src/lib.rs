@@ -1,4 +1,5 @@
 //! The pure core of Baromètre.
+pub mod barometer;
 pub mod calendar;
 pub mod check;
 pub mod clock;

@@ -370,3 +370,42 @@ pub fn link_invitations(answers: &[SurveyAnswer], invitations: &[SurveyInvitatio
     }
     (answered, of_answer)
 }
+
+/// How completely a mystery-shopper probe's answer resolved the question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolution {
+    Complete,
+    Partial,
+    None,
+}
+
+impl Resolution {
+    pub fn parse(s: &str) -> Option<Resolution> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "complete" => Some(Resolution::Complete),
+            "partial" => Some(Resolution::Partial),
+            "none" => Some(Resolution::None),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resolution::Complete => "complete",
+            Resolution::Partial => "partial",
+            Resolution::None => "none",
+        }
+    }
+}
+
+/// One row of the `probes` import: a mystery-shopper test question (seeds 002, 003).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Probe {
+    pub probe_id: String,
+    pub campaign: String,
+    pub brand: String,
+    pub channel: String,
+    pub sent_at: Stamp,
+    pub answered_at: Option<Stamp>,
+    pub resolution: Option<Resolution>,
+    pub signed: Option<bool>,
+}

@@ -41,6 +41,7 @@ pub fn upsert(
         Record::Customer(x) => ("customers", "customer_id", &x.customer_id),
         Record::Order(x) => ("orders", "order_id", &x.order_id),
         Record::Review(x) => ("qa_reviews", "review_key", &x.key),
+        Record::Probe(x) => ("probes", "probe_id", &x.probe_id),
         _ => return Err(StoreError::Corrupt("not a keyed row".into())),
     };
     let old: Option<(i64, i64, i64)> = tx
@@ -204,6 +205,27 @@ pub fn upsert(
                 x.score,
                 x.at.ms,
                 x.at.offset_s,
+                fp,
+                src,
+                line
+            ])?;
+        }
+        Record::Probe(x) => {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO probes (workspace, probe_id, campaign, brand, channel, sent_ms, offset_s, answered_ms, \
+                 resolution, signed, fp, src, line) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            )?
+            .execute(params![
+                ws,
+                x.probe_id,
+                x.campaign,
+                x.brand,
+                x.channel,
+                x.sent_at.ms,
+                x.sent_at.offset_s,
+                x.answered_at.map(|a| a.ms),
+                x.resolution.map(|r| r.as_str()),
+                x.signed.map(i64::from),
                 fp,
                 src,
                 line

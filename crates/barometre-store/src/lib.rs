@@ -95,6 +95,9 @@ pub trait Store {
 
     fn workspaces(&self) -> Result<Vec<String>, StoreError>;
 
+    /// Every mystery-shopper probe of a workspace.
+    fn probes(&self, workspace: &str) -> Result<Vec<barometre_core::model::Probe>, StoreError>;
+
     /// A number that changes whenever a workspace's data may have (every import): caches of
     /// computed reports are keyed by it.
     fn version(&self, workspace: &str) -> Result<i64, StoreError>;

@@ -11,8 +11,8 @@ use barometre_core::engine::{self, ClockInput, RawRow};
 use barometre_core::ingest::{Located, Record, RowError};
 use barometre_core::model::channel_is_public;
 use barometre_core::model::{
-    Contact, ConversationEvent, Customer, Direction, EventKind, Message, Moment, Order, Post, Review, SurveyAnswer,
-    SurveyInvitation, TextFacts,
+    Contact, ConversationEvent, Customer, Direction, EventKind, Message, Moment, Order, Post, Probe, Resolution,
+    Review, SurveyAnswer, SurveyInvitation, TextFacts,
 };
 use barometre_core::report::Records;
 use barometre_core::table::{Dict, FactTable};
@@ -31,6 +31,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../migrations/0005_qa_reviews.sql")),
     (6, include_str!("../migrations/0006_tokens.sql")),
     (7, include_str!("../migrations/0007_users_sessions.sql")),
+    (8, include_str!("../migrations/0008_probes.sql")),
 ];
 
 pub struct SqliteStore {
@@ -516,7 +517,8 @@ impl Store for SqliteStore {
                     | Record::Post(_)
                     | Record::Customer(_)
                     | Record::Order(_)
-                    | Record::Review(_) => {
+                    | Record::Review(_)
+                    | Record::Probe(_) => {
                         let src = match src_of.get(&loc.file) {
                             Some(&s) => s,
                             None => {
@@ -827,6 +829,30 @@ impl Store for SqliteStore {
     fn workspaces(&self) -> Result<Vec<String>, StoreError> {
         let mut st = self.conn.prepare("SELECT name FROM workspaces ORDER BY name")?;
         let v = st.query_map([], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
+        Ok(v)
+    }
+
+    fn probes(&self, ws: &str) -> Result<Vec<Probe>, StoreError> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT probe_id, campaign, brand, channel, sent_ms, offset_s, answered_ms, resolution, signed FROM probes \
+             WHERE workspace = ? ORDER BY sent_ms, probe_id",
+        )?;
+        let v = st
+            .query_map([ws], |r| {
+                let off: i32 = r.get(5)?;
+                let res: Option<String> = r.get(7)?;
+                Ok(Probe {
+                    probe_id: r.get(0)?,
+                    campaign: r.get(1)?,
+                    brand: r.get(2)?,
+                    channel: r.get(3)?,
+                    sent_at: Stamp { ms: r.get(4)?, offset_s: off },
+                    answered_at: r.get::<_, Option<i64>>(6)?.map(|ms| Stamp { ms, offset_s: off }),
+                    resolution: res.as_deref().and_then(Resolution::parse),
+                    signed: r.get::<_, Option<i64>>(8)?.map(|x| x != 0),
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(v)
     }
 
