@@ -527,6 +527,7 @@ pub fn demo(ctx: &Ctx, a: DemoArgs) -> Result<ExitCode> {
         .chain(data.customers.into_iter().map(Record::Customer))
         .chain(data.orders.into_iter().map(Record::Order))
         .chain(data.reviews.into_iter().map(Record::Review))
+        .chain(data.probes.into_iter().map(Record::Probe))
         .enumerate()
         .map(|(i, record)| Ok(Located { file: file.clone(), line: i as u64 + 1, id_column: 1, record }));
     let sum = store.import(&ctx.workspace, &cfg, true, &mut recs, &mut |_| {})?;

@@ -749,10 +749,11 @@ pub fn barometer_table(b: &barometre_core::barometer::Barometer, lang: Lang) -> 
     .collect();
     let rows: Vec<Vec<String>> = b.by_channel.iter().map(|(c, f)| [vec![c.clone()], cols(f)].concat()).collect();
     let mut out = format!(
-        "{} {} · {} probes\n\n",
+        "{} {} · {} {}\n\n",
         if fr { "Baromètre client mystère" } else { "Mystery-shopper barometer" },
         b.campaign.clone().unwrap_or_else(|| if fr { "(toutes campagnes)".into() } else { "(all campaigns)".into() }),
-        b.probes
+        b.probes,
+        if fr { "questions-tests" } else { "probes" }
     );
     out.push_str(&table(&head, &rows));
     let head: Vec<String> = if fr {

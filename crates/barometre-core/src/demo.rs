@@ -3,7 +3,8 @@
 //! The same seed and end date always give the same rows.
 
 use crate::model::{
-    Contact, ConversationEvent, Customer, Direction, EventKind, Message, Moment, Order, Post, Review, SurveyAnswer,
+    Contact, ConversationEvent, Customer, Direction, EventKind, Message, Moment, Order, Post, Probe, Resolution,
+    Review, SurveyAnswer,
 };
 use crate::time::{Millis, Stamp};
 
@@ -193,6 +194,7 @@ pub struct DemoData {
     pub customers: Vec<Customer>,
     pub orders: Vec<Order>,
     pub reviews: Vec<Review>,
+    pub probes: Vec<Probe>,
 }
 
 fn text(rng: &mut Rng, pool: &[&str]) -> String {
@@ -211,6 +213,7 @@ pub fn generate(seed: u64, days: u32, end_ms: Millis) -> DemoData {
         customers: Vec::new(),
         orders: Vec::new(),
         reviews: Vec::new(),
+        probes: Vec::new(),
     };
     let start = end_ms - i64::from(days) * 86_400_000;
     let total_w: u32 = CHANNELS.iter().map(|c| c.weight).sum();
@@ -247,7 +250,48 @@ pub fn generate(seed: u64, days: u32, end_ms: Millis) -> DemoData {
         }
     }
     customers(&mut rng, &mut out, start, end_ms);
+    probes(&mut rng, &mut out, start);
     out
+}
+
+/// A mystery-shopper campaign over six brands, with seed 002's channel gaps: e-mail answered
+/// nearly always, private messages often, the public wall rarely.
+fn probes(rng: &mut Rng, out: &mut DemoData, start: Millis) {
+    let brands = [
+        ("maison-lumiere", 1.0),
+        ("velo-city", 0.9),
+        ("banque-horizon", 0.95),
+        ("opticlair", 0.8),
+        ("telefix", 0.7),
+        ("modalia", 0.85),
+    ];
+    let channels =
+        [("email", 0.97, 240.0, 0.8), ("facebook_messenger", 0.78, 45.0, 0.05), ("facebook_wall", 0.30, 90.0, 0.05)];
+    for (b, (brand, care)) in brands.iter().enumerate() {
+        for (c, (channel, p_answer, median_min, p_signed)) in channels.iter().enumerate() {
+            for k in 0..12u64 {
+                let sent = start + (b as i64 * 3 + c as i64) * 3_600_000 + k as i64 * 86_400_000;
+                let answered = rng.chance(p_answer * care);
+                let at = sent + (rng.lognormal(*median_min, 0.9) * 60_000.0) as i64;
+                out.probes.push(Probe {
+                    probe_id: format!("mystere-{b}-{c}-{k}"),
+                    campaign: "qualiweb-demo".into(),
+                    brand: brand.to_string(),
+                    channel: channel.to_string(),
+                    sent_at: Stamp { ms: sent, offset_s: 3600 },
+                    answered_at: answered.then_some(Stamp { ms: at, offset_s: 3600 }),
+                    resolution: answered.then(|| {
+                        if rng.chance(0.87) {
+                            Resolution::Complete
+                        } else {
+                            Resolution::Partial
+                        }
+                    }),
+                    signed: answered.then(|| rng.chance(*p_signed)),
+                });
+            }
+        }
+    }
 }
 
 /// A day's phone queue and publications for one account.
@@ -550,7 +594,7 @@ mod tests {
         assert!(f.messages.iter().any(|m| m.signed == Some(true)));
         // Every kind of data the report reads has rows.
         assert!(!a.surveys.is_empty() && !a.contacts.is_empty() && !a.posts.is_empty());
-        assert!(!a.customers.is_empty() && !a.orders.is_empty() && !a.reviews.is_empty());
+        assert!(!a.customers.is_empty() && !a.orders.is_empty() && !a.reviews.is_empty() && !a.probes.is_empty());
         assert!(f.conversations.iter().any(|c| c.reopens > 0));
     }
 }
