@@ -7,6 +7,7 @@ pub mod config;
 pub mod customers;
 pub mod demo;
 pub mod engine;
+pub mod fmt;
 pub mod fx;
 pub mod ingest;
 pub mod intern;

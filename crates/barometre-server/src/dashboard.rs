@@ -7,6 +7,7 @@ use axum::extract::{Form, Path as UrlPath, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use barometre_core::clock::Facts;
+use barometre_core::fmt::duration;
 use barometre_core::metrics::{self, Lang, Shape};
 use barometre_core::report::{self, Dim, Params, Report, Value};
 use barometre_core::time::{rfc3339_utc, Millis, Zone};
@@ -239,20 +240,6 @@ fn headline(v: &Value, lang: Lang) -> (Option<f64>, String) {
         Value::Nps(n) => (n.value, n.value.map_or("—".into(), |x| format!("{x:.0}"))),
         Value::Mean(m) => (m.value, m.value.map_or("—".into(), |x| format!("{x:.2}"))),
         _ => (None, "—".into()),
-    }
-}
-
-fn duration(secs: f64, lang: Lang) -> String {
-    let s = secs.round() as i64;
-    let d = if lang == Lang::Fr { "j" } else { "d" };
-    if s < 60 {
-        format!("{s} s")
-    } else if s < 3600 {
-        format!("{} min {:02} s", s / 60, s % 60)
-    } else if s < 86_400 {
-        format!("{} h {:02} min", s / 3600, (s % 3600) / 60)
-    } else {
-        format!("{} {d} {} h", s / 86_400, (s % 86_400) / 3600)
     }
 }
 

@@ -383,6 +383,20 @@ fn within(ms: Millis, from: Option<Millis>, to: Option<Millis>) -> bool {
     from.is_none_or(|f| ms >= f) && to.is_none_or(|t| ms < t)
 }
 
+impl SqliteStore {
+    /// The rows of one query, each mapped to a value.
+    fn query_rows<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        map: impl FnMut(&Row) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut st = self.conn.prepare_cached(sql)?;
+        let v = st.query_map(params, map)?.collect::<Result<Vec<_>, _>>()?;
+        Ok(v)
+    }
+}
+
 impl Store for SqliteStore {
     fn import(
         &mut self,
@@ -675,13 +689,12 @@ impl Store for SqliteStore {
 
     fn records(&self, ws: &str, from: Option<Millis>, to: Option<Millis>) -> Result<Records, StoreError> {
         let (lo, hi) = (from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX));
-        let mut st = self.conn.prepare_cached(
+        let surveys = self.query_rows(
             "SELECT response_id, survey, score, scale_min, scale_max, answered_ms, offset_s, conversation_id, agent_id, \
              channel, account, customer_id, comment, answer FROM surveys WHERE workspace = ? AND answered_ms >= ? \
              AND answered_ms < ? ORDER BY answered_ms, response_id",
-        )?;
-        let surveys = st
-            .query_map(params![ws, lo, hi], |r| {
+            params![ws, lo, hi],
+            |r| {
                 Ok(SurveyAnswer {
                     response_id: r.get(0)?,
                     survey: r.get(1)?,
@@ -697,14 +710,13 @@ impl Store for SqliteStore {
                     comment: r.get(12)?,
                     answer: r.get(13)?,
                 })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut st = self.conn.prepare_cached(
+            },
+        )?;
+        let contacts = self.query_rows(
             "SELECT contact_id, channel, account, queued_ms, offset_s, answered_ms, ended_ms, agent_id FROM contacts \
              WHERE workspace = ? AND queued_ms >= ? AND queued_ms < ? ORDER BY queued_ms, contact_id",
-        )?;
-        let contacts = st
-            .query_map(params![ws, lo, hi], |r| {
+            params![ws, lo, hi],
+            |r| {
                 let off: i32 = r.get(4)?;
                 let at = |ms: Option<i64>| ms.map(|ms| Stamp { ms, offset_s: off });
                 Ok(Contact {
@@ -716,14 +728,13 @@ impl Store for SqliteStore {
                     ended_at: at(r.get(6)?),
                     agent_id: r.get(7)?,
                 })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut st = self.conn.prepare_cached(
+            },
+        )?;
+        let invitations = self.query_rows(
             "SELECT invitation_id, survey, sent_ms, offset_s, channel, account, theme, customer_id FROM survey_invitations \
              WHERE workspace = ? AND sent_ms >= ? AND sent_ms < ? ORDER BY sent_ms, invitation_id",
-        )?;
-        let invitations = st
-            .query_map(params![ws, lo, hi], |r| {
+            params![ws, lo, hi],
+            |r| {
                 Ok(SurveyInvitation {
                     invitation_id: r.get(0)?,
                     survey: r.get(1)?,
@@ -733,14 +744,13 @@ impl Store for SqliteStore {
                     theme: r.get(6)?,
                     customer_id: r.get(7)?,
                 })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut st = self.conn.prepare_cached(
+            },
+        )?;
+        let posts = self.query_rows(
             "SELECT post_id, account, channel, published_ms, offset_s, theme, impressions, reach, engagements FROM posts \
              WHERE workspace = ? AND published_ms >= ? AND published_ms < ? ORDER BY published_ms, post_id",
-        )?;
-        let posts = st
-            .query_map(params![ws, lo, hi], |r| {
+            params![ws, lo, hi],
+            |r| {
                 Ok(Post {
                     post_id: r.get(0)?,
                     account: r.get(1)?,
@@ -751,8 +761,8 @@ impl Store for SqliteStore {
                     reach: r.get::<_, i64>(7)? as u64,
                     engagements: r.get::<_, i64>(8)? as u64,
                 })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
+            },
+        )?;
         // Customers and orders are all read: figures at the period's start need earlier rows.
         let moment = |s: String| Moment::parse(&s).map_err(|e| StoreError::Corrupt(format!("stored date `{s}`: {e}")));
         let mut st = self.conn.prepare_cached(
@@ -781,12 +791,11 @@ impl Store for SqliteStore {
         for (order_id, customer_id, at, amount, margin, currency) in raw {
             orders.push(Order { order_id, customer_id, ordered_at: moment(at)?, amount, margin, currency });
         }
-        let mut st = self.conn.prepare_cached(
+        let reviews = self.query_rows(
             "SELECT review_key, conversation_id, reviewer, agent_id, criterion, score, at_ms, offset_s FROM qa_reviews \
              WHERE workspace = ? AND at_ms >= ? AND at_ms < ? ORDER BY at_ms, review_key",
-        )?;
-        let reviews = st
-            .query_map(params![ws, lo, hi], |r| {
+            params![ws, lo, hi],
+            |r| {
                 Ok(Review {
                     key: r.get(0)?,
                     conversation_id: r.get(1)?,
@@ -796,8 +805,8 @@ impl Store for SqliteStore {
                     score: r.get(5)?,
                     at: Stamp { ms: r.get(6)?, offset_s: r.get(7)? },
                 })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
+            },
+        )?;
         Ok(Records { reviews, customers, orders, posts, surveys, contacts, invitations })
     }
 
