@@ -1,5 +1,5 @@
 //! The Baromètre server: the HTTP API over a store (`/api/v1/…`), with bearer tokens bound to a
-//! workspace and a role. Every figure comes from the same core as the CLI: `GET /api/v1/report`
+//! workspace and a role, and the dashboard (`/`, see `dashboard`) behind a login. Every figure comes from the same core as the CLI: `GET /api/v1/report`
 //! answers the bytes `barometre report --format json` prints for the same inputs.
 //!
 //! Errors are JSON problem documents (RFC 9457) that never carry internals.
