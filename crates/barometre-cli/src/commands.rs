@@ -272,6 +272,10 @@ pub struct ReportArgs {
     /// Write to this file instead of standard output (xlsx: default `report.xlsx`).
     #[arg(long, short)]
     output: Option<PathBuf>,
+    /// Only these indicators, comma-separated ids (`barometre metrics` lists them); the others
+    /// are not computed.
+    #[arg(long, value_name = "IDS")]
+    metrics: Option<String>,
 }
 
 fn write_out(output: &Option<PathBuf>, text: &str) -> Result<()> {
@@ -300,7 +304,7 @@ impl Timings {
 pub fn report(ctx: &Ctx, a: ReportArgs) -> Result<ExitCode> {
     let mut tm = Timings::start();
     let cfg = ctx.config()?;
-    let p = a.period.params()?;
+    let p = a.period.params()?.with_metrics(a.metrics.as_deref()).map_err(anyhow::Error::msg)?;
     tm.mark("config");
     let mut rejected = 0;
     let table = if a.inputs.is_empty() {

@@ -511,3 +511,35 @@ p6,q26,gamma,email,2026-04-06T10:00:00Z,2026-04-06T10:10:00Z,maybe,\n",
     let table = String::from_utf8(run(&["barometer", "--db", s(&db), "--lang", "en"]).stdout).unwrap();
     assert!(table.contains("Mystery-shopper barometer q26") && table.contains("Response rate [95% CI]"), "{table}");
 }
+
+#[test]
+fn report_metrics_keeps_only_the_named_indicators() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("b.db");
+    let f = write(d.path(), "m.csv", ROWS);
+    assert_eq!(run(&["import", "messages", s(&f), "--db", s(&db)]).status.code(), Some(0));
+    let o = run(&[
+        "report",
+        "--db",
+        s(&db),
+        "--format",
+        "json",
+        "--by",
+        "channel",
+        "--metrics",
+        "response_time,response_rate",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = json(&o);
+    let keys = |m: &Value| m.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    // Registry order; the figures of the full report (2 of 3 answered, (1200 + 7200) / 2).
+    assert_eq!(keys(&r["total"]["metrics"]), ["response_rate", "response_time"]);
+    assert_eq!(r["total"]["metrics"]["response_rate"]["numerator"], 2);
+    assert_eq!(r["total"]["metrics"]["response_time"]["mean"], 4200.0);
+    let email = r["groups"].as_array().unwrap().iter().find(|g| g["key"] == "email").unwrap();
+    assert_eq!(keys(&email["metrics"]), ["response_rate", "response_time"]);
+    assert_eq!(email["metrics"]["response_rate"]["denominator"], 2); // b1, c1
+    let bad = run(&["report", "--db", s(&db), "--metrics", "response_rate,speed"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown metric `speed`"));
+}

@@ -61,11 +61,42 @@ pub struct Params {
     pub to: Option<Millis>,
     pub by: Option<Dim>,
     pub zone: Zone,
+    /// Only these indicators (all of them when `None`): the others are neither computed nor
+    /// reported.
+    pub metrics: Option<MetricSet>,
+}
+
+/// A selection of registry indicators, one bit per metric in registry order (kept `Copy` so
+/// that `Params` stays a plain value).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MetricSet(u64);
+
+const _: () = assert!(METRICS.len() <= 64, "MetricSet holds one bit per registry metric");
+
+impl MetricSet {
+    /// From a comma-separated list of metric ids (`response_rate,first_response_time`).
+    pub fn parse(list: &str) -> Result<MetricSet, String> {
+        let mut bits = 0u64;
+        for id in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let i = METRICS
+                .iter()
+                .position(|d| d.id == id)
+                .ok_or_else(|| format!("unknown metric `{id}` (`barometre metrics` lists them)"))?;
+            bits |= 1 << i;
+        }
+        if bits == 0 {
+            return Err("no metric named in the list".into());
+        }
+        Ok(MetricSet(bits))
+    }
+    pub fn contains(self, id: &str) -> bool {
+        METRICS.iter().position(|d| d.id == id).is_some_and(|i| self.0 & (1 << i) != 0)
+    }
 }
 
 impl Default for Params {
     fn default() -> Self {
-        Params { from: None, to: None, by: None, zone: Zone::UTC }
+        Params { from: None, to: None, by: None, zone: Zone::UTC, metrics: None }
     }
 }
 
@@ -87,7 +118,11 @@ impl Params {
             None => None,
             Some(b) => Some(Dim::parse(b).ok_or_else(|| format!("unknown grouping `{b}`"))?),
         };
-        Ok(Params { from, to, by, zone })
+        Ok(Params { from, to, by, zone, metrics: None })
+    }
+    /// Restricts the report to a comma-separated list of metric ids (`None`: every metric).
+    pub fn with_metrics(self, list: Option<&str>) -> Result<Params, String> {
+        Ok(Params { metrics: list.map(MetricSet::parse).transpose()?, ..self })
     }
 
     fn contains(&self, ms: Millis) -> bool {
@@ -551,13 +586,19 @@ fn badge<'a>(reqs: impl Iterator<Item = &'a ReqRow>, end: Millis, ctx: &Ctx) -> 
 
 /// The metrics a group computes itself; business durations without opening hours anywhere
 /// are their calendar twins and are copied instead.
-fn own_metrics(ctx: &Ctx) -> Vec<&'static MetricDef> {
+fn own_metrics(ctx: &Ctx, sel: Option<MetricSet>) -> Vec<&'static MetricDef> {
     let same = !ctx.cfg.has_business_hours();
-    METRICS.iter().filter(|d| !(same && d.id.ends_with("_business"))).collect()
+    let wanted = |id: &str| sel.is_none_or(|s| s.contains(id) || (same && s.contains(&format!("{id}_business"))));
+    METRICS.iter().filter(|d| !(same && d.id.ends_with("_business")) && wanted(d.id)).collect()
 }
 
 /// Final values in registry order, twins filled in.
-fn assemble(own: &[&'static MetricDef], accs: &mut [Acc], later: &dyn Fn(&MetricDef) -> Value) -> Metrics {
+fn assemble(
+    own: &[&'static MetricDef],
+    accs: &mut [Acc],
+    later: &dyn Fn(&MetricDef) -> Value,
+    sel: Option<MetricSet>,
+) -> Metrics {
     let mut out: Vec<(&'static str, Value)> =
         own.iter().zip(accs.iter_mut()).map(|(d, a)| (d.id, a.finish(d, later))).collect();
     for d in METRICS {
@@ -568,19 +609,22 @@ fn assemble(own: &[&'static MetricDef], accs: &mut [Acc], later: &dyn Fn(&Metric
             }
         }
     }
+    if let Some(sel) = sel {
+        out.retain(|(id, _)| sel.contains(id));
+    }
     let pos = |id: &str| METRICS.iter().position(|d| d.id == id);
     out.sort_by_key(|(id, _)| pos(id));
     Metrics(out)
 }
 
 /// All metrics of the whole period, spread over the cores (a report without groups).
-fn metrics_par(rows: &Rows, ctx: &Ctx, later: &dyn Fn(&MetricDef) -> Value) -> Metrics {
-    let own = own_metrics(ctx);
+fn metrics_par(rows: &Rows, ctx: &Ctx, later: &dyn Fn(&MetricDef) -> Value, sel: Option<MetricSet>) -> Metrics {
+    let own = own_metrics(ctx, sel);
     let mut accs: Vec<Acc> = accumulate_all(&own, rows, &Slots::default(), 1, ctx)
         .into_iter()
         .map(|mut v| v.pop().unwrap_or(Acc::Badge))
         .collect();
-    assemble(&own, &mut accs, later)
+    assemble(&own, &mut accs, later, sel)
 }
 
 /// Runs `jobs` on every core (reports of many groups), keeping their order.
@@ -1336,7 +1380,7 @@ pub fn build(t: &FactTable, p: &Params, cfg: &Config) -> Report {
             })
         };
         // Metric by metric, each over all groups at once, the metrics spread over the cores.
-        let own = own_metrics(&ctx);
+        let own = own_metrics(&ctx, p.metrics);
         let mut per_metric: Vec<Vec<Acc>> = accumulate_all(&own, &rows, &sl, slots, &ctx);
         // Every fact of the period is in exactly one group (facts without a value form the
         // `null` group): the total is the groups added up, not a second pass over the rows.
@@ -1360,16 +1404,16 @@ pub fn build(t: &FactTable, p: &Params, cfg: &Config) -> Report {
         };
         let mut finished = parallel(order.len() + 1, |k| {
             if k == 0 {
-                return assemble(&own, &mut take(&totals), &total_badge);
+                return assemble(&own, &mut take(&totals), &total_badge, p.metrics);
             }
             let i = order[k - 1].1;
-            assemble(&own, &mut take(&by_group[i]), &|d| group_badge(i, d))
+            assemble(&own, &mut take(&by_group[i]), &|d| group_badge(i, d), p.metrics)
         });
         let rest = finished.split_off(1);
         total = finished.pop();
         groups = order.into_iter().zip(rest).map(|((key, _), metrics)| Group { key, metrics }).collect();
     }
-    let total = total.unwrap_or_else(|| metrics_par(&rows, &ctx, &total_badge));
+    let total = total.unwrap_or_else(|| metrics_par(&rows, &ctx, &total_badge, p.metrics));
     Report {
         period: Period { from: p.from.map(rfc3339_utc), to: p.to.map(rfc3339_utc) },
         timezone: p.zone.name(),

@@ -159,11 +159,14 @@ pub struct ReportQuery {
     by: Option<String>,
     tz: Option<String>,
     workspace: Option<String>,
+    /// Comma-separated metric ids: only those are computed and returned.
+    metrics: Option<String>,
 }
 
 impl ReportQuery {
     fn params(&self) -> Result<Params, Problem> {
         Params::parse(self.from.as_deref(), self.to.as_deref(), self.by.as_deref(), self.tz.as_deref())
+            .and_then(|p| p.with_metrics(self.metrics.as_deref()))
             .map_err(Problem::bad_request)
     }
 }
@@ -175,7 +178,8 @@ async fn report_handler(State(st): State<AppState>, headers: HeaderMap, Query(q)
         let p = q.params()?;
         // Dashboards and BI tools ask the same questions again and again: a report is computed
         // once per store version (every import bumps it).
-        let key = format!("{ws}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}", q.from, q.to, q.by, q.tz);
+        let key =
+            format!("{ws}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}", q.from, q.to, q.by, q.tz, q.metrics);
         let version = store.version(&ws)?;
         let cache = || st.reports.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some((v, text)) = cache().get(&key) {
@@ -372,13 +376,17 @@ async fn openapi() -> Response {
 
 /// The API's OpenAPI 3.1 description.
 pub fn openapi_document() -> serde_json::Value {
-    let period = json!([
+    let mut report_params = json!([
         {"name": "from", "in": "query", "schema": {"type": "string"}, "description": "RFC 3339 instant or date (local midnight in tz), inclusive"},
         {"name": "to", "in": "query", "schema": {"type": "string"}, "description": "exclusive end"},
         {"name": "by", "in": "query", "schema": {"type": "string", "enum": ["account", "channel", "agent", "team", "day", "week", "month", "theme"]}},
         {"name": "tz", "in": "query", "schema": {"type": "string", "default": "UTC"}},
         {"name": "workspace", "in": "query", "schema": {"type": "string"}, "description": "must be the token's workspace"}
     ]);
+    if let Some(a) = report_params.as_array_mut() {
+        a.push(json!({"name": "metrics", "in": "query", "schema": {"type": "string"},
+            "description": "comma-separated metric ids: only those are computed and returned (default: all)"}));
+    }
     let problem = json!({"description": "a problem document", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}});
     json!({
         "openapi": "3.1.0",
@@ -392,7 +400,7 @@ pub fn openapi_document() -> serde_json::Value {
         },
         "paths": {
             "/report": {"get": {"summary": "Every indicator over a period, optionally grouped (the JSON of `barometre report --format json`)",
-                "parameters": period, "responses": {"200": {"description": "the report"}, "400": problem, "401": problem, "404": problem}}},
+                "parameters": report_params, "responses": {"200": {"description": "the report"}, "400": problem, "401": problem, "404": problem}}},
             "/explain": {"get": {"summary": "The rows behind one figure",
                 "parameters": [{"name": "metric", "in": "query", "required": true, "schema": {"type": "string"}},
                                {"name": "group", "in": "query", "schema": {"type": "string"}},

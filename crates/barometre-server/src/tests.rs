@@ -79,6 +79,19 @@ async fn the_report_is_the_bytes_of_the_cli_report() {
 }
 
 #[tokio::test]
+async fn a_report_with_metrics_returns_only_those() {
+    let w = world();
+    let (status, _, body) = call(&w, "GET", "/api/v1/report?metrics=response_rate", Some(&w.viewer_a), "").await;
+    assert_eq!(status, StatusCode::OK);
+    let m = &v(&body)["total"]["metrics"];
+    assert_eq!(m.as_object().map(|o| o.len()), Some(1));
+    assert_eq!(m["response_rate"]["numerator"], 1);
+    let (status, ctype, body) = call(&w, "GET", "/api/v1/report?metrics=speed", Some(&w.viewer_a), "").await;
+    assert_eq!((status, ctype.as_str()), (StatusCode::BAD_REQUEST, "application/problem+json"));
+    assert!(v(&body)["detail"].as_str().unwrap().contains("unknown metric `speed`"));
+}
+
+#[tokio::test]
 async fn a_token_never_reads_another_workspace() {
     let w = world();
     // Asking for brand-b with brand-a's token: as if it did not exist, and no figure leaks.

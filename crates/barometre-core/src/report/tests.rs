@@ -984,3 +984,45 @@ fn a_filtered_report_equals_its_group_in_the_grouped_report(
     let alone = build(&t.filtered(filter.0, filter.1), &p, &cfg);
     assert_eq!(serde_json::to_value(&alone.total.metrics).unwrap(), serde_json::to_value(&group.metrics).unwrap());
 }
+
+#[test]
+fn a_metric_selection_reports_only_those_metrics_with_the_same_figures() {
+    let (rows, evs) = scenario();
+    let sel = "response_rate, first_response_time,response_time_business,responsiveness_badge";
+    for by in [None, Some("channel"), Some("day")] {
+        let all = Params::parse(None, None, by, None).unwrap();
+        let p = all.with_metrics(Some(sel)).unwrap();
+        let (full, some) = (report(&rows, &evs, &all, &Config::default()), report(&rows, &evs, &p, &Config::default()));
+        let ids = |m: &Metrics| m.0.iter().map(|(k, _)| *k).collect::<Vec<_>>();
+        // Registry order, whatever the order of the list.
+        let want = ["response_rate", "first_response_time", "responsiveness_badge", "response_time_business"];
+        let mut want: Vec<&str> = want.to_vec();
+        want.sort_by_key(|id| METRICS.iter().position(|d| d.id == *id));
+        assert_eq!(ids(&some.total.metrics), want);
+        for id in &want {
+            assert_eq!(some.total.metrics.get(id), full.total.metrics.get(id), "{id}");
+        }
+        assert_eq!(some.groups.len(), full.groups.len());
+        for (g, f) in some.groups.iter().zip(&full.groups) {
+            assert_eq!(g.key, f.key);
+            assert_eq!(ids(&g.metrics), want);
+            for id in &want {
+                assert_eq!(g.metrics.get(id), f.metrics.get(id), "{id} of {:?}", g.key);
+            }
+        }
+    }
+    // The hand figures of the scenario: 3 of 4 examined requests, business twin = calendar time.
+    let p = Params::default().with_metrics(Some("response_rate,response_time_business")).unwrap();
+    let t = report(&rows, &evs, &p, &Config::default()).total.metrics;
+    assert_eq!(ratio(&t, "response_rate"), (Some(75.0), 3, 4));
+    assert_eq!(dur(&t, "response_time_business").0, 3);
+    assert!(t.get("response_time").is_none());
+}
+
+#[rstest::rstest]
+#[case::unknown_id("response_rate,nope", "unknown metric `nope`")]
+#[case::empty_list(" , ", "no metric named")]
+fn a_bad_metric_selection_is_refused(#[case] list: &str, #[case] says: &str) {
+    let e = Params::default().with_metrics(Some(list)).unwrap_err();
+    assert!(e.contains(says), "{e}");
+}
