@@ -308,6 +308,33 @@ mod invariants {
             let b = serde_json::to_string(&report(&shuffled, &[], &p, &cfg)).unwrap();
             prop_assert_eq!(a, b);
         }
+
+        #[test]
+        fn a_metric_selection_is_the_full_report_restricted(
+            rows in arb_rows(),
+            bits in 1u64..(1 << 20),
+            by in prop::sample::select(vec![None, Some(Dim::Channel), Some(Dim::Agent), Some(Dim::Day)]),
+        ) {
+            let cfg = Config::default();
+            // Spread twenty random bits over the whole registry.
+            let ids: Vec<&str> = METRICS
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| bits & (1 << (i * 20 / METRICS.len())) != 0 && (i + bits as usize) % 3 != 0)
+                .map(|(_, d)| d.id)
+                .collect();
+            prop_assume!(!ids.is_empty());
+            let full = report(&rows, &[], &Params { by, ..Params::default() }, &cfg);
+            let p = Params { by, ..Params::default() }.with_metrics(Some(&ids.join(","))).unwrap();
+            let some = report(&rows, &[], &p, &cfg);
+            let restrict = |m: &Metrics| Metrics(m.0.iter().filter(|(k, _)| ids.contains(k)).cloned().collect());
+            prop_assert_eq!(&some.total.metrics, &restrict(&full.total.metrics));
+            prop_assert_eq!(some.groups.len(), full.groups.len());
+            for (g, f) in some.groups.iter().zip(&full.groups) {
+                prop_assert_eq!(&g.key, &f.key);
+                prop_assert_eq!(&g.metrics, &restrict(&f.metrics));
+            }
+        }
     }
 }
 
