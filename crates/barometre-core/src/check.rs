@@ -76,7 +76,7 @@ fn alert_findings(t: &FactTable, a: &Alert, to: Millis, zone: Zone, cfg: &Config
         Some(b) => Some(Dim::parse(b).ok_or_else(|| format!("alert on `{}`: unknown group `{b}`", a.metric))?),
     };
     let from = to - a.window_ms;
-    let r = build(t, &Params { from: Some(from), to: Some(to), by, zone, metrics: None }, cfg);
+    let r = build(t, &Params { from: Some(from), to: Some(to), by, zone, ..Params::default() }, cfg);
     let mk = |key: Option<String>, v: Option<&Value>| {
         let value = v.and_then(|v| number(v, &a.field));
         Finding {
@@ -106,8 +106,9 @@ pub fn check(t: &FactTable, to: Millis, zone: Zone, cfg: &Config) -> Result<Chec
     }
     let staffing = cfg.staffing.then(|| {
         let w = cfg.staffing_window_ms;
-        let now = build(t, &Params { from: Some(to - w), to: Some(to), by: None, zone, metrics: None }, cfg);
-        let before = build(t, &Params { from: Some(to - 2 * w), to: Some(to - w), by: None, zone, metrics: None }, cfg);
+        let now = build(t, &Params { from: Some(to - w), to: Some(to), by: None, zone, ..Params::default() }, cfg);
+        let before =
+            build(t, &Params { from: Some(to - 2 * w), to: Some(to - w), by: None, zone, ..Params::default() }, cfg);
         let trend = |id: &str, field: &str| Trend {
             now: now.total.metrics.get(id).and_then(|v| number(v, field)),
             before: before.total.metrics.get(id).and_then(|v| number(v, field)),

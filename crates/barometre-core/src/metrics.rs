@@ -846,3 +846,8 @@ fn csat(s: &SurveyRow) -> bool {
 pub fn find(id: &str) -> Option<&'static MetricDef> {
     METRICS.iter().find(|m| m.id == id)
 }
+
+/// A metric's place in the registry (the order reports list them in).
+pub fn index(id: &str) -> Option<usize> {
+    METRICS.iter().position(|m| m.id == id)
+}

@@ -78,9 +78,7 @@ impl MetricSet {
     pub fn parse(list: &str) -> Result<MetricSet, String> {
         let mut bits = 0u64;
         for id in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            let i = METRICS
-                .iter()
-                .position(|d| d.id == id)
+            let i = crate::metrics::index(id)
                 .ok_or_else(|| format!("unknown metric `{id}` (`barometre metrics` lists them)"))?;
             bits |= 1 << i;
         }
@@ -90,7 +88,7 @@ impl MetricSet {
         Ok(MetricSet(bits))
     }
     pub fn contains(self, id: &str) -> bool {
-        METRICS.iter().position(|d| d.id == id).is_some_and(|i| self.0 & (1 << i) != 0)
+        crate::metrics::index(id).is_some_and(|i| self.0 & (1 << i) != 0)
     }
 }
 
@@ -612,8 +610,7 @@ fn assemble(
     if let Some(sel) = sel {
         out.retain(|(id, _)| sel.contains(id));
     }
-    let pos = |id: &str| METRICS.iter().position(|d| d.id == id);
-    out.sort_by_key(|(id, _)| pos(id));
+    out.sort_by_key(|(id, _)| crate::metrics::index(id));
     Metrics(out)
 }
 
