@@ -318,8 +318,6 @@ pub fn report(ctx: &Ctx, a: ReportArgs) -> Result<ExitCode> {
         table
     };
     tm.mark("load facts");
-    let rep = report::build(&table, &p, &cfg);
-    tm.mark("aggregate");
     if a.format == "xlsx" {
         let lang = Lang::parse(&a.lang).unwrap_or(Lang::Fr);
         let dims: Vec<Dim> = match p.by {
@@ -336,6 +334,9 @@ pub fn report(ctx: &Ctx, a: ReportArgs) -> Result<ExitCode> {
         eprintln!("{}", out.display());
         return Ok(if rejected > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS });
     }
+    // Built after the XLSX branch: its sheets are reports of their own (a total, then each grouping).
+    let rep = report::build(&table, &p, &cfg);
+    tm.mark("aggregate");
     let text = match a.format.as_str() {
         "json" => serde_json::to_string_pretty(&rep)? + "\n",
         "csv" => render::report_csv(&rep),
