@@ -446,7 +446,7 @@ pub fn explain(ctx: &Ctx, a: ExplainArgs) -> Result<ExitCode> {
     let records = store.records(&ctx.workspace, p.from, p.to)?;
     let mut e = report::explain(def, &facts, &records, &p, a.group.as_deref(), &cfg);
     if a.numerator {
-        e.rows.retain(|r| r.get("in_numerator").is_none_or(|v| v == &serde_json::Value::Bool(true)));
+        e.numerator_only();
     }
     let text = match a.format.as_str() {
         "json" => serde_json::to_string_pretty(&e)? + "\n",

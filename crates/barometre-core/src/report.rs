@@ -1427,6 +1427,13 @@ pub struct Explain {
     pub rows: Vec<Map<String, Json>>,
 }
 
+impl Explain {
+    /// Keeps the rows counted in a ratio's numerator (rows of other metrics have no flag and stay).
+    pub fn numerator_only(&mut self) {
+        self.rows.retain(|r| r.get("in_numerator").is_none_or(|v| v == &Json::Bool(true)));
+    }
+}
+
 fn group_matches(key: Option<String>, want: Option<&str>) -> bool {
     match want {
         None => true,

@@ -227,7 +227,7 @@ async fn explain_handler(State(st): State<AppState>, headers: HeaderMap, Query(q
         let records = store.records(&ws, p.from, p.to)?;
         let mut e = report::explain(def, &facts, &records, &p, q.group.as_deref(), &st.cfg);
         if q.numerator == Some(true) {
-            e.rows.retain(|r| r.get("in_numerator").is_none_or(|v| v == &serde_json::Value::Bool(true)));
+            e.numerator_only();
         }
         let text = serde_json::to_string_pretty(&e).map_err(|_| Problem::bad_request("unprintable rows"))? + "\n";
         Ok(json_text(text))
