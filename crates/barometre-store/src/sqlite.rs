@@ -383,6 +383,14 @@ fn within(ms: Millis, from: Option<Millis>, to: Option<Millis>) -> bool {
     from.is_none_or(|f| ms >= f) && to.is_none_or(|t| ms < t)
 }
 
+/// The facts of a table that start in the period (records are read for the period already).
+fn clip(mut t: FactTable, from: Option<Millis>, to: Option<Millis>) -> FactTable {
+    t.reqs.retain(|r| within(r.start_ms, from, to));
+    t.msgs.retain(|m| within(m.ms, from, to));
+    t.convs.retain(|c| within(c.start_ms, from, to));
+    t
+}
+
 impl SqliteStore {
     /// The rows of one query, each mapped to a value.
     fn query_rows<T>(
@@ -599,10 +607,7 @@ impl Store for SqliteStore {
             let agents = first_agents(&f);
             let mut t = FactTable::from_facts(&f);
             add_records(&mut t, &self.records(ws, from, to)?, || Ok(agents))?;
-            t.reqs.retain(|r| within(r.start_ms, from, to));
-            t.msgs.retain(|m| within(m.ms, from, to));
-            t.convs.retain(|c| within(c.start_ms, from, to));
-            return Ok(t);
+            return Ok(clip(t, from, to));
         }
         let mut t = FactTable { dict: read_dict(&self.conn, ws)?, ..FactTable::default() };
         t.reqs.reserve(count_rows(&self.conn, ws, "req", from, to)?);
@@ -635,10 +640,7 @@ impl Store for SqliteStore {
             read.and(decoded)
         })?;
         add_records(&mut t, &self.records(ws, from, to)?, || Ok(first_agents(&self.facts(ws, cfg, None, None)?)))?;
-        t.reqs.retain(|r| within(r.start_ms, from, to));
-        t.msgs.retain(|m| within(m.ms, from, to));
-        t.convs.retain(|c| within(c.start_ms, from, to));
-        Ok(t)
+        Ok(clip(t, from, to))
     }
 
     fn facts(&self, ws: &str, cfg: &Config, from: Option<Millis>, to: Option<Millis>) -> Result<Facts, StoreError> {
