@@ -353,12 +353,21 @@ pub fn report(ctx: &Ctx, a: ReportArgs) -> Result<ExitCode> {
 /// by `import` (a repeated id with other content is a bad row); the count of bad rows comes back.
 fn one_shot(a: &ReportArgs, cfg: &Config, tm: &mut Timings) -> Result<(barometre_core::table::FactTable, usize)> {
     use barometre_core::ingest::Record;
+    /// Where a message row was read, to name it if its id repeats.
+    struct Seen {
+        fingerprint: u64,
+        line: u64,
+        file: u32,
+        column: u32,
+        /// Its rank among everything read, bad rows included: errors come out in reading order.
+        seq: u32,
+    }
     let format = a.input_format.as_deref().and_then(Format::parse);
-    let mut inp = barometre_core::engine::ClockInput::default();
-    // Per message kept: its content hash and where it was read (file number, line).
-    let mut fps: Vec<(u64, u32, u64)> = Vec::new();
+    let mut bulk = barometre_core::engine::Bulk::default();
+    let mut seen: Vec<Seen> = Vec::new();
     let mut file_names: Vec<std::sync::Arc<str>> = Vec::new();
-    let mut bad = Vec::new();
+    let mut bad: Vec<(u32, barometre_core::ingest::RowError)> = Vec::new();
+    let mut seq = 0u32;
     for (kind, paths) in [(Kind::Messages, &a.inputs), (Kind::ConversationEvents, &a.events)] {
         let fmt = if kind == Kind::Messages { format } else { None };
         let pb = ProgressBar::hidden();
@@ -374,40 +383,57 @@ fn one_shot(a: &ReportArgs, cfg: &Config, tm: &mut Timings) -> Result<(barometre
             after: String::new(),
         };
         for r in files {
+            seq += 1;
             let loc = match r {
                 Ok(l) => l,
                 Err(e) => {
-                    bad.push(e);
+                    bad.push((seq, e));
                     continue;
                 }
             };
             match &loc.record {
                 Record::Message(m) => {
-                    let fp = m.fingerprint();
-                    if inp.push_message(m, cfg) {
-                        if file_names.last() != Some(&loc.file) {
-                            file_names.push(loc.file.clone());
-                        }
-                        fps.push((fp, file_names.len() as u32 - 1, loc.line));
-                    } else if let Some(i) = inp.ids.find(&m.message_id) {
-                        let (first_fp, file, line) = fps[i as usize];
-                        if first_fp != fp {
-                            bad.push(loc.error(format!(
-                                "duplicate message_id `{}` with other content (first at {}:{line})",
-                                m.message_id, file_names[file as usize]
-                            )));
-                        }
+                    if file_names.last().is_none_or(|f| !std::sync::Arc::ptr_eq(f, &loc.file)) {
+                        file_names.push(loc.file.clone());
                     }
+                    seen.push(Seen {
+                        fingerprint: m.fingerprint(),
+                        line: loc.line,
+                        file: file_names.len() as u32 - 1,
+                        column: loc.id_column as u32,
+                        seq,
+                    });
+                    bulk.push_message(m, cfg);
                 }
-                Record::Event(e) => inp.push_event(e),
+                Record::Event(e) => bulk.push_event(e),
                 // One-shot reports read messages and events; other kinds are imported.
                 _ => {}
             }
         }
     }
     tm.mark("read input");
+    let (inp, dups) = bulk.finish();
+    for (row, first, id) in dups {
+        let (r, f) = (&seen[row as usize], &seen[first as usize]);
+        if r.fingerprint != f.fingerprint {
+            let error = barometre_core::ingest::RowError {
+                file: file_names[r.file as usize].to_string(),
+                line: r.line,
+                column: u64::from(r.column),
+                reason: format!(
+                    "duplicate message_id `{}` with other content (first at {}:{})",
+                    inp.id(id),
+                    file_names[f.file as usize],
+                    f.line
+                ),
+            };
+            bad.push((r.seq, error));
+        }
+    }
+    bad.sort_by_key(|b| b.0);
+    tm.mark("intern");
     let mut err = std::io::stderr().lock();
-    for e in &bad {
+    for (_, e) in &bad {
         writeln!(err, "{e}")?;
     }
     let out = barometre_core::engine::run(&inp, cfg);

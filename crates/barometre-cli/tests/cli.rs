@@ -265,11 +265,27 @@ fn a_one_shot_report_from_files_equals_import_then_report() {
     assert_eq!(o.status.code(), Some(0));
     assert_eq!(String::from_utf8(o.stdout).unwrap(), String::from_utf8(stored).unwrap());
     // A repeated id with other content is a bad row: reported, first version kept, exit 2.
-    let dup = write(d.path(), "dup.csv", &format!("{ROWS}b1,2026-04-06T09:05:00Z,in,acme,email,u2,k2,,Autre,\n"));
+    // Errors come out in the order of the rows, whatever found them; an identical repeat is
+    // no error.
+    let dup = write(
+        d.path(),
+        "dup.csv",
+        &format!(
+            "{ROWS}x1,2026-04-06T09:05:00Z,sideways,acme,email,u2,k2,,,\n\
+b1,2026-04-06T09:05:00Z,in,acme,email,u2,k2,,Autre,\n\
+c1,2026-04-07T09:00:00Z,in,acme,email,u3,k3,,Colis,\n\
+x2,2026-04-06T09:05:00Z,in,acme,email,,k2,,,\n"
+        ),
+    );
     let o = run(&["report", "--input", s(&dup), "--format", "json"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr)
-        .contains("dup.csv:8:1: duplicate message_id `b1` with other content (first at"));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 3, "{err}");
+    let f = dup.display();
+    assert_eq!(lines[0], format!("{f}:8:3: unknown direction `sideways` (expected `in` or `out`)"));
+    assert_eq!(lines[1], format!("{f}:9:1: duplicate message_id `b1` with other content (first at {f}:5)"));
+    assert_eq!(lines[2], format!("{f}:11:6: missing value for required column `author_id`"));
     assert_eq!(json(&o)["total"]["metrics"]["messages_received"]["value"], 3);
 }
 

@@ -5,7 +5,7 @@
 use crate::clock::{actionable_from, text_facts, ConversationFact, Facts, MessageFact, Outcome, RequestFact, Role};
 use crate::config::Config;
 use crate::fx::{FxHashMap, FxHashSet};
-use crate::intern::Interner;
+use crate::intern::{intern_all, Interner, Strings};
 use crate::model::{ConversationEvent, Direction, EventKind, Message};
 use crate::table::{ConvRow, Dict, MsgRow, ReqRow, NONE};
 use crate::time::Millis;
@@ -21,7 +21,7 @@ const F_SIGNED: u16 = 128;
 const F_FEEDBACK: u16 = 256;
 
 /// One message as the clock needs it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ClockRow {
     pub ms: Millis,
     pub handle_ms: Millis,
@@ -118,66 +118,173 @@ impl ClockInput {
         if !self.ids.intern(r.id).1 {
             return false;
         }
-        let mut flags = 0;
-        let mut set = |f: u16, on: bool| {
-            if on {
-                flags |= f;
-            }
-        };
-        set(F_IN, r.inbound);
-        set(F_BOT, r.bot && !r.inbound);
-        set(F_PUBLIC, r.public);
-        set(F_ACTIONABLE, r.actionable);
-        set(F_SCOPE_KNOWN, r.in_scope.is_some());
-        set(F_SCOPE, r.in_scope == Some(true));
-        set(F_SIGNED_KNOWN, r.signed.is_some());
-        set(F_SIGNED, r.signed == Some(true));
-        set(F_FEEDBACK, r.inbound && r.feedback);
-        let human_out = !r.inbound && !r.bot;
-        self.rows.push(ClockRow {
-            ms: r.ms,
-            handle_ms: r.handle_ms.unwrap_or(i64::MIN),
-            account: self.dims.id(r.account),
-            channel: self.dims.id(r.channel),
-            team: self.dims.opt(r.team),
-            agent: if human_out { self.dims.id(r.author) } else { NONE },
-            author: self.names.id(r.author),
-            conv: self.names.opt(r.conversation_id),
-            reply_to: self.names.opt(r.reply_to),
-            customer: self.names.opt(r.customer),
-            customer_h: crate::table::customer_hash(r.customer),
-            flags,
-        });
+        let mut row = pre_row(&mut self.dims, &r);
+        row.author = self.names.opt_recent(Some(r.author));
+        row.conv = self.names.opt_recent(r.conversation_id);
+        row.reply_to = self.names.opt_recent(r.reply_to);
+        row.customer = self.names.opt_recent(r.customer);
+        self.rows.push(row);
         true
     }
 
     pub fn push_message(&mut self, m: &Message, cfg: &Config) -> bool {
         let tf = text_facts(m, cfg);
-        self.push(RawRow {
-            id: &m.message_id,
-            ms: m.created_at.ms,
-            inbound: m.direction == Direction::In,
-            bot: m.bot,
-            account: &m.account,
-            channel: &m.channel,
-            author: &m.author_id,
-            team: m.team.as_deref(),
-            conversation_id: m.conversation_id.as_deref(),
-            reply_to: m.reply_to.as_deref(),
-            customer: m.customer(),
-            public: m.is_public(),
-            in_scope: m.in_scope,
-            actionable: m.direction == Direction::In
-                && actionable_from(m.actionable, m.kind.as_deref(), m.in_scope, tf.bare_thanks),
-            signed: tf.signed,
-            handle_ms: m.handle_seconds.map(|s| (s * 1000.0).round() as i64),
-            feedback: m.kind.as_deref() == Some("feedback"),
-        })
+        self.push(raw_row(m, &tf))
     }
 
     pub fn push_event(&mut self, e: &ConversationEvent) {
         let agent = self.dims.opt(e.agent_id.as_deref());
         self.events.push(Event { conversation: e.conversation_id.as_str().into(), ms: e.at.ms, kind: e.event, agent });
+    }
+}
+
+/// A message's clock row with its dimensions interned and its names (author, conversation,
+/// reply target, customer) left to the caller.
+fn pre_row(dims: &mut Dict, r: &RawRow) -> ClockRow {
+    let mut flags = 0;
+    let mut set = |f: u16, on: bool| {
+        if on {
+            flags |= f;
+        }
+    };
+    set(F_IN, r.inbound);
+    set(F_BOT, r.bot && !r.inbound);
+    set(F_PUBLIC, r.public);
+    set(F_ACTIONABLE, r.actionable);
+    set(F_SCOPE_KNOWN, r.in_scope.is_some());
+    set(F_SCOPE, r.in_scope == Some(true));
+    set(F_SIGNED_KNOWN, r.signed.is_some());
+    set(F_SIGNED, r.signed == Some(true));
+    set(F_FEEDBACK, r.inbound && r.feedback);
+    let human_out = !r.inbound && !r.bot;
+    ClockRow {
+        ms: r.ms,
+        handle_ms: r.handle_ms.unwrap_or(i64::MIN),
+        account: dims.id(r.account),
+        channel: dims.id(r.channel),
+        team: dims.opt(r.team),
+        agent: if human_out { dims.id(r.author) } else { NONE },
+        author: NONE,
+        conv: NONE,
+        reply_to: NONE,
+        customer: NONE,
+        customer_h: crate::table::customer_hash(r.customer),
+        flags,
+    }
+}
+
+fn raw_row<'a>(m: &'a Message, tf: &crate::model::TextFacts) -> RawRow<'a> {
+    RawRow {
+        id: &m.message_id,
+        ms: m.created_at.ms,
+        inbound: m.direction == Direction::In,
+        bot: m.bot,
+        account: &m.account,
+        channel: &m.channel,
+        author: &m.author_id,
+        team: m.team.as_deref(),
+        conversation_id: m.conversation_id.as_deref(),
+        reply_to: m.reply_to.as_deref(),
+        customer: m.customer(),
+        public: m.is_public(),
+        in_scope: m.in_scope,
+        actionable: m.direction == Direction::In
+            && actionable_from(m.actionable, m.kind.as_deref(), m.in_scope, tf.bare_thanks),
+        signed: tf.signed,
+        handle_ms: m.handle_seconds.map(|s| (s * 1000.0).round() as i64),
+        feedback: m.kind.as_deref() == Some("feedback"),
+    }
+}
+
+/// Gathers many rows, then builds the [`ClockInput`] in one go ([`intern_all`]): the same input
+/// as pushing the rows one by one, without a table lookup a name a row. Rows are numbered in
+/// the order they are pushed, repeats of a message id included.
+#[derive(Default)]
+pub struct Bulk {
+    dims: Dict,
+    ids: Strings,
+    /// Four a row: author, conversation, reply target, customer.
+    names: Strings,
+    rows: Vec<ClockRow>,
+    events: Vec<Event>,
+}
+
+impl Bulk {
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    pub fn push(&mut self, r: RawRow) {
+        self.rows.push(pre_row(&mut self.dims, &r));
+        self.ids.push(Some(r.id));
+        for s in [Some(r.author), r.conversation_id, r.reply_to, r.customer] {
+            self.names.push(s);
+        }
+    }
+
+    pub fn push_message(&mut self, m: &Message, cfg: &Config) {
+        let tf = text_facts(m, cfg);
+        self.push(raw_row(m, &tf));
+    }
+
+    /// Events come after every message, as [`ClockInput::push_event`] takes them.
+    pub fn push_event(&mut self, e: &ConversationEvent) {
+        let agent = self.dims.opt(e.agent_id.as_deref());
+        self.events.push(Event { conversation: e.conversation_id.as_str().into(), ms: e.at.ms, kind: e.event, agent });
+    }
+
+    /// The clock's input, with the first row of each message id kept, and the rows left out as
+    /// `(row, the earlier row with its id, the message that row became)`.
+    pub fn finish(self) -> (ClockInput, Vec<(u32, u32, u32)>) {
+        let Bulk { mut dims, ids, mut names, rows, mut events } = self;
+        let msgs = intern_all(ids);
+        let mut dups = Vec::new();
+        for (e, &g) in msgs.ids.iter().enumerate() {
+            let first = msgs.firsts[g as usize];
+            if first != e as u32 {
+                dups.push((e as u32, first, g));
+            }
+        }
+        let rows = if dups.is_empty() {
+            rows
+        } else {
+            let mut left_out = vec![false; rows.len()];
+            for d in &dups {
+                left_out[d.0 as usize] = true;
+            }
+            names.retain(|e| !left_out[e / 4]);
+            let mut kept: Vec<ClockRow> =
+                rows.into_iter().zip(&left_out).filter(|(_, &out)| !out).map(|(r, _)| r).collect();
+            // A name seen only in left-out rows must not become a group: dimensions again, in
+            // the order the kept rows name them.
+            let mut again = Dict::default();
+            let mut map = |id: u32| if id == NONE { NONE } else { again.id(dims.name(id).unwrap_or_default()) };
+            for r in &mut kept {
+                r.account = map(r.account);
+                r.channel = map(r.channel);
+                r.team = map(r.team);
+                r.agent = map(r.agent);
+            }
+            for e in &mut events {
+                e.agent = map(e.agent);
+            }
+            dims = again;
+            kept
+        };
+        let named = intern_all(names);
+        let mut rows = rows;
+        for (r, w) in rows.iter_mut().zip(named.ids.chunks_exact(4)) {
+            r.author = w[0];
+            r.conv = w[1];
+            r.reply_to = w[2];
+            r.customer = w[3];
+        }
+        let inp = ClockInput { dims, names: Dict::from_interner(named.interner), ids: msgs.interner, rows, events };
+        (inp, dups)
     }
 }
 
@@ -688,4 +795,44 @@ pub fn run(inp: &ClockInput, cfg: &Config) -> ClockOut {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bulk_input_equals_rows_pushed_one_by_one() {
+        let cfg = Config::default();
+        let data = crate::demo::generate(7, 20, 1_780_000_000_000);
+        let mut msgs = data.messages.clone();
+        // Repeats of an id: one identical, one with other content naming a new account.
+        let mut again = msgs[3].clone();
+        again.account = "only-in-a-repeat".into();
+        msgs.insert(10, again);
+        msgs.insert(20, msgs[5].clone());
+        let mut one = ClockInput::default();
+        let mut kept = Vec::new();
+        for (k, m) in msgs.iter().enumerate() {
+            if one.push_message(m, &cfg) {
+                kept.push(k);
+            }
+        }
+        let mut bulk = Bulk::default();
+        for m in &msgs {
+            bulk.push_message(m, &cfg);
+        }
+        for e in &data.events {
+            one.push_event(e);
+            bulk.push_event(e);
+        }
+        let (inp, dups) = bulk.finish();
+        assert_eq!(dups, [(10, 3, 3), (20, 5, 5)]);
+        assert_eq!(inp.rows, one.rows);
+        assert_eq!((&inp.ids, &inp.dims, &inp.names), (&one.ids, &one.dims, &one.names));
+        assert!(inp.dims.get("only-in-a-repeat").is_none());
+        let agents = |i: &ClockInput| i.events.iter().map(|e| e.agent).collect::<Vec<_>>();
+        assert_eq!(agents(&inp), agents(&one));
+        assert!(inp.rows.len() > 1000 && kept.len() == inp.rows.len());
+    }
 }

@@ -1,16 +1,38 @@
 //! A string interner with one arena: each distinct string is stored once, in one growing buffer,
-//! found again through a hash table of ids. Millions of customer ids and message ids then cost
-//! their bytes and a few integers, not an allocation each.
+//! found again through an open-addressing table of ids. Millions of customer ids and message ids
+//! then cost their bytes and a few integers, not an allocation each.
+//!
+//! Why not a general hash map: at ten million keys every probe is a trip to main memory, and a
+//! map that keeps only ids must read the arena to rehash or to reject a candidate. Here a slot
+//! holds 32 bits of the hash beside the id, so a new key costs one slot read (its tag rejects
+//! the others), growth re-hashes the arena in id order (sequential reads), and a small cache of
+//! recently seen names catches the ids that repeat row after row (a conversation's id, its
+//! customer) without touching the table.
 
 use crate::fx::FxHasher;
-use hashbrown::HashTable;
 use std::hash::Hasher;
+use std::sync::OnceLock;
+
+const EMPTY: u32 = u32::MAX;
+/// Entries of the recent-names cache (direct-mapped by hash).
+const RECENT: usize = 1 << 12;
+/// The length that marks an absent entry in [`intern_all`]'s spans.
+pub const ABSENT: u32 = u32::MAX;
+
+#[derive(Clone, Copy)]
+struct Slot {
+    tag: u32,
+    id: u32,
+}
 
 #[derive(Default, Clone)]
 pub struct Interner {
     arena: String,
     spans: Vec<(u32, u32)>,
-    table: HashTable<u32>,
+    /// Built on first use: an interner made by [`intern_all`] may never be searched.
+    slots: OnceLock<Vec<Slot>>,
+    /// (full hash, id) of names recently looked up; id EMPTY when unused.
+    recent: Vec<(u64, u32)>,
 }
 
 impl std::fmt::Debug for Interner {
@@ -25,19 +47,50 @@ impl PartialEq for Interner {
     }
 }
 
-fn hash(s: &str) -> u64 {
+/// The hash the interner files a string under.
+#[inline]
+pub fn hash(s: &str) -> u64 {
+    hash_bytes(s.as_bytes())
+}
+
+#[inline]
+fn hash_bytes(b: &[u8]) -> u64 {
     let mut h = FxHasher::default();
-    h.write(s.as_bytes());
+    h.write(b);
     h.finish()
 }
 
-impl Interner {
-    pub fn with_capacity(n: usize, bytes: usize) -> Interner {
-        Interner {
-            arena: String::with_capacity(bytes),
-            spans: Vec::with_capacity(n),
-            table: HashTable::with_capacity(n),
+#[inline]
+fn tag(h: u64) -> u32 {
+    (h >> 32) as u32
+}
+
+/// A table of `size` slots (a power of two) holding every id of `spans`.
+fn build(arena: &str, spans: &[(u32, u32)], size: usize) -> Vec<Slot> {
+    let mut slots = vec![Slot { tag: 0, id: EMPTY }; size];
+    let mask = size - 1;
+    for (id, &(a, n)) in spans.iter().enumerate() {
+        let h = hash_bytes(&arena.as_bytes()[a as usize..(a + n) as usize]);
+        let mut i = h as usize & mask;
+        while slots[i].id != EMPTY {
+            i = (i + 1) & mask;
         }
+        slots[i] = Slot { tag: tag(h), id: id as u32 };
+    }
+    slots
+}
+
+/// Slots for `n` strings: at most half full, so probes stay short.
+fn size_for(n: usize) -> usize {
+    (n * 2).next_power_of_two().max(16)
+}
+
+impl Interner {
+    /// Room for `n` strings of `bytes` bytes in all before any growth.
+    pub fn with_capacity(n: usize, bytes: usize) -> Interner {
+        let me = Interner { arena: String::with_capacity(bytes), spans: Vec::with_capacity(n), ..Interner::default() };
+        let _ = me.slots.set(vec![Slot { tag: 0, id: EMPTY }; size_for(n)]);
+        me
     }
 
     pub fn len(&self) -> usize {
@@ -54,41 +107,284 @@ impl Interner {
         Some(&self.arena[a as usize..(a + n) as usize])
     }
 
+    fn table(&self) -> &[Slot] {
+        self.slots.get_or_init(|| build(&self.arena, &self.spans, size_for(self.spans.len())))
+    }
+
+    #[inline]
+    fn is(&self, id: u32, s: &str) -> bool {
+        let (a, n) = self.spans[id as usize];
+        n as usize == s.len() && &self.arena.as_bytes()[a as usize..(a + n) as usize] == s.as_bytes()
+    }
+
+    /// Slot of `s` (hash `h`): where it is, or the empty slot where it would go.
+    #[inline]
+    fn probe(&self, slots: &[Slot], h: u64, s: &str) -> usize {
+        let mask = slots.len() - 1;
+        let t = tag(h);
+        let mut i = h as usize & mask;
+        loop {
+            let slot = slots[i];
+            if slot.id == EMPTY || (slot.tag == t && self.is(slot.id, s)) {
+                return i;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
     /// The id of a string, if interned.
     pub fn find(&self, s: &str) -> Option<u32> {
-        let (arena, spans) = (&self.arena, &self.spans);
-        self.table
-            .find(hash(s), |&i| {
-                let (a, n) = spans[i as usize];
-                &arena[a as usize..(a + n) as usize] == s
-            })
-            .copied()
+        let slots = self.table();
+        let id = slots[self.probe(slots, hash(s), s)].id;
+        (id != EMPTY).then_some(id)
     }
 
     /// The id of a string, interning it if new; the flag says whether it was new.
+    #[inline]
     pub fn intern(&mut self, s: &str) -> (u32, bool) {
-        let h = hash(s);
-        let (arena, spans) = (&self.arena, &self.spans);
-        if let Some(&i) = self.table.find(h, |&i| {
-            let (a, n) = spans[i as usize];
-            &arena[a as usize..(a + n) as usize] == s
-        }) {
-            return (i, false);
+        self.intern_hashed(hash(s), s)
+    }
+
+    /// [`Interner::intern`] with the string's [`hash`] already computed.
+    pub fn intern_hashed(&mut self, h: u64, s: &str) -> (u32, bool) {
+        let need = size_for(self.spans.len() + 1);
+        if self.table().len() < need {
+            // Id order reads the arena front to back; only the slot writes are scattered.
+            self.slots = OnceLock::from(build(&self.arena, &self.spans, need));
+        }
+        let slots = self.slots.get().expect("built above");
+        let i = self.probe(slots, h, s);
+        if slots[i].id != EMPTY {
+            return (slots[i].id, false);
         }
         let id = self.spans.len() as u32;
         self.spans.push((self.arena.len() as u32, s.len() as u32));
         self.arena.push_str(s);
-        let (arena, spans) = (&self.arena, &self.spans);
-        self.table.insert_unique(h, id, |&i| {
-            let (a, n) = spans[i as usize];
-            hash(&arena[a as usize..(a + n) as usize])
-        });
+        self.slots.get_mut().expect("built above")[i] = Slot { tag: tag(h), id };
         (id, true)
+    }
+
+    /// Like [`Interner::intern`] for names that repeat from one row to the next: a hit in the
+    /// recent-names cache skips the table.
+    pub fn intern_recent(&mut self, s: &str) -> u32 {
+        let h = hash(s);
+        if self.recent.is_empty() {
+            self.recent = vec![(0, EMPTY); RECENT];
+        }
+        let k = (h >> 20) as usize & (RECENT - 1);
+        let (rh, rid) = self.recent[k];
+        if rid != EMPTY && rh == h && self.is(rid, s) {
+            return rid;
+        }
+        let id = self.intern_hashed(h, s).0;
+        self.recent[k] = (h, id);
+        id
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
         self.spans.iter().map(|&(a, n)| &self.arena[a as usize..(a + n) as usize])
     }
+}
+
+/// A column of optional strings, hashed as they come, to be interned all at once.
+#[derive(Default)]
+pub struct Strings {
+    arena: String,
+    /// (offset, length); length [`ABSENT`] for no string.
+    spans: Vec<(u32, u32)>,
+    hashes: Vec<u64>,
+}
+
+impl Strings {
+    pub fn push(&mut self, s: Option<&str>) {
+        match s {
+            None => {
+                self.spans.push((0, ABSENT));
+                self.hashes.push(0);
+            }
+            Some(s) => {
+                let at = u32::try_from(self.arena.len()).expect("the strings of one column stay under 4 GiB");
+                self.spans.push((at, s.len() as u32));
+                self.hashes.push(hash(s));
+                self.arena.push_str(s);
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// Only the entries whose index `keep` accepts, in order.
+    pub fn retain(&mut self, mut keep: impl FnMut(usize) -> bool) {
+        let mut k = 0;
+        for e in 0..self.spans.len() {
+            if keep(e) {
+                self.spans[k] = self.spans[e];
+                self.hashes[k] = self.hashes[e];
+                k += 1;
+            }
+        }
+        self.spans.truncate(k);
+        self.hashes.truncate(k);
+    }
+}
+
+/// What [`intern_all`] gives back.
+pub struct Interned {
+    /// Each entry's id; `u32::MAX` for an absent entry.
+    pub ids: Vec<u32>,
+    /// For each id, the entry where its string first appears.
+    pub firsts: Vec<u32>,
+    pub interner: Interner,
+}
+
+/// Bytes of a string kept in its partition entry: most ids and names fit, and are then
+/// compared without a trip to the arena.
+const INLINE: usize = 16;
+
+#[derive(Clone, Copy, Default)]
+struct Ent {
+    h: u64,
+    e: u32,
+    len: u32,
+    bytes: [u8; INLINE],
+}
+
+/// Interns a column at once. Ids are numbered in order of first appearance, as interning the
+/// entries one by one would number them, and strings are compared byte for byte (a shared hash
+/// never merges two names).
+///
+/// Why in bulk: one table of millions of names is a trip to main memory a lookup. Here the
+/// entries are scattered, short strings inline, into partitions by the top bits of their hash,
+/// small enough for the processor's cache; each partition is deduplicated on its own (on every
+/// core), and only the results go back to entry order.
+pub fn intern_all(col: Strings) -> Interned {
+    let Strings { arena, spans, hashes } = col;
+    let bytes = arena.as_bytes();
+    let text = |(a, n): (u32, u32)| &bytes[a as usize..a as usize + n as usize];
+    let present = spans.iter().filter(|s| s.1 != ABSENT).count();
+    let bits = (present / 4096).max(1).next_power_of_two().trailing_zeros().min(10);
+    let parts = 1usize << bits;
+    let part = |h: u64| if bits == 0 { 0 } else { (h >> (64 - bits)) as usize };
+
+    let mut start = vec![0usize; parts + 1];
+    for (&s, &h) in spans.iter().zip(&hashes) {
+        if s.1 != ABSENT {
+            start[part(h) + 1] += 1;
+        }
+    }
+    for p in 0..parts {
+        start[p + 1] += start[p];
+    }
+    // Scatter: each partition gets its entries, in entry order.
+    let mut ents = vec![Ent::default(); present];
+    let mut at = start.clone();
+    for (e, (&s, &h)) in spans.iter().zip(&hashes).enumerate() {
+        if s.1 == ABSENT {
+            continue;
+        }
+        let p = part(h);
+        let mut x = Ent { h, e: e as u32, len: s.1, bytes: [0; INLINE] };
+        if s.1 as usize <= INLINE {
+            x.bytes[..s.1 as usize].copy_from_slice(text(s));
+        }
+        ents[at[p]] = x;
+        at[p] += 1;
+    }
+    drop((at, hashes));
+
+    // Dedup each partition: `rep[k]` is the first entry of the partition with k's string.
+    let same = |x: &Ent, y: &Ent| {
+        x.h == y.h
+            && x.len == y.len
+            && if x.len as usize <= INLINE {
+                x.bytes == y.bytes
+            } else {
+                text(spans[x.e as usize]) == text(spans[y.e as usize])
+            }
+    };
+    let dedup = |base: usize, ents: &[Ent], rep: &mut [u32]| {
+        let mut slots: Vec<u32> = Vec::new();
+        let mut k0 = 0;
+        while k0 < ents.len() {
+            let p = part(ents[k0].h);
+            let k1 = start[p + 1] - base;
+            let size = ((k1 - k0) * 2).next_power_of_two().max(16);
+            slots.clear();
+            slots.resize(size, EMPTY);
+            let mask = size - 1;
+            for k in k0..k1 {
+                let x = &ents[k];
+                let mut i = (x.h as usize) & mask;
+                rep[k] = loop {
+                    let j = slots[i];
+                    if j == EMPTY {
+                        slots[i] = k as u32;
+                        break (base + k) as u32;
+                    }
+                    if same(x, &ents[j as usize]) {
+                        break (base + j as usize) as u32;
+                    }
+                    i = (i + 1) & mask;
+                };
+            }
+            k0 = k1;
+        }
+    };
+    let mut rep = vec![0u32; present];
+    // Two halves on two cores, split at a partition boundary.
+    let mid = start[parts / 2];
+    let (ea, eb) = ents.split_at(mid);
+    let (ra, rb) = rep.split_at_mut(mid);
+    std::thread::scope(|sc| {
+        sc.spawn(|| dedup(mid, eb, rb));
+        dedup(0, ea, ra);
+    });
+
+    // Ids in order of first appearance: an entry's id is the rank of its first entry among all
+    // first entries.
+    let n = spans.len();
+    let mut first_bits = vec![0u64; n.div_ceil(64)];
+    for (k, x) in ents.iter().enumerate() {
+        if rep[k] == k as u32 {
+            first_bits[x.e as usize / 64] |= 1 << (x.e % 64);
+        }
+    }
+    let mut before = Vec::with_capacity(first_bits.len());
+    let mut acc = 0u32;
+    for w in &first_bits {
+        before.push(acc);
+        acc += w.count_ones();
+    }
+    let rank = |e: u32| {
+        let (w, b) = (e as usize / 64, e % 64);
+        before[w] + (first_bits[w] & ((1u64 << b) - 1)).count_ones()
+    };
+    let distinct = acc as usize;
+    let mut ids = vec![EMPTY; n];
+    let mut firsts = vec![0u32; distinct];
+    // Reuses `rep` for the id of each entry: a repeat's first entry comes before it.
+    for k in 0..present {
+        let e = ents[k].e;
+        let g = if rep[k] == k as u32 {
+            let g = rank(e);
+            firsts[g as usize] = e;
+            g
+        } else {
+            rep[rep[k] as usize]
+        };
+        rep[k] = g;
+        ids[e as usize] = g;
+    }
+    drop((ents, rep));
+    // The arena stays as it is: an id's span points at its first entry's bytes.
+    let spans = firsts.iter().map(|&e| spans[e as usize]).collect();
+    Interned { ids, firsts, interner: Interner { arena, spans, ..Interner::default() } }
 }
 
 #[cfg(test)]
@@ -98,10 +394,72 @@ mod tests {
     #[test]
     fn interning_twice_gives_the_same_id() {
         let mut i = Interner::default();
+        assert_eq!(i.find("acme"), None);
         assert_eq!(i.intern("acme"), (0, true));
         assert_eq!(i.intern("zeta"), (1, true));
         assert_eq!(i.intern("acme"), (0, false));
         assert_eq!((i.get(1), i.find("zeta"), i.find("nope")), (Some("zeta"), Some(1), None));
         assert_eq!(i.iter().collect::<Vec<_>>(), ["acme", "zeta"]);
+    }
+
+    #[test]
+    fn growth_and_the_recent_cache_keep_every_id() {
+        let mut i = Interner::with_capacity(3, 8);
+        let names: Vec<String> = (0..50_000).map(|k| format!("m{k}")).collect();
+        for (k, n) in names.iter().enumerate() {
+            assert_eq!(i.intern(n), (k as u32, true));
+        }
+        for (k, n) in names.iter().enumerate().rev() {
+            assert_eq!(i.intern_recent(n), k as u32);
+            assert_eq!(i.intern_recent(n), k as u32);
+            assert_eq!(i.find(n), Some(k as u32));
+        }
+        // Strings whose hashes share a cache entry never answer for each other.
+        assert_eq!(i.intern_recent("new"), 50_000);
+        assert_eq!((i.len(), i.find(""), i.intern("").0), (50_001, None, 50_001));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn interning_all_at_once_equals_one_by_one(
+            names in proptest::collection::vec(proptest::option::of("[a-c]{0,3}|m[0-9]{1,5}|x{20,30}|y[ab]{16,17}"), 0..3000)
+        ) {
+            let mut col = Strings::default();
+            for n in &names {
+                col.push(n.as_deref());
+            }
+            let all = intern_all(col);
+            let mut one = Interner::default();
+            for (e, n) in names.iter().enumerate() {
+                match n {
+                    None => proptest::prop_assert_eq!(all.ids[e], u32::MAX),
+                    Some(s) => {
+                        let (id, new) = one.intern(s);
+                        proptest::prop_assert_eq!(all.ids[e], id);
+                        proptest::prop_assert_eq!(new, all.firsts[id as usize] == e as u32);
+                    }
+                }
+            }
+            proptest::prop_assert_eq!(&all.interner, &one);
+            for s in names.iter().flatten() {
+                proptest::prop_assert_eq!(all.interner.find(s), one.find(s));
+            }
+        }
+    }
+
+    #[test]
+    fn bulk_interning_keeps_names_that_share_a_hash_apart() {
+        // Enough entries for several partitions; every name distinct but for the repeats.
+        let names: Vec<String> = (0..20_000).map(|k| format!("c{}", k % 7_000)).collect();
+        let mut col = Strings::default();
+        for n in &names {
+            col.push(Some(n));
+        }
+        let all = intern_all(col);
+        assert_eq!(all.interner.len(), 7_000);
+        for (e, n) in names.iter().enumerate() {
+            assert_eq!(all.ids[e], (e % 7_000) as u32);
+            assert_eq!(all.interner.get(all.ids[e]), Some(n.as_str()));
+        }
     }
 }

@@ -20,6 +20,10 @@ impl Dict {
     pub fn opt(&mut self, name: Option<&str>) -> u32 {
         name.map_or(NONE, |n| self.id(n))
     }
+    /// [`Dict::opt`] for names that repeat row after row (see [`Interner::intern_recent`]).
+    pub fn opt_recent(&mut self, name: Option<&str>) -> u32 {
+        name.map_or(NONE, |n| self.0.intern_recent(n))
+    }
     pub fn name(&self, id: u32) -> Option<&str> {
         self.0.get(id)
     }
@@ -34,6 +38,9 @@ impl Dict {
     }
     pub fn names(&self) -> impl Iterator<Item = &str> + '_ {
         self.0.iter()
+    }
+    pub fn from_interner(i: Interner) -> Dict {
+        Dict(i)
     }
     pub fn from_names(names: Vec<String>) -> Dict {
         let mut d = Dict::default();
