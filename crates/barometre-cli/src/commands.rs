@@ -349,74 +349,223 @@ pub fn report(ctx: &Ctx, a: ReportArgs) -> Result<ExitCode> {
     Ok(if rejected > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }
 
+/// Where a message row was read, to name it if its id repeats.
+struct Seen {
+    fingerprint: u64,
+    line: u64,
+    file: u32,
+    column: u32,
+    /// Its rank among everything read, bad rows included: errors come out in reading order.
+    seq: u32,
+}
+
+/// What the one-shot reader gathered: the clock's rows and where each was read.
+#[derive(Default)]
+struct Gathered {
+    bulk: barometre_core::engine::Bulk,
+    seen: Vec<Seen>,
+    file_names: Vec<std::sync::Arc<str>>,
+    bad: Vec<(u32, RowError)>,
+    seq: u32,
+}
+
+impl Gathered {
+    fn take(&mut self, r: Result<Located, RowError>, cfg: &Config) {
+        use barometre_core::ingest::Record;
+        self.seq += 1;
+        let loc = match r {
+            Ok(l) => l,
+            Err(e) => {
+                self.bad.push((self.seq, e));
+                return;
+            }
+        };
+        match &loc.record {
+            Record::Message(m) => {
+                if self.file_names.last().is_none_or(|f| !std::sync::Arc::ptr_eq(f, &loc.file)) {
+                    self.file_names.push(loc.file.clone());
+                }
+                self.seen.push(Seen {
+                    fingerprint: m.fingerprint(),
+                    line: loc.line,
+                    file: self.file_names.len() as u32 - 1,
+                    column: loc.id_column as u32,
+                    seq: self.seq,
+                });
+                self.bulk.push_message(m, cfg);
+            }
+            Record::Event(e) => self.bulk.push_event(e),
+            // One-shot reports read messages and events; other kinds are imported.
+            _ => {}
+        }
+    }
+
+    /// Adds what was read after these rows; `lines` more lines came before it in its file.
+    fn append(&mut self, part: Gathered, lines: u64) {
+        let files = self.file_names.len() as u32;
+        self.file_names.extend(part.file_names);
+        self.seen.extend(part.seen.into_iter().map(|s| Seen {
+            line: s.line + lines,
+            file: s.file + files,
+            seq: s.seq + self.seq,
+            ..s
+        }));
+        self.bad.extend(part.bad.into_iter().map(|(q, mut e)| {
+            e.line += lines;
+            (q + self.seq, e)
+        }));
+        self.seq += part.seq;
+        self.bulk.append(part.bulk);
+    }
+}
+
+/// Below this size a file is read on one core.
+const SPLIT_FROM: u64 = 4 << 20;
+
+/// Where a row ends in `b` from `from`: after `\n`, `\r\n` or a lone `\r`; `None` when a quote
+/// comes first (the cut is then left to the CSV reader) or `b` ends too soon to tell.
+fn row_end(b: &[u8], from: usize) -> Option<usize> {
+    let i = from + memchr::memchr3(b'\r', b'\n', b'"', &b[from..])?;
+    match b[i] {
+        b'\n' => Some(i + 1),
+        b'\r' => match b.get(i + 1) {
+            Some(b'\n') => Some(i + 2),
+            Some(_) => Some(i + 1),
+            None => None,
+        },
+        _ => None,
+    }
+}
+
+/// Where a CSV file can be cut in two near its middle, at the start of a row: `(end of the
+/// header row, start of the second part)`, or `None` for a small file. Without a quote before
+/// the cut every line break is a row's end; with one, the CSV reader itself finds the cut, so
+/// that a line break inside quotes never is.
+fn split_point(path: &Path) -> std::io::Result<Option<(u64, u64)>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = File::open(path)?;
+    let size = f.metadata()?.len();
+    if size < SPLIT_FROM {
+        return Ok(None);
+    }
+    let mid = size / 2;
+    let mut buf = vec![0u8; 1 << 16];
+    let fast = (|| -> std::io::Result<Option<(u64, u64)>> {
+        let n = f.read(&mut buf)?;
+        let head = &buf[..n];
+        // A blank first line or a quoted header: leave it to the reader.
+        let Some(header_end) = row_end(head, 0).filter(|_| !matches!(head.first(), Some(b'\r' | b'\n'))) else {
+            return Ok(None);
+        };
+        f.seek(SeekFrom::Start(header_end as u64))?;
+        let mut left = mid - header_end as u64;
+        let mut chunk = vec![0u8; 1 << 20];
+        while left > 0 {
+            let n = f.read(&mut chunk[..(left.min(1 << 20)) as usize])?;
+            if n == 0 || memchr::memchr(b'"', &chunk[..n]).is_some() {
+                return Ok(None);
+            }
+            left -= n as u64;
+        }
+        let n = f.read(&mut buf)?;
+        Ok(row_end(&buf[..n], 0).map(|e| (header_end as u64, mid + e as u64)).filter(|&(_, at)| at < size))
+    })()?;
+    if fast.is_some() {
+        return Ok(fast);
+    }
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(false)
+        .from_reader(BufReader::with_capacity(1 << 16, File::open(path)?));
+    let mut rec = csv::ByteRecord::new();
+    let mut header_end = None;
+    while rdr.read_byte_record(&mut rec).map_err(std::io::Error::other)? {
+        let at = rdr.position().byte();
+        match header_end {
+            None => header_end = Some(at),
+            Some(h) if at >= mid => return Ok((at < size).then_some((h, at))),
+            Some(_) => {}
+        }
+    }
+    Ok(None)
+}
+
+/// Line breaks in `b`, counted as the readers count them.
+fn breaks_in(b: &[u8]) -> u64 {
+    memchr::memchr2_iter(b'\r', b'\n', b).filter(|&i| b[i] == b'\r' || i == 0 || b[i - 1] != b'\r').count() as u64
+}
+
+/// Reads one CSV file of messages on two cores, cut at a row near its middle; the second part
+/// reads the header again, then its rows, whose lines are shifted back into the file's.
+fn read_in_halves(path: &Path, header_end: u64, cut: u64, cfg: &Config) -> std::io::Result<Gathered> {
+    use std::io::{Read, Seek, SeekFrom};
+    let name = path.display().to_string();
+    let mut header = vec![0u8; header_end as usize];
+    File::open(path)?.read_exact(&mut header)?;
+    let mut rest = File::open(path)?;
+    rest.seek(SeekFrom::Start(cut))?;
+    let first = BufReader::with_capacity(1 << 16, File::open(path)?.take(cut));
+    let second = std::io::Cursor::new(header.clone()).chain(BufReader::with_capacity(1 << 16, rest));
+    let read = |r: Box<dyn std::io::Read + Send>| {
+        let mut g = Gathered::default();
+        let mut rr = RecordReader::new(&name, Kind::Messages, Format::Csv, r);
+        if let Some(e) = rr.fatal.take() {
+            g.take(Err(e), cfg);
+        }
+        for x in rr.by_ref() {
+            g.take(x, cfg);
+        }
+        (g, rr.line_breaks())
+    };
+    let ((mut a, breaks), (b, _)) = std::thread::scope(|sc| {
+        let other = sc.spawn(|| read(Box::new(second)));
+        let mine = read(Box::new(first));
+        (mine, other.join().expect("the reading thread does not panic"))
+    });
+    a.append(b, breaks - breaks_in(&header));
+    Ok(a)
+}
+
 /// Reads the --input files straight into the clock: no store, nothing kept. Rows are checked as
 /// by `import` (a repeated id with other content is a bad row); the count of bad rows comes back.
+/// A large CSV file of messages is read on two cores.
 fn one_shot(a: &ReportArgs, cfg: &Config, tm: &mut Timings) -> Result<(barometre_core::table::FactTable, usize)> {
-    use barometre_core::ingest::Record;
-    /// Where a message row was read, to name it if its id repeats.
-    struct Seen {
-        fingerprint: u64,
-        line: u64,
-        file: u32,
-        column: u32,
-        /// Its rank among everything read, bad rows included: errors come out in reading order.
-        seq: u32,
-    }
     let format = a.input_format.as_deref().and_then(Format::parse);
-    let mut bulk = barometre_core::engine::Bulk::default();
-    let mut seen: Vec<Seen> = Vec::new();
-    let mut file_names: Vec<std::sync::Arc<str>> = Vec::new();
-    let mut bad: Vec<(u32, barometre_core::ingest::RowError)> = Vec::new();
-    let mut seq = 0u32;
+    let mut g = Gathered::default();
     for (kind, paths) in [(Kind::Messages, &a.inputs), (Kind::ConversationEvents, &a.events)] {
         let fmt = if kind == Kind::Messages { format } else { None };
-        let pb = ProgressBar::hidden();
-        let files = Files {
-            paths: paths.clone(),
-            next: 0,
-            kind,
-            format: fmt,
-            current: None,
-            pb,
-            done_bytes: 0,
-            rows: 0,
-            after: String::new(),
-        };
-        for r in files {
-            seq += 1;
-            let loc = match r {
-                Ok(l) => l,
-                Err(e) => {
-                    bad.push((seq, e));
+        for p in paths {
+            let csv = fmt.unwrap_or_else(|| Format::from_path(&p.display().to_string())) == Format::Csv;
+            if kind == Kind::Messages && csv {
+                if let Ok(Some((header_end, cut))) = split_point(p) {
+                    let part = read_in_halves(p, header_end, cut, cfg)?;
+                    g.append(part, 0);
                     continue;
                 }
+            }
+            let files = Files {
+                paths: vec![p.clone()],
+                next: 0,
+                kind,
+                format: fmt,
+                current: None,
+                pb: ProgressBar::hidden(),
+                done_bytes: 0,
+                rows: 0,
+                after: String::new(),
             };
-            match &loc.record {
-                Record::Message(m) => {
-                    if file_names.last().is_none_or(|f| !std::sync::Arc::ptr_eq(f, &loc.file)) {
-                        file_names.push(loc.file.clone());
-                    }
-                    seen.push(Seen {
-                        fingerprint: m.fingerprint(),
-                        line: loc.line,
-                        file: file_names.len() as u32 - 1,
-                        column: loc.id_column as u32,
-                        seq,
-                    });
-                    bulk.push_message(m, cfg);
-                }
-                Record::Event(e) => bulk.push_event(e),
-                // One-shot reports read messages and events; other kinds are imported.
-                _ => {}
+            for r in files {
+                g.take(r, cfg);
             }
         }
     }
     tm.mark("read input");
+    let Gathered { bulk, seen, file_names, mut bad, .. } = g;
     let (inp, dups) = bulk.finish();
     for (row, first, id) in dups {
         let (r, f) = (&seen[row as usize], &seen[first as usize]);
         if r.fingerprint != f.fingerprint {
-            let error = barometre_core::ingest::RowError {
+            let error = RowError {
                 file: file_names[r.file as usize].to_string(),
                 line: r.line,
                 column: u64::from(r.column),

@@ -559,3 +559,66 @@ fn report_metrics_keeps_only_the_named_indicators() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown metric `speed`"));
 }
+
+/// A file of `n` conversations big enough to be read on two cores, with `\r\n` line ends when
+/// asked, texts quoted (commas, doubled quotes, line breaks inside quotes) when asked, a bad row
+/// in each half and repeated ids across the halves.
+fn big_file(n: usize, crlf: bool, quoted: bool) -> String {
+    let nl = if crlf { "\r\n" } else { "\n" };
+    let mut t = format!("message_id,created_at,direction,account,channel,author_id,conversation_id,text{nl}");
+    for c in 0..n {
+        let day = 1 + c % 28;
+        let text = if !quoted {
+            format!("bonjour {c}")
+        } else if c % 3 == 0 {
+            format!("\"Bonjour, \"\"colis\"\" {c}{nl}ligne 2\"")
+        } else {
+            format!("\"merci {c}\"")
+        };
+        t += &format!("q{c},2026-02-{day:02}T08:{:02}:00Z,in,acct{},email,u{},k{c},{text}{nl}", c % 60, c % 7, c % 977);
+        if c % 5 != 0 {
+            t += &format!(
+                "r{c},2026-02-{day:02}T09:{:02}:00Z,out,acct{},email,agent{},k{c},ok{nl}",
+                c % 60,
+                c % 7,
+                c % 13
+            );
+        }
+        if c == n / 4 || c == 3 * n / 4 {
+            t += &format!("bad{c},2026-02-{day:02}T09:00:00Z,sideways,acct1,email,u1,k{c},x{nl}");
+        }
+        if c == 3 * n / 4 + 1 {
+            // The same id as rows of the first half: once with the same content, once with other.
+            let first = t.lines().find(|l| l.starts_with("q2,")).unwrap().to_string();
+            t += &format!("{first}{nl}q7,2026-02-08T08:07:00Z,in,acct0,email,u7,k7,autre{nl}");
+        }
+    }
+    t
+}
+
+#[test]
+fn a_big_file_read_on_two_cores_gives_the_figures_and_errors_of_one() {
+    let d = tempfile::tempdir().unwrap();
+    for (crlf, quoted) in [(false, false), (true, false), (false, true), (true, true)] {
+        let f = write(d.path(), "big.csv", &big_file(60_000, crlf, quoted));
+        assert!(std::fs::metadata(&f).unwrap().len() > 5 << 20);
+        let db = d.path().join(format!("b{crlf}{quoted}.db"));
+        let imported = run(&["import", "messages", s(&f), "--db", s(&db)]);
+        assert_eq!(imported.status.code(), Some(2));
+        let stored = run(&["report", "--db", s(&db), "--format", "json", "--by", "account"]);
+        let once = run(&["report", "--input", s(&f), "--format", "json", "--by", "account"]);
+        assert_eq!(once.status.code(), Some(2));
+        assert_eq!(String::from_utf8_lossy(&once.stdout), String::from_utf8_lossy(&stored.stdout));
+        let errors = |o: &Output| {
+            String::from_utf8_lossy(&o.stderr)
+                .lines()
+                .filter(|l| l.starts_with(s(&f)))
+                .map(String::from)
+                .collect::<Vec<_>>()
+        };
+        let (a, b) = (errors(&imported), errors(&once));
+        assert_eq!(a, b, "crlf {crlf}, quoted {quoted}");
+        assert_eq!(b.len(), 3, "{b:?}");
+        assert!(b[2].contains("duplicate message_id `q7` with other content"), "{b:?}");
+    }
+}

@@ -231,6 +231,27 @@ impl Bulk {
         self.push(raw_row(m, &tf));
     }
 
+    /// Adds the rows of `other` after these, as if they had been pushed here: a file read in
+    /// parts, on several cores, gives the input reading it whole would give.
+    pub fn append(&mut self, other: Bulk) {
+        let Bulk { dims, ids, names, rows, events } = other;
+        let map: Vec<u32> = dims.names().map(|n| self.dims.id(n)).collect();
+        let m = |id: u32| if id == NONE { NONE } else { map[id as usize] };
+        self.rows.extend(rows.into_iter().map(|mut r| {
+            r.account = m(r.account);
+            r.channel = m(r.channel);
+            r.team = m(r.team);
+            r.agent = m(r.agent);
+            r
+        }));
+        self.events.extend(events.into_iter().map(|mut e| {
+            e.agent = m(e.agent);
+            e
+        }));
+        self.ids.append(ids);
+        self.names.append(names);
+    }
+
     /// Events come after every message, as [`ClockInput::push_event`] takes them.
     pub fn push_event(&mut self, e: &ConversationEvent) {
         let agent = self.dims.opt(e.agent_id.as_deref());
@@ -818,10 +839,13 @@ mod tests {
                 kept.push(k);
             }
         }
-        let mut bulk = Bulk::default();
-        for m in &msgs {
-            bulk.push_message(m, &cfg);
+        // In two parts, appended: the same as in one.
+        let (mut bulk, mut rest) = (Bulk::default(), Bulk::default());
+        for (k, m) in msgs.iter().enumerate() {
+            // Row 20 repeats row 5 across the parts.
+            if k < 15 { &mut bulk } else { &mut rest }.push_message(m, &cfg);
         }
+        bulk.append(rest);
         for e in &data.events {
             one.push_event(e);
             bulk.push_event(e);

@@ -219,6 +219,15 @@ impl Strings {
         self.spans.is_empty()
     }
 
+    /// Adds `other`'s entries after these.
+    pub fn append(&mut self, other: Strings) {
+        let base = u32::try_from(self.arena.len()).expect("the strings of one column stay under 4 GiB");
+        u32::try_from(self.arena.len() + other.arena.len()).expect("the strings of one column stay under 4 GiB");
+        self.arena.push_str(&other.arena);
+        self.spans.extend(other.spans.iter().map(|&(a, n)| if n == ABSENT { (a, n) } else { (a + base, n) }));
+        self.hashes.extend_from_slice(&other.hashes);
+    }
+
     /// Only the entries whose index `keep` accepts, in order.
     pub fn retain(&mut self, mut keep: impl FnMut(usize) -> bool) {
         let mut k = 0;
