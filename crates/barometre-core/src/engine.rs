@@ -203,8 +203,9 @@ fn raw_row<'a>(m: &'a Message, tf: &crate::model::TextFacts) -> RawRow<'a> {
 pub struct Bulk {
     dims: Dict,
     ids: Strings,
-    /// Four a row: author, conversation, reply target, customer.
+    /// Four a row: author, conversation, reply target, customer (absent when it is the author).
     names: Strings,
+    customer_is_author: Vec<bool>,
     rows: Vec<ClockRow>,
     events: Vec<Event>,
 }
@@ -221,7 +222,10 @@ impl Bulk {
     pub fn push(&mut self, r: RawRow) {
         self.rows.push(pre_row(&mut self.dims, &r));
         self.ids.push(Some(r.id));
-        for s in [Some(r.author), r.conversation_id, r.reply_to, r.customer] {
+        // An inbound row's customer is most often its author: one name to intern, not two.
+        let same = r.customer == Some(r.author);
+        self.customer_is_author.push(same);
+        for s in [Some(r.author), r.conversation_id, r.reply_to, if same { None } else { r.customer }] {
             self.names.push(s);
         }
     }
@@ -234,7 +238,8 @@ impl Bulk {
     /// Adds the rows of `other` after these, as if they had been pushed here: a file read in
     /// parts, on several cores, gives the input reading it whole would give.
     pub fn append(&mut self, other: Bulk) {
-        let Bulk { dims, ids, names, rows, events } = other;
+        let Bulk { dims, ids, names, customer_is_author, rows, events } = other;
+        self.customer_is_author.extend(customer_is_author);
         let map: Vec<u32> = dims.names().map(|n| self.dims.id(n)).collect();
         let m = |id: u32| if id == NONE { NONE } else { map[id as usize] };
         self.rows.extend(rows.into_iter().map(|mut r| {
@@ -261,7 +266,7 @@ impl Bulk {
     /// The clock's input, with the first row of each message id kept, and the rows left out as
     /// `(row, the earlier row with its id, the message that row became)`.
     pub fn finish(self) -> (ClockInput, Vec<(u32, u32, u32)>) {
-        let Bulk { mut dims, ids, mut names, rows, mut events } = self;
+        let Bulk { mut dims, ids, mut names, mut customer_is_author, rows, mut events } = self;
         let msgs = intern_all(ids);
         let mut dups = Vec::new();
         for (e, &g) in msgs.ids.iter().enumerate() {
@@ -278,6 +283,11 @@ impl Bulk {
                 left_out[d.0 as usize] = true;
             }
             names.retain(|e| !left_out[e / 4]);
+            let mut k = 0;
+            customer_is_author.retain(|_| {
+                k += 1;
+                !left_out[k - 1]
+            });
             let mut kept: Vec<ClockRow> =
                 rows.into_iter().zip(&left_out).filter(|(_, &out)| !out).map(|(r, _)| r).collect();
             // A name seen only in left-out rows must not become a group: dimensions again, in
@@ -298,11 +308,11 @@ impl Bulk {
         };
         let named = intern_all(names);
         let mut rows = rows;
-        for (r, w) in rows.iter_mut().zip(named.ids.chunks_exact(4)) {
+        for ((r, w), &same) in rows.iter_mut().zip(named.ids.chunks_exact(4)).zip(&customer_is_author) {
             r.author = w[0];
             r.conv = w[1];
             r.reply_to = w[2];
-            r.customer = w[3];
+            r.customer = if same { w[0] } else { w[3] };
         }
         let inp = ClockInput { dims, names: Dict::from_interner(named.interner), ids: msgs.interner, rows, events };
         (inp, dups)
