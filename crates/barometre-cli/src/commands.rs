@@ -402,6 +402,11 @@ impl Gathered {
 
     /// Adds what was read after these rows; `lines` more lines came before it in its file.
     fn append(&mut self, part: Gathered, lines: u64) {
+        if self.seq == 0 && lines == 0 {
+            // Nothing read yet: the part is taken as it is, not copied.
+            *self = part;
+            return;
+        }
         let files = self.file_names.len() as u32;
         self.file_names.extend(part.file_names);
         self.seen.extend(part.seen.into_iter().map(|s| Seen {

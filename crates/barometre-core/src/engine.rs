@@ -199,7 +199,6 @@ fn raw_row<'a>(m: &'a Message, tf: &crate::model::TextFacts) -> RawRow<'a> {
 /// Gathers many rows, then builds the [`ClockInput`] in one go ([`intern_all`]): the same input
 /// as pushing the rows one by one, without a table lookup a name a row. Rows are numbered in
 /// the order they are pushed, repeats of a message id included.
-#[derive(Default)]
 pub struct Bulk {
     dims: Dict,
     ids: Strings,
@@ -208,6 +207,19 @@ pub struct Bulk {
     customer_is_author: Vec<bool>,
     rows: Vec<ClockRow>,
     events: Vec<Event>,
+}
+
+impl Default for Bulk {
+    fn default() -> Self {
+        Bulk {
+            dims: Dict::default(),
+            ids: Strings::default(),
+            names: Strings::with_stride(4),
+            customer_is_author: Vec::new(),
+            rows: Vec::new(),
+            events: Vec::new(),
+        }
+    }
 }
 
 impl Bulk {
@@ -267,7 +279,13 @@ impl Bulk {
     /// `(row, the earlier row with its id, the message that row became)`.
     pub fn finish(self) -> (ClockInput, Vec<(u32, u32, u32)>) {
         let Bulk { mut dims, ids, mut names, mut customer_is_author, rows, mut events } = self;
-        let msgs = intern_all(ids);
+        // Names are interned beside the ids, on the chance that no id repeats (then the rows
+        // stay as they are); else again once the repeats are left out.
+        let (msgs, mut named) = std::thread::scope(|sc| {
+            let names = sc.spawn(|| intern_all(&names));
+            (intern_all(&ids), names.join().expect("interning does not panic"))
+        });
+        drop(ids);
         let mut dups = Vec::new();
         for (e, &g) in msgs.ids.iter().enumerate() {
             let first = msgs.firsts[g as usize];
@@ -304,9 +322,10 @@ impl Bulk {
                 e.agent = map(e.agent);
             }
             dims = again;
+            named = intern_all(&names);
             kept
         };
-        let named = intern_all(names);
+        drop(names);
         let mut rows = rows;
         for ((r, w), &same) in rows.iter_mut().zip(named.ids.chunks_exact(4)).zip(&customer_is_author) {
             r.author = w[0];

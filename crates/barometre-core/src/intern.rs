@@ -18,6 +18,8 @@ const EMPTY: u32 = u32::MAX;
 const RECENT: usize = 1 << 12;
 /// The length that marks an absent entry in [`intern_all`]'s spans.
 pub const ABSENT: u32 = u32::MAX;
+/// The length that marks an entry equal to the one `stride` entries before it.
+const DITTO: u32 = u32::MAX - 1;
 
 #[derive(Clone, Copy)]
 struct Slot {
@@ -186,27 +188,62 @@ impl Interner {
     }
 }
 
-/// A column of optional strings, hashed as they come, to be interned all at once.
-#[derive(Default)]
+/// A column of optional strings, hashed as they come, to be interned all at once. Entries may
+/// come in rows of `stride` fields (a row's author, conversation…); a field equal to the same
+/// field of the row before is kept as a mark, neither stored nor hashed nor sorted again.
 pub struct Strings {
     arena: String,
-    /// (offset, length); length [`ABSENT`] for no string.
+    /// (offset, length); length [`ABSENT`] for no string, `DITTO` for the entry `stride` back.
     spans: Vec<(u32, u32)>,
     hashes: Vec<u64>,
+    stride: usize,
+    /// For each field, the span of the last row's string when it had one.
+    last: Vec<Option<(u32, u32)>>,
+}
+
+impl Default for Strings {
+    fn default() -> Self {
+        Strings::with_stride(1)
+    }
 }
 
 impl Strings {
+    /// A column of rows of `stride` fields.
+    pub fn with_stride(stride: usize) -> Strings {
+        Strings { arena: String::new(), spans: Vec::new(), hashes: Vec::new(), stride, last: vec![None; stride] }
+    }
+
     pub fn push(&mut self, s: Option<&str>) {
+        let f = self.spans.len() % self.stride;
         match s {
             None => {
                 self.spans.push((0, ABSENT));
                 self.hashes.push(0);
+                self.last[f] = None;
             }
             Some(s) => {
+                if let Some((a, n)) = self.last[f] {
+                    if &self.arena.as_bytes()[a as usize..(a + n) as usize] == s.as_bytes() {
+                        self.spans.push((0, DITTO));
+                        self.hashes.push(0);
+                        return;
+                    }
+                }
                 let at = u32::try_from(self.arena.len()).expect("the strings of one column stay under 4 GiB");
                 self.spans.push((at, s.len() as u32));
                 self.hashes.push(hash(s));
                 self.arena.push_str(s);
+                self.last[f] = Some((at, s.len() as u32));
+            }
+        }
+    }
+
+    /// Spells out every mark: entries can then be left out without breaking them.
+    fn resolve(&mut self) {
+        for e in 0..self.spans.len() {
+            if self.spans[e].1 == DITTO {
+                self.spans[e] = self.spans[e - self.stride];
+                self.hashes[e] = self.hashes[e - self.stride];
             }
         }
     }
@@ -219,17 +256,21 @@ impl Strings {
         self.spans.is_empty()
     }
 
-    /// Adds `other`'s entries after these.
+    /// Adds `other`'s entries (whole rows, of the same stride) after these.
     pub fn append(&mut self, other: Strings) {
+        assert_eq!((self.stride, self.spans.len() % self.stride), (other.stride, 0), "whole rows of one stride");
         let base = u32::try_from(self.arena.len()).expect("the strings of one column stay under 4 GiB");
         u32::try_from(self.arena.len() + other.arena.len()).expect("the strings of one column stay under 4 GiB");
         self.arena.push_str(&other.arena);
-        self.spans.extend(other.spans.iter().map(|&(a, n)| if n == ABSENT { (a, n) } else { (a + base, n) }));
+        // The other's first row has no mark: it never saw these rows.
+        self.spans.extend(other.spans.iter().map(|&(a, n)| if n >= DITTO { (a, n) } else { (a + base, n) }));
         self.hashes.extend_from_slice(&other.hashes);
+        self.last = other.last.iter().map(|l| l.map(|(a, n)| (a + base, n))).collect();
     }
 
     /// Only the entries whose index `keep` accepts, in order.
     pub fn retain(&mut self, mut keep: impl FnMut(usize) -> bool) {
+        self.resolve();
         let mut k = 0;
         for e in 0..self.spans.len() {
             if keep(e) {
@@ -240,6 +281,7 @@ impl Strings {
         }
         self.spans.truncate(k);
         self.hashes.truncate(k);
+        self.last = vec![None; self.stride];
     }
 }
 
@@ -272,18 +314,20 @@ struct Ent {
 /// entries are scattered, short strings inline, into partitions by the top bits of their hash,
 /// small enough for the processor's cache; each partition is deduplicated on its own (on every
 /// core), and only the results go back to entry order.
-pub fn intern_all(col: Strings) -> Interned {
-    let Strings { arena, spans, hashes } = col;
+pub fn intern_all(col: &Strings) -> Interned {
+    let Strings { arena, spans, hashes, stride, .. } = col;
+    let stride = *stride;
     let bytes = arena.as_bytes();
     let text = |(a, n): (u32, u32)| &bytes[a as usize..a as usize + n as usize];
-    let present = spans.iter().filter(|s| s.1 != ABSENT).count();
+    // Marks and absent entries are left out of the partitions.
+    let present = spans.iter().filter(|s| s.1 < DITTO).count();
     let bits = (present / 4096).max(1).next_power_of_two().trailing_zeros().min(10);
     let parts = 1usize << bits;
     let part = |h: u64| if bits == 0 { 0 } else { (h >> (64 - bits)) as usize };
 
     let mut start = vec![0usize; parts + 1];
-    for (&s, &h) in spans.iter().zip(&hashes) {
-        if s.1 != ABSENT {
+    for (&s, &h) in spans.iter().zip(hashes) {
+        if s.1 < DITTO {
             start[part(h) + 1] += 1;
         }
     }
@@ -293,8 +337,8 @@ pub fn intern_all(col: Strings) -> Interned {
     // Scatter: each partition gets its entries, in entry order.
     let mut ents = vec![Ent::default(); present];
     let mut at = start.clone();
-    for (e, (&s, &h)) in spans.iter().zip(&hashes).enumerate() {
-        if s.1 == ABSENT {
+    for (e, (&s, &h)) in spans.iter().zip(hashes).enumerate() {
+        if s.1 >= DITTO {
             continue;
         }
         let p = part(h);
@@ -305,7 +349,7 @@ pub fn intern_all(col: Strings) -> Interned {
         ents[at[p]] = x;
         at[p] += 1;
     }
-    drop((at, hashes));
+    drop(at);
 
     // Dedup each partition: `rep[k]` is the first entry of the partition with k's string.
     let same = |x: &Ent, y: &Ent| {
@@ -391,9 +435,15 @@ pub fn intern_all(col: Strings) -> Interned {
         ids[e as usize] = g;
     }
     drop((ents, rep));
-    // The arena stays as it is: an id's span points at its first entry's bytes.
+    for e in stride..n {
+        if spans[e].1 == DITTO {
+            ids[e] = ids[e - stride];
+        }
+    }
+    // The arena is copied whole (one sequential copy): an id's span points at its first entry's
+    // bytes.
     let spans = firsts.iter().map(|&e| spans[e as usize]).collect();
-    Interned { ids, firsts, interner: Interner { arena, spans, ..Interner::default() } }
+    Interned { ids, firsts, interner: Interner { arena: arena.clone(), spans, ..Interner::default() } }
 }
 
 #[cfg(test)]
@@ -431,13 +481,23 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn interning_all_at_once_equals_one_by_one(
-            names in proptest::collection::vec(proptest::option::of("[a-c]{0,3}|m[0-9]{1,5}|x{20,30}|y[ab]{16,17}"), 0..3000)
+            names in proptest::collection::vec(proptest::option::of("[a-c]{0,3}|m[0-9]{1,5}|x{20,30}|y[ab]{16,17}"), 0..3000),
+            stride in 1usize..4,
+            drop_every in 0usize..5,
         ) {
-            let mut col = Strings::default();
-            for n in &names {
+            // Whole rows of `stride` fields; some rows left out afterwards when asked.
+            let rows = names.len() / stride;
+            let names = &names[..rows * stride];
+            let mut col = Strings::with_stride(stride);
+            for n in names {
                 col.push(n.as_deref());
             }
-            let all = intern_all(col);
+            let out = |e: usize| drop_every > 0 && (e / stride) % (drop_every + 2) == 1;
+            if drop_every > 0 {
+                col.retain(|e| !out(e));
+            }
+            let names: Vec<_> = names.iter().enumerate().filter(|(e, _)| !out(*e)).map(|(_, n)| n.clone()).collect();
+            let all = intern_all(&col);
             let mut one = Interner::default();
             for (e, n) in names.iter().enumerate() {
                 match n {
@@ -464,7 +524,7 @@ mod tests {
         for n in &names {
             col.push(Some(n));
         }
-        let all = intern_all(col);
+        let all = intern_all(&col);
         assert_eq!(all.interner.len(), 7_000);
         for (e, n) in names.iter().enumerate() {
             assert_eq!(all.ids[e], (e % 7_000) as u32);
