@@ -511,8 +511,18 @@ fn read_in_halves(path: &Path, header_end: u64, cut: u64, cfg: &Config) -> std::
     rest.seek(SeekFrom::Start(cut))?;
     let first = BufReader::with_capacity(1 << 16, File::open(path)?.take(cut));
     let second = std::io::Cursor::new(header.clone()).chain(BufReader::with_capacity(1 << 16, rest));
-    let read = |r: Box<dyn std::io::Read + Send>| {
+    // Rows expected, from the length of the first ones: the first part makes room for the
+    // second's, so that appending it copies nothing already there.
+    let size = std::fs::metadata(path)?.len();
+    let mut sample = vec![0u8; (1 << 16).min(size as usize)];
+    File::open(path)?.read_exact(&mut sample)?;
+    let per_row = (sample.len() as u64 / breaks_in(&sample).max(1)).max(1);
+    let rows = |bytes: u64| (bytes / per_row + bytes / per_row / 8) as usize;
+    let read = |r: Box<dyn std::io::Read + Send>, room: u64, part: u64| {
         let mut g = Gathered::default();
+        g.seen.reserve(rows(room));
+        g.bulk.reserve(rows(room), room as usize / 2);
+        let _ = part;
         let mut rr = RecordReader::new(&name, Kind::Messages, Format::Csv, r);
         if let Some(e) = rr.fatal.take() {
             g.take(Err(e), cfg);
@@ -523,8 +533,8 @@ fn read_in_halves(path: &Path, header_end: u64, cut: u64, cfg: &Config) -> std::
         (g, rr.line_breaks())
     };
     let ((mut a, breaks), (b, _)) = std::thread::scope(|sc| {
-        let other = sc.spawn(|| read(Box::new(second)));
-        let mine = read(Box::new(first));
+        let other = sc.spawn(|| read(Box::new(second), size - cut, 1));
+        let mine = read(Box::new(first), size, 0);
         (mine, other.join().expect("the reading thread does not panic"))
     });
     a.append(b, breaks - breaks_in(&header));
@@ -592,7 +602,10 @@ fn one_shot(a: &ReportArgs, cfg: &Config, tm: &mut Timings) -> Result<(barometre
     }
     let out = barometre_core::engine::run(&inp, cfg);
     tm.mark("clock");
-    Ok((out.table(&inp), bad.len()))
+    let table = out.table(&inp);
+    // Giving gigabytes back to the system takes a while: done beside the report, not before.
+    std::thread::spawn(move || drop((inp, out, seen)));
+    Ok((table, bad.len()))
 }
 
 #[derive(clap::Args)]

@@ -223,6 +223,15 @@ impl Default for Bulk {
 }
 
 impl Bulk {
+    /// Room for about `rows` more rows whose ids and names take `bytes` bytes (see
+    /// [`Strings::reserve`]).
+    pub fn reserve(&mut self, rows: usize, bytes: usize) {
+        self.rows.reserve(rows);
+        self.customer_is_author.reserve(rows);
+        self.ids.reserve(rows, bytes / 3);
+        self.names.reserve(4 * rows, bytes);
+    }
+
     pub fn len(&self) -> usize {
         self.rows.len()
     }

@@ -213,6 +213,14 @@ impl Strings {
         Strings { arena: String::new(), spans: Vec::new(), hashes: Vec::new(), stride, last: vec![None; stride] }
     }
 
+    /// Room for `entries` more entries of `bytes` bytes in all: memory reserved, not touched,
+    /// so that growing never copies what is there.
+    pub fn reserve(&mut self, entries: usize, bytes: usize) {
+        self.spans.reserve(entries);
+        self.hashes.reserve(entries);
+        self.arena.reserve(bytes);
+    }
+
     pub fn push(&mut self, s: Option<&str>) {
         let f = self.spans.len() % self.stride;
         match s {
