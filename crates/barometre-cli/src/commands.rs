@@ -518,11 +518,10 @@ fn read_in_halves(path: &Path, header_end: u64, cut: u64, cfg: &Config) -> std::
     File::open(path)?.read_exact(&mut sample)?;
     let per_row = (sample.len() as u64 / breaks_in(&sample).max(1)).max(1);
     let rows = |bytes: u64| (bytes / per_row + bytes / per_row / 8) as usize;
-    let read = |r: Box<dyn std::io::Read + Send>, room: u64, part: u64| {
+    let read = |r: Box<dyn std::io::Read + Send>, room: u64| {
         let mut g = Gathered::default();
         g.seen.reserve(rows(room));
         g.bulk.reserve(rows(room), room as usize / 2);
-        let _ = part;
         let mut rr = RecordReader::new(&name, Kind::Messages, Format::Csv, r);
         if let Some(e) = rr.fatal.take() {
             g.take(Err(e), cfg);
@@ -533,8 +532,8 @@ fn read_in_halves(path: &Path, header_end: u64, cut: u64, cfg: &Config) -> std::
         (g, rr.line_breaks())
     };
     let ((mut a, breaks), (b, _)) = std::thread::scope(|sc| {
-        let other = sc.spawn(|| read(Box::new(second), size - cut, 1));
-        let mine = read(Box::new(first), size, 0);
+        let other = sc.spawn(|| read(Box::new(second), size - cut));
+        let mine = read(Box::new(first), size);
         (mine, other.join().expect("the reading thread does not panic"))
     });
     a.append(b, breaks - breaks_in(&header));
