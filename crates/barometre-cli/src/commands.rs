@@ -601,9 +601,9 @@ fn one_shot(a: &ReportArgs, cfg: &Config, tm: &mut Timings) -> Result<(barometre
     }
     let out = barometre_core::engine::run(&inp, cfg);
     tm.mark("clock");
-    let table = out.table(&inp);
+    let table = out.into_table(&inp);
     // Giving gigabytes back to the system takes a while: done beside the report, not before.
-    std::thread::spawn(move || drop((inp, out, seen)));
+    std::thread::spawn(move || drop((inp, seen)));
     Ok((table, bad.len()))
 }
 
