@@ -599,17 +599,31 @@ pub fn run(inp: &ClockInput, cfg: &Config) -> ClockOut {
     let conv = conversations(inp, &parent, cfg.session_gap_ms);
 
     // Members of each conversation, contiguous (a counting sort by dense conversation number).
-    let mut dense: FxHashMap<ConvKey, u32> = FxHashMap::default();
+    // Numbers are looked up by name id or message index, in plain arrays: no hashing.
+    let mut named_num = vec![NONE; inp.names.len()];
+    let mut msg_num = vec![NONE; n];
     let mut keys: Vec<ConvKey> = Vec::new();
     let num: Vec<u32> = conv
         .iter()
         .map(|c| {
-            *dense.entry(*c).or_insert_with(|| {
+            let slot = match *c {
+                ConvKey::Named(k) => &mut named_num[k as usize],
+                ConvKey::Msg(i) => &mut msg_num[i as usize],
+            };
+            if *slot == NONE {
                 keys.push(*c);
-                keys.len() as u32 - 1
-            })
+                *slot = keys.len() as u32 - 1;
+            }
+            *slot
         })
         .collect();
+    let dense = |k: ConvKey| {
+        let x = match k {
+            ConvKey::Named(k) => named_num[k as usize],
+            ConvKey::Msg(i) => msg_num[i as usize],
+        };
+        (x != NONE).then_some(x)
+    };
     let mut start = vec![0u32; keys.len() + 1];
     for &c in &num {
         start[c as usize + 1] += 1;
@@ -663,9 +677,9 @@ pub fn run(inp: &ClockInput, cfg: &Config) -> ClockOut {
     // Events by conversation.
     let mut events: FxHashMap<u32, Vec<&Event>> = FxHashMap::default();
     for e in &inp.events {
-        let named = inp.names.get(&e.conversation).map(ConvKey::Named).and_then(|k| dense.get(&k));
-        let by_msg = || inp.ids.find(&e.conversation).map(ConvKey::Msg).and_then(|k| dense.get(&k));
-        if let Some(&c) = named.or_else(by_msg) {
+        let named = inp.names.get(&e.conversation).map(ConvKey::Named).and_then(dense);
+        let by_msg = || inp.ids.find(&e.conversation).map(ConvKey::Msg).and_then(dense);
+        if let Some(c) = named.or_else(by_msg) {
             events.entry(c).or_default().push(e);
         }
     }
