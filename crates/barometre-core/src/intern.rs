@@ -407,9 +407,18 @@ pub fn intern_all(col: &Strings) -> Interned {
         dedup(0, ea, ra);
     });
 
+    let n = spans.len();
+    // Every entry present and none repeated (message ids, as a rule): each entry is its own id.
+    if present == n && rep.iter().enumerate().all(|(k, &r)| r == k as u32) {
+        let ids: Vec<u32> = (0..n as u32).collect();
+        return Interned {
+            firsts: ids.clone(),
+            ids,
+            interner: Interner { arena: arena.clone(), spans: spans.clone(), ..Interner::default() },
+        };
+    }
     // Ids in order of first appearance: an entry's id is the rank of its first entry among all
     // first entries.
-    let n = spans.len();
     let mut first_bits = vec![0u64; n.div_ceil(64)];
     for (k, x) in ents.iter().enumerate() {
         if rep[k] == k as u32 {
