@@ -195,6 +195,7 @@ pub struct Strings {
     arena: String,
     /// (offset, length); length [`ABSENT`] for no string, `DITTO` for the entry `stride` back.
     spans: Vec<(u32, u32)>,
+    /// The hash of each stored string (absent entries and marks have none), in entry order.
     hashes: Vec<u64>,
     stride: usize,
     /// For each field, the span of the last row's string when it had one.
@@ -226,14 +227,12 @@ impl Strings {
         match s {
             None => {
                 self.spans.push((0, ABSENT));
-                self.hashes.push(0);
                 self.last[f] = None;
             }
             Some(s) => {
                 if let Some((a, n)) = self.last[f] {
                     if &self.arena.as_bytes()[a as usize..(a + n) as usize] == s.as_bytes() {
                         self.spans.push((0, DITTO));
-                        self.hashes.push(0);
                         return;
                     }
                 }
@@ -248,12 +247,20 @@ impl Strings {
 
     /// Spells out every mark: entries can then be left out without breaking them.
     fn resolve(&mut self) {
+        let mut hashes = Vec::with_capacity(self.spans.len());
+        let mut old = self.hashes.iter();
         for e in 0..self.spans.len() {
-            if self.spans[e].1 == DITTO {
-                self.spans[e] = self.spans[e - self.stride];
-                self.hashes[e] = self.hashes[e - self.stride];
+            match self.spans[e].1 {
+                ABSENT => {}
+                DITTO => {
+                    let (a, n) = self.spans[e - self.stride];
+                    self.spans[e] = (a, n);
+                    hashes.push(hash_bytes(&self.arena.as_bytes()[a as usize..(a + n) as usize]));
+                }
+                _ => hashes.push(*old.next().expect("a hash for each stored string")),
             }
         }
+        self.hashes = hashes;
     }
 
     pub fn len(&self) -> usize {
@@ -279,16 +286,21 @@ impl Strings {
     /// Only the entries whose index `keep` accepts, in order.
     pub fn retain(&mut self, mut keep: impl FnMut(usize) -> bool) {
         self.resolve();
-        let mut k = 0;
+        let (mut k, mut h, mut kh) = (0, 0, 0);
         for e in 0..self.spans.len() {
+            let stored = self.spans[e].1 != ABSENT;
             if keep(e) {
                 self.spans[k] = self.spans[e];
-                self.hashes[k] = self.hashes[e];
                 k += 1;
+                if stored {
+                    self.hashes[kh] = self.hashes[h];
+                    kh += 1;
+                }
             }
+            h += usize::from(stored);
         }
         self.spans.truncate(k);
-        self.hashes.truncate(k);
+        self.hashes.truncate(kh);
         self.last = vec![None; self.stride];
     }
 }
@@ -328,16 +340,15 @@ pub fn intern_all(col: &Strings) -> Interned {
     let bytes = arena.as_bytes();
     let text = |(a, n): (u32, u32)| &bytes[a as usize..a as usize + n as usize];
     // Marks and absent entries are left out of the partitions.
-    let present = spans.iter().filter(|s| s.1 < DITTO).count();
+    let present = hashes.len();
+    debug_assert_eq!(present, spans.iter().filter(|s| s.1 < DITTO).count());
     let bits = (present / 4096).max(1).next_power_of_two().trailing_zeros().min(10);
     let parts = 1usize << bits;
     let part = |h: u64| if bits == 0 { 0 } else { (h >> (64 - bits)) as usize };
 
     let mut start = vec![0usize; parts + 1];
-    for (&s, &h) in spans.iter().zip(hashes) {
-        if s.1 < DITTO {
-            start[part(h) + 1] += 1;
-        }
+    for &h in hashes {
+        start[part(h) + 1] += 1;
     }
     for p in 0..parts {
         start[p + 1] += start[p];
@@ -345,10 +356,12 @@ pub fn intern_all(col: &Strings) -> Interned {
     // Scatter: each partition gets its entries, in entry order.
     let mut ents = vec![Ent::default(); present];
     let mut at = start.clone();
-    for (e, (&s, &h)) in spans.iter().zip(hashes).enumerate() {
+    let mut hs = hashes.iter();
+    for (e, &s) in spans.iter().enumerate() {
         if s.1 >= DITTO {
             continue;
         }
+        let h = *hs.next().expect("a hash for each stored string");
         let p = part(h);
         let mut x = Ent { h, e: e as u32, len: s.1, bytes: [0; INLINE] };
         if s.1 as usize <= INLINE {

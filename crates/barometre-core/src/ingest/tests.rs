@@ -170,3 +170,11 @@ fn review_scores_outside_zero_to_hundred_are_refused() {
     assert_eq!(ok.len(), 1);
     assert!(bad[0].starts_with("f.csv:2:4: score 101 is outside 0–100"), "{}", bad[0]);
 }
+
+#[test]
+fn every_known_column_has_its_own_slot() {
+    for (k, name) in super::KNOWN.iter().enumerate() {
+        assert_eq!(super::known_slot(name), Some(k), "{name}");
+    }
+    assert_eq!(super::known_slot("score"), None);
+}
