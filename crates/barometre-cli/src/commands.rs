@@ -382,22 +382,36 @@ impl Gathered {
         };
         match &loc.record {
             Record::Message(m) => {
-                if self.file_names.last().is_none_or(|f| !std::sync::Arc::ptr_eq(f, &loc.file)) {
-                    self.file_names.push(loc.file.clone());
-                }
-                self.seen.push(Seen {
-                    fingerprint: m.fingerprint(),
-                    line: loc.line,
-                    file: self.file_names.len() as u32 - 1,
-                    column: loc.id_column as u32,
-                    seq: self.seq,
-                });
-                self.bulk.push_message(m, cfg);
+                self.seq -= 1;
+                self.take_message(m, &loc.file, loc.line, loc.id_column, cfg);
             }
             Record::Event(e) => self.bulk.push_event(e),
             // One-shot reports read messages and events; other kinds are imported.
             _ => {}
         }
+    }
+
+    /// A message row read at `file:line` (its id in `column`).
+    fn take_message(
+        &mut self,
+        m: &barometre_core::model::Message,
+        file: &std::sync::Arc<str>,
+        line: u64,
+        column: u64,
+        cfg: &Config,
+    ) {
+        self.seq += 1;
+        if self.file_names.last().is_none_or(|f| !std::sync::Arc::ptr_eq(f, file)) {
+            self.file_names.push(file.clone());
+        }
+        self.seen.push(Seen {
+            fingerprint: m.fingerprint(),
+            line,
+            file: self.file_names.len() as u32 - 1,
+            column: column as u32,
+            seq: self.seq,
+        });
+        self.bulk.push_message(m, cfg);
     }
 
     /// Adds what was read after these rows; `lines` more lines came before it in its file.
@@ -526,8 +540,13 @@ fn read_in_halves(path: &Path, header_end: u64, cut: u64, cfg: &Config) -> std::
         if let Some(e) = rr.fatal.take() {
             g.take(Err(e), cfg);
         }
-        for x in rr.by_ref() {
-            g.take(x, cfg);
+        let mut m = barometre_core::model::Message::empty();
+        let file = rr.file().clone();
+        while let Some(x) = rr.next_message(&mut m) {
+            match x {
+                Ok((line, column)) => g.take_message(&m, &file, line, column, cfg),
+                Err(e) => g.take(Err(e), cfg),
+            }
         }
         (g, rr.line_breaks())
     };

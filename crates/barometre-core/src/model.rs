@@ -57,6 +57,30 @@ pub struct TextFacts {
 }
 
 impl Message {
+    /// A message with every field empty: a buffer for readers that fill rows in place.
+    pub fn empty() -> Message {
+        Message {
+            message_id: String::new(),
+            created_at: Stamp { ms: 0, offset_s: 0 },
+            direction: Direction::In,
+            account: String::new(),
+            channel: String::new(),
+            author_id: String::new(),
+            conversation_id: None,
+            reply_to: None,
+            customer_id: None,
+            text: None,
+            bot: false,
+            public: None,
+            kind: None,
+            in_scope: None,
+            actionable: None,
+            handle_seconds: None,
+            team: None,
+            derived: None,
+        }
+    }
+
     /// Whether this message is public: the `public` column, else the channel's default.
     pub fn is_public(&self) -> bool {
         self.public.unwrap_or_else(|| channel_is_public(&self.channel))
