@@ -170,7 +170,8 @@ fn load_events(conn: &Connection, ws: &str) -> Result<Vec<ConversationEvent>, St
 /// kept `signed`/`thanks` columns stand for them.
 fn load_input(conn: &Connection, ws: &str) -> Result<ClockInput, StoreError> {
     let n: i64 = conn.query_row("SELECT COUNT(*) FROM messages WHERE workspace = ?", [ws], |r| r.get(0))?;
-    let mut inp = ClockInput::with_capacity(n as usize);
+    let mut inp = engine::Bulk::default();
+    inp.reserve(n as usize, 0);
     let mut st = conn.prepare_cached(
         "SELECT message_id, created_ms, direction, account, channel, author_id, conversation_id, reply_to, customer_id, \
          bot, public, kind, in_scope, actionable, handle_seconds, team, signed, thanks FROM messages WHERE workspace = ?",
@@ -207,7 +208,8 @@ fn load_input(conn: &Connection, ws: &str) -> Result<ClockInput, StoreError> {
     for e in load_events(conn, ws)? {
         inp.push_event(&e);
     }
-    Ok(inp)
+    // The store keys rows by id: none is left out.
+    Ok(inp.finish().0)
 }
 
 /// Replaces a workspace's facts with the clock's output over its current rows. `stale`: the
@@ -426,7 +428,7 @@ impl Store for SqliteStore {
             [ws],
             |r| r.get(0),
         )?;
-        let mut fresh: Option<ClockInput> = empty.then(ClockInput::default);
+        let mut fresh: Option<engine::Bulk> = empty.then(engine::Bulk::default);
         let mut sum = ImportSummary::default();
         let mut read = 0u64;
         // This import's files: name → source id, and back.
@@ -592,7 +594,8 @@ impl Store for SqliteStore {
         }
         if sum.inserted + sum.updated > 0 || stale {
             match fresh {
-                Some(inp) => write_facts(&tx, ws, cfg, &inp)?,
+                // Only new ids were pushed: nothing is left out.
+                Some(bulk) => write_facts(&tx, ws, cfg, &bulk.finish().0)?,
                 None => recompute(&tx, ws, cfg, stale)?,
             }
         }
