@@ -354,7 +354,9 @@ pub fn intern_all(col: &Strings) -> Interned {
         start[p + 1] += start[p];
     }
     // Scatter: each partition gets its entries, in entry order.
+    // Entries are numbered among the stored ones (`Ent::e`); `entry_of` maps back.
     let mut ents = vec![Ent::default(); present];
+    let mut entry_of = Vec::with_capacity(present);
     let mut at = start.clone();
     let mut hs = hashes.iter();
     for (e, &s) in spans.iter().enumerate() {
@@ -363,7 +365,8 @@ pub fn intern_all(col: &Strings) -> Interned {
         }
         let h = *hs.next().expect("a hash for each stored string");
         let p = part(h);
-        let mut x = Ent { h, e: e as u32, len: s.1, bytes: [0; INLINE] };
+        let mut x = Ent { h, e: entry_of.len() as u32, len: s.1, bytes: [0; INLINE] };
+        entry_of.push(e as u32);
         if s.1 as usize <= INLINE {
             x.bytes[..s.1 as usize].copy_from_slice(text(s));
         }
@@ -379,7 +382,7 @@ pub fn intern_all(col: &Strings) -> Interned {
             && if x.len as usize <= INLINE {
                 x.bytes == y.bytes
             } else {
-                text(spans[x.e as usize]) == text(spans[y.e as usize])
+                text(spans[entry_of[x.e as usize] as usize]) == text(spans[entry_of[y.e as usize] as usize])
             }
     };
     let dedup = |base: usize, ents: &[Ent], rep: &mut [u32]| {
@@ -430,9 +433,9 @@ pub fn intern_all(col: &Strings) -> Interned {
             interner: Interner { arena: arena.clone(), spans: spans.clone(), ..Interner::default() },
         };
     }
-    // Ids in order of first appearance: an entry's id is the rank of its first entry among all
-    // first entries.
-    let mut first_bits = vec![0u64; n.div_ceil(64)];
+    // Ids in order of first appearance: a stored entry's id is the rank of its first entry among
+    // all first entries; arrays over stored entries only, much smaller than over all entries.
+    let mut first_bits = vec![0u64; present.div_ceil(64)];
     for (k, x) in ents.iter().enumerate() {
         if rep[k] == k as u32 {
             first_bits[x.e as usize / 64] |= 1 << (x.e % 64);
@@ -449,26 +452,32 @@ pub fn intern_all(col: &Strings) -> Interned {
         before[w] + (first_bits[w] & ((1u64 << b) - 1)).count_ones()
     };
     let distinct = acc as usize;
-    let mut ids = vec![EMPTY; n];
+    let mut id_of = vec![EMPTY; present];
     let mut firsts = vec![0u32; distinct];
     // Reuses `rep` for the id of each entry: a repeat's first entry comes before it.
     for k in 0..present {
-        let e = ents[k].e;
+        let p = ents[k].e;
         let g = if rep[k] == k as u32 {
-            let g = rank(e);
-            firsts[g as usize] = e;
+            let g = rank(p);
+            firsts[g as usize] = entry_of[p as usize];
             g
         } else {
             rep[rep[k] as usize]
         };
         rep[k] = g;
-        ids[e as usize] = g;
+        id_of[p as usize] = g;
     }
-    drop((ents, rep));
-    for e in stride..n {
-        if spans[e].1 == DITTO {
-            ids[e] = ids[e - stride];
-        }
+    drop((ents, rep, entry_of));
+    // Back to every entry, front to back: marks take the id of the entry `stride` before.
+    let mut ids = Vec::with_capacity(n);
+    let mut stored = id_of.iter();
+    for (e, s) in spans.iter().enumerate() {
+        let id = match s.1 {
+            ABSENT => EMPTY,
+            DITTO => ids[e - stride],
+            _ => *stored.next().expect("an id for each stored string"),
+        };
+        ids.push(id);
     }
     // The arena is copied whole (one sequential copy): an id's span points at its first entry's
     // bytes.
