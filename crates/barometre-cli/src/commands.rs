@@ -360,13 +360,24 @@ struct Seen {
 }
 
 /// What the one-shot reader gathered: the clock's rows and where each was read.
-#[derive(Default)]
 struct Gathered {
     bulk: barometre_core::engine::Bulk,
     seen: Vec<Seen>,
     file_names: Vec<std::sync::Arc<str>>,
     bad: Vec<(u32, RowError)>,
     seq: u32,
+}
+
+impl Default for Gathered {
+    fn default() -> Self {
+        Gathered {
+            bulk: barometre_core::engine::Bulk::for_reports(),
+            seen: Vec::new(),
+            file_names: Vec::new(),
+            bad: Vec::new(),
+            seq: 0,
+        }
+    }
 }
 
 impl Gathered {

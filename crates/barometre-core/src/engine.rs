@@ -207,6 +207,8 @@ pub struct Bulk {
     customer_is_author: Vec<bool>,
     rows: Vec<ClockRow>,
     events: Vec<Event>,
+    /// Authors are kept for facts (explain, export, the store); reports never read them.
+    authors: bool,
 }
 
 impl Default for Bulk {
@@ -218,11 +220,18 @@ impl Default for Bulk {
             customer_is_author: Vec::new(),
             rows: Vec::new(),
             events: Vec::new(),
+            authors: true,
         }
     }
 }
 
 impl Bulk {
+    /// A bulk whose input only feeds reports: message authors are not interned (their rows'
+    /// `author` is NONE), which spares the largest column of names.
+    pub fn for_reports() -> Bulk {
+        Bulk { authors: false, ..Bulk::default() }
+    }
+
     /// Room for about `rows` more rows whose ids and names take `bytes` bytes (see
     /// [`Strings::reserve`]).
     pub fn reserve(&mut self, rows: usize, bytes: usize) {
@@ -244,9 +253,10 @@ impl Bulk {
         self.rows.push(pre_row(&mut self.dims, &r));
         self.ids.push(Some(r.id));
         // An inbound row's customer is most often its author: one name to intern, not two.
-        let same = r.customer == Some(r.author);
+        let same = self.authors && r.customer == Some(r.author);
         self.customer_is_author.push(same);
-        for s in [Some(r.author), r.conversation_id, r.reply_to, if same { None } else { r.customer }] {
+        let author = self.authors.then_some(r.author);
+        for s in [author, r.conversation_id, r.reply_to, if same { None } else { r.customer }] {
             self.names.push(s);
         }
     }
@@ -259,7 +269,8 @@ impl Bulk {
     /// Adds the rows of `other` after these, as if they had been pushed here: a file read in
     /// parts, on several cores, gives the input reading it whole would give.
     pub fn append(&mut self, other: Bulk) {
-        let Bulk { dims, ids, names, customer_is_author, rows, events } = other;
+        let Bulk { dims, ids, names, customer_is_author, rows, events, authors } = other;
+        assert_eq!(self.authors, authors, "parts of one input keep authors alike");
         self.customer_is_author.extend(customer_is_author);
         let map: Vec<u32> = dims.names().map(|n| self.dims.id(n)).collect();
         let m = |id: u32| if id == NONE { NONE } else { map[id as usize] };
@@ -287,7 +298,7 @@ impl Bulk {
     /// The clock's input, with the first row of each message id kept, and the rows left out as
     /// `(row, the earlier row with its id, the message that row became)`.
     pub fn finish(self) -> (ClockInput, Vec<(u32, u32, u32)>) {
-        let Bulk { mut dims, ids, mut names, mut customer_is_author, rows, mut events } = self;
+        let Bulk { mut dims, ids, mut names, mut customer_is_author, rows, mut events, .. } = self;
         // Names are interned beside the ids, on the chance that no id repeats (then the rows
         // stay as they are); else again once the repeats are left out.
         let (msgs, mut named) = std::thread::scope(|sc| {
@@ -922,5 +933,21 @@ mod tests {
         let agents = |i: &ClockInput| i.events.iter().map(|e| e.agent).collect::<Vec<_>>();
         assert_eq!(agents(&inp), agents(&one));
         assert!(inp.rows.len() > 1000 && kept.len() == inp.rows.len());
+
+        // For reports only: the same rows and names, authors left out.
+        let mut lean = Bulk::for_reports();
+        for m in &msgs {
+            lean.push_message(m, &cfg);
+        }
+        let (lean, _) = lean.finish();
+        let name = |i: &ClockInput, id: u32| (id != NONE).then(|| i.names.name(id).unwrap_or_default().to_string());
+        assert_eq!(lean.rows.len(), one.rows.len());
+        for (a, b) in lean.rows.iter().zip(&one.rows) {
+            assert_eq!(a.author, NONE);
+            assert_eq!((name(&lean, a.conv), name(&lean, a.customer)), (name(&one, b.conv), name(&one, b.customer)));
+            assert_eq!(name(&lean, a.reply_to), name(&one, b.reply_to));
+            let strip = |r: &ClockRow| ClockRow { author: 0, conv: 0, customer: 0, reply_to: 0, ..*r };
+            assert_eq!(strip(a), strip(b));
+        }
     }
 }

@@ -18,7 +18,7 @@ const EMPTY: u32 = u32::MAX;
 const RECENT: usize = 1 << 12;
 /// The length that marks an absent entry in [`intern_all`]'s spans.
 pub const ABSENT: u32 = u32::MAX;
-/// The length that marks an entry equal to the one `stride` entries before it.
+/// The length that marks an entry equal to the last value of its field.
 const DITTO: u32 = u32::MAX - 1;
 
 #[derive(Clone, Copy)]
@@ -189,16 +189,17 @@ impl Interner {
 }
 
 /// A column of optional strings, hashed as they come, to be interned all at once. Entries may
-/// come in rows of `stride` fields (a row's author, conversation…); a field equal to the same
-/// field of the row before is kept as a mark, neither stored nor hashed nor sorted again.
+/// come in rows of `stride` fields (a row's author, conversation…); a field equal to the last
+/// value that field had (rows without one in between) is kept as a mark, neither stored nor
+/// hashed nor sorted again.
 pub struct Strings {
     arena: String,
-    /// (offset, length); length [`ABSENT`] for no string, `DITTO` for the entry `stride` back.
+    /// (offset, length); length [`ABSENT`] for no string, `DITTO` for the field's last value.
     spans: Vec<(u32, u32)>,
     /// The hash of each stored string (absent entries and marks have none), in entry order.
     hashes: Vec<u64>,
     stride: usize,
-    /// For each field, the span of the last row's string when it had one.
+    /// For each field, the span of its last value.
     last: Vec<Option<(u32, u32)>>,
 }
 
@@ -225,10 +226,7 @@ impl Strings {
     pub fn push(&mut self, s: Option<&str>) {
         let f = self.spans.len() % self.stride;
         match s {
-            None => {
-                self.spans.push((0, ABSENT));
-                self.last[f] = None;
-            }
+            None => self.spans.push((0, ABSENT)),
             Some(s) => {
                 if let Some((a, n)) = self.last[f] {
                     if &self.arena.as_bytes()[a as usize..(a + n) as usize] == s.as_bytes() {
@@ -249,15 +247,21 @@ impl Strings {
     fn resolve(&mut self) {
         let mut hashes = Vec::with_capacity(self.spans.len());
         let mut old = self.hashes.iter();
+        let mut last = vec![(0, 0, 0); self.stride];
         for e in 0..self.spans.len() {
+            let f = e % self.stride;
             match self.spans[e].1 {
                 ABSENT => {}
                 DITTO => {
-                    let (a, n) = self.spans[e - self.stride];
+                    let (a, n, h) = last[f];
                     self.spans[e] = (a, n);
-                    hashes.push(hash_bytes(&self.arena.as_bytes()[a as usize..(a + n) as usize]));
+                    hashes.push(h);
                 }
-                _ => hashes.push(*old.next().expect("a hash for each stored string")),
+                _ => {
+                    let h = *old.next().expect("a hash for each stored string");
+                    last[f] = (self.spans[e].0, self.spans[e].1, h);
+                    hashes.push(h);
+                }
             }
         }
         self.hashes = hashes;
@@ -468,14 +472,19 @@ pub fn intern_all(col: &Strings) -> Interned {
         id_of[p as usize] = g;
     }
     drop((ents, rep, entry_of));
-    // Back to every entry, front to back: marks take the id of the entry `stride` before.
+    // Back to every entry, front to back: a mark takes its field's last id.
     let mut ids = Vec::with_capacity(n);
     let mut stored = id_of.iter();
+    let mut last = vec![EMPTY; stride];
     for (e, s) in spans.iter().enumerate() {
         let id = match s.1 {
             ABSENT => EMPTY,
-            DITTO => ids[e - stride],
-            _ => *stored.next().expect("an id for each stored string"),
+            DITTO => last[e % stride],
+            _ => {
+                let id = *stored.next().expect("an id for each stored string");
+                last[e % stride] = id;
+                id
+            }
         };
         ids.push(id);
     }
