@@ -5,7 +5,7 @@
 use crate::clock::{actionable_from, text_facts, ConversationFact, Facts, MessageFact, Outcome, RequestFact, Role};
 use crate::config::Config;
 use crate::fx::{FxHashMap, FxHashSet};
-use crate::intern::{intern_all, Interner, Strings};
+use crate::intern::{intern_all, intern_unique, Interner, Strings};
 use crate::model::{ConversationEvent, Direction, EventKind, Message};
 use crate::table::{ConvRow, Dict, MsgRow, ReqRow, NONE};
 use crate::time::Millis;
@@ -303,9 +303,8 @@ impl Bulk {
         // stay as they are); else again once the repeats are left out.
         let (msgs, mut named) = std::thread::scope(|sc| {
             let names = sc.spawn(|| intern_all(&names));
-            (intern_all(&ids), names.join().expect("interning does not panic"))
+            (intern_unique(ids), names.join().expect("interning does not panic"))
         });
-        drop(ids);
         let mut dups = Vec::new();
         for (e, &g) in msgs.ids.iter().enumerate() {
             let first = msgs.firsts[g as usize];

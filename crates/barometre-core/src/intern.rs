@@ -192,6 +192,7 @@ impl Interner {
 /// come in rows of `stride` fields (a row's author, conversation…); a field equal to the last
 /// value that field had (rows without one in between) is kept as a mark, neither stored nor
 /// hashed nor sorted again.
+#[derive(Clone)]
 pub struct Strings {
     arena: String,
     /// (offset, length); length [`ABSENT`] for no string, `DITTO` for the field's last value.
@@ -318,16 +319,21 @@ pub struct Interned {
     pub interner: Interner,
 }
 
-/// Bytes of a string kept in its partition entry: most ids and names fit, and are then
-/// compared without a trip to the arena.
-const INLINE: usize = 16;
-
-#[derive(Clone, Copy, Default)]
-struct Ent {
+/// A stored entry in its partition, with up to `N` bytes of its string: names that repeat are
+/// then compared without a trip to the arena. Columns whose strings seldom repeat (message ids)
+/// keep none: they are compared only when their hashes are equal.
+#[derive(Clone, Copy)]
+struct Ent<const N: usize> {
     h: u64,
     e: u32,
     len: u32,
-    bytes: [u8; INLINE],
+    bytes: [u8; N],
+}
+
+impl<const N: usize> Default for Ent<N> {
+    fn default() -> Self {
+        Ent { h: 0, e: 0, len: 0, bytes: [0; N] }
+    }
 }
 
 /// Interns a column at once. Ids are numbered in order of first appearance, as interning the
@@ -339,6 +345,28 @@ struct Ent {
 /// small enough for the processor's cache; each partition is deduplicated on its own (on every
 /// core), and only the results go back to entry order.
 pub fn intern_all(col: &Strings) -> Interned {
+    let (ids, firsts) = rank::<16>(col);
+    // The arena is copied whole (one sequential copy): an id's span points at its first entry's
+    // bytes.
+    let spans = firsts.iter().map(|&e| col.spans[e as usize]).collect();
+    Interned { ids, firsts, interner: Interner { arena: col.arena.clone(), spans, ..Interner::default() } }
+}
+
+/// [`intern_all`] for a column whose strings seldom repeat (message ids): no bytes kept beside
+/// the hashes, and the column's memory becomes the interner's.
+pub fn intern_unique(col: Strings) -> Interned {
+    let (ids, firsts) = rank::<0>(&col);
+    let Strings { arena, spans, .. } = col;
+    let spans = if firsts.len() == spans.len() && firsts.iter().enumerate().all(|(g, &e)| g == e as usize) {
+        spans
+    } else {
+        firsts.iter().map(|&e| spans[e as usize]).collect()
+    };
+    Interned { ids, firsts, interner: Interner { arena, spans, ..Interner::default() } }
+}
+
+/// Each entry's id and each id's first entry (see [`intern_all`]).
+fn rank<const N: usize>(col: &Strings) -> (Vec<u32>, Vec<u32>) {
     let Strings { arena, spans, hashes, stride, .. } = col;
     let stride = *stride;
     let bytes = arena.as_bytes();
@@ -359,7 +387,7 @@ pub fn intern_all(col: &Strings) -> Interned {
     }
     // Scatter: each partition gets its entries, in entry order.
     // Entries are numbered among the stored ones (`Ent::e`); `entry_of` maps back.
-    let mut ents = vec![Ent::default(); present];
+    let mut ents = vec![Ent::<N>::default(); present];
     let mut entry_of = Vec::with_capacity(present);
     let mut at = start.clone();
     let mut hs = hashes.iter();
@@ -369,9 +397,9 @@ pub fn intern_all(col: &Strings) -> Interned {
         }
         let h = *hs.next().expect("a hash for each stored string");
         let p = part(h);
-        let mut x = Ent { h, e: entry_of.len() as u32, len: s.1, bytes: [0; INLINE] };
+        let mut x = Ent { h, e: entry_of.len() as u32, len: s.1, bytes: [0; N] };
         entry_of.push(e as u32);
-        if s.1 as usize <= INLINE {
+        if s.1 as usize <= N {
             x.bytes[..s.1 as usize].copy_from_slice(text(s));
         }
         ents[at[p]] = x;
@@ -380,16 +408,16 @@ pub fn intern_all(col: &Strings) -> Interned {
     drop(at);
 
     // Dedup each partition: `rep[k]` is the first entry of the partition with k's string.
-    let same = |x: &Ent, y: &Ent| {
+    let same = |x: &Ent<N>, y: &Ent<N>| {
         x.h == y.h
             && x.len == y.len
-            && if x.len as usize <= INLINE {
+            && if x.len as usize <= N {
                 x.bytes == y.bytes
             } else {
                 text(spans[entry_of[x.e as usize] as usize]) == text(spans[entry_of[y.e as usize] as usize])
             }
     };
-    let dedup = |base: usize, ents: &[Ent], rep: &mut [u32]| {
+    let dedup = |base: usize, ents: &[Ent<N>], rep: &mut [u32]| {
         let mut slots: Vec<u32> = Vec::new();
         let mut k0 = 0;
         while k0 < ents.len() {
@@ -431,11 +459,7 @@ pub fn intern_all(col: &Strings) -> Interned {
     // Every entry present and none repeated (message ids, as a rule): each entry is its own id.
     if present == n && rep.iter().enumerate().all(|(k, &r)| r == k as u32) {
         let ids: Vec<u32> = (0..n as u32).collect();
-        return Interned {
-            firsts: ids.clone(),
-            ids,
-            interner: Interner { arena: arena.clone(), spans: spans.clone(), ..Interner::default() },
-        };
+        return (ids.clone(), ids);
     }
     // Ids in order of first appearance: a stored entry's id is the rank of its first entry among
     // all first entries; arrays over stored entries only, much smaller than over all entries.
@@ -488,10 +512,7 @@ pub fn intern_all(col: &Strings) -> Interned {
         };
         ids.push(id);
     }
-    // The arena is copied whole (one sequential copy): an id's span points at its first entry's
-    // bytes.
-    let spans = firsts.iter().map(|&e| spans[e as usize]).collect();
-    Interned { ids, firsts, interner: Interner { arena: arena.clone(), spans, ..Interner::default() } }
+    (ids, firsts)
 }
 
 #[cfg(test)]
@@ -546,6 +567,8 @@ mod tests {
             }
             let names: Vec<_> = names.iter().enumerate().filter(|(e, _)| !out(*e)).map(|(_, n)| n.clone()).collect();
             let all = intern_all(&col);
+            let unique = intern_unique(col.clone());
+            proptest::prop_assert_eq!((&unique.ids, &unique.firsts, &unique.interner), (&all.ids, &all.firsts, &all.interner));
             let mut one = Interner::default();
             for (e, n) in names.iter().enumerate() {
                 match n {
