@@ -455,7 +455,7 @@ impl Acc {
             }),
             Acc::Channels { names, contacts, customers, declared } => {
                 let name = |k: u32| names.get(k as usize).map_or("", String::as_str);
-                customers.sort_unstable();
+                crate::stats::sort_pairs(customers);
                 let mut main: std::collections::BTreeMap<u32, u64> = std::collections::BTreeMap::new();
                 let mut i = 0;
                 while i < customers.len() {
