@@ -694,7 +694,11 @@ pub fn run(inp: &ClockInput, cfg: &Config) -> ClockOut {
         }
     }
 
-    let mut out = ClockOut { reqs: Vec::with_capacity(n / 2), msgs: Vec::with_capacity(n), convs: Vec::new() };
+    let mut out = ClockOut {
+        reqs: Vec::with_capacity(n / 2),
+        msgs: Vec::with_capacity(n),
+        convs: Vec::with_capacity(keys.len()),
+    };
     let mut items: Vec<(Millis, u32, u8, u32)> = Vec::new();
     // For each message fact of the conversation, the index of its request in `out.reqs`.
     let mut req_of: Vec<usize> = Vec::new();
