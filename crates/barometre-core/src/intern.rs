@@ -8,6 +8,10 @@
 //! the others), growth re-hashes the arena in id order (sequential reads), and a small cache of
 //! recently seen names catches the ids that repeat row after row (a conversation's id, its
 //! customer) without touching the table.
+//!
+//! Millions of names at once go through [`intern_all`] instead: a [`Strings`] column, hashed as
+//! rows are read, is partitioned by hash into pieces the processor's cache holds and deduplicated
+//! piece by piece, with the same ids as interning one by one would give.
 
 use crate::fx::FxHasher;
 use std::hash::Hasher;
@@ -16,8 +20,8 @@ use std::sync::OnceLock;
 const EMPTY: u32 = u32::MAX;
 /// Entries of the recent-names cache (direct-mapped by hash).
 const RECENT: usize = 1 << 12;
-/// The length that marks an absent entry in [`intern_all`]'s spans.
-pub const ABSENT: u32 = u32::MAX;
+/// The length that marks an absent entry in a [`Strings`] column.
+const ABSENT: u32 = u32::MAX;
 /// The length that marks an entry equal to the last value of its field.
 const DITTO: u32 = u32::MAX - 1;
 
