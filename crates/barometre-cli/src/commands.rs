@@ -543,13 +543,16 @@ fn read_in_halves(path: &Path, header_end: u64, cut: u64, cfg: &Config) -> std::
     File::open(path)?.read_exact(&mut sample)?;
     let per_row = (sample.len() as u64 / breaks_in(&sample).max(1)).max(1);
     let rows = |bytes: u64| (bytes / per_row + bytes / per_row / 8) as usize;
-    let read = |r: Box<dyn std::io::Read + Send>, room: u64| {
+    // `first`: the part that says what is wrong with the header, if anything (both read it).
+    let read = |r: Box<dyn std::io::Read + Send>, room: u64, first: bool| {
         let mut g = Gathered::default();
         g.seen.reserve(rows(room));
         g.bulk.reserve(rows(room), room as usize / 2);
         let mut rr = RecordReader::new(&name, Kind::Messages, Format::Csv, r);
         if let Some(e) = rr.fatal.take() {
-            g.take(Err(e), cfg);
+            if first {
+                g.take(Err(e), cfg);
+            }
         }
         let mut m = barometre_core::model::Message::empty();
         let file = rr.file().clone();
@@ -562,11 +565,12 @@ fn read_in_halves(path: &Path, header_end: u64, cut: u64, cfg: &Config) -> std::
         (g, rr.line_breaks())
     };
     let ((mut a, breaks), (b, _)) = std::thread::scope(|sc| {
-        let other = sc.spawn(|| read(Box::new(second), size - cut));
-        let mine = read(Box::new(first), size);
+        let other = sc.spawn(|| read(Box::new(second), size - cut, false));
+        let mine = read(Box::new(first), size, true);
         (mine, other.join().expect("the reading thread does not panic"))
     });
-    a.append(b, breaks - breaks_in(&header));
+    // A header the first part refused: nothing was read past it, by either part.
+    a.append(b, breaks.saturating_sub(breaks_in(&header)));
     Ok(a)
 }
 

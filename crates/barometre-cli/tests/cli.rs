@@ -621,4 +621,11 @@ fn a_big_file_read_on_two_cores_gives_the_figures_and_errors_of_one() {
         assert_eq!(b.len(), 3, "{b:?}");
         assert!(b[2].contains("duplicate message_id `q7` with other content"), "{b:?}");
     }
+    // A header without a required column: one error, said once, as for a small file.
+    let text = big_file(60_000, false, false).replacen("direction,", "sens,", 1);
+    let f = write(d.path(), "big.csv", &text);
+    let once = run(&["report", "--input", s(&f), "--format", "json"]);
+    assert_eq!(once.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&once.stderr);
+    assert_eq!(err.lines().filter(|l| l.contains("missing required column `direction`")).count(), 1, "{err}");
 }
