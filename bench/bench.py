@@ -31,10 +31,19 @@ GROUP BY account ORDER BY account
 """
 
 
-def peak_mib(cmd):
-    r = subprocess.run(["/usr/bin/time", "-f", "%M %e"] + cmd, capture_output=True, text=True)
-    kb, secs = r.stderr.strip().splitlines()[-1].split()
-    return int(kb) / 1024, float(secs), r.stdout
+def peak_mib(cmd, runs=1):
+    """Peak memory (MiB), median wall seconds over `runs` runs, and the output of the last."""
+    times, peak = [], 0.0
+    for _ in range(runs):
+        r = subprocess.run(["/usr/bin/time", "-f", "%M %e"] + cmd, capture_output=True, text=True)
+        kb, secs = r.stderr.strip().splitlines()[-1].split()
+        times.append(float(secs))
+        peak = max(peak, int(kb) / 1024)
+    return peak, sorted(times)[len(times) // 2], r.stdout
+
+
+# Reads are repeated and their median kept: this machine's speed drifts from one second to the next.
+RUNS = 3
 
 
 def duck(sql_fn, n):
@@ -62,18 +71,18 @@ def main():
             if os.path.exists(db + suffix):
                 os.remove(db + suffix)
         imp_mem, imp_s, _ = peak_mib([exe, "import", "messages", csv, "--db", db])
-        rep_mem, rep_s, rep_out = peak_mib([exe, "report", "--db", db, "--by", "account", "--format", "json"])
+        rep_mem, rep_s, rep_out = peak_mib([exe, "report", "--db", db, "--by", "account", "--format", "json"], RUNS)
         ours = {g["key"]: g["metrics"] for g in json.loads(rep_out)["groups"]}
         # The figures DuckDB computes, and only those (`--metrics`): the like-for-like report.
         sel_mem, sel_s, sel_out = peak_mib([exe, "report", "--db", db, "--by", "account", "--format", "json",
-                                            "--metrics", "response_rate,response_time"])
+                                            "--metrics", "response_rate,response_time"], RUNS)
         sel = {g["key"]: g["metrics"] for g in json.loads(sel_out)["groups"]}
         same_selected = all(sel[k][i] == ours[k][i] for k in sel for i in ("response_rate", "response_time"))
-        one_mem, one_s, one_out = peak_mib([exe, "report", "--input", csv, "--by", "account", "--format", "json"])
+        one_mem, one_s, one_out = peak_mib([exe, "report", "--input", csv, "--by", "account", "--format", "json"], RUNS)
         same_one_shot = one_out == rep_out
         # One-shot, like for like: the figures DuckDB's one-shot SQL computes.
         ones_mem, ones_s, ones_out = peak_mib([exe, "report", "--input", csv, "--by", "account", "--format", "json",
-                                               "--metrics", "response_rate,response_time"])
+                                               "--metrics", "response_rate,response_time"], RUNS)
         same_one_shot = same_one_shot and ones_out == sel_out
 
         ddb = os.path.join(WORK, f"d{n}.duckdb")
@@ -82,10 +91,15 @@ def main():
         src = f"read_csv('{csv}', header=true, timestampformat='%Y-%m-%dT%H:%M:%SZ', types={{'bot': 'BOOLEAN'}})"
         d = duck(f"""
 con = duckdb.connect({ddb!r}); con.execute("SET enable_progress_bar = false")
-t = time.perf_counter(); rows = con.execute('''{CLOCK_SQL.format(src=src)}''').fetchall(); oneshot = time.perf_counter() - t
+def timed(sql):
+    ts = []
+    for _ in range({RUNS}):
+        t = time.perf_counter(); r = con.execute(sql).fetchall(); ts.append(time.perf_counter() - t)
+    return sorted(ts)[len(ts) // 2], r
+oneshot, rows = timed('''{CLOCK_SQL.format(src=src)}''')
 t = time.perf_counter(); con.execute("CREATE TABLE messages AS SELECT * FROM {src}"); load = time.perf_counter() - t
 con.close(); con = duckdb.connect({ddb!r}); con.execute("SET enable_progress_bar = false")
-t = time.perf_counter(); rows2 = con.execute('''{CLOCK_SQL.format(src='messages')}''').fetchall(); stored = time.perf_counter() - t
+stored, rows2 = timed('''{CLOCK_SQL.format(src='messages')}''')
 print(json.dumps({{"oneshot": oneshot, "load": load, "stored": stored, "rows": rows2}}))
 """, n)
         mismatches = 0
