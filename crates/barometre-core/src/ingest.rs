@@ -731,6 +731,47 @@ fn csv_reader<R: Read>(r: R) -> csv::Reader<LineCounter<R>> {
     csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(LineCounter::new(r))
 }
 
+/// A CSV row that could not be read as one.
+struct BadRow {
+    line: u64,
+    column: u64,
+    reason: String,
+    /// Nothing more can be read from the file.
+    last: bool,
+}
+
+/// The next row of a CSV file: its line and fields, or why it is not a row.
+fn next_csv<'a, R: Read>(
+    rdr: &mut csv::Reader<LineCounter<R>>,
+    header: &'a Header,
+    width: usize,
+    rec: &'a mut csv::ByteRecord,
+) -> Option<Result<(u64, CsvFields<'a>), BadRow>> {
+    match rdr.read_byte_record(rec) {
+        Ok(false) => None,
+        Err(e) => {
+            let off = e.position().map_or(rdr.get_ref().bytes_read(), |p| p.byte());
+            let line = rdr.get_mut().line_of(off);
+            Some(Err(BadRow {
+                line,
+                column: 1,
+                reason: format!("unreadable CSV, reading stops here: {e}"),
+                last: true,
+            }))
+        }
+        Ok(true) => {
+            let off = rec.position().map_or(0, |p| p.byte());
+            let line = rdr.get_mut().line_of(off);
+            if rec.len() != width {
+                let column = rec.len().min(width) as u64 + 1;
+                let reason = format!("row has {} fields, the header has {}", rec.len(), width);
+                return Some(Err(BadRow { line, column, reason, last: false }));
+            }
+            Some(Ok((line, CsvFields { header, rec })))
+        }
+    }
+}
+
 /// Streams validated records out of one file.
 pub struct RecordReader<R: Read> {
     file: Arc<str>,
@@ -816,30 +857,16 @@ impl<R: Read> RecordReader<R> {
             return self.next().map(|r| r.and_then(|l| Err(l.error("not a message".into()))));
         }
         let err = |line, column, reason| RowError { file: self.file.to_string(), line, column, reason };
-        match rdr.read_byte_record(rec) {
-            Ok(false) => None,
-            Err(e) => {
-                let off = e.position().map_or(rdr.get_ref().bytes_read(), |p| p.byte());
-                let line = rdr.get_mut().line_of(off);
-                self.inner = Inner::Done;
-                Some(Err(err(line, 1, format!("unreadable CSV, reading stops here: {e}"))))
-            }
-            Ok(true) => {
-                let off = rec.position().map_or(0, |p| p.byte());
-                let line = rdr.get_mut().line_of(off);
-                if rec.len() != *width {
-                    let col = rec.len().min(*width) as u64 + 1;
-                    return Some(Err(err(
-                        line,
-                        col,
-                        format!("row has {} fields, the header has {}", rec.len(), width),
-                    )));
+        match next_csv(rdr, header, *width, rec)? {
+            Ok((line, f)) => Some(match message_into(&f, m) {
+                Ok(()) => Ok((line, f.col("message_id"))),
+                Err((c, r)) => Err(err(line, c, r)),
+            }),
+            Err(bad) => {
+                if bad.last {
+                    self.inner = Inner::Done;
                 }
-                let f = CsvFields { header, rec };
-                Some(match message_into(&f, m) {
-                    Ok(()) => Ok((line, f.col("message_id"))),
-                    Err((c, r)) => Err(err(line, c, r)),
-                })
+                Some(Err(err(bad.line, bad.column, bad.reason)))
             }
         }
     }
@@ -859,27 +886,15 @@ impl<R: Read> Iterator for RecordReader<R> {
         let ok = |line, (id_column, record)| Located { file: file.clone(), line, id_column, record };
         match &mut self.inner {
             Inner::Done => None,
-            Inner::Csv { rdr, header, width, rec } => match rdr.read_byte_record(rec) {
-                Ok(false) => None,
-                Err(e) => {
-                    let off = e.position().map_or(rdr.get_ref().bytes_read(), |p| p.byte());
-                    let line = rdr.get_mut().line_of(off);
-                    self.inner = Inner::Done;
-                    Some(Err(err(line, 1, format!("unreadable CSV, reading stops here: {e}"))))
-                }
-                Ok(true) => {
-                    let off = rec.position().map_or(0, |p| p.byte());
-                    let line = rdr.get_mut().line_of(off);
-                    if rec.len() != *width {
-                        let col = rec.len().min(*width) as u64 + 1;
-                        return Some(Err(err(
-                            line,
-                            col,
-                            format!("row has {} fields, the header has {}", rec.len(), width),
-                        )));
-                    }
-                    let f = CsvFields { header, rec };
+            Inner::Csv { rdr, header, width, rec } => match next_csv(rdr, header, *width, rec)? {
+                Ok((line, f)) => {
                     Some(record_from(self.kind, &f).map(|x| ok(line, x)).map_err(|(c, r)| err(line, c, r)))
+                }
+                Err(bad) => {
+                    if bad.last {
+                        self.inner = Inner::Done;
+                    }
+                    Some(Err(err(bad.line, bad.column, bad.reason)))
                 }
             },
             Inner::Jsonl { lines } => loop {
@@ -1118,17 +1133,10 @@ impl<R: Read> TwcsReader<R> {
             channel: "twitter".into(),
             customer_id: inbound.then(|| author.clone()),
             author_id: author,
-            conversation_id: None,
             reply_to,
             text,
-            bot: false,
             public: Some(true),
-            kind: None,
-            in_scope: None,
-            actionable: None,
-            handle_seconds: None,
-            team: None,
-            derived: None,
+            ..Message::empty()
         })
     }
 }

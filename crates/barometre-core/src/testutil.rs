@@ -13,15 +13,6 @@ pub fn m(id: &str, at: &str, dir: &str, author: &str, conv: &str, reply_to: &str
         author_id: author.into(),
         conversation_id: (!conv.is_empty()).then(|| conv.to_string()),
         reply_to: (!reply_to.is_empty()).then(|| reply_to.to_string()),
-        customer_id: None,
-        text: None,
-        bot: false,
-        public: None,
-        kind: None,
-        in_scope: None,
-        actionable: None,
-        handle_seconds: None,
-        team: None,
-        derived: None,
+        ..Message::empty()
     }
 }
