@@ -86,6 +86,34 @@ impl Files {
     }
 }
 
+/// A bar of bytes read, on standard error when it is a terminal.
+fn reading_bar(total: u64, lang: Lang) -> ProgressBar {
+    let pb = ProgressBar::new(total);
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    pb.set_message(if lang == Lang::Fr { "lecture" } else { "reading" });
+    pb
+}
+
+/// The bar turned into a spinner once the files are read.
+fn computing(pb: &ProgressBar, what: &str) {
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} {msg} {elapsed}").unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    pb.set_message(what.to_string());
+    pb.enable_steady_tick(std::time::Duration::from_millis(120));
+}
+
+/// What follows the reading, in the user's language.
+fn after_reading(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Fr => "calcul des conversations et des demandes",
+        Lang::En => "computing conversations and requests",
+    }
+}
+
 impl Iterator for Files {
     type Item = Result<Located, RowError>;
     fn next(&mut self) -> Option<Self::Item> {
@@ -105,13 +133,11 @@ impl Iterator for Files {
                 self.current = None;
             }
             let Some(p) = self.paths.get(self.next).cloned() else {
-                // Reading is over; the clock's pass over every conversation comes next.
-                self.pb.set_style(
-                    ProgressStyle::with_template("{spinner} {msg} {elapsed}")
-                        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-                );
-                self.pb.set_message(self.after.clone());
-                self.pb.enable_steady_tick(std::time::Duration::from_millis(120));
+                // Reading is over; the clock's pass over every conversation comes next (unless
+                // the caller says what comes next itself: no `after`).
+                if !self.after.is_empty() {
+                    computing(&self.pb, &self.after);
+                }
                 return None;
             };
             self.next += 1;
@@ -142,17 +168,8 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
         total += std::fs::metadata(p).with_context(|| format!("cannot read {}", p.display()))?.len();
     }
     let cfg = ctx.config()?;
-    let pb = ProgressBar::new(total);
-    pb.set_style(
-        ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    pb.set_message(if lang == Lang::Fr { "lecture" } else { "reading" });
-    let after = match lang {
-        Lang::Fr => "calcul des conversations et des demandes",
-        Lang::En => "computing conversations and requests",
-    }
-    .to_string();
+    let pb = reading_bar(total, lang);
+    let after = after_reading(lang).to_string();
     let mut files = Files {
         paths: a.files.clone(),
         next: 0,
@@ -527,7 +544,7 @@ fn breaks_in(b: &[u8]) -> u64 {
 
 /// Reads one CSV file of messages on two cores, cut at a row near its middle; the second part
 /// reads the header again, then its rows, whose lines are shifted back into the file's.
-fn read_in_halves(path: &Path, header_end: u64, cut: u64, cfg: &Config) -> std::io::Result<Gathered> {
+fn read_in_halves(path: &Path, header_end: u64, cut: u64, cfg: &Config, pb: &ProgressBar) -> std::io::Result<Gathered> {
     use std::io::{Read, Seek, SeekFrom};
     let name = path.display().to_string();
     let mut header = vec![0u8; header_end as usize];
@@ -556,12 +573,21 @@ fn read_in_halves(path: &Path, header_end: u64, cut: u64, cfg: &Config) -> std::
         }
         let mut m = barometre_core::model::Message::empty();
         let file = rr.file().clone();
+        // The second part reads the header again: those bytes are not counted twice.
+        let (mut rows, mut shown) = (0u64, if first { 0 } else { header_end });
         while let Some(x) = rr.next_message(&mut m) {
             match x {
                 Ok((line, column)) => g.take_message(&m, &file, line, column, cfg),
                 Err(e) => g.take(Err(e), cfg),
             }
+            rows += 1;
+            if rows.is_multiple_of(16_384) {
+                let now = rr.bytes_read();
+                pb.inc(now.saturating_sub(shown));
+                shown = now;
+            }
         }
+        pb.inc(rr.bytes_read().saturating_sub(shown));
         (g, rr.line_breaks())
     };
     let ((mut a, breaks), (b, _)) = std::thread::scope(|sc| {
@@ -579,6 +605,9 @@ fn read_in_halves(path: &Path, header_end: u64, cut: u64, cfg: &Config) -> std::
 /// A large CSV file of messages is read on two cores.
 fn one_shot(a: &ReportArgs, cfg: &Config, tm: &mut Timings) -> Result<(barometre_core::table::FactTable, usize)> {
     let format = a.input_format.as_deref().and_then(Format::parse);
+    let lang = Lang::parse(&a.lang).unwrap_or(Lang::Fr);
+    let total = a.inputs.iter().chain(&a.events).filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
+    let pb = reading_bar(total, lang);
     let mut g = Gathered::default();
     for (kind, paths) in [(Kind::Messages, &a.inputs), (Kind::ConversationEvents, &a.events)] {
         let fmt = if kind == Kind::Messages { format } else { None };
@@ -586,7 +615,7 @@ fn one_shot(a: &ReportArgs, cfg: &Config, tm: &mut Timings) -> Result<(barometre
             let csv = fmt.unwrap_or_else(|| Format::from_path(&p.display().to_string())) == Format::Csv;
             if kind == Kind::Messages && csv {
                 if let Ok(Some((header_end, cut))) = split_point(p) {
-                    let part = read_in_halves(p, header_end, cut, cfg)?;
+                    let part = read_in_halves(p, header_end, cut, cfg, &pb)?;
                     g.append(part, 0);
                     continue;
                 }
@@ -597,8 +626,8 @@ fn one_shot(a: &ReportArgs, cfg: &Config, tm: &mut Timings) -> Result<(barometre
                 kind,
                 format: fmt,
                 current: None,
-                pb: ProgressBar::hidden(),
-                done_bytes: 0,
+                pb: pb.clone(),
+                done_bytes: pb.position(),
                 rows: 0,
                 after: String::new(),
             };
@@ -608,6 +637,7 @@ fn one_shot(a: &ReportArgs, cfg: &Config, tm: &mut Timings) -> Result<(barometre
         }
     }
     tm.mark("read input");
+    computing(&pb, after_reading(lang));
     let Gathered { bulk, seen, file_names, mut bad, .. } = g;
     let (inp, dups) = bulk.finish();
     for (row, first, id) in dups {
@@ -629,12 +659,16 @@ fn one_shot(a: &ReportArgs, cfg: &Config, tm: &mut Timings) -> Result<(barometre
     }
     bad.sort_by_key(|b| b.0);
     tm.mark("intern");
-    let mut err = std::io::stderr().lock();
-    for (_, e) in &bad {
-        writeln!(err, "{e}")?;
-    }
+    pb.suspend(|| -> std::io::Result<()> {
+        let mut err = std::io::stderr().lock();
+        for (_, e) in &bad {
+            writeln!(err, "{e}")?;
+        }
+        Ok(())
+    })?;
     let out = barometre_core::engine::run(&inp, cfg);
     tm.mark("clock");
+    pb.finish_and_clear();
     let table = out.into_table(&inp);
     // Giving gigabytes back to the system takes a while: done beside the report, not before.
     std::thread::spawn(move || drop((inp, seen)));
