@@ -409,18 +409,7 @@ impl ClockInput {
 }
 
 impl ClockOut {
-    /// The compact table reports aggregate.
-    pub fn table(&self, inp: &ClockInput) -> crate::table::FactTable {
-        crate::table::FactTable {
-            dict: inp.dims.clone(),
-            reqs: self.reqs.iter().map(|r| r.row).collect(),
-            msgs: self.msgs.iter().map(|m| m.row).collect(),
-            convs: self.convs.iter().map(|c| c.row).collect(),
-            ..Default::default()
-        }
-    }
-
-    /// [`ClockOut::table`] without a copy: each fact becomes its row where it lies (the
+    /// The compact table reports aggregate. Each fact becomes its row where it lies (the
     /// vectors' memory is reused), which spares the pages a copy would touch.
     pub fn into_table(self, inp: &ClockInput) -> crate::table::FactTable {
         crate::table::FactTable {
