@@ -244,13 +244,16 @@ pub fn actionable_from(
 
 /// Runs the clock over every message and event of a workspace.
 pub fn run(msgs: &[Message], events: &[ConversationEvent], cfg: &Config) -> Facts {
-    let mut inp = crate::engine::ClockInput::with_capacity(msgs.len());
+    let mut bulk = crate::engine::Bulk::default();
+    bulk.reserve(msgs.len(), 0);
     for m in msgs {
-        inp.push_message(m, cfg);
+        bulk.push_message(m, cfg);
     }
     for e in events {
-        inp.push_event(e);
+        bulk.push_event(e);
     }
+    // A repeated id keeps its first row, as everywhere else.
+    let (inp, _) = bulk.finish();
     crate::engine::run(&inp, cfg).facts(&inp)
 }
 

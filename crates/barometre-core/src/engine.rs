@@ -95,10 +95,6 @@ pub struct ClockInput {
 }
 
 impl ClockInput {
-    pub fn with_capacity(n: usize) -> ClockInput {
-        ClockInput { ids: Interner::with_capacity(n, n * 12), rows: Vec::with_capacity(n), ..ClockInput::default() }
-    }
-
     pub fn len(&self) -> usize {
         self.rows.len()
     }
@@ -110,31 +106,6 @@ impl ClockInput {
     /// The id of message `i`.
     pub fn id(&self, i: u32) -> &str {
         self.ids.get(i).unwrap_or_default()
-    }
-
-    /// Adds a message; `false` (and nothing added) when its id is already there: the first
-    /// version of a row is the one kept.
-    pub fn push(&mut self, r: RawRow) -> bool {
-        if !self.ids.intern(r.id).1 {
-            return false;
-        }
-        let mut row = pre_row(&mut self.dims, &r);
-        row.author = self.names.opt_recent(Some(r.author));
-        row.conv = self.names.opt_recent(r.conversation_id);
-        row.reply_to = self.names.opt_recent(r.reply_to);
-        row.customer = self.names.opt_recent(r.customer);
-        self.rows.push(row);
-        true
-    }
-
-    pub fn push_message(&mut self, m: &Message, cfg: &Config) -> bool {
-        let tf = text_facts(m, cfg);
-        self.push(raw_row(m, &tf))
-    }
-
-    pub fn push_event(&mut self, e: &ConversationEvent) {
-        let agent = self.dims.opt(e.agent_id.as_deref());
-        self.events.push(Event { conversation: e.conversation_id.as_str().into(), ms: e.at.ms, kind: e.event, agent });
     }
 }
 
@@ -289,7 +260,7 @@ impl Bulk {
         self.names.append(names);
     }
 
-    /// Events come after every message, as [`ClockInput::push_event`] takes them.
+    /// A conversation event (events are read after every message).
     pub fn push_event(&mut self, e: &ConversationEvent) {
         let agent = self.dims.opt(e.agent_id.as_deref());
         self.events.push(Event { conversation: e.conversation_id.as_str().into(), ms: e.at.ms, kind: e.event, agent });
@@ -889,6 +860,37 @@ pub fn run(inp: &ClockInput, cfg: &Config) -> ClockOut {
 mod tests {
     use super::*;
 
+    /// The plain way, one row at a time: every id and name looked up as it comes, the first
+    /// version of a repeated id kept. What [`Bulk`] must equal.
+    fn one_by_one(msgs: &[Message], events: &[ConversationEvent], cfg: &Config) -> (ClockInput, Vec<usize>) {
+        let mut inp = ClockInput::default();
+        let mut kept = Vec::new();
+        for (k, m) in msgs.iter().enumerate() {
+            let tf = text_facts(m, cfg);
+            let r = raw_row(m, &tf);
+            if !inp.ids.intern(r.id).1 {
+                continue;
+            }
+            let mut row = pre_row(&mut inp.dims, &r);
+            row.author = inp.names.opt(Some(r.author));
+            row.conv = inp.names.opt(r.conversation_id);
+            row.reply_to = inp.names.opt(r.reply_to);
+            row.customer = inp.names.opt(r.customer);
+            inp.rows.push(row);
+            kept.push(k);
+        }
+        for e in events {
+            let agent = inp.dims.opt(e.agent_id.as_deref());
+            inp.events.push(Event {
+                conversation: e.conversation_id.as_str().into(),
+                ms: e.at.ms,
+                kind: e.event,
+                agent,
+            });
+        }
+        (inp, kept)
+    }
+
     #[test]
     fn bulk_input_equals_rows_pushed_one_by_one() {
         let cfg = Config::default();
@@ -899,13 +901,7 @@ mod tests {
         again.account = "only-in-a-repeat".into();
         msgs.insert(10, again);
         msgs.insert(20, msgs[5].clone());
-        let mut one = ClockInput::default();
-        let mut kept = Vec::new();
-        for (k, m) in msgs.iter().enumerate() {
-            if one.push_message(m, &cfg) {
-                kept.push(k);
-            }
-        }
+        let (one, kept) = one_by_one(&msgs, &data.events, &cfg);
         // In two parts, appended: the same as in one.
         let (mut bulk, mut rest) = (Bulk::default(), Bulk::default());
         for (k, m) in msgs.iter().enumerate() {
@@ -914,7 +910,6 @@ mod tests {
         }
         bulk.append(rest);
         for e in &data.events {
-            one.push_event(e);
             bulk.push_event(e);
         }
         let (inp, dups) = bulk.finish();

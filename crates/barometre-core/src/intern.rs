@@ -5,9 +5,7 @@
 //! Why not a general hash map: at ten million keys every probe is a trip to main memory, and a
 //! map that keeps only ids must read the arena to rehash or to reject a candidate. Here a slot
 //! holds 32 bits of the hash beside the id, so a new key costs one slot read (its tag rejects
-//! the others), growth re-hashes the arena in id order (sequential reads), and a small cache of
-//! recently seen names catches the ids that repeat row after row (a conversation's id, its
-//! customer) without touching the table.
+//! the others) and growth re-hashes the arena in id order (sequential reads).
 //!
 //! Millions of names at once go through [`intern_all`] instead: a [`Strings`] column, hashed as
 //! rows are read, is partitioned by hash into pieces the processor's cache holds and deduplicated
@@ -18,8 +16,6 @@ use std::hash::Hasher;
 use std::sync::OnceLock;
 
 const EMPTY: u32 = u32::MAX;
-/// Entries of the recent-names cache (direct-mapped by hash).
-const RECENT: usize = 1 << 12;
 /// The length that marks an absent entry in a [`Strings`] column.
 const ABSENT: u32 = u32::MAX;
 /// The length that marks an entry equal to the last value of its field.
@@ -37,8 +33,6 @@ pub struct Interner {
     spans: Vec<(u32, u32)>,
     /// Built on first use: an interner made by [`intern_all`] may never be searched.
     slots: OnceLock<Vec<Slot>>,
-    /// (full hash, id) of names recently looked up; id EMPTY when unused.
-    recent: Vec<(u64, u32)>,
 }
 
 impl std::fmt::Debug for Interner {
@@ -92,13 +86,6 @@ fn size_for(n: usize) -> usize {
 }
 
 impl Interner {
-    /// Room for `n` strings of `bytes` bytes in all before any growth.
-    pub fn with_capacity(n: usize, bytes: usize) -> Interner {
-        let me = Interner { arena: String::with_capacity(bytes), spans: Vec::with_capacity(n), ..Interner::default() };
-        let _ = me.slots.set(vec![Slot { tag: 0, id: EMPTY }; size_for(n)]);
-        me
-    }
-
     pub fn len(&self) -> usize {
         self.spans.len()
     }
@@ -152,7 +139,7 @@ impl Interner {
     }
 
     /// [`Interner::intern`] with the string's [`hash`] already computed.
-    pub fn intern_hashed(&mut self, h: u64, s: &str) -> (u32, bool) {
+    fn intern_hashed(&mut self, h: u64, s: &str) -> (u32, bool) {
         let need = size_for(self.spans.len() + 1);
         if self.table().len() < need {
             // Id order reads the arena front to back; only the slot writes are scattered.
@@ -168,23 +155,6 @@ impl Interner {
         self.arena.push_str(s);
         self.slots.get_mut().expect("built above")[i] = Slot { tag: tag(h), id };
         (id, true)
-    }
-
-    /// Like [`Interner::intern`] for names that repeat from one row to the next: a hit in the
-    /// recent-names cache skips the table.
-    pub fn intern_recent(&mut self, s: &str) -> u32 {
-        let h = hash(s);
-        if self.recent.is_empty() {
-            self.recent = vec![(0, EMPTY); RECENT];
-        }
-        let k = (h >> 20) as usize & (RECENT - 1);
-        let (rh, rid) = self.recent[k];
-        if rid != EMPTY && rh == h && self.is(rid, s) {
-            return rid;
-        }
-        let id = self.intern_hashed(h, s).0;
-        self.recent[k] = (h, id);
-        id
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
@@ -535,20 +505,17 @@ mod tests {
     }
 
     #[test]
-    fn growth_and_the_recent_cache_keep_every_id() {
-        let mut i = Interner::with_capacity(3, 8);
+    fn growth_keeps_every_id() {
+        let mut i = Interner::default();
         let names: Vec<String> = (0..50_000).map(|k| format!("m{k}")).collect();
         for (k, n) in names.iter().enumerate() {
             assert_eq!(i.intern(n), (k as u32, true));
         }
         for (k, n) in names.iter().enumerate().rev() {
-            assert_eq!(i.intern_recent(n), k as u32);
-            assert_eq!(i.intern_recent(n), k as u32);
+            assert_eq!(i.intern(n), (k as u32, false));
             assert_eq!(i.find(n), Some(k as u32));
         }
-        // Strings whose hashes share a cache entry never answer for each other.
-        assert_eq!(i.intern_recent("new"), 50_000);
-        assert_eq!((i.len(), i.find(""), i.intern("").0), (50_001, None, 50_001));
+        assert_eq!((i.len(), i.find(""), i.intern("").0), (50_000, None, 50_000));
     }
 
     proptest::proptest! {

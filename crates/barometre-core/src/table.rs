@@ -20,10 +20,6 @@ impl Dict {
     pub fn opt(&mut self, name: Option<&str>) -> u32 {
         name.map_or(NONE, |n| self.id(n))
     }
-    /// [`Dict::opt`] for names that repeat row after row (see [`Interner::intern_recent`]).
-    pub fn opt_recent(&mut self, name: Option<&str>) -> u32 {
-        name.map_or(NONE, |n| self.0.intern_recent(n))
-    }
     pub fn name(&self, id: u32) -> Option<&str> {
         self.0.get(id)
     }
