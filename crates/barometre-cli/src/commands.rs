@@ -71,8 +71,8 @@ struct Files {
     pb: ProgressBar,
     done_bytes: u64,
     rows: u64,
-    /// What the bar says once the files are read.
-    after: String,
+    /// What the bar says once the files are read; `None`: the caller says it.
+    after: Option<String>,
 }
 
 impl Files {
@@ -133,10 +133,9 @@ impl Iterator for Files {
                 self.current = None;
             }
             let Some(p) = self.paths.get(self.next).cloned() else {
-                // Reading is over; the clock's pass over every conversation comes next (unless
-                // the caller says what comes next itself: no `after`).
-                if !self.after.is_empty() {
-                    computing(&self.pb, &self.after);
+                // Reading is over; the clock's pass over every conversation comes next.
+                if let Some(after) = &self.after {
+                    computing(&self.pb, after);
                 }
                 return None;
             };
@@ -169,7 +168,7 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
     }
     let cfg = ctx.config()?;
     let pb = reading_bar(total, lang);
-    let after = after_reading(lang).to_string();
+    let after = Some(after_reading(lang).to_string());
     let mut files = Files {
         paths: a.files.clone(),
         next: 0,
@@ -400,23 +399,22 @@ impl Default for Gathered {
 impl Gathered {
     fn take(&mut self, r: Result<Located, RowError>, cfg: &Config) {
         use barometre_core::ingest::Record;
-        self.seq += 1;
         let loc = match r {
             Ok(l) => l,
-            Err(e) => {
-                self.bad.push((self.seq, e));
-                return;
-            }
+            Err(e) => return self.take_error(e),
         };
         match &loc.record {
-            Record::Message(m) => {
-                self.seq -= 1;
-                self.take_message(m, &loc.file, loc.line, loc.id_column, cfg);
-            }
+            Record::Message(m) => return self.take_message(m, &loc.file, loc.line, loc.id_column, cfg),
             Record::Event(e) => self.bulk.push_event(e),
             // One-shot reports read messages and events; other kinds are imported.
             _ => {}
         }
+        self.seq += 1;
+    }
+
+    fn take_error(&mut self, e: RowError) {
+        self.seq += 1;
+        self.bad.push((self.seq, e));
     }
 
     /// A message row read at `file:line` (its id in `column`).
@@ -568,7 +566,7 @@ fn read_in_halves(path: &Path, header_end: u64, cut: u64, cfg: &Config, pb: &Pro
         let mut rr = RecordReader::new(&name, Kind::Messages, Format::Csv, r);
         if let Some(e) = rr.fatal.take() {
             if first {
-                g.take(Err(e), cfg);
+                g.take_error(e);
             }
         }
         let mut m = barometre_core::model::Message::empty();
@@ -578,7 +576,7 @@ fn read_in_halves(path: &Path, header_end: u64, cut: u64, cfg: &Config, pb: &Pro
         while let Some(x) = rr.next_message(&mut m) {
             match x {
                 Ok((line, column)) => g.take_message(&m, &file, line, column, cfg),
-                Err(e) => g.take(Err(e), cfg),
+                Err(e) => g.take_error(e),
             }
             rows += 1;
             if rows.is_multiple_of(16_384) {
@@ -629,7 +627,7 @@ fn one_shot(a: &ReportArgs, cfg: &Config, tm: &mut Timings) -> Result<(barometre
                 pb: pb.clone(),
                 done_bytes: pb.position(),
                 rows: 0,
-                after: String::new(),
+                after: None,
             };
             for r in files {
                 g.take(r, cfg);
