@@ -545,18 +545,19 @@ fn breaks_in(b: &[u8]) -> u64 {
 fn read_in_halves(path: &Path, header_end: u64, cut: u64, cfg: &Config, pb: &ProgressBar) -> std::io::Result<Gathered> {
     use std::io::{Read, Seek, SeekFrom};
     let name = path.display().to_string();
-    let mut header = vec![0u8; header_end as usize];
-    File::open(path)?.read_exact(&mut header)?;
+    let size = std::fs::metadata(path)?.len();
+    // The file's start, read once: its header for the second part, and its first rows to tell
+    // how many rows to make room for.
+    let mut head = vec![0u8; (header_end as usize).max(1 << 16).min(size as usize)];
+    File::open(path)?.read_exact(&mut head)?;
+    let header = head[..header_end as usize].to_vec();
     let mut rest = File::open(path)?;
     rest.seek(SeekFrom::Start(cut))?;
     let first = BufReader::with_capacity(1 << 16, File::open(path)?.take(cut));
     let second = std::io::Cursor::new(header.clone()).chain(BufReader::with_capacity(1 << 16, rest));
     // Rows expected, from the length of the first ones: the first part makes room for the
     // second's, so that appending it copies nothing already there.
-    let size = std::fs::metadata(path)?.len();
-    let mut sample = vec![0u8; (1 << 16).min(size as usize)];
-    File::open(path)?.read_exact(&mut sample)?;
-    let per_row = (sample.len() as u64 / breaks_in(&sample).max(1)).max(1);
+    let per_row = (head.len() as u64 / breaks_in(&head).max(1)).max(1);
     let rows = |bytes: u64| (bytes / per_row + bytes / per_row / 8) as usize;
     // `first`: the part that says what is wrong with the header, if anything (both read it).
     let read = |r: Box<dyn std::io::Read + Send>, room: u64, first: bool| {

@@ -126,7 +126,7 @@ pub fn sort_pairs(v: &mut Vec<(u64, u32)>) {
     // A few sorted runs end to end (a total gathered from its groups' sorted pairs): the stable
     // sort merges the runs it finds, in sequential passes. Equal pairs being alike, the order is
     // the same as an unstable sort's.
-    if v.windows(2).filter(|w| w[0] > w[1]).count() < 256 {
+    if v.windows(2).filter(|w| w[0] > w[1]).take(256).count() < 256 {
         v.sort();
         return;
     }
