@@ -2,6 +2,12 @@
 //! rows behind each figure.
 
 mod commands;
+
+/// Large blocks reuse freed pages: a report's phases each fill gigabytes, and fresh pages cost a
+/// fault each (see the crate's documentation).
+#[global_allocator]
+static ALLOC: barometre_alloc::Retain = barometre_alloc::Retain;
+
 mod render;
 
 use clap::{Parser, Subcommand};
