@@ -318,6 +318,11 @@ impl Timings {
     fn start() -> Timings {
         Timings(std::env::var_os("BAROMETRE_TIMINGS").map(|_| (std::time::Instant::now(), page_faults())))
     }
+    fn note(&self, what: &str) {
+        if self.0.is_some() {
+            eprintln!("{what}");
+        }
+    }
     fn mark(&mut self, what: &str) {
         if let Some((t, f)) = self.0 {
             let faults = page_faults();
@@ -499,10 +504,11 @@ fn row_end(b: &[u8], from: usize) -> Option<usize> {
     }
 }
 
-/// Where a CSV file can be cut in two near its middle, at the start of a row: `(end of the
-/// header row, start of the second part)`, or `None` for a small file. Without a quote before
-/// the cut every line break is a row's end; with one, the CSV reader itself finds the cut, so
-/// that a line break inside quotes never is.
+/// Where a CSV file can be cut in two near its middle: `(end of the header row, the start of a
+/// row guessed near the middle)`, or `None` for a small file or a header with quotes. The guess
+/// is the first line after the middle that reads as a whole row of the header's width with its
+/// quotes closed; `read_in_halves` checks it while reading, so a line break inside quotes is never
+/// taken for a cut, whatever the guess.
 fn split_point(path: &Path) -> std::io::Result<Option<(u64, u64)>> {
     use std::io::{Read, Seek, SeekFrom};
     let mut f = File::open(path)?;
@@ -510,46 +516,42 @@ fn split_point(path: &Path) -> std::io::Result<Option<(u64, u64)>> {
     if size < SPLIT_FROM {
         return Ok(None);
     }
-    let mid = size / 2;
     let mut buf = vec![0u8; 1 << 16];
-    let fast = (|| -> std::io::Result<Option<(u64, u64)>> {
-        let n = f.read(&mut buf)?;
-        let head = &buf[..n];
-        // A blank first line or a quoted header: leave it to the reader.
-        let Some(header_end) = row_end(head, 0).filter(|_| !matches!(head.first(), Some(b'\r' | b'\n'))) else {
-            return Ok(None);
-        };
-        f.seek(SeekFrom::Start(header_end as u64))?;
-        let mut left = mid - header_end as u64;
-        let mut chunk = vec![0u8; 1 << 20];
-        while left > 0 {
-            let n = f.read(&mut chunk[..(left.min(1 << 20)) as usize])?;
-            if n == 0 || memchr::memchr(b'"', &chunk[..n]).is_some() {
-                return Ok(None);
-            }
-            left -= n as u64;
-        }
-        let n = f.read(&mut buf)?;
-        Ok(row_end(&buf[..n], 0).map(|e| (header_end as u64, mid + e as u64)).filter(|&(_, at)| at < size))
-    })()?;
-    if fast.is_some() {
-        return Ok(fast);
-    }
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(true)
-        .has_headers(false)
-        .from_reader(BufReader::with_capacity(1 << 16, File::open(path)?));
+    let n = f.read(&mut buf)?;
+    let head = &buf[..n];
+    // A blank first line or a quoted header: leave it to one reader.
+    let Some(header_end) = row_end(head, 0).filter(|_| !matches!(head.first(), Some(b'\r' | b'\n'))) else {
+        return Ok(None);
+    };
+    let width = memchr::memchr_iter(b',', &head[..header_end]).count() + 1;
+    let mid = size / 2;
+    f.seek(SeekFrom::Start(mid))?;
+    let mut window = vec![0u8; 1 << 18];
+    let n = f.read(&mut window)?;
+    let window = &window[..n];
     let mut rec = csv::ByteRecord::new();
-    let mut header_end = None;
-    while rdr.read_byte_record(&mut rec).map_err(std::io::Error::other)? {
-        let at = rdr.position().byte();
-        match header_end {
-            None => header_end = Some(at),
-            Some(h) if at >= mid => return Ok((at < size).then_some((h, at))),
-            Some(_) => {}
+    let mut first = None;
+    let mut at = 0;
+    while let Some(i) = memchr::memchr2(b'\r', b'\n', &window[at..]).map(|i| at + i) {
+        let start = if window[i] == b'\r' && window.get(i + 1) == Some(&b'\n') { i + 2 } else { i + 1 };
+        if start >= window.len() {
+            break;
+        }
+        at = start;
+        if mid + (start as u64) >= size {
+            break;
+        }
+        first.get_or_insert(start);
+        let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(&window[start..]);
+        let whole = matches!(rdr.read_byte_record(&mut rec), Ok(true))
+            && rec.len() == width
+            && (rdr.position().byte() as usize) < window.len() - start;
+        let line = &window[start..start + rdr.position().byte() as usize];
+        if whole && memchr::memchr_iter(b'"', line).count() % 2 == 0 {
+            return Ok(Some((header_end as u64, mid + start as u64)));
         }
     }
-    Ok(None)
+    Ok(first.map(|start| (header_end as u64, mid + start as u64)))
 }
 
 /// Line breaks in `b`, counted as the readers count them.
@@ -557,9 +559,18 @@ fn breaks_in(b: &[u8]) -> u64 {
     memchr::memchr2_iter(b'\r', b'\n', b).filter(|&i| b[i] == b'\r' || i == 0 || b[i - 1] != b'\r').count() as u64
 }
 
-/// Reads one CSV file of messages on two cores, cut at a row near its middle; the second part
-/// reads the header again, then its rows, whose lines are shifted back into the file's.
-fn read_in_halves(path: &Path, header_end: u64, cut: u64, cfg: &Config, pb: &ProgressBar) -> std::io::Result<Gathered> {
+/// Reads one CSV file of messages on two cores, cut at `cut`, a guessed row start: the second
+/// part reads the header again, then the rows from the cut, their lines shifted back into the
+/// file's. The first part reads from the file's start and checks the guess: the cut held if a row
+/// of its own ends exactly there (the CSV reader, which knows quotes, says so); otherwise it reads
+/// on to the end and the second part's rows are dropped. Whether the cut held comes back too.
+fn read_in_halves(
+    path: &Path,
+    header_end: u64,
+    cut: u64,
+    cfg: &Config,
+    pb: &ProgressBar,
+) -> std::io::Result<(Gathered, bool)> {
     use std::io::{Read, Seek, SeekFrom};
     let name = path.display().to_string();
     let size = std::fs::metadata(path)?.len();
@@ -569,15 +580,21 @@ fn read_in_halves(path: &Path, header_end: u64, cut: u64, cfg: &Config, pb: &Pro
     File::open(path)?.read_exact(&mut head)?;
     let header = head[..header_end as usize].to_vec();
     let mut rest = File::open(path)?;
-    rest.seek(SeekFrom::Start(cut))?;
-    let first = BufReader::with_capacity(1 << 16, File::open(path)?.take(cut));
+    // After a row that ends with `\r\n`, the CSV reader stands between the two bytes.
+    let mut before = [0u8; 2];
+    rest.seek(SeekFrom::Start(cut - 2))?;
+    rest.read_exact(&mut before)?;
+    let row_ends_at = if &before == b"\r\n" { cut - 1 } else { cut };
+    let first = BufReader::with_capacity(1 << 16, File::open(path)?);
     let second = std::io::Cursor::new(header.clone()).chain(BufReader::with_capacity(1 << 16, rest));
     // Rows expected, from the length of the first ones: the first part makes room for the
     // second's, so that appending it copies nothing already there.
     let per_row = (head.len() as u64 / breaks_in(&head).max(1)).max(1);
     let rows = |bytes: u64| (bytes / per_row + bytes / per_row / 8) as usize;
-    // `first`: the part that says what is wrong with the header, if anything (both read it).
-    let read = |r: Box<dyn std::io::Read + Send>, room: u64, first: bool| {
+    // `stop`: the first part's cut (it also says what is wrong with the header, if anything).
+    // Comes back with what was read: the line breaks before the cut and whether it held.
+    let read = |r: Box<dyn std::io::Read + Send>, room: u64, mut stop: Option<u64>| {
+        let first = stop.is_some();
         let mut g = Gathered::default();
         g.seen.reserve(rows(room));
         g.bulk.reserve(rows(room), room as usize / 2);
@@ -591,7 +608,21 @@ fn read_in_halves(path: &Path, header_end: u64, cut: u64, cfg: &Config, pb: &Pro
         let file = rr.file().clone();
         // The second part reads the header again: those bytes are not counted twice.
         let (mut rows, mut shown) = (0u64, if first { 0 } else { header_end });
-        while let Some(x) = rr.next_message(&mut m) {
+        let (mut held, mut breaks) = (false, 0);
+        loop {
+            if let Some(cut) = stop {
+                match rr.position() {
+                    Some(p) if p == row_ends_at => {
+                        held = true;
+                        breaks = rr.line_breaks_before(cut);
+                        break;
+                    }
+                    // A row runs over the cut (it fell inside quotes): read on alone.
+                    Some(p) if p > row_ends_at => stop = None,
+                    _ => {}
+                }
+            }
+            let Some(x) = rr.next_message(&mut m) else { break };
             match x {
                 Ok((line, column)) => g.take_message(&m, &file, line, column, cfg),
                 Err(e) => g.take_error(e),
@@ -604,16 +635,18 @@ fn read_in_halves(path: &Path, header_end: u64, cut: u64, cfg: &Config, pb: &Pro
             }
         }
         pb.inc(rr.bytes_read().saturating_sub(shown));
-        (g, rr.line_breaks())
+        (g, breaks, held)
     };
-    let ((mut a, breaks), (b, _)) = std::thread::scope(|sc| {
-        let other = sc.spawn(|| read(Box::new(second), size - cut, false));
-        let mine = read(Box::new(first), size, true);
+    let ((mut a, breaks, held), (b, _, _)) = std::thread::scope(|sc| {
+        let other = sc.spawn(|| read(Box::new(second), size - cut, None));
+        let mine = read(Box::new(first), size, Some(cut));
         (mine, other.join().expect("the reading thread does not panic"))
     });
-    // A header the first part refused: nothing was read past it, by either part.
-    a.append(b, breaks.saturating_sub(breaks_in(&header)));
-    Ok(a)
+    if held {
+        // The second part's lines count its copy of the header.
+        a.append(b, breaks - breaks_in(&header));
+    }
+    Ok((a, held))
 }
 
 /// Reads the --input files straight into the clock: no store, nothing kept. Rows are checked as
@@ -631,7 +664,8 @@ fn one_shot(a: &ReportArgs, cfg: &Config, tm: &mut Timings) -> Result<(barometre
             let csv = fmt.unwrap_or_else(|| Format::from_path(&p.display().to_string())) == Format::Csv;
             if kind == Kind::Messages && csv {
                 if let Ok(Some((header_end, cut))) = split_point(p) {
-                    let part = read_in_halves(p, header_end, cut, cfg, &pb)?;
+                    let (part, held) = read_in_halves(p, header_end, cut, cfg, &pb)?;
+                    tm.note(&format!("{}: cut at byte {cut} {}", p.display(), if held { "held" } else { "missed" }));
                     g.append(part, 0);
                     continue;
                 }

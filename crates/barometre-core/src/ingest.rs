@@ -827,6 +827,24 @@ impl<R: Read> RecordReader<R> {
         }
     }
 
+    /// Where the next row starts: a CSV file's byte offset, after the rows read so far (`None`
+    /// for other layouts, or once reading has stopped).
+    pub fn position(&self) -> Option<u64> {
+        match &self.inner {
+            Inner::Csv { rdr, .. } => Some(rdr.position().byte()),
+            _ => None,
+        }
+    }
+
+    /// Line breaks before byte `offset` of a CSV file (0 for other layouts), once the rows
+    /// before it were read; offsets are asked in increasing order.
+    pub fn line_breaks_before(&mut self, offset: u64) -> u64 {
+        match &mut self.inner {
+            Inner::Csv { rdr, .. } => rdr.get_mut().line_of(offset) - 1,
+            _ => 0,
+        }
+    }
+
     /// Bytes consumed so far, for a progress bar.
     pub fn bytes_read(&self) -> u64 {
         match &self.inner {
