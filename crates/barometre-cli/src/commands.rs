@@ -547,7 +547,7 @@ fn split_point(path: &Path) -> std::io::Result<Option<(u64, u64)>> {
             && rec.len() == width
             && (rdr.position().byte() as usize) < window.len() - start;
         let line = &window[start..start + rdr.position().byte() as usize];
-        if whole && memchr::memchr_iter(b'"', line).count() % 2 == 0 {
+        if whole && memchr::memchr_iter(b'"', line).count().is_multiple_of(2) {
             return Ok(Some((header_end as u64, mid + start as u64)));
         }
     }
