@@ -139,6 +139,17 @@ impl Located {
     }
 }
 
+/// `s.trim()`, without the look at every character when the ends are plain ASCII (printable ASCII
+/// is never Unicode white space): most cells.
+#[inline]
+fn trim(s: &str) -> &str {
+    match s.as_bytes() {
+        [a, .., b] if (0x21..0x7f).contains(a) && (0x21..0x7f).contains(b) => s,
+        [a] if (0x21..0x7f).contains(a) => s,
+        _ => s.trim(),
+    }
+}
+
 /// A row's fields by name, whatever the file format.
 trait Fields {
     /// The trimmed value, `None` when the column is absent or the cell empty.
@@ -153,7 +164,8 @@ trait Fields {
 
 type FieldResult<T> = Result<T, (u64, String)>;
 
-fn required<'a>(f: &'a dyn Fields, name: &str) -> FieldResult<&'a str> {
+#[inline(always)]
+fn required<'a, F: Fields + ?Sized>(f: &'a F, name: &str) -> FieldResult<&'a str> {
     f.get(name)?.ok_or_else(|| (f.col(name), format!("missing value for required column `{name}`")))
 }
 
@@ -163,14 +175,20 @@ fn opt_string(f: &dyn Fields, name: &str) -> FieldResult<Option<String>> {
 
 /// `true/false/1/0/yes/no`, any case.
 pub fn parse_bool(s: &str) -> Option<bool> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "y" | "t" => Some(true),
-        "false" | "0" | "no" | "n" | "f" => Some(false),
-        _ => None,
+    // Compared without lowering a copy: this runs for several columns of every row.
+    let s = s.trim();
+    let is = |w: &str| s.eq_ignore_ascii_case(w);
+    if is("true") || s == "1" || is("yes") || is("y") || is("t") {
+        Some(true)
+    } else if is("false") || s == "0" || is("no") || is("n") || is("f") {
+        Some(false)
+    } else {
+        None
     }
 }
 
-fn opt_bool(f: &dyn Fields, name: &str) -> FieldResult<Option<bool>> {
+#[inline(always)]
+fn opt_bool<F: Fields + ?Sized>(f: &F, name: &str) -> FieldResult<Option<bool>> {
     match f.get(name)? {
         None => Ok(None),
         Some(v) => parse_bool(v)
@@ -179,7 +197,7 @@ fn opt_bool(f: &dyn Fields, name: &str) -> FieldResult<Option<bool>> {
     }
 }
 
-fn instant(f: &dyn Fields, name: &str) -> FieldResult<Stamp> {
+fn instant<F: Fields + ?Sized>(f: &F, name: &str) -> FieldResult<Stamp> {
     let v = required(f, name)?;
     parse_instant(v).map_err(|e| (f.col(name), format!("column `{name}`: {e}")))
 }
@@ -205,7 +223,7 @@ fn set_opt(to: &mut Option<String>, s: Option<&str>) {
 
 /// Validates a message row into `m`, reusing the memory of its strings: reading millions of
 /// rows then allocates almost nothing. On error `m` holds no meaningful row.
-fn message_into(f: &dyn Fields, m: &mut Message) -> FieldResult<()> {
+fn message_into<F: Fields + ?Sized>(f: &F, m: &mut Message) -> FieldResult<()> {
     set(&mut m.message_id, required(f, "message_id")?);
     m.created_at = instant(f, "created_at")?;
     let d = required(f, "direction")?;
@@ -618,6 +636,7 @@ const KNOWN: [&str; 24] = [
     "in_response_to_tweet_id",
 ];
 
+#[inline(always)]
 fn known_slot(name: &str) -> Option<usize> {
     // A match compiles to a switch on length and a few comparisons: this runs for every field
     // of every row. The test below keeps it in step with KNOWN.
@@ -664,7 +683,8 @@ impl Header {
         }
         Header { map, slots }
     }
-    #[inline]
+    // Always inlined: with the name a constant, the lookup folds to one array read.
+    #[inline(always)]
     fn get(&self, name: &str) -> Option<usize> {
         match known_slot(name) {
             Some(k) => self.slots[k],
@@ -676,14 +696,28 @@ impl Header {
 struct CsvFields<'a> {
     header: &'a Header,
     rec: &'a csv::ByteRecord,
+    /// The row's bytes, when valid UTF-8 as a whole: checked once, not cell by cell.
+    whole: Option<&'a str>,
+}
+
+impl<'a> CsvFields<'a> {
+    fn new(header: &'a Header, rec: &'a csv::ByteRecord) -> Self {
+        CsvFields { header, rec, whole: std::str::from_utf8(rec.as_slice()).ok() }
+    }
 }
 
 impl Fields for CsvFields<'_> {
+    #[inline(always)]
     fn raw(&self, name: &str) -> FieldResult<Option<&str>> {
         let Some(i) = self.header.get(name) else { return Ok(None) };
+        // A cell of a row that is valid UTF-8 as a whole is a slice of it, unless the cell cuts a
+        // character (then it is not valid on its own, and said so below).
+        if let Some(s) = self.whole.and_then(|w| w.get(self.rec.range(i)?)) {
+            return Ok(Some(s).filter(|s| !trim(s).is_empty()));
+        }
         let Some(b) = self.rec.get(i) else { return Ok(None) };
         match std::str::from_utf8(b) {
-            Ok(s) if s.trim().is_empty() => Ok(None),
+            Ok(s) if trim(s).is_empty() => Ok(None),
             Ok(s) => Ok(Some(s)),
             Err(e) => Err((
                 i as u64 + 1,
@@ -691,8 +725,9 @@ impl Fields for CsvFields<'_> {
             )),
         }
     }
+    #[inline(always)]
     fn get(&self, name: &str) -> FieldResult<Option<&str>> {
-        Ok(self.raw(name)?.map(str::trim))
+        Ok(self.raw(name)?.map(trim))
     }
     fn col(&self, name: &str) -> u64 {
         self.header.get(name).map_or(1, |i| i as u64 + 1)
@@ -767,7 +802,7 @@ fn next_csv<'a, R: Read>(
                 let reason = format!("row has {} fields, the header has {}", rec.len(), width);
                 return Some(Err(BadRow { line, column, reason, last: false }));
             }
-            Some(Ok((line, CsvFields { header, rec })))
+            Some(Ok((line, CsvFields::new(header, rec))))
         }
     }
 }
@@ -1073,7 +1108,7 @@ impl<R: Read> TwcsReader<R> {
             if rec.len() != width {
                 continue;
             }
-            let f = CsvFields { header: &header, rec: &rec };
+            let f = CsvFields::new(&header, &rec);
             let (Ok(Some(id)), Ok(Some(inbound))) = (f.get("tweet_id"), f.get("inbound")) else { continue };
             if let Ok(Some(p)) = f.get("in_response_to_tweet_id") {
                 parent.insert(id.to_string(), p.to_string());
@@ -1118,7 +1153,7 @@ impl<R: Read> TwcsReader<R> {
                         format!("row has {} fields, the header has {}", self.rec.len(), self.width),
                     ))));
                 }
-                let f = CsvFields { header: &self.header, rec: &self.rec };
+                let f = CsvFields::new(&self.header, &self.rec);
                 Some(self.message(&f).map(|m| (line, m)).map_err(err))
             }
         }

@@ -72,6 +72,17 @@ fn wrong_utf8_names_its_cell() {
 }
 
 #[test]
+fn a_character_cut_between_two_cells_is_bad_in_the_first() {
+    // `é` is C3 A9: the row's bytes read as valid UTF-8 once the comma is left out, its cells not.
+    let mut data = HEAD.as_bytes().to_vec();
+    data.extend_from_slice(b"x1,2026-04-06T08:00:00Z,in,acme\xc3,\xa9twitter,u1,k1,,t\n");
+    data.extend_from_slice("x2,2026-04-06T08:00:00Z,in,acmé,twitter,u1,k1,,été\n".as_bytes());
+    let (ok, bad) = read(Kind::Messages, Format::Csv, &data);
+    assert_eq!(ok.len(), 1, "the row after is kept, accents and all");
+    assert!(bad[0].starts_with("f.csv:2:4: column `account` is not valid UTF-8 (bad byte at offset 4"), "{}", bad[0]);
+}
+
+#[test]
 fn cr_only_line_ends_count_lines() {
     let data = HEAD.replace('\n', "\r")
         + "x1,2026-04-06T08:00:00Z,in,acme,twitter,u1,k1,,t\rx2,bad,in,acme,twitter,u1,k1,,t\r";
