@@ -387,20 +387,29 @@ pub fn report(ctx: &Ctx, a: ReportArgs) -> Result<ExitCode> {
     Ok(if rejected > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }
 
-/// Where a message row was read, to name it if its id repeats.
+/// Where a message row was read, to name it if its id repeats: 16 bytes a row, the file and the
+/// id's column kept once a run of rows ([`FileRun`]).
 struct Seen {
     fingerprint: u64,
-    line: u64,
-    file: u32,
-    column: u32,
+    /// Its line, `u32::MAX` for a line past that (kept in `Gathered::long_lines`).
+    line: u32,
     /// Its rank among everything read, bad rows included: errors come out in reading order.
     seq: u32,
+}
+
+/// Rows from `from` on were read from `file_names[file]`, their id in `column`.
+struct FileRun {
+    from: u32,
+    file: u32,
+    column: u32,
 }
 
 /// What the one-shot reader gathered: the clock's rows and where each was read.
 struct Gathered {
     bulk: barometre_core::engine::Bulk,
     seen: Vec<Seen>,
+    long_lines: Vec<(u32, u64)>,
+    runs: Vec<FileRun>,
     file_names: Vec<std::sync::Arc<str>>,
     bad: Vec<(u32, RowError)>,
     seq: u32,
@@ -411,6 +420,8 @@ impl Default for Gathered {
         Gathered {
             bulk: barometre_core::engine::Bulk::for_reports(),
             seen: Vec::new(),
+            long_lines: Vec::new(),
+            runs: Vec::new(),
             file_names: Vec::new(),
             bad: Vec::new(),
             seq: 0,
@@ -452,14 +463,31 @@ impl Gathered {
         if self.file_names.last().is_none_or(|f| !std::sync::Arc::ptr_eq(f, file)) {
             self.file_names.push(file.clone());
         }
-        self.seen.push(Seen {
-            fingerprint: m.fingerprint(),
-            line,
-            file: self.file_names.len() as u32 - 1,
-            column: column as u32,
-            seq: self.seq,
-        });
+        let (row, file, column) = (self.seen.len() as u32, self.file_names.len() as u32 - 1, column as u32);
+        if self.runs.last().is_none_or(|r| (r.file, r.column) != (file, column)) {
+            self.runs.push(FileRun { from: row, file, column });
+        }
+        let line = self.short_line(row, line);
+        self.seen.push(Seen { fingerprint: m.fingerprint(), line, seq: self.seq });
         self.bulk.push_message(m, cfg);
+    }
+
+    fn short_line(&mut self, row: u32, line: u64) -> u32 {
+        u32::try_from(line).ok().filter(|&l| l != u32::MAX).unwrap_or_else(|| {
+            self.long_lines.push((row, line));
+            u32::MAX
+        })
+    }
+
+    /// Where row `row` was read: file, line, column.
+    fn place(&self, row: u32) -> (&str, u64, u64) {
+        let s = &self.seen[row as usize];
+        let line = match s.line {
+            u32::MAX => self.long_lines.iter().find(|l| l.0 == row).map_or(0, |l| l.1),
+            l => u64::from(l),
+        };
+        let run = &self.runs[self.runs.partition_point(|r| r.from <= row) - 1];
+        (&self.file_names[run.file as usize], line, u64::from(run.column))
     }
 
     /// Adds what was read after these rows; `lines` more lines came before it in its file.
@@ -469,14 +497,22 @@ impl Gathered {
             *self = part;
             return;
         }
-        let files = self.file_names.len() as u32;
+        let (files, rows) = (self.file_names.len() as u32, self.seen.len() as u32);
         self.file_names.extend(part.file_names);
-        self.seen.extend(part.seen.into_iter().map(|s| Seen {
-            line: s.line + lines,
-            file: s.file + files,
-            seq: s.seq + self.seq,
-            ..s
+        self.runs.extend(part.runs.into_iter().map(|r| FileRun { from: r.from + rows, file: r.file + files, ..r }));
+        let mut long: Vec<(u32, u64)> = part.long_lines.into_iter().map(|(r, l)| (r + rows, l + lines)).collect();
+        self.seen.extend(part.seen.into_iter().enumerate().map(|(k, s)| {
+            let line = match s.line {
+                u32::MAX => long.iter().find(|l| l.0 == k as u32 + rows).map_or(0, |l| l.1),
+                l => u64::from(l) + lines,
+            };
+            let line = u32::try_from(line).ok().filter(|&l| l != u32::MAX).unwrap_or_else(|| {
+                long.push((k as u32 + rows, line));
+                u32::MAX
+            });
+            Seen { line, seq: s.seq + self.seq, ..s }
         }));
+        self.long_lines.extend(long);
         self.bad.extend(part.bad.into_iter().map(|(q, mut e)| {
             e.line += lines;
             (q + self.seq, e)
@@ -688,23 +724,18 @@ fn one_shot(a: &ReportArgs, cfg: &Config, tm: &mut Timings) -> Result<(barometre
     }
     tm.mark("read input");
     computing(&pb, after_reading(lang));
-    let Gathered { bulk, seen, file_names, mut bad, .. } = g;
+    let bulk = std::mem::take(&mut g.bulk);
     let (inp, dups) = bulk.finish();
+    let mut bad = std::mem::take(&mut g.bad);
     for (row, first, id) in dups {
-        let (r, f) = (&seen[row as usize], &seen[first as usize]);
-        if r.fingerprint != f.fingerprint {
-            let error = RowError {
-                file: file_names[r.file as usize].to_string(),
-                line: r.line,
-                column: u64::from(r.column),
-                reason: format!(
-                    "duplicate message_id `{}` with other content (first at {}:{})",
-                    inp.id(id),
-                    file_names[f.file as usize],
-                    f.line
-                ),
-            };
-            bad.push((r.seq, error));
+        if g.seen[row as usize].fingerprint != g.seen[first as usize].fingerprint {
+            let ((file, line, column), (first_file, first_line, _)) = (g.place(row), g.place(first));
+            let reason = format!(
+                "duplicate message_id `{}` with other content (first at {first_file}:{first_line})",
+                inp.id(id)
+            );
+            let error = RowError { file: file.to_string(), line, column, reason };
+            bad.push((g.seen[row as usize].seq, error));
         }
     }
     bad.sort_by_key(|b| b.0);
@@ -721,7 +752,7 @@ fn one_shot(a: &ReportArgs, cfg: &Config, tm: &mut Timings) -> Result<(barometre
     pb.finish_and_clear();
     let table = out.into_table(&inp);
     // Giving gigabytes back to the system takes a while: done beside the report, not before.
-    std::thread::spawn(move || drop((inp, seen)));
+    std::thread::spawn(move || drop((inp, g)));
     Ok((table, bad.len()))
 }
 
@@ -1070,4 +1101,49 @@ pub fn barometer(ctx: &Ctx, a: BarometerArgs) -> Result<ExitCode> {
     };
     write_out(&None, &text)?;
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(id: &str, text: &str) -> barometre_core::model::Message {
+        let mut m = barometre_core::model::Message::empty();
+        m.message_id = id.into();
+        m.account = "acme".into();
+        m.channel = "email".into();
+        m.author_id = "u1".into();
+        m.text = Some(text.into());
+        m
+    }
+
+    #[test]
+    fn rows_are_placed_in_their_file_and_line_across_parts_and_long_files() {
+        let cfg = Config::default();
+        let (a, b): (std::sync::Arc<str>, std::sync::Arc<str>) = ("a.csv".into(), "b.csv".into());
+        let mut first = Gathered::default();
+        first.take_message(&msg("x1", "t"), &a, 2, 1, &cfg);
+        first.take_message(&msg("x2", "t"), &a, 5_000_000_000, 1, &cfg);
+        let mut second = Gathered::default();
+        second.take_error(RowError { file: "a.csv".into(), line: 3, column: 2, reason: "bad".into() });
+        second.take_message(&msg("x3", "t"), &a, 4, 1, &cfg);
+        second.take_message(&msg("x4", "t"), &a, u64::from(u32::MAX) - 10, 1, &cfg);
+        // The second part's lines start 100 lines further in the file.
+        first.append(second, 100);
+        first.take_message(&msg("y1", "t"), &b, 2, 3, &cfg);
+        let places: Vec<_> = (0..5).map(|r| first.place(r)).collect();
+        assert_eq!(
+            places,
+            [
+                ("a.csv", 2, 1),
+                ("a.csv", 5_000_000_000, 1),
+                ("a.csv", 104, 1),
+                ("a.csv", u64::from(u32::MAX) + 90, 1),
+                ("b.csv", 2, 3)
+            ]
+        );
+        // Reading order: the bad row of the second part comes after the first part's rows.
+        let seqs: Vec<u32> = first.seen.iter().map(|s| s.seq).collect();
+        assert_eq!((seqs, first.bad[0].0), (vec![1, 2, 4, 5, 6], 3));
+    }
 }

@@ -173,7 +173,8 @@ fn raw_row<'a>(m: &'a Message, tf: &crate::model::TextFacts) -> RawRow<'a> {
 pub struct Bulk {
     dims: Dict,
     ids: Strings,
-    /// Four a row: author, conversation, reply target, customer (absent when it is the author).
+    /// A row's names: author (unless left out), conversation, reply target, customer (absent
+    /// when it is the author).
     names: Strings,
     customer_is_author: Vec<bool>,
     rows: Vec<ClockRow>,
@@ -200,7 +201,12 @@ impl Bulk {
     /// A bulk whose input only feeds reports: message authors are not interned (their rows'
     /// `author` is NONE), which spares the largest column of names.
     pub fn for_reports() -> Bulk {
-        Bulk { authors: false, ..Bulk::default() }
+        Bulk { authors: false, names: Strings::with_stride(3), ..Bulk::default() }
+    }
+
+    /// Names a row: author (when kept), conversation, reply target, customer.
+    fn stride(&self) -> usize {
+        3 + usize::from(self.authors)
     }
 
     /// Room for about `rows` more rows whose ids and names take `bytes` bytes (see
@@ -209,7 +215,7 @@ impl Bulk {
         self.rows.reserve(rows);
         self.customer_is_author.reserve(rows);
         self.ids.reserve(rows, bytes / 3);
-        self.names.reserve(4 * rows, bytes);
+        self.names.reserve(self.stride() * rows, bytes);
     }
 
     pub fn len(&self) -> usize {
@@ -226,8 +232,10 @@ impl Bulk {
         // An inbound row's customer is most often its author: one name to intern, not two.
         let same = self.authors && r.customer == Some(r.author);
         self.customer_is_author.push(same);
-        let author = self.authors.then_some(r.author);
-        for s in [author, r.conversation_id, r.reply_to, if same { None } else { r.customer }] {
+        if self.authors {
+            self.names.push(Some(r.author));
+        }
+        for s in [r.conversation_id, r.reply_to, if same { None } else { r.customer }] {
             self.names.push(s);
         }
     }
@@ -269,7 +277,8 @@ impl Bulk {
     /// The clock's input, with the first row of each message id kept, and the rows left out as
     /// `(row, the earlier row with its id, the message that row became)`.
     pub fn finish(self) -> (ClockInput, Vec<(u32, u32, u32)>) {
-        let Bulk { mut dims, ids, mut names, mut customer_is_author, rows, mut events, .. } = self;
+        let stride = self.stride();
+        let Bulk { mut dims, ids, mut names, mut customer_is_author, rows, mut events, authors } = self;
         // Names are interned beside the ids, on the chance that no id repeats (then the rows
         // stay as they are); else again once the repeats are left out.
         let (msgs, mut named) = std::thread::scope(|sc| {
@@ -290,7 +299,7 @@ impl Bulk {
             for d in &dups {
                 left_out[d.0 as usize] = true;
             }
-            names.retain(|e| !left_out[e / 4]);
+            names.retain(|e| !left_out[e / stride]);
             let mut k = 0;
             customer_is_author.retain(|_| {
                 k += 1;
@@ -317,11 +326,12 @@ impl Bulk {
         };
         drop(names);
         let mut rows = rows;
-        for ((r, w), &same) in rows.iter_mut().zip(named.ids.chunks_exact(4)).zip(&customer_is_author) {
-            r.author = w[0];
-            r.conv = w[1];
-            r.reply_to = w[2];
-            r.customer = if same { w[0] } else { w[3] };
+        let o = usize::from(authors);
+        for ((r, w), &same) in rows.iter_mut().zip(named.ids.chunks_exact(stride)).zip(&customer_is_author) {
+            r.author = if authors { w[0] } else { NONE };
+            r.conv = w[o];
+            r.reply_to = w[o + 1];
+            r.customer = if same { w[0] } else { w[o + 2] };
         }
         let inp = ClockInput { dims, names: Dict::from_interner(named.interner), ids: msgs.interner, rows, events };
         (inp, dups)
