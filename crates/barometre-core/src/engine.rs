@@ -324,15 +324,17 @@ impl Bulk {
             named = intern_all(&names);
             kept
         };
-        drop(names);
         let mut rows = rows;
-        let o = usize::from(authors);
-        for ((r, w), &same) in rows.iter_mut().zip(named.ids.chunks_exact(stride)).zip(&customer_is_author) {
-            r.author = if authors { w[0] } else { NONE };
-            r.conv = w[o];
-            r.reply_to = w[o + 1];
-            r.customer = if same { w[0] } else { w[o + 2] };
+        let mut ids = named.ids(&names);
+        let mut next = || ids.next().expect("names for every row");
+        for (r, &same) in rows.iter_mut().zip(&customer_is_author) {
+            r.author = if authors { next() } else { NONE };
+            r.conv = next();
+            r.reply_to = next();
+            let customer = next();
+            r.customer = if same { r.author } else { customer };
         }
+        drop(names);
         let inp = ClockInput { dims, names: Dict::from_interner(named.interner), ids: msgs.interner, rows, events };
         (inp, dups)
     }

@@ -284,7 +284,7 @@ impl Strings {
     }
 }
 
-/// What [`intern_all`] gives back.
+/// What [`intern_unique`] gives back.
 pub struct Interned {
     /// Each entry's id; `u32::MAX` for an absent entry.
     pub ids: Vec<u32>,
@@ -292,6 +292,64 @@ pub struct Interned {
     pub firsts: Vec<u32>,
     pub interner: Interner,
 }
+
+/// What [`intern_all`] gives back: the ids of the stored entries only; every entry's id comes
+/// from [`Named::ids`], walking the column again (a column of names is mostly marks and absent
+/// entries, whose ids need not be written out).
+pub struct Named {
+    stored: Vec<u32>,
+    /// For each id, the entry where its string first appears.
+    pub firsts: Vec<u32>,
+    pub interner: Interner,
+}
+
+impl Named {
+    /// Each entry of `col` (the column interned) with its id, in order; `u32::MAX` for an absent
+    /// entry, a mark taking its field's last id.
+    pub fn ids<'a>(&'a self, col: &'a Strings) -> EntryIds<'a> {
+        EntryIds::new(col, &self.stored)
+    }
+}
+
+/// Every entry's id from the stored entries' ones (see [`Named::ids`]).
+pub struct EntryIds<'a> {
+    spans: std::slice::Iter<'a, (u32, u32)>,
+    stored: std::slice::Iter<'a, u32>,
+    last: Vec<u32>,
+    field: usize,
+}
+
+impl<'a> EntryIds<'a> {
+    fn new(col: &'a Strings, stored: &'a [u32]) -> Self {
+        EntryIds { spans: col.spans.iter(), stored: stored.iter(), last: vec![EMPTY; col.stride], field: 0 }
+    }
+}
+
+impl Iterator for EntryIds<'_> {
+    type Item = u32;
+
+    #[inline]
+    fn next(&mut self) -> Option<u32> {
+        let s = self.spans.next()?;
+        let f = self.field;
+        self.field = if f + 1 == self.last.len() { 0 } else { f + 1 };
+        Some(match s.1 {
+            ABSENT => EMPTY,
+            DITTO => self.last[f],
+            _ => {
+                let id = *self.stored.next().expect("an id for each stored string");
+                self.last[f] = id;
+                id
+            }
+        })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.spans.size_hint()
+    }
+}
+
+impl ExactSizeIterator for EntryIds<'_> {}
 
 /// A stored entry in its partition, with up to `N` bytes of its string: names that repeat are
 /// then compared without a trip to the arena. Columns whose strings seldom repeat (message ids)
@@ -318,18 +376,20 @@ impl<const N: usize> Default for Ent<N> {
 /// entries are scattered, short strings inline, into partitions by the top bits of their hash,
 /// small enough for the processor's cache; each partition is deduplicated on its own (on every
 /// core), and only the results go back to entry order.
-pub fn intern_all(col: &Strings) -> Interned {
-    let (ids, firsts) = rank::<16>(col);
+pub fn intern_all(col: &Strings) -> Named {
+    let (stored, firsts) = rank::<16>(col);
     // The arena is copied whole (one sequential copy): an id's span points at its first entry's
     // bytes.
     let spans = firsts.iter().map(|&e| col.spans[e as usize]).collect();
-    Interned { ids, firsts, interner: Interner { arena: col.arena.clone(), spans, ..Interner::default() } }
+    Named { stored, firsts, interner: Interner { arena: col.arena.clone(), spans, ..Interner::default() } }
 }
 
 /// [`intern_all`] for a column whose strings seldom repeat (message ids): no bytes kept beside
 /// the hashes, and the column's memory becomes the interner's.
 pub fn intern_unique(col: Strings) -> Interned {
-    let (ids, firsts) = rank::<0>(&col);
+    let (stored, firsts) = rank::<0>(&col);
+    let ids = EntryIds::new(&col, &stored).collect();
+    drop(stored);
     let Strings { arena, spans, .. } = col;
     let spans = if firsts.len() == spans.len() && firsts.iter().enumerate().all(|(g, &e)| g == e as usize) {
         spans
@@ -339,10 +399,9 @@ pub fn intern_unique(col: Strings) -> Interned {
     Interned { ids, firsts, interner: Interner { arena, spans, ..Interner::default() } }
 }
 
-/// Each entry's id and each id's first entry (see [`intern_all`]).
+/// Each stored entry's id and each id's first entry (see [`intern_all`]).
 fn rank<const N: usize>(col: &Strings) -> (Vec<u32>, Vec<u32>) {
-    let Strings { arena, spans, hashes, stride, .. } = col;
-    let stride = *stride;
+    let Strings { arena, spans, hashes, .. } = col;
     let bytes = arena.as_bytes();
     let text = |(a, n): (u32, u32)| &bytes[a as usize..a as usize + n as usize];
     // Marks and absent entries are left out of the partitions.
@@ -470,23 +529,7 @@ fn rank<const N: usize>(col: &Strings) -> (Vec<u32>, Vec<u32>) {
         id_of[p as usize] = g;
     }
     drop((ents, rep, entry_of));
-    // Back to every entry, front to back: a mark takes its field's last id.
-    let mut ids = Vec::with_capacity(n);
-    let mut stored = id_of.iter();
-    let mut last = vec![EMPTY; stride];
-    for (e, s) in spans.iter().enumerate() {
-        let id = match s.1 {
-            ABSENT => EMPTY,
-            DITTO => last[e % stride],
-            _ => {
-                let id = *stored.next().expect("an id for each stored string");
-                last[e % stride] = id;
-                id
-            }
-        };
-        ids.push(id);
-    }
-    (ids, firsts)
+    (id_of, firsts)
 }
 
 #[cfg(test)]
@@ -538,15 +581,16 @@ mod tests {
             }
             let names: Vec<_> = names.iter().enumerate().filter(|(e, _)| !out(*e)).map(|(_, n)| n.clone()).collect();
             let all = intern_all(&col);
+            let all_ids: Vec<u32> = all.ids(&col).collect();
             let unique = intern_unique(col.clone());
-            proptest::prop_assert_eq!((&unique.ids, &unique.firsts, &unique.interner), (&all.ids, &all.firsts, &all.interner));
+            proptest::prop_assert_eq!((&unique.ids, &unique.firsts, &unique.interner), (&all_ids, &all.firsts, &all.interner));
             let mut one = Interner::default();
             for (e, n) in names.iter().enumerate() {
                 match n {
-                    None => proptest::prop_assert_eq!(all.ids[e], u32::MAX),
+                    None => proptest::prop_assert_eq!(all_ids[e], u32::MAX),
                     Some(s) => {
                         let (id, new) = one.intern(s);
-                        proptest::prop_assert_eq!(all.ids[e], id);
+                        proptest::prop_assert_eq!(all_ids[e], id);
                         proptest::prop_assert_eq!(new, all.firsts[id as usize] == e as u32);
                     }
                 }
@@ -568,9 +612,9 @@ mod tests {
         }
         let all = intern_all(&col);
         assert_eq!(all.interner.len(), 7_000);
-        for (e, n) in names.iter().enumerate() {
-            assert_eq!(all.ids[e], (e % 7_000) as u32);
-            assert_eq!(all.interner.get(all.ids[e]), Some(n.as_str()));
+        for ((e, n), id) in names.iter().enumerate().zip(all.ids(&col)) {
+            assert_eq!(id, (e % 7_000) as u32);
+            assert_eq!(all.interner.get(id), Some(n.as_str()));
         }
     }
 }
