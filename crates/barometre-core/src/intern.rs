@@ -494,14 +494,18 @@ fn rank<const N: usize>(col: &Strings) -> (Vec<u32>, Vec<u32>) {
         let ids: Vec<u32> = (0..n as u32).collect();
         return (ids.clone(), ids);
     }
-    // Ids in order of first appearance: a stored entry's id is the rank of its first entry among
-    // all first entries; arrays over stored entries only, much smaller than over all entries.
+    // Ids in order of first appearance: a stored entry's id is the rank of its group's first
+    // entry among all first entries. Each entry's first is written in entry order (one scattered
+    // write an entry; the first lies in the same partition, in cache), then read front to back.
+    let mut first_of = vec![0u32; present];
     let mut first_bits = vec![0u64; present.div_ceil(64)];
     for (k, x) in ents.iter().enumerate() {
+        first_of[x.e as usize] = ents[rep[k] as usize].e;
         if rep[k] == k as u32 {
             first_bits[x.e as usize / 64] |= 1 << (x.e % 64);
         }
     }
+    drop((ents, rep));
     let mut before = Vec::with_capacity(first_bits.len());
     let mut acc = 0u32;
     for w in &first_bits {
@@ -512,23 +516,15 @@ fn rank<const N: usize>(col: &Strings) -> (Vec<u32>, Vec<u32>) {
         let (w, b) = (e as usize / 64, e % 64);
         before[w] + (first_bits[w] & ((1u64 << b) - 1)).count_ones()
     };
-    let distinct = acc as usize;
-    let mut id_of = vec![EMPTY; present];
-    let mut firsts = vec![0u32; distinct];
-    // Reuses `rep` for the id of each entry: a repeat's first entry comes before it.
-    for k in 0..present {
-        let p = ents[k].e;
-        let g = if rep[k] == k as u32 {
-            let g = rank(p);
-            firsts[g as usize] = entry_of[p as usize];
-            g
-        } else {
-            rep[rep[k] as usize]
-        };
-        rep[k] = g;
-        id_of[p as usize] = g;
+    let mut firsts = Vec::with_capacity(acc as usize);
+    for (p, f) in first_of.iter_mut().enumerate() {
+        if *f == p as u32 {
+            firsts.push(entry_of[p]);
+        }
+        *f = rank(*f);
     }
-    drop((ents, rep, entry_of));
+    let (id_of, distinct) = (first_of, firsts.len());
+    drop(entry_of);
     (id_of, firsts)
 }
 
