@@ -523,9 +523,8 @@ fn rank<const N: usize>(col: &Strings) -> (Vec<u32>, Vec<u32>) {
         }
         *f = rank(*f);
     }
-    let (id_of, distinct) = (first_of, firsts.len());
     drop(entry_of);
-    (id_of, firsts)
+    (first_of, firsts)
 }
 
 #[cfg(test)]
