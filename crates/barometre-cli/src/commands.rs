@@ -747,10 +747,9 @@ fn one_shot(a: &ReportArgs, cfg: &Config, tm: &mut Timings) -> Result<(barometre
         }
         Ok(())
     })?;
-    let out = barometre_core::engine::run(&inp, cfg);
+    let table = barometre_core::engine::run_table(&inp, cfg);
     tm.mark("clock");
     pb.finish_and_clear();
-    let table = out.into_table(&inp);
     // Giving gigabytes back to the system takes a while: done beside the report, not before.
     std::thread::spawn(move || drop((inp, g)));
     Ok((table, bad.len()))

@@ -392,18 +392,6 @@ impl ClockInput {
 }
 
 impl ClockOut {
-    /// The compact table reports aggregate. Each fact becomes its row where it lies (the
-    /// vectors' memory is reused), which spares the pages a copy would touch.
-    pub fn into_table(self, inp: &ClockInput) -> crate::table::FactTable {
-        crate::table::FactTable {
-            dict: inp.dims.clone(),
-            reqs: self.reqs.into_iter().map(|r| r.row).collect(),
-            msgs: self.msgs.into_iter().map(|m| m.row).collect(),
-            convs: self.convs.into_iter().map(|c| c.row).collect(),
-            ..Default::default()
-        }
-    }
-
     /// Sorts facts by instant, then id: the order they are stored and shown in.
     pub fn sort(&mut self, inp: &ClockInput) {
         let id = |i: u32| inp.id(i);
@@ -566,6 +554,102 @@ fn conversations(inp: &ClockInput, parent: &[u32], gap: Millis) -> Vec<ConvKey> 
 
 /// Runs the clock.
 pub fn run(inp: &ClockInput, cfg: &Config) -> ClockOut {
+    let mut out = ClockOut::default();
+    clock(inp, cfg, &mut out);
+    out
+}
+
+/// The clock straight into the compact table reports aggregate: the facts' rows only, none of
+/// the ids that stores and `explain` keep beside them (less memory written, no copy after).
+pub fn run_table(inp: &ClockInput, cfg: &Config) -> crate::table::FactTable {
+    let mut t = crate::table::FactTable { dict: inp.dims.clone(), ..Default::default() };
+    clock(inp, cfg, &mut t);
+    t
+}
+
+/// Where the clock puts its facts: every fact with its ids ([`ClockOut`]), or only the rows
+/// (a [`crate::table::FactTable`]). The clock's one loop serves both.
+trait Sink {
+    fn reserve(&mut self, reqs: usize, msgs: usize, convs: usize);
+    fn reqs_len(&self) -> usize;
+    fn push_req(&mut self, r: ReqOut);
+    fn req(&mut self, q: usize) -> &mut ReqRow;
+    /// The request `q` took one more message.
+    fn more(&mut self, q: usize);
+    fn answer(&mut self, q: usize, msg: u32);
+    fn msgs_len(&self) -> usize;
+    fn push_msg(&mut self, m: MsgOut);
+    fn msg(&mut self, k: usize) -> &mut MsgRow;
+    fn push_conv(&mut self, c: ConvOut);
+}
+
+impl Sink for ClockOut {
+    fn reserve(&mut self, reqs: usize, msgs: usize, convs: usize) {
+        self.reqs.reserve(reqs);
+        self.msgs.reserve(msgs);
+        self.convs.reserve(convs);
+    }
+    fn reqs_len(&self) -> usize {
+        self.reqs.len()
+    }
+    fn push_req(&mut self, r: ReqOut) {
+        self.reqs.push(r);
+    }
+    fn req(&mut self, q: usize) -> &mut ReqRow {
+        &mut self.reqs[q].row
+    }
+    fn more(&mut self, q: usize) {
+        self.reqs[q].messages += 1;
+    }
+    fn answer(&mut self, q: usize, msg: u32) {
+        self.reqs[q].answer = msg;
+    }
+    fn msgs_len(&self) -> usize {
+        self.msgs.len()
+    }
+    fn push_msg(&mut self, m: MsgOut) {
+        self.msgs.push(m);
+    }
+    fn msg(&mut self, k: usize) -> &mut MsgRow {
+        &mut self.msgs[k].row
+    }
+    fn push_conv(&mut self, c: ConvOut) {
+        self.convs.push(c);
+    }
+}
+
+impl Sink for crate::table::FactTable {
+    fn reserve(&mut self, reqs: usize, msgs: usize, convs: usize) {
+        self.reqs.reserve(reqs);
+        self.msgs.reserve(msgs);
+        self.convs.reserve(convs);
+    }
+    fn reqs_len(&self) -> usize {
+        self.reqs.len()
+    }
+    fn push_req(&mut self, r: ReqOut) {
+        self.reqs.push(r.row);
+    }
+    fn req(&mut self, q: usize) -> &mut ReqRow {
+        &mut self.reqs[q]
+    }
+    fn more(&mut self, _: usize) {}
+    fn answer(&mut self, _: usize, _: u32) {}
+    fn msgs_len(&self) -> usize {
+        self.msgs.len()
+    }
+    fn push_msg(&mut self, m: MsgOut) {
+        self.msgs.push(m.row);
+    }
+    fn msg(&mut self, k: usize) -> &mut MsgRow {
+        &mut self.msgs[k]
+    }
+    fn push_conv(&mut self, c: ConvOut) {
+        self.convs.push(c.row);
+    }
+}
+
+fn clock(inp: &ClockInput, cfg: &Config, out: &mut impl Sink) {
     let n = inp.rows.len();
     let rows = &inp.rows;
     let parent: Vec<u32> = rows
@@ -666,11 +750,7 @@ pub fn run(inp: &ClockInput, cfg: &Config) -> ClockOut {
         }
     }
 
-    let mut out = ClockOut {
-        reqs: Vec::with_capacity(n / 2),
-        msgs: Vec::with_capacity(n),
-        convs: Vec::with_capacity(keys.len()),
-    };
+    out.reserve(n / 2, n, keys.len());
     let mut items: Vec<(Millis, u32, u8, u32)> = Vec::new();
     // For each message fact of the conversation, the index of its request in `out.reqs`.
     let mut req_of: Vec<usize> = Vec::new();
@@ -696,10 +776,12 @@ pub fn run(inp: &ClockInput, cfg: &Config) -> ClockOut {
         });
         let key = keys[c];
         let mut open: Option<usize> = None;
+        // The first message of the request open, or of the last one.
+        let mut open_first = NONE;
         let mut seen_customer = false;
         let mut first_request = true;
-        let req_base = out.reqs.len();
-        let msg_base = out.msgs.len();
+        let req_base = out.reqs_len();
+        let msg_base = out.msgs_len();
         req_of.clear();
         let mut conv = ConvRow {
             start_ms: i64::MIN,
@@ -740,11 +822,11 @@ pub fn run(inp: &ClockInput, cfg: &Config) -> ClockOut {
                 }
                 if e.kind == EventKind::Examined {
                     if let Some(r) = open.take() {
-                        let rq = &mut out.reqs[r];
-                        rq.row.outcome = Outcome::Examined;
-                        rq.row.closed_ms = t;
-                        if rq.row.agent == NONE {
-                            rq.row.agent = e.agent;
+                        let rq = out.req(r);
+                        rq.outcome = Outcome::Examined;
+                        rq.closed_ms = t;
+                        if rq.agent == NONE {
+                            rq.agent = e.agent;
                         }
                     }
                 }
@@ -789,11 +871,12 @@ pub fn run(inp: &ClockInput, cfg: &Config) -> ClockOut {
                 fact.row.actionable = r.has(F_ACTIONABLE);
                 let q = match open {
                     Some(q) => {
-                        out.reqs[q].messages += 1;
+                        out.more(q);
                         q
                     }
                     None => {
-                        out.reqs.push(ReqOut {
+                        open_first = i;
+                        out.push_req(ReqOut {
                             row: ReqRow {
                                 start_ms: t,
                                 closed_ms: i64::MIN,
@@ -813,11 +896,11 @@ pub fn run(inp: &ClockInput, cfg: &Config) -> ClockOut {
                             customer: r.customer,
                         });
                         first_request = false;
-                        open = Some(out.reqs.len() - 1);
-                        out.reqs.len() - 1
+                        open = Some(out.reqs_len() - 1);
+                        out.reqs_len() - 1
                     }
                 };
-                fact.request = out.reqs[q].first;
+                fact.request = open_first;
                 my_req = q;
             } else if r.has(F_BOT) {
                 fact.row.role = Role::Bot;
@@ -825,13 +908,13 @@ pub fn run(inp: &ClockInput, cfg: &Config) -> ClockOut {
                 fact.row.agent = r.agent;
                 fact.row.signed = r.tri(F_SIGNED_KNOWN, F_SIGNED);
                 fact.row.role = if let Some(q) = open.take() {
-                    let rq = &mut out.reqs[q];
-                    rq.row.outcome = Outcome::Answered;
-                    rq.row.closed_ms = t;
-                    rq.answer = i;
-                    rq.row.agent = r.agent;
+                    out.answer(q, i);
+                    let rq = out.req(q);
+                    rq.outcome = Outcome::Answered;
+                    rq.closed_ms = t;
+                    rq.agent = r.agent;
                     if r.team != NONE {
-                        rq.row.team = r.team;
+                        rq.team = r.team;
                     }
                     Role::Reply
                 } else if seen_customer {
@@ -840,32 +923,35 @@ pub fn run(inp: &ClockInput, cfg: &Config) -> ClockOut {
                     Role::Proactive
                 };
             }
-            out.msgs.push(fact);
+            out.push_msg(fact);
             req_of.push(my_req);
         }
         // Customer messages take the agent and team of whoever handled their request.
-        for (k, f) in out.msgs[msg_base..].iter_mut().enumerate() {
-            let q = req_of[k];
+        for (k, &q) in req_of.iter().enumerate() {
             if q != usize::MAX && q >= req_base {
-                let rq = &out.reqs[q].row;
-                f.row.agent = rq.agent;
-                f.row.answered = rq.outcome == Outcome::Answered;
-                if f.row.team == NONE {
-                    f.row.team = rq.team;
+                let (agent, team, answered) = {
+                    let rq = out.req(q);
+                    (rq.agent, rq.team, rq.outcome == Outcome::Answered)
+                };
+                let f = out.msg(msg_base + k);
+                f.agent = agent;
+                f.answered = answered;
+                if f.team == NONE {
+                    f.team = team;
                 }
             }
         }
         // The conversation is credited to whoever answered its first request.
-        if let Some(first) = out.reqs[req_base..].first() {
-            conv.agent = first.row.agent;
-            conv.team = first.row.team;
+        if out.reqs_len() > req_base {
+            let first = out.req(req_base);
+            conv.agent = first.agent;
+            conv.team = first.team;
         }
         conv.bot_only = conv.human_out == 0 && bots > 0;
         if conv.start_ms != i64::MIN {
-            out.convs.push(ConvOut { row: conv, conv: key });
+            out.push_conv(ConvOut { row: conv, conv: key });
         }
     }
-    out
 }
 
 #[cfg(test)]
@@ -948,5 +1034,30 @@ mod tests {
             let strip = |r: &ClockRow| ClockRow { author: 0, conv: 0, customer: 0, reply_to: 0, ..*r };
             assert_eq!(strip(a), strip(b));
         }
+    }
+
+    #[test]
+    fn the_table_from_the_clock_equals_the_facts_rows() {
+        let cfg = Config::default();
+        let data = crate::demo::generate(11, 30, 1_780_000_000_000);
+        let mut bulk = Bulk::default();
+        for m in &data.messages {
+            bulk.push_message(m, &cfg);
+        }
+        for e in &data.events {
+            bulk.push_event(e);
+        }
+        let (inp, _) = bulk.finish();
+        let full = run(&inp, &cfg);
+        assert!(full.reqs.len() > 500 && full.convs.len() > 100);
+        assert!(full.reqs.iter().any(|r| r.row.outcome == Outcome::Examined), "events reach the requests");
+        let rows = crate::table::FactTable {
+            dict: inp.dims.clone(),
+            reqs: full.reqs.iter().map(|r| r.row).collect(),
+            msgs: full.msgs.iter().map(|m| m.row).collect(),
+            convs: full.convs.iter().map(|c| c.row).collect(),
+            ..Default::default()
+        };
+        assert_eq!(run_table(&inp, &cfg), rows);
     }
 }
