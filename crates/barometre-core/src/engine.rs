@@ -489,7 +489,12 @@ fn conversations(inp: &ClockInput, parent: &[u32], gap: Millis) -> Vec<ConvKey> 
     let mut path = Vec::new();
     for i in 0..n {
         let r = &rows[i];
-        if r.conv == NONE && r.reply_to == NONE && !replied[i] {
+        if r.conv != NONE {
+            // Named by its own column: no chain to walk.
+            conv[i] = Some(ConvKey::Named(r.conv));
+            continue;
+        }
+        if r.reply_to == NONE && !replied[i] {
             continue;
         }
         path.clear();
@@ -711,6 +716,11 @@ fn clock(inp: &ClockInput, cfg: &Config, out: &mut impl Sink) {
     let mut path: Vec<usize> = Vec::new();
     for i in 0..n {
         if eff[i] != i64::MIN {
+            continue;
+        }
+        // Most rows reply to nothing: their own instant, no walk.
+        if parent[i] == NONE {
+            eff[i] = rows[i].ms;
             continue;
         }
         path.clear();
