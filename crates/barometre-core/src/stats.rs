@@ -62,13 +62,17 @@ impl Durations {
         let sum: i128 = v.iter().map(|&x| i128::from(x)).sum();
         let min = v.iter().copied().min().unwrap_or(0);
         let max = v.iter().copied().max().unwrap_or(0);
+        // Quantiles asked in increasing order: once the median is in place, everything from it
+        // on is at least it, so the p90 is selected among those only.
+        let mut from = 0;
         let mut q = |p: f64| -> f64 {
             let h = (n - 1) as f64 * p;
             let lo = h.floor() as usize;
             let frac = h - lo as f64;
-            let (_, a, rest) = v.select_nth_unstable(lo);
+            let (_, a, rest) = v[from..].select_nth_unstable(lo - from);
             let a = *a;
             let b = if frac > 0.0 { rest.iter().copied().min().unwrap_or(a) } else { a };
+            from = lo;
             (a as f64 + frac * (b - a) as f64) / 1000.0
         };
         let median = q(0.5);
@@ -153,6 +157,16 @@ pub fn sort_pairs(v: &mut Vec<(u64, u32)>) {
 #[cfg(test)]
 mod sort_tests {
     proptest::proptest! {
+        #[test]
+        fn quantiles_by_selection_equal_the_sorted_ones(v in proptest::collection::vec(-5i64..2000, 1..300)) {
+            let d = super::Durations::from_ms(v.clone());
+            let mut sorted: Vec<f64> = v.iter().map(|&x| x as f64 / 1000.0).collect();
+            sorted.sort_by(f64::total_cmp);
+            let close = |a: Option<f64>, b: Option<f64>| (a.unwrap() - b.unwrap()).abs() < 1e-12;
+            proptest::prop_assert!(close(d.median, super::quantile(&sorted, 0.5)), "{:?} {:?}", d.median, super::quantile(&sorted, 0.5));
+            proptest::prop_assert!(close(d.p90, super::quantile(&sorted, 0.9)), "{:?} {:?}", d.p90, super::quantile(&sorted, 0.9));
+        }
+
         #[test]
         fn sorting_pairs_in_buckets_equals_one_sort(seed in 0u64..1000, n in 60_000usize..70_000) {
             let mut rng = crate::demo::Rng::new(seed);
