@@ -110,8 +110,34 @@ impl ClockInput {
 }
 
 /// A message's clock row with its dimensions interned and its names (author, conversation,
-/// reply target, customer) left to the caller.
+/// reply target, customer) left to the caller: the plain way, every dimension looked up (the
+/// tests' reference for [`Bulk::push`]).
+#[cfg(test)]
 fn pre_row(dims: &mut Dict, r: &RawRow) -> ClockRow {
+    pre_row_with(&mut |_, s| dims.id(s), r)
+}
+
+/// The last name each dimension had and its id: rows of one conversation, or one account, follow
+/// each other, and comparing a few bytes is cheaper than a lookup.
+#[derive(Default)]
+struct Recent([(String, u32); 3]);
+
+impl Recent {
+    #[inline]
+    fn id(&mut self, dims: &mut Dict, field: usize, s: &str) -> u32 {
+        let (last, id) = &mut self.0[field];
+        if last.as_str() != s || last.is_empty() {
+            *id = dims.id(s);
+            last.clear();
+            last.push_str(s);
+        }
+        *id
+    }
+}
+
+/// [`pre_row`] with the dimensions' ids from `id(field, name)` (0 account, 1 channel, 2 agent).
+#[inline]
+fn pre_row_with(id: &mut impl FnMut(usize, &str) -> u32, r: &RawRow) -> ClockRow {
     let mut flags = 0;
     let mut set = |f: u16, on: bool| {
         if on {
@@ -131,10 +157,12 @@ fn pre_row(dims: &mut Dict, r: &RawRow) -> ClockRow {
     ClockRow {
         ms: r.ms,
         handle_ms: r.handle_ms.unwrap_or(i64::MIN),
-        account: dims.id(r.account),
-        channel: dims.id(r.channel),
-        team: dims.opt(r.team),
-        agent: if human_out { dims.id(r.author) } else { NONE },
+        account: id(0, r.account),
+        channel: id(1, r.channel),
+        // Teams are few and mostly absent: looked up as they come (after the others, so that
+        // ids keep the order of first appearance).
+        team: r.team.map_or(NONE, |t| id(3, t)),
+        agent: if human_out { id(2, r.author) } else { NONE },
         author: NONE,
         conv: NONE,
         reply_to: NONE,
@@ -181,6 +209,7 @@ pub struct Bulk {
     events: Vec<Event>,
     /// Authors are kept for facts (explain, export, the store); reports never read them.
     authors: bool,
+    recent: Recent,
 }
 
 impl Default for Bulk {
@@ -193,6 +222,7 @@ impl Default for Bulk {
             rows: Vec::new(),
             events: Vec::new(),
             authors: true,
+            recent: Recent::default(),
         }
     }
 }
@@ -227,7 +257,8 @@ impl Bulk {
     }
 
     pub fn push(&mut self, r: RawRow) {
-        self.rows.push(pre_row(&mut self.dims, &r));
+        let (dims, recent) = (&mut self.dims, &mut self.recent);
+        self.rows.push(pre_row_with(&mut |f, s| if f < 3 { recent.id(dims, f, s) } else { dims.id(s) }, &r));
         self.ids.push(Some(r.id));
         // An inbound row's customer is most often its author: one name to intern, not two.
         let same = self.authors && r.customer == Some(r.author);
@@ -248,7 +279,7 @@ impl Bulk {
     /// Adds the rows of `other` after these, as if they had been pushed here: a file read in
     /// parts, on several cores, gives the input reading it whole would give.
     pub fn append(&mut self, other: Bulk) {
-        let Bulk { dims, ids, names, customer_is_author, rows, events, authors } = other;
+        let Bulk { dims, ids, names, customer_is_author, rows, events, authors, .. } = other;
         assert_eq!(self.authors, authors, "parts of one input keep authors alike");
         self.customer_is_author.extend(customer_is_author);
         let map: Vec<u32> = dims.names().map(|n| self.dims.id(n)).collect();
@@ -278,7 +309,7 @@ impl Bulk {
     /// `(row, the earlier row with its id, the message that row became)`.
     pub fn finish(self) -> (ClockInput, Vec<(u32, u32, u32)>) {
         let stride = self.stride();
-        let Bulk { mut dims, ids, mut names, mut customer_is_author, rows, mut events, authors } = self;
+        let Bulk { mut dims, ids, mut names, mut customer_is_author, rows, mut events, authors, .. } = self;
         // Names are interned beside the ids, on the chance that no id repeats (then the rows
         // stay as they are); else again once the repeats are left out.
         let (msgs, mut named) = std::thread::scope(|sc| {
