@@ -497,28 +497,34 @@ impl Gathered {
             *self = part;
             return;
         }
-        let (files, rows) = (self.file_names.len() as u32, self.seen.len() as u32);
-        self.file_names.extend(part.file_names);
-        self.runs.extend(part.runs.into_iter().map(|r| FileRun { from: r.from + rows, file: r.file + files, ..r }));
-        let mut long: Vec<(u32, u64)> = part.long_lines.into_iter().map(|(r, l)| (r + rows, l + lines)).collect();
-        self.seen.extend(part.seen.into_iter().enumerate().map(|(k, s)| {
-            let line = match s.line {
-                u32::MAX => long.iter().find(|l| l.0 == k as u32 + rows).map_or(0, |l| l.1),
-                l => u64::from(l) + lines,
-            };
-            let line = u32::try_from(line).ok().filter(|&l| l != u32::MAX).unwrap_or_else(|| {
-                long.push((k as u32 + rows, line));
-                u32::MAX
-            });
-            Seen { line, seq: s.seq + self.seq, ..s }
-        }));
-        self.long_lines.extend(long);
-        self.bad.extend(part.bad.into_iter().map(|(q, mut e)| {
-            e.line += lines;
-            (q + self.seq, e)
-        }));
-        self.seq += part.seq;
-        self.bulk.append(part.bulk);
+        let Gathered { bulk, seen, long_lines, runs, file_names, bad, seq: part_seq } = part;
+        // The clock's columns are copied on other cores meanwhile.
+        let my_bulk = &mut self.bulk;
+        std::thread::scope(|sc| {
+            sc.spawn(move || my_bulk.append(bulk));
+            let (files, rows) = (self.file_names.len() as u32, self.seen.len() as u32);
+            self.file_names.extend(file_names);
+            self.runs.extend(runs.into_iter().map(|r| FileRun { from: r.from + rows, file: r.file + files, ..r }));
+            let mut long: Vec<(u32, u64)> = long_lines.into_iter().map(|(r, l)| (r + rows, l + lines)).collect();
+            let seq = self.seq;
+            self.seen.extend(seen.into_iter().enumerate().map(|(k, s)| {
+                let line = match s.line {
+                    u32::MAX => long.iter().find(|l| l.0 == k as u32 + rows).map_or(0, |l| l.1),
+                    l => u64::from(l) + lines,
+                };
+                let line = u32::try_from(line).ok().filter(|&l| l != u32::MAX).unwrap_or_else(|| {
+                    long.push((k as u32 + rows, line));
+                    u32::MAX
+                });
+                Seen { line, seq: s.seq + seq, ..s }
+            }));
+            self.long_lines.extend(long);
+            self.bad.extend(bad.into_iter().map(|(q, mut e)| {
+                e.line += lines;
+                (q + seq, e)
+            }));
+            self.seq += part_seq;
+        });
     }
 }
 
