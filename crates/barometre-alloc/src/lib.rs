@@ -200,18 +200,7 @@ impl Retain {
         let mut book = book();
         let mut base = BASE.load(Ordering::Acquire);
         if base == 0 {
-            // SAFETY: a fresh private anonymous mapping, touching no existing memory.
-            let p = unsafe {
-                libc::mmap(
-                    std::ptr::null_mut(),
-                    RESERVE,
-                    libc::PROT_READ | libc::PROT_WRITE,
-                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                    -1,
-                    0,
-                )
-            };
-            base = if p == libc::MAP_FAILED { usize::MAX } else { p as usize };
+            base = reserve();
             // Set under the book's lock: only one thread ever reserves.
             BASE.store(base, Ordering::Release);
         }
@@ -231,10 +220,7 @@ impl Retain {
     fn give(s: usize, len: usize) {
         let mut book = book();
         book.give(s, len);
-        if book.kept() > KEEP.load(Ordering::Relaxed) {
-            let base = BASE.load(Ordering::Acquire);
-            // SAFETY: the pages belong to the reserved range and to no block any more.
-            unsafe { libc::madvise((base + s) as *mut libc::c_void, len, libc::MADV_DONTNEED) };
+        if book.kept() > KEEP.load(Ordering::Relaxed) && give_back(BASE.load(Ordering::Acquire) + s, len) {
             book.forget(s, len);
         }
     }
@@ -242,6 +228,45 @@ impl Retain {
     fn large(layout: &Layout) -> bool {
         layout.size() >= LARGE && layout.align() <= PAGE
     }
+}
+
+/// Reserves the range of addresses: its start, or `usize::MAX` when refused.
+#[cfg(unix)]
+fn reserve() -> usize {
+    // SAFETY: a fresh private anonymous mapping, touching no existing memory.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            RESERVE,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        usize::MAX
+    } else {
+        p as usize
+    }
+}
+
+/// Elsewhere every block is the system allocator's.
+#[cfg(not(unix))]
+fn reserve() -> usize {
+    usize::MAX
+}
+
+/// Gives the pages of `[at, at + len)` back to the system; whether it did.
+#[cfg(unix)]
+fn give_back(at: usize, len: usize) -> bool {
+    // SAFETY: the pages belong to the reserved range and to no block any more.
+    unsafe { libc::madvise(at as *mut libc::c_void, len, libc::MADV_DONTNEED) == 0 }
+}
+
+#[cfg(not(unix))]
+fn give_back(_: usize, _: usize) -> bool {
+    false
 }
 
 // SAFETY: large blocks are disjoint page-aligned ranges of one private mapping, handed out and
@@ -428,6 +453,23 @@ mod tests {
         b.forget(10, 10);
         assert_eq!(b.kept(), 0);
         assert_eq!(b.take(20), Some((10, 0)), "given back to the system: nothing to clear");
+    }
+
+    #[test]
+    fn blocks_given_back_past_the_cap_come_back_zeroed() {
+        let a = Retain;
+        let l = Layout::from_size_align(2 * LARGE, 8).unwrap();
+        keep_at_most(0);
+        // SAFETY: one block at a time, freed with its layout.
+        unsafe {
+            let p = a.alloc(l);
+            std::ptr::write_bytes(p, 0xab, l.size());
+            a.dealloc(p, l);
+            let z = a.alloc_zeroed(l);
+            assert!((0..l.size()).step_by(4093).all(|i| *z.add(i) == 0));
+            a.dealloc(z, l);
+        }
+        keep_at_most(usize::MAX);
     }
 
     #[test]
