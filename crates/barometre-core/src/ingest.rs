@@ -581,11 +581,6 @@ impl<R: Read> LineCounter<R> {
     pub fn bytes_read(&self) -> u64 {
         self.pos
     }
-
-    /// Line breaks in everything read so far.
-    pub fn breaks_seen(&self) -> u64 {
-        self.lines_before + self.breaks.len() as u64
-    }
 }
 
 impl<R: Read> Read for LineCounter<R> {
@@ -851,15 +846,6 @@ impl<R: Read> RecordReader<R> {
             Err(e) => me.fatal = Some(e),
         }
         me
-    }
-
-    /// Line breaks read so far (a CSV file's; 0 for other layouts): read to the end, the
-    /// number of lines a reader of what follows must add to its own.
-    pub fn line_breaks(&self) -> u64 {
-        match &self.inner {
-            Inner::Csv { rdr, .. } => rdr.get_ref().breaks_seen(),
-            _ => 0,
-        }
     }
 
     /// Where the next row starts: a CSV file's byte offset, after the rows read so far (`None`
