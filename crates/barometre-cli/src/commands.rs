@@ -531,18 +531,15 @@ impl Gathered {
 /// Below this size a file is read on one core.
 const SPLIT_FROM: u64 = 4 << 20;
 
-/// Where a row ends in `b` from `from`: after `\n`, `\r\n` or a lone `\r`; `None` when a quote
-/// comes first (the cut is then left to the CSV reader) or `b` ends too soon to tell.
-fn row_end(b: &[u8], from: usize) -> Option<usize> {
-    let i = from + memchr::memchr3(b'\r', b'\n', b'"', &b[from..])?;
-    match b[i] {
-        b'\n' => Some(i + 1),
-        b'\r' => match b.get(i + 1) {
-            Some(b'\n') => Some(i + 2),
-            Some(_) => Some(i + 1),
-            None => None,
-        },
-        _ => None,
+/// Where the line holding `b[from]` ends: after `\n`, `\r\n` or a lone `\r`; `None` when `b`
+/// ends too soon to tell.
+fn line_end(b: &[u8], from: usize) -> Option<usize> {
+    let i = from + memchr::memchr2(b'\r', b'\n', &b[from..])?;
+    match (b[i], b.get(i + 1)) {
+        (b'\n', _) => Some(i + 1),
+        (_, Some(b'\n')) => Some(i + 2),
+        (_, Some(_)) => Some(i + 1),
+        (_, None) => None,
     }
 }
 
@@ -562,9 +559,9 @@ fn split_point(path: &Path) -> std::io::Result<Option<(u64, u64)>> {
     let n = f.read(&mut buf)?;
     let head = &buf[..n];
     // A blank first line or a quoted header: leave it to one reader.
-    let Some(header_end) = row_end(head, 0).filter(|_| !matches!(head.first(), Some(b'\r' | b'\n'))) else {
-        return Ok(None);
-    };
+    let header_end = line_end(head, 0)
+        .filter(|&e| !matches!(head.first(), Some(b'\r' | b'\n')) && memchr::memchr(b'"', &head[..e]).is_none());
+    let Some(header_end) = header_end else { return Ok(None) };
     let width = memchr::memchr_iter(b',', &head[..header_end]).count() + 1;
     let mid = size / 2;
     f.seek(SeekFrom::Start(mid))?;
@@ -574,15 +571,11 @@ fn split_point(path: &Path) -> std::io::Result<Option<(u64, u64)>> {
     let mut rec = csv::ByteRecord::new();
     let mut first = None;
     let mut at = 0;
-    while let Some(i) = memchr::memchr2(b'\r', b'\n', &window[at..]).map(|i| at + i) {
-        let start = if window[i] == b'\r' && window.get(i + 1) == Some(&b'\n') { i + 2 } else { i + 1 };
-        if start >= window.len() {
+    while let Some(start) = line_end(window, at) {
+        if start >= window.len() || mid + (start as u64) >= size {
             break;
         }
         at = start;
-        if mid + (start as u64) >= size {
-            break;
-        }
         first.get_or_insert(start);
         let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(&window[start..]);
         let whole = matches!(rdr.read_byte_record(&mut rec), Ok(true))
