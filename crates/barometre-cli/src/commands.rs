@@ -467,25 +467,14 @@ impl Gathered {
         if self.runs.last().is_none_or(|r| (r.file, r.column) != (file, column)) {
             self.runs.push(FileRun { from: row, file, column });
         }
-        let line = self.short_line(row, line);
+        let line = short_line(&mut self.long_lines, row, line);
         self.seen.push(Seen { fingerprint: m.fingerprint(), line, seq: self.seq });
         self.bulk.push_message(m, cfg);
     }
 
-    fn short_line(&mut self, row: u32, line: u64) -> u32 {
-        u32::try_from(line).ok().filter(|&l| l != u32::MAX).unwrap_or_else(|| {
-            self.long_lines.push((row, line));
-            u32::MAX
-        })
-    }
-
     /// Where row `row` was read: file, line, column.
     fn place(&self, row: u32) -> (&str, u64, u64) {
-        let s = &self.seen[row as usize];
-        let line = match s.line {
-            u32::MAX => self.long_lines.iter().find(|l| l.0 == row).map_or(0, |l| l.1),
-            l => u64::from(l),
-        };
+        let line = full_line(&self.long_lines, row, self.seen[row as usize].line);
         let run = &self.runs[self.runs.partition_point(|r| r.from <= row) - 1];
         (&self.file_names[run.file as usize], line, u64::from(run.column))
     }
@@ -508,15 +497,13 @@ impl Gathered {
             let mut long: Vec<(u32, u64)> = long_lines.into_iter().map(|(r, l)| (r + rows, l + lines)).collect();
             let seq = self.seq;
             self.seen.extend(seen.into_iter().enumerate().map(|(k, s)| {
+                let row = k as u32 + rows;
+                // A long line is already shifted in `long`; a short one is shifted here.
                 let line = match s.line {
-                    u32::MAX => long.iter().find(|l| l.0 == k as u32 + rows).map_or(0, |l| l.1),
+                    u32::MAX => full_line(&long, row, s.line),
                     l => u64::from(l) + lines,
                 };
-                let line = u32::try_from(line).ok().filter(|&l| l != u32::MAX).unwrap_or_else(|| {
-                    long.push((k as u32 + rows, line));
-                    u32::MAX
-                });
-                Seen { line, seq: s.seq + seq, ..s }
+                Seen { line: short_line(&mut long, row, line), seq: s.seq + seq, ..s }
             }));
             self.long_lines.extend(long);
             self.bad.extend(bad.into_iter().map(|(q, mut e)| {
@@ -525,6 +512,22 @@ impl Gathered {
             }));
             self.seq += part_seq;
         });
+    }
+}
+
+/// A row's line as [`Seen`] keeps it: `u32::MAX` for a line past that, kept in `long`.
+fn short_line(long: &mut Vec<(u32, u64)>, row: u32, line: u64) -> u32 {
+    u32::try_from(line).ok().filter(|&l| l != u32::MAX).unwrap_or_else(|| {
+        long.push((row, line));
+        u32::MAX
+    })
+}
+
+/// The line of row `row` kept as `line` (see [`short_line`]).
+fn full_line(long: &[(u32, u64)], row: u32, line: u32) -> u64 {
+    match line {
+        u32::MAX => long.iter().find(|l| l.0 == row).map_or(0, |l| l.1),
+        l => u64::from(l),
     }
 }
 
