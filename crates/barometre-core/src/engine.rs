@@ -114,13 +114,15 @@ impl ClockInput {
 /// tests' reference for [`Bulk::push`]).
 #[cfg(test)]
 fn pre_row(dims: &mut Dict, r: &RawRow) -> ClockRow {
-    pre_row_with(&mut |_, s| dims.id(s), r)
+    // A cache that starts empty looks every name up.
+    pre_row_with(dims, &mut Recent::default(), r)
 }
 
-/// The last name each dimension had and its id: rows of one conversation, or one account, follow
-/// each other, and comparing a few bytes is cheaper than a lookup.
+/// The last name each dimension had and its id (account, channel, agent, team): rows of one
+/// conversation, or one account, follow each other, and comparing a few bytes is cheaper than a
+/// lookup.
 #[derive(Default)]
-struct Recent([(String, u32); 3]);
+struct Recent([(String, u32); 4]);
 
 impl Recent {
     #[inline]
@@ -135,9 +137,10 @@ impl Recent {
     }
 }
 
-/// [`pre_row`] with the dimensions' ids from `id(field, name)` (0 account, 1 channel, 2 agent).
+/// A message's clock row with its dimensions interned through `recent` (see [`pre_row`]).
 #[inline]
-fn pre_row_with(id: &mut impl FnMut(usize, &str) -> u32, r: &RawRow) -> ClockRow {
+fn pre_row_with(dims: &mut Dict, recent: &mut Recent, r: &RawRow) -> ClockRow {
+    let mut id = |field, s| recent.id(dims, field, s);
     let mut flags = 0;
     let mut set = |f: u16, on: bool| {
         if on {
@@ -157,10 +160,9 @@ fn pre_row_with(id: &mut impl FnMut(usize, &str) -> u32, r: &RawRow) -> ClockRow
     ClockRow {
         ms: r.ms,
         handle_ms: r.handle_ms.unwrap_or(i64::MIN),
+        // In this order, as ids are numbered in order of first appearance.
         account: id(0, r.account),
         channel: id(1, r.channel),
-        // Teams are few and mostly absent: looked up as they come (after the others, so that
-        // ids keep the order of first appearance).
         team: r.team.map_or(NONE, |t| id(3, t)),
         agent: if human_out { id(2, r.author) } else { NONE },
         author: NONE,
@@ -257,8 +259,7 @@ impl Bulk {
     }
 
     pub fn push(&mut self, r: RawRow) {
-        let (dims, recent) = (&mut self.dims, &mut self.recent);
-        self.rows.push(pre_row_with(&mut |f, s| if f < 3 { recent.id(dims, f, s) } else { dims.id(s) }, &r));
+        self.rows.push(pre_row_with(&mut self.dims, &mut self.recent, &r));
         self.ids.push(Some(r.id));
         // An inbound row's customer is most often its author: one name to intern, not two.
         let same = self.authors && r.customer == Some(r.author);
