@@ -1465,7 +1465,7 @@ pub fn build(t: &FactTable, p: &Params, cfg: &Config) -> Report {
         // The total's metrics are jobs of their own: finishing them (selections over every
         // value, sorting every customer's channels) is most of the work, one metric at a time.
         let totals: Vec<std::sync::Mutex<Acc>> = totals.into_iter().map(std::sync::Mutex::new).collect();
-        let lock = |m: &std::sync::Mutex<Acc>| -> Acc {
+        let take_total = |m: &std::sync::Mutex<Acc>| -> Acc {
             std::mem::replace(&mut *m.lock().unwrap_or_else(std::sync::PoisonError::into_inner), Acc::Badge)
         };
         let take = |m: &std::sync::Mutex<Vec<Acc>>| {
@@ -1477,7 +1477,7 @@ pub fn build(t: &FactTable, p: &Params, cfg: &Config) -> Report {
         }
         let mut finished = parallel(own.len() + order.len(), |k| {
             if k < own.len() {
-                return Done::Total(lock(&totals[k]).finish(own[k], &total_badge));
+                return Done::Total(take_total(&totals[k]).finish(own[k], &total_badge));
             }
             let i = order[k - own.len()].1;
             Done::Group(assemble(&own, &mut take(&by_group[i]), &|d| group_badge(i, d), p.metrics))
