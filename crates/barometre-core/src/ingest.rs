@@ -558,11 +558,18 @@ pub struct LineCounter<R> {
     prev_cr: bool,
     breaks: VecDeque<u64>,
     lines_before: u64,
+    /// Only `\n` breaks a line (a file whose rows end in `\n` and whose texts hold bare CRs).
+    lf_only: bool,
 }
 
 impl<R: Read> LineCounter<R> {
     pub fn new(inner: R) -> Self {
-        LineCounter { inner, pos: 0, prev_cr: false, breaks: VecDeque::new(), lines_before: 0 }
+        LineCounter { inner, pos: 0, prev_cr: false, breaks: VecDeque::new(), lines_before: 0, lf_only: false }
+    }
+
+    /// Counts `\n` only: a lone `\r` inside a row is a character of its text, not a line.
+    fn lf_only(inner: R) -> Self {
+        LineCounter { lf_only: true, ..LineCounter::new(inner) }
     }
 
     /// The 1-based line holding byte `offset`. Offsets must be asked in increasing order.
@@ -591,7 +598,11 @@ impl<R: Read> Read for LineCounter<R> {
             let at = self.pos + i as u64;
             // `\r\n` is one break: the `\n` right after a `\r` is not counted again.
             let after_cr = if i == 0 { self.prev_cr } else { data[i - 1] == b'\r' };
-            if data[i] == b'\r' || !after_cr {
+            if self.lf_only {
+                if data[i] == b'\n' {
+                    self.breaks.push_back(at);
+                }
+            } else if data[i] == b'\r' || !after_cr {
                 self.breaks.push_back(at);
             }
         }
@@ -1065,26 +1076,132 @@ impl Fields for JsonFields {
 const TWCS_COLUMNS: &[&str] =
     &["tweet_id", "author_id", "inbound", "created_at", "text", "response_tweet_id", "in_response_to_tweet_id"];
 
-/// The *Customer Support on Twitter* layout. Company accounts are the non-inbound authors; an
-/// inbound tweet belongs to the company of its thread (the earliest company tweet under the same
-/// root), else to the first @mention naming a company.
+/// The *Customer Support on Twitter* layout, as the public file and its copies really are: a
+/// leading unnamed index column (pandas' `to_csv`), parent ids written as floats (`3.0`: pandas
+/// stores a column with gaps as floats), `TRUE`/`FALSE` from a spreadsheet's re-save, bare CRs
+/// inside texts. Company accounts are the non-inbound authors; an inbound tweet belongs to the
+/// company of its thread (the earliest company tweet under the same root), else to the first
+/// @mention naming a company.
 struct TwcsReader<R: Read> {
     file: String,
     rdr: csv::Reader<LineCounter<R>>,
     header: Header,
     width: usize,
     rec: csv::ByteRecord,
-    /// tweet → parent, for every tweet that answers another.
-    parent: HashMap<String, String>,
+    /// Thread root of every tweet that answers another (the others are their own root).
+    root: HashMap<String, String>,
     /// thread root → (time, company) of its earliest company tweet.
     thread_company: HashMap<String, (i64, String)>,
     /// lower-cased company handle → handle as written.
     companies: HashMap<String, String>,
 }
 
+/// Whether rows end in `\n`: then a lone `\r` is part of a text (the public file has some), not
+/// a row end. A file without any `\n` in its first 64 KiB ends its rows in bare CRs.
+fn rows_end_in_lf<R: Read>(r: R) -> io::Result<(bool, io::Chain<io::Cursor<Vec<u8>>, R>)> {
+    let mut head = Vec::with_capacity(1 << 16);
+    let mut r = r;
+    (&mut r).take(1 << 16).read_to_end(&mut head)?;
+    let lf = head.contains(&b'\n');
+    Ok((lf, io::Cursor::new(head).chain(r)))
+}
+
+fn twcs_reader<R: Read>(r: R, lf: bool) -> csv::Reader<LineCounter<R>> {
+    if !lf {
+        return csv_reader(r);
+    }
+    csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(true)
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_reader(LineCounter::lf_only(r))
+}
+
+/// An id as written by a tool that stored it as a number: `3.0` or `1.19237e+05` is the id `3` or
+/// `119237`. Anything else (a handle, an id with a real fraction) is kept as it is.
+pub fn integral_id(s: &str) -> std::borrow::Cow<'_, str> {
+    use std::borrow::Cow;
+    let b = s.as_bytes();
+    if b.is_empty() || !b[0].is_ascii_digit() || b.iter().all(u8::is_ascii_digit) {
+        return Cow::Borrowed(s);
+    }
+    let (mantissa, exp) = match s.find(['e', 'E']) {
+        Some(i) => match s[i + 1..].trim_start_matches('+').parse::<usize>() {
+            Ok(e) if e <= 30 => (&s[..i], e),
+            _ => return Cow::Borrowed(s),
+        },
+        None => (s, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if int.is_empty() || !int.bytes().all(|c| c.is_ascii_digit()) || !frac.bytes().all(|c| c.is_ascii_digit()) {
+        return Cow::Borrowed(s);
+    }
+    // Shift the point `exp` places right; what stays after it must be zeros.
+    let mut digits = String::with_capacity(int.len() + exp);
+    digits.push_str(int);
+    let moved = frac.len().min(exp);
+    digits.push_str(&frac[..moved]);
+    if !frac[moved..].bytes().all(|c| c == b'0') {
+        return Cow::Borrowed(s);
+    }
+    for _ in moved..exp {
+        digits.push('0');
+    }
+    let t = digits.trim_start_matches('0');
+    Cow::Owned(if t.is_empty() { "0".to_string() } else { t.to_string() })
+}
+
+/// Every tweet's thread root, in time linear in the tweets (each chain walked once, roots
+/// remembered): a 40,000-tweet reply chain costs what 40,000 separate tweets do. A cycle's root
+/// is its smallest id, whichever tweet it is entered from.
+fn thread_roots(parent: &HashMap<String, String>) -> HashMap<String, String> {
+    thread_roots_counted(parent).0
+}
+
+/// [`thread_roots`] and how many steps up a chain it took (a test bounds them by the tweets).
+fn thread_roots_counted(parent: &HashMap<String, String>) -> (HashMap<String, String>, usize) {
+    let mut steps = 0usize;
+    let mut root: HashMap<String, String> = HashMap::default();
+    let mut path: Vec<&str> = Vec::new();
+    let mut on_path: HashMap<&str, usize> = HashMap::default();
+    for start in parent.keys() {
+        if root.contains_key(start.as_str()) {
+            continue;
+        }
+        path.clear();
+        on_path.clear();
+        let mut cur: &str = start;
+        let found: String = loop {
+            if let Some(r) = root.get(cur) {
+                break r.clone();
+            }
+            if let Some(&at) = on_path.get(cur) {
+                // A cycle: every tweet on it shares one root, its smallest id.
+                break path[at..].iter().min().map_or_else(|| cur.to_string(), |m| m.to_string());
+            }
+            steps += 1;
+            match parent.get(cur) {
+                Some(p) if p != cur => {
+                    on_path.insert(cur, path.len());
+                    path.push(cur);
+                    cur = p;
+                }
+                _ => break cur.to_string(),
+            }
+        };
+        for t in &path {
+            root.insert(t.to_string(), found.clone());
+        }
+    }
+    (root, steps)
+}
+
 impl<R: Read> TwcsReader<R> {
     fn new(file: &str, first: R, second: R) -> Result<Self, RowError> {
-        let mut rdr = csv_reader(first);
+        let unreadable =
+            |e: io::Error| RowError { file: file.to_string(), line: 1, column: 1, reason: format!("cannot read: {e}") };
+        let (lf, first) = rows_end_in_lf(first).map_err(unreadable)?;
+        let mut rdr = twcs_reader(first, lf);
         let (header, width) = csv_header(&mut rdr, file, TWCS_COLUMNS)?;
         let mut rec = csv::ByteRecord::new();
         let mut parent = HashMap::default();
@@ -1096,28 +1213,31 @@ impl<R: Read> TwcsReader<R> {
             }
             let f = CsvFields::new(&header, &rec);
             let (Ok(Some(id)), Ok(Some(inbound))) = (f.get("tweet_id"), f.get("inbound")) else { continue };
+            let id = integral_id(id);
             if let Ok(Some(p)) = f.get("in_response_to_tweet_id") {
-                parent.insert(id.to_string(), p.to_string());
+                parent.insert(id.to_string(), integral_id(p).into_owned());
             }
             if parse_bool(inbound) == Some(false) {
                 if let (Ok(Some(a)), Ok(Some(t))) = (f.get("author_id"), f.get("created_at")) {
                     let ms = parse_twitter_date(t).map_or(i64::MAX, |s| s.ms);
                     companies.insert(a.to_ascii_lowercase(), a.to_string());
-                    company_tweets.push((id.to_string(), ms, a.to_string()));
+                    company_tweets.push((id.into_owned(), ms, a.to_string()));
                 }
             }
         }
+        let root = thread_roots(&parent);
+        drop(parent);
         let mut thread_company: HashMap<String, (i64, String)> = HashMap::default();
         for (id, ms, author) in company_tweets {
-            let root = root_of(&parent, &id);
-            let e = thread_company.entry(root).or_insert((ms, author.clone()));
+            let r = root.get(&id).cloned().unwrap_or(id);
+            let e = thread_company.entry(r).or_insert((ms, author.clone()));
             if (ms, &author) < (e.0, &e.1) {
                 *e = (ms, author);
             }
         }
-        let mut rdr2 = csv_reader(second);
+        let mut rdr2 = twcs_reader(second, lf);
         let (header, width) = csv_header(&mut rdr2, file, TWCS_COLUMNS)?;
-        Ok(TwcsReader { file: file.to_string(), rdr: rdr2, header, width, rec, parent, thread_company, companies })
+        Ok(TwcsReader { file: file.to_string(), rdr: rdr2, header, width, rec, root, thread_company, companies })
     }
 
     fn next(&mut self) -> Option<Result<(u64, Message), RowError>> {
@@ -1146,18 +1266,20 @@ impl<R: Read> TwcsReader<R> {
     }
 
     fn message(&self, f: &dyn Fields) -> FieldResult<Message> {
-        let id = required(f, "tweet_id")?.to_string();
-        let author = required(f, "author_id")?.to_string();
+        let id = integral_id(required(f, "tweet_id")?).into_owned();
+        let author = integral_id(required(f, "author_id")?).into_owned();
         let inbound_s = required(f, "inbound")?;
         let inbound = parse_bool(inbound_s)
             .ok_or_else(|| (f.col("inbound"), format!("`{inbound_s}` in column `inbound` is not True or False")))?;
         let created = required(f, "created_at")?;
         let created_at = parse_twitter_date(created).map_err(|e| (f.col("created_at"), e))?;
-        let text = f.raw("text")?.map(str::to_string);
-        let reply_to = opt_string(f, "in_response_to_tweet_id")?;
+        // A CRLF file read with `\n` as the row end leaves the CR on the row's last cell.
+        let text =
+            f.raw("text")?.map(|t| t.strip_suffix('\r').unwrap_or(t).to_string()).filter(|t| !t.trim().is_empty());
+        let reply_to = f.get("in_response_to_tweet_id")?.map(|p| integral_id(p).into_owned());
         let account = if !inbound {
             author.clone()
-        } else if let Some((_, c)) = self.thread_company.get(&root_of(&self.parent, &id)) {
+        } else if let Some((_, c)) = self.thread_company.get(self.root.get(&id).unwrap_or(&id)) {
             c.clone()
         } else {
             text.as_deref()
@@ -1178,18 +1300,6 @@ impl<R: Read> TwcsReader<R> {
             ..Message::empty()
         })
     }
-}
-
-fn root_of(parent: &HashMap<String, String>, id: &str) -> String {
-    let mut cur = id;
-    // A reply chain longer than the map is a cycle: stop rather than loop.
-    for _ in 0..=parent.len() {
-        match parent.get(cur) {
-            Some(p) if p != cur => cur = p,
-            _ => break,
-        }
-    }
-    cur.to_string()
 }
 
 fn first_company_mention(text: &str, companies: &HashMap<String, String>) -> Option<String> {

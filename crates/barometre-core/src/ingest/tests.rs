@@ -206,3 +206,106 @@ fn every_known_column_has_its_own_slot() {
     }
     assert_eq!(super::known_slot("score"), None);
 }
+
+fn twcs_messages(data: &str) -> (Vec<(u64, Message)>, Vec<String>) {
+    let mut r = RecordReader::twcs("twcs.csv", data.as_bytes(), data.as_bytes());
+    assert!(r.fatal.is_none(), "{:?}", r.fatal);
+    let (mut ok, mut bad) = (Vec::new(), Vec::new());
+    for x in r.by_ref() {
+        match x {
+            Ok(Located { line, record: Record::Message(m), .. }) => ok.push((line, m)),
+            Ok(_) => panic!("twcs holds messages only"),
+            Err(e) => bad.push(e.to_string()),
+        }
+    }
+    (ok, bad)
+}
+
+/// Rows as the public file's pandas copies hold them (verbatim, but for the CR added to one
+/// text): a leading unnamed index column, parents as floats, a quoted text with a line break, an
+/// unquoted text with a bare CR, a quoted list of responses, an emoji.
+const TWCS_PANDAS: &str = ",tweet_id,author_id,inbound,created_at,text,response_tweet_id,in_response_to_tweet_id\n\
+0,1,sprintcare,False,Tue Oct 31 22:10:47 +0000 2017,@115712 I understand. I would like to assist you. We would need to get you into a private secured link to further assist.,2,3.0\n\
+1,2,115712,True,Tue Oct 31 22:11:45 +0000 2017,@sprintcare and how do you propose we do that,,1.0\n\
+2,3,115712,True,Tue Oct 31 22:08:27 +0000 2017,@sprintcare I have sent several private messages and no one is responding as usual,1,4.0\n\
+3,4,sprintcare,False,Tue Oct 31 21:54:49 +0000 2017,@115712 Please send us a Private Message so that we can further assist you. Just click \u{2018}Message\u{2019} at the top of your profile.,3,5.0\n\
+4,5,115712,True,Tue Oct 31 21:49:35 +0000 2017,@sprintcare I did.\rStill nothing,4,6.0\n\
+5,6,sprintcare,False,Tue Oct 31 21:46:24 +0000 2017,\"@115712 Can you please send us a private message, so that I can gain further details about your account?\",\"5,7\",8.0\n\
+6,8,115712,True,Tue Oct 31 21:45:10 +0000 2017,@sprintcare is the worst customer service,\"9,6,10\",\n\
+28,34,VerizonSupport,False,Tue Oct 31 22:13:33 +0000 2017,\"@115719 Help has arrived! We are sorry to see that you are having trouble. How can we help?\n^HSB\",35,36.0\n\
+29,36,115719,True,Tue Oct 31 22:08:00 +0000 2017,@VerizonSupport my phone is dead \u{1f621},34,\n";
+
+#[rstest]
+#[case::lf(false)]
+#[case::crlf(true)]
+fn twcs_as_pandas_writes_it_threads_float_parents_and_keeps_bare_crs(#[case] crlf: bool) {
+    let data = if crlf {
+        // Rows end in CRLF; the line break inside the quoted text stays a bare LF.
+        TWCS_PANDAS.replace('\n', "\r\n").replace("help?\r\n^HSB", "help?\n^HSB")
+    } else {
+        TWCS_PANDAS.to_string()
+    };
+    let (ok, bad) = twcs_messages(&data);
+    assert!(bad.is_empty(), "{bad:?}");
+    let ids: Vec<(&str, Option<&str>, &str, u64)> =
+        ok.iter().map(|(l, m)| (m.message_id.as_str(), m.reply_to.as_deref(), m.account.as_str(), *l)).collect();
+    assert_eq!(
+        ids,
+        vec![
+            ("1", Some("3"), "sprintcare", 2),
+            ("2", Some("1"), "sprintcare", 3),
+            ("3", Some("4"), "sprintcare", 4),
+            ("4", Some("5"), "sprintcare", 5),
+            ("5", Some("6"), "sprintcare", 6),
+            ("6", Some("8"), "sprintcare", 7),
+            ("8", None, "sprintcare", 8),
+            ("34", Some("36"), "VerizonSupport", 9),
+            // The quoted text of tweet 34 spans two lines.
+            ("36", None, "VerizonSupport", 11),
+        ]
+    );
+    assert_eq!(ok[4].1.text.as_deref(), Some("@sprintcare I did.\rStill nothing"), "a bare CR is part of the text");
+    assert_eq!(
+        ok[7].1.text.as_deref(),
+        Some("@115719 Help has arrived! We are sorry to see that you are having trouble. How can we help?\n^HSB")
+    );
+    assert_eq!(ok[8].1.text.as_deref(), Some("@VerizonSupport my phone is dead \u{1f621}"), "no CR left of a CRLF");
+    assert_eq!(ok[8].1.customer_id.as_deref(), Some("115719"));
+}
+
+#[rstest]
+#[case::plain("119237", "119237")]
+#[case::pandas_float("3.0", "3")]
+#[case::more_zeros("119236.000", "119236")]
+#[case::exponent("1.19237e+05", "119237")]
+#[case::exponent_upper("1.5E3", "1500")]
+#[case::real_fraction("3.5", "3.5")]
+#[case::fraction_beyond_exponent("1.192375e+05", "1.192375e+05")]
+#[case::handle("sprintcare", "sprintcare")]
+#[case::handle_with_digits("1800flowers", "1800flowers")]
+#[case::zero("0.0", "0")]
+fn ids_written_as_numbers_read_as_the_integers_they_are(#[case] written: &str, #[case] id: &str) {
+    assert_eq!(super::integral_id(written), id);
+}
+
+#[test]
+fn thread_roots_take_linear_steps_on_a_long_chain_and_a_cycle() {
+    let n = 40_000usize;
+    // A chain 1 ← 2 ← … ← n.
+    let mut parent: crate::fx::FxHashMap<String, String> = Default::default();
+    for i in 2..=n {
+        parent.insert(i.to_string(), (i - 1).to_string());
+    }
+    let (roots, steps) = super::thread_roots_counted(&parent);
+    assert_eq!(roots.len(), n - 1);
+    assert!(roots.values().all(|r| r == "1"));
+    assert!(steps <= 2 * n, "{steps} steps for {n} tweets");
+    // A cycle of 20,000 tweets: one root, its smallest id, whatever the entry point.
+    let mut cyc: crate::fx::FxHashMap<String, String> = Default::default();
+    for i in 0..20_000usize {
+        cyc.insert(format!("t{i:05}"), format!("t{:05}", (i + 1) % 20_000));
+    }
+    let (roots, steps) = super::thread_roots_counted(&cyc);
+    assert!(roots.values().all(|r| r == "t00000"));
+    assert!(steps <= 2 * 20_000 + 1, "{steps}");
+}
