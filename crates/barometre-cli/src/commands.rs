@@ -180,23 +180,29 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
         rows: 0,
         after,
     };
+    // Each refused row is printed when it is found (around the bar, not through it): nothing
+    // is kept in memory for them but a count and the first few.
+    struct Printer(indicatif::ProgressBar);
+    impl barometre_store::ImportSink for Printer {
+        fn rejected(&mut self, e: &barometre_core::ingest::RowError) {
+            self.0.suspend(|| eprintln!("{e}"));
+        }
+    }
+    let mut printer = Printer(pb.clone());
     let sum = if a.check {
         let mut sum = barometre_store::ImportSummary { committed: false, ..Default::default() };
         for r in &mut files {
             match r {
                 Ok(_) => sum.rows += 1,
-                Err(e) => sum.rejected.push(e),
+                Err(e) => sum.reject(e, &mut printer),
             }
         }
         sum
     } else {
-        ctx.store()?.import(&ctx.workspace, &cfg, a.strict, &mut files, &mut |_| {})?
+        ctx.store()?.import(&ctx.workspace, &cfg, a.strict, &mut files, &mut printer)?
     };
     pb.finish_and_clear();
     let mut err = std::io::stderr().lock();
-    for e in &sum.rejected {
-        writeln!(err, "{e}")?;
-    }
     let (read, new, changed, same, rejected, check, strict) = match lang {
         Lang::Fr => (
             "lignes lues :",
@@ -226,18 +232,18 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
     };
     let line = format!(
         "{} {read} {} {new}, {} {changed}, {} {same}, {} {rejected}{tail}",
-        sum.rows + sum.rejected.len() as u64,
+        sum.rows + sum.rejected_count,
         sum.inserted,
         sum.updated,
         sum.unchanged,
-        sum.rejected.len(),
+        sum.rejected_count,
     );
     writeln!(err, "{line}")?;
     Ok(if a.check {
-        ExitCode::from(if sum.rejected.is_empty() { 0 } else { 2 })
+        ExitCode::from(if sum.rejected_count == 0 { 0 } else { 2 })
     } else if !sum.committed {
         ExitCode::from(1)
-    } else if sum.rejected.is_empty() {
+    } else if sum.rejected_count == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(2)
@@ -880,7 +886,7 @@ pub fn demo(ctx: &Ctx, a: DemoArgs) -> Result<ExitCode> {
         .chain(data.probes.into_iter().map(Record::Probe))
         .enumerate()
         .map(|(i, record)| Ok(Located { file: file.clone(), line: i as u64 + 1, id_column: 1, record }));
-    let sum = store.import(&ctx.workspace, &cfg, true, &mut recs, &mut |_| {})?;
+    let sum = store.import(&ctx.workspace, &cfg, true, &mut recs, &mut ())?;
     if !sum.rejected.is_empty() {
         bail!("demo data rejected: {}", sum.rejected[0]);
     }
@@ -1019,6 +1025,8 @@ enum UserAction {
         #[arg(long, value_parser = ["viewer", "analyst", "admin"])]
         role: String,
     },
+    /// Change a user's password (read like `create`'s) and end every session of that user.
+    Password { name: String },
 }
 
 #[derive(clap::Subcommand)]
@@ -1035,7 +1043,52 @@ enum TokenAction {
     Create {
         #[arg(long, value_parser = ["viewer", "analyst", "admin"])]
         role: String,
+        /// How long the token is valid: `90d` (the default), `12h`, `30m`, or `never`.
+        #[arg(long, default_value = "90d")]
+        expires_in: String,
     },
+    /// List every token by id (the tokens themselves are not kept): workspace, role, created,
+    /// expires.
+    List,
+    /// Revoke a token: the token itself, as `create` printed it, or its id from `list`.
+    Revoke { token: String },
+}
+
+/// `90d`, `12h`, `30m`, `45s` as milliseconds; `never` as `None`.
+fn validity(s: &str) -> Result<Option<i64>> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("never") {
+        return Ok(None);
+    }
+    let (n, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: i64 = n.parse().map_err(|_| anyhow::anyhow!("`{s}` is not a duration such as 90d, 12h or never"))?;
+    let ms = match unit {
+        "d" => 86_400_000,
+        "h" => 3_600_000,
+        "m" => 60_000,
+        "s" => 1_000,
+        _ => bail!("`{s}` is not a duration such as 90d, 12h or never"),
+    };
+    if n <= 0 {
+        bail!("a token's validity must be positive (or `never`)");
+    }
+    Ok(Some(n.saturating_mul(ms)))
+}
+
+/// A password from `BAROMETRE_PASSWORD`, else the first line of standard input.
+fn read_password() -> Result<String> {
+    let password = match std::env::var("BAROMETRE_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line)?;
+            line.trim_end_matches(['\n', '\r']).to_string()
+        }
+    };
+    if password.chars().count() < 8 {
+        bail!("a password has at least 8 characters");
+    }
+    Ok(password)
 }
 
 pub fn admin(ctx: &Ctx, a: AdminArgs) -> Result<ExitCode> {
@@ -1053,29 +1106,52 @@ pub fn admin(ctx: &Ctx, a: AdminArgs) -> Result<ExitCode> {
                 println!("{w}");
             }
         }
-        AdminWhat::Token { action: TokenAction::Create { role } } => {
+        AdminWhat::Token { action: TokenAction::Create { role, expires_in } } => {
             let token_workspace = ctx.workspace.clone();
             if !store.workspaces()?.contains(&token_workspace) {
                 bail!("no workspace `{token_workspace}` (create it with `barometre admin workspace create {token_workspace}`)");
             }
             let role = barometre_store::auth::Role::parse(&role).expect("clap checked the role");
-            println!("{}", store.create_token(&token_workspace, role)?);
+            let now = chrono::Utc::now().timestamp_millis();
+            let expires = validity(&expires_in)?.map(|ms| now.saturating_add(ms));
+            println!("{}", store.create_token(&token_workspace, role, expires)?);
+        }
+        AdminWhat::Token { action: TokenAction::List } => {
+            let when = |ms: i64| {
+                chrono::DateTime::from_timestamp_millis(ms)
+                    .map_or_else(|| ms.to_string(), |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+            };
+            println!("id\tworkspace\trole\tcreated\texpires");
+            for t in store.tokens()? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    t.id,
+                    t.workspace,
+                    t.role.as_str(),
+                    when(t.created_ms),
+                    t.expires_ms.map_or_else(|| "never".to_string(), when)
+                );
+            }
+        }
+        AdminWhat::Token { action: TokenAction::Revoke { token } } => {
+            if store.revoke_token(&token)? == 0 {
+                bail!("no such token (give the token itself, or its id from `barometre admin token list`)");
+            }
+            eprintln!("revoked");
+        }
+        AdminWhat::User { action: UserAction::Password { name } } => {
+            let password = read_password()?;
+            let hash = barometre_store::auth::hash_password(&password, barometre_store::auth::PASSWORD_ITERATIONS)?;
+            if !store.set_password(&name, &hash)? {
+                bail!("no user `{name}`");
+            }
+            eprintln!("password of {name} changed; every session of {name} ended");
         }
         AdminWhat::User { action: UserAction::Create { name, role } } => {
             if !store.workspaces()?.contains(&ctx.workspace) {
                 bail!("no workspace `{}` (create it with `barometre admin workspace create {0}`)", ctx.workspace);
             }
-            let password = match std::env::var("BAROMETRE_PASSWORD") {
-                Ok(p) => p,
-                Err(_) => {
-                    let mut line = String::new();
-                    std::io::stdin().read_line(&mut line)?;
-                    line.trim_end_matches(['\n', '\r']).to_string()
-                }
-            };
-            if password.chars().count() < 8 {
-                bail!("a password has at least 8 characters");
-            }
+            let password = read_password()?;
             let role = barometre_store::auth::Role::parse(&role).expect("clap checked the role");
             let hash = barometre_store::auth::hash_password(&password, barometre_store::auth::PASSWORD_ITERATIONS)?;
             store.create_user(&name, &ctx.workspace, role, &hash)?;

@@ -991,6 +991,17 @@ impl<R: Read> LineReader<R> {
     }
 
     fn next_line(&mut self) -> io::Result<Option<(u64, Vec<u8>)>> {
+        let line = self.next_raw_line()?;
+        // A UTF-8 byte-order mark (Windows tools write one) is not part of the first row.
+        Ok(line.map(|(n, mut l)| {
+            if n == 1 && l.starts_with(b"\xEF\xBB\xBF") {
+                l.drain(..3);
+            }
+            (n, l)
+        }))
+    }
+
+    fn next_raw_line(&mut self) -> io::Result<Option<(u64, Vec<u8>)>> {
         let mut out = Vec::new();
         loop {
             let buf = self.r.fill_buf()?;
@@ -1096,9 +1107,12 @@ struct TwcsReader<R: Read> {
     companies: HashMap<String, String>,
 }
 
+/// A stream whose first bytes were read ahead, put back in front.
+type Peeked<R> = io::Chain<io::Cursor<Vec<u8>>, R>;
+
 /// Whether rows end in `\n`: then a lone `\r` is part of a text (the public file has some), not
 /// a row end. A file without any `\n` in its first 64 KiB ends its rows in bare CRs.
-fn rows_end_in_lf<R: Read>(r: R) -> io::Result<(bool, io::Chain<io::Cursor<Vec<u8>>, R>)> {
+fn rows_end_in_lf<R: Read>(r: R) -> io::Result<(bool, Peeked<R>)> {
     let mut head = Vec::with_capacity(1 << 16);
     let mut r = r;
     (&mut r).take(1 << 16).read_to_end(&mut head)?;

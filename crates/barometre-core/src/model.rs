@@ -313,6 +313,9 @@ pub enum Moment {
 impl Moment {
     pub fn parse(s: &str) -> Result<Moment, String> {
         match chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d") {
+            Ok(d) if !(1970..2100).contains(&chrono::Datelike::year(&d)) => {
+                Err(format!("date `{}` is outside the years 1970–2099 that Baromètre accepts", s.trim()))
+            }
             Ok(d) => Ok(Moment::Day(d)),
             Err(_) => crate::time::parse_instant(s).map(Moment::At),
         }

@@ -298,6 +298,17 @@ pub fn time_key(ms: Millis, dim: Dim, zone: Zone) -> String {
     }
 }
 
+/// The instant the calendar bucket of `ms` starts.
+fn bucket_start(ms: Millis, dim: Dim, zone: Zone) -> Millis {
+    let d = zone.local(ms).date();
+    let first = match dim {
+        Dim::Week => d - Duration::days(i64::from(d.weekday().num_days_from_monday())),
+        Dim::Month => d.with_day(1).unwrap_or(d),
+        _ => d,
+    };
+    zone.day_start(first)
+}
+
 /// The instant a bucket ends.
 fn bucket_end(ms: Millis, dim: Dim, zone: Zone) -> Millis {
     let d = zone.local(ms).date();
@@ -654,8 +665,32 @@ fn parallel<T: Send>(n: usize, job: impl Fn(usize) -> T + Sync) -> Vec<T> {
     v.into_iter().map(|(_, x)| x).collect()
 }
 
-/// Calendar buckets covering `[lo, hi]`: (start, end, key), in order.
-fn buckets(lo: Millis, hi: Millis, dim: Dim, zone: Zone) -> Vec<(Millis, Millis, String)> {
+/// Calendar buckets over the data's instants `[lo, hi]`: (start, end, key), in order. Dense when
+/// the span is short (most reports: no sort needed); past [`DENSE_BUCKETS`] only the buckets that
+/// hold data are built, so that two far-apart rows cost two buckets, not every day between them.
+fn buckets<I: Iterator<Item = Millis>>(
+    lo: Millis,
+    hi: Millis,
+    dim: Dim,
+    zone: Zone,
+    instants: impl Fn() -> I,
+) -> Vec<(Millis, Millis, String)> {
+    let shortest = match dim {
+        Dim::Week => 7 * 86_400_000,
+        Dim::Month => 28 * 86_400_000,
+        _ => 23 * 3_600_000,
+    };
+    if (hi - lo) / shortest < DENSE_BUCKETS {
+        return dense_buckets(lo, hi, dim, zone);
+    }
+    let mut all: Vec<Millis> = instants().collect();
+    all.sort_unstable();
+    all.dedup();
+    sparse_buckets(&all, dim, zone)
+}
+
+/// Every calendar bucket from `lo` to `hi`, empty or not; the first starts at `lo`.
+fn dense_buckets(lo: Millis, hi: Millis, dim: Dim, zone: Zone) -> Vec<(Millis, Millis, String)> {
     let mut out = Vec::new();
     let mut t = lo;
     while t <= hi {
@@ -668,6 +703,29 @@ fn buckets(lo: Millis, hi: Millis, dim: Dim, zone: Zone) -> Vec<(Millis, Millis,
     }
     out
 }
+
+/// The buckets of [`dense_buckets`] that hold one of the `sorted` instants, and no other.
+fn sparse_buckets(sorted: &[Millis], dim: Dim, zone: Zone) -> Vec<(Millis, Millis, String)> {
+    let mut out: Vec<(Millis, Millis, String)> = Vec::new();
+    let mut i = 0;
+    while i < sorted.len() {
+        let t = sorted[i];
+        let end = bucket_end(t, dim, zone);
+        let start = match out.last() {
+            None => t,
+            Some(prev) => bucket_start(t, dim, zone).max(prev.1),
+        };
+        out.push((start, end, time_key(t, dim, zone)));
+        if end <= t {
+            break;
+        }
+        i += sorted[i..].partition_point(|&x| x < end);
+    }
+    out
+}
+
+/// Calendar buckets built one after the other, empty or not, below this count.
+const DENSE_BUCKETS: i64 = 4_000;
 
 /// Where facts go when grouped: by interned name, or by calendar bucket.
 struct Grouping {
@@ -1309,24 +1367,21 @@ pub fn build(t: &FactTable, p: &Params, cfg: &Config) -> Report {
     let mut groups = Vec::new();
     let mut total = None;
     if let Some(dim) = p.by {
-        let span = || {
-            let all_ms = || {
-                reqs.iter()
-                    .map(|r| r.start_ms)
-                    .chain(msgs.iter().map(|m| m.ms))
-                    .chain(convs.iter().map(|x| x.start_ms))
-                    .chain(posts.iter().map(|x| x.ms))
-                    .chain(reviews.iter().map(|x| x.ms))
-                    .chain(surveys.iter().map(|x| x.ms))
-                    .chain(contacts.iter().map(|x| x.ms))
-                    .chain(invitations.iter().map(|x| x.ms))
-            };
-            all_ms().min().zip(all_ms().max())
+        let all_ms = || {
+            reqs.iter()
+                .map(|r| r.start_ms)
+                .chain(msgs.iter().map(|m| m.ms))
+                .chain(convs.iter().map(|x| x.start_ms))
+                .chain(posts.iter().map(|x| x.ms))
+                .chain(reviews.iter().map(|x| x.ms))
+                .chain(surveys.iter().map(|x| x.ms))
+                .chain(contacts.iter().map(|x| x.ms))
+                .chain(invitations.iter().map(|x| x.ms))
         };
         let g = Grouping {
             dim,
-            buckets: match dim.is_time().then(span).flatten() {
-                Some((lo, hi)) => buckets(lo, hi, dim, p.zone),
+            buckets: match dim.is_time().then(|| all_ms().min().zip(all_ms().max())).flatten() {
+                Some((lo, hi)) => buckets(lo, hi, dim, p.zone, all_ms),
                 None => Vec::new(),
             },
         };

@@ -40,9 +40,30 @@ pub fn rfc3339_utc(ms: Millis) -> String {
     }
 }
 
+/// The first instant Baromètre accepts: 1970-01-01T00:00:00Z.
+pub const EARLIEST_MS: Millis = 0;
+/// The first instant it refuses: 2100-01-01T00:00:00Z. Customer relations happen between the two;
+/// a year 0000 or 9999 is a placeholder or a typo, and kept it would stretch every calendar
+/// grouping over millennia.
+pub const END_MS: Millis = 4_102_444_800_000;
+
+/// The instant itself when it lies in the accepted years, else why not.
+pub fn in_range(st: Stamp, written: &str) -> Result<Stamp, String> {
+    if (EARLIEST_MS..END_MS).contains(&st.ms) {
+        Ok(st)
+    } else {
+        Err(format!("instant `{}` is outside the years 1970–2099 that Baromètre accepts", written.trim()))
+    }
+}
+
 /// Parses an RFC 3339 instant with an offset (`2026-03-02T09:15:00+01:00`, `…Z`). A space instead
 /// of `T` is accepted; a missing offset is refused, since guessing one would shift every duration.
+/// Instants outside 1970–2099 are refused ([`in_range`]).
 pub fn parse_instant(s: &str) -> Result<Stamp, String> {
+    parse_any_instant(s).and_then(|st| in_range(st, s))
+}
+
+fn parse_any_instant(s: &str) -> Result<Stamp, String> {
     let t = s.trim();
     if let Some(st) = fast_instant(t.as_bytes()) {
         return Ok(st);
@@ -116,6 +137,7 @@ pub fn parse_twitter_date(s: &str) -> Result<Stamp, String> {
     DateTime::parse_from_str(s.trim(), "%a %b %d %H:%M:%S %z %Y")
         .map(|d| Stamp { ms: d.timestamp_millis(), offset_s: d.offset().local_minus_utc() })
         .map_err(|_| format!("`{}` is not a date like `Wed Oct 11 06:55:44 +0000 2017`", s.trim()))
+        .and_then(|st| in_range(st, s))
 }
 
 /// Parses `90s`, `15m`, `1h`, `2h30m`, `7d` (and combinations, `1d12h`) into milliseconds.
@@ -235,6 +257,10 @@ mod tests {
     #[rstest]
     #[case::no_offset("2026-04-06T08:00:00", "no offset")]
     #[case::garbage("not-a-date", "not an RFC 3339 instant")]
+    #[case::year_zero("0000-01-01T00:00:00Z", "outside the years 1970–2099")]
+    #[case::year_9999("9999-12-31T23:59:59Z", "outside the years 1970–2099")]
+    #[case::before_1970("1969-12-31T23:59:59Z", "outside the years 1970–2099")]
+    #[case::year_2100_in_paris("2100-01-01T01:30:00+01:00", "outside the years 1970–2099")]
     fn bad_instants_say_why(#[case] s: &str, #[case] why: &str) {
         assert!(parse_instant(s).unwrap_err().contains(why));
     }
@@ -255,6 +281,13 @@ mod tests {
     #[case::hour_24("2026-02-10T24:00:00Z")]
     fn impossible_dates_are_refused(#[case] s: &str) {
         assert!(parse_instant(s).is_err());
+    }
+
+    #[test]
+    fn the_accepted_years_end_where_they_say() {
+        assert_eq!(parse_instant("1970-01-01T00:00:00Z").unwrap().ms, EARLIEST_MS);
+        assert_eq!(parse_instant("2099-12-31T23:59:59Z").unwrap().ms, END_MS - 1000);
+        assert!(parse_twitter_date("Fri Dec 31 23:59:59 +0000 9999").unwrap_err().contains("1970–2099"));
     }
 
     #[rstest]

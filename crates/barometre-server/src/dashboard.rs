@@ -2,8 +2,9 @@
 //! CDN), behind a login with a session cookie (HttpOnly, Secure, SameSite=Strict) and a CSRF
 //! token on every form that changes state. Failed logins are rate-limited per user name.
 
+use crate::guard::{self, Verdict, F as Form, Q as Query};
 use crate::{blocking, open, AppState, Problem};
-use axum::extract::{Form, Path as UrlPath, Query, State};
+use axum::extract::{Path as UrlPath, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use barometre_core::clock::Facts;
@@ -15,13 +16,10 @@ use barometre_store::auth::Session;
 use barometre_store::Store;
 use serde::Deserialize;
 use std::fmt::Write;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const COOKIE: &str = "barometre_session";
 const SESSION_MS: Millis = 12 * 3_600_000;
-/// Failed logins tolerated per user name before a pause.
-const MAX_FAILURES: u32 = 5;
-const LOCKOUT: Duration = Duration::from_secs(15 * 60);
 
 /// HTML-escapes text.
 fn esc(s: &str) -> String {
@@ -109,16 +107,36 @@ pub struct LoginForm {
     lang: Option<String>,
 }
 
-pub async fn login(State(st): State<AppState>, Form(f): Form<LoginForm>) -> Result<Response, Problem> {
-    let lang = f.lang.clone().unwrap_or_else(|| "fr".into());
-    {
-        let failures = st.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((n, since)) = failures.get(&f.user) {
-            if *n >= MAX_FAILURES && since.elapsed() < LOCKOUT {
-                return Ok((StatusCode::TOO_MANY_REQUESTS, Redirect::to(&format!("/login?lang={lang}&error=locked")))
-                    .into_response());
-            }
-        }
+/// The two languages' codes: anything else sent as `lang` is French (never echoed raw into a
+/// redirection's `Location`).
+fn lang_code(s: Option<&str>) -> &'static str {
+    if lang_of(s) == Lang::Fr {
+        "fr"
+    } else {
+        "en"
+    }
+}
+
+fn cross_site() -> Problem {
+    Problem::new(StatusCode::FORBIDDEN, "this form must be sent from Baromètre's own pages")
+}
+
+pub async fn login(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Result<Response, Problem> {
+    if !guard::same_origin(&headers) {
+        return Err(cross_site());
+    }
+    let lang = lang_code(f.lang.as_deref());
+    let attempts = || st.attempts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    // The attempt is counted before the password is checked: simultaneous guesses cannot all
+    // slip under the limit while the first ones are being hashed.
+    if attempts().begin(&f.user, Instant::now()) == Verdict::Locked {
+        return Ok(
+            (StatusCode::TOO_MANY_REQUESTS, Redirect::to(&format!("/login?lang={lang}&error=locked"))).into_response()
+        );
     }
     let st2 = st.clone();
     let user = f.user.clone();
@@ -130,22 +148,14 @@ pub async fn login(State(st): State<AppState>, Form(f): Form<LoginForm>) -> Resu
         }
     })
     .await?;
-    let mut failures = st.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     match ok {
         Some(id) => {
-            failures.remove(&f.user);
+            attempts().succeeded(&f.user);
             let cookie =
                 format!("{COOKIE}={id}; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age={}", SESSION_MS / 1000);
             Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&format!("/?lang={lang}"))).into_response())
         }
-        None => {
-            let e = failures.entry(f.user.clone()).or_insert((0, Instant::now()));
-            if e.1.elapsed() >= LOCKOUT {
-                *e = (0, Instant::now());
-            }
-            e.0 += 1;
-            Ok(Redirect::to(&format!("/login?lang={lang}&error=1")).into_response())
-        }
+        None => Ok(Redirect::to(&format!("/login?lang={lang}&error=1")).into_response()),
     }
 }
 
@@ -159,6 +169,9 @@ pub async fn logout(
     headers: HeaderMap,
     Form(f): Form<CsrfForm>,
 ) -> Result<Response, Problem> {
+    if !guard::same_origin(&headers) {
+        return Err(cross_site());
+    }
     let Some(id) = cookie_of(&headers) else { return Ok(Redirect::to("/login").into_response()) };
     blocking(move || {
         let mut store = open(&st)?;

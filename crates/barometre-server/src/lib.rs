@@ -5,7 +5,7 @@
 //! Errors are JSON problem documents (RFC 9457) that never carry internals.
 
 use axum::body::Bytes;
-use axum::extract::{Path as UrlPath, Query, State};
+use axum::extract::{Path as UrlPath, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -26,8 +26,8 @@ use std::sync::Arc;
 pub struct AppState {
     pub db: PathBuf,
     pub cfg: Arc<Config>,
-    /// Failed logins per user name: how many, since when (rate limiting).
-    pub failures: Shared<(u32, std::time::Instant)>,
+    /// Login attempts per user name (rate limiting, decided before any password is checked).
+    pub attempts: Arc<std::sync::Mutex<guard::Attempts>>,
     /// Computed reports by workspace and query, with the store version they were computed at.
     pub reports: Shared<(i64, Bytes)>,
     /// Open stores, reused from request to request (opening one costs more than most answers).
@@ -69,12 +69,13 @@ const REPORT_CACHE: usize = 256;
 
 impl AppState {
     pub fn new(db: PathBuf, cfg: Config) -> AppState {
-        AppState { db, cfg: Arc::new(cfg), failures: Arc::default(), reports: Arc::default(), pool: Arc::default() }
+        AppState { db, cfg: Arc::new(cfg), attempts: Arc::default(), reports: Arc::default(), pool: Arc::default() }
     }
 }
 
 /// An error as a problem document: a status, a title, a detail for the user — no internals.
 mod dashboard;
+pub mod guard;
 
 #[derive(Debug)]
 pub struct Problem {
@@ -171,7 +172,7 @@ impl ReportQuery {
     }
 }
 
-async fn report_handler(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<ReportQuery>) -> Answer {
+async fn report_handler(State(st): State<AppState>, headers: HeaderMap, guard::Q(q): guard::Q<ReportQuery>) -> Answer {
     blocking(move || {
         let store = open(&st)?;
         let ws = authorize(&store, &headers, Role::Viewer, q.workspace.as_deref())?;
@@ -214,7 +215,11 @@ pub struct ExplainQuery {
     numerator: Option<bool>,
 }
 
-async fn explain_handler(State(st): State<AppState>, headers: HeaderMap, Query(q): Query<ExplainQuery>) -> Answer {
+async fn explain_handler(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    guard::Q(q): guard::Q<ExplainQuery>,
+) -> Answer {
     blocking(move || {
         let store = open(&st)?;
         let ws = authorize(&store, &headers, Role::Viewer, q.workspace.as_deref())?;
@@ -245,7 +250,7 @@ async fn conversation_handler(
     State(st): State<AppState>,
     headers: HeaderMap,
     UrlPath(id): UrlPath<String>,
-    Query(q): Query<WorkspaceQuery>,
+    guard::Q(q): guard::Q<WorkspaceQuery>,
 ) -> Answer {
     blocking(move || {
         let store = open(&st)?;
@@ -281,56 +286,24 @@ pub struct ImportQuery {
     workspace: Option<String>,
 }
 
-/// The request body as a blocking reader: the async side forwards each chunk as it arrives, so an
-/// import of any size holds a few chunks in memory, not the whole body.
-struct BodyReader {
-    rx: tokio::sync::mpsc::Receiver<Result<Bytes, String>>,
-    cur: Bytes,
-}
-
-impl std::io::Read for BodyReader {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        while self.cur.is_empty() {
-            match self.rx.blocking_recv() {
-                None => return Ok(0),
-                Some(Ok(b)) => self.cur = b,
-                Some(Err(e)) => return Err(std::io::Error::other(e)),
-            }
-        }
-        let n = buf.len().min(self.cur.len());
-        buf[..n].copy_from_slice(&self.cur[..n]);
-        self.cur = self.cur.slice(n..);
-        Ok(n)
-    }
-}
-
 /// Imports a CSV or JSON Lines body with the CLI's validation, per-row errors and atomicity.
+///
+/// The body is staged to a temporary file as it arrives, and only then imported: a slow client
+/// never holds the store's write lock, which is taken for the import of a local file alone. The
+/// answer lists the first refused rows (`REJECTED_KEPT`) and counts them all, so that neither the
+/// server's memory nor the answer grows with the bad rows sent.
 async fn import_handler(
     State(st): State<AppState>,
     headers: HeaderMap,
     UrlPath(kind): UrlPath<String>,
-    Query(q): Query<ImportQuery>,
+    guard::Q(q): guard::Q<ImportQuery>,
     body: axum::body::Body,
 ) -> Answer {
     use http_body_util::BodyExt;
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, String>>(8);
-    let pump = tokio::spawn(async move {
-        let mut body = body;
-        while let Some(frame) = body.frame().await {
-            let item = match frame {
-                Ok(f) => match f.into_data() {
-                    Ok(d) => Ok(d),
-                    Err(_) => continue,
-                },
-                Err(e) => Err(e.to_string()),
-            };
-            if tx.send(item).await.is_err() {
-                break;
-            }
-        }
-    });
-    let answer = blocking(move || {
-        let mut store = open(&st)?;
+    use tokio::io::AsyncWriteExt;
+    let st2 = st.clone();
+    let (ws, kind, format, spool) = blocking(move || {
+        let store = open(&st2)?;
         let ws = authorize(&store, &headers, Role::Analyst, q.workspace.as_deref())?;
         let kind = Kind::parse(&kind)
             .ok_or_else(|| Problem::new(StatusCode::NOT_FOUND, format!("no import kind `{kind}`")))?;
@@ -344,26 +317,51 @@ async fn import_handler(
         if format == Format::Twcs {
             return Err(Problem::bad_request("the twcs layout is imported with the CLI"));
         }
-        let mut reader = RecordReader::new("body", kind, format, BodyReader { rx, cur: Bytes::new() });
+        let spool = tempfile::tempfile().map_err(|e| {
+            eprintln!("import: no temporary file: {e}");
+            Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "the import could not be staged")
+        })?;
+        Ok((ws, kind, format, (spool, q.strict == Some(true))))
+    })
+    .await?;
+    let (spool, strict) = spool;
+    let staged = |e: std::io::Error| {
+        eprintln!("import: staging the body failed: {e}");
+        Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "the import could not be staged")
+    };
+    let mut file = tokio::fs::File::from_std(spool);
+    let mut body = body;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| Problem::bad_request(format!("the body could not be read: {e}")))?;
+        if let Ok(data) = frame.into_data() {
+            file.write_all(&data).await.map_err(staged)?;
+        }
+    }
+    file.flush().await.map_err(staged)?;
+    let mut spool = file.into_std().await;
+    blocking(move || {
+        use std::io::Seek;
+        spool.rewind().map_err(staged)?;
+        let mut store = open(&st)?;
+        let mut reader = RecordReader::new("body", kind, format, std::io::BufReader::new(spool));
         let fatal = reader.fatal.take();
         let mut records = fatal.into_iter().map(Err).chain(reader);
-        let sum = store.import(&ws, &st.cfg, q.strict == Some(true), &mut records, &mut |_| {})?;
+        let sum = store.import(&ws, &st.cfg, strict, &mut records, &mut ())?;
         let status = if !sum.committed { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
         let body = json!({
             "committed": sum.committed,
-            "rows": sum.rows + sum.rejected.len() as u64,
+            "rows": sum.rows + sum.rejected_count,
             "inserted": sum.inserted,
             "updated": sum.updated,
             "unchanged": sum.unchanged,
+            "rejected_count": sum.rejected_count,
             "rejected": sum.rejected.iter().map(|e| json!({
                 "file": e.file, "line": e.line, "column": e.column, "reason": e.reason, "message": e.to_string(),
             })).collect::<Vec<_>>(),
         });
         Ok((status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response())
     })
-    .await;
-    pump.abort();
-    answer
+    .await
 }
 
 async fn health() -> Response {
@@ -438,13 +436,47 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/openapi.json", get(openapi))
         .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "no such endpoint") })
         .with_state(state)
+        .layer(axum::middleware::from_fn(guard::problem_documents))
+        .layer(axum::middleware::from_fn(guard::security_headers))
 }
+
+/// How long a client may take to send a request's headers, and may stay idle between two
+/// requests of a kept-alive connection, before the connection is closed.
+pub const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Serves the API on `addr` until the process ends.
 pub async fn serve(state: AppState, addr: std::net::SocketAddr) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     eprintln!("Baromètre listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, router(state)).await
+    serve_on(listener, router(state), HEADER_TIMEOUT).await
+}
+
+/// Serves `app` on `listener`: HTTP/1.1 with a header-read timeout that also closes connections
+/// left idle (hyper starts it whenever it waits for a request's head), so that slow or silent
+/// sockets cannot pile up.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    header_timeout: std::time::Duration,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    loop {
+        let stream = match listener.accept().await {
+            Ok((s, _)) => s,
+            Err(_) => {
+                // Out of file descriptors and the like: wait a little rather than spin.
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let svc = hyper_util::service::TowerToHyperService::new(app.clone());
+        tokio::spawn(async move {
+            let mut b = hyper::server::conn::http1::Builder::new();
+            b.timer(TokioTimer::new()).header_read_timeout(header_timeout).keep_alive(true);
+            let _ = b.serve_connection(TokioIo::new(stream), svc).await;
+        });
+    }
 }
 
 #[cfg(test)]

@@ -28,11 +28,11 @@ fn world() -> World {
     let cfg = Config::default();
     let mut store = SqliteStore::open(&db).unwrap();
     let mut r = RecordReader::new("m.csv", Kind::Messages, Format::Csv, ROWS.as_bytes());
-    store.import("brand-a", &cfg, false, &mut r, &mut |_| {}).unwrap();
+    store.import("brand-a", &cfg, false, &mut r, &mut ()).unwrap();
     store.create_workspace("brand-b").unwrap();
-    let viewer_a = store.create_token("brand-a", Role::Viewer).unwrap();
-    let analyst_a = store.create_token("brand-a", Role::Analyst).unwrap();
-    let viewer_b = store.create_token("brand-b", Role::Viewer).unwrap();
+    let viewer_a = store.create_token("brand-a", Role::Viewer, None).unwrap();
+    let analyst_a = store.create_token("brand-a", Role::Analyst, None).unwrap();
+    let viewer_b = store.create_token("brand-b", Role::Viewer, None).unwrap();
     World { _dir: dir, state: AppState::new(db, cfg), viewer_a, analyst_a, viewer_b }
 }
 
@@ -130,7 +130,7 @@ async fn viewers_read_and_analysts_import_with_per_row_errors() {
     let (_, _, body) = call(&w, "GET", "/api/v1/report", Some(&w.viewer_a), "").await;
     assert_eq!(v(&body)["total"]["metrics"]["messages_received"]["value"], 3);
     // An admin may do what an analyst does; JSON Lines by content type.
-    let admin = SqliteStore::open(&w.state.db).unwrap().create_token("brand-a", Role::Admin).unwrap();
+    let admin = SqliteStore::open(&w.state.db).unwrap().create_token("brand-a", Role::Admin, None).unwrap();
     let line = r#"{"message_id":"j1","created_at":"2026-04-08T10:00:00Z","direction":"in","account":"acme","channel":"chat","author_id":"u7"}"#;
     let req = Request::builder()
         .method("POST")

@@ -35,13 +35,39 @@ pub struct Session {
     pub csrf: String,
 }
 
+/// What every token begins with.
+pub const TOKEN_PREFIX: &str = "brm_";
+
+/// Hex digits of a token's hash that name it in `admin token list` (the hash is one-way: the id
+/// reveals nothing of the token).
+pub const TOKEN_ID_LEN: usize = 12;
+
+/// A stored token, as listed: never the token itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenInfo {
+    pub id: String,
+    pub workspace: String,
+    pub role: Role,
+    pub created_ms: i64,
+    pub expires_ms: Option<i64>,
+}
+
+/// The id of a token whose SHA-256 hash is `hash`.
+pub fn token_id(hash: &str) -> String {
+    hash.chars().take(TOKEN_ID_LEN).collect()
+}
+
+/// A well-formed hash that matches no password, checked for unknown user names so that they take
+/// as long to refuse as a wrong password does.
+pub const UNKNOWN_USER_HASH: &str = "pbkdf2-sha256$600000$brm_7e1f0c0b8f1d4a4c9d6b5a3e2f1c0d9e8b7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e$0000000000000000000000000000000000000000000000000000000000000000";
+
 /// 32 random bytes from the operating system, hex, with a recognisable prefix.
 pub fn new_token() -> Result<String, StoreError> {
     let mut b = [0u8; 32];
     std::fs::File::open("/dev/urandom")
         .and_then(|mut f| f.read_exact(&mut b))
         .map_err(|e| StoreError::Corrupt(format!("no randomness for a token: {e}")))?;
-    Ok(format!("brm_{}", hex(&b)))
+    Ok(format!("{TOKEN_PREFIX}{}", hex(&b)))
 }
 
 fn hex(b: &[u8]) -> String {
@@ -97,5 +123,12 @@ mod tests {
         assert!(verify_password("s3cret", &h));
         assert!(!verify_password("s3cret ", &h));
         assert!(!verify_password("s3cret", "garbage"));
+    }
+
+    #[test]
+    fn the_unknown_user_hash_costs_a_real_check_and_matches_nothing() {
+        assert!(UNKNOWN_USER_HASH.starts_with(&format!("pbkdf2-sha256${PASSWORD_ITERATIONS}$")));
+        assert!(!verify_password("", UNKNOWN_USER_HASH));
+        assert!(!verify_password("demo-barometre", UNKNOWN_USER_HASH));
     }
 }

@@ -14,7 +14,7 @@ x3,2026-04-06T09:00:00Z,in,acme,email,u2,k2,,Facture
 
 fn import<S: Store>(s: &mut S, ws: &str, data: &str, strict: bool) -> Result<crate::ImportSummary, StoreError> {
     let mut r = RecordReader::new("t.csv", Kind::Messages, Format::Csv, data.as_bytes());
-    s.import(ws, &Config::default(), strict, &mut r, &mut |_| {})
+    s.import(ws, &Config::default(), strict, &mut r, &mut ())
 }
 
 /// Runs every check against stores made by `make`.
@@ -64,11 +64,11 @@ fn new_signature_patterns_reread_the_texts<S: Store>(mut s: S) {
     assert_eq!(signed(&s, &cfg), Some(true));
     // An import under the new settings refreshes what is kept, even with no new row.
     let mut r = RecordReader::new("t.csv", Kind::Messages, Format::Csv, ROWS.as_bytes());
-    s.import("default", &cfg, false, &mut r, &mut |_| {}).unwrap();
+    s.import("default", &cfg, false, &mut r, &mut ()).unwrap();
     assert_eq!(signed(&s, &cfg), Some(true));
     let more = format!("{ROWS}x9,2026-04-07T09:00:00Z,in,acme,email,u9,k9,,Encore\n");
     let mut r = RecordReader::new("t.csv", Kind::Messages, Format::Csv, more.as_bytes());
-    s.import("default", &cfg, false, &mut r, &mut |_| {}).unwrap();
+    s.import("default", &cfg, false, &mut r, &mut ()).unwrap();
     assert_eq!(signed(&s, &cfg), Some(true));
 }
 
@@ -138,7 +138,7 @@ fn events_mark_requests_examined<S: Store>(mut s: S) {
     import(&mut s, "default", ROWS, false).unwrap();
     let ev = "conversation_id,event,at\nk2,examined,2026-04-06T09:30:00Z\n";
     let mut r = RecordReader::new("e.csv", Kind::ConversationEvents, Format::Csv, ev.as_bytes());
-    let sum = s.import("default", &Config::default(), false, &mut r, &mut |_| {}).unwrap();
+    let sum = s.import("default", &Config::default(), false, &mut r, &mut ()).unwrap();
     assert_eq!(sum.inserted, 1);
     let f = s.facts("default", &Config::default(), None, None).unwrap();
     assert_eq!(f.requests.iter().find(|r| r.request_id == "x3").unwrap().outcome, Outcome::Examined);

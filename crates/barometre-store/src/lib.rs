@@ -40,14 +40,39 @@ pub struct ImportSummary {
     pub updated: u64,
     /// Known ids with the same content, and repeats within the import.
     pub unchanged: u64,
-    /// Rows refused, each with its reason.
+    /// The first rows refused ([`REJECTED_KEPT`] at most), each with its reason; every one is
+    /// also handed to the import's [`ImportSink`] as it is found.
     pub rejected: Vec<RowError>,
+    /// How many rows were refused in all.
+    pub rejected_count: u64,
     /// Whether the import was applied (`false`: strict mode saw a bad row, nothing was taken).
     pub committed: bool,
 }
 
-/// Progress callback: rows read so far.
-pub type Progress<'a> = &'a mut dyn FnMut(u64);
+/// Refused rows a summary keeps (the rest are counted): an import's memory does not grow with
+/// its bad rows.
+pub const REJECTED_KEPT: usize = 1_000;
+
+/// Where an import reports as it goes: rows read so far, and each refused row when it is found
+/// (so that a caller can print or count them without the store keeping them all).
+pub trait ImportSink {
+    fn progress(&mut self, _rows_read: u64) {}
+    fn rejected(&mut self, _error: &RowError) {}
+}
+
+/// Reports nothing.
+impl ImportSink for () {}
+
+impl ImportSummary {
+    /// Records a refused row: handed to the sink, kept while fewer than [`REJECTED_KEPT`] are.
+    pub fn reject(&mut self, e: RowError, sink: &mut dyn ImportSink) {
+        sink.rejected(&e);
+        self.rejected_count += 1;
+        if self.rejected.len() < REJECTED_KEPT {
+            self.rejected.push(e);
+        }
+    }
+}
 
 pub trait Store {
     /// Imports every record of `records` in one transaction: valid rows are kept and each bad row
@@ -59,7 +84,7 @@ pub trait Store {
         cfg: &Config,
         strict: bool,
         records: &mut dyn Iterator<Item = Result<Located, RowError>>,
-        progress: Progress,
+        sink: &mut dyn ImportSink,
     ) -> Result<ImportSummary, StoreError>;
 
     /// The compact facts reports aggregate, whose instant lies in `[from, to)`.
@@ -102,11 +127,28 @@ pub trait Store {
     /// computed reports are keyed by it.
     fn version(&self, workspace: &str) -> Result<i64, StoreError>;
 
-    /// A new API token for a workspace and role; only its hash is kept, the token is shown once.
-    fn create_token(&mut self, workspace: &str, role: auth::Role) -> Result<String, StoreError>;
+    /// A new API token for a workspace and role, valid until `expires_ms` (`None`: until
+    /// revoked); only its hash is kept, the token is shown once.
+    fn create_token(
+        &mut self,
+        workspace: &str,
+        role: auth::Role,
+        expires_ms: Option<Millis>,
+    ) -> Result<String, StoreError>;
 
-    /// The workspace and role of a token, if it exists.
+    /// The workspace and role of a token, if it exists and has not expired.
     fn token(&self, token: &str) -> Result<Option<(String, auth::Role)>, StoreError>;
+
+    /// Every token, by id (never the token itself, which is not kept).
+    fn tokens(&self) -> Result<Vec<auth::TokenInfo>, StoreError>;
+
+    /// Revokes a token given as `token create` printed it, or by its id from [`Store::tokens`]:
+    /// how many were revoked (0 or 1).
+    fn revoke_token(&mut self, token_or_id: &str) -> Result<u64, StoreError>;
+
+    /// Replaces a user's password and ends every session of that user; `false` when there is no
+    /// such user.
+    fn set_password(&mut self, name: &str, password_hash: &str) -> Result<bool, StoreError>;
 
     /// Creates (or replaces the password and role of) a dashboard user.
     fn create_user(

@@ -3,7 +3,7 @@
 use crate::auth::Role;
 use crate::chunks::{self, CHUNK_ROWS};
 use crate::keyed;
-use crate::{ImportSummary, Progress, Store, StoreError};
+use crate::{ImportSink, ImportSummary, Store, StoreError};
 use barometre_core::clock::Outcome;
 use barometre_core::clock::{self, actionable_from, Facts};
 use barometre_core::config::Config;
@@ -32,6 +32,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("../migrations/0006_tokens.sql")),
     (7, include_str!("../migrations/0007_users_sessions.sql")),
     (8, include_str!("../migrations/0008_probes.sql")),
+    (9, include_str!("../migrations/0009_token_expiry.sql")),
 ];
 
 pub struct SqliteStore {
@@ -414,7 +415,7 @@ impl Store for SqliteStore {
         cfg: &Config,
         strict: bool,
         records: &mut dyn Iterator<Item = Result<Located, RowError>>,
-        progress: Progress,
+        sink: &mut dyn ImportSink,
     ) -> Result<ImportSummary, StoreError> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute("INSERT OR IGNORE INTO workspaces (name, created_ms) VALUES (?, ?)", params![ws, now_ms()])?;
@@ -454,12 +455,12 @@ impl Store for SqliteStore {
             for rec in records {
                 read += 1;
                 if read.is_multiple_of(10_000) {
-                    progress(read);
+                    sink.progress(read);
                 }
                 let loc = match rec {
                     Ok(r) => r,
                     Err(e) => {
-                        sum.rejected.push(e);
+                        sum.reject(e, sink);
                         continue;
                     }
                 };
@@ -519,10 +520,13 @@ impl Store for SqliteStore {
                                 sum.rows += 1;
                                 sum.unchanged += 1;
                             } else {
-                                sum.rejected.push(loc.error(format!(
-                                    "duplicate message_id `{}` with other content (first at {first}:{oline})",
-                                    m.message_id
-                                )));
+                                sum.reject(
+                                    loc.error(format!(
+                                        "duplicate message_id `{}` with other content (first at {first}:{oline})",
+                                        m.message_id
+                                    )),
+                                    sink,
+                                );
                             }
                             continue;
                         }
@@ -558,7 +562,7 @@ impl Store for SqliteStore {
                             keyed::Outcome::Updated => sum.updated += 1,
                             keyed::Outcome::Unchanged => sum.unchanged += 1,
                             keyed::Outcome::Conflict(e) => {
-                                sum.rejected.push(e);
+                                sum.reject(e, sink);
                                 continue;
                             }
                         }
@@ -587,8 +591,8 @@ impl Store for SqliteStore {
                 }
             }
         }
-        progress(read);
-        if strict && !sum.rejected.is_empty() {
+        sink.progress(read);
+        if strict && sum.rejected_count > 0 {
             tx.rollback()?;
             return Ok(sum);
         }
@@ -874,11 +878,11 @@ impl Store for SqliteStore {
         Ok(self.conn.query_row("SELECT COALESCE(MAX(id), 0) FROM imports WHERE workspace = ?", [ws], |r| r.get(0))?)
     }
 
-    fn create_token(&mut self, workspace: &str, role: Role) -> Result<String, StoreError> {
+    fn create_token(&mut self, workspace: &str, role: Role, expires_ms: Option<Millis>) -> Result<String, StoreError> {
         let token = crate::auth::new_token()?;
         self.conn.execute(
-            "INSERT INTO tokens (hash, workspace, role, created_ms) VALUES (?, ?, ?, ?)",
-            params![crate::auth::hash_token(&token), workspace, role.as_str(), now_ms()],
+            "INSERT INTO tokens (hash, workspace, role, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?)",
+            params![crate::auth::hash_token(&token), workspace, role.as_str(), now_ms(), expires_ms],
         )?;
         Ok(token)
     }
@@ -886,11 +890,52 @@ impl Store for SqliteStore {
     fn token(&self, token: &str) -> Result<Option<(String, Role)>, StoreError> {
         let row: Option<(String, String)> = self
             .conn
-            .query_row("SELECT workspace, role FROM tokens WHERE hash = ?", [crate::auth::hash_token(token)], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+            .query_row(
+                "SELECT workspace, role FROM tokens WHERE hash = ? AND (expires_ms IS NULL OR expires_ms > ?)",
+                params![crate::auth::hash_token(token), now_ms()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()?;
         Ok(row.and_then(|(w, r)| Role::parse(&r).map(|r| (w, r))))
+    }
+
+    fn tokens(&self) -> Result<Vec<crate::auth::TokenInfo>, StoreError> {
+        self.query_rows(
+            "SELECT hash, workspace, role, created_ms, expires_ms FROM tokens ORDER BY created_ms, hash",
+            [],
+            |r| {
+                let hash: String = r.get(0)?;
+                let role: String = r.get(2)?;
+                Ok(crate::auth::TokenInfo {
+                    id: crate::auth::token_id(&hash),
+                    workspace: r.get(1)?,
+                    role: Role::parse(&role).unwrap_or(Role::Viewer),
+                    created_ms: r.get(3)?,
+                    expires_ms: r.get(4)?,
+                })
+            },
+        )
+    }
+
+    fn revoke_token(&mut self, token_or_id: &str) -> Result<u64, StoreError> {
+        let t = token_or_id.trim();
+        let n = if t.starts_with(crate::auth::TOKEN_PREFIX) {
+            self.conn.execute("DELETE FROM tokens WHERE hash = ?", [crate::auth::hash_token(t)])?
+        } else if t.len() == crate::auth::TOKEN_ID_LEN && t.bytes().all(|c| c.is_ascii_hexdigit()) {
+            self.conn.execute("DELETE FROM tokens WHERE substr(hash, 1, ?) = ?", params![t.len() as i64, t])?
+        } else {
+            0
+        };
+        Ok(n as u64)
+    }
+
+    fn set_password(&mut self, name: &str, password_hash: &str) -> Result<bool, StoreError> {
+        let tx = self.conn.transaction()?;
+        let n = tx.execute("UPDATE users SET password = ? WHERE name = ?", params![password_hash, name])?;
+        // Whoever was logged in as this user with the old password is logged out.
+        tx.execute("DELETE FROM sessions WHERE user = ?", [name])?;
+        tx.commit()?;
+        Ok(n == 1)
     }
 
     fn create_user(&mut self, name: &str, workspace: &str, role: Role, password_hash: &str) -> Result<(), StoreError> {
@@ -909,7 +954,13 @@ impl Store for SqliteStore {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?))
             })
             .optional()?;
-        Ok(row.and_then(|(w, role, hash)| {
+        let Some((w, role, hash)) = row else {
+            // An unknown name costs the same hash as a known one: answers' timing does not tell
+            // which names exist.
+            crate::auth::verify_password(password, crate::auth::UNKNOWN_USER_HASH);
+            return Ok(None);
+        };
+        Ok(Some((w, role, hash)).and_then(|(w, role, hash)| {
             (crate::auth::verify_password(password, &hash))
                 .then_some(())
                 .and_then(|()| Role::parse(&role).map(|r| (w, r)))

@@ -309,3 +309,29 @@ fn thread_roots_take_linear_steps_on_a_long_chain_and_a_cycle() {
     assert!(roots.values().all(|r| r == "t00000"));
     assert!(steps <= 2 * 20_000 + 1, "{steps}");
 }
+
+#[test]
+fn a_json_lines_file_that_begins_with_a_bom_keeps_its_first_row() {
+    let data = "\u{feff}{\"message_id\":\"j1\",\"created_at\":\"2026-04-08T10:00:00Z\",\"direction\":\"in\",\"account\":\"acme\",\"channel\":\"chat\",\"author_id\":\"u7\"}\n\
+{\"message_id\":\"j2\",\"created_at\":\"2026-04-08T10:01:00Z\",\"direction\":\"in\",\"account\":\"acme\",\"channel\":\"chat\",\"author_id\":\"u7\"}\n";
+    let (ok, bad) = read(Kind::Messages, Format::Jsonl, data.as_bytes());
+    assert!(bad.is_empty(), "{bad:?}");
+    assert_eq!(ok.len(), 2);
+}
+
+#[test]
+fn instants_a_millennium_off_are_refused_per_row() {
+    let data = format!(
+        "{HEAD}m1,0000-01-01T00:00:00Z,in,acme,email,u1,k1,,a\nm2,9999-12-31T23:59:59Z,in,acme,email,u1,k1,,b\nm3,2026-04-06T08:00:00Z,in,acme,email,u1,k1,,c\n"
+    );
+    let (ok, bad) = read(Kind::Messages, Format::Csv, data.as_bytes());
+    assert_eq!(ok.len(), 1, "the valid row is kept");
+    assert!(
+        bad[0].starts_with(
+            "f.csv:2:2: column `created_at`: instant `0000-01-01T00:00:00Z` is outside the years 1970–2099"
+        ),
+        "{}",
+        bad[0]
+    );
+    assert!(bad[1].starts_with("f.csv:3:2:"), "{}", bad[1]);
+}

@@ -1053,3 +1053,31 @@ fn a_bad_metric_selection_is_refused(#[case] list: &str, #[case] says: &str) {
     let e = Params::default().with_metrics(Some(list)).unwrap_err();
     assert!(e.contains(says), "{e}");
 }
+
+proptest::proptest! {
+    #[test]
+    fn sparse_time_buckets_are_the_dense_ones_that_hold_data(
+        offsets in proptest::collection::vec(0i64..(3 * 365 * 86_400_000), 1..60),
+        dim in proptest::sample::select(vec![Dim::Day, Dim::Week, Dim::Month]),
+    ) {
+        let zone = Zone::parse("Europe/Paris").unwrap();
+        let base = parse_instant("2025-01-01T00:00:00Z").unwrap().ms;
+        let mut all: Vec<i64> = offsets.iter().map(|o| base + o).collect();
+        all.sort_unstable();
+        all.dedup();
+        let dense = super::dense_buckets(all[0], *all.last().unwrap(), dim, zone);
+        let held: Vec<_> =
+            dense.into_iter().filter(|b| all.iter().any(|&t| b.0 <= t && t < b.1)).collect();
+        proptest::prop_assert_eq!(super::sparse_buckets(&all, dim, zone), held);
+    }
+}
+
+#[test]
+fn rows_a_century_apart_make_two_day_buckets_not_thirty_thousand() {
+    let zone = Zone::UTC;
+    let a = parse_instant("1971-01-01T10:00:00Z").unwrap().ms;
+    let b = parse_instant("2099-12-31T10:00:00Z").unwrap().ms;
+    let got = super::buckets(a, b, Dim::Day, zone, || [a, b].into_iter());
+    let keys: Vec<&str> = got.iter().map(|x| x.2.as_str()).collect();
+    assert_eq!(keys, vec!["1971-01-01", "2099-12-31"]);
+}
