@@ -310,7 +310,32 @@ fn csv_cell(v: &Json) -> String {
     }
 }
 
-/// Rows of JSON objects as CSV, columns in the first row's order.
+/// A text cell as a spreadsheet will not run it (OWASP's CSV-injection rule): a cell that begins
+/// with `=`, `+`, `-`, `@`, a tab or a carriage return is a formula to Excel, LibreOffice and
+/// Google Sheets (`=HYPERLINK(…)` in a message text would be a live link), so it gets a leading
+/// `'`, which spreadsheets show as text. Numbers are written as numbers, never through this.
+pub fn spreadsheet_safe(s: &str) -> std::borrow::Cow<'_, str> {
+    match s.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => std::borrow::Cow::Owned(format!("'{s}")),
+        _ => std::borrow::Cow::Borrowed(s),
+    }
+}
+
+/// The longest text an XLSX cell holds (Excel's limit).
+pub const XLSX_CELL_CHARS: usize = 32_767;
+
+/// A text cell cut to what XLSX holds: the first 32,766 characters and `…`, rather than no file.
+pub fn xlsx_text(s: &str) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(XLSX_CELL_CHARS) {
+        None => std::borrow::Cow::Borrowed(s),
+        Some(_) => {
+            let cut = s.char_indices().nth(XLSX_CELL_CHARS - 1).map_or(s.len(), |(i, _)| i);
+            std::borrow::Cow::Owned(format!("{}…", &s[..cut]))
+        }
+    }
+}
+
+/// Rows of JSON objects as CSV, columns in the first row's order; text cells spreadsheet-safe.
 pub fn rows_csv(rows: &[Map<String, Json>]) -> String {
     let mut cols: Vec<String> = Vec::new();
     for r in rows {
@@ -323,7 +348,11 @@ pub fn rows_csv(rows: &[Map<String, Json>]) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     let _ = w.write_record(&cols);
     for r in rows {
-        let _ = w.write_record(cols.iter().map(|c| r.get(c).map_or(String::new(), csv_cell)));
+        let _ = w.write_record(cols.iter().map(|c| match r.get(c) {
+            None => String::new(),
+            Some(v @ (Json::Number(_) | Json::Bool(_) | Json::Null)) => csv_cell(v),
+            Some(v) => spreadsheet_safe(&csv_cell(v)).into_owned(),
+        }));
     }
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
@@ -365,7 +394,7 @@ pub fn rows_xlsx(rows: &[Map<String, Json>], path: &Path) -> Result<()> {
                     ws.write_boolean(row, col, *b)?;
                 }
                 Some(v) => {
-                    ws.write_string(row, col, csv_cell(v))?;
+                    ws.write_string(row, col, xlsx_text(&csv_cell(v)))?;
                 }
             }
         }
@@ -645,7 +674,7 @@ pub fn report_xlsx(sheets: &[(&str, &Report)], lang: Lang, path: &Path) -> Resul
         }
         for (i, (key, m)) in rows.iter().enumerate() {
             let row = i as u32 + 1;
-            ws.write_string(row, 0, key)?;
+            ws.write_string(row, 0, xlsx_text(key))?;
             let mut col = 1u16;
             for (id, v) in &m.0 {
                 for (_, cell) in xlsx_cells(id, v, lang) {
@@ -663,7 +692,7 @@ pub fn report_xlsx(sheets: &[(&str, &Report)], lang: Lang, path: &Path) -> Resul
                             ws.write_boolean(row, col, b)?;
                         }
                         Cell::Text(Some(t)) => {
-                            ws.write_string(row, col, t)?;
+                            ws.write_string(row, col, xlsx_text(&t))?;
                         }
                         _ => {}
                     }
@@ -746,4 +775,52 @@ pub fn barometer_table(b: &barometre_core::barometer::Barometer, lang: Lang) -> 
     out.push('\n');
     out.push_str(&table(&head, &rows));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_in_text_cells_are_written_as_text_and_numbers_stay_numbers() {
+        let row = |text: &str, n: f64| {
+            let mut m = Map::new();
+            m.insert("account".into(), json!(text));
+            m.insert("delta".into(), json!(n));
+            m
+        };
+        let csv = rows_csv(&[
+            row("=HYPERLINK(\"http://evil.example\",\"clic\")", -5.0),
+            row("+33 6 12", 1.5),
+            row("@SNCF", 0.0),
+            row("-1+1", 2.0),
+            row("\tcmd", 3.0),
+            row("Bonjour", -0.5),
+        ]);
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[0], "account,delta");
+        assert_eq!(lines[1], "\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"clic\"\")\",-5.0");
+        assert_eq!(lines[2], "'+33 6 12,1.5");
+        assert_eq!(lines[3], "'@SNCF,0.0");
+        assert_eq!(lines[4], "'-1+1,2.0");
+        assert_eq!(lines[5], "'\tcmd,3.0");
+        assert_eq!(lines[6], "Bonjour,-0.5", "a negative number is a number, untouched");
+    }
+
+    #[test]
+    fn a_cell_longer_than_xlsx_holds_is_cut_not_fatal() {
+        let long = "é".repeat(40_000);
+        let cut = xlsx_text(&long);
+        assert_eq!(cut.chars().count(), XLSX_CELL_CHARS);
+        assert!(cut.ends_with('…'));
+        assert_eq!(xlsx_text("court"), "court");
+        let exact = "a".repeat(XLSX_CELL_CHARS);
+        assert_eq!(xlsx_text(&exact), exact.as_str());
+        // Both workbooks are written whole.
+        let d = tempfile::tempdir().unwrap();
+        let mut m = Map::new();
+        m.insert("account".into(), json!(long));
+        rows_xlsx(&[m], &d.path().join("rows.xlsx")).unwrap();
+        assert!(d.path().join("rows.xlsx").metadata().unwrap().len() > 0);
+    }
 }

@@ -397,13 +397,23 @@ fn order_from(f: &dyn Fields) -> FieldResult<Order> {
     })
 }
 
+/// The largest count a row may carry (a million billion impressions, far above any real post):
+/// sums over many rows then stay exact in 64 bits instead of wrapping around to a small figure.
+pub const MAX_COUNT: u64 = 1_000_000_000_000_000;
+
 fn count_of(f: &dyn Fields, name: &str) -> FieldResult<Option<u64>> {
     match f.get(name)? {
         None => Ok(None),
-        Some(v) => v
-            .parse::<u64>()
-            .map(Some)
-            .map_err(|_| (f.col(name), format!("`{v}` in column `{name}` is not a whole number ≥ 0"))),
+        Some(v) => match v.parse::<u64>() {
+            Ok(n) if n <= MAX_COUNT => Ok(Some(n)),
+            Ok(_) => {
+                Err((f.col(name), format!("`{v}` in column `{name}` is above the largest count accepted (10^15)")))
+            }
+            Err(_) if !v.starts_with('-') && !v.is_empty() && v.bytes().all(|c| c.is_ascii_digit()) => {
+                Err((f.col(name), format!("`{v}` in column `{name}` is above the largest count accepted (10^15)")))
+            }
+            Err(_) => Err((f.col(name), format!("`{v}` in column `{name}` is not a whole number ≥ 0"))),
+        },
     }
 }
 
@@ -420,6 +430,7 @@ fn post_from(f: &dyn Fields) -> FieldResult<Post> {
             for p in parts {
                 if let Some(x) = count_of(f, p)? {
                     any = true;
+                    // Four parts of at most MAX_COUNT each: no overflow.
                     sum += x;
                 }
             }

@@ -1230,7 +1230,10 @@ fn accumulate_slots(def: &MetricDef, rows: &Rows, sl: &Slots, n: usize, ctx: &Ct
         Rule::PostSum(f) => {
             let mut c = vec![0u64; n];
             for (i, x) in rows.posts.iter().enumerate() {
-                c[slot(sl.posts, i)] += f(x);
+                // Rows carry at most MAX_COUNT each; past u64 a sum sticks at its ceiling, an
+                // absurd figure rather than one wrapped round to a plausible small one.
+                let e = &mut c[slot(sl.posts, i)];
+                *e = e.saturating_add(f(x));
             }
             c.into_iter().map(|n| Acc::Count { n, known: true }).collect()
         }
@@ -1238,8 +1241,8 @@ fn accumulate_slots(def: &MetricDef, rows: &Rows, sl: &Slots, n: usize, ctx: &Ct
             let mut c = vec![(0u64, 0u64); n];
             for (i, x) in rows.posts.iter().enumerate() {
                 let e = &mut c[slot(sl.posts, i)];
-                e.0 += num(x);
-                e.1 += den(x);
+                e.0 = e.0.saturating_add(num(x));
+                e.1 = e.1.saturating_add(den(x));
             }
             c.into_iter().map(|(num, den)| Acc::Ratio { num, den }).collect()
         }

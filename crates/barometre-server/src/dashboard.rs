@@ -307,6 +307,7 @@ pub async fn overview(
         let lang = lang_of(q.lang.as_deref());
         let p = period(&q)?;
         let (from, to) = report::load_span(&st.cfg, &p, true);
+        let _permit = st.heavy.acquire();
         let full = store.table(&s.workspace, &st.cfg, from, to)?;
         // The choices of each filter: the names the period's messages carry.
         let names = |f: fn(&barometre_core::table::MsgRow) -> u32| -> Vec<String> {
@@ -650,6 +651,7 @@ pub async fn explain_page(
         let to = q.to.as_deref().filter(|x| !x.is_empty());
         let p = Params::parse(from, to, q.by.as_deref(), None).map_err(Problem::bad_request)?;
         let (lo, hi) = report::load_span(&st.cfg, &p, false);
+        let _permit = st.heavy.acquire();
         let mut facts: Facts = store.facts(&s.workspace, &st.cfg, lo, hi)?;
         let mut records = store.records(&s.workspace, p.from, p.to)?;
         for (d, v) in filters(&q.account, &q.channel, &q.team) {

@@ -29,15 +29,32 @@ pub struct AppState {
     /// Login attempts per user name (rate limiting, decided before any password is checked).
     pub attempts: Arc<std::sync::Mutex<guard::Attempts>>,
     /// Computed reports by workspace and query, with the store version they were computed at.
-    pub reports: Shared<(i64, Bytes)>,
+    pub reports: Arc<flight::Flights>,
+    /// Heavy computations (a report, a drill-down, the overview) running at once, at most.
+    pub heavy: Arc<flight::Permits>,
     /// Open stores, reused from request to request (opening one costs more than most answers).
-    pool: Arc<std::sync::Mutex<Vec<SqliteStore>>>,
+    pool: Arc<Pool>,
 }
+
+/// Open stores, at most [`MAX_CONNECTIONS`]: a request waits for one rather than opening more,
+/// so that the stores' page caches stay within the server's memory budget.
+#[derive(Default)]
+struct Pool {
+    idle: std::sync::Mutex<(Vec<SqliteStore>, usize)>,
+    cv: std::sync::Condvar,
+}
+
+/// Stores open at once, at most.
+pub const MAX_CONNECTIONS: usize = 16;
+/// SQLite page cache of each pooled store, in KiB (the CLI's store keeps its larger default).
+pub const CACHE_KIB: i64 = 8 * 1024;
+/// Bytes of computed reports kept.
+pub const REPORT_BUDGET: usize = 64 << 20;
 
 /// A store borrowed from the pool; it goes back when dropped.
 pub(crate) struct Pooled {
     store: Option<SqliteStore>,
-    pool: Arc<std::sync::Mutex<Vec<SqliteStore>>>,
+    pool: Arc<Pool>,
 }
 
 impl std::ops::Deref for Pooled {
@@ -56,25 +73,29 @@ impl std::ops::DerefMut for Pooled {
 impl Drop for Pooled {
     fn drop(&mut self) {
         if let Some(s) = self.store.take() {
-            self.pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(s);
+            self.pool.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).0.push(s);
+            self.pool.cv.notify_one();
         }
     }
 }
 
-/// A map shared by every request, by text key.
-pub type Shared<T> = Arc<std::sync::Mutex<std::collections::HashMap<String, T>>>;
-
-/// Reports kept in memory at most; past that the cache starts afresh.
-const REPORT_CACHE: usize = 256;
-
 impl AppState {
     pub fn new(db: PathBuf, cfg: Config) -> AppState {
-        AppState { db, cfg: Arc::new(cfg), attempts: Arc::default(), reports: Arc::default(), pool: Arc::default() }
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        AppState {
+            db,
+            cfg: Arc::new(cfg),
+            attempts: Arc::default(),
+            reports: Arc::new(flight::Flights::new(REPORT_BUDGET)),
+            heavy: Arc::new(flight::Permits::new(cores)),
+            pool: Arc::default(),
+        }
     }
 }
 
 /// An error as a problem document: a status, a title, a detail for the user — no internals.
 mod dashboard;
+pub mod flight;
 pub mod guard;
 
 #[derive(Debug)]
@@ -145,12 +166,28 @@ fn authorize(store: &Pooled, headers: &HeaderMap, need: Role, asked: Option<&str
 }
 
 fn open(state: &AppState) -> Result<Pooled, Problem> {
-    let reused = state.pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
-    let store = match reused {
-        Some(s) => s,
-        None => SqliteStore::open(&state.db)?,
-    };
-    Ok(Pooled { store: Some(store), pool: state.pool.clone() })
+    let pool = &state.pool;
+    let mut g = pool.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    loop {
+        if let Some(s) = g.0.pop() {
+            return Ok(Pooled { store: Some(s), pool: state.pool.clone() });
+        }
+        if g.1 < MAX_CONNECTIONS {
+            g.1 += 1;
+            break;
+        }
+        g = pool.cv.wait(g).unwrap_or_else(std::sync::PoisonError::into_inner);
+    }
+    drop(g);
+    let opened = SqliteStore::open(&state.db).and_then(|s| s.set_cache_kib(CACHE_KIB).map(|()| s));
+    match opened {
+        Ok(s) => Ok(Pooled { store: Some(s), pool: state.pool.clone() }),
+        Err(e) => {
+            pool.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner).1 -= 1;
+            pool.cv.notify_one();
+            Err(e.into())
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -174,30 +211,30 @@ impl ReportQuery {
 
 async fn report_handler(State(st): State<AppState>, headers: HeaderMap, guard::Q(q): guard::Q<ReportQuery>) -> Answer {
     blocking(move || {
-        let store = open(&st)?;
-        let ws = authorize(&store, &headers, Role::Viewer, q.workspace.as_deref())?;
+        // The store goes back to the pool before waiting on another request's computation.
+        let (ws, version) = {
+            let store = open(&st)?;
+            let ws = authorize(&store, &headers, Role::Viewer, q.workspace.as_deref())?;
+            let version = store.version(&ws)?;
+            (ws, version)
+        };
         let p = q.params()?;
         // Dashboards and BI tools ask the same questions again and again: a report is computed
-        // once per store version (every import bumps it).
+        // once per store version (every import bumps it), by one request while the others get
+        // the previous version (or wait for the first one).
         let key =
             format!("{ws}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}", q.from, q.to, q.by, q.tz, q.metrics);
-        let version = store.version(&ws)?;
-        let cache = || st.reports.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((v, text)) = cache().get(&key) {
-            if *v == version {
-                return Ok(([(header::CONTENT_TYPE, "application/json")], text.clone()).into_response());
-            }
-        }
-        let (from, to) = report::load_span(&st.cfg, &p, false);
-        let table = store.table(&ws, &st.cfg, from, to)?;
-        let rep = report::build(&table, &p, &st.cfg);
-        let text = serde_json::to_string_pretty(&rep).map_err(|_| Problem::bad_request("unprintable report"))? + "\n";
-        let mut c = cache();
-        if c.len() >= REPORT_CACHE {
-            c.clear();
-        }
-        let bytes = Bytes::from(text);
-        c.insert(key, (version, bytes.clone()));
+        let (bytes, _) = st.reports.get(&key, version, || {
+            let _permit = st.heavy.acquire();
+            let store = open(&st)?;
+            let (from, to) = report::load_span(&st.cfg, &p, false);
+            let table = store.table(&ws, &st.cfg, from, to)?;
+            let rep = report::build(&table, &p, &st.cfg);
+            drop(table);
+            let text =
+                serde_json::to_string_pretty(&rep).map_err(|_| Problem::bad_request("unprintable report"))? + "\n";
+            Ok::<_, Problem>(Bytes::from(text))
+        })?;
         Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
     })
     .await
@@ -227,6 +264,7 @@ async fn explain_handler(
             metrics::find(&q.metric).ok_or_else(|| Problem::bad_request(format!("unknown metric `{}`", q.metric)))?;
         let p = Params::parse(q.from.as_deref(), q.to.as_deref(), q.by.as_deref(), q.tz.as_deref())
             .map_err(Problem::bad_request)?;
+        let _permit = st.heavy.acquire();
         let (from, to) = report::load_span(&st.cfg, &p, false);
         let facts = store.facts(&ws, &st.cfg, from, to)?;
         let records = store.records(&ws, p.from, p.to)?;

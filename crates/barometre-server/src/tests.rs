@@ -227,7 +227,7 @@ async fn the_server_answers_on_a_real_port() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = router(w.state.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    tokio::spawn(async move { serve_on(listener, app, HEADER_TIMEOUT).await.unwrap() });
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     let req = format!(
         "GET /api/v1/report?by=channel HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
@@ -276,6 +276,54 @@ mod dashboard_pages {
         let set = resp.headers().get("set-cookie").unwrap().to_str().unwrap().to_string();
         assert!(set.contains("HttpOnly") && set.contains("Secure") && set.contains("SameSite=Strict"), "{set}");
         set.split(';').next().unwrap().to_string()
+    }
+
+    async fn post_form_from(w: &World, uri: &str, form: &str, origin: &'static str) -> axum::response::Response {
+        let req = Request::builder()
+            .method("POST")
+            .uri(uri)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("host", "127.0.0.1:8080")
+            .header("origin", origin);
+        router(w.state.clone()).oneshot(req.body(Body::from(form.to_string())).unwrap()).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_login_posted_from_another_site_is_refused() {
+        let w = world();
+        with_user(&w);
+        let form = "user=julie&password=correct+horse&lang=fr";
+        let r = post_form_from(&w, "/login", form, "https://evil.example").await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert!(r.headers().get("set-cookie").is_none());
+        let r = post_form_from(&w, "/login", form, "http://127.0.0.1:8080").await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert!(r.headers().get("set-cookie").is_some());
+    }
+
+    #[rstest::rstest]
+    #[case::crlf("fr%0D%0ASet-Cookie:%20x=1")]
+    #[case::nul("en%00")]
+    #[case::lf("%0A")]
+    #[tokio::test]
+    async fn a_language_with_line_breaks_is_never_echoed(#[case] lang: &str) {
+        let w = world();
+        with_user(&w);
+        let r = post_form(&w, "/login", &format!("user=julie&password=wrong&lang={lang}"), None).await;
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(r.headers().get("location").unwrap(), "/login?lang=fr&error=1");
+    }
+
+    #[tokio::test]
+    async fn a_password_change_ends_the_users_sessions() {
+        let w = world();
+        with_user(&w);
+        let cookie = login(&w).await;
+        assert_eq!(get_page(&w, "/", Some(&cookie)).await.0, StatusCode::OK);
+        let hash = barometre_store::auth::hash_password("another horse", 1000).unwrap();
+        assert!(SqliteStore::open(&w.state.db).unwrap().set_password("julie", &hash).unwrap());
+        let (status, _, loc) = get_page(&w, "/", Some(&cookie)).await;
+        assert_eq!((status, loc.as_deref()), (StatusCode::SEE_OTHER, Some("/login")));
     }
 
     #[tokio::test]
@@ -354,4 +402,189 @@ async fn a_cached_report_is_recomputed_after_an_import() {
     assert_eq!(status, StatusCode::OK);
     let (_, _, after) = call(&w, "GET", "/api/v1/report", Some(&w.viewer_a), "").await;
     assert_eq!(count(&after), Some(3));
+}
+
+mod hardening {
+    use super::*;
+
+    async fn raw(w: &World, req: Request<Body>) -> axum::response::Response {
+        router(w.state.clone()).oneshot(req).await.unwrap()
+    }
+
+    fn get(uri: &str) -> Request<Body> {
+        Request::builder().uri(uri).body(Body::empty()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn every_answer_carries_the_security_headers_redirects_and_errors_included() {
+        let w = world();
+        for (uri, status) in [
+            ("/login", StatusCode::OK),
+            ("/", StatusCode::SEE_OTHER),
+            ("/api/v1/report", StatusCode::UNAUTHORIZED),
+            ("/api/v1/health", StatusCode::OK),
+            ("/nothing", StatusCode::NOT_FOUND),
+        ] {
+            let r = raw(&w, get(uri)).await;
+            assert_eq!(r.status(), status, "{uri}");
+            let h = r.headers();
+            assert_eq!(h.get("content-security-policy").unwrap(), guard::CSP, "{uri}");
+            assert!(guard::CSP.contains("frame-ancestors 'none'") && guard::CSP.contains("default-src 'none'"));
+            assert_eq!(h.get("x-frame-options").unwrap(), "DENY", "{uri}");
+            assert_eq!(h.get("x-content-type-options").unwrap(), "nosniff", "{uri}");
+            assert_eq!(h.get("referrer-policy").unwrap(), "no-referrer", "{uri}");
+            assert_eq!(h.get("cache-control").unwrap(), "no-store", "{uri}");
+        }
+    }
+
+    #[tokio::test]
+    async fn the_frameworks_own_rejections_are_problem_documents() {
+        let w = world();
+        let (status, ctype, body) =
+            call(&w, "GET", "/api/v1/explain?metric=response_rate&numerator=maybe", Some(&w.viewer_a), "").await;
+        assert_eq!((status, ctype.as_str()), (StatusCode::BAD_REQUEST, "application/problem+json"), "{body}");
+        assert!(v(&body)["detail"].as_str().unwrap().contains("numerator"), "{body}");
+        let (status, ctype, body) = call(&w, "POST", "/api/v1/report", Some(&w.viewer_a), "").await;
+        assert_eq!((status, ctype.as_str()), (StatusCode::METHOD_NOT_ALLOWED, "application/problem+json"));
+        assert_eq!(v(&body)["status"], 405);
+        let (status, ctype, _) = call(&w, "GET", "/api/v1/report?from=yesterday", Some(&w.viewer_a), "").await;
+        assert_eq!((status, ctype.as_str()), (StatusCode::BAD_REQUEST, "application/problem+json"));
+    }
+
+    #[tokio::test]
+    async fn bad_rows_are_counted_and_only_the_first_thousand_listed() {
+        let w = world();
+        let mut csv = String::from("message_id,created_at,direction,account,channel,author_id\n");
+        for i in 0..2_500 {
+            csv.push_str(&format!("b{i},2026-04-09 10:00:00,in,acme,chat,u{i}\n"));
+        }
+        csv.push_str("ok1,2026-04-09T10:00:00Z,in,acme,chat,u1\n");
+        let (status, _, body) = call(&w, "POST", "/api/v1/import/messages", Some(&w.analyst_a), &csv).await;
+        assert_eq!(status, StatusCode::OK);
+        let b = v(&body);
+        assert_eq!(b["rejected_count"], 2_500);
+        assert_eq!(b["rejected"].as_array().unwrap().len(), barometre_store::REJECTED_KEPT);
+        assert_eq!(b["rejected"][0]["line"], 2);
+        assert_eq!((b["rows"].as_u64(), b["inserted"].as_u64()), (Some(2_501), Some(1)));
+        // The answer stays small: a few hundred bytes a listed row, not a copy of every one.
+        assert!(body.len() < 400 * barometre_store::REJECTED_KEPT, "{}", body.len());
+    }
+
+    #[tokio::test]
+    async fn a_slow_import_body_does_not_hold_the_write_lock() {
+        let w = world();
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::convert::Infallible>>(4);
+        let body = Body::new(SlowBody(rx));
+        let req = Request::builder()
+            .method("POST")
+            .uri("/api/v1/import/messages")
+            .header("authorization", format!("Bearer {}", w.analyst_a))
+            .body(body)
+            .unwrap();
+        let app = router(w.state.clone());
+        let pending = tokio::spawn(async move { app.oneshot(req).await.unwrap() });
+        tx.send(Ok(Bytes::from_static(b"message_id,created_at,direction,account,channel,author_id\n"))).await.unwrap();
+        tx.send(Ok(Bytes::from_static(b"slow1,2026-04-09T10:00:00Z,in,acme,chat,u1\n"))).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        // Meanwhile another import (as the CLI makes) and a login's session write go through at
+        // once; with the lock held they would wait 30 s, then fail with "database is locked".
+        let db = w.state.db.clone();
+        let other = tokio::task::spawn_blocking(move || {
+            let mut store = SqliteStore::open(&db).unwrap();
+            let mut r = RecordReader::new(
+                "cli.csv",
+                Kind::Messages,
+                Format::Csv,
+                "message_id,created_at,direction,account,channel,author_id\ncli1,2026-04-09T11:00:00Z,in,acme,chat,u2\n"
+                    .as_bytes(),
+            );
+            let t = std::time::Instant::now();
+            let sum = store.import("brand-b", &Config::default(), false, &mut r, &mut ()).unwrap();
+            (sum.inserted, t.elapsed())
+        })
+        .await
+        .unwrap();
+        assert_eq!(other.0, 1);
+        assert!(other.1 < std::time::Duration::from_secs(10), "{:?}", other.1);
+        tx.send(Ok(Bytes::from_static(b"slow2,2026-04-09T10:01:00Z,in,acme,chat,u1\n"))).await.unwrap();
+        drop(tx);
+        let resp = pending.await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(v(std::str::from_utf8(&bytes).unwrap())["inserted"], 2);
+    }
+
+    /// A body whose chunks come when the test sends them.
+    struct SlowBody(tokio::sync::mpsc::Receiver<Result<Bytes, std::convert::Infallible>>);
+
+    impl http_body::Body for SlowBody {
+        type Data = Bytes;
+        type Error = std::convert::Infallible;
+        fn poll_frame(
+            self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+            self.get_mut().0.poll_recv(cx).map(|o| o.map(|r| r.map(http_body::Frame::data)))
+        }
+    }
+
+    #[tokio::test]
+    async fn tokens_expire_and_are_revoked_by_token_or_by_id() {
+        let w = world();
+        let mut store = SqliteStore::open(&w.state.db).unwrap();
+        let past = store.create_token("brand-a", Role::Viewer, Some(1_000)).unwrap();
+        let (status, _, _) = call(&w, "GET", "/api/v1/report", Some(&past), "").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "an expired token is refused");
+        let year = chrono::Utc::now().timestamp_millis() + 365 * 86_400_000;
+        let (a, b) = (
+            store.create_token("brand-a", Role::Viewer, Some(year)).unwrap(),
+            store.create_token("brand-a", Role::Viewer, None).unwrap(),
+        );
+        assert_eq!(call(&w, "GET", "/api/v1/report", Some(&a), "").await.0, StatusCode::OK);
+        assert_eq!(store.revoke_token(&a).unwrap(), 1);
+        assert_eq!(call(&w, "GET", "/api/v1/report", Some(&a), "").await.0, StatusCode::UNAUTHORIZED);
+        let id = barometre_store::auth::token_id(&barometre_store::auth::hash_token(&b));
+        let listed = store.tokens().unwrap();
+        assert!(listed.iter().any(|t| t.id == id && t.expires_ms.is_none()));
+        assert!(!listed.iter().any(|t| t.id.len() != barometre_store::auth::TOKEN_ID_LEN));
+        assert_eq!(store.revoke_token(&id).unwrap(), 1);
+        assert_eq!(call(&w, "GET", "/api/v1/report", Some(&b), "").await.0, StatusCode::UNAUTHORIZED);
+        assert_eq!(store.revoke_token("nonsense").unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn idle_and_slow_connections_are_closed_after_the_header_timeout() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let w = world();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = router(w.state.clone());
+        tokio::spawn(serve_on(listener, app, std::time::Duration::from_millis(300)));
+        let closed_within = |mut s: tokio::net::TcpStream| async move {
+            let mut buf = vec![0u8; 4096];
+            let mut got = Vec::new();
+            let r = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+                loop {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+            })
+            .await;
+            (r.is_ok(), String::from_utf8_lossy(&got).into_owned())
+        };
+        // Silent: connects and sends nothing.
+        let s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        assert!(closed_within(s).await.0, "a silent socket is closed");
+        // Slow: half a request line, then nothing.
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        s.write_all(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+        assert!(closed_within(s).await.0, "a slow header is cut");
+        // Idle after a whole request on a kept-alive connection.
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        s.write_all(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+        let (closed, out) = closed_within(s).await;
+        assert!(closed && out.starts_with("HTTP/1.1 200"), "{out}");
+    }
 }

@@ -29,6 +29,59 @@ pub fn run_all<S: Store>(make: impl Fn() -> S) {
     period_bounds_select_facts(make());
     new_signature_patterns_reread_the_texts(make());
     one_import_or_several_give_the_same_facts(make(), make());
+    tokens_expire_list_and_revoke(make());
+    a_password_change_ends_sessions(make());
+    refused_rows_are_counted_all_and_kept_few(make());
+}
+
+fn tokens_expire_list_and_revoke<S: Store>(mut s: S) {
+    use crate::auth::{hash_token, token_id, Role};
+    s.create_workspace("w").unwrap();
+    let expired = s.create_token("w", Role::Viewer, Some(1)).unwrap();
+    let live = s.create_token("w", Role::Analyst, None).unwrap();
+    assert_eq!(s.token(&expired).unwrap(), None);
+    assert_eq!(s.token(&live).unwrap(), Some(("w".to_string(), Role::Analyst)));
+    let listed = s.tokens().unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(listed.iter().all(|t| !live.contains(&t.id) || t.id == token_id(&hash_token(&live))));
+    assert_eq!(s.revoke_token(&token_id(&hash_token(&live))).unwrap(), 1);
+    assert_eq!(s.token(&live).unwrap(), None);
+    assert_eq!(s.revoke_token(&expired).unwrap(), 1);
+    assert!(s.tokens().unwrap().is_empty());
+}
+
+fn a_password_change_ends_sessions<S: Store>(mut s: S) {
+    use crate::auth::{hash_password, Role};
+    s.create_workspace("w").unwrap();
+    s.create_user("ana", "w", Role::Viewer, &hash_password("first pass", 1000).unwrap()).unwrap();
+    assert!(s.login("ana", "first pass").unwrap().is_some());
+    assert_eq!(s.login("nobody", "first pass").unwrap(), None);
+    let (id, _) = s.create_session("ana", 60_000).unwrap();
+    assert!(s.session(&id).unwrap().is_some());
+    assert!(s.set_password("ana", &hash_password("second pass", 1000).unwrap()).unwrap());
+    assert_eq!(s.session(&id).unwrap(), None);
+    assert_eq!(s.login("ana", "first pass").unwrap(), None);
+    assert!(s.login("ana", "second pass").unwrap().is_some());
+    assert!(!s.set_password("nobody", "x").unwrap());
+}
+
+fn refused_rows_are_counted_all_and_kept_few<S: Store>(mut s: S) {
+    let mut data = String::from("message_id,created_at,direction,account,channel,author_id\n");
+    for i in 0..(crate::REJECTED_KEPT + 7) {
+        data.push_str(&format!("b{i},nope,in,acme,chat,u\n"));
+    }
+    struct Count(u64);
+    impl crate::ImportSink for Count {
+        fn rejected(&mut self, _: &barometre_core::ingest::RowError) {
+            self.0 += 1;
+        }
+    }
+    let mut seen = Count(0);
+    let mut r = RecordReader::new("t.csv", Kind::Messages, Format::Csv, data.as_bytes());
+    let sum = s.import("default", &Config::default(), false, &mut r, &mut seen).unwrap();
+    assert_eq!(sum.rejected_count, crate::REJECTED_KEPT as u64 + 7);
+    assert_eq!(sum.rejected.len(), crate::REJECTED_KEPT);
+    assert_eq!(seen.0, sum.rejected_count, "the sink sees every refused row");
 }
 
 fn one_import_or_several_give_the_same_facts<S: Store>(mut one: S, mut several: S) {

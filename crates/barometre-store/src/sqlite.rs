@@ -84,6 +84,12 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Sets this connection's page cache to `kib` KiB (a server keeps many connections open).
+    pub fn set_cache_kib(&self, kib: i64) -> Result<(), StoreError> {
+        self.conn.execute_batch(&format!("PRAGMA cache_size = -{}", kib.max(64)))?;
+        Ok(())
+    }
+
     fn fingerprint(&self, ws: &str) -> Result<Option<String>, StoreError> {
         Ok(self
             .conn

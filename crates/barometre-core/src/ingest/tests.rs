@@ -335,3 +335,16 @@ fn instants_a_millennium_off_are_refused_per_row() {
     );
     assert!(bad[1].starts_with("f.csv:3:2:"), "{}", bad[1]);
 }
+
+#[rstest]
+#[case::u64_max("18446744073709551615", "above the largest count accepted")]
+#[case::beyond_u64("18446744073709551617", "above the largest count accepted")]
+#[case::negative("-3", "not a whole number")]
+fn counts_that_would_wrap_a_sum_are_refused(#[case] impressions: &str, #[case] why: &str) {
+    let data = format!(
+        "post_id,account,channel,published_at,impressions,reach,engagements\np1,acme,facebook,2026-04-06T08:00:00Z,{impressions},10,2\np2,acme,facebook,2026-04-06T09:00:00Z,1000000000000000,10,2\n"
+    );
+    let (ok, bad) = read(Kind::Posts, Format::Csv, data.as_bytes());
+    assert_eq!(ok.len(), 1, "10^15 itself is accepted");
+    assert!(bad[0].starts_with("f.csv:2:5:") && bad[0].contains(why), "{}", bad[0]);
+}
