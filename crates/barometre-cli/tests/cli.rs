@@ -650,3 +650,74 @@ fn a_big_file_read_on_two_cores_gives_the_figures_and_errors_of_one() {
     let err = String::from_utf8_lossy(&once.stderr);
     assert_eq!(err.lines().filter(|l| l.contains("missing required column `direction`")).count(), 1, "{err}");
 }
+
+#[test]
+fn tokens_are_listed_by_id_and_revoked_by_token_or_id() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("b.db");
+    assert_eq!(run(&["admin", "workspace", "create", "default", "--db", s(&db)]).status.code(), Some(0));
+    let o = run(&["admin", "token", "create", "--role", "viewer", "--db", s(&db)]);
+    let t1 = String::from_utf8(o.stdout).unwrap().trim().to_string();
+    let o = run(&["admin", "token", "create", "--role", "analyst", "--expires-in", "never", "--db", s(&db)]);
+    let t2 = String::from_utf8(o.stdout).unwrap().trim().to_string();
+    assert!(t1.starts_with("brm_") && t2.starts_with("brm_"));
+    let list = String::from_utf8(run(&["admin", "token", "list", "--db", s(&db)]).stdout).unwrap();
+    let lines: Vec<&str> = list.lines().collect();
+    assert_eq!(lines[0], "id\tworkspace\trole\tcreated\texpires");
+    assert_eq!(lines.len(), 3, "{list}");
+    assert!(!list.contains(&t1[4..]) && !list.contains(&t2[4..]), "a token itself is never listed");
+    // The viewer's token expires in 90 days; the analyst's never.
+    let viewer: Vec<&str> = lines.iter().find(|l| l.contains("\tviewer\t")).unwrap().split('\t').collect();
+    let (created, expires) = (viewer[3], viewer[4]);
+    let days = |s: &str| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%SZ").unwrap();
+    assert_eq!((days(expires) - days(created)).num_days(), 90);
+    assert!(lines.iter().any(|l| l.contains("\tanalyst\t") && l.ends_with("\tnever")));
+    // Revoked by the token itself, then by the other's id.
+    assert_eq!(run(&["admin", "token", "revoke", &t1, "--db", s(&db)]).status.code(), Some(0));
+    let id2 = lines.iter().find(|l| l.contains("\tanalyst\t")).unwrap().split('\t').next().unwrap().to_string();
+    assert_eq!(run(&["admin", "token", "revoke", &id2, "--db", s(&db)]).status.code(), Some(0));
+    let o = run(&["admin", "token", "revoke", &t1, "--db", s(&db)]);
+    assert_eq!(o.status.code(), Some(1), "revoked twice: no such token");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no such token"));
+    let list = String::from_utf8(run(&["admin", "token", "list", "--db", s(&db)]).stdout).unwrap();
+    assert_eq!(list.lines().count(), 1);
+    let o = run(&["admin", "token", "create", "--role", "viewer", "--expires-in", "soon", "--db", s(&db)]);
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn a_password_change_needs_a_known_user_and_eight_characters() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("b.db");
+    run(&["admin", "workspace", "create", "default", "--db", s(&db)]);
+    let pw = |args: &[&str], p: &str| bin().args(args).env("BAROMETRE_PASSWORD", p).output().unwrap();
+    let o = pw(&["admin", "user", "create", "ana", "--role", "viewer", "--db", s(&db)], "first pass");
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = pw(&["admin", "user", "password", "ana", "--db", s(&db)], "second pass");
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("session"));
+    assert_eq!(pw(&["admin", "user", "password", "ana", "--db", s(&db)], "short").status.code(), Some(1));
+    assert_eq!(pw(&["admin", "user", "password", "bob", "--db", s(&db)], "long enough").status.code(), Some(1));
+}
+
+#[test]
+fn every_refused_row_is_printed_even_past_the_thousand_kept() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("b.db");
+    let mut csv = String::from("message_id,created_at,direction,account,channel,author_id\n");
+    for i in 0..1_500 {
+        csv.push_str(&format!("b{i},2026-04-09 10:00:00,in,acme,chat,u{i}\n"));
+    }
+    csv.push_str("ok,2026-04-09T10:00:00Z,in,acme,chat,u\n");
+    let f = write(d.path(), "bad.csv", &csv);
+    let o = run(&["import", "messages", s(&f), "--db", s(&db)]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert_eq!(err.lines().filter(|l| l.contains("has no offset")).count(), 1_500);
+    assert!(err.contains("bad.csv:1501:2:"), "the last one too");
+    assert!(
+        err.contains("1501 rows read: 1 new, 0 changed, 0 unchanged, 1500 rejected"),
+        "{}",
+        &err[err.len() - 200..]
+    );
+}
