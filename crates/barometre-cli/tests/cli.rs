@@ -721,3 +721,84 @@ fn every_refused_row_is_printed_even_past_the_thousand_kept() {
         &err[err.len() - 200..]
     );
 }
+
+/// Four requests in the week before 5 March, one answered: the badge of day 2026-03-04 is 1/4
+/// whatever the period asked (issue: the stored report loaded the window before `--to`, not
+/// before each bucket's end, and gave 1/1 with `--to 2026-03-11`).
+const BADGE_WEEK: &str = "message_id,created_at,direction,account,channel,author_id,conversation_id
+q1,2026-02-27T10:00:00Z,in,acme,chat,u1,k1
+q2,2026-03-01T10:00:00Z,in,acme,chat,u2,k2
+q3,2026-03-02T10:00:00Z,in,acme,chat,u3,k3
+q4,2026-03-04T10:00:00Z,in,acme,chat,u4,k4
+a4,2026-03-04T10:30:00Z,out,acme,chat,agent1,k4
+q5,2026-03-06T10:00:00Z,in,acme,chat,u5,k5
+";
+
+#[test]
+fn a_time_buckets_badge_is_the_week_before_its_end_whatever_the_period() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("b.db");
+    let f = write(d.path(), "m.csv", BADGE_WEEK);
+    assert_eq!(run(&["import", "messages", s(&f), "--db", s(&db)]).status.code(), Some(0));
+    let day = |r: &Value| {
+        let g = r["groups"].as_array().unwrap().iter().find(|g| g["key"] == "2026-03-04").unwrap().clone();
+        let b = &g["metrics"]["responsiveness_badge"]["response_rate"];
+        (b["numerator"].as_u64().unwrap(), b["denominator"].as_u64().unwrap())
+    };
+    for to in ["2026-03-05", "2026-03-11"] {
+        let args = ["report", "--db", s(&db), "--format", "json", "--by", "day", "--from", "2026-03-04", "--to", to];
+        assert_eq!(day(&json(&run(&args))), (1, 4), "--to {to}");
+    }
+    let one_shot = json(&run(&[
+        "report",
+        "--input",
+        s(&f),
+        "--format",
+        "json",
+        "--by",
+        "day",
+        "--from",
+        "2026-03-04",
+        "--to",
+        "2026-03-11",
+    ]));
+    assert_eq!(day(&one_shot), (1, 4));
+    // The drill-down lists the bucket's window: the four requests, the answered one in the numerator.
+    let e = json(&run(&[
+        "explain",
+        "responsiveness_badge",
+        "--db",
+        s(&db),
+        "--format",
+        "json",
+        "--by",
+        "day",
+        "--group",
+        "2026-03-04",
+        "--from",
+        "2026-03-04",
+        "--to",
+        "2026-03-11",
+    ]));
+    let rows = e["rows"].as_array().unwrap();
+    let mut ids: Vec<&str> = rows.iter().map(|r| r["conversation_id"].as_str().unwrap()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, vec!["k1", "k2", "k3", "k4"]);
+    // Day 2026-03-06's window (28 Feb – 6 Mar 24:00, cut at the data's end) holds q2…q5.
+    let e = json(&run(&[
+        "explain",
+        "responsiveness_badge",
+        "--db",
+        s(&db),
+        "--format",
+        "json",
+        "--by",
+        "day",
+        "--group",
+        "2026-03-06",
+    ]));
+    let r = json(&run(&["report", "--db", s(&db), "--format", "json", "--by", "day"]));
+    let g = r["groups"].as_array().unwrap().iter().find(|g| g["key"] == "2026-03-06").unwrap().clone();
+    let den = g["metrics"]["responsiveness_badge"]["response_rate"]["denominator"].as_u64().unwrap();
+    assert_eq!(e["rows"].as_array().unwrap().len() as u64, den, "the drill-down lists what the figure counts");
+}

@@ -309,6 +309,21 @@ fn bucket_start(ms: Millis, dim: Dim, zone: Zone) -> Millis {
     zone.day_start(first)
 }
 
+/// The calendar bucket a key names (`2026-04-06`, `2026-W15`, `2026-04`): its start and end.
+pub fn bucket_of_key(key: &str, dim: Dim, zone: Zone) -> Option<(Millis, Millis)> {
+    let first = match dim {
+        Dim::Week => {
+            let (y, w) = key.split_once("-W")?;
+            NaiveDate::from_isoywd_opt(y.parse().ok()?, w.parse().ok()?, chrono::Weekday::Mon)?
+        }
+        Dim::Month => NaiveDate::parse_from_str(&format!("{key}-01"), "%Y-%m-%d").ok()?,
+        Dim::Day => NaiveDate::parse_from_str(key, "%Y-%m-%d").ok()?,
+        _ => return None,
+    };
+    let start = zone.day_start(first);
+    (time_key(start, dim, zone) == key).then(|| (start, bucket_end(start, dim, zone)))
+}
+
 /// The instant a bucket ends.
 fn bucket_end(ms: Millis, dim: Dim, zone: Zone) -> Millis {
     let d = zone.local(ms).date();
@@ -1296,11 +1311,18 @@ fn accumulate_slots(def: &MetricDef, rows: &Rows, sl: &Slots, n: usize, ctx: &Ct
 /// the same bytes.
 pub fn load_span(cfg: &Config, p: &Params, with_previous: bool) -> (Option<Millis>, Option<Millis>) {
     let mut from = p.from;
+    // Grouped by time, each bucket's badge looks back over the window before the bucket's own
+    // end: the first bucket's window starts a window before the period does.
+    let by_time = p.by.is_some_and(Dim::is_time);
+    let reach = |f: Millis| if by_time { f - cfg.badge.window_ms } else { f };
     if let Some(to) = p.to {
         let mut lo = to - cfg.badge.window_ms;
+        if let Some(f) = p.from {
+            lo = lo.min(reach(f));
+        }
         if with_previous {
             if let Some(prev) = p.previous() {
-                lo = lo.min(prev.to.unwrap_or(lo) - cfg.badge.window_ms).min(prev.from.unwrap_or(lo));
+                lo = lo.min(prev.to.unwrap_or(lo) - cfg.badge.window_ms).min(prev.from.map_or(lo, reach));
             }
         }
         from = from.map(|f| f.min(lo));
@@ -1983,12 +2005,20 @@ pub fn explain(
         // listed by `explain contacts`).
         Rule::ChannelPreferences => convs().map(|(f, _)| conversation_row(f)).collect(),
         Rule::Badge => {
-            let end = p.to.unwrap_or_else(|| t.data_end());
+            let data_end = p.to.unwrap_or_else(|| t.data_end());
+            // A time bucket's badge is the window before the bucket's end (as the report computes
+            // it); any other group's, the window before the period's end, within the group.
+            let bucket = p.by.filter(|d| d.is_time()).zip(group).map(|(d, k)| bucket_of_key(k, d, p.zone));
+            let (end, in_group): (Millis, &dyn Fn(&RequestFact) -> bool) = match bucket {
+                Some(Some((_, bend))) => (bend.min(data_end), &|_| true),
+                Some(None) => (data_end, &|_| false),
+                None => (data_end, &rk),
+            };
             let start = end - cfg.badge.window_ms;
             facts
                 .requests
                 .iter()
-                .filter(|r| r.start_ms >= start && r.start_ms < end && rk(r))
+                .filter(|r| r.start_ms >= start && r.start_ms < end && in_group(r))
                 .filter(|r| cfg.badge.channels.as_ref().is_none_or(|c| c.contains(&r.channel)))
                 .map(|r| request_row(r, cfg))
                 .collect()
