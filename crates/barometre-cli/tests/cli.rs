@@ -802,3 +802,37 @@ fn a_time_buckets_badge_is_the_week_before_its_end_whatever_the_period() {
     let den = g["metrics"]["responsiveness_badge"]["response_rate"]["denominator"].as_u64().unwrap();
     assert_eq!(e["rows"].as_array().unwrap().len() as u64, den, "the drill-down lists what the figure counts");
 }
+
+/// The first 21 rows of a public copy of *Customer Support on Twitter* as pandas rewrote it (a
+/// leading index column, parents as floats), kept in `examples/twcs-sample.csv`. By hand:
+/// thread 8 → 6 → 5 → 4 → 3 → 1 → 2: requests answered after 74 s, 314 s, 140 s, and 2 open;
+/// thread 18 → 17 → 16 → 15 → 12 → 11: 192 s, 168 s, 348 s; thread 20 → 19: 396 s; thread under
+/// tweet 24 (not in the file): 21 is Ask_Spectrum's proactive tweet, then 23 and 22 asked at
+/// 22:16:05 and answered by 25 at 22:18:28 (143 s), 26 answered by 27 (90 s).
+#[test]
+fn the_public_twitter_file_as_pandas_copies_it_gives_the_hand_computed_figures() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("b.db");
+    let f = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/twcs-sample.csv");
+    let o = run(&["import", "messages", f, "--format", "twcs", "--db", s(&db)]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let args = ["report", "--db", s(&db), "--format", "json", "--by", "account"];
+    let r = json(&run(&args));
+    let fig = |m: &Value| {
+        (
+            m["response_rate"]["numerator"].as_u64().unwrap(),
+            m["response_rate"]["denominator"].as_u64().unwrap(),
+            m["first_response_time"]["median"].as_f64().unwrap(),
+            m["response_time"]["median"].as_f64().unwrap(),
+            m["proactive_messages"]["value"].as_u64().unwrap(),
+        )
+    };
+    // First responses 74, 192, 396, 143 → median 167.5; all nine → median 168.
+    assert_eq!(fig(&r["total"]["metrics"]), (9, 10, 167.5, 168.0, 1));
+    let group = |k: &str| r["groups"].as_array().unwrap().iter().find(|g| g["key"] == k).unwrap()["metrics"].clone();
+    assert_eq!(fig(&group("sprintcare")), (7, 8, 192.0, 192.0, 0));
+    assert_eq!(fig(&group("Ask_Spectrum")), (2, 2, 143.0, 116.5, 1));
+    // The one-shot report reads the same.
+    let one = json(&run(&["report", "--input", f, "--input-format", "twcs", "--format", "json"]));
+    assert_eq!(fig(&one["total"]["metrics"]), (9, 10, 167.5, 168.0, 1));
+}
