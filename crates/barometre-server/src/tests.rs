@@ -432,7 +432,7 @@ mod hardening {
             assert!(guard::CSP.contains("frame-ancestors 'none'") && guard::CSP.contains("default-src 'none'"));
             assert_eq!(h.get("x-frame-options").unwrap(), "DENY", "{uri}");
             assert_eq!(h.get("x-content-type-options").unwrap(), "nosniff", "{uri}");
-            assert_eq!(h.get("referrer-policy").unwrap(), "no-referrer", "{uri}");
+            assert_eq!(h.get("referrer-policy").unwrap(), "same-origin", "{uri}");
             assert_eq!(h.get("cache-control").unwrap(), "no-store", "{uri}");
         }
     }
