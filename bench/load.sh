@@ -47,6 +47,7 @@ request = function()
   return wrk.format("GET", paths[(i % #paths) + 1], {["Authorization"] = "Bearer $viewer"})
 end
 EOF
+: >bench-out/imports.txt
 if [ "$imports" = on ]; then
   # An analyst posts 5,000 new messages at a time, one batch after the other, for the whole run.
   (
@@ -69,7 +70,6 @@ PY
   ) &
   importer=$!
 fi
-: >bench-out/imports.txt
 wrk -t2 -c200 -d"$duration" --latency -s bench-out/paths.lua "http://127.0.0.1:$port/" | tee bench-out/load.txt
 [ -n "$importer" ] && kill "$importer" 2>/dev/null || true
 wait "$importer" 2>/dev/null || true

@@ -417,9 +417,16 @@ struct Gathered {
     long_lines: Vec<(u32, u64)>,
     runs: Vec<FileRun>,
     file_names: Vec<std::sync::Arc<str>>,
+    /// The first refused rows of this part ([`BAD_KEPT`] at most), by reading rank.
     bad: Vec<(u32, RowError)>,
+    /// Refused rows past those kept.
+    bad_more: u64,
     seq: u32,
 }
+
+/// Refused rows a one-shot report keeps to print, per part: the rest are counted, so that a file
+/// of bad rows costs no more memory than a file of good ones.
+const BAD_KEPT: usize = 10_000;
 
 impl Default for Gathered {
     fn default() -> Self {
@@ -430,6 +437,7 @@ impl Default for Gathered {
             runs: Vec::new(),
             file_names: Vec::new(),
             bad: Vec::new(),
+            bad_more: 0,
             seq: 0,
         }
     }
@@ -453,7 +461,11 @@ impl Gathered {
 
     fn take_error(&mut self, e: RowError) {
         self.seq += 1;
-        self.bad.push((self.seq, e));
+        if self.bad.len() < BAD_KEPT {
+            self.bad.push((self.seq, e));
+        } else {
+            self.bad_more += 1;
+        }
     }
 
     /// A message row read at `file:line` (its id in `column`).
@@ -492,7 +504,8 @@ impl Gathered {
             *self = part;
             return;
         }
-        let Gathered { bulk, seen, long_lines, runs, file_names, bad, seq: part_seq } = part;
+        let Gathered { bulk, seen, long_lines, runs, file_names, bad, bad_more, seq: part_seq } = part;
+        self.bad_more += bad_more;
         // The clock's columns are copied on other cores meanwhile.
         let my_bulk = &mut self.bulk;
         std::thread::scope(|sc| {
@@ -747,6 +760,10 @@ fn one_shot(a: &ReportArgs, cfg: &Config, tm: &mut Timings) -> Result<(barometre
         }
     }
     bad.sort_by_key(|b| b.0);
+    // The first refused rows in reading order; past them, a count (each part kept its first).
+    let total = bad.len() as u64 + g.bad_more;
+    bad.truncate(BAD_KEPT);
+    let more = total - bad.len() as u64;
     // Where rows were read is no longer needed: its pages go to the clock's facts (freeing a
     // large block costs nothing with the binary's allocator).
     drop(g);
@@ -756,6 +773,13 @@ fn one_shot(a: &ReportArgs, cfg: &Config, tm: &mut Timings) -> Result<(barometre
         for (_, e) in &bad {
             writeln!(err, "{e}")?;
         }
+        if more > 0 {
+            let (fr, en) = (
+                "lignes rejetées de plus (`barometre import --check` les liste toutes)",
+                "more rows rejected (`barometre import --check` lists them all)",
+            );
+            writeln!(err, "… {more} {}", if lang == Lang::Fr { fr } else { en })?;
+        }
         Ok(())
     })?;
     let table = barometre_core::engine::run_table(&inp, cfg);
@@ -763,7 +787,7 @@ fn one_shot(a: &ReportArgs, cfg: &Config, tm: &mut Timings) -> Result<(barometre
     pb.finish_and_clear();
     // Giving gigabytes back to the system takes a while: done beside the report, not before.
     std::thread::spawn(move || drop(inp));
-    Ok((table, bad.len()))
+    Ok((table, total as usize))
 }
 
 #[derive(clap::Args)]
@@ -794,7 +818,7 @@ pub fn explain(ctx: &Ctx, a: ExplainArgs) -> Result<ExitCode> {
     let store = ctx.store()?;
     let (from, to) = report::load_span(&cfg, &p, false);
     let facts = store.facts(&ctx.workspace, &cfg, from, to)?;
-    let records = store.records(&ctx.workspace, p.from, p.to)?;
+    let records = store.records_credited(&ctx.workspace, &cfg, p.from, p.to)?;
     let mut e = report::explain(def, &facts, &records, &p, a.group.as_deref(), &cfg);
     if a.numerator {
         e.numerator_only();

@@ -321,18 +321,25 @@ pub fn spreadsheet_safe(s: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// The longest text an XLSX cell holds (Excel's limit).
+/// The longest text an XLSX cell holds (Excel's limit, in UTF-16 code units).
 pub const XLSX_CELL_CHARS: usize = 32_767;
 
-/// A text cell cut to what XLSX holds: the first 32,766 characters and `…`, rather than no file.
+/// A text cell cut to what XLSX holds: as many characters as fit in 32,766 UTF-16 units (an
+/// emoji takes two) and `…`, rather than no file.
 pub fn xlsx_text(s: &str) -> std::borrow::Cow<'_, str> {
-    match s.char_indices().nth(XLSX_CELL_CHARS) {
-        None => std::borrow::Cow::Borrowed(s),
-        Some(_) => {
-            let cut = s.char_indices().nth(XLSX_CELL_CHARS - 1).map_or(s.len(), |(i, _)| i);
-            std::borrow::Cow::Owned(format!("{}…", &s[..cut]))
-        }
+    if s.len() <= XLSX_CELL_CHARS || s.encode_utf16().count() <= XLSX_CELL_CHARS {
+        return std::borrow::Cow::Borrowed(s);
     }
+    let mut units = 0;
+    let mut cut = 0;
+    for (i, c) in s.char_indices() {
+        if units + c.len_utf16() > XLSX_CELL_CHARS - 1 {
+            break;
+        }
+        units += c.len_utf16();
+        cut = i + c.len_utf8();
+    }
+    std::borrow::Cow::Owned(format!("{}…", &s[..cut]))
 }
 
 /// Rows of JSON objects as CSV, columns in the first row's order; text cells spreadsheet-safe.
@@ -816,6 +823,10 @@ mod tests {
         assert_eq!(xlsx_text("court"), "court");
         let exact = "a".repeat(XLSX_CELL_CHARS);
         assert_eq!(xlsx_text(&exact), exact.as_str());
+        // Emoji count twice, as Excel counts them.
+        let emoji = "\u{1f621}".repeat(20_000);
+        assert!(xlsx_text(&emoji).encode_utf16().count() <= XLSX_CELL_CHARS);
+        assert_eq!(xlsx_text(&emoji).chars().count(), 16_383 + 1);
         // Both workbooks are written whole.
         let d = tempfile::tempdir().unwrap();
         let mut m = Map::new();

@@ -836,3 +836,42 @@ fn the_public_twitter_file_as_pandas_copies_it_gives_the_hand_computed_figures()
     let one = json(&run(&["report", "--input", f, "--input-format", "twcs", "--format", "json"]));
     assert_eq!(fig(&one["total"]["metrics"]), (9, 10, 167.5, 168.0, 1));
 }
+
+#[test]
+fn means_across_scales_are_never_guessed_and_ces_is_read_on_one_to_seven() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("b.db");
+    let f = write(
+        d.path(),
+        "s.csv",
+        "response_id,survey,score,scale_min,scale_max,answered_at,account
+r1,csat,4,1,5,2026-03-10T10:00:00Z,acme
+r2,csat,9,0,10,2026-03-10T11:00:00Z,acme
+r3,ces,2,1,5,2026-03-10T12:00:00Z,acme
+r4,ces,6,1,7,2026-03-10T13:00:00Z,acme
+r5,csat,5,1,5,2026-03-10T14:00:00Z,other
+r6,csat,3,1,5,2026-03-10T15:00:00Z,other
+",
+    );
+    assert_eq!(run(&["import", "surveys", s(&f), "--db", s(&db)]).status.code(), Some(0));
+    let r =
+        json(&run(&["report", "--db", s(&db), "--format", "json", "--by", "account", "--metrics", "csat_mean,ces"]));
+    let g = |k: &str| r["groups"].as_array().unwrap().iter().find(|g| g["key"] == k).unwrap()["metrics"].clone();
+    // acme's CSAT answers: a 4 on 1–5 and a 9 on 0–10 — no common mean (it was 6.5).
+    assert_eq!(g("acme")["csat_mean"]["value"], Value::Null);
+    assert_eq!(g("acme")["csat_mean"]["count"], 2);
+    // CES: a 2 on 1–5 is 1 + (2 − 1) / 4 × 6 = 2.5 on 1–7; with a 6 on 1–7: (2.5 + 6) / 2 = 4.25.
+    assert_eq!(g("acme")["ces"]["value"], 4.25);
+    assert_eq!(
+        (g("acme")["ces"]["scale_min"].as_f64(), g("acme")["ces"]["scale_max"].as_f64()),
+        (Some(1.0), Some(7.0))
+    );
+    // One scale: the mean on it, (5 + 3) / 2.
+    assert_eq!(g("other")["csat_mean"]["value"], 4.0);
+    assert_eq!(r["total"]["metrics"]["csat_mean"]["value"], Value::Null);
+    // The drill-down shows what the mean adds up.
+    let e = json(&run(&["explain", "ces", "--db", s(&db), "--format", "json"]));
+    let mut v: Vec<f64> = e["rows"].as_array().unwrap().iter().map(|x| x["value"].as_f64().unwrap()).collect();
+    v.sort_by(f64::total_cmp);
+    assert_eq!(v, vec![2.5, 6.0]);
+}

@@ -132,6 +132,18 @@ pub struct Facts {
     pub conversations: Vec<ConversationFact>,
 }
 
+impl Facts {
+    /// Conversation → the agent who answered its first request: survey answers and quality
+    /// reviews tied to a conversation but to no agent are credited to that agent.
+    pub fn first_agents(&self) -> std::collections::HashMap<String, String> {
+        self.requests
+            .iter()
+            .filter(|r| r.first_of_conversation && r.outcome == Outcome::Answered)
+            .filter_map(|r| r.agent.clone().map(|a| (r.conversation_id.clone(), a)))
+            .collect()
+    }
+}
+
 /// One conversation: where it started, and how (and whether) it was resolved.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ConversationFact {

@@ -346,6 +346,8 @@ fn review_from(f: &dyn Fields) -> FieldResult<Review> {
     Ok(Review { key, conversation_id, reviewer, agent_id, criterion, score, at })
 }
 
+/// A customer's or an order's date: any year (a bank's customer since 1965, a `9999-12-31` that
+/// means "never"); these dates do not make calendar buckets, message instants do.
 fn moment(f: &dyn Fields, name: &str) -> FieldResult<Option<Moment>> {
     match f.get(name)? {
         None => Ok(None),
@@ -571,11 +573,23 @@ pub struct LineCounter<R> {
     lines_before: u64,
     /// Only `\n` breaks a line (a file whose rows end in `\n` and whose texts hold bare CRs).
     lf_only: bool,
+    /// Where the last whole row ended ([`LineCounter::mark`]): reading more than
+    /// [`MAX_ROW_BYTES`] past it is refused.
+    mark: u64,
 }
+
+/// The longest row a reader takes: past it (a quote never closed makes the rest of a file one
+/// row) reading stops with an error instead of holding the rest of the file in memory.
+pub const MAX_ROW_BYTES: u64 = 64 << 20;
 
 impl<R: Read> LineCounter<R> {
     pub fn new(inner: R) -> Self {
-        LineCounter { inner, pos: 0, prev_cr: false, breaks: VecDeque::new(), lines_before: 0, lf_only: false }
+        LineCounter { inner, pos: 0, prev_cr: false, breaks: VecDeque::new(), lines_before: 0, lf_only: false, mark: 0 }
+    }
+
+    /// A whole row was read up to here.
+    pub fn mark(&mut self) {
+        self.mark = self.pos;
     }
 
     /// Counts `\n` only: a lone `\r` inside a row is a character of its text, not a line.
@@ -603,6 +617,12 @@ impl<R: Read> LineCounter<R> {
 
 impl<R: Read> Read for LineCounter<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.pos - self.mark > MAX_ROW_BYTES {
+            return Err(io::Error::other(format!(
+                "a row runs past {} MiB (a quote never closed?)",
+                MAX_ROW_BYTES >> 20
+            )));
+        }
         let n = self.inner.read(buf)?;
         let data = &buf[..n];
         for i in memchr::memchr2_iter(b'\r', b'\n', data) {
@@ -812,6 +832,7 @@ fn next_csv<'a, R: Read>(
             }))
         }
         Ok(true) => {
+            rdr.get_mut().mark();
             let off = rec.position().map_or(0, |p| p.byte());
             let line = rdr.get_mut().line_of(off);
             if rec.len() != width {
@@ -1035,6 +1056,9 @@ impl<R: Read> LineReader<R> {
                 i += 1;
             }
             out.extend_from_slice(&buf[start..i]);
+            if out.len() as u64 > MAX_ROW_BYTES {
+                return Err(io::Error::other(format!("a line runs past {} MiB", MAX_ROW_BYTES >> 20)));
+            }
             if i < buf.len() {
                 self.pending_lf_skip = buf[i] == b'\r';
                 self.r.consume(i + 1);
@@ -1193,8 +1217,12 @@ fn thread_roots_counted(parent: &HashMap<String, String>) -> (HashMap<String, St
         if root.contains_key(start.as_str()) {
             continue;
         }
+        // Emptied by removing the last walk's entries: `clear` would cost the map's whole
+        // capacity (the longest chain's) for every walk after it.
+        for t in &path {
+            on_path.remove(t);
+        }
         path.clear();
-        on_path.clear();
         let mut cur: &str = start;
         let found: String = loop {
             if let Some(r) = root.get(cur) {
@@ -1233,6 +1261,7 @@ impl<R: Read> TwcsReader<R> {
         let mut company_tweets: Vec<(String, i64, String)> = Vec::new();
         let mut companies = HashMap::default();
         while let Ok(true) = rdr.read_byte_record(&mut rec) {
+            rdr.get_mut().mark();
             if rec.len() != width {
                 continue;
             }
@@ -1274,9 +1303,14 @@ impl<R: Read> TwcsReader<R> {
                 Some(Err(RowError { file: self.file.clone(), line, column: 1, reason: format!("unreadable CSV: {e}") }))
             }
             Ok(true) => {
+                self.rdr.get_mut().mark();
                 let off = self.rec.position().map_or(0, |p| p.byte());
                 let line = self.rdr.get_mut().line_of(off);
                 let err = |(column, reason)| RowError { file: self.file.clone(), line, column, reason };
+                // A blank CRLF line read with LF as the row end: one cell holding a CR.
+                if self.rec.len() == 1 && self.rec.get(0).is_some_and(|c| c.iter().all(u8::is_ascii_whitespace)) {
+                    return self.next();
+                }
                 if self.rec.len() != self.width {
                     let col = self.rec.len().min(self.width) as u64 + 1;
                     return Some(Err(err((
@@ -1292,7 +1326,9 @@ impl<R: Read> TwcsReader<R> {
 
     fn message(&self, f: &dyn Fields) -> FieldResult<Message> {
         let id = integral_id(required(f, "tweet_id")?).into_owned();
-        let author = integral_id(required(f, "author_id")?).into_owned();
+        // Authors are handles or anonymised numbers written as text: read as they are (a handle
+        // `1e5` is not 100000).
+        let author = required(f, "author_id")?.to_string();
         let inbound_s = required(f, "inbound")?;
         let inbound = parse_bool(inbound_s)
             .ok_or_else(|| (f.col("inbound"), format!("`{inbound_s}` in column `inbound` is not True or False")))?;

@@ -66,8 +66,13 @@ pub enum Rule {
         den: fn(&SurveyRow) -> bool,
         num: fn(&SurveyRow) -> bool,
     },
-    /// Mean score, on the original scale, of the answers satisfying the predicate.
-    SurveyMean(fn(&SurveyRow) -> bool),
+    /// Mean score of the answers satisfying `pred`: on their own scale when every answer used
+    /// the same one (`null` when they differ), or, with `onto`, each answer first mapped linearly
+    /// onto that scale (CES is read on 1–7 whatever scale it was asked on).
+    SurveyMean {
+        pred: fn(&SurveyRow) -> bool,
+        onto: Option<(f64, f64)>,
+    },
     /// % promoters (9–10) − % detractors (0–6) of NPS answers.
     Nps,
     /// Answers / invitations.
@@ -167,7 +172,7 @@ impl MetricDef {
             | Rule::ContactRatio { .. } => Shape::Ratio,
             Rule::ReqDuration(_) | Rule::MsgDuration(_) | Rule::ContactDuration(_) => Shape::Duration,
             Rule::Badge => Shape::Badge,
-            Rule::SurveyMean(_) => Shape::Mean,
+            Rule::SurveyMean { .. } => Shape::Mean,
             Rule::Nps => Shape::Nps,
         }
     }
@@ -192,7 +197,7 @@ impl MetricDef {
         matches!(
             self.rule,
             Rule::SurveyRatio { .. }
-                | Rule::SurveyMean(_)
+                | Rule::SurveyMean { .. }
                 | Rule::Nps
                 | Rule::SurveyResponseRate
                 | Rule::ContactCount(_)
@@ -468,7 +473,7 @@ pub static METRICS: &[MetricDef] = &[
         formula_fr: "moyenne des scores CSAT sur leur échelle (null si les échelles diffèrent)",
         formula_en: "mean CSAT score on its own scale (null when scales differ)",
         higher_is_better: true,
-        rule: Rule::SurveyMean(csat),
+        rule: Rule::SurveyMean { pred: csat, onto: None },
     },
     MetricDef {
         id: "nps",
@@ -485,10 +490,10 @@ pub static METRICS: &[MetricDef] = &[
         seed: "004, 003",
         label_fr: "Effort client (CES)",
         label_en: "Customer effort (CES)",
-        formula_fr: "Σ scores d'effort / réponses (1–7) ; plus bas est meilleur",
-        formula_en: "Σ effort scores / answers (1–7); lower is better",
+        formula_fr: "Σ scores d'effort / réponses, sur 1–7 (une réponse sur une autre échelle y est ramenée linéairement) ; plus bas est meilleur",
+        formula_en: "Σ effort scores / answers, on 1–7 (an answer on another scale is mapped onto it linearly); lower is better",
         higher_is_better: false,
-        rule: Rule::SurveyMean(|s| s.kind == SurveyKind::Ces && s.score().is_some()),
+        rule: Rule::SurveyMean { pred: |s| s.kind == SurveyKind::Ces && s.score().is_some(), onto: Some((1.0, 7.0)) },
     },
     MetricDef {
         id: "survey_response_rate",

@@ -312,12 +312,11 @@ pub enum Moment {
 
 impl Moment {
     pub fn parse(s: &str) -> Result<Moment, String> {
+        // Any year: a customer since 1965, a `9999-12-31` meaning "never" (stored values are read
+        // back with this too).
         match chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d") {
-            Ok(d) if !(1970..2100).contains(&chrono::Datelike::year(&d)) => {
-                Err(format!("date `{}` is outside the years 1970–2099 that Baromètre accepts", s.trim()))
-            }
             Ok(d) => Ok(Moment::Day(d)),
-            Err(_) => crate::time::parse_instant(s).map(Moment::At),
+            Err(_) => crate::time::parse_any_instant(s).map(Moment::At),
         }
     }
     pub fn ms(&self, zone: crate::time::Zone) -> crate::time::Millis {

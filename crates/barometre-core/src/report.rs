@@ -320,6 +320,10 @@ pub fn bucket_of_key(key: &str, dim: Dim, zone: Zone) -> Option<(Millis, Millis)
         Dim::Day => NaiveDate::parse_from_str(key, "%Y-%m-%d").ok()?,
         _ => return None,
     };
+    // Only the years the data can hold: a key like `+262142-12-31` names no bucket.
+    if !(1970..2100).contains(&first.year()) {
+        return None;
+    }
     let start = zone.day_start(first);
     (time_key(start, dim, zone) == key).then(|| (start, bucket_end(start, dim, zone)))
 }
@@ -358,6 +362,18 @@ pub fn message_key(m: &MessageFact, dim: Dim, zone: Zone) -> Option<String> {
         Dim::Theme => None,
         _ => Some(time_key(m.ms, dim, zone)),
     }
+}
+
+/// A survey answer's score and scale as a mean adds it up: as given, or mapped linearly onto
+/// `onto` when it was asked on another scale.
+fn survey_score(s: &SurveyRow, onto: Option<(f64, f64)>) -> Option<(f64, f64, f64)> {
+    let score = s.score()?;
+    Some(match onto {
+        Some((lo, hi)) if (s.scale_min, s.scale_max) != (lo, hi) => {
+            (lo + (score - s.scale_min) / (s.scale_max - s.scale_min) * (hi - lo), lo, hi)
+        }
+        _ => (score, s.scale_min, s.scale_max),
+    })
 }
 
 fn secs(ms: Millis) -> f64 {
@@ -473,7 +489,8 @@ impl Acc {
             Acc::Durations(v) => Value::Duration(Durations::of(v)),
             Acc::Badge => later(def),
             Acc::Mean { sum, n, lo, hi, mixed, lower } => Value::Mean(Mean {
-                value: (*n > 0).then(|| *sum / *n as f64),
+                // Scores on different scales have no common mean: never guessed (METRICS §4).
+                value: (*n > 0 && !*mixed).then(|| *sum / *n as f64),
                 count: *n,
                 scale_min: (*n > 0 && !*mixed).then_some(*lo),
                 scale_max: (*n > 0 && !*mixed).then_some(*hi),
@@ -1179,12 +1196,12 @@ fn accumulate_slots(def: &MetricDef, rows: &Rows, sl: &Slots, n: usize, ctx: &Ct
             }
             c.into_iter().map(|(num, den)| Acc::Ratio { num, den }).collect()
         }
-        Rule::SurveyMean(p) => {
+        Rule::SurveyMean { pred, onto } => {
             let lower = !def.higher_is_better;
             let mut v = vec![Acc::Mean { sum: 0.0, n: 0, lo: 0.0, hi: 0.0, mixed: false, lower }; n];
             for (i, s) in rows.surveys.iter().enumerate() {
-                if let (true, Some(score)) = (p(s), s.score()) {
-                    let one = Acc::Mean { sum: score, n: 1, lo: s.scale_min, hi: s.scale_max, mixed: false, lower };
+                if let (true, Some((score, lo, hi))) = (pred(s), survey_score(s, *onto)) {
+                    let one = Acc::Mean { sum: score, n: 1, lo, hi, mixed: false, lower };
                     v[slot(sl.surveys, i)].merge(&one);
                 }
             }
@@ -1702,6 +1719,50 @@ pub struct Records {
     pub surveys: Vec<SurveyAnswer>,
     pub contacts: Vec<Contact>,
     pub invitations: Vec<SurveyInvitation>,
+    /// Conversation → the agent who answered its first request ([`Facts::first_agents`]), when
+    /// an answer or a review needs it ([`Records::needs_conversation_agents`]).
+    pub conversation_agents: std::collections::HashMap<String, String>,
+}
+
+impl Records {
+    /// Whether an answer or a review is tied to a conversation but to no agent.
+    pub fn needs_conversation_agents(&self) -> bool {
+        self.surveys.iter().any(|s| s.agent_id.is_none() && s.conversation_id.is_some())
+            || self.reviews.iter().any(|r| r.agent_id.is_none() && r.conversation_id.is_some())
+    }
+
+    /// Each survey answer as reports credit it — the one rule the report and its drill-down
+    /// share: its own account, channel and agent; else its invitation's account and channel and
+    /// its conversation's first agent; the theme of its invitation.
+    pub fn survey_credits(&self) -> Vec<SurveyCredit<'_>> {
+        let (_, invitation_of) = crate::model::link_invitations(&self.surveys, &self.invitations);
+        self.surveys
+            .iter()
+            .zip(invitation_of)
+            .map(|(a, inv)| {
+                let inv = inv.map(|i| &self.invitations[i]);
+                SurveyCredit {
+                    invitation: inv,
+                    account: a.account.as_deref().or(inv.and_then(|i| i.account.as_deref())),
+                    channel: a.channel.as_deref().or(inv.and_then(|i| i.channel.as_deref())),
+                    agent: a.agent_id.as_deref().or_else(|| {
+                        a.conversation_id.as_ref().and_then(|c| self.conversation_agents.get(c)).map(String::as_str)
+                    }),
+                    theme: inv.and_then(|i| i.theme.as_deref()),
+                }
+            })
+            .collect()
+    }
+}
+
+/// Where a survey answer counts ([`Records::survey_credits`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SurveyCredit<'a> {
+    pub invitation: Option<&'a SurveyInvitation>,
+    pub account: Option<&'a str>,
+    pub channel: Option<&'a str>,
+    pub agent: Option<&'a str>,
+    pub theme: Option<&'a str>,
 }
 
 fn record_key(
@@ -1781,29 +1842,32 @@ fn explain_records(def: &MetricDef, rec: &Records, p: &Params, group: Option<&st
     let keep = |ms: Millis, a: Option<&str>, c: Option<&str>, g: Option<&str>| {
         p.contains(ms) && p.by.is_none_or(|d| group_matches(record_key(ms, a, c, g, d, p.zone), group))
     };
-    let surveys = rec
-        .surveys
-        .iter()
-        .filter(|s| keep(s.answered_at.ms, s.account.as_deref(), s.channel.as_deref(), s.agent_id.as_deref()));
+    // Answers grouped as the report credits them (through their invitation and conversation).
+    let credits = rec.survey_credits();
+    let surveys = rec.surveys.iter().zip(&credits).filter(|(s, c)| match p.by {
+        Some(Dim::Theme) => p.contains(s.answered_at.ms) && group_matches(c.theme.map(str::to_string), group),
+        _ => keep(s.answered_at.ms, c.account, c.channel, c.agent),
+    });
     let contacts =
         rec.contacts.iter().filter(|c| keep(c.queued_at.ms, Some(&c.account), Some(&c.channel), c.agent_id.as_deref()));
     match &def.rule {
         Rule::SurveyRatio { den, num } => surveys
-            .filter_map(|s| {
-                let r = FactTable::survey_row(&mut dict, s, None);
+            .filter_map(|(s, c)| {
+                let r = FactTable::survey_row_of(&mut dict, s, c.agent, c.invitation);
                 den(&r).then(|| with(survey_json(s), "in_numerator", Json::Bool(num(&r))))
             })
             .collect(),
-        Rule::SurveyMean(pred) => surveys
-            .filter(|s| {
-                let r = FactTable::survey_row(&mut dict, s, None);
-                pred(&r) && r.score().is_some()
+        Rule::SurveyMean { pred, onto } => surveys
+            .filter_map(|(s, c)| {
+                let r = FactTable::survey_row_of(&mut dict, s, c.agent, c.invitation);
+                let (score, _, _) = survey_score(&r, *onto).filter(|_| pred(&r))?;
+                // What the mean adds up: the score itself, or as mapped onto the common scale.
+                Some(with(survey_json(s), "value", json!(score)))
             })
-            .map(survey_json)
             .collect(),
         Rule::Nps => surveys
-            .filter(|s| s.survey == "nps" && s.score.is_some())
-            .map(|s| {
+            .filter(|(s, _)| s.survey == "nps" && s.score.is_some())
+            .map(|(s, _)| {
                 let sc = s.score.unwrap_or_default();
                 let class = if sc >= 9.0 {
                     "promoter"

@@ -63,7 +63,8 @@ pub fn parse_instant(s: &str) -> Result<Stamp, String> {
     parse_any_instant(s).and_then(|st| in_range(st, s))
 }
 
-fn parse_any_instant(s: &str) -> Result<Stamp, String> {
+/// [`parse_instant`] without the range check: for values already stored.
+pub fn parse_any_instant(s: &str) -> Result<Stamp, String> {
     let t = s.trim();
     if let Some(st) = fast_instant(t.as_bytes()) {
         return Ok(st);
@@ -235,6 +236,12 @@ impl Zone {
 /// Parses a period bound: an RFC 3339 instant, or a bare date meaning local midnight in `zone`.
 pub fn parse_bound(s: &str, zone: Zone) -> Result<Millis, String> {
     if let Ok(d) = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d") {
+        // A period ends at 2100-01-01 at the latest (exclusive), like the data it selects.
+        if !(1970..=2100).contains(&chrono::Datelike::year(&d))
+            || (chrono::Datelike::year(&d) == 2100 && chrono::Datelike::ordinal(&d) > 1)
+        {
+            return Err(format!("date `{}` is outside the years 1970–2099 that Baromètre accepts", s.trim()));
+        }
         return Ok(zone.day_start(d));
     }
     parse_instant(s).map(|st| st.ms)
@@ -281,6 +288,14 @@ mod tests {
     #[case::hour_24("2026-02-10T24:00:00Z")]
     fn impossible_dates_are_refused(#[case] s: &str) {
         assert!(parse_instant(s).is_err());
+    }
+
+    #[test]
+    fn period_bounds_keep_to_the_accepted_years() {
+        assert!(parse_bound("0000-01-01", Zone::UTC).unwrap_err().contains("1970–2099"));
+        assert!(parse_bound("+262142-12-31", Zone::UTC).is_err());
+        assert_eq!(parse_bound("2100-01-01", Zone::UTC).unwrap(), END_MS);
+        assert!(parse_bound("2100-01-02", Zone::UTC).is_err());
     }
 
     #[test]

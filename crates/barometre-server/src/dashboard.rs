@@ -75,8 +75,11 @@ pub struct LangQuery {
 }
 
 pub async fn login_page(Query(q): Query<LangQuery>) -> Html<String> {
-    let lang = lang_of(q.lang.as_deref());
-    let error = match q.error.as_deref() {
+    login_html(lang_of(q.lang.as_deref()), q.error.as_deref())
+}
+
+fn login_html(lang: Lang, error: Option<&str>) -> Html<String> {
+    let error = match error {
         Some("locked") => {
             t(lang, "Trop d'essais : réessayez dans 15 minutes.", "Too many attempts: try again in 15 minutes.")
         }
@@ -121,6 +124,10 @@ fn cross_site() -> Problem {
     Problem::new(StatusCode::FORBIDDEN, "this form must be sent from Baromètre's own pages")
 }
 
+/// User names longer than this are refused before anything is counted or hashed (the attempts
+/// table keys on names: its memory is bounded by their length too).
+const MAX_NAME_BYTES: usize = 256;
+
 pub async fn login(
     State(st): State<AppState>,
     headers: HeaderMap,
@@ -130,33 +137,38 @@ pub async fn login(
         return Err(cross_site());
     }
     let lang = lang_code(f.lang.as_deref());
+    let wrong = || Ok(Redirect::to(&format!("/login?lang={lang}&error=1")).into_response());
+    if f.user.len() > MAX_NAME_BYTES || f.password.len() > 4096 {
+        return wrong();
+    }
     let attempts = || st.attempts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     // The attempt is counted before the password is checked: simultaneous guesses cannot all
     // slip under the limit while the first ones are being hashed.
     if attempts().begin(&f.user, Instant::now()) == Verdict::Locked {
-        return Ok(
-            (StatusCode::TOO_MANY_REQUESTS, Redirect::to(&format!("/login?lang={lang}&error=locked"))).into_response()
-        );
+        let page = login_html(lang_of(Some(lang)), Some("locked"));
+        return Ok((StatusCode::TOO_MANY_REQUESTS, page).into_response());
     }
+    // The stored hash is read and the store given back; then the password is hashed under a
+    // permit of its own: logins neither hold stores nor take more cores than there are.
+    let (st2, user) = (st.clone(), f.user.clone());
+    let stored = blocking(move || Ok(open(&st2)?.user(&user)?)).await?;
     let st2 = st.clone();
-    let user = f.user.clone();
+    let password = f.password;
     let ok = blocking(move || {
-        let mut store = open(&st2)?;
-        match store.login(&user, &f.password)? {
-            Some(_) => Ok(Some(store.create_session(&user, SESSION_MS)?.0)),
-            None => Ok(None),
-        }
+        let _permit = st2.logins.acquire();
+        // An unknown name costs the same hash as a known one.
+        let hash = stored.as_ref().map_or(barometre_store::auth::UNKNOWN_USER_HASH, |u| u.2.as_str());
+        Ok(barometre_store::auth::verify_password(&password, hash) && stored.is_some())
     })
     .await?;
-    match ok {
-        Some(id) => {
-            attempts().succeeded(&f.user);
-            let cookie =
-                format!("{COOKIE}={id}; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age={}", SESSION_MS / 1000);
-            Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&format!("/?lang={lang}"))).into_response())
-        }
-        None => Ok(Redirect::to(&format!("/login?lang={lang}&error=1")).into_response()),
+    if !ok {
+        return wrong();
     }
+    let (st2, user) = (st.clone(), f.user.clone());
+    let id = blocking(move || Ok(open(&st2)?.create_session(&user, SESSION_MS)?.0)).await?;
+    attempts().succeeded(&f.user);
+    let cookie = format!("{COOKIE}={id}; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age={}", SESSION_MS / 1000);
+    Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&format!("/?lang={lang}"))).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -307,7 +319,10 @@ pub async fn overview(
         let lang = lang_of(q.lang.as_deref());
         let p = period(&q)?;
         let (from, to) = report::load_span(&st.cfg, &p, true);
+        // Permit first, then a store (the order every heavy computation keeps).
+        drop(store);
         let _permit = st.heavy.acquire();
+        let store = open(&st)?;
         let full = store.table(&s.workspace, &st.cfg, from, to)?;
         // The choices of each filter: the names the period's messages carry.
         let names = |f: fn(&barometre_core::table::MsgRow) -> u32| -> Vec<String> {
@@ -450,11 +465,10 @@ fn render_overview(
         let Some(key) = g.key.clone() else { continue };
         let mut missing = Vec::new();
         if let Some(r) = bd.response_rate.value.filter(|r| *r < bd.thresholds.response_rate) {
-            missing.push(format!(
-                "+{:.1} pts {}",
-                bd.thresholds.response_rate - r,
-                t(lang, "de taux de réponse", "of response rate")
-            ));
+            let gap = format!("{:.1}", bd.thresholds.response_rate - r);
+            // French writes a decimal comma (`+14,5 pts`).
+            let gap = if lang == Lang::Fr { gap.replace('.', ",") } else { gap };
+            missing.push(format!("+{gap} pts {}", t(lang, "de taux de réponse", "of response rate")));
         }
         if let Some(m) = bd.response_time.median.filter(|m| *m >= bd.thresholds.response_time) {
             missing.push(format!(
@@ -651,9 +665,11 @@ pub async fn explain_page(
         let to = q.to.as_deref().filter(|x| !x.is_empty());
         let p = Params::parse(from, to, q.by.as_deref(), None).map_err(Problem::bad_request)?;
         let (lo, hi) = report::load_span(&st.cfg, &p, false);
+        drop(store);
         let _permit = st.heavy.acquire();
+        let store = open(&st)?;
         let mut facts: Facts = store.facts(&s.workspace, &st.cfg, lo, hi)?;
-        let mut records = store.records(&s.workspace, p.from, p.to)?;
+        let mut records = store.records_credited(&s.workspace, &st.cfg, p.from, p.to)?;
         for (d, v) in filters(&q.account, &q.channel, &q.team) {
             facts = facts.filtered(d, v);
             let keep = |account: Option<&str>, channel: Option<&str>| match d {

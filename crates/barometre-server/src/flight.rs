@@ -93,7 +93,9 @@ impl Flights {
         loop {
             let e = g.0.entry(key.to_string()).or_default();
             match (&e.done, e.computing) {
-                (Some((v, b)), _) if *v == version => return Ok((b.clone(), Served::Fresh)),
+                // A newer answer than asked for (an import landed between reading the version
+                // and getting here) is as fresh as can be.
+                (Some((v, b)), _) if *v >= version => return Ok((b.clone(), Served::Fresh)),
                 (Some((v, b)), true) if *v < version => return Ok((b.clone(), Served::Previous)),
                 (_, true) => g = self.cv.wait(g).unwrap_or_else(PoisonError::into_inner),
                 (_, false) => {

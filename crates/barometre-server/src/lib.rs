@@ -32,6 +32,8 @@ pub struct AppState {
     pub reports: Arc<flight::Flights>,
     /// Heavy computations (a report, a drill-down, the overview) running at once, at most.
     pub heavy: Arc<flight::Permits>,
+    /// Password hashes computed at once, at most (each costs 600,000 rounds).
+    pub logins: Arc<flight::Permits>,
     /// Open stores, reused from request to request (opening one costs more than most answers).
     pool: Arc<Pool>,
 }
@@ -88,6 +90,7 @@ impl AppState {
             attempts: Arc::default(),
             reports: Arc::new(flight::Flights::new(REPORT_BUDGET)),
             heavy: Arc::new(flight::Permits::new(cores)),
+            logins: Arc::new(flight::Permits::new(cores)),
             pool: Arc::default(),
         }
     }
@@ -222,8 +225,9 @@ async fn report_handler(State(st): State<AppState>, headers: HeaderMap, guard::Q
         // Dashboards and BI tools ask the same questions again and again: a report is computed
         // once per store version (every import bumps it), by one request while the others get
         // the previous version (or wait for the first one).
-        let key =
-            format!("{ws}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}", q.from, q.to, q.by, q.tz, q.metrics);
+        // Keyed by the parsed query (instants, zone, metric bits), not its text: spellings of one
+        // question share one answer, and a key's size does not depend on what a client sends.
+        let key = format!("{ws}\u{1f}{:?}", p);
         let (bytes, _) = st.reports.get(&key, version, || {
             let _permit = st.heavy.acquire();
             let store = open(&st)?;
@@ -264,10 +268,14 @@ async fn explain_handler(
             metrics::find(&q.metric).ok_or_else(|| Problem::bad_request(format!("unknown metric `{}`", q.metric)))?;
         let p = Params::parse(q.from.as_deref(), q.to.as_deref(), q.by.as_deref(), q.tz.as_deref())
             .map_err(Problem::bad_request)?;
+        // Permit first, then a store, as every heavy computation does (the other order could
+        // leave stores held by requests waiting for permits held by requests waiting for stores).
+        drop(store);
         let _permit = st.heavy.acquire();
+        let store = open(&st)?;
         let (from, to) = report::load_span(&st.cfg, &p, false);
         let facts = store.facts(&ws, &st.cfg, from, to)?;
-        let records = store.records(&ws, p.from, p.to)?;
+        let records = store.records_credited(&ws, &st.cfg, p.from, p.to)?;
         let mut e = report::explain(def, &facts, &records, &p, q.group.as_deref(), &st.cfg);
         if q.numerator == Some(true) {
             e.numerator_only();
@@ -355,7 +363,10 @@ async fn import_handler(
         if format == Format::Twcs {
             return Err(Problem::bad_request("the twcs layout is imported with the CLI"));
         }
-        let spool = tempfile::tempfile().map_err(|e| {
+        // Beside the store (a disk of the server's), not in a temporary folder that may be
+        // memory.
+        let dir = st2.db.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+        let spool = tempfile::tempfile_in(dir).map_err(|e| {
             eprintln!("import: no temporary file: {e}");
             Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "the import could not be staged")
         })?;

@@ -315,6 +315,18 @@ mod dashboard_pages {
     }
 
     #[tokio::test]
+    async fn what_the_badge_misses_is_written_with_a_french_decimal_comma() {
+        let w = world();
+        with_user(&w);
+        let cookie = login(&w).await;
+        let (_, fr, _) = get_page(&w, "/?lang=fr&from=2026-04-01&to=2026-04-10", Some(&cookie)).await;
+        // acme: x1 answered, x3 not → 50 %; the badge asks 90 %: 40 points short.
+        assert!(fr.contains("+40,0 pts de taux de réponse"), "{}", &fr[fr.find("Ce qui manque").unwrap_or(0)..][..600]);
+        let (_, en, _) = get_page(&w, "/?lang=en&from=2026-04-01&to=2026-04-10", Some(&cookie)).await;
+        assert!(en.contains("+40.0 pts of response rate"));
+    }
+
+    #[tokio::test]
     async fn a_password_change_ends_the_users_sessions() {
         let w = world();
         with_user(&w);
@@ -336,9 +348,17 @@ mod dashboard_pages {
             let r = post_form(&w, "/login", "user=julie&password=wrong&lang=fr", None).await;
             assert_eq!(r.headers().get("location").unwrap(), "/login?lang=fr&error=1");
         }
-        // Locked now, even with the right password.
+        // Locked now, even with the right password: the login page says so, as a page.
         let r = post_form(&w, "/login", "user=julie&password=correct+horse&lang=fr", None).await;
         assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(r.headers().get("content-type").unwrap().to_str().unwrap().starts_with("text/html"));
+        let page = r.into_body().collect().await.unwrap().to_bytes();
+        assert!(String::from_utf8_lossy(&page).contains("Trop d'essais"));
+        // A name too long to be one is refused without being counted or hashed.
+        let long = "a".repeat(10_000);
+        let r = post_form(&w, "/login", &format!("user={long}&password=x&lang=fr"), None).await;
+        assert_eq!(r.headers().get("location").unwrap(), "/login?lang=fr&error=1");
+        assert_eq!(w.state.attempts.lock().unwrap().len(), 1, "only julie is remembered");
     }
 
     #[tokio::test]
@@ -586,5 +606,73 @@ mod hardening {
         s.write_all(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
         let (closed, out) = closed_within(s).await;
         assert!(closed && out.starts_with("HTTP/1.1 200"), "{out}");
+    }
+}
+
+mod under_load {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn reports_and_drill_downs_together_never_wait_on_each_other_forever() {
+        let w = world();
+        // More drill-downs than stores and more reports than permits, all at once, on fresh keys
+        // (each report computes): with stores taken before permits in some handlers and after
+        // in others, this mix could hold every store and every permit waiting on each other.
+        let mut jobs = Vec::new();
+        for i in 0..40 {
+            let (st, t) = (w.state.clone(), w.viewer_a.clone());
+            jobs.push(tokio::spawn(async move {
+                let uri = if i % 4 == 0 {
+                    format!("/api/v1/report?by=channel&from=2026-04-0{}", 1 + i % 5)
+                } else {
+                    "/api/v1/explain?metric=response_rate&by=channel&group=twitter".to_string()
+                };
+                let req = Request::builder().uri(uri).header("authorization", format!("Bearer {t}"));
+                router(st).oneshot(req.body(Body::empty()).unwrap()).await.unwrap().status()
+            }));
+        }
+        let all = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+            let mut out = Vec::new();
+            for j in jobs {
+                out.push(j.await.unwrap());
+            }
+            out
+        })
+        .await
+        .expect("every request answered");
+        assert!(all.iter().all(|s| *s == StatusCode::OK), "{all:?}");
+    }
+
+    #[tokio::test]
+    async fn an_unclosed_quote_stops_reading_with_an_error_and_keeps_the_rows_before() {
+        let w = world();
+        let mut csv = String::from("message_id,created_at,direction,account,channel,author_id,text\n");
+        csv.push_str("q1,2026-04-09T10:00:00Z,in,acme,chat,u1,fine\n");
+        csv.push_str("q2,2026-04-09T10:01:00Z,in,acme,chat,u1,\"never closed\n");
+        // 70 MB after the open quote: past the longest row a reader takes.
+        let filler = "x".repeat(1000) + "\n";
+        for _ in 0..70_000 {
+            csv.push_str(&filler);
+        }
+        let (status, _, body) = call(&w, "POST", "/api/v1/import/messages", Some(&w.analyst_a), &csv).await;
+        assert_eq!(status, StatusCode::OK);
+        let b = v(&body);
+        assert_eq!(b["inserted"], 1, "{body}");
+        assert_eq!(b["rejected_count"], 1);
+        let reason = b["rejected"][0]["reason"].as_str().unwrap();
+        assert!(reason.contains("a row runs past 64 MiB"), "{reason}");
+    }
+
+    #[tokio::test]
+    async fn a_kept_refused_row_does_not_echo_a_huge_cell_whole() {
+        let w = world();
+        let huge = "9".repeat(100_000);
+        let csv = format!("message_id,created_at,direction,account,channel,author_id\nq1,{huge},in,acme,chat,u1\n");
+        let (_, _, body) = call(&w, "POST", "/api/v1/import/messages", Some(&w.analyst_a), &csv).await;
+        let b = v(&body);
+        assert_eq!(b["rejected_count"], 1);
+        let reason = b["rejected"][0]["reason"].as_str().unwrap();
+        assert_eq!(reason.chars().count(), barometre_store::REASON_KEPT_CHARS + 1, "cut, with an ellipsis");
+        assert!(body.len() < 2_000, "{}", body.len());
     }
 }

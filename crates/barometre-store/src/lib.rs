@@ -53,6 +53,9 @@ pub struct ImportSummary {
 /// its bad rows.
 pub const REJECTED_KEPT: usize = 1_000;
 
+/// Characters of a kept refused row's reason, at most.
+pub const REASON_KEPT_CHARS: usize = 300;
+
 /// Where an import reports as it goes: rows read so far, and each refused row when it is found
 /// (so that a caller can print or count them without the store keeping them all).
 pub trait ImportSink {
@@ -69,6 +72,13 @@ impl ImportSummary {
         sink.rejected(&e);
         self.rejected_count += 1;
         if self.rejected.len() < REJECTED_KEPT {
+            // A reason echoes the bad cell: kept ones are cut, so that 1,000 of them stay small
+            // whatever the cells hold (the sink saw it whole).
+            let mut e = e;
+            if let Some((cut, _)) = e.reason.char_indices().nth(REASON_KEPT_CHARS) {
+                e.reason.truncate(cut);
+                e.reason.push('…');
+            }
             self.rejected.push(e);
         }
     }
@@ -106,8 +116,27 @@ pub trait Store {
         to: Option<Millis>,
     ) -> Result<Facts, StoreError>;
 
-    /// Survey answers, invitations and queued contacts in `[from, to)`, for drill-downs.
+    /// Queued contacts, posts and reviews in `[from, to)`, and every survey answer and invitation
+    /// whatever the period: an invitation of the period is answered by an answer that may come
+    /// after it, and an answer of the period is credited through an invitation sent before it
+    /// (METRICS §1 attribution). Reports and drill-downs keep each record of their own period.
     fn records(&self, workspace: &str, from: Option<Millis>, to: Option<Millis>) -> Result<Records, StoreError>;
+
+    /// [`Store::records`] with the conversations' first agents that credit answers and reviews
+    /// tied to a conversation but to no agent (what reports and drill-downs both need).
+    fn records_credited(
+        &self,
+        workspace: &str,
+        cfg: &Config,
+        from: Option<Millis>,
+        to: Option<Millis>,
+    ) -> Result<Records, StoreError> {
+        let mut rec = self.records(workspace, from, to)?;
+        if rec.needs_conversation_agents() {
+            rec.conversation_agents = self.facts(workspace, cfg, None, None)?.first_agents();
+        }
+        Ok(rec)
+    }
 
     /// The facts of one conversation.
     fn conversation_facts(&self, workspace: &str, cfg: &Config, conversation_id: &str) -> Result<Facts, StoreError>;
@@ -158,6 +187,10 @@ pub trait Store {
         role: auth::Role,
         password_hash: &str,
     ) -> Result<(), StoreError>;
+
+    /// A user's workspace, role and password hash (to check a password without holding the
+    /// store while it is hashed).
+    fn user(&self, name: &str) -> Result<Option<(String, auth::Role, String)>, StoreError>;
 
     /// The user's workspace and role when the password matches.
     fn login(&self, name: &str, password: &str) -> Result<Option<(String, auth::Role)>, StoreError>;

@@ -4,7 +4,6 @@ use crate::auth::Role;
 use crate::chunks::{self, CHUNK_ROWS};
 use crate::keyed;
 use crate::{ImportSink, ImportSummary, Store, StoreError};
-use barometre_core::clock::Outcome;
 use barometre_core::clock::{self, actionable_from, Facts};
 use barometre_core::config::Config;
 use barometre_core::engine::{self, ClockInput, RawRow};
@@ -269,39 +268,20 @@ fn write_facts(tx: &Transaction, ws: &str, cfg: &Config, inp: &ClockInput) -> Re
     Ok(())
 }
 
-/// Conversation → the agent who answered its first request.
-fn first_agents(f: &Facts) -> HashMap<String, String> {
-    f.requests
-        .iter()
-        .filter(|r| r.first_of_conversation && r.outcome == Outcome::Answered)
-        .filter_map(|r| r.agent.clone().map(|a| (r.conversation_id.clone(), a)))
-        .collect()
-}
-
-/// Adds survey answers, invitations and contacts to a report's table. A survey tied to a
-/// conversation but to no agent is credited to the agent who first answered that conversation
-/// (`agents` is asked only when such a survey exists).
-pub(crate) fn add_records(
-    t: &mut FactTable,
-    rec: &Records,
-    agents: impl FnOnce() -> Result<HashMap<String, String>, StoreError>,
-) -> Result<(), StoreError> {
-    let need = rec.surveys.iter().any(|s| s.agent_id.is_none() && s.conversation_id.is_some())
-        || rec.reviews.iter().any(|r| r.agent_id.is_none() && r.conversation_id.is_some());
-    let by_conv = if need { agents()? } else { HashMap::new() };
-    let (answered, invitation_of) = barometre_core::model::link_invitations(&rec.surveys, &rec.invitations);
-    for (s, inv) in rec.surveys.iter().zip(invitation_of) {
-        let agent = s.conversation_id.as_ref().and_then(|c| by_conv.get(c)).map(String::as_str);
-        let inv = inv.map(|i| &rec.invitations[i]);
-        t.surveys.push(FactTable::survey_row_of(&mut t.dict, s, agent, inv));
+/// Adds survey answers, invitations and contacts to a report's table, each survey answer where
+/// [`Records::survey_credits`] credits it (the rule the drill-down shares).
+pub(crate) fn add_records(t: &mut FactTable, rec: &Records) {
+    for (s, c) in rec.surveys.iter().zip(rec.survey_credits()) {
+        t.surveys.push(FactTable::survey_row_of(&mut t.dict, s, c.agent, c.invitation));
     }
     for c in &rec.contacts {
         t.contacts.push(FactTable::contact_row(&mut t.dict, c));
     }
     for r in &rec.reviews {
-        let agent = r.conversation_id.as_ref().and_then(|c| by_conv.get(c)).map(String::as_str);
+        let agent = r.conversation_id.as_ref().and_then(|c| rec.conversation_agents.get(c)).map(String::as_str);
         t.reviews.push(FactTable::review_row(&mut t.dict, r, agent));
     }
+    let (answered, _) = barometre_core::model::link_invitations(&rec.surveys, &rec.invitations);
     for (i, a) in rec.invitations.iter().zip(answered) {
         t.invitations.push(FactTable::invitation_row(&mut t.dict, i, a));
     }
@@ -313,7 +293,6 @@ pub(crate) fn add_records(
     }
     t.customers.clone_from(&rec.customers);
     t.orders.clone_from(&rec.orders);
-    Ok(())
 }
 
 /// Decodes `n` compact rows of a chunk onto a vector.
@@ -617,9 +596,12 @@ impl Store for SqliteStore {
     fn table(&self, ws: &str, cfg: &Config, from: Option<Millis>, to: Option<Millis>) -> Result<FactTable, StoreError> {
         if self.fingerprint(ws)?.as_deref() != Some(cfg.clock_fingerprint().as_str()) {
             let f = self.facts(ws, cfg, None, None)?;
-            let agents = first_agents(&f);
             let mut t = FactTable::from_facts(&f);
-            add_records(&mut t, &self.records(ws, from, to)?, || Ok(agents))?;
+            let mut rec = self.records(ws, from, to)?;
+            if rec.needs_conversation_agents() {
+                rec.conversation_agents = f.first_agents();
+            }
+            add_records(&mut t, &rec);
             return Ok(clip(t, from, to));
         }
         let mut t = FactTable { dict: read_dict(&self.conn, ws)?, ..FactTable::default() };
@@ -652,7 +634,7 @@ impl Store for SqliteStore {
             let decoded = decoder.join().map_err(|_| StoreError::Corrupt("fact decoder panicked".into()))?;
             read.and(decoded)
         })?;
-        add_records(&mut t, &self.records(ws, from, to)?, || Ok(first_agents(&self.facts(ws, cfg, None, None)?)))?;
+        add_records(&mut t, &self.records_credited(ws, cfg, from, to)?);
         Ok(clip(t, from, to))
     }
 
@@ -706,9 +688,9 @@ impl Store for SqliteStore {
         let (lo, hi) = (from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX));
         let surveys = self.query_rows(
             "SELECT response_id, survey, score, scale_min, scale_max, answered_ms, offset_s, conversation_id, agent_id, \
-             channel, account, customer_id, comment, answer FROM surveys WHERE workspace = ? AND answered_ms >= ? \
-             AND answered_ms < ? ORDER BY answered_ms, response_id",
-            params![ws, lo, hi],
+             channel, account, customer_id, comment, answer FROM surveys WHERE workspace = ? \
+             ORDER BY answered_ms, response_id",
+            params![ws],
             |r| {
                 Ok(SurveyAnswer {
                     response_id: r.get(0)?,
@@ -747,8 +729,8 @@ impl Store for SqliteStore {
         )?;
         let invitations = self.query_rows(
             "SELECT invitation_id, survey, sent_ms, offset_s, channel, account, theme, customer_id FROM survey_invitations \
-             WHERE workspace = ? AND sent_ms >= ? AND sent_ms < ? ORDER BY sent_ms, invitation_id",
-            params![ws, lo, hi],
+             WHERE workspace = ? ORDER BY sent_ms, invitation_id",
+            params![ws],
             |r| {
                 Ok(SurveyInvitation {
                     invitation_id: r.get(0)?,
@@ -822,7 +804,7 @@ impl Store for SqliteStore {
                 })
             },
         )?;
-        Ok(Records { reviews, customers, orders, posts, surveys, contacts, invitations })
+        Ok(Records { reviews, customers, orders, posts, surveys, contacts, invitations, ..Records::default() })
     }
 
     fn conversation_facts(&self, ws: &str, cfg: &Config, conversation_id: &str) -> Result<Facts, StoreError> {
@@ -950,7 +932,19 @@ impl Store for SqliteStore {
              ON CONFLICT (name) DO UPDATE SET workspace = excluded.workspace, role = excluded.role, password = excluded.password",
             params![name, workspace, role.as_str(), password_hash, now_ms()],
         )?;
+        // Re-creating a user replaces the password: whoever was logged in with the old one is out.
+        self.conn.execute("DELETE FROM sessions WHERE user = ?", [name])?;
         Ok(())
+    }
+
+    fn user(&self, name: &str) -> Result<Option<(String, Role, String)>, StoreError> {
+        let row: Option<(String, String, String)> = self
+            .conn
+            .query_row("SELECT workspace, role, password FROM users WHERE name = ?", [name], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()?;
+        Ok(row.and_then(|(w, role, hash)| Role::parse(&role).map(|r| (w, r, hash))))
     }
 
     fn login(&self, name: &str, password: &str) -> Result<Option<(String, Role)>, StoreError> {
