@@ -875,3 +875,135 @@ r6,csat,3,1,5,2026-03-10T15:00:00Z,other
     v.sort_by(f64::total_cmp);
     assert_eq!(v, vec![2.5, 6.0]);
 }
+
+/// Invitations sent on 10 and 30 March, answered on 11 March and on 2 April: March's response
+/// rate is 2/2 whichever way March is asked (an invitation belongs to the period it was sent in
+/// and is answered if its answer exists anywhere in the data).
+#[test]
+fn an_invitation_answered_after_the_period_counts_as_answered_in_its_own() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("b.db");
+    let inv = write(
+        d.path(),
+        "i.csv",
+        "invitation_id,survey,sent_at,channel,account,customer_id
+i1,csat,2026-03-10T09:00:00Z,email,acme,c1
+i2,csat,2026-03-30T09:00:00Z,chat,acme,c2
+",
+    );
+    let ans = write(
+        d.path(),
+        "a.csv",
+        "response_id,survey,score,scale_min,scale_max,answered_at,customer_id
+r1,csat,5,1,5,2026-03-11T09:00:00Z,c1
+r2,csat,2,1,5,2026-04-02T09:00:00Z,c2
+",
+    );
+    assert_eq!(run(&["import", "survey-invitations", s(&inv), "--db", s(&db)]).status.code(), Some(0));
+    assert_eq!(run(&["import", "surveys", s(&ans), "--db", s(&db)]).status.code(), Some(0));
+    let rate = |r: &Value| {
+        let x = &r["survey_response_rate"];
+        (x["numerator"].as_u64().unwrap(), x["denominator"].as_u64().unwrap())
+    };
+    let by_month = json(&run(&["report", "--db", s(&db), "--format", "json", "--by", "month"]));
+    let march = by_month["groups"].as_array().unwrap().iter().find(|g| g["key"] == "2026-03").unwrap().clone();
+    assert_eq!(rate(&march["metrics"]), (2, 2));
+    let period =
+        json(&run(&["report", "--db", s(&db), "--format", "json", "--from", "2026-03-01", "--to", "2026-04-01"]));
+    assert_eq!(rate(&period["total"]["metrics"]), (2, 2), "was 1/2: the April answer was not loaded");
+    let e = json(&run(&[
+        "explain",
+        "survey_response_rate",
+        "--db",
+        s(&db),
+        "--format",
+        "json",
+        "--from",
+        "2026-03-01",
+        "--to",
+        "2026-04-01",
+    ]));
+    let rows = e["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert!(rows.iter().all(|r| r["in_numerator"] == true));
+    // The April answer is credited through its invitation to the chat channel: April's CSAT by
+    // channel holds it under `chat`, and the drill-down lists it there.
+    let april = json(&run(&[
+        "report",
+        "--db",
+        s(&db),
+        "--format",
+        "json",
+        "--by",
+        "channel",
+        "--from",
+        "2026-04-01",
+        "--to",
+        "2026-05-01",
+    ]));
+    let chat = april["groups"].as_array().unwrap().iter().find(|g| g["key"] == "chat").unwrap().clone();
+    assert_eq!(chat["metrics"]["csat"]["denominator"], 1);
+    let e = json(&run(&[
+        "explain",
+        "csat",
+        "--db",
+        s(&db),
+        "--format",
+        "json",
+        "--by",
+        "channel",
+        "--group",
+        "chat",
+        "--from",
+        "2026-04-01",
+        "--to",
+        "2026-05-01",
+    ]));
+    let rows = e["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{e}");
+    assert_eq!(rows[0]["response_id"], "r2");
+}
+
+/// An answer tied to a conversation but to no agent is credited to the agent who answered the
+/// conversation's first request: in the report and in its drill-down alike.
+#[test]
+fn a_survey_credited_to_an_agent_through_its_conversation_is_listed_under_that_agent() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("b.db");
+    let m = write(
+        d.path(),
+        "m.csv",
+        "message_id,created_at,direction,account,channel,author_id,conversation_id
+q1,2026-03-10T09:00:00Z,in,acme,chat,u1,k1
+a1,2026-03-10T09:05:00Z,out,acme,chat,agent-a1,k1
+",
+    );
+    let ans = write(
+        d.path(),
+        "a.csv",
+        "response_id,survey,score,scale_min,scale_max,answered_at,conversation_id
+r1,csat,4,1,5,2026-03-10T10:00:00Z,k1
+r2,nps,10,0,10,2026-03-10T10:00:00Z,k1
+",
+    );
+    assert_eq!(run(&["import", "messages", s(&m), "--db", s(&db)]).status.code(), Some(0));
+    assert_eq!(run(&["import", "surveys", s(&ans), "--db", s(&db)]).status.code(), Some(0));
+    let r = json(&run(&["report", "--db", s(&db), "--format", "json", "--by", "agent"]));
+    let a1 = r["groups"].as_array().unwrap().iter().find(|g| g["key"] == "agent-a1").unwrap().clone();
+    assert_eq!(a1["metrics"]["csat"]["denominator"], 1);
+    for (metric, n) in [("csat", 1), ("csat_mean", 1), ("nps", 1)] {
+        let e = json(&run(&[
+            "explain",
+            metric,
+            "--db",
+            s(&db),
+            "--format",
+            "json",
+            "--by",
+            "agent",
+            "--group",
+            "agent-a1",
+        ]));
+        assert_eq!(e["rows"].as_array().unwrap().len(), n, "{metric}: {e}");
+    }
+}
