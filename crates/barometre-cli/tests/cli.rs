@@ -1007,3 +1007,36 @@ r2,nps,10,0,10,2026-03-10T10:00:00Z,k1
         assert_eq!(e["rows"].as_array().unwrap().len(), n, "{metric}: {e}");
     }
 }
+
+/// `client-932` and `client-182` hash alike (64-bit FxHash): channel preferences counted them as
+/// one customer, whose channel was chat. Customers are numbered now, never hashed.
+#[test]
+fn two_customers_whose_ids_hash_alike_stay_two() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("b.db");
+    let f = write(
+        d.path(),
+        "m.csv",
+        "message_id,created_at,direction,account,channel,author_id,conversation_id,customer_id
+m1,2026-03-10T09:00:00Z,in,acme,email,client-932,k1,client-932
+m2,2026-03-10T10:00:00Z,in,acme,chat,client-182,k2,client-182
+",
+    );
+    assert_eq!(run(&["import", "messages", s(&f), "--db", s(&db)]).status.code(), Some(0));
+    let stored = json(&run(&["report", "--db", s(&db), "--format", "json", "--metrics", "channel_preferences"]));
+    let one_shot = json(&run(&["report", "--input", s(&f), "--format", "json", "--metrics", "channel_preferences"]));
+    for r in [stored, one_shot] {
+        let chans = r["total"]["metrics"]["channel_preferences"]["channels"].as_array().unwrap().clone();
+        let got: Vec<(String, u64, f64)> = chans
+            .iter()
+            .map(|c| {
+                (
+                    c["channel"].as_str().unwrap().to_string(),
+                    c["customers"].as_u64().unwrap(),
+                    c["customer_share"].as_f64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(got, vec![("chat".into(), 1, 50.0), ("email".into(), 1, 50.0)]);
+    }
+}

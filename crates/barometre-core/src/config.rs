@@ -125,6 +125,10 @@ pub struct Config {
     pub engagement_score: BTreeMap<String, f64>,
 }
 
+/// The layout and meaning of stored facts. Raise it whenever they change: stores then recompute
+/// their facts from the rows. 2: requests keep a customer number, not a hash of the id.
+pub const FACTS_VERSION: u32 = 2;
+
 pub const DEFAULT_SIGNATURES: [&str; 3] = [r"\^[A-Z]{2,3}\b", r"/[A-Z]{2,3}\b", r"(?m)^-- "];
 
 impl Default for Config {
@@ -289,8 +293,10 @@ impl Config {
     }
 
     /// What the stored clock facts depend on: when it changes, facts are recomputed.
+    /// What stored facts were computed with: the clock's settings and the facts' layout. Facts
+    /// stored with another fingerprint are recomputed from the rows, never read as they are.
     pub fn clock_fingerprint(&self) -> String {
-        format!("gap={};sig={}", self.session_gap_ms, self.signature_patterns.join("\u{1f}"))
+        format!("facts={FACTS_VERSION};gap={};sig={}", self.session_gap_ms, self.signature_patterns.join("\u{1f}"))
     }
 
     pub fn is_signed(&self, text: &str) -> bool {

@@ -60,17 +60,9 @@ pub struct ReqRow {
     pub outcome: Outcome,
     pub public: bool,
     pub first: bool,
-    /// A hash of the customer's id (0: unknown): counts distinct customers without their names.
+    /// The customer, numbered within the table (0: unknown): counts distinct customers without
+    /// their names. A number, never a hash: two customers whose ids hash alike stay two.
     pub customer: u64,
-}
-
-/// The hash `ReqRow::customer` keeps of a customer id.
-pub fn customer_hash(id: Option<&str>) -> u64 {
-    id.map_or(0, |s| {
-        let mut h = crate::fx::FxHasher::default();
-        std::hash::Hasher::write(&mut h, s.as_bytes());
-        std::hash::Hasher::finish(&h).max(1)
-    })
 }
 
 impl ReqRow {
@@ -282,7 +274,8 @@ pub struct FactTable {
 }
 
 impl FactTable {
-    pub fn req_row(dict: &mut Dict, r: &RequestFact) -> ReqRow {
+    /// A request's row; `customers` numbers customer ids (the same id, the same number).
+    pub fn req_row(dict: &mut Dict, customers: &mut std::collections::HashMap<String, u64>, r: &RequestFact) -> ReqRow {
         ReqRow {
             start_ms: r.start_ms,
             closed_ms: r.closed_ms.unwrap_or(i64::MIN),
@@ -293,7 +286,14 @@ impl FactTable {
             outcome: r.outcome,
             public: r.public,
             first: r.first_of_conversation,
-            customer: customer_hash(r.customer.as_deref()),
+            customer: r.customer.as_deref().map_or(0, |c| match customers.get(c) {
+                Some(&n) => n,
+                None => {
+                    let n = customers.len() as u64 + 1;
+                    customers.insert(c.to_string(), n);
+                    n
+                }
+            }),
         }
     }
 
@@ -318,7 +318,8 @@ impl FactTable {
     /// Row `i` of the table is fact `i` of `f`.
     pub fn from_facts(f: &Facts) -> FactTable {
         let mut dict = Dict::default();
-        let reqs = f.requests.iter().map(|r| Self::req_row(&mut dict, r)).collect();
+        let mut customers = std::collections::HashMap::new();
+        let reqs = f.requests.iter().map(|r| Self::req_row(&mut dict, &mut customers, r)).collect();
         let msgs = f.messages.iter().map(|m| Self::msg_row(&mut dict, m)).collect();
         let convs = f.conversations.iter().map(|c| Self::conv_row(&mut dict, c)).collect();
         FactTable { dict, reqs, msgs, convs, ..FactTable::default() }

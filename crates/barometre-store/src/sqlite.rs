@@ -432,6 +432,11 @@ impl Store for SqliteStore {
             ))?;
             let mut old =
                 tx.prepare_cached("SELECT fp, src, line FROM messages WHERE workspace = ? AND message_id = ?")?;
+            // Equal fingerprints are confirmed on the stored row itself: a 64-bit hash alone could
+            // take a changed row for an unchanged one.
+            let mut stored = tx.prepare_cached(&format!(
+                "SELECT {MESSAGE_COLS} FROM messages WHERE workspace = ? AND message_id = ?"
+            ))?;
             let mut touch =
                 tx.prepare_cached("UPDATE messages SET src = ?, line = ? WHERE workspace = ? AND message_id = ?")?;
             let mut ev_put = tx.prepare_cached(
@@ -499,9 +504,13 @@ impl Store for SqliteStore {
                         }
                         let (ofp, osrc, oline): (i64, i64, i64) =
                             old.query_row(params![ws, m.message_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+                        let same = ofp == fp && {
+                            let kept = stored.query_row(params![ws, m.message_id], message_from_row)?;
+                            Message { derived: None, ..kept } == Message { derived: None, ..m.clone() }
+                        };
                         if let Some(first) = file_of.get(&osrc) {
                             // Seen earlier in this same import.
-                            if ofp == fp {
+                            if same {
                                 sum.rows += 1;
                                 sum.unchanged += 1;
                             } else {
@@ -516,7 +525,7 @@ impl Store for SqliteStore {
                             continue;
                         }
                         sum.rows += 1;
-                        if ofp == fp {
+                        if same {
                             sum.unchanged += 1;
                             touch.execute(params![src, loc.line as i64, ws, m.message_id])?;
                         } else {
