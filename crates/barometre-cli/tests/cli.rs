@@ -1040,3 +1040,64 @@ m2,2026-03-10T10:00:00Z,in,acme,chat,client-182,k2,client-182
         assert_eq!(got, vec![("chat".into(), 1, 50.0), ("email".into(), 1, 50.0)]);
     }
 }
+
+/// Four conversations. k1: a customer message closed by a `resolved` event with no agent and no
+/// human reply — no person handled it. k2: a bot's reply only, a complaint resolved. k3: no reply,
+/// but the resolution carries agent a1 — a person's work. k4: a human reply, then resolved.
+/// Human figures count k3 and k4 only (k1 and k2 used to enter resolved_conversations, the
+/// complaint times and FCR's denominator).
+#[test]
+fn resolution_figures_count_only_conversations_a_person_handled() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("b.db");
+    let m = write(
+        d.path(),
+        "m.csv",
+        "message_id,created_at,direction,account,channel,author_id,conversation_id,bot
+q1,2026-03-10T09:00:00Z,in,acme,chat,u1,k1,
+q2,2026-03-10T09:00:00Z,in,acme,chat,u2,k2,
+b2,2026-03-10T09:00:05Z,out,acme,chat,bot,k2,true
+q3,2026-03-10T09:00:00Z,in,acme,chat,u3,k3,
+q4,2026-03-10T09:00:00Z,in,acme,chat,u4,k4,
+a4,2026-03-10T09:10:00Z,out,acme,chat,a4,k4,
+",
+    );
+    let e = write(
+        d.path(),
+        "e.csv",
+        "conversation_id,event,at,agent_id
+k1,resolved,2026-03-10T09:30:00Z,
+k2,complaint,2026-03-10T09:01:00Z,
+k2,resolved,2026-03-10T09:02:00Z,
+k3,complaint,2026-03-10T09:05:00Z,
+k3,resolved,2026-03-10T10:00:00Z,a1
+k4,resolved,2026-03-10T11:00:00Z,
+",
+    );
+    assert_eq!(run(&["import", "messages", s(&m), "--db", s(&db)]).status.code(), Some(0));
+    assert_eq!(run(&["import", "conversation-events", s(&e), "--db", s(&db)]).status.code(), Some(0));
+    let r = json(&run(&["report", "--db", s(&db), "--format", "json"]));
+    let t = &r["total"]["metrics"];
+    assert_eq!(t["resolved_conversations"]["value"], 2, "k3 and k4");
+    // k3: 09:00 → 10:00 = 3600 s; k4: 09:00 → 11:00 = 7200 s.
+    assert_eq!(t["resolution_time"]["count"], 2);
+    assert_eq!(t["resolution_time"]["mean"], 5400.0);
+    // Complaints: k3's 09:05 → 10:00 = 3300 s; k2 (bot only) apart.
+    assert_eq!(t["complaint_resolution_time"]["count"], 1);
+    assert_eq!(t["complaint_resolution_time"]["mean"], 3300.0);
+    // FCR over k3 and k4: k4 had one human reply, k3 none → 1/2.
+    assert_eq!(t["first_contact_resolution_rate"]["denominator"], 2);
+    assert_eq!(t["first_contact_resolution_rate"]["numerator"], 1);
+    assert_eq!(t["reopen_rate"]["denominator"], 2);
+    assert_eq!(t["bot_only_conversations"]["value"], 1);
+    // The drill-down lists the same two conversations.
+    let x = json(&run(&["explain", "resolved_conversations", "--db", s(&db), "--format", "json"]));
+    let mut ids: Vec<&str> =
+        x["rows"].as_array().unwrap().iter().map(|r| r["conversation_id"].as_str().unwrap()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, vec!["k3", "k4"]);
+    // The one-shot report agrees.
+    let one = json(&run(&["report", "--input", s(&m), "--events", s(&e), "--format", "json"]));
+    assert_eq!(one["total"]["metrics"]["resolved_conversations"]["value"], 2);
+    assert_eq!(one["total"]["metrics"]["complaint_resolution_time"]["count"], 1);
+}

@@ -160,6 +160,8 @@ pub struct ConversationFact {
     pub complaint_resolved_ms: Option<Millis>,
     pub human_out: u32,
     pub bot_only: bool,
+    /// Handled by a person: a human reply, or an event carrying an agent.
+    pub human: bool,
 }
 
 impl Facts {

@@ -504,6 +504,7 @@ impl ClockOut {
                 complaint_resolved_ms: at(c.row.complaint_resolved_ms),
                 human_out: c.row.human_out,
                 bot_only: c.row.bot_only,
+                human: c.row.human,
             })
             .collect();
         Facts { requests, messages, conversations }
@@ -841,11 +842,16 @@ fn clock(inp: &ClockInput, cfg: &Config, out: &mut impl Sink) {
             complaint_resolved_ms: i64::MIN,
             human_out: 0,
             bot_only: false,
+            human: false,
         };
         let mut bots = 0u32;
         for &(t, _, kind, i) in &items {
             if kind == 2 {
                 let e = evs[i as usize];
+                // An event an agent signed (a resolution, an examination) is a person's work.
+                if e.agent != NONE {
+                    conv.human = true;
+                }
                 match e.kind {
                     EventKind::Resolved => {
                         if conv.first_resolved_ms == i64::MIN {
@@ -995,6 +1001,7 @@ fn clock(inp: &ClockInput, cfg: &Config, out: &mut impl Sink) {
             conv.team = first.team;
         }
         conv.bot_only = conv.human_out == 0 && bots > 0;
+        conv.human |= conv.human_out > 0;
         if conv.start_ms != i64::MIN {
             out.push_conv(ConvOut { row: conv, conv: key });
         }

@@ -570,8 +570,8 @@ pub static METRICS: &[MetricDef] = &[
         seed: "004",
         label_fr: "Conversations résolues",
         label_en: "Resolved conversations",
-        formula_fr: "conversations traitées par un humain ayant un événement `resolved`",
-        formula_en: "conversations a human worked on that have a `resolved` event",
+        formula_fr: "conversations traitées par une personne (une réponse humaine, ou un événement portant un agent) ayant un événement `resolved`",
+        formula_en: "conversations a person handled (a human reply, or an event carrying an agent) that have a `resolved` event",
         higher_is_better: true,
         rule: Rule::ConvCount(human_resolved),
     },
@@ -583,7 +583,7 @@ pub static METRICS: &[MetricDef] = &[
         formula_fr: "début de la conversation → premier événement `resolved` (conversations humaines)",
         formula_en: "conversation start → its first `resolved` event (human conversations)",
         higher_is_better: false,
-        rule: Rule::ConvDuration(|c, _| if c.bot_only { None } else { c.resolution_ms() }),
+        rule: Rule::ConvDuration(|c, _| if c.human { c.resolution_ms() } else { None }),
     },
     MetricDef {
         id: "resolution_time_business",
@@ -594,7 +594,7 @@ pub static METRICS: &[MetricDef] = &[
         formula_en: "as resolution time, in the account's open hours",
         higher_is_better: false,
         rule: Rule::ConvDuration(|c, x| {
-            if c.bot_only {
+            if !c.human {
                 return None;
             }
             c.resolution_ms().map(|_| x.business_between(c.account, c.start_ms, c.first_resolved_ms))
@@ -608,7 +608,7 @@ pub static METRICS: &[MetricDef] = &[
         formula_fr: "début → dernier `resolved` après toute réouverture (null si rouverte et pas encore résolue)",
         formula_en: "start → last `resolved` after any `reopened` (null when reopened and not resolved again)",
         higher_is_better: false,
-        rule: Rule::ConvDuration(|c, _| if c.bot_only { None } else { c.full_resolution_ms() }),
+        rule: Rule::ConvDuration(|c, _| if c.human { c.full_resolution_ms() } else { None }),
     },
     MetricDef {
         id: "full_resolution_time_business",
@@ -619,7 +619,7 @@ pub static METRICS: &[MetricDef] = &[
         formula_en: "as full resolution time, in the account's open hours",
         higher_is_better: false,
         rule: Rule::ConvDuration(|c, x| {
-            if c.bot_only {
+            if !c.human {
                 return None;
             }
             c.full_resolution_ms().map(|_| x.business_between(c.account, c.start_ms, c.final_resolved_ms))
@@ -640,10 +640,10 @@ pub static METRICS: &[MetricDef] = &[
         seed: "004",
         label_fr: "Délai de résolution des réclamations",
         label_en: "Complaint resolution time",
-        formula_fr: "événement `complaint` (ou `escalated`) → premier `resolved` qui suit ; lundi → mercredi = 2 jours",
-        formula_en: "`complaint` (or `escalated`) event → the first `resolved` after it; Monday → Wednesday = 2 days",
+        formula_fr: "événement `complaint` (ou `escalated`) → premier `resolved` qui suit, conversations traitées par une personne ; lundi → mercredi = 2 jours",
+        formula_en: "`complaint` (or `escalated`) event → the first `resolved` after it, conversations a person handled; Monday → Wednesday = 2 days",
         higher_is_better: false,
-        rule: Rule::ConvDuration(|c, _| c.complaint_resolution_ms()),
+        rule: Rule::ConvDuration(|c, _| if c.human { c.complaint_resolution_ms() } else { None }),
     },
     MetricDef {
         id: "complaint_resolution_time_business",
@@ -654,6 +654,9 @@ pub static METRICS: &[MetricDef] = &[
         formula_en: "as complaint resolution time, in the account's open hours",
         higher_is_better: false,
         rule: Rule::ConvDuration(|c, x| {
+            if !c.human {
+                return None;
+            }
             c.complaint_resolution_ms().map(|_| x.business_between(c.account, c.complaint_ms, c.complaint_resolved_ms))
         }),
     },
@@ -840,8 +843,10 @@ pub static METRICS: &[MetricDef] = &[
 ];
 
 /// A conversation a human worked on and resolved.
+/// Resolved, and handled by a person (a human reply, or an event carrying an agent): what every
+/// human resolution figure counts.
 fn human_resolved(c: &ConvRow) -> bool {
-    !c.bot_only && c.resolved()
+    c.human && c.resolved()
 }
 
 fn csat(s: &SurveyRow) -> bool {

@@ -1672,6 +1672,7 @@ pub fn conversation_row(c: &ConversationFact) -> Map<String, Json> {
         "complaint_resolved_at": c.complaint_resolved_ms.map(rfc3339_utc),
         "human_out_messages": c.human_out,
         "bot_only": c.bot_only,
+        "human_handled": c.human,
     }) else {
         unreachable!()
     };

@@ -101,6 +101,9 @@ pub struct ConvRow {
     pub human_out: u32,
     /// Automated replies only: reported apart from human figures.
     pub bot_only: bool,
+    /// Handled by a person: a human reply, or an event carrying an agent. Only such conversations
+    /// enter the human resolution figures (METRICS §3: bots and people never mixed).
+    pub human: bool,
 }
 
 fn at(ms: Millis) -> Option<Millis> {
@@ -340,6 +343,7 @@ impl FactTable {
             complaint_resolved_ms: ms(c.complaint_resolved_ms),
             human_out: c.human_out,
             bot_only: c.bot_only,
+            human: c.human,
         }
     }
 

@@ -305,7 +305,8 @@ pub fn encode_convs(rows: &[ConvOut], inp: &ClockInput) -> (Vec<u8>, Vec<u8>) {
         for v in [c.account, c.channel, c.agent, c.team, c.reopens, c.human_out] {
             w.u32(v);
         }
-        w.u8(u8::from(c.bot_only));
+        // Bit 0: automated replies only; bit 1: handled by a person.
+        w.u8(u8::from(c.bot_only) | u8::from(c.human) << 1);
         ids.str(inp.conv_name(x.conv));
     }
     (w.0, ids.0)
@@ -327,7 +328,8 @@ pub fn decode_convs(b: &[u8], n: usize, out: &mut Vec<ConvRow>) -> Result<(), St
         team: le32(&x[52..56]),
         reopens: le32(&x[56..60]),
         human_out: le32(&x[60..64]),
-        bot_only: x[64] != 0,
+        bot_only: x[64] & 1 != 0,
+        human: x[64] & 2 != 0,
     }));
     Ok(())
 }
@@ -355,6 +357,7 @@ pub fn decode_conv_facts(
             complaint_resolved_ms: at(c.complaint_resolved_ms),
             human_out: c.human_out,
             bot_only: c.bot_only,
+            human: c.human,
         });
     }
     Ok(())
