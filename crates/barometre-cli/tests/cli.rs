@@ -1101,3 +1101,68 @@ k4,resolved,2026-03-10T11:00:00Z,
     assert_eq!(one["total"]["metrics"]["resolved_conversations"]["value"], 2);
     assert_eq!(one["total"]["metrics"]["complaint_resolution_time"]["count"], 1);
 }
+
+/// Each time bucket is its own period for customer figures: February by month equals a
+/// February-only report (it used to ignore February's order, and with only customers and orders
+/// imported `--by month` had no group at all), and the drill-down lists the same rows.
+#[test]
+fn customer_figures_per_month_equal_each_months_own_report() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("b.db");
+    let c = write(
+        d.path(),
+        "c.csv",
+        "customer_id,account,since,churned_at,referred_by\nc1,acme,2026-01-05,,\nc2,acme,2026-02-10,,c1\nc3,acme,2025-12-01,2026-02-20,\n",
+    );
+    let o = write(
+        d.path(),
+        "o.csv",
+        "order_id,customer_id,ordered_at,amount,margin\no1,c1,2026-01-20,100,0.5\no2,c2,2026-02-15,200,0.25\no3,c3,2026-01-25,50,\n",
+    );
+    assert_eq!(run(&["import", "customers", s(&c), "--db", s(&db)]).status.code(), Some(0));
+    assert_eq!(run(&["import", "orders", s(&o), "--db", s(&db)]).status.code(), Some(0));
+    let ids = ["retention_rate", "churn_rate", "referral_rate", "clv", "clv_historical", "clv_predictive"];
+    let metrics = ids.join(",");
+    let by_month = json(&run(&["report", "--db", s(&db), "--format", "json", "--by", "month", "--metrics", &metrics]));
+    let keys: Vec<&str> = by_month["groups"].as_array().unwrap().iter().map(|g| g["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, vec!["2025-12", "2026-01", "2026-02"]);
+    for (key, from, to) in [
+        ("2025-12", "2025-12-01", "2026-01-01"),
+        ("2026-01", "2026-01-01", "2026-02-01"),
+        ("2026-02", "2026-02-01", "2026-03-01"),
+    ] {
+        let g = by_month["groups"].as_array().unwrap().iter().find(|g| g["key"] == key).unwrap()["metrics"].clone();
+        let own = json(&run(&[
+            "report",
+            "--db",
+            s(&db),
+            "--format",
+            "json",
+            "--from",
+            from,
+            "--to",
+            to,
+            "--metrics",
+            &metrics,
+        ]));
+        assert_eq!(g, own["total"]["metrics"], "{key}");
+        for id in ids {
+            let bucket =
+                json(&run(&["explain", id, "--db", s(&db), "--format", "json", "--by", "month", "--group", key]));
+            let period = json(&run(&["explain", id, "--db", s(&db), "--format", "json", "--from", from, "--to", to]));
+            assert_eq!(bucket["rows"], period["rows"], "{id} in {key}");
+        }
+    }
+    // February by hand: one order (o2, 200 × 0.25 = 50 of margin), c3 lost of the two present on
+    // 1 February (c1, c3): churn 1/2; c2 new and referred: referral 1/1.
+    let feb = by_month["groups"].as_array().unwrap().iter().find(|g| g["key"] == "2026-02").unwrap()["metrics"].clone();
+    assert_eq!(
+        (feb["clv_historical"]["orders"].as_u64(), feb["clv_historical"]["value"].as_f64()),
+        (Some(1), Some(50.0))
+    );
+    assert_eq!(
+        (feb["churn_rate"]["numerator"].as_u64(), feb["churn_rate"]["denominator"].as_u64()),
+        (Some(1), Some(2))
+    );
+    assert_eq!(feb["referral_rate"]["value"], 100.0);
+}

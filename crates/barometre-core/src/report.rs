@@ -1409,6 +1409,21 @@ pub fn build(t: &FactTable, p: &Params, cfg: &Config) -> Report {
     let mut groups = Vec::new();
     let mut total = None;
     if let Some(dim) = p.by {
+        // Customers' figures are per bucket too (each bucket is its own period): their sign-ups,
+        // churns and orders make buckets when a customer indicator is asked for.
+        let with_customers = p
+            .metrics
+            .is_none_or(|sel| METRICS.iter().any(|d| matches!(d.rule, Rule::Customers(_)) && sel.contains(d.id)));
+        let customer_ms: Vec<Millis> = if dim.is_time() && with_customers {
+            t.customers
+                .iter()
+                .flat_map(|c| std::iter::once(c.since.ms(p.zone)).chain(c.churned_at.map(|m| m.ms(p.zone))))
+                .chain(t.orders.iter().map(|o| o.ordered_at.ms(p.zone)))
+                .filter(|&ms| p.contains(ms) && (crate::time::EARLIEST_MS..crate::time::END_MS).contains(&ms))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let all_ms = || {
             reqs.iter()
                 .map(|r| r.start_ms)
@@ -1419,6 +1434,7 @@ pub fn build(t: &FactTable, p: &Params, cfg: &Config) -> Report {
                 .chain(surveys.iter().map(|x| x.ms))
                 .chain(contacts.iter().map(|x| x.ms))
                 .chain(invitations.iter().map(|x| x.ms))
+                .chain(customer_ms.iter().copied())
         };
         let g = Grouping {
             dim,
@@ -1480,6 +1496,9 @@ pub fn build(t: &FactTable, p: &Params, cfg: &Config) -> Report {
                 _ => used[0] = true,
             }
         }
+        for &ms in &customer_ms {
+            used[g.bucket(ms)] = true;
+        }
         let sl = Slots {
             reviews: Some(&qslot),
             posts: Some(&pslot),
@@ -1522,8 +1541,11 @@ pub fn build(t: &FactTable, p: &Params, cfg: &Config) -> Report {
                 return match dim {
                     Dim::Account if i > 0 => customer_value(k, Some(i as u32 - 1), p.from, p.to),
                     _ if dim.is_time() => {
+                        // The bucket's calendar period (the first bucket's start is its first
+                        // instant, not its calendar start), within the report's.
                         let b = &g.buckets[i];
-                        let from = p.from.map_or(b.0, |f| f.max(b.0));
+                        let start = bucket_start(b.0, dim, p.zone);
+                        let from = p.from.map_or(start, |f| f.max(start));
                         let to = p.to.map_or(b.1, |x| x.min(b.1));
                         customer_value(k, None, Some(from), Some(to))
                     }
@@ -1930,9 +1952,22 @@ fn explain_records(def: &MetricDef, rec: &Records, p: &Params, group: Option<&st
             .collect(),
         Rule::Customers(k) => {
             use crate::customers::CustomerMetric as K;
-            let (lo, hi) = (p.from.unwrap_or(i64::MIN), p.to.unwrap_or(i64::MAX));
-            let in_group =
-                |account: &str| p.by != Some(Dim::Account) || group_matches(Some(account.to_string()), group);
+            // The group's period and members, as the report decides them: a time bucket is its
+            // own period (its calendar span within the report's) holding every customer; an
+            // account's group, its customers over the report's period; any other dimension's
+            // `null` group, every customer (customers have no channel, agent, team or theme).
+            let bucket = p.by.filter(|d| d.is_time()).and_then(|d| group.and_then(|g| bucket_of_key(g, d, p.zone)));
+            let (from, to) = match bucket {
+                Some((s, e)) => (Some(p.from.map_or(s, |f| f.max(s))), Some(p.to.map_or(e, |t| t.min(e)))),
+                None => (p.from, p.to),
+            };
+            let (lo, hi) = (from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX));
+            let in_group = |account: Option<&str>| match p.by {
+                None => true,
+                Some(Dim::Account) => account.is_some_and(|a| group_matches(Some(a.to_string()), group)),
+                Some(d) if d.is_time() => bucket.is_some(),
+                Some(_) => group.is_none(),
+            };
             match k {
                 K::Clv | K::ClvHistorical | K::ClvPredictive => {
                     let accounts: std::collections::HashMap<&str, &str> =
@@ -1941,7 +1976,7 @@ fn explain_records(def: &MetricDef, rec: &Records, p: &Params, group: Option<&st
                         .iter()
                         .filter(|o| {
                             let t = o.ordered_at.ms(p.zone);
-                            t >= lo && t < hi && accounts.get(o.customer_id.as_str()).is_none_or(|a| in_group(a))
+                            t >= lo && t < hi && in_group(accounts.get(o.customer_id.as_str()).copied())
                         })
                         .map(|o| {
                             let Json::Object(m) = json!({
@@ -1958,12 +1993,12 @@ fn explain_records(def: &MetricDef, rec: &Records, p: &Params, group: Option<&st
                 _ => rec
                     .customers
                     .iter()
-                    .filter(|c| in_group(&c.account))
+                    .filter(|c| in_group(Some(&c.account)))
                     .filter_map(|c| {
                         let since = c.since.ms(p.zone);
                         let churned = c.churned_at.map(|m| m.ms(p.zone));
                         let present = |t: i64| since < t && churned.is_none_or(|ch| ch >= t);
-                        let start = p.from.is_some() && present(lo);
+                        let start = from.is_some() && present(lo);
                         let new = since >= lo && since < hi;
                         let lost = start && churned.is_some_and(|ch| ch >= lo && ch < hi);
                         let (keep, num) = match k {
