@@ -190,12 +190,16 @@ pub struct F<T>(pub T);
 impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for F<T> {
     type Rejection = Problem;
     async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
-        axum::extract::Form::<T>::from_request(req, state)
-            .await
-            .map(|f| F(f.0))
-            .map_err(|e| Problem::new(e.status(), e.body_text()))
+        // A form is a few hundred bytes: one dripped byte by byte is cut off.
+        match tokio::time::timeout(BODY_TIMEOUT, axum::extract::Form::<T>::from_request(req, state)).await {
+            Err(_) => Err(Problem::new(StatusCode::REQUEST_TIMEOUT, "the form took too long to arrive")),
+            Ok(r) => r.map(|f| F(f.0)).map_err(|e| Problem::new(e.status(), e.body_text())),
+        }
     }
 }
+
+/// How long a form's body may take to arrive, and an import body may stay silent.
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 #[cfg(test)]
 mod tests {

@@ -380,7 +380,12 @@ async fn import_handler(
     };
     let mut file = tokio::fs::File::from_std(spool);
     let mut body = body;
-    while let Some(frame) = body.frame().await {
+    loop {
+        // An import may be large, but not silent: a body that sends nothing for this long is cut.
+        let next = tokio::time::timeout(guard::BODY_TIMEOUT, body.frame())
+            .await
+            .map_err(|_| Problem::new(StatusCode::REQUEST_TIMEOUT, "the body stopped arriving"))?;
+        let Some(frame) = next else { break };
         let frame = frame.map_err(|e| Problem::bad_request(format!("the body could not be read: {e}")))?;
         if let Ok(data) = frame.into_data() {
             file.write_all(&data).await.map_err(staged)?;

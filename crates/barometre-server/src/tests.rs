@@ -327,6 +327,31 @@ mod dashboard_pages {
     }
 
     #[tokio::test]
+    async fn an_unknown_name_costs_the_same_hash_as_a_wrong_password() {
+        use std::sync::atomic::Ordering::Relaxed;
+        let w = world();
+        let mut store = SqliteStore::open(&w.state.db).unwrap();
+        let hash =
+            barometre_store::auth::hash_password("correct horse", barometre_store::auth::PASSWORD_ITERATIONS).unwrap();
+        store.create_user("marc", "brand-a", Role::Viewer, &hash).unwrap();
+        let rounds = |form: &'static str| {
+            let w = &w;
+            async move {
+                let before = barometre_store::auth::ROUNDS_CHECKED.load(Relaxed);
+                let r = post_form(w, "/login", form, None).await;
+                assert_eq!(r.headers().get("location").unwrap(), "/login?lang=fr&error=1");
+                barometre_store::auth::ROUNDS_CHECKED.load(Relaxed) - before
+            }
+        };
+        // Other tests hash concurrently: the counter only grows, so each call's share is at least
+        // its own; equal work shows as both at least the known user's iterations.
+        let known = rounds("user=marc&password=wrong+guess&lang=fr").await;
+        let unknown = rounds("user=nobody-at-all&password=wrong+guess&lang=fr").await;
+        let n = u64::from(barometre_store::auth::PASSWORD_ITERATIONS);
+        assert!(known >= n && unknown >= n, "known {known}, unknown {unknown}");
+    }
+
+    #[tokio::test]
     async fn a_password_change_ends_the_users_sessions() {
         let w = world();
         with_user(&w);

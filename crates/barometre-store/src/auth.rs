@@ -85,6 +85,10 @@ pub fn hash_password(password: &str, iterations: u32) -> Result<String, StoreErr
     Ok(format!("pbkdf2-sha256${iterations}${salt}${}", hex(&out)))
 }
 
+/// PBKDF2 rounds computed by [`verify_password`] since the process started: lets a test check
+/// that an unknown user name costs as much as a wrong password, without timing anything.
+pub static ROUNDS_CHECKED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// Whether `password` matches a stored hash (compared in constant time).
 pub fn verify_password(password: &str, stored: &str) -> bool {
     let parts: Vec<&str> = stored.split('$').collect();
@@ -95,6 +99,7 @@ pub fn verify_password(password: &str, stored: &str) -> bool {
     }
     let mut out = [0u8; 32];
     pbkdf2::pbkdf2_hmac::<Sha256>(password.as_bytes(), salt.as_bytes(), iterations, &mut out);
+    ROUNDS_CHECKED.fetch_add(u64::from(iterations), std::sync::atomic::Ordering::Relaxed);
     let got = hex(&out);
     got.len() == hash.len() && got.bytes().zip(hash.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
 }
