@@ -57,6 +57,10 @@ pub struct ImportArgs {
     /// Only validate: report bad rows, store nothing.
     #[arg(long)]
     check: bool,
+    /// Exit 0 even when agent replies could be attached to no conversation (they are announced
+    /// and kept either way).
+    #[arg(long)]
+    lenient: bool,
     #[arg(long, env = "BAROMETRE_LANG", default_value = "fr", value_parser = ["fr", "en"])]
     lang: String,
 }
@@ -193,7 +197,12 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
         let mut sum = barometre_store::ImportSummary { committed: false, ..Default::default() };
         for r in &mut files {
             match r {
-                Ok(_) => sum.rows += 1,
+                Ok(l) => {
+                    sum.rows += 1;
+                    if let barometre_core::ingest::Record::Message(m) = &l.record {
+                        sum.unattached += u64::from(barometre_core::ingest::unattached(m));
+                    }
+                }
                 Err(e) => sum.reject(e, &mut printer),
             }
         }
@@ -239,11 +248,18 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
         sum.rejected_count,
     );
     writeln!(err, "{line}")?;
+    // Replies that join nothing are never taken in silence (they would read as requests never
+    // answered): said, and exit 2 unless `--lenient`.
+    if sum.unattached > 0 {
+        let note = barometre_core::report::unattached_note(sum.unattached);
+        writeln!(err, "⚠ {}", if lang == Lang::Fr { &note.message_fr } else { &note.message_en })?;
+    }
+    let unattached_fails = sum.unattached > 0 && !a.lenient;
     Ok(if a.check {
-        ExitCode::from(if sum.rejected_count == 0 { 0 } else { 2 })
+        ExitCode::from(if sum.rejected_count == 0 && !unattached_fails { 0 } else { 2 })
     } else if !sum.committed {
         ExitCode::from(1)
-    } else if sum.rejected_count == 0 {
+    } else if sum.rejected_count == 0 && !unattached_fails {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(2)

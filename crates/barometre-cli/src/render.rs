@@ -289,6 +289,13 @@ pub fn report_table(r: &Report, prev: Option<&Report>, lang: Lang, cfg: &Config)
         ),
         Lang::En => format!("Target: {} · ↓ better: lower is better\n", duration(cfg.target_ms as f64 / 1000.0, lang)),
     });
+    for n in &r.data_quality {
+        let (label, text) = match lang {
+            Lang::Fr => ("⚠ Qualité des données", &n.message_fr),
+            Lang::En => ("⚠ Data quality", &n.message_en),
+        };
+        out.push_str(&format!("{label} : {text}\n"));
+    }
     out.push_str("\n== Total ==\n");
     out.push_str(&block(&r.total.metrics, prev.map(|p| &p.total.metrics), lang));
     for g in &r.groups {

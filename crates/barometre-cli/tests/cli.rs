@@ -1166,3 +1166,84 @@ fn customer_figures_per_month_equal_each_months_own_report() {
     );
     assert_eq!(feb["referral_rate"]["value"], 100.0);
 }
+
+/// An export whose agent replies carry neither conversation_id, reply_to nor customer_id: the
+/// replies are kept but joined to nothing. Said loudly (exit 2, a warning, a note in every
+/// report), never a silent 0 % response rate; `--lenient` exits 0.
+#[test]
+fn replies_attached_to_nothing_are_announced_never_silent() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("b.db");
+    let f = write(
+        d.path(),
+        "m.csv",
+        "message_id,created_at,direction,account,channel,author_id,text
+m1,2026-03-02T09:15:00+01:00,in,acme,email,c1,Bonjour
+m2,2026-03-02T09:40:00+01:00,out,acme,email,agent1,Nous regardons
+m3,2026-03-02T10:00:00+01:00,in,acme,email,c2,Colis perdu
+m4,2026-03-02T10:30:00+01:00,out,acme,email,agent2,Voici le suivi
+m5,2026-03-02T11:00:00+01:00,in,acme,email,c3,Facture
+m6,2026-03-02T11:05:00+01:00,out,acme,email,agent1,La voici
+m7,2026-03-02T12:00:00+01:00,in,acme,email,c4,Merci
+",
+    );
+    let o = run(&["import", "messages", s(&f), "--db", s(&db)]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("7 rows read: 7 new"), "{err}");
+    assert!(
+        err.contains("3 agent replies could not be attached: add conversation_id, reply_to or customer_id"),
+        "{err}"
+    );
+    let r = json(&run(&["report", "--db", s(&db), "--format", "json"]));
+    assert_eq!(r["data_quality"][0]["kind"], "unattached_replies");
+    assert_eq!(r["data_quality"][0]["count"], 3);
+    let table =
+        String::from_utf8(bin().args(["report", "--db", s(&db), "--lang", "fr"]).output().unwrap().stdout).unwrap();
+    assert!(table.contains("⚠ Qualité des données : 3 réponses d'agent n'ont pu être rattachées"), "{table}");
+    let one_shot = json(&run(&["report", "--input", s(&f), "--format", "json"]));
+    assert_eq!(one_shot["data_quality"][0]["count"], 3);
+    // The drill-down marks them.
+    let e = json(&run(&["explain", "proactive_messages", "--db", s(&db), "--format", "json"]));
+    assert_eq!(e["rows"].as_array().unwrap().iter().filter(|r| r["unattached"] == true).count(), 3);
+    // Lenient: the same words, exit 0; a check says it too.
+    let db2 = d.path().join("c.db");
+    let o = run(&["import", "messages", s(&f), "--db", s(&db2), "--lenient"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("could not be attached"));
+    assert_eq!(run(&["import", "messages", s(&f), "--db", s(&db2), "--check"]).status.code(), Some(2));
+    // With conversation ids, nothing to say.
+    let ok = json(&run(&[
+        "report",
+        "--input",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/twcs-sample.csv"),
+        "--input-format",
+        "twcs",
+        "--format",
+        "json",
+    ]));
+    assert!(ok.get("data_quality").is_none());
+}
+
+/// A company tweet that replies to nothing in the file but opens with `@customer` joins that
+/// customer's conversation: the request is answered (70 s), nothing is left unattached.
+#[test]
+fn a_company_tweet_opening_with_a_customer_handle_joins_that_customer() {
+    let d = tempfile::tempdir().unwrap();
+    let f = write(
+        d.path(),
+        "t.csv",
+        "tweet_id,author_id,inbound,created_at,text,response_tweet_id,in_response_to_tweet_id
+1,115712,True,Tue Oct 31 22:10:00 +0000 2017,@sprintcare my phone is dead,,
+2,sprintcare,False,Tue Oct 31 22:11:10 +0000 2017,@115712 Sorry to hear that! Please DM us.,,
+",
+    );
+    let r = json(&run(&["report", "--input", s(&f), "--input-format", "twcs", "--format", "json"]));
+    let t = &r["total"]["metrics"];
+    assert_eq!(
+        (t["response_rate"]["numerator"].as_u64(), t["response_rate"]["denominator"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(t["first_response_time"]["median"], 70.0);
+    assert!(r.get("data_quality").is_none());
+}

@@ -89,6 +89,8 @@ pub struct MessageFact {
     pub feedback: bool,
     /// `in` message whose request got a human answer.
     pub answered: bool,
+    /// `out` message that joins no conversation (no conversation id, reply chain or customer).
+    pub unattached: bool,
 }
 
 /// One request: a run of customer messages, keyed by its first message.

@@ -484,6 +484,7 @@ impl ClockOut {
                 request_id: ident(m.request),
                 feedback: m.row.feedback,
                 answered: m.row.answered,
+                unattached: m.row.unattached,
             })
             .collect();
         let at = |x: Millis| (x != i64::MIN).then_some(x);
@@ -704,6 +705,14 @@ fn clock(inp: &ClockInput, cfg: &Config, out: &mut impl Sink) {
         })
         .collect();
     let conv = conversations(inp, &parent, cfg.session_gap_ms);
+    // Rows some message replies to: an `out` row without ids that a customer answered is the
+    // start of a thread, not a reply attached to nothing.
+    let mut replied = vec![false; n];
+    for &p in &parent {
+        if p != NONE {
+            replied[p as usize] = true;
+        }
+    }
 
     // Members of each conversation, contiguous (a counting sort by dense conversation number).
     // Numbers are looked up by name id or message index, in plain arrays: no hashing.
@@ -911,6 +920,11 @@ fn clock(inp: &ClockInput, cfg: &Config, out: &mut impl Sink) {
                     signed: None,
                     feedback: r.has(F_FEEDBACK),
                     answered: false,
+                    unattached: !r.has(F_IN)
+                        && r.conv == NONE
+                        && r.reply_to == NONE
+                        && r.customer == NONE
+                        && !replied[i as usize],
                 },
                 msg: i,
                 conv: key,

@@ -16,6 +16,14 @@ use std::fmt;
 use std::io::{self, BufRead, BufReader, Read};
 use std::sync::Arc;
 
+/// Whether a message row can join no conversation: an `out` row with no conversation id, no reply
+/// to anything and no customer (an export that lost them). Such rows are kept but announced:
+/// reported as answering nothing, they would silently drag a response rate to zero. (A customer's
+/// reply to it would make it the start of a thread: the clock's facts know that case apart.)
+pub fn unattached(m: &Message) -> bool {
+    m.direction == Direction::Out && m.conversation_id.is_none() && m.reply_to.is_none() && m.customer_id.is_none()
+}
+
 /// One rejected row (or a file-level problem, then at line 1).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct RowError {
@@ -1353,13 +1361,31 @@ impl<R: Read> TwcsReader<R> {
             direction: if inbound { Direction::In } else { Direction::Out },
             account,
             channel: "twitter".into(),
-            customer_id: inbound.then(|| author.clone()),
+            // A company tweet that replies to nothing in the file names its customer by the
+            // @mention it opens with: it then joins that customer's conversation instead of
+            // standing alone.
+            customer_id: if inbound {
+                Some(author.clone())
+            } else if reply_to.is_none() {
+                text.as_deref().and_then(|t| self.opening_customer(t))
+            } else {
+                None
+            },
             author_id: author,
             reply_to,
             text,
             public: Some(true),
             ..Message::empty()
         })
+    }
+}
+
+impl<R: Read> TwcsReader<R> {
+    /// The handle a tweet opens with (`@115712 …`), unless it is a company's.
+    fn opening_customer(&self, text: &str) -> Option<String> {
+        let rest = text.trim_start().strip_prefix('@')?;
+        let handle: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        (!handle.is_empty() && !self.companies.contains_key(&handle.to_ascii_lowercase())).then_some(handle)
     }
 }
 

@@ -283,6 +283,32 @@ pub struct Report {
     pub group_by: Option<&'static str>,
     pub total: Total,
     pub groups: Vec<Group>,
+    /// What the figures cannot see in the data (present only when there is something to say).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub data_quality: Vec<Note>,
+}
+
+/// A data-quality note of a report: what kind, how many rows, and what to do, in both languages.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Note {
+    pub kind: &'static str,
+    pub count: u64,
+    pub message_fr: String,
+    pub message_en: String,
+}
+
+/// The note for `n` `out` messages attached to no conversation.
+pub fn unattached_note(n: u64) -> Note {
+    Note {
+        kind: "unattached_replies",
+        count: n,
+        message_fr: format!(
+            "{n} réponses d'agent n'ont pu être rattachées à aucune conversation : ajoutez conversation_id, reply_to ou customer_id (elles ne comptent dans aucun délai ni taux de réponse)"
+        ),
+        message_en: format!(
+            "{n} agent replies could not be attached: add conversation_id, reply_to or customer_id (they count in no response time or rate)"
+        ),
+    }
 }
 
 /// Calendar bucket of an instant: `2026-04-06`, ISO week `2026-W15`, month `2026-04`.
@@ -1611,12 +1637,14 @@ pub fn build(t: &FactTable, p: &Params, cfg: &Config) -> Report {
             .collect();
     }
     let total = total.unwrap_or_else(|| metrics_par(&rows, &ctx, &total_badge, p.metrics));
+    let unattached = msgs.iter().filter(|m| m.unattached).count() as u64;
     Report {
         period: Period { from: p.from.map(rfc3339_utc), to: p.to.map(rfc3339_utc) },
         timezone: p.zone.name(),
         group_by: p.by.map(Dim::as_str),
         total: Total { metrics: total },
         groups,
+        data_quality: if unattached > 0 { vec![unattached_note(unattached)] } else { Vec::new() },
     }
 }
 
@@ -1718,6 +1746,7 @@ pub fn message_row(m: &MessageFact) -> Map<String, Json> {
         "signed": m.signed,
         "handle_seconds": m.handle_seconds,
         "request_id": m.request_id,
+        "unattached": m.unattached,
     }) else {
         unreachable!()
     };

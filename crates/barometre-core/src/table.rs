@@ -145,6 +145,9 @@ pub struct MsgRow {
     pub feedback: bool,
     /// `in` message whose request got a human answer.
     pub answered: bool,
+    /// `out` message that joins no conversation: no conversation id, no reply chain, no
+    /// customer (an export that lost them). Announced by imports and reports, never silent.
+    pub unattached: bool,
 }
 
 impl MsgRow {
@@ -314,6 +317,7 @@ impl FactTable {
             actionable: m.actionable,
             signed: m.signed,
             feedback: m.feedback,
+            unattached: m.unattached,
             answered: m.answered,
         }
     }

@@ -409,6 +409,7 @@ async fn import_handler(
             "updated": sum.updated,
             "unchanged": sum.unchanged,
             "rejected_count": sum.rejected_count,
+            "unattached": sum.unattached,
             "rejected": sum.rejected.iter().map(|e| json!({
                 "file": e.file, "line": e.line, "column": e.column, "reason": e.reason, "message": e.to_string(),
             })).collect::<Vec<_>>(),

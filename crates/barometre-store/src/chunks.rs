@@ -191,7 +191,8 @@ pub fn encode_msgs(rows: &[MsgOut], inp: &ClockInput) -> (Vec<u8>, Vec<u8>) {
         w.u32(m.agent);
         w.u32(m.team);
         w.i64(m.handle_ms);
-        w.u8(role_code(m.role));
+        // Bit 7 of the role byte: an `out` message attached to nothing.
+        w.u8(role_code(m.role) | u8::from(m.unattached) << 7);
         w.u8(tri(m.in_scope)
             | tri(m.signed) << 2
             | u8::from(m.public) << 4
@@ -219,13 +220,14 @@ pub fn decode_msgs(b: &[u8], n: usize, out: &mut Vec<MsgRow>) -> Result<(), Stor
             agent: le32(&x[16..20]),
             team: le32(&x[20..24]),
             handle_ms: le64(&x[24..32]),
-            role: role_of(x[32]),
+            role: role_of(x[32] & 0x7f),
             in_scope: tri_of(f),
             signed: tri_of(f >> 2),
             public: f & 16 != 0,
             actionable: f & 32 != 0,
             feedback: f & 64 != 0,
             answered: f & 128 != 0,
+            unattached: x[32] & 0x80 != 0,
         }
     }));
     Ok(())
@@ -287,6 +289,7 @@ pub fn decode_msg_facts(d: &Dict, rows: &[MsgRow], ids: &[u8], out: &mut Vec<Mes
             handle_seconds: x.handle().map(|h| h as f64 / 1000.0),
             feedback: x.feedback,
             answered: x.answered,
+            unattached: x.unattached,
         });
     }
     Ok(())

@@ -45,6 +45,9 @@ pub struct ImportSummary {
     pub rejected: Vec<RowError>,
     /// How many rows were refused in all.
     pub rejected_count: u64,
+    /// `out` messages taken that name no conversation, reply chain or customer: kept, but joined
+    /// to nothing (the import announces them; see `ingest::unattached`).
+    pub unattached: u64,
     /// Whether the import was applied (`false`: strict mode saw a bad row, nothing was taken).
     pub committed: bool,
 }

@@ -466,6 +466,9 @@ impl Store for SqliteStore {
                                 s
                             }
                         };
+                        if barometre_core::ingest::unattached(m) {
+                            sum.unattached += 1;
+                        }
                         let fp = m.fingerprint() as i64;
                         let tf = clock::text_facts(m, cfg);
                         let values = params![
