@@ -421,6 +421,11 @@ fn render_overview(
         out = t(lang, "Se déconnecter", "Log out"),
         fqe = esc(&fq),
     );
+    // What the figures cannot see in the data, above them.
+    for n in &now.data_quality {
+        let text = if lang == Lang::Fr { &n.message_fr } else { &n.message_en };
+        let _ = write!(b, r#"<p class="bad" data-note="{}">⚠ {}</p>"#, n.kind, esc(text));
+    }
     // KPI tiles: value, trend against the previous period, daily sparkline.
     b.push_str(r#"<div class="tiles">"#);
     for id in ["messages_received", "response_rate", "first_response_time", "unanswered_requests", "csat", "nps"] {

@@ -352,6 +352,22 @@ mod dashboard_pages {
     }
 
     #[tokio::test]
+    async fn the_overview_says_when_replies_are_attached_to_nothing() {
+        let w = world();
+        with_user(&w);
+        let rows = "message_id,created_at,direction,account,channel,author_id\nz1,2026-04-06T10:00:00Z,out,acme,email,agent9\n";
+        let (status, _, body) = call(&w, "POST", "/api/v1/import/messages", Some(&w.analyst_a), rows).await;
+        assert_eq!((status, v(&body)["unattached"].as_u64()), (StatusCode::OK, Some(1)));
+        let cookie = login(&w).await;
+        let (_, page, _) = get_page(&w, "/?lang=fr&from=2026-04-01&to=2026-04-10", Some(&cookie)).await;
+        assert!(
+            page.contains(r#"data-note="unattached_replies""#) && page.contains("1 réponses d&#39;agent"),
+            "{}",
+            &page[..2000.min(page.len())]
+        );
+    }
+
+    #[tokio::test]
     async fn a_password_change_ends_the_users_sessions() {
         let w = world();
         with_user(&w);
