@@ -1247,3 +1247,70 @@ fn a_company_tweet_opening_with_a_customer_handle_joins_that_customer() {
     assert_eq!(t["first_response_time"]["median"], 70.0);
     assert!(r.get("data_quality").is_none());
 }
+
+/// The IQS adds up reviews of its configured criteria only, credited to the agent who answered
+/// the conversation's first request when a review names no agent; its drill-down lists exactly
+/// those (it used to list every review, and none credited through a conversation). Channel
+/// preferences' drill-down lists queued contacts beside conversations.
+#[test]
+fn weighted_scores_and_channel_preferences_list_what_they_count() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("b.db");
+    let cfg = write(d.path(), "b.toml", "[iqs]\ncriteria = { exactitude = 50, ton = 50 }\n");
+    let m = write(
+        d.path(),
+        "m.csv",
+        "message_id,created_at,direction,account,channel,author_id,conversation_id
+q1,2026-03-10T09:00:00Z,in,acme,chat,u1,k1
+a1,2026-03-10T09:05:00Z,out,acme,chat,agent-a1,k1
+",
+    );
+    let r = write(
+        d.path(),
+        "r.csv",
+        "conversation_id,reviewer,criterion,score,at
+k1,qa,exactitude,80,2026-03-11T10:00:00Z
+k1,qa,ton,60,2026-03-11T10:00:00Z
+k1,qa,orthographe,10,2026-03-11T10:00:00Z
+",
+    );
+    let c = write(
+        d.path(),
+        "c.csv",
+        "contact_id,channel,account,queued_at,answered_at\nc1,phone,acme,2026-03-10T08:00:00Z,2026-03-10T08:02:00Z\n",
+    );
+    let base = ["--db", s(&db), "--config", s(&cfg)];
+    for (kind, f) in [("messages", &m), ("qa-reviews", &r), ("contacts", &c)] {
+        let mut args = vec!["import", kind, s(f)];
+        args.extend(base);
+        assert_eq!(run(&args).status.code(), Some(0), "{kind}");
+    }
+    let mut args = vec!["report", "--format", "json", "--by", "agent", "--metrics", "iqs"];
+    args.extend(base);
+    let rep = json(&run(&args));
+    let a1 =
+        rep["groups"].as_array().unwrap().iter().find(|g| g["key"] == "agent-a1").unwrap()["metrics"]["iqs"].clone();
+    // (80 × 50 + 60 × 50) / 100 = 70; `orthographe` is not one of the criteria.
+    assert_eq!(a1["value"], 70.0, "{a1}");
+    let mut args = vec!["explain", "iqs", "--format", "json", "--by", "agent", "--group", "agent-a1"];
+    args.extend(base);
+    let e = json(&run(&args));
+    let mut crit: Vec<&str> = e["rows"].as_array().unwrap().iter().map(|r| r["criterion"].as_str().unwrap()).collect();
+    crit.sort_unstable();
+    assert_eq!(crit, vec!["exactitude", "ton"]);
+    let mut args = vec!["explain", "channel_preferences", "--format", "json"];
+    args.extend(base);
+    let e = json(&run(&args));
+    let kinds: Vec<&str> = e["rows"].as_array().unwrap().iter().map(|r| r["contact"].as_str().unwrap()).collect();
+    assert_eq!(kinds, vec!["conversation", "queued"]);
+    let mut args = vec!["report", "--format", "json", "--metrics", "channel_preferences"];
+    args.extend(base);
+    let rep = json(&run(&args));
+    let contacts: u64 = rep["total"]["metrics"]["channel_preferences"]["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["contacts"].as_u64().unwrap())
+        .sum();
+    assert_eq!(contacts, 2, "as many contacts as the drill-down lists");
+}

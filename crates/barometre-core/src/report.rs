@@ -1889,7 +1889,13 @@ fn contact_json(c: &Contact) -> Map<String, Json> {
 }
 
 /// The rows behind a figure of the imports without a clock (surveys, invitations, contacts).
-fn explain_records(def: &MetricDef, rec: &Records, p: &Params, group: Option<&str>) -> Vec<Map<String, Json>> {
+fn explain_records(
+    def: &MetricDef,
+    rec: &Records,
+    p: &Params,
+    group: Option<&str>,
+    cfg: &Config,
+) -> Vec<Map<String, Json>> {
     let mut dict = crate::table::Dict::default();
     let keep = |ms: Millis, a: Option<&str>, c: Option<&str>, g: Option<&str>| {
         p.contains(ms) && p.by.is_none_or(|d| group_matches(record_key(ms, a, c, g, d, p.zone), group))
@@ -2050,10 +2056,18 @@ fn explain_records(def: &MetricDef, rec: &Records, p: &Params, group: Option<&st
                     .collect(),
             }
         }
-        Rule::Weighted(_) => rec
+        // The reviews the score adds up: of its configured criteria only, credited to their agent
+        // or their conversation's first agent, as the report credits them.
+        Rule::Weighted(index) => rec
             .reviews
             .iter()
-            .filter(|r| keep(r.at.ms, None, None, r.agent_id.as_deref()))
+            .filter(|r| index.weights(cfg).contains_key(&r.criterion))
+            .filter(|r| {
+                let agent = r.agent_id.as_deref().or_else(|| {
+                    r.conversation_id.as_ref().and_then(|c| rec.conversation_agents.get(c)).map(String::as_str)
+                });
+                keep(r.at.ms, None, None, agent)
+            })
             .map(|r| {
                 let Json::Object(m) = json!({
                     "review_key": r.key, "conversation_id": r.conversation_id, "reviewer": r.reviewer,
@@ -2095,7 +2109,7 @@ pub fn explain(
     cfg: &Config,
 ) -> Explain {
     if def.on_records() {
-        return Explain { metric: def.id, rows: explain_records(def, records, p, group) };
+        return Explain { metric: def.id, rows: explain_records(def, records, p, group, cfg) };
     }
     let t = FactTable::from_facts(facts);
     let ctx = Ctx::new(cfg, &t.dict);
@@ -2130,9 +2144,33 @@ pub fn explain(
         Rule::ConvDuration(d) => convs()
             .filter_map(|(f, c)| d(c, &ctx).map(|v| with(conversation_row(f), "value_seconds", json!(secs(v)))))
             .collect(),
-        // The contacts behind the shares: conversations of the period (queued contacts are
-        // listed by `explain contacts`).
-        Rule::ChannelPreferences => convs().map(|(f, _)| conversation_row(f)).collect(),
+        // The contacts behind the shares: the period's conversations and queued contacts (calls,
+        // chats in a queue), each saying which it is.
+        Rule::ChannelPreferences => convs()
+            .map(|(f, _)| with(conversation_row(f), "contact", json!("conversation")))
+            .chain(
+                records
+                    .contacts
+                    .iter()
+                    .filter(|c| {
+                        p.contains(c.queued_at.ms)
+                            && p.by.is_none_or(|d| {
+                                group_matches(
+                                    record_key(
+                                        c.queued_at.ms,
+                                        Some(&c.account),
+                                        Some(&c.channel),
+                                        c.agent_id.as_deref(),
+                                        d,
+                                        p.zone,
+                                    ),
+                                    group,
+                                )
+                            })
+                    })
+                    .map(|c| with(contact_json(c), "contact", json!("queued"))),
+            )
+            .collect(),
         Rule::Badge => {
             let data_end = p.to.unwrap_or_else(|| t.data_end());
             // A time bucket's badge is the window before the bucket's end (as the report computes
