@@ -1997,11 +1997,11 @@ fn explain_records(
                 None => (p.from, p.to),
             };
             let (lo, hi) = (from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX));
-            let in_group = |account: Option<&str>| match p.by {
+            let in_group = |account: Option<&str>| match p.by.filter(|_| group.is_some()) {
                 None => true,
-                Some(Dim::Account) => account.is_some_and(|a| group_matches(Some(a.to_string()), group)),
+                Some(Dim::Account) => group_matches(account.map(str::to_string), group),
                 Some(d) if d.is_time() => bucket.is_some(),
-                Some(_) => group.is_none(),
+                Some(_) => group_matches(None, group),
             };
             match k {
                 K::Clv | K::ClvHistorical | K::ClvPredictive => {
@@ -2182,12 +2182,19 @@ pub fn explain(
                 None => (data_end, &rk),
             };
             let start = end - cfg.badge.window_ms;
+            // The badge's rate is the response rate of its window: its requests, each marked as
+            // that rate marks it.
+            let Some(Rule::ReqRatio { den, num }) = crate::metrics::find("response_rate").map(|d| &d.rule) else {
+                unreachable!("response_rate is a ratio of requests")
+            };
             facts
                 .requests
                 .iter()
-                .filter(|r| r.start_ms >= start && r.start_ms < end && in_group(r))
-                .filter(|r| cfg.badge.channels.as_ref().is_none_or(|c| c.contains(&r.channel)))
-                .map(|r| request_row(r, cfg))
+                .zip(&t.reqs)
+                .filter(|(r, _)| r.start_ms >= start && r.start_ms < end && in_group(r))
+                .filter(|(r, _)| cfg.badge.channels.as_ref().is_none_or(|c| c.contains(&r.channel)))
+                .filter(|(_, x)| den(x, &ctx))
+                .map(|(r, x)| with(request_row(r, cfg), "in_numerator", Json::Bool(num(x, &ctx))))
                 .collect()
         }
         // Rules over imported records were answered above (`on_records`).

@@ -5,6 +5,8 @@
 //! (recomputed in the same transaction as the rows they come from, so a killed import leaves
 //! both as they were).
 
+#[cfg(test)]
+mod agreement;
 pub mod auth;
 mod chunks;
 pub mod conformance;
