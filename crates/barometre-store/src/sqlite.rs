@@ -89,6 +89,30 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// Facts stored under an older facts layout but the same clock settings (an upgrade) are
+    /// recomputed and stored once, here, instead of recomputed from the rows on every read.
+    /// Facts of other clock settings (a report asking another session gap) are left as they are.
+    fn refresh_if_outdated(&self, ws: &str, cfg: &Config) -> Result<(), StoreError> {
+        let Some(stored) = self.fingerprint(ws)? else { return Ok(()) };
+        let current = cfg.clock_fingerprint();
+        if stored == current {
+            return Ok(());
+        }
+        let settings = |f: &str| -> String {
+            f.split_once(';').filter(|(v, _)| v.starts_with("facts=")).map_or(f, |(_, rest)| rest).to_string()
+        };
+        if settings(&stored) != settings(&current) {
+            return Ok(());
+        }
+        let tx = self.conn.unchecked_transaction()?;
+        // Another connection may have refreshed them meanwhile.
+        if self_fingerprint(&tx, ws)?.as_deref() != Some(current.as_str()) {
+            recompute(&tx, ws, cfg, false)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     fn fingerprint(&self, ws: &str) -> Result<Option<String>, StoreError> {
         Ok(self
             .conn
@@ -606,6 +630,7 @@ impl Store for SqliteStore {
     }
 
     fn table(&self, ws: &str, cfg: &Config, from: Option<Millis>, to: Option<Millis>) -> Result<FactTable, StoreError> {
+        self.refresh_if_outdated(ws, cfg)?;
         if self.fingerprint(ws)?.as_deref() != Some(cfg.clock_fingerprint().as_str()) {
             let f = self.facts(ws, cfg, None, None)?;
             let mut t = FactTable::from_facts(&f);
@@ -651,6 +676,7 @@ impl Store for SqliteStore {
     }
 
     fn facts(&self, ws: &str, cfg: &Config, from: Option<Millis>, to: Option<Millis>) -> Result<Facts, StoreError> {
+        self.refresh_if_outdated(ws, cfg)?;
         let mut f = if self.fingerprint(ws)?.as_deref() != Some(cfg.clock_fingerprint().as_str()) {
             let (msgs, evs) = load_rows(&self.conn, ws, true)?;
             clock::run(&msgs, &evs, cfg)
@@ -1022,4 +1048,33 @@ fn self_fingerprint(tx: &Transaction, ws: &str) -> Result<Option<String>, StoreE
     Ok(tx
         .query_row("SELECT value FROM meta WHERE workspace = ? AND key = ?", params![ws, FINGERPRINT], |r| r.get(0))
         .optional()?)
+}
+
+#[cfg(test)]
+mod upgrade_tests {
+    use super::*;
+    use barometre_core::ingest::{Format, Kind, RecordReader};
+
+    #[test]
+    fn facts_of_an_older_layout_are_recomputed_once_and_stored() {
+        let cfg = Config::default();
+        let mut s = SqliteStore::memory().unwrap();
+        let rows = "message_id,created_at,direction,account,channel,author_id,conversation_id\n\
+                    q1,2026-04-06T08:00:00Z,in,acme,chat,u1,k1\na1,2026-04-06T08:05:00Z,out,acme,chat,ag,k1\n";
+        let mut r = RecordReader::new("m.csv", Kind::Messages, Format::Csv, rows.as_bytes());
+        s.import("w", &cfg, false, &mut r, &mut ()).unwrap();
+        let before = s.table("w", &cfg, None, None).unwrap();
+        // As a store written before facts had a layout version: same clock settings.
+        let old = cfg.clock_fingerprint().split_once(';').unwrap().1.to_string();
+        s.conn
+            .execute("UPDATE meta SET value = ? WHERE workspace = 'w' AND key = ?", params![old, FINGERPRINT])
+            .unwrap();
+        let after = s.table("w", &cfg, None, None).unwrap();
+        assert_eq!(s.fingerprint("w").unwrap().as_deref(), Some(cfg.clock_fingerprint().as_str()), "stored anew");
+        assert_eq!((after.reqs.len(), after.msgs.len()), (before.reqs.len(), before.msgs.len()));
+        // Another session gap is a report's own setting: computed for it, nothing stored.
+        let other = Config::load(Some("[clock]\nsession_gap = \"2h\"\n"), std::iter::empty()).unwrap();
+        s.table("w", &other, None, None).unwrap();
+        assert_eq!(s.fingerprint("w").unwrap().as_deref(), Some(cfg.clock_fingerprint().as_str()));
+    }
 }
