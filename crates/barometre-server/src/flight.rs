@@ -9,7 +9,11 @@
 
 use axum::body::Bytes;
 use std::collections::HashMap;
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+
+/// How long the request that finds a report stale waits for the new one before it is given the
+/// previous version (the computation goes on in the background).
+pub const GRACE: std::time::Duration = std::time::Duration::from_millis(150);
 
 /// A counting semaphore for blocking threads.
 #[derive(Debug)]
@@ -81,13 +85,15 @@ impl Flights {
         self.map.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The answer for `key` at store `version`: cached, the previous one while another request
-    /// computes it, or computed here by `compute` (then kept for the others).
-    pub fn get<E>(
-        &self,
+    /// The answer for `key` at store `version`: cached; else, when an earlier version's answer
+    /// exists, that one while the new one is computed in the background (the request that finds
+    /// it stale waits up to [`GRACE`] for the new one, so a small store still answers fresh);
+    /// else computed here by `compute`, the other requests for the key waiting for it.
+    pub fn get<E: std::fmt::Debug + Send + 'static>(
+        self: &Arc<Self>,
         key: &str,
         version: i64,
-        compute: impl FnOnce() -> Result<Bytes, E>,
+        compute: impl FnOnce() -> Result<Bytes, E> + Send + 'static,
     ) -> Result<(Bytes, Served), E> {
         let mut g = self.lock();
         loop {
@@ -96,9 +102,23 @@ impl Flights {
                 // A newer answer than asked for (an import landed between reading the version
                 // and getting here) is as fresh as can be.
                 (Some((v, b)), _) if *v >= version => return Ok((b.clone(), Served::Fresh)),
-                (Some((v, b)), true) if *v < version => return Ok((b.clone(), Served::Previous)),
-                (_, true) => g = self.cv.wait(g).unwrap_or_else(PoisonError::into_inner),
-                (_, false) => {
+                (Some((_, b)), true) => return Ok((b.clone(), Served::Previous)),
+                (Some((_, b)), false) => {
+                    let previous = b.clone();
+                    e.computing = true;
+                    drop(g);
+                    let (me, k) = (self.clone(), key.to_string());
+                    std::thread::spawn(move || {
+                        let r = compute();
+                        if let Err(err) = &r {
+                            eprintln!("report computation failed: {err:?}");
+                        }
+                        me.finish(&k, version, r.ok());
+                    });
+                    return Ok(self.wait_for(key, version, previous));
+                }
+                (None, true) => g = self.cv.wait(g).unwrap_or_else(PoisonError::into_inner),
+                (None, false) => {
                     e.computing = true;
                     break;
                 }
@@ -119,33 +139,71 @@ impl Flights {
         }
         let release = Release(self, key);
         let bytes = compute()?;
-        {
-            let mut g = self.lock();
-            let (map, used) = &mut *g;
-            if let Some(old) = map.get_mut(key).and_then(|e| e.done.take()) {
-                *used -= old.1.len();
-            }
-            // Over budget: answers not being computed go, until this one fits.
-            if *used + bytes.len() > self.budget {
-                map.retain(|k, e| {
-                    if e.computing || k == key {
-                        return true;
-                    }
-                    if let Some((_, b)) = &e.done {
-                        *used -= b.len();
-                    }
-                    false
-                });
-            }
-            if bytes.len() <= self.budget {
-                *used += bytes.len();
-                if let Some(e) = map.get_mut(key) {
-                    e.done = Some((version, bytes.clone()));
-                }
-            }
-        }
+        self.store(key, version, &bytes);
         drop(release);
         Ok((bytes, Served::Computed))
+    }
+
+    /// Waits up to [`GRACE`] for `key`'s answer at `version`, else gives `previous`.
+    fn wait_for(&self, key: &str, version: i64, previous: Bytes) -> (Bytes, Served) {
+        let deadline = std::time::Instant::now() + GRACE;
+        let mut g = self.lock();
+        loop {
+            let e = g.0.get(key);
+            if let Some((v, b)) = e.and_then(|e| e.done.as_ref()) {
+                if *v >= version {
+                    return (b.clone(), Served::Computed);
+                }
+            }
+            if e.is_none_or(|e| !e.computing) {
+                return (previous, Served::Previous);
+            }
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                return (previous, Served::Previous);
+            }
+            g = self.cv.wait_timeout(g, deadline - now).unwrap_or_else(PoisonError::into_inner).0;
+        }
+    }
+
+    /// A background computation's end: its answer kept (if any), the key released.
+    fn finish(&self, key: &str, version: i64, bytes: Option<Bytes>) {
+        if let Some(b) = &bytes {
+            self.store(key, version, b);
+        }
+        let mut g = self.lock();
+        if let Some(e) = g.0.get_mut(key) {
+            e.computing = false;
+        }
+        drop(g);
+        self.cv.notify_all();
+    }
+
+    /// Keeps `bytes` as `key`'s answer at `version`, within the byte budget.
+    fn store(&self, key: &str, version: i64, bytes: &Bytes) {
+        let mut g = self.lock();
+        let (map, used) = &mut *g;
+        if let Some(old) = map.get_mut(key).and_then(|e| e.done.take()) {
+            *used -= old.1.len();
+        }
+        // Over budget: answers not being computed go, until this one fits.
+        if *used + bytes.len() > self.budget {
+            map.retain(|k, e| {
+                if e.computing || k == key {
+                    return true;
+                }
+                if let Some((_, b)) = &e.done {
+                    *used -= b.len();
+                }
+                false
+            });
+        }
+        if bytes.len() <= self.budget {
+            *used += bytes.len();
+            if let Some(e) = map.get_mut(key) {
+                e.done = Some((version, bytes.clone()));
+            }
+        }
     }
 
     /// Bytes of answers kept.
@@ -158,7 +216,7 @@ impl Flights {
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::{Arc, Barrier};
+    use std::sync::Barrier;
 
     #[test]
     fn fifty_simultaneous_requests_compute_one_report() {
@@ -170,7 +228,8 @@ mod tests {
                 let (f, computed, start) = (f.clone(), computed.clone(), start.clone());
                 std::thread::spawn(move || {
                     start.wait();
-                    f.get::<()>("ws/q", 7, || {
+                    let computed = computed.clone();
+                    f.get::<()>("ws/q", 7, move || {
                         computed.fetch_add(1, Ordering::SeqCst);
                         std::thread::sleep(std::time::Duration::from_millis(200));
                         Ok(Bytes::from_static(b"v7"))
@@ -190,40 +249,56 @@ mod tests {
         let f = Arc::new(Flights::new(1 << 20));
         f.get::<()>("k", 1, || Ok(Bytes::from_static(b"v1"))).unwrap();
         let (in_compute, go_on) = (Arc::new(Barrier::new(2)), Arc::new(Barrier::new(2)));
-        let leader = {
-            let (f, in_compute, go_on) = (f.clone(), in_compute.clone(), go_on.clone());
-            std::thread::spawn(move || {
-                f.get::<()>("k", 2, || {
-                    in_compute.wait();
-                    go_on.wait();
-                    Ok(Bytes::from_static(b"v2"))
-                })
-                .unwrap()
+        let (a, b) = (in_compute.clone(), go_on.clone());
+        // The request that finds v1 stale starts v2 in the background, waits its grace, and is
+        // given v1 (v2 is still being computed).
+        let t = std::time::Instant::now();
+        let first = f
+            .get::<()>("k", 2, move || {
+                a.wait();
+                b.wait();
+                Ok(Bytes::from_static(b"v2"))
             })
-        };
+            .unwrap();
+        assert_eq!(first, (Bytes::from_static(b"v1"), Served::Previous));
+        assert!(t.elapsed() >= GRACE);
         in_compute.wait();
+        // Everyone else meanwhile: v1 at once, nothing computed twice.
         assert_eq!(
             f.get::<()>("k", 2, || panic!("computed twice")).unwrap(),
             (Bytes::from_static(b"v1"), Served::Previous)
         );
         go_on.wait();
-        assert_eq!(leader.join().unwrap(), (Bytes::from_static(b"v2"), Served::Computed));
-        assert_eq!(
-            f.get::<()>("k", 2, || panic!("computed twice")).unwrap(),
-            (Bytes::from_static(b"v2"), Served::Fresh)
-        );
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let got = f.get::<()>("k", 2, || panic!("computed twice")).unwrap();
+            if got.1 == Served::Fresh {
+                assert_eq!(got.0, Bytes::from_static(b"v2"));
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "v2 never landed");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
+    #[test]
+    fn a_quick_computation_answers_fresh_within_the_grace() {
+        let f = Arc::new(Flights::new(1 << 20));
+        f.get::<()>("k", 1, || Ok(Bytes::from_static(b"v1"))).unwrap();
+        let got = f.get::<()>("k", 2, || Ok(Bytes::from_static(b"v2"))).unwrap();
+        assert_eq!(got, (Bytes::from_static(b"v2"), Served::Computed));
     }
 
     #[test]
     fn a_failed_computation_lets_the_next_request_try() {
-        let f = Flights::new(1 << 20);
+        let f = Arc::new(Flights::new(1 << 20));
         assert!(f.get("k", 1, || Err("store busy")).is_err());
         assert_eq!(f.get::<()>("k", 1, || Ok(Bytes::from_static(b"ok"))).unwrap().1, Served::Computed);
     }
 
     #[test]
     fn the_cache_keeps_to_its_byte_budget() {
-        let f = Flights::new(1000);
+        let f = Arc::new(Flights::new(1000));
         for i in 0..100 {
             f.get::<()>(&format!("k{i}"), 1, || Ok(Bytes::from(vec![b'x'; 300]))).unwrap();
             assert!(f.used() <= 1000, "{}", f.used());

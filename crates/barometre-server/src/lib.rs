@@ -47,9 +47,9 @@ struct Pool {
 }
 
 /// Stores open at once, at most.
-pub const MAX_CONNECTIONS: usize = 16;
+pub const MAX_CONNECTIONS: usize = 48;
 /// SQLite page cache of each pooled store, in KiB (the CLI's store keeps its larger default).
-pub const CACHE_KIB: i64 = 8 * 1024;
+pub const CACHE_KIB: i64 = 4 * 1024;
 /// Bytes of computed reports kept.
 pub const REPORT_BUDGET: usize = 64 << 20;
 
@@ -228,7 +228,8 @@ async fn report_handler(State(st): State<AppState>, headers: HeaderMap, guard::Q
         // Keyed by the parsed query (instants, zone, metric bits), not its text: spellings of one
         // question share one answer, and a key's size does not depend on what a client sends.
         let key = format!("{ws}\u{1f}{:?}", p);
-        let (bytes, _) = st.reports.get(&key, version, || {
+        let reports = st.reports.clone();
+        let (bytes, _) = reports.get(&key, version, move || {
             let _permit = st.heavy.acquire();
             let store = open(&st)?;
             let (from, to) = report::load_span(&st.cfg, &p, false);
