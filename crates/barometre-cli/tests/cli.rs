@@ -736,19 +736,15 @@ q5,2026-03-06T10:00:00Z,in,acme,chat,u5,k5
 
 #[test]
 fn a_time_buckets_badge_is_the_week_before_its_end_whatever_the_period() {
-    let d = tempfile::tempdir().unwrap();
-    let db = d.path().join("b.db");
-    let f = write(d.path(), "m.csv", BADGE_WEEK);
-    assert_eq!(run(&["import", "messages", s(&f), "--db", s(&db)]).status.code(), Some(0));
+    let w = Imported::new(&[("messages", BADGE_WEEK)], None);
     let day = |r: &Value| {
-        let g = r["groups"].as_array().unwrap().iter().find(|g| g["key"] == "2026-03-04").unwrap().clone();
-        let b = &g["metrics"]["responsiveness_badge"]["response_rate"];
+        let b = &group(r, "2026-03-04")["responsiveness_badge"]["response_rate"];
         (b["numerator"].as_u64().unwrap(), b["denominator"].as_u64().unwrap())
     };
     for to in ["2026-03-05", "2026-03-11"] {
-        let args = ["report", "--db", s(&db), "--format", "json", "--by", "day", "--from", "2026-03-04", "--to", to];
-        assert_eq!(day(&json(&run(&args))), (1, 4), "--to {to}");
+        assert_eq!(day(&w.json(&["report", "--by", "day", "--from", "2026-03-04", "--to", to])), (1, 4), "--to {to}");
     }
+    let f = w.file("messages", BADGE_WEEK);
     let one_shot = json(&run(&[
         "report",
         "--input",
@@ -764,13 +760,9 @@ fn a_time_buckets_badge_is_the_week_before_its_end_whatever_the_period() {
     ]));
     assert_eq!(day(&one_shot), (1, 4));
     // The drill-down lists the bucket's window: the four requests, the answered one in the numerator.
-    let e = json(&run(&[
+    let e = w.json(&[
         "explain",
         "responsiveness_badge",
-        "--db",
-        s(&db),
-        "--format",
-        "json",
         "--by",
         "day",
         "--group",
@@ -779,28 +771,73 @@ fn a_time_buckets_badge_is_the_week_before_its_end_whatever_the_period() {
         "2026-03-04",
         "--to",
         "2026-03-11",
-    ]));
+    ]);
     let rows = e["rows"].as_array().unwrap();
     let mut ids: Vec<&str> = rows.iter().map(|r| r["conversation_id"].as_str().unwrap()).collect();
     ids.sort_unstable();
     assert_eq!(ids, vec!["k1", "k2", "k3", "k4"]);
-    // Day 2026-03-06's window (28 Feb – 6 Mar 24:00, cut at the data's end) holds q2…q5.
-    let e = json(&run(&[
-        "explain",
-        "responsiveness_badge",
-        "--db",
-        s(&db),
-        "--format",
-        "json",
-        "--by",
-        "day",
-        "--group",
-        "2026-03-06",
-    ]));
-    let r = json(&run(&["report", "--db", s(&db), "--format", "json", "--by", "day"]));
-    let g = r["groups"].as_array().unwrap().iter().find(|g| g["key"] == "2026-03-06").unwrap().clone();
-    let den = g["metrics"]["responsiveness_badge"]["response_rate"]["denominator"].as_u64().unwrap();
+    assert_eq!(rows.iter().filter(|r| r["in_numerator"] == true).count(), 1);
+    // Day 2026-03-06's window (cut at the data's end) lists what its figure counts.
+    let e = w.json(&["explain", "responsiveness_badge", "--by", "day", "--group", "2026-03-06"]);
+    let den = group(&w.json(&["report", "--by", "day"]), "2026-03-06")["responsiveness_badge"]["response_rate"]
+        ["denominator"]
+        .as_u64()
+        .unwrap();
     assert_eq!(e["rows"].as_array().unwrap().len() as u64, den, "the drill-down lists what the figure counts");
+}
+
+/// A store in a new folder, with each `(kind, CSV)` imported (every import must exit 0), and an
+/// optional configuration; the files stay beside it as `KIND.csv` for one-shot reports.
+struct Imported {
+    dir: tempfile::TempDir,
+    db: PathBuf,
+    config: Option<PathBuf>,
+}
+
+impl Imported {
+    fn new(files: &[(&str, &str)], config: Option<&str>) -> Imported {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("b.db");
+        let config = config.map(|c| write(dir.path(), "b.toml", c));
+        let w = Imported { dir, db, config };
+        for (kind, text) in files {
+            let f = w.file(kind, text);
+            let o = run(&w.args(&["import", kind, s(&f)]));
+            assert_eq!(o.status.code(), Some(0), "{kind}: {}", String::from_utf8_lossy(&o.stderr));
+        }
+        w
+    }
+    fn file(&self, kind: &str, text: &str) -> PathBuf {
+        write(self.dir.path(), &format!("{kind}.csv"), text)
+    }
+    /// `args`, then `--db` and `--config` when there is one.
+    fn args<'a>(&'a self, args: &[&'a str]) -> Vec<&'a str> {
+        let mut v = args.to_vec();
+        v.extend(["--db", s(&self.db)]);
+        if let Some(c) = &self.config {
+            v.extend(["--config", s(c)]);
+        }
+        v
+    }
+    /// The JSON a command prints with `--format json`.
+    fn json(&self, args: &[&str]) -> Value {
+        let mut v = self.args(args);
+        v.extend(["--format", "json"]);
+        json(&run(&v))
+    }
+}
+
+/// One chat conversation, answered by agent-a1 five minutes later.
+const ONE_CHAT_ANSWERED_BY_A1: &str = "message_id,created_at,direction,account,channel,author_id,conversation_id
+q1,2026-03-10T09:00:00Z,in,acme,chat,u1,k1
+a1,2026-03-10T09:05:00Z,out,acme,chat,agent-a1,k1
+";
+
+/// The metrics of a report's group.
+fn group(r: &Value, key: &str) -> Value {
+    r["groups"].as_array().unwrap().iter().find(|g| g["key"] == key).unwrap_or_else(|| panic!("no group {key}"))
+        ["metrics"]
+        .clone()
 }
 
 /// The first 21 rows of a public copy of *Customer Support on Twitter* as pandas rewrote it (a
@@ -881,84 +918,42 @@ r6,csat,3,1,5,2026-03-10T15:00:00Z,other
 /// and is answered if its answer exists anywhere in the data).
 #[test]
 fn an_invitation_answered_after_the_period_counts_as_answered_in_its_own() {
-    let d = tempfile::tempdir().unwrap();
-    let db = d.path().join("b.db");
-    let inv = write(
-        d.path(),
-        "i.csv",
-        "invitation_id,survey,sent_at,channel,account,customer_id
+    let w = Imported::new(
+        &[
+            (
+                "survey-invitations",
+                "invitation_id,survey,sent_at,channel,account,customer_id
 i1,csat,2026-03-10T09:00:00Z,email,acme,c1
 i2,csat,2026-03-30T09:00:00Z,chat,acme,c2
 ",
-    );
-    let ans = write(
-        d.path(),
-        "a.csv",
-        "response_id,survey,score,scale_min,scale_max,answered_at,customer_id
+            ),
+            (
+                "surveys",
+                "response_id,survey,score,scale_min,scale_max,answered_at,customer_id
 r1,csat,5,1,5,2026-03-11T09:00:00Z,c1
 r2,csat,2,1,5,2026-04-02T09:00:00Z,c2
 ",
+            ),
+        ],
+        None,
     );
-    assert_eq!(run(&["import", "survey-invitations", s(&inv), "--db", s(&db)]).status.code(), Some(0));
-    assert_eq!(run(&["import", "surveys", s(&ans), "--db", s(&db)]).status.code(), Some(0));
-    let rate = |r: &Value| {
-        let x = &r["survey_response_rate"];
+    let rate = |m: &Value| {
+        let x = &m["survey_response_rate"];
         (x["numerator"].as_u64().unwrap(), x["denominator"].as_u64().unwrap())
     };
-    let by_month = json(&run(&["report", "--db", s(&db), "--format", "json", "--by", "month"]));
-    let march = by_month["groups"].as_array().unwrap().iter().find(|g| g["key"] == "2026-03").unwrap().clone();
-    assert_eq!(rate(&march["metrics"]), (2, 2));
-    let period =
-        json(&run(&["report", "--db", s(&db), "--format", "json", "--from", "2026-03-01", "--to", "2026-04-01"]));
+    assert_eq!(rate(&group(&w.json(&["report", "--by", "month"]), "2026-03")), (2, 2));
+    let march = ["--from", "2026-03-01", "--to", "2026-04-01"];
+    let period = w.json(&[&["report"][..], &march].concat());
     assert_eq!(rate(&period["total"]["metrics"]), (2, 2), "was 1/2: the April answer was not loaded");
-    let e = json(&run(&[
-        "explain",
-        "survey_response_rate",
-        "--db",
-        s(&db),
-        "--format",
-        "json",
-        "--from",
-        "2026-03-01",
-        "--to",
-        "2026-04-01",
-    ]));
+    let e = w.json(&[&["explain", "survey_response_rate"][..], &march].concat());
     let rows = e["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 2);
     assert!(rows.iter().all(|r| r["in_numerator"] == true));
     // The April answer is credited through its invitation to the chat channel: April's CSAT by
     // channel holds it under `chat`, and the drill-down lists it there.
-    let april = json(&run(&[
-        "report",
-        "--db",
-        s(&db),
-        "--format",
-        "json",
-        "--by",
-        "channel",
-        "--from",
-        "2026-04-01",
-        "--to",
-        "2026-05-01",
-    ]));
-    let chat = april["groups"].as_array().unwrap().iter().find(|g| g["key"] == "chat").unwrap().clone();
-    assert_eq!(chat["metrics"]["csat"]["denominator"], 1);
-    let e = json(&run(&[
-        "explain",
-        "csat",
-        "--db",
-        s(&db),
-        "--format",
-        "json",
-        "--by",
-        "channel",
-        "--group",
-        "chat",
-        "--from",
-        "2026-04-01",
-        "--to",
-        "2026-05-01",
-    ]));
+    let april = ["--from", "2026-04-01", "--to", "2026-05-01", "--by", "channel"];
+    assert_eq!(group(&w.json(&[&["report"][..], &april].concat()), "chat")["csat"]["denominator"], 1);
+    let e = w.json(&[&["explain", "csat", "--group", "chat"][..], &april].concat());
     let rows = e["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 1, "{e}");
     assert_eq!(rows[0]["response_id"], "r2");
@@ -968,42 +963,22 @@ r2,csat,2,1,5,2026-04-02T09:00:00Z,c2
 /// conversation's first request: in the report and in its drill-down alike.
 #[test]
 fn a_survey_credited_to_an_agent_through_its_conversation_is_listed_under_that_agent() {
-    let d = tempfile::tempdir().unwrap();
-    let db = d.path().join("b.db");
-    let m = write(
-        d.path(),
-        "m.csv",
-        "message_id,created_at,direction,account,channel,author_id,conversation_id
-q1,2026-03-10T09:00:00Z,in,acme,chat,u1,k1
-a1,2026-03-10T09:05:00Z,out,acme,chat,agent-a1,k1
-",
-    );
-    let ans = write(
-        d.path(),
-        "a.csv",
-        "response_id,survey,score,scale_min,scale_max,answered_at,conversation_id
+    let w = Imported::new(
+        &[
+            ("messages", ONE_CHAT_ANSWERED_BY_A1),
+            (
+                "surveys",
+                "response_id,survey,score,scale_min,scale_max,answered_at,conversation_id
 r1,csat,4,1,5,2026-03-10T10:00:00Z,k1
 r2,nps,10,0,10,2026-03-10T10:00:00Z,k1
 ",
+            ),
+        ],
+        None,
     );
-    assert_eq!(run(&["import", "messages", s(&m), "--db", s(&db)]).status.code(), Some(0));
-    assert_eq!(run(&["import", "surveys", s(&ans), "--db", s(&db)]).status.code(), Some(0));
-    let r = json(&run(&["report", "--db", s(&db), "--format", "json", "--by", "agent"]));
-    let a1 = r["groups"].as_array().unwrap().iter().find(|g| g["key"] == "agent-a1").unwrap().clone();
-    assert_eq!(a1["metrics"]["csat"]["denominator"], 1);
+    assert_eq!(group(&w.json(&["report", "--by", "agent"]), "agent-a1")["csat"]["denominator"], 1);
     for (metric, n) in [("csat", 1), ("csat_mean", 1), ("nps", 1)] {
-        let e = json(&run(&[
-            "explain",
-            metric,
-            "--db",
-            s(&db),
-            "--format",
-            "json",
-            "--by",
-            "agent",
-            "--group",
-            "agent-a1",
-        ]));
+        let e = w.json(&["explain", metric, "--by", "agent", "--group", "agent-a1"]);
         assert_eq!(e["rows"].as_array().unwrap().len(), n, "{metric}: {e}");
     }
 }
@@ -1048,11 +1023,7 @@ m2,2026-03-10T10:00:00Z,in,acme,chat,client-182,k2,client-182
 /// complaint times and FCR's denominator).
 #[test]
 fn resolution_figures_count_only_conversations_a_person_handled() {
-    let d = tempfile::tempdir().unwrap();
-    let db = d.path().join("b.db");
-    let m = write(
-        d.path(),
-        "m.csv",
+    let (messages, events) = (
         "message_id,created_at,direction,account,channel,author_id,conversation_id,bot
 q1,2026-03-10T09:00:00Z,in,acme,chat,u1,k1,
 q2,2026-03-10T09:00:00Z,in,acme,chat,u2,k2,
@@ -1061,10 +1032,6 @@ q3,2026-03-10T09:00:00Z,in,acme,chat,u3,k3,
 q4,2026-03-10T09:00:00Z,in,acme,chat,u4,k4,
 a4,2026-03-10T09:10:00Z,out,acme,chat,a4,k4,
 ",
-    );
-    let e = write(
-        d.path(),
-        "e.csv",
         "conversation_id,event,at,agent_id
 k1,resolved,2026-03-10T09:30:00Z,
 k2,complaint,2026-03-10T09:01:00Z,
@@ -1074,9 +1041,8 @@ k3,resolved,2026-03-10T10:00:00Z,a1
 k4,resolved,2026-03-10T11:00:00Z,
 ",
     );
-    assert_eq!(run(&["import", "messages", s(&m), "--db", s(&db)]).status.code(), Some(0));
-    assert_eq!(run(&["import", "conversation-events", s(&e), "--db", s(&db)]).status.code(), Some(0));
-    let r = json(&run(&["report", "--db", s(&db), "--format", "json"]));
+    let w = Imported::new(&[("messages", messages), ("conversation-events", events)], None);
+    let r = w.json(&["report"]);
     let t = &r["total"]["metrics"];
     assert_eq!(t["resolved_conversations"]["value"], 2, "k3 and k4");
     // k3: 09:00 → 10:00 = 3600 s; k4: 09:00 → 11:00 = 7200 s.
@@ -1091,12 +1057,13 @@ k4,resolved,2026-03-10T11:00:00Z,
     assert_eq!(t["reopen_rate"]["denominator"], 2);
     assert_eq!(t["bot_only_conversations"]["value"], 1);
     // The drill-down lists the same two conversations.
-    let x = json(&run(&["explain", "resolved_conversations", "--db", s(&db), "--format", "json"]));
+    let x = w.json(&["explain", "resolved_conversations"]);
     let mut ids: Vec<&str> =
         x["rows"].as_array().unwrap().iter().map(|r| r["conversation_id"].as_str().unwrap()).collect();
     ids.sort_unstable();
     assert_eq!(ids, vec!["k3", "k4"]);
     // The one-shot report agrees.
+    let (m, e) = (w.file("messages", messages), w.file("conversation-events", events));
     let one = json(&run(&["report", "--input", s(&m), "--events", s(&e), "--format", "json"]));
     assert_eq!(one["total"]["metrics"]["resolved_conversations"]["value"], 2);
     assert_eq!(one["total"]["metrics"]["complaint_resolution_time"]["count"], 1);
@@ -1107,23 +1074,22 @@ k4,resolved,2026-03-10T11:00:00Z,
 /// imported `--by month` had no group at all), and the drill-down lists the same rows.
 #[test]
 fn customer_figures_per_month_equal_each_months_own_report() {
-    let d = tempfile::tempdir().unwrap();
-    let db = d.path().join("b.db");
-    let c = write(
-        d.path(),
-        "c.csv",
-        "customer_id,account,since,churned_at,referred_by\nc1,acme,2026-01-05,,\nc2,acme,2026-02-10,,c1\nc3,acme,2025-12-01,2026-02-20,\n",
+    let w = Imported::new(
+        &[
+            (
+                "customers",
+                "customer_id,account,since,churned_at,referred_by\nc1,acme,2026-01-05,,\nc2,acme,2026-02-10,,c1\nc3,acme,2025-12-01,2026-02-20,\n",
+            ),
+            (
+                "orders",
+                "order_id,customer_id,ordered_at,amount,margin\no1,c1,2026-01-20,100,0.5\no2,c2,2026-02-15,200,0.25\no3,c3,2026-01-25,50,\n",
+            ),
+        ],
+        None,
     );
-    let o = write(
-        d.path(),
-        "o.csv",
-        "order_id,customer_id,ordered_at,amount,margin\no1,c1,2026-01-20,100,0.5\no2,c2,2026-02-15,200,0.25\no3,c3,2026-01-25,50,\n",
-    );
-    assert_eq!(run(&["import", "customers", s(&c), "--db", s(&db)]).status.code(), Some(0));
-    assert_eq!(run(&["import", "orders", s(&o), "--db", s(&db)]).status.code(), Some(0));
     let ids = ["retention_rate", "churn_rate", "referral_rate", "clv", "clv_historical", "clv_predictive"];
     let metrics = ids.join(",");
-    let by_month = json(&run(&["report", "--db", s(&db), "--format", "json", "--by", "month", "--metrics", &metrics]));
+    let by_month = w.json(&["report", "--by", "month", "--metrics", &metrics]);
     let keys: Vec<&str> = by_month["groups"].as_array().unwrap().iter().map(|g| g["key"].as_str().unwrap()).collect();
     assert_eq!(keys, vec!["2025-12", "2026-01", "2026-02"]);
     for (key, from, to) in [
@@ -1131,39 +1097,20 @@ fn customer_figures_per_month_equal_each_months_own_report() {
         ("2026-01", "2026-01-01", "2026-02-01"),
         ("2026-02", "2026-02-01", "2026-03-01"),
     ] {
-        let g = by_month["groups"].as_array().unwrap().iter().find(|g| g["key"] == key).unwrap()["metrics"].clone();
-        let own = json(&run(&[
-            "report",
-            "--db",
-            s(&db),
-            "--format",
-            "json",
-            "--from",
-            from,
-            "--to",
-            to,
-            "--metrics",
-            &metrics,
-        ]));
-        assert_eq!(g, own["total"]["metrics"], "{key}");
+        let own = w.json(&["report", "--from", from, "--to", to, "--metrics", &metrics]);
+        assert_eq!(group(&by_month, key), own["total"]["metrics"], "{key}");
         for id in ids {
-            let bucket =
-                json(&run(&["explain", id, "--db", s(&db), "--format", "json", "--by", "month", "--group", key]));
-            let period = json(&run(&["explain", id, "--db", s(&db), "--format", "json", "--from", from, "--to", to]));
+            let bucket = w.json(&["explain", id, "--by", "month", "--group", key]);
+            let period = w.json(&["explain", id, "--from", from, "--to", to]);
             assert_eq!(bucket["rows"], period["rows"], "{id} in {key}");
         }
     }
     // February by hand: one order (o2, 200 × 0.25 = 50 of margin), c3 lost of the two present on
     // 1 February (c1, c3): churn 1/2; c2 new and referred: referral 1/1.
-    let feb = by_month["groups"].as_array().unwrap().iter().find(|g| g["key"] == "2026-02").unwrap()["metrics"].clone();
-    assert_eq!(
-        (feb["clv_historical"]["orders"].as_u64(), feb["clv_historical"]["value"].as_f64()),
-        (Some(1), Some(50.0))
-    );
-    assert_eq!(
-        (feb["churn_rate"]["numerator"].as_u64(), feb["churn_rate"]["denominator"].as_u64()),
-        (Some(1), Some(2))
-    );
+    let feb = group(&by_month, "2026-02");
+    let pair = |m: &Value, a: &str, b: &str| (m[a].as_f64(), m[b].as_f64());
+    assert_eq!(pair(&feb["clv_historical"], "orders", "value"), (Some(1.0), Some(50.0)));
+    assert_eq!(pair(&feb["churn_rate"], "numerator", "denominator"), (Some(1.0), Some(2.0)));
     assert_eq!(feb["referral_rate"]["value"], 100.0);
 }
 
@@ -1254,63 +1201,36 @@ fn a_company_tweet_opening_with_a_customer_handle_joins_that_customer() {
 /// preferences' drill-down lists queued contacts beside conversations.
 #[test]
 fn weighted_scores_and_channel_preferences_list_what_they_count() {
-    let d = tempfile::tempdir().unwrap();
-    let db = d.path().join("b.db");
-    let cfg = write(d.path(), "b.toml", "[iqs]\ncriteria = { exactitude = 50, ton = 50 }\n");
-    let m = write(
-        d.path(),
-        "m.csv",
-        "message_id,created_at,direction,account,channel,author_id,conversation_id
-q1,2026-03-10T09:00:00Z,in,acme,chat,u1,k1
-a1,2026-03-10T09:05:00Z,out,acme,chat,agent-a1,k1
-",
-    );
-    let r = write(
-        d.path(),
-        "r.csv",
-        "conversation_id,reviewer,criterion,score,at
+    let w = Imported::new(
+        &[
+            ("messages", ONE_CHAT_ANSWERED_BY_A1),
+            (
+                "qa-reviews",
+                "conversation_id,reviewer,criterion,score,at
 k1,qa,exactitude,80,2026-03-11T10:00:00Z
 k1,qa,ton,60,2026-03-11T10:00:00Z
 k1,qa,orthographe,10,2026-03-11T10:00:00Z
 ",
+            ),
+            (
+                "contacts",
+                "contact_id,channel,account,queued_at,answered_at\nc1,phone,acme,2026-03-10T08:00:00Z,2026-03-10T08:02:00Z\n",
+            ),
+        ],
+        Some("[iqs]\ncriteria = { exactitude = 50, ton = 50 }\n"),
     );
-    let c = write(
-        d.path(),
-        "c.csv",
-        "contact_id,channel,account,queued_at,answered_at\nc1,phone,acme,2026-03-10T08:00:00Z,2026-03-10T08:02:00Z\n",
-    );
-    let base = ["--db", s(&db), "--config", s(&cfg)];
-    for (kind, f) in [("messages", &m), ("qa-reviews", &r), ("contacts", &c)] {
-        let mut args = vec!["import", kind, s(f)];
-        args.extend(base);
-        assert_eq!(run(&args).status.code(), Some(0), "{kind}");
-    }
-    let mut args = vec!["report", "--format", "json", "--by", "agent", "--metrics", "iqs"];
-    args.extend(base);
-    let rep = json(&run(&args));
-    let a1 =
-        rep["groups"].as_array().unwrap().iter().find(|g| g["key"] == "agent-a1").unwrap()["metrics"]["iqs"].clone();
+    let a1 = group(&w.json(&["report", "--by", "agent", "--metrics", "iqs"]), "agent-a1")["iqs"].clone();
     // (80 × 50 + 60 × 50) / 100 = 70; `orthographe` is not one of the criteria.
     assert_eq!(a1["value"], 70.0, "{a1}");
-    let mut args = vec!["explain", "iqs", "--format", "json", "--by", "agent", "--group", "agent-a1"];
-    args.extend(base);
-    let e = json(&run(&args));
+    let e = w.json(&["explain", "iqs", "--by", "agent", "--group", "agent-a1"]);
     let mut crit: Vec<&str> = e["rows"].as_array().unwrap().iter().map(|r| r["criterion"].as_str().unwrap()).collect();
     crit.sort_unstable();
     assert_eq!(crit, vec!["exactitude", "ton"]);
-    let mut args = vec!["explain", "channel_preferences", "--format", "json"];
-    args.extend(base);
-    let e = json(&run(&args));
+    let e = w.json(&["explain", "channel_preferences"]);
     let kinds: Vec<&str> = e["rows"].as_array().unwrap().iter().map(|r| r["contact"].as_str().unwrap()).collect();
     assert_eq!(kinds, vec!["conversation", "queued"]);
-    let mut args = vec!["report", "--format", "json", "--metrics", "channel_preferences"];
-    args.extend(base);
-    let rep = json(&run(&args));
-    let contacts: u64 = rep["total"]["metrics"]["channel_preferences"]["channels"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["contacts"].as_u64().unwrap())
-        .sum();
+    let rep = w.json(&["report", "--metrics", "channel_preferences"]);
+    let channels = rep["total"]["metrics"]["channel_preferences"]["channels"].as_array().unwrap().clone();
+    let contacts: u64 = channels.iter().map(|c| c["contacts"].as_u64().unwrap()).sum();
     assert_eq!(contacts, 2, "as many contacts as the drill-down lists");
 }
