@@ -1031,6 +1031,8 @@ b2,2026-03-10T09:00:05Z,out,acme,chat,bot,k2,true
 q3,2026-03-10T09:00:00Z,in,acme,chat,u3,k3,
 q4,2026-03-10T09:00:00Z,in,acme,chat,u4,k4,
 a4,2026-03-10T09:10:00Z,out,acme,chat,a4,k4,
+q5,2026-03-10T09:00:00Z,in,acme,chat,u5,k5,
+b5,2026-03-10T09:00:05Z,out,acme,chat,bot,k5,true
 ",
         "conversation_id,event,at,agent_id
 k1,resolved,2026-03-10T09:30:00Z,
@@ -1039,33 +1041,37 @@ k2,resolved,2026-03-10T09:02:00Z,
 k3,complaint,2026-03-10T09:05:00Z,
 k3,resolved,2026-03-10T10:00:00Z,a1
 k4,resolved,2026-03-10T11:00:00Z,
+k5,resolved,2026-03-10T09:20:00Z,a2
 ",
     );
     let w = Imported::new(&[("messages", messages), ("conversation-events", events)], None);
     let r = w.json(&["report"]);
     let t = &r["total"]["metrics"];
-    assert_eq!(t["resolved_conversations"]["value"], 2, "k3 and k4");
-    // k3: 09:00 → 10:00 = 3600 s; k4: 09:00 → 11:00 = 7200 s.
-    assert_eq!(t["resolution_time"]["count"], 2);
-    assert_eq!(t["resolution_time"]["mean"], 5400.0);
+    // k5 had a bot's reply only, but agent a2 signed its resolution: a person's, not a bot's.
+    assert_eq!(t["resolved_conversations"]["value"], 3, "k3, k4 and k5");
+    // k3: 09:00 → 10:00 = 3600 s; k4: 09:00 → 11:00 = 7200 s; k5: 09:00 → 09:20 = 1200 s.
+    assert_eq!(t["resolution_time"]["count"], 3);
+    assert_eq!(t["resolution_time"]["mean"], 4000.0);
     // Complaints: k3's 09:05 → 10:00 = 3300 s; k2 (bot only) apart.
     assert_eq!(t["complaint_resolution_time"]["count"], 1);
     assert_eq!(t["complaint_resolution_time"]["mean"], 3300.0);
-    // FCR over k3 and k4: k4 had one human reply, k3 none → 1/2.
-    assert_eq!(t["first_contact_resolution_rate"]["denominator"], 2);
+    // FCR over k3, k4 and k5: only k4 had one human reply → 1/3.
+    assert_eq!(t["first_contact_resolution_rate"]["denominator"], 3);
     assert_eq!(t["first_contact_resolution_rate"]["numerator"], 1);
-    assert_eq!(t["reopen_rate"]["denominator"], 2);
+    assert_eq!(t["reopen_rate"]["denominator"], 3);
+    // Never both: k2 is the one bot-only conversation, k5 is not.
     assert_eq!(t["bot_only_conversations"]["value"], 1);
+    assert_eq!(t["bot_resolution_time"]["count"], 1);
     // The drill-down lists the same two conversations.
     let x = w.json(&["explain", "resolved_conversations"]);
     let mut ids: Vec<&str> =
         x["rows"].as_array().unwrap().iter().map(|r| r["conversation_id"].as_str().unwrap()).collect();
     ids.sort_unstable();
-    assert_eq!(ids, vec!["k3", "k4"]);
+    assert_eq!(ids, vec!["k3", "k4", "k5"]);
     // The one-shot report agrees.
     let (m, e) = (w.file("messages", messages), w.file("conversation-events", events));
     let one = json(&run(&["report", "--input", s(&m), "--events", s(&e), "--format", "json"]));
-    assert_eq!(one["total"]["metrics"]["resolved_conversations"]["value"], 2);
+    assert_eq!(one["total"]["metrics"]["resolved_conversations"]["value"], 3);
     assert_eq!(one["total"]["metrics"]["complaint_resolution_time"]["count"], 1);
 }
 

@@ -126,7 +126,9 @@ pub struct Config {
 }
 
 /// The layout and meaning of stored facts. Raise it whenever they change: stores then recompute
-/// their facts from the rows. 2: requests keep a customer number, not a hash of the id.
+/// their facts from the rows. 2: requests keep a customer number, not a hash of the id;
+/// conversations say whether a person handled them; messages say whether they are attached to
+/// nothing.
 pub const FACTS_VERSION: u32 = 2;
 
 pub const DEFAULT_SIGNATURES: [&str; 3] = [r"\^[A-Z]{2,3}\b", r"/[A-Z]{2,3}\b", r"(?m)^-- "];

@@ -1014,8 +1014,9 @@ fn clock(inp: &ClockInput, cfg: &Config, out: &mut impl Sink) {
             conv.agent = first.agent;
             conv.team = first.team;
         }
-        conv.bot_only = conv.human_out == 0 && bots > 0;
         conv.human |= conv.human_out > 0;
+        // A bot's conversation that a person signed an event of is a person's: never both.
+        conv.bot_only = !conv.human && bots > 0;
         if conv.start_ms != i64::MIN {
             out.push_conv(ConvOut { row: conv, conv: key });
         }

@@ -303,10 +303,10 @@ pub fn unattached_note(n: u64) -> Note {
         kind: "unattached_replies",
         count: n,
         message_fr: format!(
-            "{n} réponses d'agent n'ont pu être rattachées à aucune conversation : ajoutez conversation_id, reply_to ou customer_id (elles ne comptent dans aucun délai ni taux de réponse)"
+            "{n} réponses d'agent n'ont pu être rattachées à aucune conversation : ajoutez conversation_id, reply_to ou customer_id (chacune reste seule et ne répond à aucune demande)"
         ),
         message_en: format!(
-            "{n} agent replies could not be attached: add conversation_id, reply_to or customer_id (they count in no response time or rate)"
+            "{n} agent replies could not be attached: add conversation_id, reply_to or customer_id (each stands alone and answers no request)"
         ),
     }
 }
@@ -1999,7 +1999,9 @@ fn explain_records(
             let (lo, hi) = (from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX));
             let in_group = |account: Option<&str>| match p.by.filter(|_| group.is_some()) {
                 None => true,
-                Some(Dim::Account) => group_matches(account.map(str::to_string), group),
+                // An order of a customer the data does not know belongs to no account (the report's
+                // `null` account group has no customer figures).
+                Some(Dim::Account) => account.is_some() && group_matches(account.map(str::to_string), group),
                 Some(d) if d.is_time() => bucket.is_some(),
                 Some(_) => group_matches(None, group),
             };

@@ -675,6 +675,17 @@ pub async fn explain_page(
         let store = open(&st)?;
         let mut facts: Facts = store.facts(&s.workspace, &st.cfg, lo, hi)?;
         let mut records = store.records_credited(&s.workspace, &st.cfg, p.from, p.to)?;
+        // Answers carry the account and channel the report credits them (through their
+        // invitation) before a filter keeps or drops them, as the overview's filter does.
+        let credited: Vec<(Option<String>, Option<String>)> = records
+            .survey_credits()
+            .iter()
+            .map(|c| (c.account.map(str::to_string), c.channel.map(str::to_string)))
+            .collect();
+        for (a, (account, channel)) in records.surveys.iter_mut().zip(credited) {
+            a.account = account;
+            a.channel = channel;
+        }
         for (d, v) in filters(&q.account, &q.channel, &q.team) {
             facts = facts.filtered(d, v);
             let keep = |account: Option<&str>, channel: Option<&str>| match d {

@@ -62,7 +62,13 @@ pub struct Flights {
     map: Mutex<(HashMap<String, Entry>, usize)>,
     cv: Condvar,
     budget: usize,
+    /// Background recomputations under way (at most [`BACKGROUND`]).
+    background: std::sync::atomic::AtomicUsize,
 }
+
+/// Background recomputations at once, at most: past it a stale report is served as it is and
+/// recomputed by a later request (they queue for the computation permits anyway).
+pub const BACKGROUND: usize = 4;
 
 /// What [`Flights::get`] answered from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,7 +84,12 @@ pub enum Served {
 impl Flights {
     /// A cache whose answers add up to at most `budget` bytes.
     pub fn new(budget: usize) -> Flights {
-        Flights { map: Mutex::new((HashMap::new(), 0)), cv: Condvar::new(), budget }
+        Flights {
+            map: Mutex::new((HashMap::new(), 0)),
+            cv: Condvar::new(),
+            budget,
+            background: std::sync::atomic::AtomicUsize::new(0),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, (HashMap<String, Entry>, usize)> {
@@ -104,17 +115,35 @@ impl Flights {
                 (Some((v, b)), _) if *v >= version => return Ok((b.clone(), Served::Fresh)),
                 (Some((_, b)), true) => return Ok((b.clone(), Served::Previous)),
                 (Some((_, b)), false) => {
+                    use std::sync::atomic::Ordering::SeqCst;
                     let previous = b.clone();
+                    if self.background.fetch_add(1, SeqCst) >= BACKGROUND {
+                        self.background.fetch_sub(1, SeqCst);
+                        return Ok((previous, Served::Previous));
+                    }
                     e.computing = true;
                     drop(g);
                     let (me, k) = (self.clone(), key.to_string());
-                    std::thread::spawn(move || {
-                        let r = compute();
-                        if let Err(err) = &r {
-                            eprintln!("report computation failed: {err:?}");
+                    let spawned = std::thread::Builder::new().name("report".into()).spawn(move || {
+                        // Whatever happens in `compute` (an error, a panic), the key is released.
+                        struct Done(Arc<Flights>, String, i64, Option<Bytes>);
+                        impl Drop for Done {
+                            fn drop(&mut self) {
+                                self.0.finish(&self.1, self.2, self.3.take());
+                                self.0.background.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                            }
                         }
-                        me.finish(&k, version, r.ok());
+                        let mut done = Done(me, k, version, None);
+                        match compute() {
+                            Ok(b) => done.3 = Some(b),
+                            Err(err) => eprintln!("report computation failed: {err:?}"),
+                        }
                     });
+                    if spawned.is_err() {
+                        self.background.fetch_sub(1, SeqCst);
+                        self.finish(key, version, None);
+                        return Ok((previous, Served::Previous));
+                    }
                     return Ok(self.wait_for(key, version, previous));
                 }
                 (None, true) => g = self.cv.wait(g).unwrap_or_else(PoisonError::into_inner),
@@ -188,19 +217,23 @@ impl Flights {
         }
         // Over budget: answers not being computed go, until this one fits.
         if *used + bytes.len() > self.budget {
-            map.retain(|k, e| {
-                if e.computing || k == key {
-                    return true;
+            let victims: Vec<String> = map
+                .iter()
+                .filter(|(k, e)| !e.computing && k.as_str() != key && e.done.is_some())
+                .map(|(k, _)| k.clone())
+                .collect();
+            for k in victims {
+                if *used + bytes.len() <= self.budget {
+                    break;
                 }
-                if let Some((_, b)) = &e.done {
+                if let Some((_, b)) = map.remove(&k).and_then(|e| e.done) {
                     *used -= b.len();
                 }
-                false
-            });
+            }
         }
         if bytes.len() <= self.budget {
-            *used += bytes.len();
             if let Some(e) = map.get_mut(key) {
+                *used += bytes.len();
                 e.done = Some((version, bytes.clone()));
             }
         }
@@ -277,6 +310,24 @@ mod tests {
                 break;
             }
             assert!(std::time::Instant::now() < deadline, "v2 never landed");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+
+    #[test]
+    fn a_background_computation_that_panics_does_not_freeze_its_report() {
+        let f = Arc::new(Flights::new(1 << 20));
+        f.get::<()>("k", 1, || Ok(Bytes::from_static(b"v1"))).unwrap();
+        let got = f.get::<()>("k", 2, || panic!("a bug in a report")).unwrap();
+        assert_eq!(got, (Bytes::from_static(b"v1"), Served::Previous));
+        // The key is released: a later request computes v2.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let got = f.get::<()>("k", 2, || Ok(Bytes::from_static(b"v2"))).unwrap();
+            if got.0 == Bytes::from_static(b"v2") {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "the key stayed frozen");
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
     }

@@ -104,12 +104,20 @@ impl SqliteStore {
         if settings(&stored) != settings(&current) {
             return Ok(());
         }
-        let tx = self.conn.unchecked_transaction()?;
-        // Another connection may have refreshed them meanwhile.
-        if self_fingerprint(&tx, ws)?.as_deref() != Some(current.as_str()) {
-            recompute(&tx, ws, cfg, false)?;
+        // The write lock first (another connection refreshing at the same time waits, then finds
+        // the work done); if the store cannot be written (busy with a long import, read-only),
+        // the facts are recomputed in memory for this read, as for other clock settings.
+        let refreshed = (|| -> Result<(), StoreError> {
+            let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+            if self_fingerprint(&tx, ws)?.as_deref() != Some(current.as_str()) {
+                recompute(&tx, ws, cfg, false)?;
+            }
+            tx.commit()?;
+            Ok(())
+        })();
+        if let Err(e) = refreshed {
+            eprintln!("facts of an older layout not stored anew ({e}): recomputed for this read");
         }
-        tx.commit()?;
         Ok(())
     }
 
