@@ -793,18 +793,91 @@ fn csv_header<R: Read>(
     let mut map = HashMap::default();
     for (i, name) in h.iter().enumerate() {
         let name = std::str::from_utf8(name)
-            .map_err(|_| err(i as u64 + 1, "header is not valid UTF-8".into()))?
+            .map_err(|_| {
+                err(
+                    i as u64 + 1,
+                    "header is not valid UTF-8 (an export in Windows-1252, as Excel writes in France? save it as CSV UTF-8)"
+                        .into(),
+                )
+            })?
             .trim_start_matches('\u{feff}')
             .trim()
             .to_ascii_lowercase();
         map.entry(name).or_insert(i);
     }
-    for r in required {
-        if !map.contains_key(*r) {
-            return Err(err(h.len() as u64 + 1, format!("missing required column `{r}` in the header")));
-        }
+    let missing: Vec<&str> = required.iter().copied().filter(|r| !map.contains_key(*r)).collect();
+    if !missing.is_empty() {
+        let found: Vec<String> = h.iter().map(|c| String::from_utf8_lossy(c).trim().to_string()).collect();
+        return Err(err(h.len() as u64 + 1, header_problem(&missing, &found)));
     }
     Ok((Header::new(map), h.len()))
+}
+
+/// A header problem said once, whole: every missing column, the columns found, the closest name
+/// for each, and the separator when the header reads as one column.
+fn header_problem(missing: &[&str], found: &[String]) -> String {
+    let list = |v: &[&str]| v.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ");
+    let mut s = if missing.len() == 1 {
+        format!("missing required column {} in the header", list(missing))
+    } else {
+        format!("missing required columns {} in the header", list(missing))
+    };
+    if let [one] = found {
+        if let Some(sep) = [';', '\t', '|'].into_iter().find(|c| one.contains(*c)) {
+            let shown = if sep == '\t' { "a tab".to_string() } else { format!("`{sep}`") };
+            s.push_str(&format!(" — the header reads as one column: the separator looks like {shown}, not `,`"));
+            return s;
+        }
+    }
+    let shown: Vec<&str> = found.iter().map(String::as_str).filter(|c| !c.is_empty()).collect();
+    s.push_str(&format!(" (found: {})", list(&shown)));
+    let hints: Vec<String> =
+        missing.iter().filter_map(|m| closest(m, &shown).map(|c| format!("`{c}` for `{m}`?"))).collect();
+    if !hints.is_empty() {
+        s.push_str(&format!("; closest: {}", hints.join(", ")));
+    }
+    s
+}
+
+/// The found column most like a wanted one: a usual other name for it (French or English
+/// exports), else one a few letters away.
+fn closest<'a>(wanted: &str, found: &[&'a str]) -> Option<&'a str> {
+    const ALSO: &[(&str, &[&str])] = &[
+        ("message_id", &["id", "message", "msg_id", "tweet_id", "identifiant"]),
+        ("created_at", &["date", "created", "timestamp", "time", "horodatage", "date_heure", "datetime"]),
+        ("direction", &["sens", "type", "in_out", "inbound", "entrant"]),
+        ("account", &["compte", "page", "brand", "marque", "company", "entreprise"]),
+        ("channel", &["canal", "source", "medium", "réseau", "reseau"]),
+        ("author_id", &["auteur", "author", "from", "user", "utilisateur", "sender", "expediteur"]),
+        ("conversation_id", &["conversation", "thread", "thread_id", "ticket", "ticket_id", "fil"]),
+        ("text", &["message", "body", "contenu", "texte", "content"]),
+    ];
+    let norm = |s: &str| s.trim().to_lowercase().replace([' ', '-'], "_");
+    if let Some((_, names)) = ALSO.iter().find(|(w, _)| *w == wanted) {
+        if let Some(c) = found.iter().find(|c| names.contains(&norm(c).as_str())) {
+            return Some(c);
+        }
+    }
+    found
+        .iter()
+        .map(|c| (edit_distance(&norm(c), wanted), *c))
+        .filter(|(d, _)| *d <= 3)
+        .min_by_key(|(d, c)| (*d, *c))
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance (header names are short).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
 }
 
 fn csv_reader<R: Read>(r: R) -> csv::Reader<LineCounter<R>> {

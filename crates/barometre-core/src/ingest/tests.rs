@@ -107,7 +107,32 @@ fn a_missing_required_column_in_the_header_is_one_clear_error() {
     let data = "message_id,created_at,account,channel,author_id\nx1,2026-04-06T08:00:00Z,acme,twitter,u1\n";
     let (ok, bad) = read(Kind::Messages, Format::Csv, data.as_bytes());
     assert!(ok.is_empty());
-    assert_eq!(bad, vec!["f.csv:1:6: missing required column `direction` in the header".to_string()]);
+    assert_eq!(
+        bad,
+        vec![
+            "f.csv:1:6: missing required column `direction` in the header (found: `message_id`, `created_at`, `account`, `channel`, `author_id`)"
+                .to_string()
+        ]
+    );
+}
+
+#[rstest]
+#[case::french_export(
+    "Date;Sens;Canal;Compte;Auteur;Message\n02/03/2026 09:15;Entrant;email;acme;c1;Bonjour\n",
+    "f.csv:1:2: missing required columns `message_id`, `created_at`, `direction`, `account`, `channel`, `author_id` in the header — the header reads as one column: the separator looks like `;`, not `,`"
+)]
+#[case::french_names_with_commas(
+    "id,date,sens,canal,compte,auteur\nm1,2026-03-02T09:15:00Z,in,email,acme,c1\n",
+    "f.csv:1:7: missing required columns `message_id`, `created_at`, `direction`, `account`, `channel`, `author_id` in the header (found: `id`, `date`, `sens`, `canal`, `compte`, `auteur`); closest: `id` for `message_id`?, `date` for `created_at`?, `sens` for `direction`?, `compte` for `account`?, `canal` for `channel`?, `auteur` for `author_id`?"
+)]
+#[case::typo(
+    "message_id,created,direction,acount,channel,author_id\nm1,2026-03-02T09:15:00Z,in,acme,email,c1\n",
+    "f.csv:1:7: missing required columns `created_at`, `account` in the header (found: `message_id`, `created`, `direction`, `acount`, `channel`, `author_id`); closest: `created` for `created_at`?, `acount` for `account`?"
+)]
+fn a_header_problem_is_said_once_and_whole(#[case] data: &str, #[case] expected: &str) {
+    let (ok, bad) = read(Kind::Messages, Format::Csv, data.as_bytes());
+    assert!(ok.is_empty());
+    assert_eq!(bad, vec![expected.to_string()]);
 }
 
 #[test]
