@@ -61,6 +61,10 @@ pub struct ImportArgs {
     /// and kept either way).
     #[arg(long)]
     lenient: bool,
+    /// CSV separator: `,`, `;`, `tab`, `|` (default: recognised from the header line, and said
+    /// when it is not a comma).
+    #[arg(long, value_parser = delimiter_arg)]
+    delimiter: Option<u8>,
     #[arg(long, env = "BAROMETRE_LANG", default_value = "fr", value_parser = ["fr", "en"])]
     lang: String,
 }
@@ -72,6 +76,8 @@ struct Files {
     kind: Kind,
     format: Option<Format>,
     current: Option<RecordReader<BufReader<File>>>,
+    /// `--delimiter`; `None`: recognised from each file's header.
+    delimiter: Option<u8>,
     pb: ProgressBar,
     done_bytes: u64,
     rows: u64,
@@ -85,8 +91,36 @@ impl Files {
         let f = || File::open(p).map(|f| BufReader::with_capacity(1 << 16, f));
         Ok(match self.format.unwrap_or_else(|| Format::from_path(&name)) {
             Format::Twcs => RecordReader::twcs(&name, f()?, f()?),
+            Format::Csv => {
+                let d = match self.delimiter {
+                    Some(d) => d,
+                    None => delimiter_of(p)?,
+                };
+                if d != b',' {
+                    // Said, so that a wrong guess is seen at once (`--delimiter` forces it).
+                    let what = barometre_core::ingest::delimiter_name(d);
+                    self.pb.suspend(|| eprintln!("{name}: separator {what}"));
+                }
+                RecordReader::with_delimiter(&name, self.kind, Format::Csv, f()?, d)
+            }
             fmt => RecordReader::new(&name, self.kind, fmt, f()?),
         })
+    }
+}
+
+/// A CSV file's separator, from its first 64 KiB.
+fn delimiter_of(p: &Path) -> std::io::Result<u8> {
+    let mut head = Vec::with_capacity(1 << 16);
+    std::io::Read::read_to_end(&mut std::io::Read::take(File::open(p)?, 1 << 16), &mut head)?;
+    Ok(barometre_core::ingest::sniff_delimiter(&head))
+}
+
+/// `--delimiter`: one character, or `tab`.
+fn delimiter_arg(s: &str) -> Result<u8, String> {
+    match s {
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        _ if s.len() == 1 && s.is_ascii() => Ok(s.as_bytes()[0]),
+        _ => Err(format!("`{s}` is not a one-character separator (`,`, `;`, `tab`, `|`)")),
     }
 }
 
@@ -178,6 +212,7 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
         next: 0,
         kind,
         format,
+        delimiter: a.delimiter,
         current: None,
         pb: pb.clone(),
         done_bytes: 0,
@@ -735,7 +770,8 @@ fn one_shot(a: &ReportArgs, cfg: &Config, tm: &mut Timings) -> Result<(barometre
         let fmt = if kind == Kind::Messages { format } else { None };
         for p in paths {
             let csv = fmt.unwrap_or_else(|| Format::from_path(&p.display().to_string())) == Format::Csv;
-            if kind == Kind::Messages && csv {
+            // Two cores read comma-separated files; others are read on one.
+            if kind == Kind::Messages && csv && delimiter_of(p).is_ok_and(|d| d == b',') {
                 if let Ok(Some((header_end, cut))) = split_point(p) {
                     let (part, held) = read_in_halves(p, header_end, cut, cfg, &pb)?;
                     tm.note(&format!("{}: cut at byte {cut} {}", p.display(), if held { "held" } else { "missed" }));
@@ -748,6 +784,7 @@ fn one_shot(a: &ReportArgs, cfg: &Config, tm: &mut Timings) -> Result<(barometre
                 next: 0,
                 kind,
                 format: fmt,
+                delimiter: None,
                 current: None,
                 pb: pb.clone(),
                 done_bytes: pb.position(),

@@ -1240,3 +1240,34 @@ k1,qa,orthographe,10,2026-03-11T10:00:00Z
     let contacts: u64 = channels.iter().map(|c| c["contacts"].as_u64().unwrap()).sum();
     assert_eq!(contacts, 2, "as many contacts as the drill-down lists");
 }
+
+/// A file saved by a French spreadsheet separates with `;`: recognised and said, read like a
+/// comma-separated one (figures equal), on import and in a one-shot report; `--delimiter` forces.
+#[test]
+fn a_semicolon_separated_export_is_recognised_and_said() {
+    let d = tempfile::tempdir().unwrap();
+    let comma = "message_id,created_at,direction,account,channel,author_id,conversation_id,text
+m1,2026-03-02T09:15:00+01:00,in,acme,email,c1,k1,\"Bonjour, mon colis ?\"
+m2,2026-03-02T09:45:00+01:00,out,acme,email,agent1,k1,Le voici
+";
+    let semi = "message_id;created_at;direction;account;channel;author_id;conversation_id;text
+m1;2026-03-02T09:15:00+01:00;in;acme;email;c1;k1;\"Bonjour, mon colis ?\"
+m2;2026-03-02T09:45:00+01:00;out;acme;email;agent1;k1;Le voici
+";
+    let f = write(d.path(), "fr.csv", semi);
+    let db = d.path().join("b.db");
+    let o = run(&["import", "messages", s(&f), "--db", s(&db)]);
+    assert_eq!(o.status.code(), Some(0), "{}\n{semi}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("fr.csv: separator `;`"));
+    let c = write(d.path(), "en.csv", comma);
+    let fig = |r: &Value| r["total"]["metrics"]["first_response_time"]["median"].as_f64();
+    let stored = json(&run(&["report", "--db", s(&db), "--format", "json"]));
+    let reference = json(&run(&["report", "--input", s(&c), "--format", "json"]));
+    let one_shot = json(&run(&["report", "--input", s(&f), "--format", "json"]));
+    assert_eq!((fig(&stored), fig(&one_shot)), (Some(1800.0), Some(1800.0)));
+    assert_eq!(stored["total"], reference["total"]);
+    // Forced to a comma, the header is one column: said whole, with the separator it looks like.
+    let o = run(&["import", "messages", s(&f), "--db", s(&d.path().join("c.db")), "--delimiter", ","]);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("the separator looks like `;`"));
+}

@@ -881,7 +881,45 @@ fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 fn csv_reader<R: Read>(r: R) -> csv::Reader<LineCounter<R>> {
-    csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(LineCounter::new(r))
+    csv_reader_with(r, b',')
+}
+
+fn csv_reader_with<R: Read>(r: R, delimiter: u8) -> csv::Reader<LineCounter<R>> {
+    csv::ReaderBuilder::new().flexible(true).has_headers(true).delimiter(delimiter).from_reader(LineCounter::new(r))
+}
+
+/// The separator of a CSV file from its first bytes: of `,` `;` tab and `|`, the one its header
+/// line holds most often outside quotes (a French Excel export writes `;`); `,` when none.
+pub fn sniff_delimiter(head: &[u8]) -> u8 {
+    let mut counts = [0usize; 4];
+    let mut quoted = false;
+    for &b in head {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\n' | b'\r' if !quoted => break,
+            _ if !quoted => {
+                if let Some(k) = [b',', b';', b'\t', b'|'].iter().position(|c| *c == b) {
+                    counts[k] += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    // Ties go to the comma, the format's own.
+    let best = (0..4).max_by_key(|&k| (counts[k], k == 0)).unwrap_or(0);
+    if counts[best] == 0 {
+        b','
+    } else {
+        [b',', b';', b'\t', b'|'][best]
+    }
+}
+
+/// How a separator is named in messages.
+pub fn delimiter_name(d: u8) -> String {
+    match d {
+        b'\t' => "tab".into(),
+        c => format!("`{}`", c as char),
+    }
 }
 
 /// A CSV row that could not be read as one.
@@ -947,10 +985,16 @@ enum Inner<R: Read> {
 impl<R: Read> RecordReader<R> {
     /// Opens `r` (named `file` in errors). For [`Format::Twcs`] use [`RecordReader::twcs`].
     pub fn new(file: &str, kind: Kind, format: Format, r: R) -> Self {
+        Self::with_delimiter(file, kind, format, r, b',')
+    }
+
+    /// [`RecordReader::new`] for a CSV file whose separator is `delimiter` (see
+    /// [`sniff_delimiter`]).
+    pub fn with_delimiter(file: &str, kind: Kind, format: Format, r: R, delimiter: u8) -> Self {
         let mut me = RecordReader { file: Arc::from(file), kind, inner: Inner::Done, fatal: None };
         match format {
             Format::Csv | Format::Twcs => {
-                let mut rdr = csv_reader(r);
+                let mut rdr = csv_reader_with(r, delimiter);
                 match csv_header(&mut rdr, file, kind.required()) {
                     Ok((header, width)) => me.inner = Inner::Csv { rdr, header, width, rec: csv::ByteRecord::new() },
                     Err(e) => me.fatal = Some(e),

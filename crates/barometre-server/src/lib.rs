@@ -395,10 +395,16 @@ async fn import_handler(
     file.flush().await.map_err(staged)?;
     let mut spool = file.into_std().await;
     blocking(move || {
-        use std::io::Seek;
+        use std::io::{Read, Seek};
+        // The separator, recognised from the header line as the CLI does (`;` from a French
+        // spreadsheet).
+        let mut head = Vec::with_capacity(1 << 16);
         spool.rewind().map_err(staged)?;
+        (&mut spool).take(1 << 16).read_to_end(&mut head).map_err(staged)?;
+        spool.rewind().map_err(staged)?;
+        let delimiter = barometre_core::ingest::sniff_delimiter(&head);
         let mut store = open(&st)?;
-        let mut reader = RecordReader::new("body", kind, format, std::io::BufReader::new(spool));
+        let mut reader = RecordReader::with_delimiter("body", kind, format, std::io::BufReader::new(spool), delimiter);
         let fatal = reader.fatal.take();
         let mut records = fatal.into_iter().map(Err).chain(reader);
         let sum = store.import(&ws, &st.cfg, strict, &mut records, &mut ())?;

@@ -117,6 +117,26 @@ fn a_missing_required_column_in_the_header_is_one_clear_error() {
 }
 
 #[rstest]
+#[case::comma("message_id,created_at,text\n", b',')]
+#[case::french_excel("Date;Sens;Canal;Compte;Auteur;Message\n", b';')]
+#[case::tab("message_id\tcreated_at\tdirection\n", b'\t')]
+#[case::pipe("message_id|created_at|direction\n", b'|')]
+#[case::quoted_commas_do_not_count("\"a,b,c\";\"d\";e\n", b';')]
+#[case::only_the_header_line_counts("a,b,c\nx;y;z;w;v\n", b',')]
+#[case::one_column("message_id\n", b',')]
+fn the_separator_is_read_off_the_header_line(#[case] head: &str, #[case] d: u8) {
+    assert_eq!(super::sniff_delimiter(head.as_bytes()), d);
+}
+
+#[test]
+fn a_semicolon_file_reads_like_a_comma_one() {
+    let data = "message_id;created_at;direction;account;channel;author_id;text\nm1;2026-03-02T09:15:00+01:00;in;acme;email;c1;\"Bonjour, ça va ?\"\n";
+    let mut r = RecordReader::with_delimiter("f.csv", Kind::Messages, Format::Csv, data.as_bytes(), b';');
+    let Some(Ok(Located { record: Record::Message(m), .. })) = r.next() else { panic!("a row") };
+    assert_eq!((m.account.as_str(), m.text.as_deref()), ("acme", Some("Bonjour, ça va ?")));
+}
+
+#[rstest]
 #[case::french_export(
     "Date;Sens;Canal;Compte;Auteur;Message\n02/03/2026 09:15;Entrant;email;acme;c1;Bonjour\n",
     "f.csv:1:2: missing required columns `message_id`, `created_at`, `direction`, `account`, `channel`, `author_id` in the header — the header reads as one column: the separator looks like `;`, not `,`"
