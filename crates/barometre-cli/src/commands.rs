@@ -78,6 +78,10 @@ struct Files {
     current: Option<RecordReader<BufReader<File>>>,
     /// `--delimiter`; `None`: recognised from each file's header.
     delimiter: Option<u8>,
+    /// Files that could not be read at all (a folder, an empty file, an unusable header).
+    unreadable: u64,
+    /// Rows and errors of the file being read (a header with no rows is said).
+    in_file: u64,
     pb: ProgressBar,
     done_bytes: u64,
     rows: u64,
@@ -158,16 +162,23 @@ impl Iterator for Files {
         loop {
             if let Some(r) = &mut self.current {
                 if let Some(e) = r.fatal.take() {
+                    self.unreadable += 1;
+                    self.in_file += 1;
                     return Some(Err(e));
                 }
                 if let Some(x) = r.next() {
                     self.rows += 1;
+                    self.in_file += 1;
                     if self.rows.is_multiple_of(4096) {
                         self.pb.set_position(self.done_bytes + r.bytes_read());
                     }
                     return Some(x);
                 }
                 self.done_bytes += r.bytes_read();
+                if self.in_file == 0 {
+                    let name = r.file().to_string();
+                    self.pb.suspend(|| eprintln!("{name}: no rows"));
+                }
                 self.current = None;
             }
             let Some(p) = self.paths.get(self.next).cloned() else {
@@ -178,15 +189,17 @@ impl Iterator for Files {
                 return None;
             };
             self.next += 1;
+            self.in_file = 0;
             match self.open(&p) {
                 Ok(r) => self.current = Some(r),
                 Err(e) => {
+                    self.unreadable += 1;
                     return Some(Err(RowError {
                         file: p.display().to_string(),
                         line: 1,
                         column: 1,
                         reason: format!("cannot read: {e}"),
-                    }))
+                    }));
                 }
             }
         }
@@ -213,6 +226,8 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
         kind,
         format,
         delimiter: a.delimiter,
+        unreadable: 0,
+        in_file: 0,
         current: None,
         pb: pb.clone(),
         done_bytes: 0,
@@ -290,6 +305,10 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
         writeln!(err, "⚠ {}", if lang == Lang::Fr { &note.message_fr } else { &note.message_en })?;
     }
     let unattached_fails = sum.unattached > 0 && !a.lenient;
+    // Nothing could be taken at all (every file a folder, empty or with an unusable header): 1.
+    if sum.rows == 0 && sum.rejected_count > 0 && sum.rejected_count == files.unreadable {
+        return Ok(ExitCode::from(1));
+    }
     Ok(if a.check {
         ExitCode::from(if sum.rejected_count == 0 && !unattached_fails { 0 } else { 2 })
     } else if !sum.committed {
@@ -785,6 +804,8 @@ fn one_shot(a: &ReportArgs, cfg: &Config, tm: &mut Timings) -> Result<(barometre
                 kind,
                 format: fmt,
                 delimiter: None,
+                unreadable: 0,
+                in_file: 0,
                 current: None,
                 pb: pb.clone(),
                 done_bytes: pb.position(),

@@ -1271,3 +1271,34 @@ m2;2026-03-02T09:45:00+01:00;out;acme;email;agent1;k1;Le voici
     assert_ne!(o.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&o.stderr).contains("the separator looks like `;`"));
 }
+
+/// Exit statuses as the README says: 1 when nothing could be taken (an empty file, a folder), 2
+/// when some rows were refused, 0 when all were taken (a header without rows: 0, said).
+#[test]
+fn import_exit_statuses_say_whether_anything_could_be_taken() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("b.db");
+    let empty = write(d.path(), "empty.csv", "");
+    let header = write(d.path(), "header.csv", "message_id,created_at,direction,account,channel,author_id\n");
+    let good = write(d.path(), "good.csv", ROWS);
+    let folder = d.path().join("folder");
+    std::fs::create_dir(&folder).unwrap();
+    let status = |files: &[&Path]| {
+        let mut args = vec!["import", "messages"];
+        args.extend(files.iter().map(|p| s(p)));
+        args.extend(["--db", s(&db)]);
+        let o = run(&args);
+        (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    let (code, err) = status(&[&empty]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("empty.csv:1:1: the file is empty: no header row"), "{err}");
+    assert_eq!(status(&[&folder]).0, Some(1));
+    assert_eq!(status(&[&empty, &folder]).0, Some(1));
+    let (code, err) = status(&[&header]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("header.csv: no rows"), "{err}");
+    // Something taken, something not: 2.
+    assert_eq!(status(&[&good, &folder]).0, Some(2));
+    assert_eq!(status(&[&good]).0, Some(0));
+}

@@ -790,6 +790,9 @@ fn csv_header<R: Read>(
 ) -> Result<(Header, usize), RowError> {
     let err = |column, reason| RowError { file: file.to_string(), line: 1, column, reason };
     let h = rdr.byte_headers().map_err(|e| err(1, format!("cannot read the header row: {e}")))?.clone();
+    if h.iter().all(<[u8]>::is_empty) {
+        return Err(err(1, "the file is empty: no header row".into()));
+    }
     let mut map = HashMap::default();
     for (i, name) in h.iter().enumerate() {
         let name = std::str::from_utf8(name)
