@@ -2,7 +2,7 @@
 //! CDN), behind a login with a session cookie (HttpOnly, Secure, SameSite=Strict) and a CSRF
 //! token on every form that changes state. Failed logins are rate-limited per user name.
 
-use crate::guard::{self, Verdict, F as Form, Q as Query};
+use crate::guard::{Verdict, F as Form, Q as Query};
 use crate::{blocking, open, AppState, Problem};
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -120,22 +120,12 @@ fn lang_code(s: Option<&str>) -> &'static str {
     }
 }
 
-fn cross_site() -> Problem {
-    Problem::new(StatusCode::FORBIDDEN, "this form must be sent from Baromètre's own pages")
-}
-
 /// User names longer than this are refused before anything is counted or hashed (the attempts
 /// table keys on names: its memory is bounded by their length too).
 const MAX_NAME_BYTES: usize = 256;
 
-pub async fn login(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    Form(f): Form<LoginForm>,
-) -> Result<Response, Problem> {
-    if !guard::same_origin(&headers) {
-        return Err(cross_site());
-    }
+/// Logs a user in (the form's origin is checked by `guard::forms_from_this_site`).
+pub async fn login(State(st): State<AppState>, Form(f): Form<LoginForm>) -> Result<Response, Problem> {
     let lang = lang_code(f.lang.as_deref());
     let wrong = || Ok(Redirect::to(&format!("/login?lang={lang}&error=1")).into_response());
     if f.user.len() > MAX_NAME_BYTES || f.password.len() > 4096 {
@@ -181,9 +171,6 @@ pub async fn logout(
     headers: HeaderMap,
     Form(f): Form<CsrfForm>,
 ) -> Result<Response, Problem> {
-    if !guard::same_origin(&headers) {
-        return Err(cross_site());
-    }
     let Some(id) = cookie_of(&headers) else { return Ok(Redirect::to("/login").into_response()) };
     blocking(move || {
         let mut store = open(&st)?;
@@ -319,10 +306,7 @@ pub async fn overview(
         let lang = lang_of(q.lang.as_deref());
         let p = period(&q)?;
         let (from, to) = report::load_span(&st.cfg, &p, true);
-        // Permit first, then a store (the order every heavy computation keeps).
-        drop(store);
-        let _permit = st.heavy.acquire();
-        let store = open(&st)?;
+        let (_permit, store) = crate::open_heavy(&st, Some(store))?;
         let full = store.table(&s.workspace, &st.cfg, from, to)?;
         // The choices of each filter: the names the period's messages carry.
         let names = |f: fn(&barometre_core::table::MsgRow) -> u32| -> Vec<String> {
@@ -470,9 +454,8 @@ fn render_overview(
         let Some(key) = g.key.clone() else { continue };
         let mut missing = Vec::new();
         if let Some(r) = bd.response_rate.value.filter(|r| *r < bd.thresholds.response_rate) {
-            let gap = format!("{:.1}", bd.thresholds.response_rate - r);
             // French writes a decimal comma (`+14,5 pts`).
-            let gap = if lang == Lang::Fr { gap.replace('.', ",") } else { gap };
+            let gap = barometre_core::fmt::number(bd.thresholds.response_rate - r, 1, lang);
             missing.push(format!("+{gap} pts {}", t(lang, "de taux de réponse", "of response rate")));
         }
         if let Some(m) = bd.response_time.median.filter(|m| *m >= bd.thresholds.response_time) {
@@ -670,9 +653,7 @@ pub async fn explain_page(
         let to = q.to.as_deref().filter(|x| !x.is_empty());
         let p = Params::parse(from, to, q.by.as_deref(), None).map_err(Problem::bad_request)?;
         let (lo, hi) = report::load_span(&st.cfg, &p, false);
-        drop(store);
-        let _permit = st.heavy.acquire();
-        let store = open(&st)?;
+        let (_permit, store) = crate::open_heavy(&st, Some(store))?;
         let mut facts: Facts = store.facts(&s.workspace, &st.cfg, lo, hi)?;
         let mut records = store.records_credited(&s.workspace, &st.cfg, p.from, p.to)?;
         // Answers carry the account and channel the report credits them (through their

@@ -4,7 +4,7 @@
 
 use crate::Problem;
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::{header, request::Parts, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, request::Parts, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
@@ -107,6 +107,17 @@ pub fn same_origin(headers: &HeaderMap) -> bool {
     };
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     authority.eq_ignore_ascii_case(host)
+}
+
+/// Refuses a state-changing request sent from another site's page ([`same_origin`]): every form
+/// of the dashboard, today's and tomorrow's, is checked here, in one place. The API is left to
+/// its bearer tokens (no cookie rides along with a forged request there).
+pub async fn forms_from_this_site(req: Request, next: Next) -> Response {
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if safe || req.uri().path().starts_with("/api/") || same_origin(req.headers()) {
+        return next.run(req).await;
+    }
+    Problem::new(StatusCode::FORBIDDEN, "this form must be sent from Baromètre's own pages").into_response()
 }
 
 /// The content security policy of every answer: nothing but this site's own forms and links,

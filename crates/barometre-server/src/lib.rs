@@ -193,6 +193,15 @@ fn open(state: &AppState) -> Result<Pooled, Problem> {
     }
 }
 
+/// A permit for heavy work, then a store: the one order every heavy computation takes (the other
+/// order could leave stores held by requests waiting for permits held by requests waiting for
+/// stores). A store the caller holds is given back first.
+pub(crate) fn open_heavy(state: &AppState, held: Option<Pooled>) -> Result<(flight::Permit<'_>, Pooled), Problem> {
+    drop(held);
+    let permit = state.heavy.acquire();
+    Ok((permit, open(state)?))
+}
+
 #[derive(Debug, Default, Deserialize)]
 pub struct ReportQuery {
     from: Option<String>,
@@ -223,15 +232,14 @@ async fn report_handler(State(st): State<AppState>, headers: HeaderMap, guard::Q
         };
         let p = q.params()?;
         // Dashboards and BI tools ask the same questions again and again: a report is computed
-        // once per store version (every import bumps it), by one request while the others get
-        // the previous version (or wait for the first one).
+        // once per store version (every import bumps it); see `flight::Flights::get` for who
+        // computes it and what the others are served meanwhile.
         // Keyed by the parsed query (instants, zone, metric bits), not its text: spellings of one
         // question share one answer, and a key's size does not depend on what a client sends.
         let key = format!("{ws}\u{1f}{:?}", p);
         let reports = st.reports.clone();
         let (bytes, _) = reports.get(&key, version, move || {
-            let _permit = st.heavy.acquire();
-            let store = open(&st)?;
+            let (_permit, store) = open_heavy(&st, None)?;
             let (from, to) = report::load_span(&st.cfg, &p, false);
             let table = store.table(&ws, &st.cfg, from, to)?;
             let rep = report::build(&table, &p, &st.cfg);
@@ -269,11 +277,7 @@ async fn explain_handler(
             metrics::find(&q.metric).ok_or_else(|| Problem::bad_request(format!("unknown metric `{}`", q.metric)))?;
         let p = Params::parse(q.from.as_deref(), q.to.as_deref(), q.by.as_deref(), q.tz.as_deref())
             .map_err(Problem::bad_request)?;
-        // Permit first, then a store, as every heavy computation does (the other order could
-        // leave stores held by requests waiting for permits held by requests waiting for stores).
-        drop(store);
-        let _permit = st.heavy.acquire();
-        let store = open(&st)?;
+        let (_permit, store) = open_heavy(&st, Some(store))?;
         let (from, to) = report::load_span(&st.cfg, &p, false);
         let facts = store.facts(&ws, &st.cfg, from, to)?;
         let records = store.records_credited(&ws, &st.cfg, p.from, p.to)?;
@@ -349,7 +353,7 @@ async fn import_handler(
     use http_body_util::BodyExt;
     use tokio::io::AsyncWriteExt;
     let st2 = st.clone();
-    let (ws, kind, format, spool) = blocking(move || {
+    let (ws, kind, format, spool, strict) = blocking(move || {
         let store = open(&st2)?;
         let ws = authorize(&store, &headers, Role::Analyst, q.workspace.as_deref())?;
         let kind = Kind::parse(&kind)
@@ -371,10 +375,9 @@ async fn import_handler(
             eprintln!("import: no temporary file: {e}");
             Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "the import could not be staged")
         })?;
-        Ok((ws, kind, format, (spool, q.strict == Some(true))))
+        Ok((ws, kind, format, spool, q.strict == Some(true)))
     })
     .await?;
-    let (spool, strict) = spool;
     let staged = |e: std::io::Error| {
         eprintln!("import: staging the body failed: {e}");
         Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "the import could not be staged")
@@ -498,6 +501,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/openapi.json", get(openapi))
         .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "no such endpoint") })
         .with_state(state)
+        .layer(axum::middleware::from_fn(guard::forms_from_this_site))
         .layer(axum::middleware::from_fn(guard::problem_documents))
         .layer(axum::middleware::from_fn(guard::security_headers))
 }

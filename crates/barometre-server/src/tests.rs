@@ -155,18 +155,21 @@ async fn a_large_body_is_imported_as_it_streams() {
         csv.push_str(&format!("s{i},2026-04-09T10:00:00Z,in,acme,chat,u{i}\n"));
     }
     let chunks = csv.as_bytes().chunks(4096).map(Bytes::copy_from_slice).collect();
-    let body = Body::new(Chunks(chunks));
-    let req = Request::builder()
-        .method("POST")
-        .uri("/api/v1/import/messages")
-        .header("authorization", format!("Bearer {}", w.analyst_a))
-        .body(body)
-        .unwrap();
-    let resp = router(w.state.clone()).oneshot(req).await.unwrap();
+    let resp = router(w.state.clone()).oneshot(import_request(&w.analyst_a, Body::new(Chunks(chunks)))).await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     let bytes = resp.into_body().collect().await.unwrap().to_bytes();
     let b = v(std::str::from_utf8(&bytes).unwrap());
     assert_eq!(b["inserted"], 50_000);
+}
+
+/// `POST /api/v1/import/messages` of `body` with `token`.
+fn import_request(token: &str, body: Body) -> Request<Body> {
+    Request::builder()
+        .method("POST")
+        .uri("/api/v1/import/messages")
+        .header("authorization", format!("Bearer {token}"))
+        .body(body)
+        .unwrap()
 }
 
 /// A body that arrives in chunks, one frame at a time.
@@ -535,13 +538,7 @@ mod hardening {
     async fn a_slow_import_body_does_not_hold_the_write_lock() {
         let w = world();
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::convert::Infallible>>(4);
-        let body = Body::new(SlowBody(rx));
-        let req = Request::builder()
-            .method("POST")
-            .uri("/api/v1/import/messages")
-            .header("authorization", format!("Bearer {}", w.analyst_a))
-            .body(body)
-            .unwrap();
+        let req = import_request(&w.analyst_a, Body::new(SlowBody(rx)));
         let app = router(w.state.clone());
         let pending = tokio::spawn(async move { app.oneshot(req).await.unwrap() });
         tx.send(Ok(Bytes::from_static(b"message_id,created_at,direction,account,channel,author_id\n"))).await.unwrap();
