@@ -57,6 +57,32 @@ struct Entry {
 }
 
 /// Reports by key, computed once per store version.
+/// The end of a key's computation, however it ends (an answer, an error, a panic): dropped, it
+/// keeps the answer if there is one and releases the key for the requests waiting on it.
+struct Finish {
+    flights: Arc<Flights>,
+    key: String,
+    version: i64,
+    bytes: Option<Bytes>,
+    /// A background computation: it gives back its place among [`BACKGROUND`].
+    background: bool,
+}
+
+impl Finish {
+    fn new(flights: &Arc<Flights>, key: &str, version: i64, background: bool) -> Finish {
+        Finish { flights: flights.clone(), key: key.to_string(), version, bytes: None, background }
+    }
+}
+
+impl Drop for Finish {
+    fn drop(&mut self) {
+        self.flights.finish(&self.key, self.version, self.bytes.take());
+        if self.background {
+            self.flights.background.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Flights {
     map: Mutex<(HashMap<String, Entry>, usize)>,
@@ -123,25 +149,16 @@ impl Flights {
                     }
                     e.computing = true;
                     drop(g);
-                    let (me, k) = (self.clone(), key.to_string());
+                    let done = Finish::new(self, key, version, true);
                     let spawned = std::thread::Builder::new().name("report".into()).spawn(move || {
-                        // Whatever happens in `compute` (an error, a panic), the key is released.
-                        struct Done(Arc<Flights>, String, i64, Option<Bytes>);
-                        impl Drop for Done {
-                            fn drop(&mut self) {
-                                self.0.finish(&self.1, self.2, self.3.take());
-                                self.0.background.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-                            }
-                        }
-                        let mut done = Done(me, k, version, None);
+                        let mut done = done;
                         match compute() {
-                            Ok(b) => done.3 = Some(b),
+                            Ok(b) => done.bytes = Some(b),
                             Err(err) => eprintln!("report computation failed: {err:?}"),
                         }
                     });
+                    // A thread the system refused dropped its `Finish`: the key is released.
                     if spawned.is_err() {
-                        self.background.fetch_sub(1, SeqCst);
-                        self.finish(key, version, None);
                         return Ok((previous, Served::Previous));
                     }
                     return Ok(self.wait_for(key, version, previous));
@@ -154,22 +171,10 @@ impl Flights {
             }
         }
         drop(g);
-        // Whatever happens in `compute` (an error, a panic), the key is released for the others.
-        struct Release<'a>(&'a Flights, &'a str);
-        impl Drop for Release<'_> {
-            fn drop(&mut self) {
-                let mut g = self.0.lock();
-                if let Some(e) = g.0.get_mut(self.1) {
-                    e.computing = false;
-                }
-                drop(g);
-                self.0.cv.notify_all();
-            }
-        }
-        let release = Release(self, key);
+        let mut done = Finish::new(self, key, version, false);
         let bytes = compute()?;
-        self.store(key, version, &bytes);
-        drop(release);
+        done.bytes = Some(bytes.clone());
+        drop(done);
         Ok((bytes, Served::Computed))
     }
 
@@ -302,14 +307,21 @@ mod tests {
             (Bytes::from_static(b"v1"), Served::Previous)
         );
         go_on.wait();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        loop {
+        eventually("v2 never landed", || {
             let got = f.get::<()>("k", 2, || panic!("computed twice")).unwrap();
-            if got.1 == Served::Fresh {
-                assert_eq!(got.0, Bytes::from_static(b"v2"));
-                break;
+            if got.1 != Served::Fresh {
+                return false;
             }
-            assert!(std::time::Instant::now() < deadline, "v2 never landed");
+            assert_eq!(got.0, Bytes::from_static(b"v2"));
+            true
+        });
+    }
+
+    /// Asks `landed` until it says yes, for ten seconds at most.
+    fn eventually(what: &str, mut landed: impl FnMut() -> bool) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !landed() {
+            assert!(std::time::Instant::now() < deadline, "{what}");
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
     }
@@ -321,15 +333,9 @@ mod tests {
         let got = f.get::<()>("k", 2, || panic!("a bug in a report")).unwrap();
         assert_eq!(got, (Bytes::from_static(b"v1"), Served::Previous));
         // The key is released: a later request computes v2.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        loop {
-            let got = f.get::<()>("k", 2, || Ok(Bytes::from_static(b"v2"))).unwrap();
-            if got.0 == Bytes::from_static(b"v2") {
-                break;
-            }
-            assert!(std::time::Instant::now() < deadline, "the key stayed frozen");
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
+        eventually("the key stayed frozen", || {
+            f.get::<()>("k", 2, || Ok(Bytes::from_static(b"v2"))).unwrap().0 == Bytes::from_static(b"v2")
+        });
     }
 
     #[test]
