@@ -298,7 +298,19 @@ impl Config {
     /// What stored facts were computed with: the clock's settings and the facts' layout. Facts
     /// stored with another fingerprint are recomputed from the rows, never read as they are.
     pub fn clock_fingerprint(&self) -> String {
-        format!("facts={FACTS_VERSION};gap={};sig={}", self.session_gap_ms, self.signature_patterns.join("\u{1f}"))
+        format!("facts={FACTS_VERSION};{}", self.clock_settings())
+    }
+
+    /// Whether facts stored with fingerprint `stored` differ from this configuration's by their
+    /// layout version alone (an upgrade; a fingerprint written before versions had none), not by
+    /// the clock's settings.
+    pub fn only_layout_differs(&self, stored: &str) -> bool {
+        let settings = stored.split_once(';').filter(|(v, _)| v.starts_with("facts=")).map_or(stored, |(_, s)| s);
+        settings == self.clock_settings() && stored != self.clock_fingerprint()
+    }
+
+    fn clock_settings(&self) -> String {
+        format!("gap={};sig={}", self.session_gap_ms, self.signature_patterns.join("\u{1f}"))
     }
 
     pub fn is_signed(&self, text: &str) -> bool {

@@ -1783,12 +1783,38 @@ impl Records {
             || self.reviews.iter().any(|r| r.agent_id.is_none() && r.conversation_id.is_some())
     }
 
-    /// Each survey answer as reports credit it — the one rule the report and its drill-down
-    /// share: its own account, channel and agent; else its invitation's account and channel and
-    /// its conversation's first agent; the theme of its invitation.
+    /// Fills [`Records::conversation_agents`] with `agents` ([`Facts::first_agents`]), asked only
+    /// when an answer or a review needs them.
+    pub fn credit_conversations<E>(
+        &mut self,
+        agents: impl FnOnce() -> Result<std::collections::HashMap<String, String>, E>,
+    ) -> Result<(), E> {
+        if self.needs_conversation_agents() {
+            self.conversation_agents = agents()?;
+        }
+        Ok(())
+    }
+
+    /// The agent a quality review counts for: its own, else its conversation's first agent.
+    pub fn review_agent<'a>(&'a self, r: &'a Review) -> Option<&'a str> {
+        r.agent_id
+            .as_deref()
+            .or_else(|| r.conversation_id.as_ref().and_then(|c| self.conversation_agents.get(c)).map(String::as_str))
+    }
+
+    /// Each survey answer as reports credit it ([`Records::survey_links`]).
     pub fn survey_credits(&self) -> Vec<SurveyCredit<'_>> {
-        let (_, invitation_of) = crate::model::link_invitations(&self.surveys, &self.invitations);
-        self.surveys
+        self.survey_links().0
+    }
+
+    /// Answers and invitations linked once: each answer as reports credit it — the one rule the
+    /// report and its drill-down share: its own account, channel and agent; else its
+    /// invitation's account and channel and its conversation's first agent; the theme of its
+    /// invitation — and, for each invitation, whether an answer answered it.
+    pub fn survey_links(&self) -> (Vec<SurveyCredit<'_>>, Vec<bool>) {
+        let (answered, invitation_of) = crate::model::link_invitations(&self.surveys, &self.invitations);
+        let credits = self
+            .surveys
             .iter()
             .zip(invitation_of)
             .map(|(a, inv)| {
@@ -1803,8 +1829,21 @@ impl Records {
                     theme: inv.and_then(|i| i.theme.as_deref()),
                 }
             })
-            .collect()
+            .collect();
+        (credits, answered)
     }
+}
+
+/// Whether a record at `ms` with these names belongs to `group` of the period's grouping.
+fn record_in_group(
+    p: &Params,
+    group: Option<&str>,
+    ms: Millis,
+    account: Option<&str>,
+    channel: Option<&str>,
+    agent: Option<&str>,
+) -> bool {
+    p.contains(ms) && p.by.is_none_or(|d| group_matches(record_key(ms, account, channel, agent, d, p.zone), group))
 }
 
 /// Where a survey answer counts ([`Records::survey_credits`]).
@@ -1897,11 +1936,9 @@ fn explain_records(
     cfg: &Config,
 ) -> Vec<Map<String, Json>> {
     let mut dict = crate::table::Dict::default();
-    let keep = |ms: Millis, a: Option<&str>, c: Option<&str>, g: Option<&str>| {
-        p.contains(ms) && p.by.is_none_or(|d| group_matches(record_key(ms, a, c, g, d, p.zone), group))
-    };
+    let keep = |ms: Millis, a: Option<&str>, c: Option<&str>, g: Option<&str>| record_in_group(p, group, ms, a, c, g);
     // Answers grouped as the report credits them (through their invitation and conversation).
-    let credits = rec.survey_credits();
+    let (credits, answered) = rec.survey_links();
     let surveys = rec.surveys.iter().zip(&credits).filter(|(s, c)| match p.by {
         Some(Dim::Theme) => p.contains(s.answered_at.ms) && group_matches(c.theme.map(str::to_string), group),
         _ => keep(s.answered_at.ms, c.account, c.channel, c.agent),
@@ -1937,40 +1974,31 @@ fn explain_records(
                 with(survey_json(s), "nps_class", json!(class))
             })
             .collect(),
-        Rule::SurveyResponseRate => {
-            let (answered, _) = crate::model::link_invitations(&rec.surveys, &rec.invitations);
-            rec.invitations
-                .iter()
-                .zip(answered)
-                .filter(|(i, _)| {
-                    p.contains(i.sent_at.ms)
-                        && p.by.is_none_or(|d| {
-                            let key = match d {
-                                Dim::Theme => i.theme.clone(),
-                                _ => record_key(
-                                    i.sent_at.ms,
-                                    i.account.as_deref(),
-                                    i.channel.as_deref(),
-                                    None,
-                                    d,
-                                    p.zone,
-                                ),
-                            };
-                            group_matches(key, group)
-                        })
-                })
-                .map(|(i, a)| {
-                    let Json::Object(m) = json!({
-                        "invitation_id": i.invitation_id, "survey": i.survey, "sent_at": rfc3339_utc(i.sent_at.ms),
-                        "channel": i.channel, "account": i.account, "theme": i.theme, "customer_id": i.customer_id,
-                        "in_numerator": a,
-                    }) else {
-                        unreachable!()
-                    };
-                    m
-                })
-                .collect()
-        }
+        Rule::SurveyResponseRate => rec
+            .invitations
+            .iter()
+            .zip(answered)
+            .filter(|(i, _)| {
+                p.contains(i.sent_at.ms)
+                    && p.by.is_none_or(|d| {
+                        let key = match d {
+                            Dim::Theme => i.theme.clone(),
+                            _ => record_key(i.sent_at.ms, i.account.as_deref(), i.channel.as_deref(), None, d, p.zone),
+                        };
+                        group_matches(key, group)
+                    })
+            })
+            .map(|(i, a)| {
+                let Json::Object(m) = json!({
+                    "invitation_id": i.invitation_id, "survey": i.survey, "sent_at": rfc3339_utc(i.sent_at.ms),
+                    "channel": i.channel, "account": i.account, "theme": i.theme, "customer_id": i.customer_id,
+                    "in_numerator": a,
+                }) else {
+                    unreachable!()
+                };
+                m
+            })
+            .collect(),
         Rule::ContactCount(pred) => {
             contacts.filter(|c| pred(&FactTable::contact_row(&mut dict, c))).map(contact_json).collect()
         }
@@ -2064,12 +2092,7 @@ fn explain_records(
             .reviews
             .iter()
             .filter(|r| index.weights(cfg).contains_key(&r.criterion))
-            .filter(|r| {
-                let agent = r.agent_id.as_deref().or_else(|| {
-                    r.conversation_id.as_ref().and_then(|c| rec.conversation_agents.get(c)).map(String::as_str)
-                });
-                keep(r.at.ms, None, None, agent)
-            })
+            .filter(|r| keep(r.at.ms, None, None, rec.review_agent(r)))
             .map(|r| {
                 let Json::Object(m) = json!({
                     "review_key": r.key, "conversation_id": r.conversation_id, "reviewer": r.reviewer,
@@ -2155,20 +2178,8 @@ pub fn explain(
                     .contacts
                     .iter()
                     .filter(|c| {
-                        p.contains(c.queued_at.ms)
-                            && p.by.is_none_or(|d| {
-                                group_matches(
-                                    record_key(
-                                        c.queued_at.ms,
-                                        Some(&c.account),
-                                        Some(&c.channel),
-                                        c.agent_id.as_deref(),
-                                        d,
-                                        p.zone,
-                                    ),
-                                    group,
-                                )
-                            })
+                        let (a, ch) = (Some(c.account.as_str()), Some(c.channel.as_str()));
+                        record_in_group(p, group, c.queued_at.ms, a, ch, c.agent_id.as_deref())
                     })
                     .map(|c| with(contact_json(c), "contact", json!("queued"))),
             )

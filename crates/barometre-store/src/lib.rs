@@ -137,9 +137,7 @@ pub trait Store {
         to: Option<Millis>,
     ) -> Result<Records, StoreError> {
         let mut rec = self.records(workspace, from, to)?;
-        if rec.needs_conversation_agents() {
-            rec.conversation_agents = self.facts(workspace, cfg, None, None)?.first_agents();
-        }
+        rec.credit_conversations(|| self.facts(workspace, cfg, None, None).map(|f| f.first_agents()))?;
         Ok(rec)
     }
 

@@ -94,16 +94,10 @@ impl SqliteStore {
     /// Facts of other clock settings (a report asking another session gap) are left as they are.
     fn refresh_if_outdated(&self, ws: &str, cfg: &Config) -> Result<(), StoreError> {
         let Some(stored) = self.fingerprint(ws)? else { return Ok(()) };
+        if !cfg.only_layout_differs(&stored) {
+            return Ok(());
+        }
         let current = cfg.clock_fingerprint();
-        if stored == current {
-            return Ok(());
-        }
-        let settings = |f: &str| -> String {
-            f.split_once(';').filter(|(v, _)| v.starts_with("facts=")).map_or(f, |(_, rest)| rest).to_string()
-        };
-        if settings(&stored) != settings(&current) {
-            return Ok(());
-        }
         // The write lock first (another connection refreshing at the same time waits, then finds
         // the work done); if the store cannot be written (busy with a long import, read-only),
         // the facts are recomputed in memory for this read, as for other clock settings.
@@ -303,17 +297,16 @@ fn write_facts(tx: &Transaction, ws: &str, cfg: &Config, inp: &ClockInput) -> Re
 /// Adds survey answers, invitations and contacts to a report's table, each survey answer where
 /// [`Records::survey_credits`] credits it (the rule the drill-down shares).
 pub(crate) fn add_records(t: &mut FactTable, rec: &Records) {
-    for (s, c) in rec.surveys.iter().zip(rec.survey_credits()) {
+    let (credits, answered) = rec.survey_links();
+    for (s, c) in rec.surveys.iter().zip(credits) {
         t.surveys.push(FactTable::survey_row_of(&mut t.dict, s, c.agent, c.invitation));
     }
     for c in &rec.contacts {
         t.contacts.push(FactTable::contact_row(&mut t.dict, c));
     }
     for r in &rec.reviews {
-        let agent = r.conversation_id.as_ref().and_then(|c| rec.conversation_agents.get(c)).map(String::as_str);
-        t.reviews.push(FactTable::review_row(&mut t.dict, r, agent));
+        t.reviews.push(FactTable::review_row(&mut t.dict, r, rec.review_agent(r)));
     }
-    let (answered, _) = barometre_core::model::link_invitations(&rec.surveys, &rec.invitations);
     for (i, a) in rec.invitations.iter().zip(answered) {
         t.invitations.push(FactTable::invitation_row(&mut t.dict, i, a));
     }
@@ -540,8 +533,10 @@ impl Store for SqliteStore {
                         let (ofp, osrc, oline): (i64, i64, i64) =
                             old.query_row(params![ws, m.message_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
                         let same = ofp == fp && {
-                            let kept = stored.query_row(params![ws, m.message_id], message_from_row)?;
-                            Message { derived: None, ..kept } == Message { derived: None, ..m.clone() }
+                            let mut kept = stored.query_row(params![ws, m.message_id], message_from_row)?;
+                            // What the clock derived from the text is not part of the row.
+                            kept.derived = m.derived;
+                            kept == *m
                         };
                         if let Some(first) = file_of.get(&osrc) {
                             // Seen earlier in this same import.
@@ -643,9 +638,7 @@ impl Store for SqliteStore {
             let f = self.facts(ws, cfg, None, None)?;
             let mut t = FactTable::from_facts(&f);
             let mut rec = self.records(ws, from, to)?;
-            if rec.needs_conversation_agents() {
-                rec.conversation_agents = f.first_agents();
-            }
+            rec.credit_conversations(|| Ok::<_, StoreError>(f.first_agents()))?;
             add_records(&mut t, &rec);
             return Ok(clip(t, from, to));
         }
