@@ -1154,23 +1154,14 @@ enum TokenAction {
 
 /// `90d`, `12h`, `30m`, `45s` as milliseconds; `never` as `None`.
 fn validity(s: &str) -> Result<Option<i64>> {
-    let s = s.trim();
-    if s.eq_ignore_ascii_case("never") {
+    if s.trim().eq_ignore_ascii_case("never") {
         return Ok(None);
     }
-    let (n, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: i64 = n.parse().map_err(|_| anyhow::anyhow!("`{s}` is not a duration such as 90d, 12h or never"))?;
-    let ms = match unit {
-        "d" => 86_400_000,
-        "h" => 3_600_000,
-        "m" => 60_000,
-        "s" => 1_000,
-        _ => bail!("`{s}` is not a duration such as 90d, 12h or never"),
-    };
-    if n <= 0 {
+    let ms = barometre_core::time::parse_duration(s).map_err(|e| anyhow::anyhow!("{e}, or `never`"))?;
+    if ms <= 0 {
         bail!("a token's validity must be positive (or `never`)");
     }
-    Ok(Some(n.saturating_mul(ms)))
+    Ok(Some(ms))
 }
 
 /// A password from `BAROMETRE_PASSWORD`, else the first line of standard input.

@@ -1452,6 +1452,12 @@ impl<R: Read> TwcsReader<R> {
         }
     }
 
+    /// The handle a tweet opens with (`@115712 …`), unless it is a company's.
+    fn opening_customer(&self, text: &str) -> Option<String> {
+        let h = handle(text.trim_start().strip_prefix('@')?);
+        (!h.is_empty() && !self.companies.contains_key(&h.to_ascii_lowercase())).then(|| h.to_string())
+    }
+
     fn message(&self, f: &dyn Fields) -> FieldResult<Message> {
         let id = integral_id(required(f, "tweet_id")?).into_owned();
         // Authors are handles or anonymised numbers written as text: read as they are (a handle
@@ -1500,20 +1506,14 @@ impl<R: Read> TwcsReader<R> {
     }
 }
 
-impl<R: Read> TwcsReader<R> {
-    /// The handle a tweet opens with (`@115712 …`), unless it is a company's.
-    fn opening_customer(&self, text: &str) -> Option<String> {
-        let rest = text.trim_start().strip_prefix('@')?;
-        let handle: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
-        (!handle.is_empty() && !self.companies.contains_key(&handle.to_ascii_lowercase())).then_some(handle)
-    }
+/// The handle at the start of `rest`, the text right after an `@`.
+fn handle(rest: &str) -> &str {
+    let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(rest.len());
+    &rest[..end]
 }
 
 fn first_company_mention(text: &str, companies: &HashMap<String, String>) -> Option<String> {
-    text.split('@').skip(1).find_map(|rest| {
-        let handle: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
-        companies.get(&handle.to_ascii_lowercase()).cloned()
-    })
+    text.split('@').skip(1).find_map(|rest| companies.get(&handle(rest).to_ascii_lowercase()).cloned())
 }
 
 #[cfg(test)]
