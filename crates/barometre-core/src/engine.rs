@@ -513,15 +513,10 @@ impl ClockOut {
 }
 
 /// Conversation of every message (see METRICS.md §1 and the crate docs).
-fn conversations(inp: &ClockInput, parent: &[u32], gap: Millis) -> Vec<ConvKey> {
+/// `replied[i]`: some row replies to row `i`.
+fn conversations(inp: &ClockInput, parent: &[u32], replied: &[bool], gap: Millis) -> Vec<ConvKey> {
     let n = inp.rows.len();
     let rows = &inp.rows;
-    let mut replied = vec![false; n];
-    for &p in parent {
-        if p != NONE {
-            replied[p as usize] = true;
-        }
-    }
     let mut conv: Vec<Option<ConvKey>> = vec![None; n];
     let mut path = Vec::new();
     for i in 0..n {
@@ -704,15 +699,15 @@ fn clock(inp: &ClockInput, cfg: &Config, out: &mut impl Sink) {
             }
         })
         .collect();
-    let conv = conversations(inp, &parent, cfg.session_gap_ms);
-    // Rows some message replies to: an `out` row without ids that a customer answered is the
-    // start of a thread, not a reply attached to nothing.
+    // Rows some message replies to: they start chains, and an `out` row without ids that a
+    // customer answered is the start of a thread, not a reply attached to nothing.
     let mut replied = vec![false; n];
     for &p in &parent {
         if p != NONE {
             replied[p as usize] = true;
         }
     }
+    let conv = conversations(inp, &parent, &replied, cfg.session_gap_ms);
 
     // Members of each conversation, contiguous (a counting sort by dense conversation number).
     // Numbers are looked up by name id or message index, in plain arrays: no hashing.
