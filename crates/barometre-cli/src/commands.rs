@@ -3,6 +3,8 @@
 use crate::render;
 use anyhow::{bail, Context, Result};
 use barometre_core::config::Config;
+use barometre_core::ingest::decode::Encoding;
+use barometre_core::ingest::source::{self, Input, Options, ReadSink, Reading, Recognised, SourceFormat};
 use barometre_core::ingest::{Format, Kind, Located, RecordReader, RowError};
 use barometre_core::metrics::{self, Lang};
 use barometre_core::report::{self, Dim, Params};
@@ -39,22 +41,23 @@ const DIMS: [&str; 8] = ["account", "channel", "agent", "team", "day", "week", "
 
 #[derive(clap::Args)]
 pub struct ImportArgs {
-    /// What the files hold.
+    /// What the files hold (API dumps also bring the events and survey answers they hold).
     #[arg(value_parser = [
         "messages", "conversation-events", "surveys", "survey-invitations", "contacts", "posts", "customers", "orders",
         "qa-reviews", "probes",
     ])]
     kind: String,
-    /// CSV, JSON Lines or Customer Support on Twitter files.
+    /// The files of one source: CSV, JSON, spreadsheets, or API responses (one per file or line).
     #[arg(required = true)]
     files: Vec<PathBuf>,
-    /// Layout (default: from the file name; .jsonl is JSON Lines, else CSV).
-    #[arg(long, value_parser = ["csv", "jsonl", "twcs"])]
+    /// Layout (default: recognised from the content, and said).
+    #[arg(long, value_parser = SourceFormat::NAMES)]
     format: Option<String>,
     /// Take nothing if any row is bad.
     #[arg(long)]
     strict: bool,
-    /// Only validate: report bad rows, store nothing.
+    /// Only check: say what was recognised, show the first rows as they will be read, report bad
+    /// rows; store nothing.
     #[arg(long)]
     check: bool,
     /// Exit 0 even when agent replies could be attached to no conversation (they are announced
@@ -65,58 +68,177 @@ pub struct ImportArgs {
     /// when it is not a comma).
     #[arg(long, value_parser = delimiter_arg)]
     delimiter: Option<u8>,
+    /// Text encoding: utf-8, utf-16, windows-1252 (default: recognised, and said when not UTF-8).
+    #[arg(long, value_parser = encoding_arg)]
+    encoding: Option<Encoding>,
+    /// Layout of instants that are not RFC 3339, in strftime form (e.g. '%d/%m/%Y %H:%M').
+    #[arg(long)]
+    date_format: Option<String>,
+    /// Time zone of instants written without an offset (e.g. Europe/Paris).
+    #[arg(long)]
+    tz: Option<String>,
+    /// Read a field from another column: FIELD=COLUMN (repeatable).
+    #[arg(long = "map", value_parser = map_arg)]
+    map: Vec<(String, String)>,
+    /// Translate a value: FIELD:SOURCE=VALUE, e.g. direction:Entrant=in (repeatable).
+    #[arg(long = "map-value", value_parser = map_value_arg)]
+    map_value: Vec<(String, String, String)>,
+    /// A `[mappings.NAME]` table of the configuration (the options above override it).
+    #[arg(long)]
+    mapping: Option<String>,
+    /// The sheet of a workbook (default: the first).
+    #[arg(long)]
+    sheet: Option<String>,
+    /// The company's own page / user ids or @handles, where an export does not say which side is
+    /// the company (repeatable).
+    #[arg(long = "account")]
+    account: Vec<String>,
+    /// Report every row imported under this account (one brand's sources as one).
+    #[arg(long)]
+    account_name: Option<String>,
     #[arg(long, env = "BAROMETRE_LANG", default_value = "fr", value_parser = ["fr", "en"])]
     lang: String,
 }
 
-/// Chains the readers of several files, advancing a progress bar by bytes.
-struct Files {
-    paths: Vec<PathBuf>,
-    next: usize,
-    kind: Kind,
-    format: Option<Format>,
-    current: Option<RecordReader<BufReader<File>>>,
-    /// `--delimiter`; `None`: recognised from each file's header.
-    delimiter: Option<u8>,
-    /// Files that could not be read at all (a folder, an empty file, an unusable header).
-    unreadable: u64,
-    /// Rows and errors of the file being read (a header with no rows is said).
-    in_file: u64,
+impl ImportArgs {
+    /// How the files are to be read: a named mapping of the configuration, then the options.
+    fn options(&self, cfg: &Config, kind: Kind) -> Result<Options> {
+        let mut o = Options::new(kind);
+        o.format = self.format.as_deref().and_then(SourceFormat::parse);
+        if let Some(name) = &self.mapping {
+            let Some(m) = cfg.mappings.get(name) else {
+                let known: Vec<&str> = cfg.mappings.keys().map(String::as_str).collect();
+                bail!(
+                    "no mapping `{name}` in the configuration ({})",
+                    if known.is_empty() { "it has none: see docs/import-formats.md".to_string() } else { format!("known: {}", known.join(", ")) }
+                );
+            };
+            o.rules.columns = m.columns.clone();
+            o.rules.values = m.values.clone();
+            o.rules.dates.format = m.date_format.clone();
+            if let Some(z) = &m.timezone {
+                o.rules.dates.zone = Some(Zone::parse(z).map_err(anyhow::Error::msg)?);
+            }
+            if let Some(d) = &m.delimiter {
+                o.delimiter = Some(delimiter_arg(d).map_err(anyhow::Error::msg)?);
+            }
+            if let Some(e) = &m.encoding {
+                o.encoding = Some(encoding_arg(e).map_err(anyhow::Error::msg)?);
+            }
+            o.sheet = m.sheet.clone();
+        }
+        for (f, c) in &self.map {
+            o.rules.columns.retain(|(g, _)| g != f);
+            o.rules.columns.push((f.clone(), c.clone()));
+        }
+        for (f, from, to) in &self.map_value {
+            o.rules.values.retain(|(g, x, _)| !(g == f && x.eq_ignore_ascii_case(from)));
+            o.rules.values.push((f.clone(), from.clone(), to.clone()));
+        }
+        if let Some(f) = &self.date_format {
+            o.rules.dates.format = Some(f.clone());
+        }
+        if let Some(z) = &self.tz {
+            o.rules.dates.zone = Some(Zone::parse(z).map_err(anyhow::Error::msg)?);
+        }
+        o.delimiter = self.delimiter.or(o.delimiter);
+        o.encoding = self.encoding.or(o.encoding);
+        o.sheet = self.sheet.clone().or(o.sheet);
+        o.accounts = self.account.clone();
+        o.account_name = self.account_name.clone();
+        Ok(o)
+    }
+}
+
+fn encoding_arg(s: &str) -> Result<Encoding, String> {
+    Encoding::parse(s).ok_or_else(|| format!("unknown encoding `{s}` (utf-8, utf-16, utf-16be, windows-1252)"))
+}
+
+fn map_arg(s: &str) -> Result<(String, String), String> {
+    barometre_core::ingest::Rules::parse_map(s)
+}
+
+fn map_value_arg(s: &str) -> Result<(String, String, String), String> {
+    barometre_core::ingest::Rules::parse_map_value(s)
+}
+
+/// The files of a command as inputs of the reading seam.
+fn inputs(paths: &[PathBuf]) -> Vec<Input> {
+    paths
+        .iter()
+        .map(|p| {
+            let len = std::fs::metadata(p).map_or(0, |m| m.len());
+            let path = p.clone();
+            Input::new(&p.display().to_string(), len, move || {
+                let f = File::open(&path)?;
+                if f.metadata()?.is_dir() {
+                    return Err(std::io::Error::other("a folder, not a file"));
+                }
+                Ok(Box::new(BufReader::with_capacity(1 << 16, f)) as Box<dyn std::io::Read + Send>)
+            })
+        })
+        .collect()
+}
+
+/// What the reading recognised, said around the progress bar.
+struct Said {
     pb: ProgressBar,
-    done_bytes: u64,
+    fr: bool,
+    /// Say every file's recognition (`--check`), not only what the user did not choose.
+    all: bool,
+}
+
+impl ReadSink for Said {
+    fn recognised(&mut self, r: &Recognised) {
+        if self.all || r.notable() {
+            let line = r.describe(self.fr);
+            self.pb.suspend(|| eprintln!("{line}"));
+        }
+    }
+    fn no_rows(&mut self, file: &str) {
+        let what = if self.fr { "aucune ligne" } else { "no rows" };
+        self.pb.suspend(|| eprintln!("{file}: {what}"));
+    }
+}
+
+/// A source's rows, advancing a progress bar by bytes.
+struct Progress {
+    r: Reading,
+    pb: ProgressBar,
     rows: u64,
+    /// Where the bar stood before this source.
+    base: u64,
     /// What the bar says once the files are read; `None`: the caller says it.
     after: Option<String>,
 }
 
-impl Files {
-    fn open(&mut self, p: &Path) -> std::io::Result<RecordReader<BufReader<File>>> {
-        let name = p.display().to_string();
-        let f = || File::open(p).map(|f| BufReader::with_capacity(1 << 16, f));
-        Ok(match self.format.unwrap_or_else(|| Format::from_path(&name)) {
-            Format::Twcs => RecordReader::twcs(&name, f()?, f()?),
-            Format::Csv => {
-                let d = match self.delimiter {
-                    Some(d) => d,
-                    None => delimiter_of(p)?,
-                };
-                if d != b',' {
-                    // Said, so that a wrong guess is seen at once (`--delimiter` forces it).
-                    let what = barometre_core::ingest::delimiter_name(d);
-                    self.pb.suspend(|| eprintln!("{name}: separator {what}"));
+impl Iterator for Progress {
+    type Item = Result<Located, RowError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.r.next() {
+            Some(x) => {
+                self.rows += 1;
+                if self.rows.is_multiple_of(4096) {
+                    self.pb.set_position(self.base + self.r.bytes_read());
                 }
-                RecordReader::with_delimiter(&name, self.kind, Format::Csv, f()?, d)
+                Some(x)
             }
-            fmt => RecordReader::new(&name, self.kind, fmt, f()?),
-        })
+            None => {
+                // Reading is over; the clock's pass over every conversation comes next.
+                if let Some(after) = &self.after {
+                    computing(&self.pb, after);
+                }
+                None
+            }
+        }
     }
 }
 
-/// A CSV file's separator, from its first 64 KiB.
-fn delimiter_of(p: &Path) -> std::io::Result<u8> {
+/// A file's first 64 KiB.
+fn head_of(p: &Path) -> std::io::Result<Vec<u8>> {
     let mut head = Vec::with_capacity(1 << 16);
     std::io::Read::read_to_end(&mut std::io::Read::take(File::open(p)?, 1 << 16), &mut head)?;
-    Ok(barometre_core::ingest::sniff_delimiter(&head))
+    Ok(head)
 }
 
 /// `--delimiter`: one character, or `tab`.
@@ -156,61 +278,99 @@ fn after_reading(lang: Lang) -> &'static str {
     }
 }
 
-impl Iterator for Files {
-    type Item = Result<Located, RowError>;
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if let Some(r) = &mut self.current {
-                if let Some(e) = r.fatal.take() {
-                    self.unreadable += 1;
-                    self.in_file += 1;
-                    return Some(Err(e));
-                }
-                if let Some(x) = r.next() {
-                    self.rows += 1;
-                    self.in_file += 1;
-                    if self.rows.is_multiple_of(4096) {
-                        self.pb.set_position(self.done_bytes + r.bytes_read());
-                    }
-                    return Some(x);
-                }
-                self.done_bytes += r.bytes_read();
-                if self.in_file == 0 {
-                    let name = r.file().to_string();
-                    self.pb.suspend(|| eprintln!("{name}: no rows"));
-                }
-                self.current = None;
-            }
-            let Some(p) = self.paths.get(self.next).cloned() else {
-                // Reading is over; the clock's pass over every conversation comes next.
-                if let Some(after) = &self.after {
-                    computing(&self.pb, after);
-                }
-                return None;
-            };
-            self.next += 1;
-            self.in_file = 0;
-            match self.open(&p) {
-                Ok(r) => self.current = Some(r),
-                Err(e) => {
-                    self.unreadable += 1;
-                    return Some(Err(RowError {
-                        file: p.display().to_string(),
-                        line: 1,
-                        column: 1,
-                        reason: format!("cannot read: {e}"),
-                    }));
-                }
-            }
+/// Rows `import --check` shows.
+const PREVIEW_ROWS: usize = 5;
+
+const KINDS: [Kind; 10] = [
+    Kind::Messages,
+    Kind::ConversationEvents,
+    Kind::Surveys,
+    Kind::SurveyInvitations,
+    Kind::Contacts,
+    Kind::Posts,
+    Kind::Customers,
+    Kind::Orders,
+    Kind::Reviews,
+    Kind::Probes,
+];
+
+fn kind_label(k: Kind, lang: Lang) -> &'static str {
+    match (k, lang) {
+        (Kind::Messages, Lang::Fr) => "messages",
+        (Kind::ConversationEvents, Lang::Fr) => "événements de conversation",
+        (Kind::Surveys, Lang::Fr) => "réponses d'enquête",
+        (Kind::SurveyInvitations, Lang::Fr) => "invitations d'enquête",
+        (Kind::Contacts, Lang::Fr) => "contacts en file",
+        (Kind::Posts, Lang::Fr) => "publications",
+        (Kind::Customers, Lang::Fr) => "clients",
+        (Kind::Orders, Lang::Fr) => "commandes",
+        (Kind::Reviews, Lang::Fr) => "évaluations qualité",
+        (Kind::Probes, Lang::Fr) => "tests mystère",
+        (Kind::Messages, Lang::En) => "messages",
+        (Kind::ConversationEvents, Lang::En) => "conversation events",
+        (Kind::Surveys, Lang::En) => "survey answers",
+        (Kind::SurveyInvitations, Lang::En) => "survey invitations",
+        (Kind::Contacts, Lang::En) => "queued contacts",
+        (Kind::Posts, Lang::En) => "posts",
+        (Kind::Customers, Lang::En) => "customers",
+        (Kind::Orders, Lang::En) => "orders",
+        (Kind::Reviews, Lang::En) => "quality reviews",
+        (Kind::Probes, Lang::En) => "mystery-shopper probes",
+    }
+}
+
+fn fmt_count(n: u64, lang: Lang) -> String {
+    barometre_core::fmt::number(n as f64, 0, lang)
+}
+
+/// One row as it will be read, for `import --check`.
+fn preview(l: &Located) -> String {
+    use barometre_core::ingest::Record;
+    let at = format!("{}:{}", l.file, l.line);
+    let opt = |o: &Option<String>| o.clone().unwrap_or_else(|| "—".into());
+    match &l.record {
+        Record::Message(m) => {
+            let text: String = m.text.as_deref().unwrap_or("").chars().take(40).collect::<String>().replace(['\r', '\n'], " ");
+            format!(
+                "{at}  {}  {}  {}  {}/{}  author {}  conversation {}  {}{}",
+                m.message_id,
+                m.created_at.to_rfc3339(),
+                m.direction.as_str(),
+                m.account,
+                m.channel,
+                m.author_id,
+                opt(&m.conversation_id),
+                if m.bot { "bot  " } else { "" },
+                text
+            )
         }
+        Record::Event(e) => format!("{at}  {}  {}  {}", e.conversation_id, e.event.as_str(), e.at.to_rfc3339()),
+        Record::Survey(s) => format!(
+            "{at}  {}  {}  {}  {}",
+            s.response_id,
+            s.survey,
+            s.score.map_or_else(|| opt(&s.answer), |x| format!("{x} ({}–{})", s.scale_min.unwrap_or(0.0), s.scale_max.unwrap_or(0.0))),
+            s.answered_at.to_rfc3339()
+        ),
+        Record::Post(p) => format!(
+            "{at}  {}  {}/{}  {}  impressions {}  reach {}  engagements {}",
+            p.post_id,
+            p.account,
+            p.channel,
+            p.published_at.to_rfc3339(),
+            p.impressions,
+            p.reach,
+            p.engagements
+        ),
+        other => format!("{at}  {other:?}").chars().take(160).collect(),
     }
 }
 
 pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
     let lang = Lang::parse(&a.lang).unwrap_or(Lang::Fr);
     let kind = Kind::parse(&a.kind).expect("clap checked the kind");
-    let format = a.format.as_deref().and_then(Format::parse);
-    if format == Some(Format::Twcs) && kind != Kind::Messages {
+    let format = a.format.as_deref().and_then(SourceFormat::parse);
+    if format == Some(SourceFormat::Twcs) && kind != Kind::Messages {
         bail!("--format twcs holds messages only");
     }
     let mut total = 0;
@@ -218,22 +378,12 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
         total += std::fs::metadata(p).with_context(|| format!("cannot read {}", p.display()))?.len();
     }
     let cfg = ctx.config()?;
+    let opts = a.options(&cfg, kind)?;
     let pb = reading_bar(total, lang);
     let after = Some(after_reading(lang).to_string());
-    let mut files = Files {
-        paths: a.files.clone(),
-        next: 0,
-        kind,
-        format,
-        delimiter: a.delimiter,
-        unreadable: 0,
-        in_file: 0,
-        current: None,
-        pb: pb.clone(),
-        done_bytes: 0,
-        rows: 0,
-        after,
-    };
+    let said = Said { pb: pb.clone(), fr: lang == Lang::Fr, all: a.check };
+    let mut files =
+        Progress { r: source::read(inputs(&a.files), opts, Box::new(said)), pb: pb.clone(), rows: 0, base: 0, after };
     // Each refused row is printed when it is found (around the bar, not through it): nothing
     // is kept in memory for them but a count and the first few.
     struct Printer(indicatif::ProgressBar);
@@ -245,12 +395,19 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
     let mut printer = Printer(pb.clone());
     let sum = if a.check {
         let mut sum = barometre_store::ImportSummary { committed: false, ..Default::default() };
+        let mut shown = 0;
         for r in &mut files {
             match r {
                 Ok(l) => {
                     sum.rows += 1;
                     if let barometre_core::ingest::Record::Message(m) = &l.record {
                         sum.unattached += u64::from(barometre_core::ingest::unattached(m));
+                    }
+                    // The first rows as they will be read: what a mapping made of them.
+                    if shown < PREVIEW_ROWS {
+                        shown += 1;
+                        let line = preview(&l);
+                        pb.suspend(|| eprintln!("  {line}"));
                     }
                 }
                 Err(e) => sum.reject(e, &mut printer),
@@ -260,6 +417,8 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
     } else {
         ctx.store()?.import(&ctx.workspace, &cfg, a.strict, &mut files, &mut printer)?
     };
+    let unreadable = files.r.unreadable;
+    let kinds: Vec<(Kind, u64)> = KINDS.iter().map(|&k| (k, files.r.rows_of(k))).filter(|(_, n)| *n > 0).collect();
     pb.finish_and_clear();
     let mut err = std::io::stderr().lock();
     let (read, new, changed, same, rejected, check, strict) = match lang {
@@ -298,6 +457,11 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
         sum.rejected_count,
     );
     writeln!(err, "{line}")?;
+    // A source of several kinds (a helpdesk's messages, events and ratings) says each.
+    if kinds.len() > 1 || kinds.first().is_some_and(|(k, _)| *k != kind) {
+        let each: Vec<String> = kinds.iter().map(|(k, n)| format!("{} {}", fmt_count(*n, lang), kind_label(*k, lang))).collect();
+        writeln!(err, "  {}", each.join(", "))?;
+    }
     // Replies that join nothing are never taken in silence (they would read as requests never
     // answered): said, and exit 2 unless `--lenient`.
     if sum.unattached > 0 {
@@ -306,7 +470,7 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
     }
     let unattached_fails = sum.unattached > 0 && !a.lenient;
     // Nothing could be taken at all (every file a folder, empty or with an unusable header): 1.
-    if sum.rows == 0 && sum.rejected_count > 0 && sum.rejected_count == files.unreadable {
+    if sum.rows == 0 && sum.rejected_count > 0 && sum.rejected_count == unreadable {
         return Ok(ExitCode::from(1));
     }
     Ok(if a.check {
@@ -354,7 +518,7 @@ pub struct ReportArgs {
     #[arg(long = "events", value_name = "FILE", requires = "inputs")]
     events: Vec<PathBuf>,
     /// Layout of --input files (default: from the file name).
-    #[arg(long, value_parser = ["csv", "jsonl", "twcs"], requires = "inputs")]
+    #[arg(long, value_parser = SourceFormat::NAMES, requires = "inputs")]
     input_format: Option<String>,
     /// `xlsx`: a `Total` sheet and one sheet per grouping (all of them without --by).
     #[arg(long, default_value = "table", value_parser = ["table", "json", "csv", "xlsx"])]
@@ -780,7 +944,7 @@ fn read_in_halves(
 /// by `import` (a repeated id with other content is a bad row); the count of bad rows comes back.
 /// A large CSV file of messages is read on two cores.
 fn one_shot(a: &ReportArgs, cfg: &Config, tm: &mut Timings) -> Result<(barometre_core::table::FactTable, usize)> {
-    let format = a.input_format.as_deref().and_then(Format::parse);
+    let format = a.input_format.as_deref().and_then(SourceFormat::parse);
     let lang = Lang::parse(&a.lang).unwrap_or(Lang::Fr);
     let total = a.inputs.iter().chain(&a.events).filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
     let pb = reading_bar(total, lang);
@@ -788,9 +952,14 @@ fn one_shot(a: &ReportArgs, cfg: &Config, tm: &mut Timings) -> Result<(barometre
     for (kind, paths) in [(Kind::Messages, &a.inputs), (Kind::ConversationEvents, &a.events)] {
         let fmt = if kind == Kind::Messages { format } else { None };
         for p in paths {
-            let csv = fmt.unwrap_or_else(|| Format::from_path(&p.display().to_string())) == Format::Csv;
-            // Two cores read comma-separated files; others are read on one.
-            if kind == Kind::Messages && csv && delimiter_of(p).is_ok_and(|d| d == b',') {
+            let head = head_of(p).unwrap_or_default();
+            let detected = fmt.unwrap_or_else(|| source::detect(&p.display().to_string(), &head));
+            // Two cores read comma-separated UTF-8 files; others are read on one.
+            if kind == Kind::Messages
+                && detected == SourceFormat::Csv
+                && barometre_core::ingest::decode::detect(&head) == Encoding::Utf8
+                && barometre_core::ingest::sniff_delimiter(&head) == b','
+            {
                 if let Ok(Some((header_end, cut))) = split_point(p) {
                     let (part, held) = read_in_halves(p, header_end, cut, cfg, &pb)?;
                     tm.note(&format!("{}: cut at byte {cut} {}", p.display(), if held { "held" } else { "missed" }));
@@ -798,18 +967,14 @@ fn one_shot(a: &ReportArgs, cfg: &Config, tm: &mut Timings) -> Result<(barometre
                     continue;
                 }
             }
-            let files = Files {
-                paths: vec![p.clone()],
-                next: 0,
-                kind,
-                format: fmt,
-                delimiter: None,
-                unreadable: 0,
-                in_file: 0,
-                current: None,
+            let mut o = Options::new(kind);
+            o.format = fmt;
+            let said = Said { pb: pb.clone(), fr: lang == Lang::Fr, all: false };
+            let files = Progress {
+                r: source::read(inputs(std::slice::from_ref(p)), o, Box::new(said)),
                 pb: pb.clone(),
-                done_bytes: pb.position(),
                 rows: 0,
+                base: pb.position(),
                 after: None,
             };
             for r in files {

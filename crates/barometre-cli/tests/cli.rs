@@ -283,7 +283,7 @@ x2,2026-04-06T09:05:00Z,in,acme,email,,k2,,,\n"
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(lines.len(), 3, "{err}");
     let f = dup.display();
-    assert_eq!(lines[0], format!("{f}:8:3: unknown direction `sideways` (expected `in` or `out`)"));
+    assert_eq!(lines[0], format!("{f}:8:3: unknown direction `sideways` (expected `in` or `out`; translate it with --map-value direction:sideways=in)"));
     assert_eq!(lines[1], format!("{f}:9:1: duplicate message_id `b1` with other content (first at {f}:5)"));
     assert_eq!(lines[2], format!("{f}:11:6: missing value for required column `author_id`"));
     assert_eq!(json(&o)["total"]["metrics"]["messages_received"]["value"], 3);

@@ -29,6 +29,37 @@ struct RawConfig {
     staffing: Option<RawStaffing>,
     iqs: Option<RawIndex>,
     engagement_score: Option<RawIndex>,
+    #[serde(default)]
+    mappings: BTreeMap<String, RawMapping>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMapping {
+    #[serde(default)]
+    columns: BTreeMap<String, String>,
+    #[serde(default)]
+    values: BTreeMap<String, BTreeMap<String, String>>,
+    date_format: Option<String>,
+    timezone: Option<String>,
+    delimiter: Option<String>,
+    encoding: Option<String>,
+    sheet: Option<String>,
+}
+
+/// How one kind of export is read (`[mappings.NAME]`, used with `--mapping NAME`): the columns
+/// fields are read from, values translated, the layout of its dates and their zone.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Mapping {
+    /// `(field, column)`.
+    pub columns: Vec<(String, String)>,
+    /// `(field, value written, value meant)`.
+    pub values: Vec<(String, String, String)>,
+    pub date_format: Option<String>,
+    pub timezone: Option<String>,
+    pub delimiter: Option<String>,
+    pub encoding: Option<String>,
+    pub sheet: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -123,6 +154,8 @@ pub struct Config {
     pub iqs: BTreeMap<String, f64>,
     /// Weights of the engagement score's criteria (`[engagement_score] criteria`).
     pub engagement_score: BTreeMap<String, f64>,
+    /// Named ways of reading exports (`[mappings.NAME]`).
+    pub mappings: BTreeMap<String, Mapping>,
 }
 
 /// The layout and meaning of stored facts. Raise it whenever they change: stores then recompute
@@ -279,6 +312,27 @@ impl Config {
             alerts,
             iqs: weights("iqs", raw.iqs)?,
             engagement_score: weights("engagement_score", raw.engagement_score)?,
+            mappings: raw
+                .mappings
+                .into_iter()
+                .map(|(name, m)| {
+                    let lower = |s: String| s.trim().to_ascii_lowercase();
+                    let mapping = Mapping {
+                        columns: m.columns.into_iter().map(|(f, c)| (lower(f), c)).collect(),
+                        values: m
+                            .values
+                            .into_iter()
+                            .flat_map(|(f, t)| t.into_iter().map(move |(from, to)| (f.trim().to_ascii_lowercase(), from, to)))
+                            .collect(),
+                        date_format: m.date_format,
+                        timezone: m.timezone,
+                        delimiter: m.delimiter,
+                        encoding: m.encoding,
+                        sheet: m.sheet,
+                    };
+                    (name, mapping)
+                })
+                .collect(),
             staffing: staffing.enabled.unwrap_or(true),
             staffing_window_ms: dur("staffing.window", staffing.window.as_deref().unwrap_or("7d"))?,
         })

@@ -76,12 +76,133 @@ pub fn parse_any_instant(s: &str) -> Result<Stamp, String> {
             if let Ok(d) = DateTime::parse_from_rfc3339(&alt) {
                 return Ok(Stamp { ms: d.timestamp_millis(), offset_s: d.offset().local_minus_utc() });
             }
+            // An offset without its colon, as the Meta Graph API writes it (`…T09:15:00+0000`).
+            if let Ok(d) = DateTime::parse_from_str(&alt, "%Y-%m-%dT%H:%M:%S%.f%z") {
+                return Ok(Stamp { ms: d.timestamp_millis(), offset_s: d.offset().local_minus_utc() });
+            }
             if NaiveDateTime::parse_from_str(&alt, "%Y-%m-%dT%H:%M:%S%.f").is_ok() {
                 Err(format!("instant `{t}` has no offset (write it like 2026-03-02T09:15:00+01:00 or …Z)"))
             } else {
                 Err(format!("`{t}` is not an RFC 3339 instant (expected like 2026-03-02T09:15:00+01:00)"))
             }
         }
+    }
+}
+
+/// How a source writes its instants when it does not write RFC 3339: a `strftime` layout
+/// (`--date-format '%d/%m/%Y %H:%M'`) and the zone of wall-clock times without an offset
+/// (`--tz Europe/Paris`). RFC 3339 instants with their offset are read as they are whatever the
+/// rule; a wall-clock time without a zone is refused (guessing one would shift every duration).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DateRule {
+    pub format: Option<String>,
+    pub zone: Option<Zone>,
+}
+
+/// The layouts recognised from a file's values, tried in this order. Day-first and month-first
+/// layouts are both here: a file whose dates fit both is not guessed ([`guess_date_format`]).
+pub const DATE_FORMATS: &[&str] = &[
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%dT%H:%M",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y %Hh%M",
+    "%d/%m/%Y",
+    "%d-%m-%Y %H:%M:%S",
+    "%d-%m-%Y %H:%M",
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
+    "%d/%m/%y %H:%M",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y %I:%M:%S %p",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y",
+    "%m/%d/%y %H:%M",
+    "%Y-%m-%d",
+];
+
+/// What a file's instants look like.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DateGuess {
+    /// RFC 3339 with offsets: nothing to say.
+    Rfc3339,
+    /// One layout reads every value.
+    Format(&'static str),
+    /// Day-first and month-first layouts both read every value (`02/03/2026`).
+    Ambiguous(&'static str, &'static str),
+    /// No known layout reads them all (the first value that fails).
+    Unknown(String),
+}
+
+/// The layout of `values` (a file's first instants): RFC 3339 when they all are, else the first
+/// of [`DATE_FORMATS`] that reads them all. When a day-first and a month-first layout both do,
+/// the file is ambiguous: said, never guessed.
+pub fn guess_date_format(values: &[&str]) -> DateGuess {
+    if values.iter().all(|v| parse_any_instant(v).is_ok()) {
+        return DateGuess::Rfc3339;
+    }
+    let reads = |f: &str, v: &str| {
+        let v = v.trim();
+        NaiveDateTime::parse_from_str(v, f).is_ok()
+            || (!f.contains("%H") && !f.contains("%I") && NaiveDate::parse_from_str(v, f).is_ok())
+            || parse_any_instant(v).is_ok()
+    };
+    let fits: Vec<&'static str> =
+        DATE_FORMATS.iter().copied().filter(|f| values.iter().all(|v| reads(f, v))).collect();
+    let day_first = fits.iter().find(|f| f.starts_with("%d"));
+    let month_first = fits.iter().find(|f| f.starts_with("%m"));
+    match (day_first, month_first) {
+        (Some(d), Some(m)) => DateGuess::Ambiguous(d, m),
+        _ => match fits.first() {
+            Some(f) => DateGuess::Format(f),
+            None => DateGuess::Unknown(
+                values.iter().find(|v| !DATE_FORMATS.iter().any(|f| reads(f, v))).map_or(String::new(), |v| v.to_string()),
+            ),
+        },
+    }
+}
+
+impl DateRule {
+    /// No layout, no zone: RFC 3339 only.
+    pub const NONE: DateRule = DateRule { format: None, zone: None };
+
+    /// Reads one value by the rule; instants outside 1970–2099 are refused ([`in_range`]).
+    pub fn parse(&self, s: &str) -> Result<Stamp, String> {
+        if self.format.is_none() && self.zone.is_none() {
+            return parse_instant(s);
+        }
+        let t = s.trim();
+        if let Ok(st) = parse_any_instant(t) {
+            return in_range(st, t);
+        }
+        let local = match &self.format {
+            Some(f) => {
+                if f.contains("%z") || f.contains("%:z") || f.contains("%#z") {
+                    let d = DateTime::parse_from_str(t, f).map_err(|_| format!("`{t}` does not match --date-format `{f}`"))?;
+                    return in_range(Stamp { ms: d.timestamp_millis(), offset_s: d.offset().local_minus_utc() }, t);
+                }
+                NaiveDateTime::parse_from_str(t, f)
+                    .or_else(|e| {
+                        NaiveDate::parse_from_str(t, f).map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default()).map_err(|_| e)
+                    })
+                    .map_err(|_| format!("`{t}` does not match the date format `{f}`"))?
+            }
+            None => NaiveDateTime::parse_from_str(&t.replacen(' ', "T", 1), "%Y-%m-%dT%H:%M:%S%.f")
+                .map_err(|_| format!("`{t}` is not an RFC 3339 instant (or give its layout with --date-format)"))?,
+        };
+        let Some(zone) = self.zone else {
+            return Err(format!(
+                "instant `{t}` has no offset: say the zone of the file's times with --tz (e.g. --tz Europe/Paris)"
+            ));
+        };
+        let ms = zone.instant(local);
+        let offset_s = ((local.and_utc().timestamp_millis() - ms) / 1000) as i32;
+        in_range(Stamp { ms, offset_s }, t)
     }
 }
 

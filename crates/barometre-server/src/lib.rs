@@ -11,7 +11,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use barometre_core::config::Config;
-use barometre_core::ingest::{Format, Kind, RecordReader};
+use barometre_core::ingest::source::{self, Input, Options, SourceFormat};
+use barometre_core::ingest::Kind;
+use barometre_core::time::Zone;
 use barometre_core::metrics;
 use barometre_core::report::{self, Params};
 use barometre_store::auth::Role;
@@ -335,9 +337,69 @@ pub struct ImportQuery {
     format: Option<String>,
     strict: Option<bool>,
     workspace: Option<String>,
+    delimiter: Option<String>,
+    encoding: Option<String>,
+    date_format: Option<String>,
+    tz: Option<String>,
+    /// The company's own ids or handles, comma-separated.
+    account: Option<String>,
+    account_name: Option<String>,
+    mapping: Option<String>,
+    sheet: Option<String>,
 }
 
-/// Imports a CSV or JSON Lines body with the CLI's validation, per-row errors and atomicity.
+impl ImportQuery {
+    /// How the body is read: the CLI's options, by the same names.
+    fn options(&self, kind: Kind, cfg: &barometre_core::config::Config) -> Result<Options, Problem> {
+        let bad = |m: String| Problem::bad_request(m);
+        let mut o = Options::new(kind);
+        if let Some(f) = &self.format {
+            o.format = Some(SourceFormat::parse(f).ok_or_else(|| bad(format!("unknown format `{f}`")))?);
+        }
+        if let Some(name) = &self.mapping {
+            let m = cfg.mappings.get(name).ok_or_else(|| bad(format!("no mapping `{name}` in the configuration")))?;
+            o.rules.columns = m.columns.clone();
+            o.rules.values = m.values.clone();
+            o.rules.dates.format = m.date_format.clone();
+            o.rules.dates.zone = m.timezone.as_deref().map(Zone::parse).transpose().map_err(bad)?;
+            o.delimiter = m.delimiter.as_deref().map(delimiter).transpose()?;
+            o.encoding = m.encoding.as_deref().map(encoding).transpose()?;
+            o.sheet = m.sheet.clone();
+        }
+        if let Some(d) = &self.delimiter {
+            o.delimiter = Some(delimiter(d)?);
+        }
+        if let Some(e) = &self.encoding {
+            o.encoding = Some(encoding(e)?);
+        }
+        if let Some(f) = &self.date_format {
+            o.rules.dates.format = Some(f.clone());
+        }
+        if let Some(z) = &self.tz {
+            o.rules.dates.zone = Some(Zone::parse(z).map_err(bad)?);
+        }
+        if let Some(a) = &self.account {
+            o.accounts = a.split(',').map(str::trim).filter(|x| !x.is_empty()).map(str::to_string).collect();
+        }
+        o.account_name = self.account_name.clone();
+        o.sheet = self.sheet.clone().or(o.sheet);
+        Ok(o)
+    }
+}
+
+fn delimiter(s: &str) -> Result<u8, Problem> {
+    match s {
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        _ if s.len() == 1 && s.is_ascii() => Ok(s.as_bytes()[0]),
+        _ => Err(Problem::bad_request(format!("`{s}` is not a one-character separator"))),
+    }
+}
+
+fn encoding(s: &str) -> Result<barometre_core::ingest::decode::Encoding, Problem> {
+    barometre_core::ingest::decode::Encoding::parse(s).ok_or_else(|| Problem::bad_request(format!("unknown encoding `{s}`")))
+}
+
+/// Imports a body (any format the CLI reads) with the CLI's validation, per-row errors and atomicity.
 ///
 /// The body is staged to a temporary file as it arrives, and only then imported: a slow client
 /// never holds the store's write lock, which is taken for the import of a local file alone. The
@@ -353,35 +415,29 @@ async fn import_handler(
     use http_body_util::BodyExt;
     use tokio::io::AsyncWriteExt;
     let st2 = st.clone();
-    let (ws, kind, format, spool, strict) = blocking(move || {
+    let (ws, opts, spool, strict) = blocking(move || {
         let store = open(&st2)?;
         let ws = authorize(&store, &headers, Role::Analyst, q.workspace.as_deref())?;
         let kind = Kind::parse(&kind)
             .ok_or_else(|| Problem::new(StatusCode::NOT_FOUND, format!("no import kind `{kind}`")))?;
-        let json_body =
-            headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("json"));
-        let format = match q.format.as_deref() {
-            Some(f) => Format::parse(f).ok_or_else(|| Problem::bad_request(format!("unknown format `{f}`")))?,
-            None if json_body => Format::Jsonl,
-            None => Format::Csv,
-        };
-        if format == Format::Twcs {
-            return Err(Problem::bad_request("the twcs layout is imported with the CLI"));
-        }
+        // Without `format`, the body's layout (CSV, JSON Lines, one JSON document, an API's
+        // page) is recognised from its content, as the CLI does.
+        let opts = q.options(kind, &st2.cfg)?;
         // Beside the store (a disk of the server's), not in a temporary folder that may be
         // memory.
         let dir = st2.db.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-        let spool = tempfile::tempfile_in(dir).map_err(|e| {
+        let spool = tempfile::Builder::new().prefix(".barometre-import").tempfile_in(dir).map_err(|e| {
             eprintln!("import: no temporary file: {e}");
             Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "the import could not be staged")
         })?;
-        Ok((ws, kind, format, spool, q.strict == Some(true)))
+        Ok((ws, opts, spool, q.strict == Some(true)))
     })
     .await?;
     let staged = |e: std::io::Error| {
         eprintln!("import: staging the body failed: {e}");
         Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "the import could not be staged")
     };
+    let (spool, path) = spool.into_parts();
     let mut file = tokio::fs::File::from_std(spool);
     let mut body = body;
     loop {
@@ -396,21 +452,19 @@ async fn import_handler(
         }
     }
     file.flush().await.map_err(staged)?;
-    let mut spool = file.into_std().await;
+    drop(file);
     blocking(move || {
-        use std::io::{Read, Seek};
-        // The separator, recognised from the header line as the CLI does (`;` from a French
-        // spreadsheet).
-        let mut head = Vec::with_capacity(1 << 16);
-        spool.rewind().map_err(staged)?;
-        (&mut spool).take(1 << 16).read_to_end(&mut head).map_err(staged)?;
-        spool.rewind().map_err(staged)?;
-        let delimiter = barometre_core::ingest::sniff_delimiter(&head);
+        // Read from its path, as often as the format needs (the Twitter file twice): each read
+        // its own handle. The file goes when `path` does, after the import.
+        let at = path.to_path_buf();
+        let len = std::fs::metadata(&at).map_err(staged)?.len();
+        let input = Input::new("body", len, move || {
+            Ok(Box::new(std::io::BufReader::new(std::fs::File::open(&at)?)) as Box<dyn std::io::Read + Send>)
+        });
         let mut store = open(&st)?;
-        let mut reader = RecordReader::with_delimiter("body", kind, format, std::io::BufReader::new(spool), delimiter);
-        let fatal = reader.fatal.take();
-        let mut records = fatal.into_iter().map(Err).chain(reader);
+        let mut records = source::read(vec![input], opts, Box::new(()));
         let sum = store.import(&ws, &st.cfg, strict, &mut records, &mut ())?;
+        drop(path);
         let status = if !sum.committed { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
         let body = json!({
             "committed": sum.committed,

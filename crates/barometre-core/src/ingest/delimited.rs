@@ -149,15 +149,28 @@ pub(super) fn known_slot(name: &str) -> Option<usize> {
 pub(super) struct Header {
     pub(super) map: HashMap<String, usize>,
     pub(super) slots: [Option<usize>; KNOWN.len()],
+    /// How values and dates are read (`--map-value`, `--date-format`, `--tz`).
+    pub(super) rules: Arc<Rules>,
+    /// Fields whose values are translated (`--map-value`), by name.
+    pub(super) values: HashMap<String, Vec<(String, String)>>,
+    /// The id field this file lacks, whose value is derived from each row's content; and the
+    /// columns that content is read from, in name order (a re-export with its columns in another
+    /// order gives the same ids).
+    pub(super) derived_id: Option<&'static str>,
+    pub(super) content: Vec<usize>,
 }
 
 impl Header {
-    pub(super) fn new(map: HashMap<String, usize>) -> Header {
+    pub(super) fn with_rules(map: HashMap<String, usize>, rules: Arc<Rules>) -> Header {
         let mut slots = [None; KNOWN.len()];
         for (k, name) in KNOWN.iter().enumerate() {
             slots[k] = map.get(*name).copied();
         }
-        Header { map, slots }
+        let mut values: HashMap<String, Vec<(String, String)>> = HashMap::default();
+        for (field, from, to) in &rules.values {
+            values.entry(field.clone()).or_default().push((from.clone(), to.clone()));
+        }
+        Header { map, slots, rules, values, derived_id: None, content: Vec::new() }
     }
     // Always inlined: with the name a constant, the lookup folds to one array read.
     #[inline(always)]
@@ -174,18 +187,23 @@ pub(super) struct CsvFields<'a> {
     pub(super) rec: &'a csv::ByteRecord,
     /// The row's bytes, when valid UTF-8 as a whole: checked once, not cell by cell.
     pub(super) whole: Option<&'a str>,
+    /// The id derived from the row's content, when the file has no id column.
+    pub(super) derived: Option<String>,
 }
 
 impl<'a> CsvFields<'a> {
     pub(super) fn new(header: &'a Header, rec: &'a csv::ByteRecord) -> Self {
-        CsvFields { header, rec, whole: std::str::from_utf8(rec.as_slice()).ok() }
+        let derived = header.derived_id.map(|_| content_id(header.content.iter().map(|&i| rec.get(i).unwrap_or(b""))));
+        CsvFields { header, rec, whole: std::str::from_utf8(rec.as_slice()).ok(), derived }
     }
 }
 
-impl Fields for CsvFields<'_> {
+impl CsvFields<'_> {
     #[inline(always)]
-    fn raw(&self, name: &str) -> FieldResult<Option<&str>> {
-        let Some(i) = self.header.get(name) else { return Ok(None) };
+    fn cell(&self, name: &str) -> FieldResult<Option<&str>> {
+        let Some(i) = self.header.get(name) else {
+            return Ok(if self.header.derived_id == Some(name) { self.derived.as_deref() } else { None });
+        };
         // A cell of a row that is valid UTF-8 as a whole is a slice of it, unless the cell cuts a
         // character (then it is not valid on its own, and said so below).
         if let Some(s) = self.whole.and_then(|w| w.get(self.rec.range(i)?)) {
@@ -197,9 +215,32 @@ impl Fields for CsvFields<'_> {
             Ok(s) => Ok(Some(s)),
             Err(e) => Err((
                 i as u64 + 1,
-                format!("column `{name}` is not valid UTF-8 (bad byte at offset {} of the cell)", e.valid_up_to()),
+                format!(
+                    "column `{name}` is not valid UTF-8 (bad byte at offset {} of the cell; a Windows-1252 export? try --encoding windows-1252)",
+                    e.valid_up_to()
+                ),
             )),
         }
+    }
+}
+
+impl Fields for CsvFields<'_> {
+    fn dates(&self) -> &DateRule {
+        &self.header.rules.dates
+    }
+    #[inline(always)]
+    fn raw(&self, name: &str) -> FieldResult<Option<&str>> {
+        let cell = self.cell(name)?;
+        if self.header.values.is_empty() {
+            return Ok(cell);
+        }
+        Ok(match (cell, self.header.values.get(name)) {
+            (Some(c), Some(table)) => {
+                let t = trim(c);
+                Some(table.iter().find(|(from, _)| from.eq_ignore_ascii_case(t)).map_or(c, |(_, to)| to.as_str()))
+            }
+            (c, _) => c,
+        })
     }
     #[inline(always)]
     fn get(&self, name: &str) -> FieldResult<Option<&str>> {
@@ -219,32 +260,88 @@ pub(super) fn csv_header<R: Read>(
     file: &str,
     required: &[&str],
 ) -> Result<(Header, usize), RowError> {
+    csv_header_with(rdr, file, required, None, Arc::new(Rules::default()))
+}
+
+/// [`csv_header`] read with a source's rules (`--map`), and, when the file lacks `id_field`, ids
+/// derived from each row's content.
+pub(super) fn csv_header_with<R: Read>(
+    rdr: &mut csv::Reader<LineCounter<R>>,
+    file: &str,
+    required: &[&str],
+    id_field: Option<&'static str>,
+    rules: Arc<Rules>,
+) -> Result<(Header, usize), RowError> {
     let err = |column, reason| RowError { file: file.to_string(), line: 1, column, reason };
     let h = rdr.byte_headers().map_err(|e| err(1, format!("cannot read the header row: {e}")))?.clone();
-    if h.iter().all(<[u8]>::is_empty) {
+    let mut names = Vec::with_capacity(h.len());
+    for (i, name) in h.iter().enumerate() {
+        names.push(
+            std::str::from_utf8(name)
+                .map_err(|_| {
+                    err(
+                        i as u64 + 1,
+                        "header is not valid UTF-8 (an export in Windows-1252, as Excel writes in France? --encoding windows-1252)"
+                            .into(),
+                    )
+                })?
+                .to_string(),
+        );
+    }
+    header_from(&names, file, required, id_field, rules)
+}
+
+/// A header from its column names as written (a CSV's first row, a sheet's first row).
+pub(super) fn header_from(
+    names: &[String],
+    file: &str,
+    required: &[&str],
+    id_field: Option<&'static str>,
+    rules: Arc<Rules>,
+) -> Result<(Header, usize), RowError> {
+    let err = |column, reason| RowError { file: file.to_string(), line: 1, column, reason };
+    if names.iter().all(|n| n.trim().is_empty()) {
         return Err(err(1, "the file is empty: no header row".into()));
     }
+    let norm = |n: &str| n.trim_start_matches('\u{feff}').trim().to_lowercase();
     let mut map = HashMap::default();
-    for (i, name) in h.iter().enumerate() {
-        let name = std::str::from_utf8(name)
-            .map_err(|_| {
-                err(
-                    i as u64 + 1,
-                    "header is not valid UTF-8 (an export in Windows-1252, as Excel writes in France? save it as CSV UTF-8)"
-                        .into(),
-                )
-            })?
-            .trim_start_matches('\u{feff}')
-            .trim()
-            .to_ascii_lowercase();
-        map.entry(name).or_insert(i);
+    for (i, name) in names.iter().enumerate() {
+        map.entry(norm(name)).or_insert(i);
     }
-    let missing: Vec<&str> = required.iter().copied().filter(|r| !map.contains_key(*r)).collect();
-    if !missing.is_empty() {
-        let found: Vec<String> = h.iter().map(|c| String::from_utf8_lossy(c).trim().to_string()).collect();
-        return Err(err(h.len() as u64 + 1, header_problem(&missing, &found)));
+    // `--map FIELD=COLUMN`: the column is found by its name as written, any case.
+    let mut unmapped = Vec::new();
+    for (field, column) in &rules.columns {
+        match names.iter().position(|n| norm(n) == norm(column)) {
+            Some(i) => {
+                map.insert(field.clone(), i);
+            }
+            None => unmapped.push(format!("`--map {field}={column}`: no column `{column}`")),
+        }
     }
-    Ok((Header::new(map), h.len()))
+    let derive = id_field.filter(|id| !map.contains_key(*id));
+    let missing: Vec<&str> =
+        required.iter().copied().filter(|r| !map.contains_key(*r) && Some(*r) != derive).collect();
+    if !missing.is_empty() || !unmapped.is_empty() {
+        let found: Vec<String> = names.iter().map(|c| norm(c).to_string()).collect();
+        let shown: Vec<String> = names.iter().map(|c| c.trim_start_matches('\u{feff}').trim().to_string()).collect();
+        let _ = found;
+        let mut why = if missing.is_empty() { String::new() } else { header_problem(&missing, &shown) };
+        if !unmapped.is_empty() {
+            if !why.is_empty() {
+                why.push_str("; ");
+            }
+            why.push_str(&unmapped.join("; "));
+        }
+        return Err(err(names.len() as u64 + 1, why));
+    }
+    let mut header = Header::with_rules(map, rules);
+    if let Some(id) = derive {
+        header.derived_id = Some(id);
+        let mut order: Vec<usize> = (0..names.len()).collect();
+        order.sort_by_key(|&i| norm(&names[i]));
+        header.content = order;
+    }
+    Ok((header, names.len()))
 }
 
 /// A header problem said once, whole: every missing column, the columns found, the closest name
@@ -269,6 +366,14 @@ pub(super) fn header_problem(missing: &[&str], found: &[String]) -> String {
         missing.iter().filter_map(|m| closest(m, &shown).map(|c| format!("`{c}` for `{m}`?"))).collect();
     if !hints.is_empty() {
         s.push_str(&format!("; closest: {}", hints.join(", ")));
+    }
+    // The whole fix, ready to paste, when every missing column has a likely match.
+    let maps: Vec<String> = missing
+        .iter()
+        .filter_map(|m| closest(m, &shown).map(|c| if c.contains([' ', '\'', '"']) { format!("--map '{m}={c}'") } else { format!("--map {m}={c}") }))
+        .collect();
+    if !maps.is_empty() && maps.len() == missing.len() {
+        s.push_str(&format!(" — to read them: {}", maps.join(" ")));
     }
     s
 }

@@ -66,18 +66,30 @@ impl<R: Read> LineReader<R> {
 
 pub(super) struct JsonFields {
     pub(super) values: HashMap<String, (String, u64)>,
+    pub(super) rules: Option<Arc<Rules>>,
 }
 
 impl JsonFields {
-    pub(super) fn parse(text: &str) -> FieldResult<JsonFields> {
+    pub(super) fn parse_with(text: &str, rules: Option<Arc<Rules>>) -> FieldResult<JsonFields> {
         let v: serde_json::Value =
             serde_json::from_str(text).map_err(|e| (e.column() as u64, format!("invalid JSON: {e}")))?;
         let serde_json::Value::Object(map) = v else {
             return Err((1, "a JSON Lines row must be an object".into()));
         };
+        Self::from_object(map, Some(text), rules)
+    }
+
+    /// An object's members as fields; `text`, when known, places each in its line.
+    pub(super) fn from_object(
+        map: serde_json::Map<String, serde_json::Value>,
+        text: Option<&str>,
+        rules: Option<Arc<Rules>>,
+    ) -> FieldResult<JsonFields> {
         let mut values = HashMap::default();
         for (k, v) in map {
-            let col = text.find(&format!("\"{k}\"")).map_or(1, |b| text[..b].chars().count() as u64 + 1);
+            let col = text
+                .and_then(|text| text.find(&format!("\"{k}\"")).map(|b| text[..b].chars().count() as u64 + 1))
+                .unwrap_or(1);
             let s = match v {
                 serde_json::Value::Null => continue,
                 serde_json::Value::String(s) => s,
@@ -92,11 +104,29 @@ impl JsonFields {
             };
             values.insert(k.to_ascii_lowercase(), (s, col));
         }
-        Ok(JsonFields { values })
+        if let Some(r) = &rules {
+            // `--map FIELD=KEY`: the field is read from that key.
+            for (field, key) in &r.columns {
+                if let Some(v) = values.get(&key.to_ascii_lowercase()).cloned() {
+                    values.insert(field.clone(), v);
+                }
+            }
+            for (field, from, to) in &r.values {
+                if let Some((v, _)) = values.get_mut(field) {
+                    if v.trim().eq_ignore_ascii_case(from) {
+                        *v = to.clone();
+                    }
+                }
+            }
+        }
+        Ok(JsonFields { values, rules })
     }
 }
 
 impl Fields for JsonFields {
+    fn dates(&self) -> &DateRule {
+        self.rules.as_ref().map_or(&DateRule::NONE, |r| &r.dates)
+    }
     fn raw(&self, name: &str) -> FieldResult<Option<&str>> {
         Ok(self.values.get(name).map(|(s, _)| s.as_str()).filter(|s| !s.trim().is_empty()))
     }
@@ -110,4 +140,3 @@ impl Fields for JsonFields {
         self.values.contains_key(name)
     }
 }
-

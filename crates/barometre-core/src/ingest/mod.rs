@@ -10,7 +10,7 @@ use crate::model::{
     SurveyInvitation,
 };
 use crate::model::{Probe, Resolution, Review};
-use crate::time::{parse_instant, parse_twitter_date, Stamp};
+use crate::time::{parse_twitter_date, DateRule, Stamp};
 use std::collections::VecDeque;
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read};
@@ -70,6 +70,50 @@ impl Kind {
             _ => None,
         }
     }
+    /// The column that identifies a row, when a file without it may have ids derived from each
+    /// row's content (customers are named by other files' rows: their ids are never made up).
+    pub fn id_field(self) -> Option<&'static str> {
+        match self {
+            Kind::Messages => Some("message_id"),
+            Kind::Surveys => Some("response_id"),
+            Kind::SurveyInvitations => Some("invitation_id"),
+            Kind::Contacts => Some("contact_id"),
+            Kind::Posts => Some("post_id"),
+            Kind::Orders => Some("order_id"),
+            Kind::Probes => Some("probe_id"),
+            Kind::ConversationEvents | Kind::Customers | Kind::Reviews => None,
+        }
+    }
+
+    /// The column holding a row's instant (the one whose layout is recognised).
+    pub fn instant_field(self) -> &'static str {
+        match self {
+            Kind::Messages => "created_at",
+            Kind::ConversationEvents | Kind::Reviews => "at",
+            Kind::Surveys => "answered_at",
+            Kind::SurveyInvitations | Kind::Probes => "sent_at",
+            Kind::Contacts => "queued_at",
+            Kind::Posts => "published_at",
+            Kind::Customers => "since",
+            Kind::Orders => "ordered_at",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Messages => "messages",
+            Kind::ConversationEvents => "conversation-events",
+            Kind::Surveys => "surveys",
+            Kind::SurveyInvitations => "survey-invitations",
+            Kind::Contacts => "contacts",
+            Kind::Posts => "posts",
+            Kind::Customers => "customers",
+            Kind::Orders => "orders",
+            Kind::Reviews => "qa-reviews",
+            Kind::Probes => "probes",
+        }
+    }
+
     pub fn required(self) -> &'static [&'static str] {
         match self {
             Kind::Messages => &["message_id", "created_at", "direction", "account", "channel", "author_id"],
@@ -131,6 +175,39 @@ pub enum Record {
     Probe(Probe),
 }
 
+impl Record {
+    /// The kind of file such a row comes from.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Record::Message(_) => Kind::Messages,
+            Record::Event(_) => Kind::ConversationEvents,
+            Record::Survey(_) => Kind::Surveys,
+            Record::Invitation(_) => Kind::SurveyInvitations,
+            Record::Contact(_) => Kind::Contacts,
+            Record::Post(_) => Kind::Posts,
+            Record::Customer(_) => Kind::Customers,
+            Record::Order(_) => Kind::Orders,
+            Record::Review(_) => Kind::Reviews,
+            Record::Probe(_) => Kind::Probes,
+        }
+    }
+
+    /// `--account-name`: the brand every row of a source reports under (rows without an account
+    /// of their own, like orders, are left as they are).
+    pub fn set_account(&mut self, name: &str) {
+        match self {
+            Record::Message(m) => set(&mut m.account, name),
+            Record::Survey(s) => s.account = Some(name.to_string()),
+            Record::Invitation(i) => i.account = Some(name.to_string()),
+            Record::Contact(c) => set(&mut c.account, name),
+            Record::Post(p) => set(&mut p.account, name),
+            Record::Customer(c) => set(&mut c.account, name),
+            Record::Probe(p) => set(&mut p.brand, name),
+            Record::Event(_) | Record::Order(_) | Record::Review(_) => {}
+        }
+    }
+}
+
 /// A validated row and where it was read, to name it in later errors (a duplicate id).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Located {
@@ -158,8 +235,60 @@ fn trim(s: &str) -> &str {
     }
 }
 
+/// How a source's columns, values and instants are read: `--map`, `--map-value`,
+/// `--date-format`, `--tz` (or a `[mappings.NAME]` table of the configuration).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rules {
+    /// `(field, column)`: the field is read from that column.
+    pub columns: Vec<(String, String)>,
+    /// `(field, value written, value meant)`, compared without case.
+    pub values: Vec<(String, String, String)>,
+    pub dates: DateRule,
+}
+
+impl Rules {
+    /// `FIELD=COLUMN`.
+    pub fn parse_map(s: &str) -> Result<(String, String), String> {
+        match s.split_once('=') {
+            Some((f, c)) if !f.trim().is_empty() && !c.trim().is_empty() => {
+                Ok((f.trim().to_ascii_lowercase(), c.trim().to_string()))
+            }
+            _ => Err(format!("`{s}` is not FIELD=COLUMN (e.g. created_at=Date)")),
+        }
+    }
+    /// `FIELD:SOURCE=VALUE`.
+    pub fn parse_map_value(s: &str) -> Result<(String, String, String), String> {
+        let bad = || format!("`{s}` is not FIELD:SOURCE=VALUE (e.g. direction:Entrant=in)");
+        let (f, rest) = s.split_once(':').ok_or_else(bad)?;
+        let (from, to) = rest.split_once('=').ok_or_else(bad)?;
+        if f.trim().is_empty() || from.trim().is_empty() {
+            return Err(bad());
+        }
+        Ok((f.trim().to_ascii_lowercase(), from.trim().to_string(), to.trim().to_string()))
+    }
+}
+
+/// A stable id for a row that has none: 128 bits of FNV-1a over its cells (each followed by a
+/// separator, so that `ab|c` and `a|bc` differ). The same row gives the same id on every import;
+/// two rows with identical content are the same row.
+pub fn content_id<'a>(cells: impl Iterator<Item = &'a [u8]>) -> String {
+    const PRIME: u128 = 0x0000000001000000000000000000013B;
+    let mut h: u128 = 0x6c62272e07bb014262b821756295c58d;
+    for c in cells {
+        for &b in c.trim_ascii() {
+            h = (h ^ u128::from(b)).wrapping_mul(PRIME);
+        }
+        h = (h ^ 0x1f).wrapping_mul(PRIME);
+    }
+    format!("row-{h:032x}")
+}
+
 /// A row's fields by name, whatever the file format.
 trait Fields {
+    /// How this source's instants are read.
+    fn dates(&self) -> &DateRule {
+        &DateRule::NONE
+    }
     /// The trimmed value, `None` when the column is absent or the cell empty.
     fn get(&self, name: &str) -> Result<Option<&str>, (u64, String)>;
     /// The value as written (message text keeps its spaces).
@@ -207,7 +336,7 @@ fn opt_bool<F: Fields + ?Sized>(f: &F, name: &str) -> FieldResult<Option<bool>> 
 
 fn instant<F: Fields + ?Sized>(f: &F, name: &str) -> FieldResult<Stamp> {
     let v = required(f, name)?;
-    parse_instant(v).map_err(|e| (f.col(name), format!("column `{name}`: {e}")))
+    f.dates().parse(v).map_err(|e| (f.col(name), format!("column `{name}`: {e}")))
 }
 
 fn message_from(f: &dyn Fields) -> FieldResult<Message> {
@@ -235,16 +364,22 @@ fn message_into<F: Fields + ?Sized>(f: &F, m: &mut Message) -> FieldResult<()> {
     set(&mut m.message_id, required(f, "message_id")?);
     m.created_at = instant(f, "created_at")?;
     let d = required(f, "direction")?;
-    m.direction = if d.eq_ignore_ascii_case("in") {
+    // The usual English and French words for the two sides are read as such (a French tool
+    // writes `Entrant`/`Sortant`); anything else is said, with `--map-value` to translate it.
+    let is = |words: &[&str]| words.iter().any(|w| d.eq_ignore_ascii_case(w));
+    m.direction = if is(&["in", "inbound", "incoming", "entrant", "entrante"]) {
         Direction::In
-    } else if d.eq_ignore_ascii_case("out") {
+    } else if is(&["out", "outbound", "outgoing", "sortant", "sortante"]) {
         Direction::Out
     } else {
-        return Err((f.col("direction"), format!("unknown direction `{d}` (expected `in` or `out`)")));
+        return Err((
+            f.col("direction"),
+            format!("unknown direction `{d}` (expected `in` or `out`; translate it with --map-value direction:{d}=in)"),
+        ));
     };
     m.handle_seconds = match f.get("handle_seconds")? {
         None => None,
-        Some(v) => match v.parse::<f64>() {
+        Some(v) => match plain_number(v).parse::<f64>() {
             Ok(x) if x.is_finite() && x >= 0.0 => Some(x),
             _ => {
                 return Err((
@@ -411,10 +546,25 @@ fn order_from(f: &dyn Fields) -> FieldResult<Order> {
 /// sums over many rows then stay exact in 64 bits instead of wrapping around to a small figure.
 pub const MAX_COUNT: u64 = 1_000_000_000_000_000;
 
+/// A number as a French spreadsheet writes it: a decimal comma (`1408,93`) and thousands set
+/// apart by spaces (`3 588`, with the no-break spaces Excel uses). A comma is read as the decimal
+/// point only when it is the only separator: `1,234.5` stays unreadable rather than misread.
+pub fn plain_number(v: &str) -> std::borrow::Cow<'_, str> {
+    use std::borrow::Cow;
+    if !v.bytes().any(|b| b == b',' || b == b' ' || b >= 0x80) {
+        return Cow::Borrowed(v);
+    }
+    let mut t: String = v.chars().filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}')).collect();
+    if !t.contains('.') && t.matches(',').count() == 1 {
+        t = t.replace(',', ".");
+    }
+    Cow::Owned(t)
+}
+
 fn count_of(f: &dyn Fields, name: &str) -> FieldResult<Option<u64>> {
     match f.get(name)? {
         None => Ok(None),
-        Some(v) => match v.parse::<u64>() {
+        Some(v) => match plain_number(v).parse::<u64>() {
             Ok(n) if n <= MAX_COUNT => Ok(Some(n)),
             Ok(_) => {
                 Err((f.col(name), format!("`{v}` in column `{name}` is above the largest count accepted (10^15)")))
@@ -469,7 +619,7 @@ fn post_from(f: &dyn Fields) -> FieldResult<Post> {
 fn number(f: &dyn Fields, name: &str) -> FieldResult<Option<f64>> {
     match f.get(name)? {
         None => Ok(None),
-        Some(v) => match v.replace(',', ".").parse::<f64>() {
+        Some(v) => match plain_number(v).parse::<f64>() {
             Ok(x) if x.is_finite() => Ok(Some(x)),
             _ => Err((f.col(name), format!("`{v}` in column `{name}` is not a number"))),
         },
@@ -479,7 +629,7 @@ fn number(f: &dyn Fields, name: &str) -> FieldResult<Option<f64>> {
 fn opt_instant(f: &dyn Fields, name: &str) -> FieldResult<Option<Stamp>> {
     match f.get(name)? {
         None => Ok(None),
-        Some(v) => parse_instant(v).map(Some).map_err(|e| (f.col(name), format!("column `{name}`: {e}"))),
+        Some(v) => f.dates().parse(v).map(Some).map_err(|e| (f.col(name), format!("column `{name}`: {e}"))),
     }
 }
 
@@ -573,9 +723,17 @@ fn contact_from(f: &dyn Fields) -> FieldResult<Contact> {
 
 /// Wraps a byte stream and remembers where lines break, so that a row's line is right whatever
 
+mod chatwoot;
+pub mod decode;
 mod delimited;
+mod json;
 mod jsonl;
+mod meta_graph;
+pub mod source;
 mod twcs;
+mod x_v2;
+mod xlsx;
+mod zendesk;
 
 pub use delimited::{delimiter_name, sniff_delimiter, LineCounter, MAX_ROW_BYTES};
 pub use twcs::integral_id;
@@ -589,6 +747,7 @@ pub struct RecordReader<R: Read> {
     inner: Inner<R>,
     /// Set when the file itself is unreadable (bad header): every row is then lost.
     pub fatal: Option<RowError>,
+    rules: Option<Arc<Rules>>,
 }
 
 // One reader per file: the size of the CSV variant does not matter.
@@ -609,7 +768,7 @@ impl<R: Read> RecordReader<R> {
     /// [`RecordReader::new`] for a CSV file whose separator is `delimiter` (see
     /// [`sniff_delimiter`]).
     pub fn with_delimiter(file: &str, kind: Kind, format: Format, r: R, delimiter: u8) -> Self {
-        let mut me = RecordReader { file: Arc::from(file), kind, inner: Inner::Done, fatal: None };
+        let mut me = RecordReader { file: Arc::from(file), kind, inner: Inner::Done, fatal: None, rules: None };
         match format {
             Format::Csv | Format::Twcs => {
                 let mut rdr = csv_reader_with(r, delimiter);
@@ -623,10 +782,29 @@ impl<R: Read> RecordReader<R> {
         me
     }
 
+    /// A CSV or JSON Lines file read with a source's [`Rules`]; a CSV without its id column gets
+    /// ids derived from each row's content ([`content_id`]).
+    pub fn with_rules(file: &str, kind: Kind, format: Format, r: R, delimiter: u8, rules: Arc<Rules>) -> Self {
+        let mut me =
+            RecordReader { file: Arc::from(file), kind, inner: Inner::Done, fatal: None, rules: Some(rules.clone()) };
+        match format {
+            Format::Csv | Format::Twcs => {
+                let mut rdr = csv_reader_with(r, delimiter);
+                match csv_header_with(&mut rdr, file, kind.required(), kind.id_field(), rules) {
+                    Ok((header, width)) => me.inner = Inner::Csv { rdr, header, width, rec: csv::ByteRecord::new() },
+                    Err(e) => me.fatal = Some(e),
+                }
+            }
+            Format::Jsonl => me.inner = Inner::Jsonl { lines: LineReader::new(r) },
+        }
+        me
+    }
+
     /// The Twitter layout needs two reads of the file: `first` builds the thread index,
     /// `second` yields the messages.
     pub fn twcs(file: &str, first: R, second: R) -> Self {
-        let mut me = RecordReader { file: Arc::from(file), kind: Kind::Messages, inner: Inner::Done, fatal: None };
+        let mut me =
+            RecordReader { file: Arc::from(file), kind: Kind::Messages, inner: Inner::Done, fatal: None, rules: None };
         match TwcsReader::new(file, first, second) {
             Ok(t) => me.inner = Inner::Twcs(Box::new(t)),
             Err(e) => me.fatal = Some(e),
@@ -742,7 +920,7 @@ impl<R: Read> Iterator for RecordReader<R> {
                 if text.trim().is_empty() {
                     continue;
                 }
-                return Some(match JsonFields::parse(text) {
+                return Some(match JsonFields::parse_with(text, self.rules.clone()) {
                     Ok(f) => record_from(self.kind, &f).map(|x| ok(line, x)).map_err(|(c, r)| err(line, c, r)),
                     Err((c, r)) => Err(err(line, c, r)),
                 });

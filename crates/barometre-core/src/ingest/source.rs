@@ -1,0 +1,736 @@
+//! The reading seam: one source per import (one or several files of it), yielding located rows of
+//! one or several kinds. Every format is one file of this module's parent; this one recognises
+//! which (from the content, said to the user), the encoding and the separator, and chains the
+//! files, so that the CLI and the server read exactly alike.
+//!
+//! Row-per-line formats (CSV, JSON Lines, spreadsheets, the Twitter file) are read file by file.
+//! API dumps (Meta Graph, X API v2, Zendesk, Chatwoot) are read as one source: a first pass over
+//! all their files learns who is who (a Zendesk user's role, a ticket's channel, the page's own
+//! id), a second yields rows, one file in memory at a time.
+
+use super::decode::{self, Encoding};
+use super::*;
+use crate::time::{guess_date_format, DateGuess};
+use std::collections::VecDeque;
+
+/// How the files of a source are laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceFormat {
+    Csv,
+    Jsonl,
+    Json,
+    Xlsx,
+    Twcs,
+    MetaGraph,
+    XV2,
+    Zendesk,
+    Chatwoot,
+}
+
+impl SourceFormat {
+    pub const NAMES: [&'static str; 9] =
+        ["csv", "jsonl", "json", "xlsx", "twcs", "meta-graph", "x-v2", "zendesk", "chatwoot"];
+
+    pub fn parse(s: &str) -> Option<SourceFormat> {
+        Some(match s.trim().to_ascii_lowercase().as_str() {
+            "csv" | "tsv" => SourceFormat::Csv,
+            "jsonl" | "ndjson" => SourceFormat::Jsonl,
+            "json" => SourceFormat::Json,
+            "xlsx" | "xls" | "ods" | "excel" => SourceFormat::Xlsx,
+            "twcs" => SourceFormat::Twcs,
+            "meta-graph" | "meta" | "facebook" | "instagram" => SourceFormat::MetaGraph,
+            "x-v2" | "x" | "twitter-v2" => SourceFormat::XV2,
+            "zendesk" => SourceFormat::Zendesk,
+            "chatwoot" => SourceFormat::Chatwoot,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SourceFormat::Csv => "csv",
+            SourceFormat::Jsonl => "jsonl",
+            SourceFormat::Json => "json",
+            SourceFormat::Xlsx => "xlsx",
+            SourceFormat::Twcs => "twcs",
+            SourceFormat::MetaGraph => "meta-graph",
+            SourceFormat::XV2 => "x-v2",
+            SourceFormat::Zendesk => "zendesk",
+            SourceFormat::Chatwoot => "chatwoot",
+        }
+    }
+
+    /// API dumps: read as one source over all their files, whatever kind was asked.
+    pub fn is_api(self) -> bool {
+        matches!(self, SourceFormat::MetaGraph | SourceFormat::XV2 | SourceFormat::Zendesk | SourceFormat::Chatwoot)
+    }
+}
+
+type Opener = Box<dyn Fn() -> io::Result<Box<dyn Read + Send>> + Send + Sync>;
+
+/// One file of a source: its name (as errors give it), its size, and how to read it (some
+/// formats read a file twice).
+pub struct Input {
+    pub name: Arc<str>,
+    pub len: u64,
+    open: Opener,
+}
+
+impl Input {
+    pub fn new(
+        name: &str,
+        len: u64,
+        open: impl Fn() -> io::Result<Box<dyn Read + Send>> + Send + Sync + 'static,
+    ) -> Input {
+        Input { name: Arc::from(name), len, open: Box::new(open) }
+    }
+
+    /// A file held in memory.
+    pub fn bytes(name: &str, data: impl Into<Arc<[u8]>>) -> Input {
+        let data: Arc<[u8]> = data.into();
+        let len = data.len() as u64;
+        Input::new(name, len, move || Ok(Box::new(io::Cursor::new(data.clone())) as Box<dyn Read + Send>))
+    }
+
+    pub fn open(&self) -> io::Result<Box<dyn Read + Send>> {
+        (self.open)()
+    }
+
+    /// The first 64 KiB, from which formats, encodings and separators are recognised.
+    pub fn head(&self) -> io::Result<Vec<u8>> {
+        let mut head = Vec::with_capacity(1 << 16);
+        self.open()?.take(1 << 16).read_to_end(&mut head)?;
+        Ok(head)
+    }
+
+    /// The whole file, at most `cap` bytes (API responses are read whole).
+    pub(super) fn read_capped(&self, cap: u64) -> Result<Vec<u8>, String> {
+        let mut all = Vec::new();
+        let mut r = self.open().map_err(|e| format!("cannot read: {e}"))?;
+        (&mut r).take(cap + 1).read_to_end(&mut all).map_err(|e| format!("cannot read: {e}"))?;
+        if all.len() as u64 > cap {
+            return Err(format!(
+                "an API response over {} MiB: one response per file (or one per line of a .jsonl file)",
+                cap >> 20
+            ));
+        }
+        Ok(all)
+    }
+}
+
+/// How a command asked the files to be read; `None` fields are recognised from the content.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub kind: Kind,
+    pub format: Option<SourceFormat>,
+    pub delimiter: Option<u8>,
+    pub encoding: Option<Encoding>,
+    pub rules: Rules,
+    /// The company's own ids or `@handles`, where an export does not say which side is whose.
+    pub accounts: Vec<String>,
+    /// Sets the `account` of every row (one brand's sources reported as one account).
+    pub account_name: Option<String>,
+    /// The sheet of a workbook (default: the first).
+    pub sheet: Option<String>,
+}
+
+impl Options {
+    pub fn new(kind: Kind) -> Options {
+        Options {
+            kind,
+            format: None,
+            delimiter: None,
+            encoding: None,
+            rules: Rules::default(),
+            accounts: Vec::new(),
+            account_name: None,
+            sheet: None,
+        }
+    }
+}
+
+/// What was recognised of a file, said to the user before its rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recognised {
+    pub file: String,
+    pub format: SourceFormat,
+    /// The format was recognised from the content (not `--format`).
+    pub from_content: bool,
+    pub separator: Option<u8>,
+    pub encoding: Option<Encoding>,
+    /// The layout of its instants when not RFC 3339, and the zone of wall-clock times.
+    pub date_format: Option<String>,
+    pub zone: Option<String>,
+    pub mapping: Vec<(String, String)>,
+    /// The sheet read, for a workbook.
+    pub sheet: Option<String>,
+}
+
+impl Recognised {
+    /// One line: `file: format csv (recognised), separator `;`, encoding Windows-1252, …`.
+    pub fn describe(&self, fr: bool) -> String {
+        let mut parts = Vec::new();
+        // A row-per-line file recognised as what its name says needs no word.
+        if !(self.from_content && matches!(self.format, SourceFormat::Csv | SourceFormat::Jsonl)) {
+            let how = match (self.from_content, fr) {
+                (false, _) => "",
+                (true, true) => " (reconnu)",
+                (true, false) => " (recognised)",
+            };
+            parts.push(format!("format {}{how}", self.format.name()));
+        }
+        if let Some(s) = self.separator {
+            parts.push(format!("{} {}", if fr { "séparateur" } else { "separator" }, delimiter_name(s)));
+        }
+        if let Some(e) = self.encoding {
+            parts.push(format!("{} {}", if fr { "encodage" } else { "encoding" }, e.name()));
+        }
+        if let Some(d) = &self.date_format {
+            parts.push(format!("{} `{d}`", if fr { "dates" } else { "dates" }));
+        }
+        if let Some(z) = &self.zone {
+            parts.push(format!("{} {z}", if fr { "fuseau" } else { "zone" }));
+        }
+        if let Some(s) = &self.sheet {
+            parts.push(format!("{} {s}", if fr { "feuille" } else { "sheet" }));
+        }
+        if !self.mapping.is_empty() {
+            let m: Vec<String> = self.mapping.iter().map(|(f, c)| format!("{f} ← {c}")).collect();
+            parts.push(format!("{} {}", if fr { "colonnes" } else { "columns" }, m.join(", ")));
+        }
+        format!("{}: {}", self.file, parts.join(", "))
+    }
+
+    /// Whether anything was recognised that the user did not say (worth a line before the rows).
+    pub fn notable(&self) -> bool {
+        (self.from_content && !matches!(self.format, SourceFormat::Csv | SourceFormat::Jsonl))
+            || self.separator.is_some_and(|s| s != b',')
+            || self.encoding.is_some_and(|e| e != Encoding::Utf8)
+            || self.date_format.is_some()
+            || self.sheet.is_some()
+    }
+}
+
+/// Where a reading reports what it recognised and which files held no rows.
+pub trait ReadSink {
+    fn recognised(&mut self, _r: &Recognised) {}
+    fn no_rows(&mut self, _file: &str) {}
+}
+
+impl ReadSink for () {}
+
+/// A stream of located rows from one unit of a source (a file, or an API dump's files).
+pub(super) trait Rows: Iterator<Item = Result<Located, RowError>> + Send {
+    /// Bytes of the unit consumed so far.
+    fn bytes_read(&self) -> u64;
+}
+
+impl<R: Read + Send> Rows for RecordReader<R> {
+    fn bytes_read(&self) -> u64 {
+        RecordReader::bytes_read(self)
+    }
+}
+
+/// What the reading does next.
+enum Unit {
+    File(Input),
+    Api(SourceFormat, Vec<Input>),
+}
+
+/// The rows of a whole source: every file chained, recognised as it is opened.
+pub struct Reading {
+    opts: Arc<Options>,
+    units: VecDeque<Unit>,
+    current: Option<(Box<dyn Rows>, String, u64)>,
+    sink: Box<dyn ReadSink + Send>,
+    /// Files (or API sources) that could not be read at all.
+    pub unreadable: u64,
+    /// Rows taken (or refused) in the unit being read.
+    in_unit: u64,
+    done_bytes: u64,
+    /// Rows yielded, per kind.
+    pub counts: [u64; 10],
+    rules: Arc<Rules>,
+}
+
+/// Reads `inputs` as one source.
+pub fn read(inputs: Vec<Input>, opts: Options, sink: Box<dyn ReadSink + Send>) -> Reading {
+    // API files go together (their first pass needs them all); the others one by one, in order.
+    let mut units = VecDeque::new();
+    let mut api: Vec<(SourceFormat, Vec<Input>)> = Vec::new();
+    let mut pending: Vec<Result<Unit, RowError>> = Vec::new();
+    for i in inputs {
+        let format = match opts.format {
+            Some(f) => Ok(f),
+            None => i.head().map(|h| detect(&i.name, &h)).map_err(|e| RowError {
+                file: i.name.to_string(),
+                line: 1,
+                column: 1,
+                reason: format!("cannot read: {e}"),
+            }),
+        };
+        match format {
+            Ok(f) if f.is_api() => match api.iter_mut().find(|(g, _)| *g == f) {
+                Some((_, v)) => v.push(i),
+                None => {
+                    pending.push(Ok(Unit::Api(f, Vec::new())));
+                    api.push((f, vec![i]));
+                }
+            },
+            Ok(_) => pending.push(Ok(Unit::File(i))),
+            Err(e) => pending.push(Err(e)),
+        }
+    }
+    let mut errors = Vec::new();
+    for p in pending {
+        match p {
+            Ok(Unit::Api(f, _)) => {
+                let files = api.iter_mut().find(|(g, _)| *g == f).map(|(_, v)| std::mem::take(v)).unwrap_or_default();
+                units.push_back(Unit::Api(f, files));
+            }
+            Ok(u) => units.push_back(u),
+            Err(e) => errors.push(e),
+        }
+    }
+    let rules = Arc::new(opts.rules.clone());
+    let mut r = Reading {
+        opts: Arc::new(opts),
+        units,
+        current: None,
+        sink,
+        unreadable: 0,
+        in_unit: 0,
+        done_bytes: 0,
+        counts: [0; 10],
+        rules,
+    };
+    if !errors.is_empty() {
+        r.unreadable += errors.len() as u64;
+        r.current = Some((Box::new(Listed(errors.into_iter().map(Err).collect::<Vec<_>>().into_iter())), String::new(), 0));
+    }
+    r
+}
+
+/// A fixed list of rows (a file-level error, a parsed API response).
+struct Listed(std::vec::IntoIter<Result<Located, RowError>>);
+
+impl Iterator for Listed {
+    type Item = Result<Located, RowError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next()
+    }
+}
+
+impl Rows for Listed {
+    fn bytes_read(&self) -> u64 {
+        0
+    }
+}
+
+impl Reading {
+    /// Bytes read so far over every file, for a progress bar.
+    pub fn bytes_read(&self) -> u64 {
+        self.done_bytes + self.current.as_ref().map_or(0, |(r, _, _)| r.bytes_read())
+    }
+
+    /// Rows of `kind` yielded so far.
+    pub fn rows_of(&self, kind: Kind) -> u64 {
+        self.counts[kind as usize]
+    }
+
+    fn open_next(&mut self) -> Option<()> {
+        let unit = self.units.pop_front()?;
+        self.in_unit = 0;
+        let opts = self.opts.clone();
+        let (rows, name, len): (Box<dyn Rows>, String, u64) = match unit {
+            Unit::File(input) => {
+                let len = input.len;
+                let name = input.name.to_string();
+                match open_file(input, &opts, &self.rules) {
+                    Ok((rows, rec)) => {
+                        self.sink.recognised(&rec);
+                        (rows, name, len)
+                    }
+                    Err(e) => {
+                        self.unreadable += 1;
+                        (Box::new(Listed(vec![Err(e)].into_iter())), name, len)
+                    }
+                }
+            }
+            Unit::Api(format, inputs) => {
+                let len = inputs.iter().map(|i| i.len).sum();
+                let name = inputs.iter().map(|i| i.name.to_string()).collect::<Vec<_>>().join(", ");
+                for i in &inputs {
+                    self.sink.recognised(&Recognised {
+                        file: i.name.to_string(),
+                        format,
+                        from_content: opts.format.is_none(),
+                        separator: None,
+                        encoding: None,
+                        date_format: None,
+                        zone: None,
+                        mapping: Vec::new(),
+                        sheet: None,
+                    });
+                }
+                match api_rows(format, inputs, &opts) {
+                    Ok(rows) => (rows, name, len),
+                    Err(e) => {
+                        self.unreadable += 1;
+                        (Box::new(Listed(vec![Err(e)].into_iter())), name, len)
+                    }
+                }
+            }
+        };
+        self.current = Some((rows, name, len));
+        Some(())
+    }
+}
+
+impl Iterator for Reading {
+    type Item = Result<Located, RowError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some((rows, name, len)) = &mut self.current {
+                if let Some(mut r) = rows.next() {
+                    self.in_unit += 1;
+                    if let Ok(l) = &mut r {
+                        self.counts[l.record.kind() as usize] += 1;
+                        if let Some(a) = &self.opts.account_name {
+                            l.record.set_account(a);
+                        }
+                    }
+                    return Some(r);
+                }
+                if self.in_unit == 0 && !name.is_empty() {
+                    self.sink.no_rows(name);
+                }
+                self.done_bytes += *len;
+                self.current = None;
+            }
+            self.open_next()?;
+        }
+    }
+}
+
+/// The format of a file from its first bytes (and its name when the content allows two).
+pub fn detect(name: &str, head: &[u8]) -> SourceFormat {
+    if head.starts_with(b"PK\x03\x04") || head.starts_with(b"\xD0\xCF\x11\xE0") {
+        return SourceFormat::Xlsx;
+    }
+    let enc = decode::detect(head);
+    let mut text = String::new();
+    let _ = decode::utf8_reader(head, enc).read_to_string(&mut text);
+    let t = text.trim_start_matches('\u{feff}').trim_start();
+    if t.starts_with('{') || t.starts_with('[') {
+        if let Some(api) = detect_api(t) {
+            return api;
+        }
+        let lower = name.to_ascii_lowercase();
+        if lower.ends_with(".jsonl") || lower.ends_with(".ndjson") {
+            return SourceFormat::Jsonl;
+        }
+        if t.starts_with('[') {
+            return SourceFormat::Json;
+        }
+        // One object per line, or one object holding the rows.
+        let first = t.lines().next().unwrap_or("");
+        if serde_json::from_str::<serde_json::Value>(first).is_ok() {
+            return SourceFormat::Jsonl;
+        }
+        return SourceFormat::Json;
+    }
+    let first = t.lines().next().unwrap_or("").to_ascii_lowercase();
+    if ["tweet_id", "inbound", "in_response_to_tweet_id"].iter().all(|c| first.contains(c)) {
+        return SourceFormat::Twcs;
+    }
+    SourceFormat::Csv
+}
+
+/// Which API a JSON response comes from, by the members only it writes.
+fn detect_api(t: &str) -> Option<SourceFormat> {
+    let has = |k: &str| t.contains(&format!("\"{k}\""));
+    if has("ticket_events") || has("tickets") || has("satisfaction_ratings") {
+        return Some(SourceFormat::Zendesk);
+    }
+    if has("message_type") || has("inbox_id") {
+        return Some(SourceFormat::Chatwoot);
+    }
+    if has("edit_history_tweet_ids")
+        || has("referenced_tweets")
+        || has("dm_conversation_id")
+        || (has("conversation_id") && has("author_id") && (has("result_count") || has("next_token")))
+    {
+        return Some(SourceFormat::XV2);
+    }
+    if has("created_time") || (has("paging") && has("cursors")) || has("participants") {
+        return Some(SourceFormat::MetaGraph);
+    }
+    None
+}
+
+/// Opens one row-per-line file: its encoding, separator and date layout recognised.
+fn open_file(input: Input, opts: &Options, rules: &Arc<Rules>) -> Result<(Box<dyn Rows>, Recognised), RowError> {
+    let err = |reason: String| RowError { file: input.name.to_string(), line: 1, column: 1, reason };
+    let head = input.head().map_err(|e| err(format!("cannot read: {e}")))?;
+    let format = opts.format.unwrap_or_else(|| detect(&input.name, &head));
+    let mut rec = Recognised {
+        file: input.name.to_string(),
+        format,
+        from_content: opts.format.is_none(),
+        separator: None,
+        encoding: None,
+        date_format: rules.dates.format.clone(),
+        zone: rules.dates.zone.map(|z| z.name()),
+        mapping: rules.columns.clone(),
+        sheet: None,
+    };
+    if format == SourceFormat::Xlsx {
+        let (rows, sheet) = super::xlsx::open(&input, opts, rules)?;
+        rec.sheet = Some(sheet);
+        return Ok((rows, rec));
+    }
+    let enc = opts.encoding.unwrap_or_else(|| decode::detect(&head));
+    if enc != Encoding::Utf8 || opts.encoding.is_some() {
+        rec.encoding = Some(enc);
+    }
+    let name = input.name.to_string();
+    let open = || -> Result<Box<dyn Read + Send>, RowError> {
+        let r = input.open().map_err(|e| err(format!("cannot read: {e}")))?;
+        Ok(match enc {
+            Encoding::Utf8 => r,
+            _ => decode::utf8_reader(r, enc),
+        })
+    };
+    // A file that cannot be read at all (no header, an unusable one) is said once, whole.
+    let checked = |mut r: RecordReader<Box<dyn Read + Send>>| -> Result<Box<dyn Rows>, RowError> {
+        match r.fatal.take() {
+            Some(e) => Err(e),
+            None => Ok(Box::new(r)),
+        }
+    };
+    let rows: Box<dyn Rows> = match format {
+        SourceFormat::Twcs => checked(RecordReader::twcs(&name, open()?, open()?))?,
+        SourceFormat::Jsonl => checked(RecordReader::with_rules(&name, opts.kind, Format::Jsonl, open()?, b',', rules.clone()))?,
+        SourceFormat::Json => super::json::rows(&input, opts, rules)?,
+        _ => {
+            let mut text = Vec::new();
+            decode::utf8_reader(&head[..], enc).read_to_end(&mut text).map_err(|e| err(format!("cannot read: {e}")))?;
+            let d = opts.delimiter.unwrap_or_else(|| sniff_delimiter(&text));
+            if d != b',' || opts.delimiter.is_some() {
+                rec.separator = Some(d);
+            }
+            let mut rules = rules.clone();
+            if rules.dates.format.is_none() {
+                if let Some(f) = date_layout(&text, d, opts, &rules).map_err(err)? {
+                    let mut r = (*rules).clone();
+                    r.dates.format = Some(f.to_string());
+                    rec.date_format = Some(f.to_string());
+                    rules = Arc::new(r);
+                }
+            }
+            checked(RecordReader::with_rules(&name, opts.kind, Format::Csv, open()?, d, rules))?
+        }
+    };
+    Ok((rows, rec))
+}
+
+/// The layout of a delimited file's instants, from the rows of its first 64 KiB: `None` when
+/// they are RFC 3339; refused once, whole, when they fit both day-first and month-first layouts
+/// or none.
+fn date_layout(head: &[u8], d: u8, opts: &Options, rules: &Rules) -> Result<Option<&'static str>, String> {
+    let field = opts.kind.instant_field();
+    if matches!(opts.kind, Kind::Customers | Kind::Orders) {
+        return Ok(None);
+    }
+    let mut rdr = csv::ReaderBuilder::new().flexible(true).delimiter(d).from_reader(head);
+    let Ok(h) = rdr.headers().cloned() else { return Ok(None) };
+    let norm = |n: &str| n.trim_start_matches('\u{feff}').trim().to_lowercase();
+    let column = rules.columns.iter().find(|(f, _)| f == field).map_or(field.to_string(), |(_, c)| norm(c));
+    let Some(at) = h.iter().position(|n| norm(n) == column) else { return Ok(None) };
+    let mut values = Vec::new();
+    // The last row of the head may be cut: left out.
+    let rows: Vec<csv::StringRecord> = rdr.records().filter_map(Result::ok).collect();
+    for r in rows.iter().take(rows.len().saturating_sub(1).max(1).min(500)) {
+        if let Some(v) = r.get(at).map(str::trim).filter(|v| !v.is_empty()) {
+            values.push(v.to_string());
+        }
+    }
+    if values.is_empty() {
+        return Ok(None);
+    }
+    let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+    match guess_date_format(&refs) {
+        DateGuess::Rfc3339 => Ok(None),
+        DateGuess::Format(f) => Ok(Some(f)),
+        DateGuess::Ambiguous(day, month) => Err(format!(
+            "the dates of column `{field}` (like `{}`) read both day first and month first: say which with --date-format '{day}' (day first) or --date-format '{month}' (month first)",
+            refs[0]
+        )),
+        // Left to each row's own error (a few bad cells must not refuse the file).
+        DateGuess::Unknown(_) => Ok(None),
+    }
+}
+
+/// The rows of an API dump's files.
+fn api_rows(format: SourceFormat, inputs: Vec<Input>, opts: &Options) -> Result<Box<dyn Rows>, RowError> {
+    match format {
+        SourceFormat::MetaGraph => super::meta_graph::rows(inputs, opts),
+        SourceFormat::XV2 => super::x_v2::rows(inputs, opts),
+        SourceFormat::Zendesk => super::zendesk::rows(inputs, opts),
+        SourceFormat::Chatwoot => super::chatwoot::rows(inputs, opts),
+        _ => unreachable!("api_rows is called for API formats only"),
+    }
+}
+
+/// The largest API response read (a page of an export; Zendesk's are 1,000 tickets).
+pub(super) const MAX_RESPONSE: u64 = 256 << 20;
+
+/// One API response of a file (a `.json` file holds one; a `.jsonl` file one per line), with the
+/// text it was read from and the line it starts on.
+pub(super) struct Response {
+    pub value: serde_json::Value,
+    pub text: Arc<str>,
+    pub start: usize,
+    pub end: usize,
+    pub line: u64,
+}
+
+impl Response {
+    /// The line of the first `"key": value` of this response whose value is `id` (a number or
+    /// a string), else the response's first line: where a row's error is shown.
+    pub fn line_of(&self, key: &str, id: &str) -> u64 {
+        let part = &self.text[self.start..self.end];
+        let pats = [format!("\"{key}\":\"{id}\""), format!("\"{key}\": \"{id}\""), format!("\"{key}\":{id}"), format!("\"{key}\": {id}")];
+        let at = pats
+            .iter()
+            .filter_map(|p| {
+                part.match_indices(p.as_str())
+                    .find(|(i, m)| !part[i + m.len()..].starts_with(|c: char| c.is_ascii_digit()))
+                    .map(|(i, _)| i)
+            })
+            .min();
+        match at {
+            Some(i) => self.line + part[..i].bytes().filter(|&b| b == b'\n').count() as u64,
+            None => self.line,
+        }
+    }
+}
+
+/// Every response of an API file, in order.
+pub(super) fn responses(input: &Input) -> Result<Vec<Response>, RowError> {
+    let err = |line, reason| RowError { file: input.name.to_string(), line, column: 1, reason };
+    let bytes = input.read_capped(MAX_RESPONSE).map_err(|e| err(1, e))?;
+    let enc = decode::detect(&bytes[..bytes.len().min(1 << 16)]);
+    let mut text = String::new();
+    decode::utf8_reader(&bytes[..], enc).read_to_string(&mut text).map_err(|e| err(1, format!("cannot read: {e}")))?;
+    drop(bytes);
+    let text: Arc<str> = Arc::from(text.trim_start_matches('\u{feff}'));
+    let mut out = Vec::new();
+    let mut de = serde_json::Deserializer::from_str(&text).into_iter::<serde_json::Value>();
+    let mut start = 0usize;
+    loop {
+        // Where the next value starts: past white space.
+        let skip = text[start..].len() - text[start..].trim_start().len();
+        let begin = start + skip;
+        match de.next() {
+            None => break,
+            Some(Ok(value)) => {
+                let end = de.byte_offset();
+                let line = 1 + text[..begin].bytes().filter(|&b| b == b'\n').count() as u64;
+                out.push(Response { value, text: text.clone(), start: begin, end, line });
+                start = end;
+            }
+            Some(Err(e)) => {
+                return Err(RowError {
+                    file: input.name.to_string(),
+                    line: e.line() as u64,
+                    column: e.column() as u64,
+                    reason: format!("invalid JSON: {e}"),
+                })
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Rows made from API responses, one file in memory at a time: `make` turns a file's responses
+/// into located rows (the first pass already learned what it needs).
+pub(super) struct ApiRows<F> {
+    inputs: VecDeque<Input>,
+    queue: VecDeque<Result<Located, RowError>>,
+    make: F,
+    bytes: u64,
+}
+
+impl<F> ApiRows<F>
+where
+    F: FnMut(&Input, Vec<Response>, &mut VecDeque<Result<Located, RowError>>) + Send,
+{
+    pub fn new(inputs: Vec<Input>, make: F) -> ApiRows<F> {
+        ApiRows { inputs: inputs.into(), queue: VecDeque::new(), make, bytes: 0 }
+    }
+}
+
+impl<F> Iterator for ApiRows<F>
+where
+    F: FnMut(&Input, Vec<Response>, &mut VecDeque<Result<Located, RowError>>) + Send,
+{
+    type Item = Result<Located, RowError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(r) = self.queue.pop_front() {
+                return Some(r);
+            }
+            let input = self.inputs.pop_front()?;
+            self.bytes += input.len;
+            match responses(&input) {
+                Ok(rs) => (self.make)(&input, rs, &mut self.queue),
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+}
+
+impl<F> Rows for ApiRows<F>
+where
+    F: FnMut(&Input, Vec<Response>, &mut VecDeque<Result<Located, RowError>>) + Send,
+{
+    fn bytes_read(&self) -> u64 {
+        self.bytes
+    }
+}
+
+/// A row of an API source, located in its response.
+pub(super) fn located(input: &Input, line: u64, record: Record) -> Result<Located, RowError> {
+    Ok(Located { file: input.name.clone(), line, id_column: 1, record })
+}
+
+/// A refused element of an API source.
+pub(super) fn refused(input: &Input, line: u64, reason: String) -> Result<Located, RowError> {
+    Err(RowError { file: input.name.to_string(), line, column: 1, reason })
+}
+
+/// A JSON value as an id: numbers as written (`1041`), strings as they are.
+pub(super) fn id_of(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// An instant of an API: RFC 3339 (with or without the offset's colon), or Unix seconds.
+pub(super) fn api_instant(v: &serde_json::Value) -> Result<Stamp, String> {
+    match v {
+        serde_json::Value::String(s) => crate::time::parse_instant(s),
+        serde_json::Value::Number(n) => {
+            let secs = n.as_f64().ok_or_else(|| format!("`{n}` is not a Unix time"))?;
+            let st = Stamp::utc((secs * 1000.0).round() as i64);
+            crate::time::in_range(st, &n.to_string())
+        }
+        serde_json::Value::Null => Err("missing instant".into()),
+        other => Err(format!("`{other}` is not an instant")),
+    }
+}

@@ -1,0 +1,115 @@
+//! Spreadsheets (`.xlsx`, and `.xls`, `.ods`, `.xlsb` as the reader knows them): the first row of a
+//! sheet is its header, each following row a row of the kind imported, located by its row number.
+//! Cells are read as a CSV's would be written: whole numbers without a decimal point (an id
+//! `1041` that Excel stores as 1041.0), dates as wall-clock times (`--tz` says their zone).
+
+use super::source::{Input, Options, Rows};
+use super::*;
+use calamine::{Data, Reader};
+
+/// The rows of `input`'s sheet (`--sheet`, else the first), and the sheet's name.
+pub(super) fn open(input: &Input, opts: &Options, rules: &Arc<Rules>) -> Result<(Box<dyn Rows>, String), RowError> {
+    let err = |line, reason: String| RowError { file: input.name.to_string(), line, column: 1, reason };
+    let bytes = input.read_capped(super::source::MAX_RESPONSE).map_err(|e| err(1, e))?;
+    let mut book = calamine::open_workbook_auto_from_rs(io::Cursor::new(bytes))
+        .map_err(|e| err(1, format!("not a readable spreadsheet: {e}")))?;
+    let names = book.sheet_names();
+    let sheet = match &opts.sheet {
+        Some(s) => names.iter().find(|n| n.eq_ignore_ascii_case(s)).cloned().ok_or_else(|| {
+            err(1, format!("no sheet `{s}` in the workbook (sheets: {})", names.join(", ")))
+        })?,
+        None => names.first().cloned().ok_or_else(|| err(1, "the workbook has no sheet".into()))?,
+    };
+    let range = book.worksheet_range(&sheet).map_err(|e| err(1, format!("cannot read sheet `{sheet}`: {e}")))?;
+    let first_row = range.start().map_or(0, |(r, _)| u64::from(r));
+    let mut rows = range.rows().enumerate().map(|(i, cells)| (first_row + i as u64 + 1, cells));
+    // The header is the first row with a cell.
+    let (header_line, names) = loop {
+        match rows.next() {
+            Some((line, cells)) if cells.iter().any(|c| !matches!(c, Data::Empty)) => {
+                break (line, cells.iter().map(cell_text).collect::<Vec<_>>())
+            }
+            Some(_) => continue,
+            None => return Err(err(1, format!("sheet `{sheet}` is empty: no header row"))),
+        }
+    };
+    let (header, width) = delimited::header_from(&names, &input.name, opts.kind.required(), opts.kind.id_field(), rules.clone())
+        .map_err(|mut e| {
+            e.line = header_line;
+            e
+        })?;
+    let mut body = Vec::new();
+    for (line, cells) in rows {
+        if cells.iter().all(|c| matches!(c, Data::Empty)) {
+            continue;
+        }
+        let mut rec = csv::ByteRecord::new();
+        for c in cells.iter().take(width) {
+            rec.push_field(cell_text(c).as_bytes());
+        }
+        while rec.len() < width {
+            rec.push_field(b"");
+        }
+        body.push((line, rec));
+    }
+    let len = input.len;
+    Ok((
+        Box::new(SheetRows { file: input.name.clone(), kind: opts.kind, header, rows: body.into_iter(), len, done: 0 }),
+        sheet,
+    ))
+}
+
+/// A cell as text.
+fn cell_text(c: &Data) -> String {
+    match c {
+        Data::Empty | Data::Error(_) => String::new(),
+        Data::String(s) | Data::DateTimeIso(s) | Data::DurationIso(s) => s.clone(),
+        Data::Int(i) => i.to_string(),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        Data::Float(f) => f.to_string(),
+        Data::Bool(b) => b.to_string(),
+        Data::DateTime(d) => match d.as_datetime() {
+            Some(t) if d.is_datetime() => {
+                if t.and_utc().timestamp_subsec_millis() == 0 {
+                    t.format("%Y-%m-%dT%H:%M:%S").to_string()
+                } else {
+                    t.format("%Y-%m-%dT%H:%M:%S%.3f").to_string()
+                }
+            }
+            _ => d.as_f64().to_string(),
+        },
+    }
+}
+
+struct SheetRows {
+    file: Arc<str>,
+    kind: Kind,
+    header: delimited::Header,
+    rows: std::vec::IntoIter<(u64, csv::ByteRecord)>,
+    len: u64,
+    done: u64,
+}
+
+impl Iterator for SheetRows {
+    type Item = Result<Located, RowError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        let (line, rec) = self.rows.next()?;
+        self.done += 1;
+        let f = CsvFields::new(&self.header, &rec);
+        Some(
+            record_from(self.kind, &f)
+                .map(|(id_column, record)| Located { file: self.file.clone(), line, id_column, record })
+                .map_err(|(column, reason)| RowError { file: self.file.to_string(), line, column, reason }),
+        )
+    }
+}
+
+impl Rows for SheetRows {
+    fn bytes_read(&self) -> u64 {
+        if self.rows.len() == 0 {
+            self.len
+        } else {
+            0
+        }
+    }
+}
