@@ -110,7 +110,11 @@ impl ImportArgs {
                 let known: Vec<&str> = cfg.mappings.keys().map(String::as_str).collect();
                 bail!(
                     "no mapping `{name}` in the configuration ({})",
-                    if known.is_empty() { "it has none: see docs/import-formats.md".to_string() } else { format!("known: {}", known.join(", ")) }
+                    if known.is_empty() {
+                        "it has none: see docs/import-formats.md".to_string()
+                    } else {
+                        format!("known: {}", known.join(", "))
+                    }
                 );
             };
             o.rules.columns = m.columns.clone();
@@ -330,7 +334,8 @@ fn preview(l: &Located) -> String {
     let opt = |o: &Option<String>| o.clone().unwrap_or_else(|| "—".into());
     match &l.record {
         Record::Message(m) => {
-            let text: String = m.text.as_deref().unwrap_or("").chars().take(40).collect::<String>().replace(['\r', '\n'], " ");
+            let text: String =
+                m.text.as_deref().unwrap_or("").chars().take(40).collect::<String>().replace(['\r', '\n'], " ");
             format!(
                 "{at}  {}  {}  {}  {}/{}  author {}  conversation {}  {}{}",
                 m.message_id,
@@ -349,7 +354,10 @@ fn preview(l: &Located) -> String {
             "{at}  {}  {}  {}  {}",
             s.response_id,
             s.survey,
-            s.score.map_or_else(|| opt(&s.answer), |x| format!("{x} ({}–{})", s.scale_min.unwrap_or(0.0), s.scale_max.unwrap_or(0.0))),
+            s.score.map_or_else(
+                || opt(&s.answer),
+                |x| format!("{x} ({}–{})", s.scale_min.unwrap_or(0.0), s.scale_max.unwrap_or(0.0))
+            ),
             s.answered_at.to_rfc3339()
         ),
         Record::Post(p) => format!(
@@ -459,7 +467,8 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
     writeln!(err, "{line}")?;
     // A source of several kinds (a helpdesk's messages, events and ratings) says each.
     if kinds.len() > 1 || kinds.first().is_some_and(|(k, _)| *k != kind) {
-        let each: Vec<String> = kinds.iter().map(|(k, n)| format!("{} {}", fmt_count(*n, lang), kind_label(*k, lang))).collect();
+        let each: Vec<String> =
+            kinds.iter().map(|(k, n)| format!("{} {}", fmt_count(*n, lang), kind_label(*k, lang))).collect();
         writeln!(err, "  {}", each.join(", "))?;
     }
     // Replies that join nothing are never taken in silence (they would read as requests never

@@ -1302,3 +1302,6 @@ fn import_exit_statuses_say_whether_anything_could_be_taken() {
     assert_eq!(status(&[&good, &folder]).0, Some(2));
     assert_eq!(status(&[&good]).0, Some(0));
 }
+
+#[path = "cli/sources.rs"]
+mod sources;

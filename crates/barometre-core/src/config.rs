@@ -322,7 +322,9 @@ impl Config {
                         values: m
                             .values
                             .into_iter()
-                            .flat_map(|(f, t)| t.into_iter().map(move |(from, to)| (f.trim().to_ascii_lowercase(), from, to)))
+                            .flat_map(|(f, t)| {
+                                t.into_iter().map(move |(from, to)| (f.trim().to_ascii_lowercase(), from, to))
+                            })
                             .collect(),
                         date_format: m.date_format,
                         timezone: m.timezone,

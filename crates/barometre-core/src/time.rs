@@ -152,8 +152,7 @@ pub fn guess_date_format(values: &[&str]) -> DateGuess {
             || (!f.contains("%H") && !f.contains("%I") && NaiveDate::parse_from_str(v, f).is_ok())
             || parse_any_instant(v).is_ok()
     };
-    let fits: Vec<&'static str> =
-        DATE_FORMATS.iter().copied().filter(|f| values.iter().all(|v| reads(f, v))).collect();
+    let fits: Vec<&'static str> = DATE_FORMATS.iter().copied().filter(|f| values.iter().all(|v| reads(f, v))).collect();
     let day_first = fits.iter().find(|f| f.starts_with("%d"));
     let month_first = fits.iter().find(|f| f.starts_with("%m"));
     match (day_first, month_first) {
@@ -161,7 +160,10 @@ pub fn guess_date_format(values: &[&str]) -> DateGuess {
         _ => match fits.first() {
             Some(f) => DateGuess::Format(f),
             None => DateGuess::Unknown(
-                values.iter().find(|v| !DATE_FORMATS.iter().any(|f| reads(f, v))).map_or(String::new(), |v| v.to_string()),
+                values
+                    .iter()
+                    .find(|v| !DATE_FORMATS.iter().any(|f| reads(f, v)))
+                    .map_or(String::new(), |v| v.to_string()),
             ),
         },
     }
@@ -183,12 +185,15 @@ impl DateRule {
         let local = match &self.format {
             Some(f) => {
                 if f.contains("%z") || f.contains("%:z") || f.contains("%#z") {
-                    let d = DateTime::parse_from_str(t, f).map_err(|_| format!("`{t}` does not match --date-format `{f}`"))?;
+                    let d = DateTime::parse_from_str(t, f)
+                        .map_err(|_| format!("`{t}` does not match --date-format `{f}`"))?;
                     return in_range(Stamp { ms: d.timestamp_millis(), offset_s: d.offset().local_minus_utc() }, t);
                 }
                 NaiveDateTime::parse_from_str(t, f)
                     .or_else(|e| {
-                        NaiveDate::parse_from_str(t, f).map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default()).map_err(|_| e)
+                        NaiveDate::parse_from_str(t, f)
+                            .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default())
+                            .map_err(|_| e)
                     })
                     .map_err(|_| format!("`{t}` does not match the date format `{f}`"))?
             }

@@ -13,9 +13,9 @@ use axum::Router;
 use barometre_core::config::Config;
 use barometre_core::ingest::source::{self, Input, Options, SourceFormat};
 use barometre_core::ingest::Kind;
-use barometre_core::time::Zone;
 use barometre_core::metrics;
 use barometre_core::report::{self, Params};
+use barometre_core::time::Zone;
 use barometre_store::auth::Role;
 use barometre_store::{SqliteStore, Store, StoreError};
 use serde::Deserialize;
@@ -396,7 +396,8 @@ fn delimiter(s: &str) -> Result<u8, Problem> {
 }
 
 fn encoding(s: &str) -> Result<barometre_core::ingest::decode::Encoding, Problem> {
-    barometre_core::ingest::decode::Encoding::parse(s).ok_or_else(|| Problem::bad_request(format!("unknown encoding `{s}`")))
+    barometre_core::ingest::decode::Encoding::parse(s)
+        .ok_or_else(|| Problem::bad_request(format!("unknown encoding `{s}`")))
 }
 
 /// Imports a body (any format the CLI reads) with the CLI's validation, per-row errors and atomicity.

@@ -55,9 +55,11 @@ fn messages_of(v: &Value) -> Option<&Vec<Value>> {
 }
 
 fn conversations_of(v: &Value) -> Option<&Vec<Value>> {
-    v.get("data").and_then(|d| d.get("payload")).or_else(|| v.get("payload")).and_then(Value::as_array).filter(|p| {
-        p.iter().any(|c| c.get("inbox_id").is_some() && c.get("message_type").is_none())
-    })
+    v.get("data")
+        .and_then(|d| d.get("payload"))
+        .or_else(|| v.get("payload"))
+        .and_then(Value::as_array)
+        .filter(|p| p.iter().any(|c| c.get("inbox_id").is_some() && c.get("message_type").is_none()))
 }
 
 pub(super) fn rows(inputs: Vec<Input>, _opts: &Options) -> Result<Box<dyn Rows>, RowError> {
@@ -83,7 +85,9 @@ pub(super) fn rows(inputs: Vec<Input>, _opts: &Options) -> Result<Box<dyn Rows>,
                     if let Some(ch) = c.get("meta").and_then(|m| m.get("channel")).and_then(Value::as_str) {
                         l.channel.insert(id.clone(), channel(ch));
                     }
-                    if let Some(s) = c.get("meta").and_then(|m| m.get("sender")).and_then(|s| s.get("id")).and_then(id_of) {
+                    if let Some(s) =
+                        c.get("meta").and_then(|m| m.get("sender")).and_then(|s| s.get("id")).and_then(id_of)
+                    {
                         l.contact.insert(id, s);
                     }
                 }
@@ -145,12 +149,19 @@ fn message(input: &Input, r: &Response, m: &Value, l: &Learned, out: &mut VecDeq
         let text = m.get("content").and_then(Value::as_str).unwrap_or("").to_ascii_lowercase();
         let event = if text.contains("reopened") || text.contains("réouvert") || text.contains("rouvert") {
             EventKind::Reopened
-        } else if text.contains("marked resolved") || text.contains("marquée comme résolue") || text.contains("résolue par") {
+        } else if text.contains("marked resolved")
+            || text.contains("marquée comme résolue")
+            || text.contains("résolue par")
+        {
             EventKind::Resolved
         } else {
             return;
         };
-        out.push_back(located(input, line, Record::Event(ConversationEvent { conversation_id, event, at, agent_id: None })));
+        out.push_back(located(
+            input,
+            line,
+            Record::Event(ConversationEvent { conversation_id, event, at, agent_id: None }),
+        ));
         return;
     }
     if m.get("private").and_then(Value::as_bool) == Some(true) {
@@ -173,7 +184,9 @@ fn message(input: &Input, r: &Response, m: &Value, l: &Learned, out: &mut VecDeq
         (Some(s), false, true) => format!("chatwoot:bot:{s}"),
         (Some(s), false, false) => format!("chatwoot:user:{s}"),
         (None, _, true) => "chatwoot:bot".into(),
-        (None, true, _) => l.contact.get(&conv).map_or_else(|| "chatwoot:contact".into(), |c| format!("chatwoot:contact:{c}")),
+        (None, true, _) => {
+            l.contact.get(&conv).map_or_else(|| "chatwoot:contact".into(), |c| format!("chatwoot:contact:{c}"))
+        }
         (None, false, false) => "chatwoot:user".into(),
     };
     let customer = if incoming { sender.clone() } else { l.contact.get(&conv).cloned() };

@@ -136,7 +136,8 @@ mod tests {
         let mut s = String::new();
         utf8_reader(&b"Caf\xE9 \x80 l\x92eau"[..], Encoding::Windows1252).read_to_string(&mut s).unwrap();
         assert_eq!(s, "Café € l’eau");
-        let utf16: Vec<u8> = [0xFEFFu16].into_iter().chain("Entrant;é😀".encode_utf16()).flat_map(u16::to_le_bytes).collect();
+        let utf16: Vec<u8> =
+            [0xFEFFu16].into_iter().chain("Entrant;é😀".encode_utf16()).flat_map(u16::to_le_bytes).collect();
         let mut s = String::new();
         utf8_reader(&utf16[..], Encoding::Utf16Le).read_to_string(&mut s).unwrap();
         assert_eq!(s, "Entrant;é😀");

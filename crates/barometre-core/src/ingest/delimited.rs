@@ -319,8 +319,7 @@ pub(super) fn header_from(
         }
     }
     let derive = id_field.filter(|id| !map.contains_key(*id));
-    let missing: Vec<&str> =
-        required.iter().copied().filter(|r| !map.contains_key(*r) && Some(*r) != derive).collect();
+    let missing: Vec<&str> = required.iter().copied().filter(|r| !map.contains_key(*r) && Some(*r) != derive).collect();
     if !missing.is_empty() || !unmapped.is_empty() {
         let found: Vec<String> = names.iter().map(|c| norm(c).to_string()).collect();
         let shown: Vec<String> = names.iter().map(|c| c.trim_start_matches('\u{feff}').trim().to_string()).collect();
@@ -370,7 +369,15 @@ pub(super) fn header_problem(missing: &[&str], found: &[String]) -> String {
     // The whole fix, ready to paste, when every missing column has a likely match.
     let maps: Vec<String> = missing
         .iter()
-        .filter_map(|m| closest(m, &shown).map(|c| if c.contains([' ', '\'', '"']) { format!("--map '{m}={c}'") } else { format!("--map {m}={c}") }))
+        .filter_map(|m| {
+            closest(m, &shown).map(|c| {
+                if c.contains([' ', '\'', '"']) {
+                    format!("--map '{m}={c}'")
+                } else {
+                    format!("--map {m}={c}")
+                }
+            })
+        })
         .collect();
     if !maps.is_empty() && maps.len() == missing.len() {
         s.push_str(&format!(" — to read them: {}", maps.join(" ")));

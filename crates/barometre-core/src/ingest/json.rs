@@ -31,7 +31,8 @@ pub(super) fn rows(input: &Input, opts: &Options, rules: &Arc<Rules>) -> Result<
             };
             for item in items {
                 let id_field = kind.id_field().unwrap_or(kind.required()[0]);
-                let line = item.get(id_field).and_then(super::source::id_of).map_or(r.line, |id| r.line_of(id_field, &id));
+                let line =
+                    item.get(id_field).and_then(super::source::id_of).map_or(r.line, |id| r.line_of(id_field, &id));
                 let serde_json::Value::Object(map) = item.clone() else {
                     out.push_back(Err(RowError {
                         file: input.name.to_string(),

@@ -161,7 +161,8 @@ fn response_rows(input: &Input, r: &Response, l: &Learned, out: &mut VecDeque<Re
                 } else if o.get("id").and_then(id_of).is_some_and(|id| id.starts_with("m_")) {
                     message(input, r, o, None, l, out);
                 } else {
-                    comment(input, r, o, None, l, out);
+                    let from = o.get("from").and_then(|f| f.get("id")).and_then(id_of).unwrap_or_default();
+                    comment(input, r, o, None, &account(l, &[&from]), l, out);
                 }
             }
         }
@@ -178,11 +179,18 @@ fn response_rows(input: &Input, r: &Response, l: &Learned, out: &mut VecDeque<Re
 }
 
 fn own_post(o: &serde_json::Map<String, Value>, l: &Learned) -> bool {
-    o.get("id").and_then(id_of).and_then(|id| id.split_once('_').map(|(p, _)| p.to_string())).is_some_and(|p| l.own.contains(&p))
+    o.get("id")
+        .and_then(id_of)
+        .and_then(|id| id.split_once('_').map(|(p, _)| p.to_string()))
+        .is_some_and(|p| l.own.contains(&p))
 }
 
-fn account(l: &Learned) -> String {
-    l.own.first().map_or_else(|| "meta".to_string(), |id| l.names.get(id).cloned().unwrap_or_else(|| id.clone()))
+/// The account of rows where `ids` take part: the page (or Instagram account) among them, by
+/// the name the dump gives it; else the first one known.
+fn account(l: &Learned, ids: &[&str]) -> String {
+    let own =
+        ids.iter().find(|i| l.own.iter().any(|o| o == *i)).map(|i| i.to_string()).or_else(|| l.own.first().cloned());
+    own.map_or_else(|| "meta".to_string(), |id| l.names.get(&id).cloned().unwrap_or(id))
 }
 
 fn conversation(
@@ -196,11 +204,22 @@ fn conversation(
         out.push_back(refused(input, r.line, "a conversation without its `id`".into()));
         return;
     };
-    let parts: Vec<&Value> =
-        o.get("participants").and_then(|p| p.get("data")).and_then(Value::as_array).map(|a| a.iter().collect()).unwrap_or_default();
+    let parts: Vec<&Value> = o
+        .get("participants")
+        .and_then(|p| p.get("data"))
+        .and_then(Value::as_array)
+        .map(|a| a.iter().collect())
+        .unwrap_or_default();
     let ig = parts.iter().any(|p| p.get("username").is_some());
-    let customer = parts.iter().filter_map(|p| p.get("id").and_then(id_of)).find(|id| !l.own.contains(id));
-    let ctx = Conv { id: format!("meta:{cid}"), channel: if ig { "instagram" } else { "facebook_messenger" }, customer };
+    let ids: Vec<String> = parts.iter().filter_map(|p| p.get("id").and_then(id_of)).collect();
+    let customer = ids.iter().find(|id| !l.own.contains(id)).cloned();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let ctx = Conv {
+        id: format!("meta:{cid}"),
+        channel: if ig { "instagram" } else { "facebook_messenger" },
+        customer,
+        account: account(l, &refs),
+    };
     if let Some(Value::Array(ms)) = o.get("messages").and_then(|m| m.get("data")) {
         for m in ms {
             if let Some(m) = m.as_object() {
@@ -214,6 +233,7 @@ struct Conv {
     id: String,
     channel: &'static str,
     customer: Option<String>,
+    account: String,
 }
 
 fn message(
@@ -237,17 +257,22 @@ fn message(
     let from = m.get("from").and_then(|f| f.get("id")).and_then(id_of);
     let ig = m.get("from").is_some_and(|f| f.get("username").is_some());
     let own = from.as_ref().is_some_and(|f| l.own.contains(f));
-    let to = m
+    let to_ids: Vec<String> = m
         .get("to")
         .and_then(|t| t.get("data"))
         .and_then(Value::as_array)
-        .and_then(|a| a.iter().filter_map(|p| p.get("id").and_then(id_of)).find(|id| !l.own.contains(id)));
+        .map(|a| a.iter().filter_map(|p| p.get("id").and_then(id_of)).collect())
+        .unwrap_or_default();
+    let mut ids: Vec<&str> = to_ids.iter().map(String::as_str).collect();
+    ids.extend(from.as_deref());
+    let acct = conv.map_or_else(|| account(l, &ids), |c| c.account.clone());
+    let to = to_ids.iter().find(|id| !l.own.contains(id)).cloned();
     let customer = if own { conv.and_then(|c| c.customer.clone()).or(to) } else { from.clone() };
     let msg = Message {
         message_id: format!("meta:{id}"),
         created_at: created,
         direction: if own { Direction::Out } else { Direction::In },
-        account: account(l),
+        account: acct,
         channel: conv.map_or(if ig { "instagram" } else { "facebook_messenger" }, |c| c.channel).to_string(),
         author_id: format!("meta:{}", from.unwrap_or_else(|| "unknown".into())),
         conversation_id: conv.map(|c| c.id.clone()),
@@ -266,10 +291,13 @@ fn post(
     l: &Learned,
     out: &mut VecDeque<Result<Located, RowError>>,
 ) {
+    // A feed post's id is `<page>_<post>`: its comments are with that page.
+    let id = o.get("id").and_then(id_of).unwrap_or_default();
+    let page = account(l, &[id.split_once('_').map_or("", |(p, _)| p)]);
     if let Some(Value::Array(cs)) = o.get("comments").and_then(|c| c.get("data")) {
         for c in cs {
             if let Some(c) = c.as_object() {
-                comment(input, r, c, None, l, out);
+                comment(input, r, c, None, &page, l, out);
             }
         }
     }
@@ -286,6 +314,7 @@ fn comment(
     r: &Response,
     c: &serde_json::Map<String, Value>,
     thread: Option<(&str, &str)>,
+    page: &str,
     l: &Learned,
     out: &mut VecDeque<Result<Located, RowError>>,
 ) {
@@ -314,18 +343,27 @@ fn comment(
             None => (id.clone(), author.clone()),
         },
     };
-    let customer = if own { (!root_author.is_empty() && !l.own.contains(&root_author)).then(|| root_author.clone()) } else { Some(author.clone()) };
+    let customer = if own {
+        (!root_author.is_empty() && !l.own.contains(&root_author)).then(|| root_author.clone())
+    } else {
+        Some(author.clone())
+    };
     let msg = Message {
         message_id: format!("meta:{id}"),
         created_at: created,
         direction: if own { Direction::Out } else { Direction::In },
-        account: account(l),
+        account: page.to_string(),
         channel: if ig { "instagram" } else { "facebook_wall" }.to_string(),
         author_id: format!("meta:{author}"),
         conversation_id: Some(format!("meta:{root}")),
         reply_to: parent.map(|p| format!("meta:{p}")),
         customer_id: customer.map(|c| format!("meta:{c}")),
-        text: c.get("message").or_else(|| c.get("text")).and_then(Value::as_str).filter(|t| !t.trim().is_empty()).map(str::to_string),
+        text: c
+            .get("message")
+            .or_else(|| c.get("text"))
+            .and_then(Value::as_str)
+            .filter(|t| !t.trim().is_empty())
+            .map(str::to_string),
         public: Some(true),
         ..Message::empty()
     };
@@ -333,7 +371,7 @@ fn comment(
     let replies = c.get("comments").or_else(|| c.get("replies")).and_then(|x| x.get("data")).and_then(Value::as_array);
     for reply in replies.into_iter().flatten() {
         if let Some(reply) = reply.as_object() {
-            comment(input, r, reply, Some((&root, &root_author)), l, out);
+            comment(input, r, reply, Some((&root, &root_author)), page, l, out);
         }
     }
 }
@@ -348,7 +386,9 @@ struct Counts {
 
 impl Counts {
     fn of(o: &serde_json::Map<String, Value>) -> Counts {
-        let total = |k: &str| o.get(k).and_then(|x| x.get("summary")).and_then(|s| s.get("total_count")).and_then(Value::as_u64);
+        let total = |k: &str| {
+            o.get(k).and_then(|x| x.get("summary")).and_then(|s| s.get("total_count")).and_then(Value::as_u64)
+        };
         Counts {
             reactions: total("reactions"),
             comments: total("comments"),
@@ -358,7 +398,13 @@ impl Counts {
 }
 
 /// Insight rows of several posts, grouped by the post their `id` names (`<post>/insights/…`).
-fn insight_posts(input: &Input, r: &Response, rows: &[&Value], l: &Learned, out: &mut VecDeque<Result<Located, RowError>>) {
+fn insight_posts(
+    input: &Input,
+    r: &Response,
+    rows: &[&Value],
+    l: &Learned,
+    out: &mut VecDeque<Result<Located, RowError>>,
+) {
     let mut by_post: Vec<(String, Vec<&Value>)> = Vec::new();
     for x in rows {
         let post = x.get("id").and_then(Value::as_str).and_then(|i| i.split('/').next()).unwrap_or("").to_string();
@@ -400,7 +446,11 @@ fn insight_post(
     let impressions = metric(&["post_impressions", "post_media_view"]);
     let reach = metric(&["post_impressions_unique", "post_total_media_view_unique"]);
     let (Some(impressions), Some(reach)) = (impressions, reach) else {
-        let missing = if impressions.is_none() { "impressions (`post_impressions` or `post_media_view`)" } else { "reach (`post_impressions_unique`)" };
+        let missing = if impressions.is_none() {
+            "impressions (`post_impressions` or `post_media_view`)"
+        } else {
+            "reach (`post_impressions_unique`)"
+        };
         out.push_back(refused(input, line, format!("post {post}: its insights have no {missing}: ask the API for it")));
         return;
     };
@@ -412,7 +462,9 @@ fn insight_post(
         out.push_back(refused(
             input,
             line,
-            format!("post {post}: its publication time is in the page feed, not in its insights: import the feed with them"),
+            format!(
+                "post {post}: its publication time is in the page feed, not in its insights: import the feed with them"
+            ),
         ));
         return;
     };
@@ -422,7 +474,7 @@ fn insight_post(
     };
     let p = Post {
         post_id: format!("meta:{post}"),
-        account: account(l),
+        account: account(l, &[post.split_once('_').map_or("", |(p, _)| p)]),
         channel: "facebook".into(),
         published_at,
         theme: None,

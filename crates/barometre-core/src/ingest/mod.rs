@@ -722,7 +722,6 @@ fn contact_from(f: &dyn Fields) -> FieldResult<Contact> {
 }
 
 /// Wraps a byte stream and remembers where lines break, so that a row's line is right whatever
-
 mod chatwoot;
 pub mod decode;
 mod delimited;
@@ -735,10 +734,10 @@ mod x_v2;
 mod xlsx;
 mod zendesk;
 
-pub use delimited::{delimiter_name, sniff_delimiter, LineCounter, MAX_ROW_BYTES};
-pub use twcs::integral_id;
 use delimited::*;
+pub use delimited::{delimiter_name, sniff_delimiter, LineCounter, MAX_ROW_BYTES};
 use jsonl::*;
+pub use twcs::integral_id;
 use twcs::*;
 
 pub struct RecordReader<R: Read> {

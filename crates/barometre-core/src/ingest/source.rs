@@ -306,7 +306,8 @@ pub fn read(inputs: Vec<Input>, opts: Options, sink: Box<dyn ReadSink + Send>) -
     };
     if !errors.is_empty() {
         r.unreadable += errors.len() as u64;
-        r.current = Some((Box::new(Listed(errors.into_iter().map(Err).collect::<Vec<_>>().into_iter())), String::new(), 0));
+        r.current =
+            Some((Box::new(Listed(errors.into_iter().map(Err).collect::<Vec<_>>().into_iter())), String::new(), 0));
     }
     r
 }
@@ -460,11 +461,17 @@ fn detect_api(t: &str) -> Option<SourceFormat> {
     if has("edit_history_tweet_ids")
         || has("referenced_tweets")
         || has("dm_conversation_id")
+        || has("result_count")
         || (has("conversation_id") && has("author_id") && (has("result_count") || has("next_token")))
     {
         return Some(SourceFormat::XV2);
     }
-    if has("created_time") || (has("paging") && has("cursors")) || has("participants") {
+    if has("created_time")
+        || (has("paging") && has("cursors"))
+        || has("participants")
+        || (has("period") && has("values"))
+        || has("fbtrace_id")
+    {
         return Some(SourceFormat::MetaGraph);
     }
     None
@@ -512,7 +519,9 @@ fn open_file(input: Input, opts: &Options, rules: &Arc<Rules>) -> Result<(Box<dy
     };
     let rows: Box<dyn Rows> = match format {
         SourceFormat::Twcs => checked(RecordReader::twcs(&name, open()?, open()?))?,
-        SourceFormat::Jsonl => checked(RecordReader::with_rules(&name, opts.kind, Format::Jsonl, open()?, b',', rules.clone()))?,
+        SourceFormat::Jsonl => {
+            checked(RecordReader::with_rules(&name, opts.kind, Format::Jsonl, open()?, b',', rules.clone()))?
+        }
         SourceFormat::Json => super::json::rows(&input, opts, rules)?,
         _ => {
             let mut text = Vec::new();
@@ -602,7 +611,12 @@ impl Response {
     /// a string), else the response's first line: where a row's error is shown.
     pub fn line_of(&self, key: &str, id: &str) -> u64 {
         let part = &self.text[self.start..self.end];
-        let pats = [format!("\"{key}\":\"{id}\""), format!("\"{key}\": \"{id}\""), format!("\"{key}\":{id}"), format!("\"{key}\": {id}")];
+        let pats = [
+            format!("\"{key}\":\"{id}\""),
+            format!("\"{key}\": \"{id}\""),
+            format!("\"{key}\":{id}"),
+            format!("\"{key}\": {id}"),
+        ];
         let at = pats
             .iter()
             .filter_map(|p| {

@@ -28,16 +28,20 @@ pub(super) fn rows(inputs: Vec<Input>, opts: &Options) -> Result<Box<dyn Rows>, 
             file: first,
             line: 1,
             column: 1,
-            reason: "an X export does not say which account is the company's: give it with --account @handle (or its id)"
-                .into(),
+            reason:
+                "an X export does not say which account is the company's: give it with --account @handle (or its id)"
+                    .into(),
         });
     }
     let mut users: HashMap<String, String> = HashMap::default();
     let mut superseded = std::collections::HashSet::new();
     for input in &inputs {
         for r in super::source::responses(input)? {
-            for u in r.value.get("includes").and_then(|i| i.get("users")).and_then(Value::as_array).into_iter().flatten() {
-                if let (Some(id), Some(name)) = (u.get("id").and_then(id_of), u.get("username").and_then(Value::as_str)) {
+            for u in
+                r.value.get("includes").and_then(|i| i.get("users")).and_then(Value::as_array).into_iter().flatten()
+            {
+                if let (Some(id), Some(name)) = (u.get("id").and_then(id_of), u.get("username").and_then(Value::as_str))
+                {
                     users.insert(name.to_ascii_lowercase(), id);
                 }
             }
@@ -127,7 +131,11 @@ fn item(input: &Input, r: &Response, t: &Value, l: &Learned, out: &mut VecDeque<
     };
     let author = t.get("author_id").or_else(|| t.get("sender_id")).and_then(id_of);
     let Some(author) = author else {
-        return out.push_back(refused(input, line, format!("{id}: no `author_id` (ask the API with tweet.fields=author_id)")));
+        return out.push_back(refused(
+            input,
+            line,
+            format!("{id}: no `author_id` (ask the API with tweet.fields=author_id)"),
+        ));
     };
     let own = l.own.contains(&author);
     let (conversation, customer) = if dm {
@@ -137,7 +145,10 @@ fn item(input: &Input, r: &Response, t: &Value, l: &Learned, out: &mut VecDeque<
         (c.map(|c| format!("x:dm:{c}")), if own { other } else { Some(author.clone()) })
     } else {
         let to = t.get("in_reply_to_user_id").and_then(id_of).filter(|u| !l.own.contains(u));
-        (t.get("conversation_id").and_then(id_of).map(|c| format!("x:{c}")), if own { to } else { Some(author.clone()) })
+        (
+            t.get("conversation_id").and_then(id_of).map(|c| format!("x:{c}")),
+            if own { to } else { Some(author.clone()) },
+        )
     };
     let reply_to = t
         .get("referenced_tweets")

@@ -15,9 +15,11 @@ pub(super) fn open(input: &Input, opts: &Options, rules: &Arc<Rules>) -> Result<
         .map_err(|e| err(1, format!("not a readable spreadsheet: {e}")))?;
     let names = book.sheet_names();
     let sheet = match &opts.sheet {
-        Some(s) => names.iter().find(|n| n.eq_ignore_ascii_case(s)).cloned().ok_or_else(|| {
-            err(1, format!("no sheet `{s}` in the workbook (sheets: {})", names.join(", ")))
-        })?,
+        Some(s) => names
+            .iter()
+            .find(|n| n.eq_ignore_ascii_case(s))
+            .cloned()
+            .ok_or_else(|| err(1, format!("no sheet `{s}` in the workbook (sheets: {})", names.join(", "))))?,
         None => names.first().cloned().ok_or_else(|| err(1, "the workbook has no sheet".into()))?,
     };
     let range = book.worksheet_range(&sheet).map_err(|e| err(1, format!("cannot read sheet `{sheet}`: {e}")))?;
@@ -33,11 +35,12 @@ pub(super) fn open(input: &Input, opts: &Options, rules: &Arc<Rules>) -> Result<
             None => return Err(err(1, format!("sheet `{sheet}` is empty: no header row"))),
         }
     };
-    let (header, width) = delimited::header_from(&names, &input.name, opts.kind.required(), opts.kind.id_field(), rules.clone())
-        .map_err(|mut e| {
-            e.line = header_line;
-            e
-        })?;
+    let (header, width) =
+        delimited::header_from(&names, &input.name, opts.kind.required(), opts.kind.id_field(), rules.clone())
+            .map_err(|mut e| {
+                e.line = header_line;
+                e
+            })?;
     let mut body = Vec::new();
     for (line, cells) in rows {
         if cells.iter().all(|c| matches!(c, Data::Empty)) {

@@ -43,7 +43,9 @@ struct Learned {
 /// A Zendesk `via.channel` as a channel of Baromètre.
 pub fn channel(via: &str) -> String {
     match via.to_ascii_lowercase().as_str() {
-        "web" | "web_form" | "web_widget" | "mobile_sdk" | "mobile" | "help_center" | "web_service" => "web_form".into(),
+        "web" | "web_form" | "web_widget" | "mobile_sdk" | "mobile" | "help_center" | "web_service" => {
+            "web_form".into()
+        }
         "chat" | "native_messaging" | "chat_transcript" | "messaging" | "sunshine_conversations" => "chat".into(),
         "voice" | "phone" | "phone_call_inbound" | "phone_call_outbound" | "voicemail" => "phone".into(),
         "facebook" | "facebook_post" => "facebook_wall".into(),
@@ -207,7 +209,8 @@ fn event(input: &Input, r: &Response, e: &Value, l: &Learned, out: &mut VecDeque
                 channel: l.channel_of(&ticket),
                 author_id: format!("zendesk:user:{author}"),
                 conversation_id: Some(conversation.clone()),
-                customer_id: if incoming { Some(author.clone()) } else { requester }.map(|u| format!("zendesk:user:{u}")),
+                customer_id: if incoming { Some(author.clone()) } else { requester }
+                    .map(|u| format!("zendesk:user:{u}")),
                 text: text.filter(|t| !t.trim().is_empty()).map(str::to_string),
                 public: Some(matches!(l.channel_of(&ticket).as_str(), "twitter" | "facebook_wall")),
                 ..Message::empty()
@@ -223,7 +226,9 @@ fn event(input: &Input, r: &Response, e: &Value, l: &Learned, out: &mut VecDeque
         // audits API by `field_name` and `value`: both are read.
         let (new, old) = match (c.get("status"), c.get("field_name").and_then(Value::as_str)) {
             (Some(v), _) => (v.as_str(), c.get("previous_value").and_then(Value::as_str)),
-            (None, Some("status")) => (c.get("value").and_then(Value::as_str), c.get("previous_value").and_then(Value::as_str)),
+            (None, Some("status")) => {
+                (c.get("value").and_then(Value::as_str), c.get("previous_value").and_then(Value::as_str))
+            }
             _ => continue,
         };
         let Some(new) = new else { continue };
@@ -273,7 +278,10 @@ fn rating(input: &Input, r: &Response, s: &Value, l: &Learned, out: &mut VecDequ
         None => return out.push_back(refused(input, line, format!("rating {id}: no `updated_at`"))),
     };
     let ticket = s.get("ticket_id").and_then(id_of);
-    let assignee = s.get("assignee_id").and_then(id_of).or_else(|| ticket.as_ref().and_then(|t| l.tickets.get(t)?.assignee.clone()));
+    let assignee = s
+        .get("assignee_id")
+        .and_then(id_of)
+        .or_else(|| ticket.as_ref().and_then(|t| l.tickets.get(t)?.assignee.clone()));
     let a = SurveyAnswer {
         response_id: format!("zendesk:rating:{id}"),
         survey: "csat".into(),

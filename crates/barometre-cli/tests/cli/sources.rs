@@ -1,0 +1,408 @@
+//! Real exports in, exact figures out: each source's fixtures (in `examples/`, written in the
+//! shape of the public API documentation) with the figures computed by hand from their rows.
+
+use super::{json, run, s, write};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+fn example(dir: &str) -> Vec<PathBuf> {
+    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples").join(dir);
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&d)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json" || x == "csv" || x == "jsonl"))
+        .collect();
+    v.sort();
+    v
+}
+
+fn import(db: &Path, files: &[PathBuf], extra: &[&str]) -> (Option<i32>, String) {
+    let mut args = vec!["import", "messages"];
+    args.extend(files.iter().map(|p| s(p)));
+    args.extend(["--db", s(db)]);
+    args.extend(extra);
+    let o = run(&args);
+    (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+fn report(db: &Path, by: Option<&str>) -> Value {
+    let mut args = vec!["report", "--db", s(db), "--format", "json"];
+    if let Some(b) = by {
+        args.extend(["--by", b]);
+    }
+    json(&run(&args))
+}
+
+fn in_group<'a>(r: &'a Value, key: &str) -> &'a Value {
+    r["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["key"] == key)
+        .map(|g| &g["metrics"])
+        .unwrap_or_else(|| panic!("no group {key}"))
+}
+
+fn ratio(m: &Value, id: &str) -> (u64, u64) {
+    (m[id]["numerator"].as_u64().unwrap(), m[id]["denominator"].as_u64().unwrap())
+}
+
+#[test]
+fn zendesk_tickets_events_and_ratings_give_the_figures_computed_by_hand() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("z.db");
+    let files = example("zendesk");
+    let (code, err) = import(&db, &files, &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("format zendesk (recognised)"), "{err}");
+    // 16 comments, one a private note: 15 messages; 5 resolutions and a reopening; good and bad
+    // ratings (offered and unoffered are not answers).
+    assert!(err.contains("15 messages, 6 conversation events, 2 survey answers"), "{err}");
+    let t = &report(&db, None)["total"]["metrics"];
+    // Requests: 1001 ×2, 1002 ×3, 1003, 1004 ×2 (its last still waiting) = 8, 7 answered.
+    assert_eq!(ratio(t, "response_rate"), (7, 8));
+    let times = [2916.0, 678.0, 6097.0, 14836.0, 1656.0, 1037.0, 45987.0];
+    assert_eq!(t["response_time"]["sum"], times.iter().sum::<f64>());
+    assert_eq!(t["response_time"]["median"], 2916.0);
+    assert_eq!(ratio(t, "csat"), (1, 2));
+    // Tickets 1001, 1002 and 1003 resolved by people (1005 holds only a private note); 1002
+    // reopened once.
+    assert_eq!(t["resolved_conversations"]["value"], 3);
+    assert_eq!(ratio(t, "reopen_rate"), (1, 3));
+    // The channel of a ticket is its own (`via.channel`), not the agent's web interface.
+    let by = report(&db, Some("channel"));
+    assert_eq!(ratio(in_group(&by, "email"), "response_rate"), (2, 2));
+    assert_eq!(ratio(in_group(&by, "web_form"), "response_rate"), (3, 3));
+    assert_eq!(ratio(in_group(&by, "twitter"), "response_rate"), (1, 2));
+    // Importing again changes nothing.
+    let (code, err) = import(&db, &files, &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("23 rows read: 0 new, 0 changed, 23 unchanged"), "{err}");
+}
+
+#[test]
+fn zendesk_tickets_alone_are_refused_with_what_to_add() {
+    let d = tempfile::tempdir().unwrap();
+    let tickets: Vec<PathBuf> = example("zendesk").into_iter().filter(|p| s(p).contains("tickets-page")).collect();
+    let (code, err) = import(&d.path().join("z.db"), &tickets, &[]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("include=comment_events"), "{err}");
+}
+
+#[test]
+fn chatwoot_bots_templates_notes_and_activity_read_as_chatwoot_means_them() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("c.db");
+    let (code, err) = import(&db, &example("chatwoot"), &["--lang", "fr"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("17 messages, 4 événements de conversation"), "{err}");
+    let t = &report(&db, None)["total"]["metrics"];
+    // 301: 4001 (a bot answers, which is no response) and 4004 wait together until 4006 (376 s),
+    // then 4008 → 4009 (462 s). 302: 4101 → 4102 (8025 s), 4104 → 4106 (2689 s). 303 (bot named
+    // only by `sender.type`) and 304 (a template) are bot-only: one request each, unanswered.
+    assert_eq!(ratio(t, "response_rate"), (4, 6));
+    assert_eq!(t["response_time"]["sum"], 376.0 + 462.0 + 8025.0 + 2689.0);
+    assert_eq!(t["bot_only_conversations"]["value"], 2);
+    // Activity: 301 resolved; 302 resolved, reopened by the customer, resolved again.
+    assert_eq!(t["resolved_conversations"]["value"], 2);
+    assert_eq!(ratio(t, "reopen_rate"), (1, 2));
+    let by = report(&db, Some("channel"));
+    assert_eq!(ratio(in_group(&by, "email"), "response_rate"), (2, 2));
+    assert_eq!(ratio(in_group(&by, "facebook_messenger"), "response_rate"), (0, 1));
+}
+
+#[test]
+fn meta_conversations_and_feed_comments_give_the_figures_computed_by_hand() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("m.db");
+    let files: Vec<PathBuf> = example("meta-graph").into_iter().filter(|p| !s(p).contains("insights")).collect();
+    let (code, err) = import(&db, &files, &[]);
+    assert_eq!(code, Some(0), "{err}");
+    let by = report(&db, Some("channel"));
+    // Messenger (newest first in the files): 7 requests, 5 answered.
+    let m = in_group(&by, "facebook_messenger");
+    assert_eq!(ratio(m, "response_rate"), (5, 7));
+    assert_eq!(m["response_time"]["sum"], 3920.0 + 330.0 + 37950.0 + 1920.0 + 3448.0);
+    let ig = in_group(&by, "instagram");
+    assert_eq!(ratio(ig, "response_rate"), (2, 3));
+    assert_eq!(ig["response_time"]["sum"], 1710.0 + 6000.0);
+    // Wall: one conversation per comment thread. Sophie 08:42:10 → 09:30:00 (2870 s); the
+    // comment without `from` 09:05:33 → 09:31:40 (1567 s); Mike never; Karim 18:02:44 → 18:20:00
+    // (1036 s) then 18:25:10 → 19:05:00 (2390 s); Anna never.
+    let w = in_group(&by, "facebook_wall");
+    assert_eq!(ratio(w, "response_rate"), (4, 6));
+    assert_eq!(w["response_time"]["sum"], 2870.0 + 1567.0 + 1036.0 + 2390.0);
+    // Comments are public, conversations private.
+    assert_eq!(ratio(w, "public_response_rate"), (4, 6));
+    assert_eq!(m["public_response_rate"]["denominator"], 0);
+    // The page is the account, by the name the dump gives it.
+    let acc = report(&db, Some("account"));
+    assert_eq!(acc["groups"].as_array().unwrap().len(), 2, "{acc}");
+}
+
+#[test]
+fn meta_insights_without_impressions_are_refused_naming_the_metric() {
+    let d = tempfile::tempdir().unwrap();
+    let files: Vec<PathBuf> = example("meta-graph")
+        .into_iter()
+        .filter(|p| s(p).contains("feed-with-insights") || s(p).ends_with("feed.json"))
+        .collect();
+    let (code, err) = import(&d.path().join("m.db"), &files, &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("its insights have no impressions (`post_impressions` or `post_media_view`)"), "{err}");
+}
+
+#[test]
+fn meta_post_insights_become_posts_with_their_engagements() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("p.db");
+    // The page feed (publication times) and the classic insights of one post.
+    let feed = write(
+        d.path(),
+        "feed.json",
+        r#"{"data":[{"id":"1100000000001_2200000000000009","created_time":"2026-03-12T17:30:00+0000","message":"Nouveau !","permalink_url":"https://www.facebook.com/1100000000001/posts/2200000000000009","from":{"name":"Acme France","id":"1100000000001"}}],"paging":{"cursors":{"before":"QVFI","after":"QVFJ"}}}"#,
+    );
+    let insights = write(
+        d.path(),
+        "insights.json",
+        r#"{"data":[{"name":"post_impressions","period":"lifetime","values":[{"value":5210}],"title":"Lifetime Post Total Impressions","id":"1100000000001_2200000000000009/insights/post_impressions/lifetime"},{"name":"post_impressions_unique","period":"lifetime","values":[{"value":3900}],"id":"1100000000001_2200000000000009/insights/post_impressions_unique/lifetime"},{"name":"post_clicks","period":"lifetime","values":[{"value":120}],"id":"1100000000001_2200000000000009/insights/post_clicks/lifetime"},{"name":"post_reactions_by_type_total","period":"lifetime","values":[{"value":{"like":70,"love":10}}],"id":"1100000000001_2200000000000009/insights/post_reactions_by_type_total/lifetime"}],"paging":{"previous":"https://graph.facebook.com/v25.0/x","next":"https://graph.facebook.com/v25.0/y"}}"#,
+    );
+    let (code, err) = import(&db, &[feed, insights], &["--account-name", "Acme"]);
+    assert_eq!(code, Some(0), "{err}");
+    let t = &report(&db, None)["total"]["metrics"];
+    assert_eq!(t["posts"]["value"], 1);
+    // Engagements: reactions 70 + 10, clicks 120 = 200, over 3,900 reached.
+    assert_eq!(ratio(t, "engagement_rate"), (200, 3900));
+}
+
+#[test]
+fn x_pages_need_the_company_account_and_give_the_figures_computed_by_hand() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("x.db");
+    let files = example("x-v2");
+    let (code, err) = import(&db, &files, &[]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("--account @handle"), "{err}");
+    let (code, err) = import(&db, &files, &["--account", "@AcmeSupport"]);
+    assert_eq!(code, Some(0), "{err}");
+    let by = report(&db, Some("channel"));
+    // The brand's reply on page 1 answers the thread whose customer tweets are on page 2: pages
+    // are one source. The edited tweet counts once.
+    let t = in_group(&by, "twitter");
+    assert_eq!(ratio(t, "response_rate"), (5, 7));
+    assert_eq!(t["response_time"]["sum"], 2250.0 + 8995.0 + 2160.0 + 675.0 + 450.0);
+    let dm = in_group(&by, "twitter_dm");
+    assert_eq!(ratio(dm, "response_rate"), (2, 3));
+    assert_eq!(dm["response_time"]["sum"], 1350.0 + 1800.0);
+    let acc = report(&db, Some("account"));
+    assert_eq!(acc["groups"][0]["key"], "AcmeSupport");
+}
+
+/// A French export as Excel writes it: Windows-1252, `;`, a French header, day-first wall-clock
+/// dates, `Entrant`/`Sortant`, a decimal comma, no id column.
+const FR_EXPORT: &str = "Date;Sens;Canal;Compte;Auteur;Message;Conversation;Durée (s)\r\n\
+13/03/2026 09:15;Entrant;E-mail;Acme;client-1;Où est ma commande ?;k1;\r\n\
+13/03/2026 09:45;Sortant;E-mail;Acme;agent-1;Elle arrive demain, désolé !;k1;95,5\r\n\
+14/03/2026 18:00;Entrant;E-mail;Acme;client-2;Remboursement svp;k2;\r\n";
+
+fn cp1252(s: &str) -> Vec<u8> {
+    s.chars()
+        .map(|c| match c {
+            'é' => 0xE9,
+            'è' => 0xE8,
+            'ù' => 0xF9,
+            c if (c as u32) < 0x80 => c as u8,
+            c => panic!("no Windows-1252 byte for {c}"),
+        })
+        .collect()
+}
+
+#[test]
+fn a_french_excel_export_is_read_once_said_how() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("fr.db");
+    let f = d.path().join("export.csv");
+    std::fs::write(&f, cp1252(FR_EXPORT)).unwrap();
+    // Unmapped: one error, whole, with the columns found and the options that read them.
+    let (code, err) = import(&db, &[f.clone()], &[]);
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(err.matches("missing required column").count(), 1, "{err}");
+    assert!(err.contains("--map created_at=Date --map direction=Sens --map account=Compte --map channel=Canal --map author_id=Auteur"), "{err}");
+    let map = [
+        "--map",
+        "created_at=Date",
+        "--map",
+        "direction=Sens",
+        "--map",
+        "account=Compte",
+        "--map",
+        "channel=Canal",
+        "--map",
+        "author_id=Auteur",
+        "--map",
+        "text=Message",
+        "--map",
+        "conversation_id=Conversation",
+        "--map",
+        "handle_seconds=Durée (s)",
+        "--map-value",
+        "channel:E-mail=email",
+        "--tz",
+        "Europe/Paris",
+    ];
+    let (code, err) = import(&db, &[f.clone()], &map);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("separator `;`, encoding Windows-1252, dates `%d/%m/%Y %H:%M`, zone Europe/Paris"), "{err}");
+    let r = report(&db, Some("channel"));
+    let m = in_group(&r, "email");
+    // 09:15 Paris (08:15Z) answered at 09:45: 1800 s; k2 waits.
+    assert_eq!(ratio(m, "response_rate"), (1, 2));
+    assert_eq!(m["response_time"]["sum"], 1800.0);
+    // The text as written, accents and all: the check shows rows as they will be read.
+    let mut check = map.to_vec();
+    check.push("--check");
+    let (code, err) = import(&db, &[f.clone()], &check);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("in  Acme/email  author client-1  conversation k1  Où est ma commande ?"), "{err}");
+    assert!(err.contains("out  Acme/email  author agent-1"), "{err}");
+    // Ids come from each row's content: the same file again changes nothing.
+    let (code, err) = import(&db, &[f], &map);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("3 rows read: 0 new, 0 changed, 3 unchanged"), "{err}");
+}
+
+#[test]
+fn dates_that_read_both_day_first_and_month_first_are_never_guessed() {
+    let d = tempfile::tempdir().unwrap();
+    let f = write(
+        d.path(),
+        "m.csv",
+        "message_id,created_at,direction,account,channel,author_id,conversation_id\n1,02/03/2026 09:15,in,acme,email,u1,k\n2,04/03/2026 10:00,out,acme,email,a1,k\n",
+    );
+    let (code, err) = import(&d.path().join("a.db"), &[f.clone()], &["--tz", "UTC"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("--date-format '%d/%m/%Y %H:%M' (day first) or --date-format '%m/%d/%Y %H:%M' (month first)"),
+        "{err}"
+    );
+    let (code, err) = import(&d.path().join("a.db"), &[f], &["--tz", "UTC", "--date-format", "%m/%d/%Y %H:%M"]);
+    assert_eq!(code, Some(0), "{err}");
+    let rows = json(&run(&["explain", "messages_received", "--db", s(&d.path().join("a.db")), "--format", "json"]));
+    assert_eq!(rows["rows"][0]["created_at"], "2026-02-03T09:15:00Z");
+}
+
+#[test]
+fn a_mapping_of_the_configuration_reads_a_utf16_tab_separated_export() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = write(
+        d.path(),
+        "barometre.toml",
+        "[mappings.outil]\ndate_format = \"%d/%m/%Y %H:%M:%S\"\ntimezone = \"Europe/Paris\"\n\
+[mappings.outil.columns]\nmessage_id = \"N°\"\nconversation_id = \"Dossier\"\ncreated_at = \"Horodatage\"\ndirection = \"Type\"\naccount = \"Marque\"\nchannel = \"Canal\"\nauthor_id = \"Agent ou client\"\n\
+[mappings.outil.values.direction]\nQuestion = \"in\"\n\"Réponse\" = \"out\"\n",
+    );
+    let text = "N°\tDossier\tHorodatage\tType\tMarque\tCanal\tAgent ou client\r\n\
+1041\tD-7\t16/03/2026 10:00:00\tQuestion\tAcme\tchat\tc1\r\n\
+1042\tD-7\t16/03/2026 10:02:30\tRéponse\tAcme\tchat\ta1\r\n";
+    let bytes: Vec<u8> = [0xFEFFu16].into_iter().chain(text.encode_utf16()).flat_map(u16::to_le_bytes).collect();
+    let f = d.path().join("unicode.txt");
+    std::fs::write(&f, bytes).unwrap();
+    let db = d.path().join("u.db");
+    let (code, err) = import(&db, &[f], &["--mapping", "outil", "--config", s(&cfg)]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("separator tab, encoding UTF-16LE"), "{err}");
+    let t = &report(&db, None)["total"]["metrics"];
+    assert_eq!(ratio(t, "response_rate"), (1, 1));
+    assert_eq!(t["response_time"]["sum"], 150.0);
+    let (code, err) = import(&db, &[write(d.path(), "x.csv", "a\n")], &["--mapping", "nope", "--config", s(&cfg)]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("no mapping `nope` in the configuration (known: outil)"), "{err}");
+}
+
+#[test]
+fn a_spreadsheet_is_read_by_its_first_sheet_or_the_one_named() {
+    use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+    let d = tempfile::tempdir().unwrap();
+    let f = d.path().join("export.xlsx");
+    let mut wb = Workbook::new();
+    let notes = wb.add_worksheet().set_name("Notes").unwrap();
+    notes.write(0, 0, "rien ici").unwrap();
+    let sh = wb.add_worksheet().set_name("Messages").unwrap();
+    let date = Format::new().set_num_format("dd/mm/yyyy hh:mm");
+    for (c, h) in
+        ["message_id", "created_at", "direction", "account", "channel", "author_id", "conversation_id", "text"]
+            .iter()
+            .enumerate()
+    {
+        sh.write(0, c as u16, *h).unwrap();
+    }
+    let rows = [
+        (1041.0, (2026, 3, 16, 9, 0), "in", "c1", "Bonjour 👋"),
+        (1042.0, (2026, 3, 16, 9, 12), "out", "a1", "Bonjour !\nJe regarde."),
+    ];
+    for (i, (id, (y, mo, da, h, mi), dir, who, text)) in rows.iter().enumerate() {
+        let r = i as u32 + 1;
+        sh.write_number(r, 0, *id).unwrap();
+        let t = ExcelDateTime::from_ymd(*y, *mo, *da).unwrap().and_hms(*h, *mi, 0).unwrap();
+        sh.write_datetime_with_format(r, 1, &t, &date).unwrap();
+        sh.write(r, 2, *dir).unwrap();
+        sh.write(r, 3, "acme").unwrap();
+        sh.write(r, 4, "chat").unwrap();
+        sh.write(r, 5, *who).unwrap();
+        sh.write(r, 6, "k1").unwrap();
+        sh.write(r, 7, *text).unwrap();
+    }
+    wb.save(&f).unwrap();
+    let db = d.path().join("x.db");
+    // The first sheet has no such columns: said whole, at its header row.
+    let (code, err) = import(&db, &[f.clone()], &["--tz", "Europe/Paris"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("missing required columns"), "{err}");
+    let (code, err) = import(&db, &[f], &["--tz", "Europe/Paris", "--sheet", "Messages"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("format xlsx (recognised), zone Europe/Paris, sheet Messages"), "{err}");
+    let rows = json(&run(&["explain", "messages_received", "--db", s(&db), "--format", "json"]));
+    // An id Excel keeps as the number 1041.0 is the id `1041`; 09:00 in Paris is 08:00Z.
+    assert_eq!(rows["rows"][0]["message_id"], "1041");
+    assert_eq!(rows["rows"][0]["created_at"], "2026-03-16T08:00:00Z");
+    let t = &report(&db, None)["total"]["metrics"];
+    assert_eq!(t["response_time"]["sum"], 720.0);
+}
+
+#[test]
+fn one_brands_sources_report_as_one_account_without_counting_twice() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("b.db");
+    // A spreadsheet row whose id is a Zendesk comment's number: two different messages.
+    let sheet = write(
+        d.path(),
+        "phone.csv",
+        "message_id,created_at,direction,account,channel,author_id,conversation_id\n\
+45100001100,2026-03-20T09:00:00Z,in,standard,phone,p1,t1\n\
+45100001101,2026-03-20T09:03:00Z,out,standard,phone,agent-9,t1\n",
+    );
+    let meta: Vec<PathBuf> = example("meta-graph").into_iter().filter(|p| s(p).contains("conversations")).collect();
+    let sources = [example("zendesk"), meta, vec![sheet]];
+    let mut alone = 0;
+    for (i, files) in sources.iter().enumerate() {
+        let (code, err) = import(&db, files, &["--account-name", "Acme"]);
+        assert_eq!(code, Some(0), "{err}");
+        let own = d.path().join(format!("own{i}.db"));
+        let (code, err) = import(&own, files, &[]);
+        assert_eq!(code, Some(0), "{err}");
+        alone += report(&own, None)["total"]["metrics"]["messages_received"]["value"].as_u64().unwrap();
+    }
+    let r = report(&db, Some("account"));
+    let groups = r["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 1, "{r}");
+    assert_eq!(groups[0]["key"], "Acme");
+    // Zendesk 8 requests (7 answered), Messenger and Instagram 7 + 3 (5 + 2), the phone 1 (1):
+    // summed, nothing counted twice.
+    assert_eq!(ratio(&groups[0]["metrics"], "response_rate"), (7 + 5 + 2 + 1, 8 + 7 + 3 + 1));
+    assert_eq!(r["total"]["metrics"]["messages_received"]["value"].as_u64(), Some(alone));
+    // Importing them all again changes nothing.
+    for files in &sources {
+        let (_, err) = import(&db, files, &["--account-name", "Acme"]);
+        assert!(err.contains(" 0 new, 0 changed"), "{err}");
+    }
+}
