@@ -534,6 +534,9 @@ pub struct ReportArgs {
     format: String,
     #[arg(long, env = "BAROMETRE_LANG", default_value = "fr", value_parser = ["fr", "en"])]
     lang: String,
+    /// With `--format csv`: as a French Excel opens it (`;`, decimal commas, a byte-order mark).
+    #[arg(long)]
+    excel: bool,
     /// Write to this file instead of standard output (xlsx: default `report.xlsx`).
     #[arg(long, short)]
     output: Option<PathBuf>,
@@ -589,6 +592,7 @@ impl Timings {
 }
 
 pub fn report(ctx: &Ctx, a: ReportArgs) -> Result<ExitCode> {
+    excel_needs_csv(a.excel, &a.format)?;
     let mut tm = Timings::start();
     let cfg = ctx.config()?;
     let p = a.period.params()?.with_metrics(a.metrics.as_deref()).map_err(anyhow::Error::msg)?;
@@ -626,7 +630,7 @@ pub fn report(ctx: &Ctx, a: ReportArgs) -> Result<ExitCode> {
     tm.mark("aggregate");
     let text = match a.format.as_str() {
         "json" => serde_json::to_string_pretty(&rep)? + "\n",
-        "csv" => render::report_csv(&rep),
+        "csv" => render::report_csv(&rep, a.excel),
         _ => {
             let prev = p.previous().map(|pp| report::build(&table, &pp, &cfg));
             render::report_table(&rep, prev.as_ref(), Lang::parse(&a.lang).unwrap_or(Lang::Fr), &cfg)
@@ -1052,8 +1056,19 @@ pub struct ExplainArgs {
     numerator: bool,
     #[arg(long, default_value = "table", value_parser = ["table", "json", "csv"])]
     format: String,
+    /// With `--format csv`: as a French Excel opens it (`;`, decimal commas, a byte-order mark).
+    #[arg(long)]
+    excel: bool,
     #[arg(long, short)]
     output: Option<PathBuf>,
+}
+
+/// `--excel` shapes CSV only.
+fn excel_needs_csv(excel: bool, format: &str) -> Result<()> {
+    if excel && format != "csv" {
+        bail!("--excel shapes CSV for a French spreadsheet: use it with --format csv");
+    }
+    Ok(())
 }
 
 pub fn explain(ctx: &Ctx, a: ExplainArgs) -> Result<ExitCode> {
@@ -1061,6 +1076,7 @@ pub fn explain(ctx: &Ctx, a: ExplainArgs) -> Result<ExitCode> {
         let ids: Vec<&str> = metrics::METRICS.iter().map(|m| m.id).collect();
         bail!("unknown metric `{}`; known: {}", a.metric, ids.join(", "));
     };
+    excel_needs_csv(a.excel, &a.format)?;
     let cfg = ctx.config()?;
     let p = a.period.params()?;
     let store = ctx.store()?;
@@ -1073,7 +1089,7 @@ pub fn explain(ctx: &Ctx, a: ExplainArgs) -> Result<ExitCode> {
     }
     let text = match a.format.as_str() {
         "json" => serde_json::to_string_pretty(&e)? + "\n",
-        "csv" => render::rows_csv(&e.rows),
+        "csv" => render::rows_csv_as(&e.rows, a.excel),
         _ => render::rows_table(&e.rows),
     };
     write_out(&a.output, &text)?;
@@ -1089,12 +1105,16 @@ pub struct ExportArgs {
     period: PeriodArgs,
     #[arg(long, default_value = "csv", value_parser = ["csv", "xlsx"])]
     format: String,
+    /// With `--format csv`: as a French Excel opens it (`;`, decimal commas, a byte-order mark).
+    #[arg(long)]
+    excel: bool,
     /// Output file (required for xlsx; CSV goes to standard output without it).
     #[arg(long, short)]
     output: Option<PathBuf>,
 }
 
 pub fn export(ctx: &Ctx, a: ExportArgs) -> Result<ExitCode> {
+    excel_needs_csv(a.excel, &a.format)?;
     let cfg = ctx.config()?;
     let p = a.period.params()?;
     let store = ctx.store()?;
@@ -1107,7 +1127,7 @@ pub fn export(ctx: &Ctx, a: ExportArgs) -> Result<ExitCode> {
             render::rows_xlsx(&rows, &out)?;
             eprintln!("{}", out.display());
         }
-        _ => write_out(&a.output, &render::rows_csv(&rows))?,
+        _ => write_out(&a.output, &render::rows_csv_as(&rows, a.excel))?,
     }
     Ok(ExitCode::SUCCESS)
 }

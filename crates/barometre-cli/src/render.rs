@@ -351,6 +351,21 @@ pub fn xlsx_text(s: &str) -> std::borrow::Cow<'_, str> {
 
 /// Rows of JSON objects as CSV, columns in the first row's order; text cells spreadsheet-safe.
 pub fn rows_csv(rows: &[Map<String, Json>]) -> String {
+    rows_csv_as(rows, false)
+}
+
+/// A number as a French spreadsheet reads it: a decimal comma, no thousands separator.
+fn excel_number(v: &Json) -> String {
+    match v {
+        Json::Number(n) => n.to_string().replace('.', ","),
+        other => csv_cell(other),
+    }
+}
+
+/// [`rows_csv`], or with `excel` as a French Excel opens it as a table: `;` between cells, decimal
+/// commas, CRLF line ends and a UTF-8 byte-order mark (without which Excel reads the accents as
+/// Windows-1252).
+pub fn rows_csv_as(rows: &[Map<String, Json>], excel: bool) -> String {
     let mut cols: Vec<String> = Vec::new();
     for r in rows {
         for k in r.keys() {
@@ -359,16 +374,26 @@ pub fn rows_csv(rows: &[Map<String, Json>]) -> String {
             }
         }
     }
-    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut b = csv::WriterBuilder::new();
+    if excel {
+        b.delimiter(b';').terminator(csv::Terminator::CRLF);
+    }
+    let mut w = b.from_writer(Vec::new());
     let _ = w.write_record(&cols);
     for r in rows {
         let _ = w.write_record(cols.iter().map(|c| match r.get(c) {
             None => String::new(),
+            Some(v @ Json::Number(_)) if excel => excel_number(v),
             Some(v @ (Json::Number(_) | Json::Bool(_) | Json::Null)) => csv_cell(v),
             Some(v) => spreadsheet_safe(&csv_cell(v)).into_owned(),
         }));
     }
-    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+    let text = String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default();
+    if excel {
+        format!("\u{feff}{text}")
+    } else {
+        text
+    }
 }
 
 pub fn rows_table(rows: &[Map<String, Json>]) -> String {
@@ -419,7 +444,7 @@ pub fn rows_xlsx(rows: &[Map<String, Json>], path: &Path) -> Result<()> {
     Ok(())
 }
 
-pub fn report_csv(r: &Report) -> String {
+pub fn report_csv(r: &Report, excel: bool) -> String {
     let mut rows = Vec::new();
     let mut push = |scope: &str, key: Option<&str>, m: &Metrics| {
         for (id, v) in &m.0 {
@@ -448,7 +473,7 @@ pub fn report_csv(r: &Report) -> String {
     for g in &r.groups {
         push(r.group_by.unwrap_or("group"), g.key.as_deref(), &g.metrics);
     }
-    rows_csv(&rows)
+    rows_csv_as(&rows, excel)
 }
 
 /// One row per conversation started in the period: what users check totals with.

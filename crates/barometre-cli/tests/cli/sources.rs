@@ -224,7 +224,7 @@ fn a_french_excel_export_is_read_once_said_how() {
     let f = d.path().join("export.csv");
     std::fs::write(&f, cp1252(FR_EXPORT)).unwrap();
     // Unmapped: one error, whole, with the columns found and the options that read them.
-    let (code, err) = import(&db, &[f.clone()], &[]);
+    let (code, err) = import(&db, std::slice::from_ref(&f), &[]);
     assert_eq!(code, Some(1), "{err}");
     assert_eq!(err.matches("missing required column").count(), 1, "{err}");
     assert!(err.contains("--map created_at=Date --map direction=Sens --map account=Compte --map channel=Canal --map author_id=Auteur"), "{err}");
@@ -250,7 +250,7 @@ fn a_french_excel_export_is_read_once_said_how() {
         "--tz",
         "Europe/Paris",
     ];
-    let (code, err) = import(&db, &[f.clone()], &map);
+    let (code, err) = import(&db, std::slice::from_ref(&f), &map);
     assert_eq!(code, Some(0), "{err}");
     assert!(err.contains("separator `;`, encoding Windows-1252, dates `%d/%m/%Y %H:%M`, zone Europe/Paris"), "{err}");
     let r = report(&db, Some("channel"));
@@ -261,7 +261,7 @@ fn a_french_excel_export_is_read_once_said_how() {
     // The text as written, accents and all: the check shows rows as they will be read.
     let mut check = map.to_vec();
     check.push("--check");
-    let (code, err) = import(&db, &[f.clone()], &check);
+    let (code, err) = import(&db, std::slice::from_ref(&f), &check);
     assert_eq!(code, Some(0), "{err}");
     assert!(err.contains("in  Acme/email  author client-1  conversation k1  Où est ma commande ?"), "{err}");
     assert!(err.contains("out  Acme/email  author agent-1"), "{err}");
@@ -279,7 +279,7 @@ fn dates_that_read_both_day_first_and_month_first_are_never_guessed() {
         "m.csv",
         "message_id,created_at,direction,account,channel,author_id,conversation_id\n1,02/03/2026 09:15,in,acme,email,u1,k\n2,04/03/2026 10:00,out,acme,email,a1,k\n",
     );
-    let (code, err) = import(&d.path().join("a.db"), &[f.clone()], &["--tz", "UTC"]);
+    let (code, err) = import(&d.path().join("a.db"), std::slice::from_ref(&f), &["--tz", "UTC"]);
     assert_eq!(code, Some(1), "{err}");
     assert!(
         err.contains("--date-format '%d/%m/%Y %H:%M' (day first) or --date-format '%m/%d/%Y %H:%M' (month first)"),
@@ -355,7 +355,7 @@ fn a_spreadsheet_is_read_by_its_first_sheet_or_the_one_named() {
     wb.save(&f).unwrap();
     let db = d.path().join("x.db");
     // The first sheet has no such columns: said whole, at its header row.
-    let (code, err) = import(&db, &[f.clone()], &["--tz", "Europe/Paris"]);
+    let (code, err) = import(&db, std::slice::from_ref(&f), &["--tz", "Europe/Paris"]);
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("missing required columns"), "{err}");
     let (code, err) = import(&db, &[f], &["--tz", "Europe/Paris", "--sheet", "Messages"]);
@@ -405,4 +405,37 @@ fn one_brands_sources_report_as_one_account_without_counting_twice() {
         let (_, err) = import(&db, files, &["--account-name", "Acme"]);
         assert!(err.contains(" 0 new, 0 changed"), "{err}");
     }
+}
+
+#[test]
+fn the_french_example_reads_with_its_mapping_and_goes_back_to_excel() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("fr.db");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let (code, err) = import(
+        &db,
+        &[root.join("examples/french-export.csv")],
+        &["--mapping", "excel_fr", "--config", s(&root.join("examples/barometre.toml"))],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let t = &report(&db, None)["total"]["metrics"];
+    // D-101 09:15 → 09:47 (32 min), D-102 10:02 → 10:05 (3 min), D-103 14/03 18:30 → 16/03
+    // 08:10 (37 h 40 min), D-104 waits.
+    assert_eq!(ratio(t, "response_rate"), (3, 4));
+    assert_eq!(t["response_time"]["sum"], (32 * 60 + 3 * 60 + (37 * 60 + 40) * 60) as f64);
+    assert_eq!(t["agent_handle_time"]["sum"], 95.5 + 240.0 + 60.0);
+    // Out to French Excel: `;`, decimal commas, a byte-order mark.
+    let o = run(&["report", "--db", s(&db), "--format", "csv", "--excel", "--metrics", "response_rate"]);
+    assert_eq!(o.status.code(), Some(0));
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(text.starts_with('\u{feff}'), "{text}");
+    assert!(text.contains("total;;response_rate;75,0;3;4;"), "{text}");
+    let o = run(&["explain", "response_time", "--db", s(&db), "--format", "csv", "--excel"]);
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(text.lines().next().unwrap().contains(";conversation_id;"), "{text}");
+    let o = run(&["export", "conversations", "--db", s(&db), "--excel"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run(&["report", "--db", s(&db), "--format", "json", "--excel"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("use it with --format csv"));
 }

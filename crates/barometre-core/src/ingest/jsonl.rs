@@ -2,6 +2,7 @@
 
 use super::*;
 
+/// Splits a byte stream into lines at `\n`, `\r\n` or a lone `\r`.
 pub(super) struct LineReader<R> {
     pub(super) r: BufReader<R>,
     pub(super) pos: u64,

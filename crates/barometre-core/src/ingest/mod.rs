@@ -929,7 +929,5 @@ impl<R: Read> Iterator for RecordReader<R> {
     }
 }
 
-/// Splits a byte stream into lines at `\n`, `\r\n` or a lone `\r`.
-
 #[cfg(test)]
 mod tests;

@@ -186,7 +186,7 @@ impl Recognised {
             parts.push(format!("{} {}", if fr { "encodage" } else { "encoding" }, e.name()));
         }
         if let Some(d) = &self.date_format {
-            parts.push(format!("{} `{d}`", if fr { "dates" } else { "dates" }));
+            parts.push(format!("dates `{d}`"));
         }
         if let Some(z) = &self.zone {
             parts.push(format!("{} {z}", if fr { "fuseau" } else { "zone" }));
@@ -561,7 +561,7 @@ fn date_layout(head: &[u8], d: u8, opts: &Options, rules: &Rules) -> Result<Opti
     let mut values = Vec::new();
     // The last row of the head may be cut: left out.
     let rows: Vec<csv::StringRecord> = rdr.records().filter_map(Result::ok).collect();
-    for r in rows.iter().take(rows.len().saturating_sub(1).max(1).min(500)) {
+    for r in rows.iter().take(rows.len().saturating_sub(1).clamp(1, 500)) {
         if let Some(v) = r.get(at).map(str::trim).filter(|v| !v.is_empty()) {
             values.push(v.to_string());
         }
@@ -746,5 +746,128 @@ pub(super) fn api_instant(v: &serde_json::Value) -> Result<Stamp, String> {
         }
         serde_json::Value::Null => Err("missing instant".into()),
         other => Err(format!("`{other}` is not an instant")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::{guess_date_format, DateGuess};
+    use rstest::rstest;
+
+    #[rstest]
+    #[case::workbook("a.bin", b"PK\x03\x04rest".as_slice(), SourceFormat::Xlsx)]
+    #[case::old_workbook("a.xls", b"\xD0\xCF\x11\xE0rest".as_slice(), SourceFormat::Xlsx)]
+    #[case::zendesk_events("e.json", br#"{"ticket_events":[{"id":1}]}"#.as_slice(), SourceFormat::Zendesk)]
+    #[case::zendesk_ratings("r.json", br#"{"satisfaction_ratings":[]}"#.as_slice(), SourceFormat::Zendesk)]
+    #[case::chatwoot("m.json", br#"{"meta":{},"payload":[{"id":1,"message_type":0}]}"#.as_slice(), SourceFormat::Chatwoot)]
+    #[case::x_page("p.json", br#"{"data":[{"id":"1","edit_history_tweet_ids":["1"]}],"meta":{}}"#.as_slice(), SourceFormat::XV2)]
+    #[case::x_empty_page("p.json", br#"{"meta":{"result_count":0}}"#.as_slice(), SourceFormat::XV2)]
+    #[case::meta_conversations("c.json", br#"{"data":[{"id":"t_1","participants":{"data":[]}}]}"#.as_slice(), SourceFormat::MetaGraph)]
+    #[case::meta_time("f.json", br#"{"data":[{"created_time":"2026-03-02T09:15:00+0000"}]}"#.as_slice(), SourceFormat::MetaGraph)]
+    #[case::json_lines("m.json", b"{\"message_id\":\"a\"}\n{\"message_id\":\"b\"}\n".as_slice(), SourceFormat::Jsonl)]
+    #[case::json_array("m.json", b"[\n {\"message_id\": \"a\"}\n]".as_slice(), SourceFormat::Json)]
+    #[case::json_wrapped("m.json", b"{\n \"rows\": [\n  {\"message_id\": \"a\"}\n ]\n}".as_slice(), SourceFormat::Json)]
+    #[case::twitter_file("t.csv", b",tweet_id,author_id,inbound,created_at,text,response_tweet_id,in_response_to_tweet_id\n".as_slice(), SourceFormat::Twcs)]
+    #[case::csv("m.txt", b"message_id;created_at\n".as_slice(), SourceFormat::Csv)]
+    fn formats_are_recognised_from_the_content(#[case] name: &str, #[case] head: &[u8], #[case] f: SourceFormat) {
+        assert_eq!(detect(name, head), f);
+    }
+
+    fn messages(r: Reading) -> Vec<Result<Located, RowError>> {
+        r.collect()
+    }
+
+    #[test]
+    fn files_of_a_source_are_chained_and_an_unreadable_one_is_counted() {
+        let a = Input::bytes(
+            "a.csv",
+            b"message_id,created_at,direction,account,channel,author_id\nm1,2026-03-02T09:15:00Z,in,acme,email,c1\n"
+                .to_vec(),
+        );
+        let b = Input::bytes("b.csv", Vec::new());
+        let c = Input::bytes(
+            "c.csv",
+            b"message_id;created_at;direction;account;channel;author_id\nm2;2026-03-02T09:20:00Z;out;acme;email;a1\n"
+                .to_vec(),
+        );
+        let mut o = Options::new(Kind::Messages);
+        o.account_name = Some("Acme".into());
+        let mut r = read(vec![a, b, c], o, Box::new(()));
+        let rows: Vec<_> = (&mut r).collect();
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[1].as_ref().unwrap_err().to_string(), "b.csv:1:1: the file is empty: no header row");
+        assert_eq!(r.unreadable, 1);
+        assert_eq!(r.rows_of(Kind::Messages), 2);
+        for l in rows.iter().filter_map(|x| x.as_ref().ok()) {
+            let Record::Message(m) = &l.record else { panic!() };
+            assert_eq!(m.account, "Acme");
+        }
+    }
+
+    #[test]
+    fn ids_from_content_do_not_depend_on_the_column_order() {
+        let one = "created_at,direction,account,channel,author_id\n2026-03-02T09:15:00Z,in,acme,email,c1\n";
+        let other = "author_id,channel,account,direction,created_at\nc1,email,acme,in,2026-03-02T09:15:00Z\n";
+        let id = |text: &str| {
+            let rows = messages(read(
+                vec![Input::bytes("f.csv", text.as_bytes().to_vec())],
+                Options::new(Kind::Messages),
+                Box::new(()),
+            ));
+            match &rows[0].as_ref().unwrap().record {
+                Record::Message(m) => m.message_id.clone(),
+                _ => panic!(),
+            }
+        };
+        assert_eq!(id(one), id(other));
+        assert!(id(one).starts_with("row-") && id(one).len() == 36);
+        let changed = one.replace("c1", "c2");
+        assert_ne!(id(one), id(&changed));
+    }
+
+    #[rstest]
+    #[case::rfc3339(&["2026-03-02T09:15:00+01:00", "2026-03-02T10:00:00Z"], DateGuess::Rfc3339)]
+    #[case::day_first(&["13/03/2026 09:15", "02/03/2026 10:00"], DateGuess::Format("%d/%m/%Y %H:%M"))]
+    #[case::month_first(&["03/13/2026 09:15", "03/02/2026 10:00"], DateGuess::Format("%m/%d/%Y %H:%M"))]
+    #[case::both(&["02/03/2026 09:15", "04/03/2026 10:00"], DateGuess::Ambiguous("%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M"))]
+    #[case::iso_without_zone(&["2026-03-02 09:15:00"], DateGuess::Format("%Y-%m-%d %H:%M:%S"))]
+    #[case::unknown(&["mardi 3 mars"], DateGuess::Unknown("mardi 3 mars".into()))]
+    fn date_layouts_are_recognised_and_never_guessed_when_two_fit(#[case] values: &[&str], #[case] g: DateGuess) {
+        assert_eq!(guess_date_format(values), g);
+    }
+
+    #[test]
+    fn wall_clock_times_need_their_zone_and_keep_their_offset() {
+        use crate::time::{DateRule, Zone};
+        let rule = DateRule { format: Some("%d/%m/%Y %H:%M".into()), zone: None };
+        assert!(rule.parse("13/03/2026 09:15").unwrap_err().contains("--tz"));
+        let paris = DateRule { zone: Some(Zone::parse("Europe/Paris").unwrap()), ..rule };
+        let st = paris.parse("13/03/2026 09:15").unwrap();
+        // Winter time: UTC+1.
+        assert_eq!((st.to_rfc3339(), st.offset_s), ("2026-03-13T09:15:00+01:00".to_string(), 3600));
+        // Summer time: UTC+2; an instant with its offset is read as written whatever the rule.
+        assert_eq!(paris.parse("13/07/2026 09:15").unwrap().offset_s, 7200);
+        assert_eq!(paris.parse("2026-03-13T09:15:00Z").unwrap().offset_s, 0);
+    }
+
+    #[test]
+    fn an_api_row_is_located_on_the_line_of_its_id() {
+        let text = "{\n  \"data\": [\n    {\"id\": \"a\"},\n    {\n      \"id\": 1041\n    }\n  ]\n}\n";
+        let rs = responses(&Input::bytes("r.json", text.as_bytes().to_vec())).unwrap();
+        assert_eq!(rs.len(), 1);
+        assert_eq!(rs[0].line_of("id", "a"), 3);
+        assert_eq!(rs[0].line_of("id", "1041"), 5);
+        // `104` is not `1041`.
+        assert_eq!(rs[0].line_of("id", "104"), 1);
+    }
+
+    #[rstest]
+    #[case::decimal_comma("95,5", "95.5")]
+    #[case::thousands_with_no_break_spaces("3\u{a0}588", "3588")]
+    #[case::both("1 408,93", "1408.93")]
+    #[case::english_thousands_untouched("1,234.5", "1,234.5")]
+    fn french_numbers_are_read_as_written(#[case] written: &str, #[case] read: &str) {
+        assert_eq!(plain_number(written), read);
     }
 }

@@ -143,11 +143,11 @@ fn a_semicolon_file_reads_like_a_comma_one() {
 )]
 #[case::french_names_with_commas(
     "id,date,sens,canal,compte,auteur\nm1,2026-03-02T09:15:00Z,in,email,acme,c1\n",
-    "f.csv:1:7: missing required columns `message_id`, `created_at`, `direction`, `account`, `channel`, `author_id` in the header (found: `id`, `date`, `sens`, `canal`, `compte`, `auteur`); closest: `id` for `message_id`?, `date` for `created_at`?, `sens` for `direction`?, `compte` for `account`?, `canal` for `channel`?, `auteur` for `author_id`?"
+    "f.csv:1:7: missing required columns `message_id`, `created_at`, `direction`, `account`, `channel`, `author_id` in the header (found: `id`, `date`, `sens`, `canal`, `compte`, `auteur`); closest: `id` for `message_id`?, `date` for `created_at`?, `sens` for `direction`?, `compte` for `account`?, `canal` for `channel`?, `auteur` for `author_id`? — to read them: --map message_id=id --map created_at=date --map direction=sens --map account=compte --map channel=canal --map author_id=auteur"
 )]
 #[case::typo(
     "message_id,created,direction,acount,channel,author_id\nm1,2026-03-02T09:15:00Z,in,acme,email,c1\n",
-    "f.csv:1:7: missing required columns `created_at`, `account` in the header (found: `message_id`, `created`, `direction`, `acount`, `channel`, `author_id`); closest: `created` for `created_at`?, `acount` for `account`?"
+    "f.csv:1:7: missing required columns `created_at`, `account` in the header (found: `message_id`, `created`, `direction`, `acount`, `channel`, `author_id`); closest: `created` for `created_at`?, `acount` for `account`? — to read them: --map created_at=created --map account=acount"
 )]
 fn a_header_problem_is_said_once_and_whole(#[case] data: &str, #[case] expected: &str) {
     let (ok, bad) = read(Kind::Messages, Format::Csv, data.as_bytes());
