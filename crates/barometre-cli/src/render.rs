@@ -349,11 +349,6 @@ pub fn xlsx_text(s: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(format!("{}…", &s[..cut]))
 }
 
-/// Rows of JSON objects as CSV, columns in the first row's order; text cells spreadsheet-safe.
-pub fn rows_csv(rows: &[Map<String, Json>]) -> String {
-    rows_csv_as(rows, false)
-}
-
 /// A number as a French spreadsheet reads it: a decimal comma, no thousands separator.
 fn excel_number(v: &Json) -> String {
     match v {
@@ -362,7 +357,8 @@ fn excel_number(v: &Json) -> String {
     }
 }
 
-/// [`rows_csv`], or with `excel` as a French Excel opens it as a table: `;` between cells, decimal
+/// Rows of JSON objects as CSV, columns in the first row's order; text cells spreadsheet-safe. With
+/// `excel`, as a French Excel opens it as a table: `;` between cells, decimal
 /// commas, CRLF line ends and a UTF-8 byte-order mark (without which Excel reads the accents as
 /// Windows-1252).
 pub fn rows_csv_as(rows: &[Map<String, Json>], excel: bool) -> String {
@@ -828,14 +824,17 @@ mod tests {
             m.insert("delta".into(), json!(n));
             m
         };
-        let csv = rows_csv(&[
-            row("=HYPERLINK(\"http://evil.example\",\"clic\")", -5.0),
-            row("+33 6 12", 1.5),
-            row("@SNCF", 0.0),
-            row("-1+1", 2.0),
-            row("\tcmd", 3.0),
-            row("Bonjour", -0.5),
-        ]);
+        let csv = rows_csv_as(
+            &[
+                row("=HYPERLINK(\"http://evil.example\",\"clic\")", -5.0),
+                row("+33 6 12", 1.5),
+                row("@SNCF", 0.0),
+                row("-1+1", 2.0),
+                row("\tcmd", 3.0),
+                row("Bonjour", -0.5),
+            ],
+            false,
+        );
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(lines[0], "account,delta");
         assert_eq!(lines[1], "\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"clic\"\")\",-5.0");
