@@ -439,3 +439,27 @@ fn the_french_example_reads_with_its_mapping_and_goes_back_to_excel() {
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("use it with --format csv"));
 }
+
+#[test]
+fn the_workbook_example_reads_as_excel_wrote_it() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("w.db");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let (code, err) = import(&db, &[root.join("examples/messages.xlsx")], &["--tz", "Europe/Paris"]);
+    assert_eq!(code, Some(0), "{err}");
+    let t = &report(&db, None)["total"]["metrics"];
+    // K-88: 09:00 → 09:12 (720 s), then "Ça marche, merci" (more than a bare thanks: a request,
+    // unanswered); K-89 waits.
+    assert_eq!(ratio(t, "response_rate"), (1, 3));
+    assert_eq!(t["response_time"]["sum"], 720.0);
+    // `--format json` given one object per line reads each object as a row.
+    let lines = write(
+        d.path(),
+        "rows.json",
+        "{\"message_id\":\"j1\",\"created_at\":\"2026-03-18T10:00:00Z\",\"direction\":\"in\",\"account\":\"Acme\",\"channel\":\"chat\",\"author_id\":\"c1\",\"conversation_id\":\"J\"}\n\
+{\"message_id\":\"j2\",\"created_at\":\"2026-03-18T10:01:00Z\",\"direction\":\"out\",\"account\":\"Acme\",\"channel\":\"chat\",\"author_id\":\"a1\",\"conversation_id\":\"J\"}\n",
+    );
+    let (code, err) = import(&db, &[lines], &["--format", "json"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(report(&db, None)["total"]["metrics"]["response_time"]["sum"], 780.0);
+}

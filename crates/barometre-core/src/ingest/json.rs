@@ -3,6 +3,7 @@
 
 use super::source::{ApiRows, Input, Options, Response, Rows};
 use super::*;
+use serde_json::Value;
 
 pub(super) fn rows(input: &Input, opts: &Options, rules: &Arc<Rules>) -> Result<Box<dyn Rows>, RowError> {
     let kind = opts.kind;
@@ -20,6 +21,24 @@ pub(super) fn rows(input: &Input, opts: &Options, rules: &Arc<Rules>) -> Result<
     });
     Ok(Box::new(ApiRows::new(vec![one], move |input: &Input, rs: Vec<Response>, out: &mut VecDeque<_>| {
         for r in rs {
+            // One object per line (`--format json` given JSON Lines): each object is a row.
+            if r.value.as_object().is_some_and(|o| !o.values().any(Value::is_array)) {
+                let text = &r.text[r.start..r.end];
+                let err = |(column, reason)| RowError { file: input.name.to_string(), line: r.line, column, reason };
+                let Value::Object(map) = r.value.clone() else { continue };
+                out.push_back(
+                    JsonFields::from_object(map, Some(text), Some(rules.clone()))
+                        .and_then(|f| record_from(kind, &f))
+                        .map(|(id_column, record)| Located {
+                            file: input.name.clone(),
+                            line: r.line,
+                            id_column,
+                            record,
+                        })
+                        .map_err(err),
+                );
+                continue;
+            }
             let Some(items) = row_array(&r.value) else {
                 out.push_back(Err(RowError {
                     file: input.name.to_string(),
