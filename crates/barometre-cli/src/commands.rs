@@ -117,19 +117,7 @@ impl ImportArgs {
                     }
                 );
             };
-            o.rules.columns = m.columns.clone();
-            o.rules.values = m.values.clone();
-            o.rules.dates.format = m.date_format.clone();
-            if let Some(z) = &m.timezone {
-                o.rules.dates.zone = Some(Zone::parse(z).map_err(anyhow::Error::msg)?);
-            }
-            if let Some(d) = &m.delimiter {
-                o.delimiter = Some(delimiter_arg(d).map_err(anyhow::Error::msg)?);
-            }
-            if let Some(e) = &m.encoding {
-                o.encoding = Some(encoding_arg(e).map_err(anyhow::Error::msg)?);
-            }
-            o.sheet = m.sheet.clone();
+            o.apply_mapping(m).map_err(|e| anyhow::anyhow!("mapping `{name}`: {e}"))?;
         }
         for (f, c) in &self.map {
             o.rules.columns.retain(|(g, _)| g != f);
@@ -247,11 +235,7 @@ fn head_of(p: &Path) -> std::io::Result<Vec<u8>> {
 
 /// `--delimiter`: one character, or `tab`.
 fn delimiter_arg(s: &str) -> Result<u8, String> {
-    match s {
-        "tab" | "\\t" | "\t" => Ok(b'\t'),
-        _ if s.len() == 1 && s.is_ascii() => Ok(s.as_bytes()[0]),
-        _ => Err(format!("`{s}` is not a one-character separator (`,`, `;`, `tab`, `|`)")),
-    }
+    source::parse_delimiter(s)
 }
 
 /// A bar of bytes read, on standard error when it is a terminal.
@@ -284,19 +268,6 @@ fn after_reading(lang: Lang) -> &'static str {
 
 /// Rows `import --check` shows.
 const PREVIEW_ROWS: usize = 5;
-
-const KINDS: [Kind; 10] = [
-    Kind::Messages,
-    Kind::ConversationEvents,
-    Kind::Surveys,
-    Kind::SurveyInvitations,
-    Kind::Contacts,
-    Kind::Posts,
-    Kind::Customers,
-    Kind::Orders,
-    Kind::Reviews,
-    Kind::Probes,
-];
 
 fn kind_label(k: Kind, lang: Lang) -> &'static str {
     match (k, lang) {
@@ -426,7 +397,7 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
         ctx.store()?.import(&ctx.workspace, &cfg, a.strict, &mut files, &mut printer)?
     };
     let unreadable = files.r.unreadable;
-    let kinds: Vec<(Kind, u64)> = KINDS.iter().map(|&k| (k, files.r.rows_of(k))).filter(|(_, n)| *n > 0).collect();
+    let kinds: Vec<(Kind, u64)> = Kind::ALL.iter().map(|&k| (k, files.r.rows_of(k))).filter(|(_, n)| *n > 0).collect();
     pb.finish_and_clear();
     let mut err = std::io::stderr().lock();
     let (read, new, changed, same, rejected, check, strict) = match lang {
@@ -964,15 +935,14 @@ fn one_shot(a: &ReportArgs, cfg: &Config, tm: &mut Timings) -> Result<(barometre
     let mut g = Gathered::default();
     for (kind, paths) in [(Kind::Messages, &a.inputs), (Kind::ConversationEvents, &a.events)] {
         let fmt = if kind == Kind::Messages { format } else { None };
+        // The files of a kind are one source (an API's pages answer one another), except the
+        // canonical CSV files large enough to be read in two halves on two cores.
+        let mut rest = Vec::new();
         for p in paths {
             let head = head_of(p).unwrap_or_default();
-            let detected = fmt.unwrap_or_else(|| source::detect(&p.display().to_string(), &head));
-            // Two cores read comma-separated UTF-8 files; others are read on one.
-            if kind == Kind::Messages
-                && detected == SourceFormat::Csv
-                && barometre_core::ingest::decode::detect(&head) == Encoding::Utf8
-                && barometre_core::ingest::sniff_delimiter(&head) == b','
-            {
+            let plain = !matches!(fmt, Some(f) if f != SourceFormat::Csv)
+                && source::reads_plainly(&p.display().to_string(), &head, kind);
+            if kind == Kind::Messages && plain {
                 if let Ok(Some((header_end, cut))) = split_point(p) {
                     let (part, held) = read_in_halves(p, header_end, cut, cfg, &pb)?;
                     tm.note(&format!("{}: cut at byte {cut} {}", p.display(), if held { "held" } else { "missed" }));
@@ -980,19 +950,23 @@ fn one_shot(a: &ReportArgs, cfg: &Config, tm: &mut Timings) -> Result<(barometre
                     continue;
                 }
             }
-            let mut o = Options::new(kind);
-            o.format = fmt;
-            let said = Said { pb: pb.clone(), fr: lang == Lang::Fr, all: false };
-            let files = Progress {
-                r: source::read(inputs(std::slice::from_ref(p)), o, Box::new(said)),
-                pb: pb.clone(),
-                rows: 0,
-                base: pb.position(),
-                after: None,
-            };
-            for r in files {
-                g.take(r, cfg);
-            }
+            rest.push(p.clone());
+        }
+        if rest.is_empty() {
+            continue;
+        }
+        let mut o = Options::new(kind);
+        o.format = fmt;
+        let said = Said { pb: pb.clone(), fr: lang == Lang::Fr, all: false };
+        let files = Progress {
+            r: source::read(inputs(&rest), o, Box::new(said)),
+            pb: pb.clone(),
+            rows: 0,
+            base: pb.position(),
+            after: None,
+        };
+        for r in files {
+            g.take(r, cfg);
         }
     }
     tm.mark("read input");

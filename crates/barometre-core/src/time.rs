@@ -1,6 +1,6 @@
 //! Instants, durations and time zones as the import formats and the configuration write them.
 
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
 /// Milliseconds since the Unix epoch, UTC. Every figure is computed on these, so the offset a
@@ -146,10 +146,13 @@ pub fn guess_date_format(values: &[&str]) -> DateGuess {
     if values.iter().all(|v| parse_any_instant(v).is_ok()) {
         return DateGuess::Rfc3339;
     }
+    // A layout reads a value when it gives a year Baromètre accepts: chrono's `%Y` takes `26` for
+    // the year 26, which would make `%d/%m/%Y` read `13/03/26` rather than `%d/%m/%y`.
+    let year_ok = |d: NaiveDate| (1970..=2099).contains(&d.year());
     let reads = |f: &str, v: &str| {
         let v = v.trim();
-        NaiveDateTime::parse_from_str(v, f).is_ok()
-            || (!f.contains("%H") && !f.contains("%I") && NaiveDate::parse_from_str(v, f).is_ok())
+        NaiveDateTime::parse_from_str(v, f).is_ok_and(|t| year_ok(t.date()))
+            || (!f.contains("%H") && !f.contains("%I") && NaiveDate::parse_from_str(v, f).is_ok_and(year_ok))
             || parse_any_instant(v).is_ok()
     };
     let fits: Vec<&'static str> = DATE_FORMATS.iter().copied().filter(|f| values.iter().all(|v| reads(f, v))).collect();

@@ -358,13 +358,7 @@ impl ImportQuery {
         }
         if let Some(name) = &self.mapping {
             let m = cfg.mappings.get(name).ok_or_else(|| bad(format!("no mapping `{name}` in the configuration")))?;
-            o.rules.columns = m.columns.clone();
-            o.rules.values = m.values.clone();
-            o.rules.dates.format = m.date_format.clone();
-            o.rules.dates.zone = m.timezone.as_deref().map(Zone::parse).transpose().map_err(bad)?;
-            o.delimiter = m.delimiter.as_deref().map(delimiter).transpose()?;
-            o.encoding = m.encoding.as_deref().map(encoding).transpose()?;
-            o.sheet = m.sheet.clone();
+            o.apply_mapping(m).map_err(|e| bad(format!("mapping `{name}`: {e}")))?;
         }
         if let Some(d) = &self.delimiter {
             o.delimiter = Some(delimiter(d)?);
@@ -388,11 +382,7 @@ impl ImportQuery {
 }
 
 fn delimiter(s: &str) -> Result<u8, Problem> {
-    match s {
-        "tab" | "\\t" | "\t" => Ok(b'\t'),
-        _ if s.len() == 1 && s.is_ascii() => Ok(s.as_bytes()[0]),
-        _ => Err(Problem::bad_request(format!("`{s}` is not a one-character separator"))),
-    }
+    source::parse_delimiter(s).map_err(Problem::bad_request)
 }
 
 fn encoding(s: &str) -> Result<barometre_core::ingest::decode::Encoding, Problem> {

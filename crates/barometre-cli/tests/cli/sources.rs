@@ -329,10 +329,20 @@ fn a_spreadsheet_is_read_by_its_first_sheet_or_the_one_named() {
     notes.write(0, 0, "rien ici").unwrap();
     let sh = wb.add_worksheet().set_name("Messages").unwrap();
     let date = Format::new().set_num_format("dd/mm/yyyy hh:mm");
-    for (c, h) in
-        ["message_id", "created_at", "direction", "account", "channel", "author_id", "conversation_id", "text"]
-            .iter()
-            .enumerate()
+    let duration = Format::new().set_num_format("[h]:mm:ss");
+    for (c, h) in [
+        "message_id",
+        "created_at",
+        "direction",
+        "account",
+        "channel",
+        "author_id",
+        "conversation_id",
+        "text",
+        "handle_seconds",
+    ]
+    .iter()
+    .enumerate()
     {
         sh.write(0, c as u16, *h).unwrap();
     }
@@ -351,6 +361,10 @@ fn a_spreadsheet_is_read_by_its_first_sheet_or_the_one_named() {
         sh.write(r, 5, *who).unwrap();
         sh.write(r, 6, "k1").unwrap();
         sh.write(r, 7, *text).unwrap();
+        if *dir == "out" {
+            // 0:01:35 as Excel keeps it: a fraction of a day.
+            sh.write_number_with_format(r, 8, 95.0 / 86_400.0, &duration).unwrap();
+        }
     }
     wb.save(&f).unwrap();
     let db = d.path().join("x.db");
@@ -367,6 +381,8 @@ fn a_spreadsheet_is_read_by_its_first_sheet_or_the_one_named() {
     assert_eq!(rows["rows"][0]["created_at"], "2026-03-16T08:00:00Z");
     let t = &report(&db, None)["total"]["metrics"];
     assert_eq!(t["response_time"]["sum"], 720.0);
+    // A duration cell is its seconds, not a fraction of a day.
+    assert_eq!(t["agent_handle_time"]["sum"], 95.0);
 }
 
 #[test]
@@ -462,4 +478,127 @@ fn the_workbook_example_reads_as_excel_wrote_it() {
     let (code, err) = import(&db, &[lines], &["--format", "json"]);
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(report(&db, None)["total"]["metrics"]["response_time"]["sum"], 780.0);
+}
+
+#[test]
+fn zendesk_authors_without_a_role_are_never_taken_for_agents_and_a_ticket_created_solved_is_resolved() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("z.db");
+    // No users side-load: the requester (8001) is a customer; 8002, in copy, is no agent.
+    let tickets = write(
+        d.path(),
+        "tickets.json",
+        r#"{"tickets":[{"id":77,"requester_id":8001,"assignee_id":9001,"via":{"channel":"email"},"status":"open","created_at":"2026-03-20T09:00:00Z"},
+{"id":78,"requester_id":8003,"via":{"channel":"voice"},"status":"solved","created_at":"2026-03-20T10:00:00Z"}],"end_of_stream":true}"#,
+    );
+    let events = write(
+        d.path(),
+        "events.json",
+        r#"{"ticket_events":[
+{"id":1,"ticket_id":77,"timestamp":1773997200,"created_at":"2026-03-20T09:00:00Z","updater_id":8001,"via":"Email","event_type":"Audit","child_events":[
+  {"id":11,"event_type":"Comment","author_id":8001,"body":"Bonjour","public":true,"created_at":"2026-03-20T09:00:00Z","via":{"channel":"email"}}]},
+{"id":2,"ticket_id":77,"timestamp":1773997500,"created_at":"2026-03-20T09:05:00Z","updater_id":8002,"via":"Email","event_type":"Audit","child_events":[
+  {"id":21,"event_type":"Comment","author_id":8002,"body":"Je suis en copie","public":true,"created_at":"2026-03-20T09:05:00Z"}]},
+{"id":3,"ticket_id":78,"timestamp":1774000800,"created_at":"2026-03-20T10:00:00Z","updater_id":9001,"via":"Phone call (incoming)","event_type":"Audit","child_events":[
+  {"id":31,"event_type":"VoiceComment","author_id":8003,"public":true,"body":"Appel entrant","created_at":"2026-03-20T10:00:00Z"},
+  {"id":32,"event_type":"Create","status":"solved"}]}
+],"end_of_stream":true}"#,
+    );
+    let (code, err) = import(&db, &[tickets, events], &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("events.json:5:1: comment 21: cannot tell whether user 8002 is a customer or an agent"),
+        "{err}"
+    );
+    let t = &report(&db, None)["total"]["metrics"];
+    // 77 waits (nobody answered); 78's call is a request, its ticket created solved (no human reply:
+    // not a human resolution).
+    assert_eq!(ratio(t, "response_rate"), (0, 2));
+    let rows = json(&run(&["explain", "conversations", "--db", s(&db), "--format", "json"]));
+    let solved: Vec<&Value> = rows["rows"].as_array().unwrap().iter().filter(|r| !r["resolved_at"].is_null()).collect();
+    assert_eq!(solved.len(), 1, "{rows}");
+    assert_eq!(solved[0]["conversation_id"], "zendesk:ticket:78");
+}
+
+#[test]
+fn x_retweets_are_not_requests_and_each_customer_under_a_tweet_is_a_conversation() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("x.db");
+    let page = write(
+        d.path(),
+        "page.json",
+        r#"{"data":[
+{"id":"100","text":"Nouvelle offre !","author_id":"1","conversation_id":"100","created_at":"2026-03-20T09:00:00.000Z","edit_history_tweet_ids":["100"]},
+{"id":"101","text":"@Acme elle marche en Belgique ?","author_id":"2","conversation_id":"100","created_at":"2026-03-20T09:10:00.000Z","in_reply_to_user_id":"1","referenced_tweets":[{"type":"replied_to","id":"100"}],"edit_history_tweet_ids":["101"]},
+{"id":"102","text":"@Acme et en Suisse ?","author_id":"3","conversation_id":"100","created_at":"2026-03-20T09:12:00.000Z","in_reply_to_user_id":"1","referenced_tweets":[{"type":"replied_to","id":"100"}],"edit_history_tweet_ids":["102"]},
+{"id":"103","text":"@client2 oui !","author_id":"1","conversation_id":"100","created_at":"2026-03-20T09:20:00.000Z","in_reply_to_user_id":"2","referenced_tweets":[{"type":"replied_to","id":"101"}],"edit_history_tweet_ids":["103"]},
+{"id":"104","text":"RT @Acme: Nouvelle offre !","author_id":"4","conversation_id":"104","created_at":"2026-03-20T09:30:00.000Z","referenced_tweets":[{"type":"retweeted","id":"100"}],"edit_history_tweet_ids":["104"]}
+],"includes":{"users":[{"id":"1","username":"Acme","name":"Acme"},{"id":"2","username":"client2","name":"C2"},{"id":"3","username":"client3","name":"C3"},{"id":"4","username":"fan","name":"Fan"}]},"meta":{"result_count":5}}"#,
+    );
+    // A page cut short (a download stopped) is said once; the other page is read all the same.
+    let cut = write(d.path(), "cut.json", r#"{"data":[{"id":"200","text":"@Acme"#);
+    let (code, err) = import(&db, &[page, cut], &["--account", "1"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("cut.json:1:"), "{err}");
+    assert!(err.contains("4 new"), "{err}");
+    let t = &report(&db, None)["total"]["metrics"];
+    // 101 answered by 103 (600 s); 102, another customer under the same tweet, waits; the retweet
+    // is nobody's request.
+    assert_eq!(ratio(t, "response_rate"), (1, 2));
+    assert_eq!(t["response_time"]["sum"], 600.0);
+    // The handle as the API writes it, whether the account was given by id or by handle.
+    assert_eq!(report(&db, Some("account"))["groups"][0]["key"], "Acme");
+}
+
+#[test]
+fn chatwoot_list_alone_is_refused_rather_than_read_as_a_history() {
+    let d = tempfile::tempdir().unwrap();
+    let list: Vec<PathBuf> = example("chatwoot").into_iter().filter(|p| s(p).contains("conversations")).collect();
+    let (code, err) = import(&d.path().join("c.db"), &list, &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(err.matches("the list holds its last message only").count(), 4, "{err}");
+}
+
+#[test]
+fn wall_clock_times_without_a_zone_are_said_once_before_the_rows() {
+    let d = tempfile::tempdir().unwrap();
+    let f = write(
+        d.path(),
+        "m.csv",
+        "message_id,created_at,direction,account,channel,author_id,conversation_id\n1,13/03/2026 09:15,in,acme,email,u1,k\n2,13/03/2026 09:20,out,acme,email,a1,k\n",
+    );
+    let (code, err) = import(&d.path().join("a.db"), &[f], &[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("m.csv: ⚠ the file's times (like `13/03/2026 09:15`) carry no zone"), "{err}");
+}
+
+#[test]
+fn a_number_that_reads_both_ways_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let f = write(
+        d.path(),
+        "o.csv",
+        "order_id,customer_id,ordered_at,amount\no1,c1,2026-03-02,\"1,234\"\no2,c1,2026-03-03,\"12,5\"\n",
+    );
+    let (code, err) = import_kind(&d.path().join("o.db"), "orders", &f);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("`1,234` in column `amount` reads as a thousands separator or as a decimal comma"), "{err}");
+    assert!(err.contains("1 new"), "{err}");
+}
+
+fn import_kind(db: &Path, kind: &str, f: &Path) -> (Option<i32>, String) {
+    let o = run(&["import", kind, s(f), "--db", s(db)]);
+    (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+#[test]
+fn report_input_reads_an_api_dumps_files_as_one_source() {
+    let files = example("zendesk");
+    let mut args = vec!["report", "--format", "json"];
+    for f in &files {
+        args.extend(["--input", s(f)]);
+    }
+    let o = run(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(ratio(&json(&o)["total"]["metrics"], "response_rate"), (7, 8));
 }

@@ -64,8 +64,8 @@ fn conversations_of(v: &Value) -> Option<&Vec<Value>> {
 
 pub(super) fn rows(inputs: Vec<Input>, _opts: &Options) -> Result<Box<dyn Rows>, RowError> {
     let mut l = Learned::default();
-    for input in &inputs {
-        for r in super::source::responses(input)? {
+    let (inputs, unreadable) = super::source::learn_each(inputs, |_, rs| {
+        for r in rs {
             if let Some(ms) = messages_of(&r.value) {
                 for m in ms {
                     if let Some(c) = m.get("conversation_id").and_then(id_of) {
@@ -93,9 +93,9 @@ pub(super) fn rows(inputs: Vec<Input>, _opts: &Options) -> Result<Box<dyn Rows>,
                 }
             }
         }
-    }
+    });
     let l = Arc::new(l);
-    Ok(Box::new(ApiRows::new(inputs, move |input: &Input, rs: Vec<Response>, out: &mut VecDeque<_>| {
+    let rows = ApiRows::new(inputs, move |input: &Input, rs: Vec<Response>, out: &mut VecDeque<_>| {
         for r in &rs {
             if let Some(ms) = messages_of(&r.value) {
                 for m in ms {
@@ -104,18 +104,24 @@ pub(super) fn rows(inputs: Vec<Input>, _opts: &Options) -> Result<Box<dyn Rows>,
             } else if let Some(cs) = conversations_of(&r.value) {
                 for c in cs {
                     let Some(id) = c.get("id").and_then(id_of) else { continue };
-                    if l.with_history.contains(&id) {
-                        continue;
-                    }
-                    for m in c.get("messages").and_then(Value::as_array).into_iter().flatten() {
-                        message(input, r, m, &l, out);
+                    // A list holds a conversation's last message, not its history: read alone, a
+                    // last customer message would be a request never answered. Said, not guessed.
+                    if !l.with_history.contains(&id) {
+                        out.push_back(refused(
+                            input,
+                            r.line_of("id", &id),
+                            format!(
+                                "conversation {id}: the list holds its last message only: import its messages (GET …/conversations/{id}/messages)"
+                            ),
+                        ));
                     }
                 }
             } else if r.value.get("payload").is_none() && r.value.get("data").is_none() {
                 out.push_back(refused(input, r.line, "not a Chatwoot response (no `payload`)".into()));
             }
         }
-    })))
+    });
+    Ok(Box::new(rows.said_first(unreadable)))
 }
 
 fn message(input: &Input, r: &Response, m: &Value, l: &Learned, out: &mut VecDeque<Result<Located, RowError>>) {
@@ -144,7 +150,13 @@ fn message(input: &Input, r: &Response, m: &Value, l: &Learned, out: &mut VecDeq
         },
         _ => 99,
     };
-    let conversation_id = format!("chatwoot:{conv}");
+    // Conversation, contact and agent numbers are an account's own: two Chatwoot accounts (or
+    // instances) in one workspace stay apart by their account number.
+    let ns = match m.get("account_id").and_then(id_of) {
+        Some(a) => format!("chatwoot:{a}"),
+        None => "chatwoot".to_string(),
+    };
+    let conversation_id = format!("{ns}:{conv}");
     if kind == 2 {
         let text = m.get("content").and_then(Value::as_str).unwrap_or("").to_ascii_lowercase();
         let event = if text.contains("reopened") || text.contains("réouvert") || text.contains("rouvert") {
@@ -180,25 +192,25 @@ fn message(input: &Input, r: &Response, m: &Value, l: &Learned, out: &mut VecDeq
     let sender = m.get("sender_id").or_else(|| m.get("sender").and_then(|s| s.get("id"))).and_then(id_of);
     let incoming = kind == 0;
     let author = match (&sender, incoming, bot) {
-        (Some(s), true, _) => format!("chatwoot:contact:{s}"),
-        (Some(s), false, true) => format!("chatwoot:bot:{s}"),
-        (Some(s), false, false) => format!("chatwoot:user:{s}"),
-        (None, _, true) => "chatwoot:bot".into(),
+        (Some(s), true, _) => format!("{ns}:contact:{s}"),
+        (Some(s), false, true) => format!("{ns}:bot:{s}"),
+        (Some(s), false, false) => format!("{ns}:user:{s}"),
+        (None, _, true) => format!("{ns}:bot"),
         (None, true, _) => {
-            l.contact.get(&conv).map_or_else(|| "chatwoot:contact".into(), |c| format!("chatwoot:contact:{c}"))
+            l.contact.get(&conv).map_or_else(|| format!("{ns}:contact"), |c| format!("{ns}:contact:{c}"))
         }
-        (None, false, false) => "chatwoot:user".into(),
+        (None, false, false) => format!("{ns}:user"),
     };
     let customer = if incoming { sender.clone() } else { l.contact.get(&conv).cloned() };
     let msg = Message {
-        message_id: format!("chatwoot:{id}"),
+        message_id: format!("{ns}:{id}"),
         created_at: at,
         direction: if incoming { Direction::In } else { Direction::Out },
         account: "chatwoot".into(),
         channel: l.channel.get(&conv).cloned().unwrap_or_else(|| "chat".into()),
         author_id: author,
         conversation_id: Some(conversation_id),
-        customer_id: customer.map(|c| format!("chatwoot:contact:{c}")),
+        customer_id: customer.map(|c| format!("{ns}:contact:{c}")),
         text: m.get("content").and_then(Value::as_str).filter(|t| !t.trim().is_empty()).map(str::to_string),
         bot,
         public: Some(false),

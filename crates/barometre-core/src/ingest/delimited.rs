@@ -153,11 +153,8 @@ pub(super) struct Header {
     pub(super) rules: Arc<Rules>,
     /// Fields whose values are translated (`--map-value`), by name.
     pub(super) values: HashMap<String, Vec<(String, String)>>,
-    /// The id field this file lacks, whose value is derived from each row's content; and the
-    /// columns that content is read from, in name order (a re-export with its columns in another
-    /// order gives the same ids).
+    /// The id field this file lacks, whose value is derived from each row's content.
     pub(super) derived_id: Option<&'static str>,
-    pub(super) content: Vec<usize>,
 }
 
 impl Header {
@@ -170,7 +167,7 @@ impl Header {
         for (field, from, to) in &rules.values {
             values.entry(field.clone()).or_default().push((from.clone(), to.clone()));
         }
-        Header { map, slots, rules, values, derived_id: None, content: Vec::new() }
+        Header { map, slots, rules, values, derived_id: None }
     }
     // Always inlined: with the name a constant, the lookup folds to one array read.
     #[inline(always)]
@@ -187,14 +184,11 @@ pub(super) struct CsvFields<'a> {
     pub(super) rec: &'a csv::ByteRecord,
     /// The row's bytes, when valid UTF-8 as a whole: checked once, not cell by cell.
     pub(super) whole: Option<&'a str>,
-    /// The id derived from the row's content, when the file has no id column.
-    pub(super) derived: Option<String>,
 }
 
 impl<'a> CsvFields<'a> {
     pub(super) fn new(header: &'a Header, rec: &'a csv::ByteRecord) -> Self {
-        let derived = header.derived_id.map(|_| content_id(header.content.iter().map(|&i| rec.get(i).unwrap_or(b""))));
-        CsvFields { header, rec, whole: std::str::from_utf8(rec.as_slice()).ok(), derived }
+        CsvFields { header, rec, whole: std::str::from_utf8(rec.as_slice()).ok() }
     }
 }
 
@@ -202,7 +196,9 @@ impl CsvFields<'_> {
     #[inline(always)]
     fn cell(&self, name: &str) -> FieldResult<Option<&str>> {
         let Some(i) = self.header.get(name) else {
-            return Ok(if self.header.derived_id == Some(name) { self.derived.as_deref() } else { None });
+            // A file without its id column: a stand-in, replaced by the id from the row's
+            // content once the row is read (`Record::content_id`).
+            return Ok(if self.header.derived_id == Some(name) { Some("(derived)") } else { None });
         };
         // A cell of a row that is valid UTF-8 as a whole is a slice of it, unless the cell cuts a
         // character (then it is not valid on its own, and said so below).
@@ -227,6 +223,9 @@ impl CsvFields<'_> {
 impl Fields for CsvFields<'_> {
     fn dates(&self) -> &DateRule {
         &self.header.rules.dates
+    }
+    fn derives_id(&self) -> bool {
+        self.header.derived_id.is_some()
     }
     #[inline(always)]
     fn raw(&self, name: &str) -> FieldResult<Option<&str>> {
@@ -321,9 +320,7 @@ pub(super) fn header_from(
     let derive = id_field.filter(|id| !map.contains_key(*id));
     let missing: Vec<&str> = required.iter().copied().filter(|r| !map.contains_key(*r) && Some(*r) != derive).collect();
     if !missing.is_empty() || !unmapped.is_empty() {
-        let found: Vec<String> = names.iter().map(|c| norm(c).to_string()).collect();
         let shown: Vec<String> = names.iter().map(|c| c.trim_start_matches('\u{feff}').trim().to_string()).collect();
-        let _ = found;
         let mut why = if missing.is_empty() { String::new() } else { header_problem(&missing, &shown) };
         if !unmapped.is_empty() {
             if !why.is_empty() {
@@ -334,12 +331,7 @@ pub(super) fn header_from(
         return Err(err(names.len() as u64 + 1, why));
     }
     let mut header = Header::with_rules(map, rules);
-    if let Some(id) = derive {
-        header.derived_id = Some(id);
-        let mut order: Vec<usize> = (0..names.len()).collect();
-        order.sort_by_key(|&i| norm(&names[i]));
-        header.content = order;
-    }
+    header.derived_id = derive;
     Ok((header, names.len()))
 }
 

@@ -5,21 +5,10 @@ use super::source::{ApiRows, Input, Options, Response, Rows};
 use super::*;
 use serde_json::Value;
 
-pub(super) fn rows(input: &Input, opts: &Options, rules: &Arc<Rules>) -> Result<Box<dyn Rows>, RowError> {
+pub(super) fn rows(input: Input, opts: &Options, rules: &Arc<Rules>) -> Box<dyn Rows> {
     let kind = opts.kind;
     let rules = rules.clone();
-    // Read as one "API" file: whole, with its lines known.
-    let one = Input::new(&input.name, input.len, {
-        let data = input.read_capped(super::source::MAX_RESPONSE).map_err(|e| RowError {
-            file: input.name.to_string(),
-            line: 1,
-            column: 1,
-            reason: e,
-        })?;
-        let data: Arc<[u8]> = data.into();
-        move || Ok(Box::new(io::Cursor::new(data.clone())) as Box<dyn Read + Send>)
-    });
-    Ok(Box::new(ApiRows::new(vec![one], move |input: &Input, rs: Vec<Response>, out: &mut VecDeque<_>| {
+    Box::new(ApiRows::new(vec![input], move |input: &Input, rs: Vec<Response>, out: &mut VecDeque<_>| {
         for r in rs {
             // One object per line (`--format json` given JSON Lines): each object is a row.
             if r.value.as_object().is_some_and(|o| !o.values().any(Value::is_array)) {
@@ -70,7 +59,7 @@ pub(super) fn rows(input: &Input, opts: &Options, rules: &Arc<Rules>) -> Result<
                 );
             }
         }
-    })))
+    }))
 }
 
 /// The rows of a JSON document: itself when an array, else the one array among its members

@@ -38,8 +38,8 @@ pub(super) fn rows(inputs: Vec<Input>, opts: &Options) -> Result<Box<dyn Rows>, 
     // Participants of each conversation, per platform: the page is the one they all share.
     let mut shared: [Option<Vec<String>>; 2] = [None, None];
     let mut post_authors: Vec<String> = Vec::new();
-    for input in &inputs {
-        for r in super::source::responses(input)? {
+    let (inputs, unreadable) = super::source::learn_each(inputs, |_, rs| {
+        for r in rs {
             walk_objects(&r.value, &mut |o| {
                 if let Some(ps) = o.get("participants").and_then(|p| p.get("data")).and_then(Value::as_array) {
                     let ig = ps.iter().any(|p| p.get("username").is_some());
@@ -55,11 +55,10 @@ pub(super) fn rows(inputs: Vec<Input>, opts: &Options) -> Result<Box<dyn Rows>, 
                         Some(prev) => prev.into_iter().filter(|x| ids.contains(x)).collect(),
                     });
                 }
-                if let (Some(id), Some(t)) = (o.get("id").and_then(id_of), o.get("created_time")) {
-                    if is_post(o) {
-                        if let Some(page) = id.split_once('_').map(|(p, _)| p.to_string()) {
-                            post_authors.push(page);
-                        }
+                let time = o.get("created_time").or_else(|| o.get("timestamp"));
+                if let (Some(id), Some(t)) = (o.get("id").and_then(id_of), time) {
+                    if let Some(page) = post_page(o) {
+                        post_authors.extend(page);
                         l.posts.insert(id, t.clone());
                     }
                 }
@@ -70,24 +69,22 @@ pub(super) fn rows(inputs: Vec<Input>, opts: &Options) -> Result<Box<dyn Rows>, 
                 }
             });
         }
+    });
+    // The accounts given (by id, or by the name the dump gives them), and those the dump shows:
+    // a page given alone still leaves its Instagram account recognised.
+    for g in given {
+        let by_name = l.names.iter().find(|(_, n)| n.eq_ignore_ascii_case(&g)).map(|(id, _)| id.clone());
+        l.own.push(by_name.unwrap_or(g));
     }
-    if !given.is_empty() {
-        // Handles given by name are turned into ids where the dump names them.
-        for g in given {
-            let by_name = l.names.iter().find(|(_, n)| n.eq_ignore_ascii_case(&g)).map(|(id, _)| id.clone());
-            l.own.push(by_name.unwrap_or(g));
+    for ids in shared.iter().flatten() {
+        if let [one] = ids.as_slice() {
+            l.own.push(one.clone());
         }
-    } else {
-        for ids in shared.iter().flatten() {
-            if let [one] = ids.as_slice() {
-                l.own.push(one.clone());
-            }
-        }
-        post_authors.sort();
-        post_authors.dedup();
-        l.own.extend(post_authors);
-        l.own.sort();
-        l.own.dedup();
+    }
+    l.own.extend(post_authors);
+    l.own.sort();
+    l.own.dedup();
+    {
         if l.own.is_empty() {
             let first = inputs.first().map_or(String::new(), |i| i.name.to_string());
             return Err(RowError {
@@ -99,23 +96,47 @@ pub(super) fn rows(inputs: Vec<Input>, opts: &Options) -> Result<Box<dyn Rows>, 
         }
     }
     let l = Arc::new(l);
-    Ok(Box::new(ApiRows::new(inputs, move |input: &Input, rs: Vec<Response>, out: &mut VecDeque<_>| {
+    let rows = ApiRows::new(inputs, move |input: &Input, rs: Vec<Response>, out: &mut VecDeque<_>| {
         for r in &rs {
             response_rows(input, r, &l, out);
         }
-    })))
+    });
+    Ok(Box::new(rows.said_first(unreadable)))
 }
 
 fn name_of(p: &Value) -> Option<String> {
     p.get("name").or_else(|| p.get("username")).and_then(Value::as_str).map(str::to_string)
 }
 
-/// A post of a feed (not a comment): it has a post's own edges or fields.
-fn is_post(o: &serde_json::Map<String, Value>) -> bool {
-    o.get("parent").is_none()
-        && ["permalink_url", "insights", "reactions", "shares", "story", "full_picture", "status_type", "attachments"]
-            .iter()
-            .any(|k| o.contains_key(*k))
+/// An Instagram media object (a post of an Instagram account).
+fn ig_media(o: &serde_json::Map<String, Value>) -> bool {
+    ["media_type", "media_url", "caption", "permalink", "media_product_type"].iter().any(|k| o.contains_key(*k))
+}
+
+/// Whether an object is a post, and its page when known. A Facebook post's id is
+/// `<page>_<post>` and the page wrote it; a comment's is `<post>_<comment>`, written by someone
+/// else (asked with `reactions` or `attachments`, it has a post's fields: they do not decide).
+fn post_page(o: &serde_json::Map<String, Value>) -> Option<Option<String>> {
+    if o.get("parent").is_some() {
+        return None;
+    }
+    if ig_media(o) {
+        return Some(o.get("owner").and_then(|w| w.get("id")).and_then(id_of));
+    }
+    let id = o.get("id").and_then(id_of)?;
+    let (prefix, _) = id.split_once('_')?;
+    let from = o.get("from").and_then(|f| f.get("id")).and_then(id_of);
+    let permalink = o.get("permalink_url").and_then(Value::as_str).unwrap_or("");
+    let by_page = match from {
+        Some(f) => f == prefix,
+        None => permalink.contains("/posts/") || o.contains_key("status_type") || o.contains_key("story"),
+    };
+    by_page.then(|| Some(prefix.to_string()))
+}
+
+/// A post in the second pass: its page is known.
+fn is_post(o: &serde_json::Map<String, Value>, l: &Learned) -> bool {
+    o.get("parent").is_none() && (own_post(o, l) || ig_media(o) || post_page(o).is_some())
 }
 
 /// Every object of a response, depth first.
@@ -156,7 +177,7 @@ fn response_rows(input: &Input, r: &Response, l: &Learned, out: &mut VecDeque<Re
                 let Some(o) = item.as_object() else { continue };
                 if o.contains_key("participants") || o.get("messages").is_some() {
                     conversation(input, r, o, l, out);
-                } else if is_post(o) || o.get("comments").is_some() && o.get("parent").is_none() && own_post(o, l) {
+                } else if is_post(o, l) {
                     post(input, r, o, l, out);
                 } else if o.get("id").and_then(id_of).is_some_and(|id| id.starts_with("m_")) {
                     message(input, r, o, None, l, out);
@@ -166,13 +187,30 @@ fn response_rows(input: &Input, r: &Response, l: &Learned, out: &mut VecDeque<Re
                 }
             }
         }
+        // One object asked by its id: a conversation, or a post (or comment) with its comments.
+        _ if top.contains_key("participants") || top.contains_key("messages") => conversation(input, r, top, l, out),
+        _ if is_post(top, l) => post(input, r, top, l, out),
+        _ if top.contains_key("comments") || top.contains_key("replies") => {
+            let from = top.get("from").and_then(|f| f.get("id")).and_then(id_of).unwrap_or_default();
+            comment(input, r, top, None, &account(l, &[&from]), l, out);
+        }
         _ => {
             // Several ids at once (`?ids=…`): an object of responses keyed by id.
+            let mut any = false;
             for v in top.values() {
                 if let Some(Value::Array(items)) = v.get("data") {
+                    any = true;
                     let insights: Vec<&Value> = items.iter().filter(|x| x.get("values").is_some()).collect();
                     insight_posts(input, r, &insights, l, out);
                 }
+            }
+            if !any {
+                out.push_back(refused(
+                    input,
+                    r.line,
+                    "nothing Baromètre reads in this Graph response (conversations, a feed, comments or insights)"
+                        .into(),
+                ));
             }
         }
     }
@@ -454,10 +492,26 @@ fn insight_post(
         out.push_back(refused(input, line, format!("post {post}: its insights have no {missing}: ask the API for it")));
         return;
     };
-    let engagements = metric(&["post_engaged_users"]).unwrap_or_else(|| {
-        let reactions = extra.reactions.or_else(|| metric(&["post_reactions_by_type_total"])).unwrap_or(0);
-        reactions + extra.comments.unwrap_or(0) + extra.shares.unwrap_or(0) + metric(&["post_clicks"]).unwrap_or(0)
-    });
+    let parts = [
+        extra.reactions.or_else(|| metric(&["post_reactions_by_type_total"])),
+        extra.comments,
+        extra.shares,
+        metric(&["post_clicks"]),
+    ];
+    let engagements = match metric(&["post_engaged_users"]) {
+        Some(e) => e,
+        // Counts of nothing are no zero: a post whose export holds no interaction at all is
+        // refused, naming what to ask for.
+        None if parts.iter().all(Option::is_none) => {
+            out.push_back(refused(
+                input,
+                line,
+                format!("post {post}: no engagement in the export: ask for `post_clicks` and `post_reactions_by_type_total` (or the post's `reactions`, `comments`, `shares` summaries)"),
+            ));
+            return;
+        }
+        None => parts.iter().flatten().sum(),
+    };
     let Some(published) = l.posts.get(&post) else {
         out.push_back(refused(
             input,

@@ -55,6 +55,20 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every kind, in the order summaries list them.
+    pub const ALL: [Kind; 10] = [
+        Kind::Messages,
+        Kind::ConversationEvents,
+        Kind::Surveys,
+        Kind::SurveyInvitations,
+        Kind::Contacts,
+        Kind::Posts,
+        Kind::Customers,
+        Kind::Orders,
+        Kind::Reviews,
+        Kind::Probes,
+    ];
+
     pub fn parse(s: &str) -> Option<Kind> {
         match s {
             "messages" => Some(Kind::Messages),
@@ -138,26 +152,6 @@ pub enum Format {
     Twcs,
 }
 
-impl Format {
-    pub fn parse(s: &str) -> Option<Format> {
-        match s {
-            "csv" => Some(Format::Csv),
-            "jsonl" | "ndjson" | "json" => Some(Format::Jsonl),
-            "twcs" => Some(Format::Twcs),
-            _ => None,
-        }
-    }
-    /// Guesses from the file name: `.jsonl`/`.ndjson` are JSON Lines, anything else CSV.
-    pub fn from_path(path: &str) -> Format {
-        let p = path.to_ascii_lowercase();
-        if p.ends_with(".jsonl") || p.ends_with(".ndjson") || p.ends_with(".json") {
-            Format::Jsonl
-        } else {
-            Format::Csv
-        }
-    }
-}
-
 /// A validated row.
 // Messages are nearly every row: boxing them would cost an allocation each for no gain.
 #[allow(clippy::large_enum_variant)]
@@ -192,6 +186,116 @@ impl Record {
         }
     }
 
+    /// Every field of the row in a fixed order, each followed by a separator (absent: a lone
+    /// `0x1e`): a spelling that stays the same from one build to the next, unlike `Debug`'s. What a
+    /// stored row's fingerprint is computed from.
+    pub fn spell(&self, out: &mut Vec<u8>) {
+        let mut w = Speller(out);
+        match self {
+            Record::Message(m) => {
+                w.s(&m.message_id).s(&m.account);
+                Self::spell_message(m, &mut w);
+                w.b(Some(m.bot)).b(m.public).o(m.kind.as_deref()).b(m.in_scope).b(m.actionable);
+                w.f(m.handle_seconds).o(m.team.as_deref()).i(i64::from(m.created_at.offset_s));
+            }
+            Record::Event(e) => {
+                w.s(&e.conversation_id).s(e.event.as_str()).t(e.at).o(e.agent_id.as_deref());
+            }
+            Record::Survey(a) => {
+                w.s(&a.response_id).o(a.account.as_deref());
+                Self::spell_survey(a, &mut w);
+                w.f(a.scale_min).f(a.scale_max).o(a.agent_id.as_deref()).o(a.channel.as_deref());
+                w.o(a.comment.as_deref());
+            }
+            Record::Invitation(i) => {
+                w.s(&i.invitation_id).o(i.account.as_deref()).s(&i.survey).t(i.sent_at);
+                w.o(i.channel.as_deref()).o(i.theme.as_deref()).o(i.customer_id.as_deref());
+            }
+            Record::Contact(c) => {
+                w.s(&c.contact_id).s(&c.account).s(&c.channel).t(c.queued_at);
+                w.o(c.answered_at.map(|x| x.to_rfc3339()).as_deref()).o(c.ended_at.map(|x| x.to_rfc3339()).as_deref());
+                w.o(c.agent_id.as_deref());
+            }
+            Record::Post(p) => {
+                w.s(&p.post_id).s(&p.account).s(&p.channel).t(p.published_at).o(p.theme.as_deref());
+                w.i(p.impressions as i64).i(p.reach as i64).i(p.engagements as i64);
+            }
+            Record::Customer(c) => {
+                w.s(&c.customer_id).s(&c.account).s(&c.since.to_text());
+                w.o(c.churned_at.map(|m| m.to_text()).as_deref()).o(c.referred_by.as_deref());
+            }
+            Record::Order(o) => {
+                w.s(&o.order_id).s(&o.customer_id).s(&o.ordered_at.to_text()).f(Some(o.amount)).f(o.margin);
+                w.o(o.currency.as_deref());
+            }
+            Record::Review(r) => {
+                w.s(&r.key).o(r.conversation_id.as_deref()).o(r.reviewer.as_deref()).o(r.agent_id.as_deref());
+                w.s(&r.criterion).f(Some(r.score)).t(r.at);
+            }
+            Record::Probe(p) => {
+                w.s(&p.probe_id).s(&p.campaign).s(&p.brand).s(&p.channel).t(p.sent_at);
+                w.o(p.answered_at.map(|x| x.to_rfc3339()).as_deref());
+                w.o(p.resolution.map(Resolution::as_str)).b(p.signed);
+            }
+        }
+    }
+
+    /// What a message is, whatever an export adds around it: its instant, side, channel, author,
+    /// conversation and text.
+    fn spell_message(m: &Message, w: &mut Speller) {
+        w.i(m.created_at.ms).s(m.direction.as_str()).s(&m.channel).s(&m.author_id);
+        w.o(m.conversation_id.as_deref()).o(m.reply_to.as_deref()).o(m.customer_id.as_deref()).o(m.text.as_deref());
+    }
+
+    fn spell_survey(a: &SurveyAnswer, w: &mut Speller) {
+        w.s(&a.survey).t(a.answered_at).o(a.customer_id.as_deref()).o(a.conversation_id.as_deref());
+        w.f(a.score).o(a.answer.as_deref());
+    }
+
+    /// The id of a row read from a file without an id column: from what the row says, not from
+    /// every column (a status or an assignee that changes in a later export, or a column added,
+    /// leaves it as it was; so does `--account-name`), instants as UTC milliseconds (a spreadsheet
+    /// and its CSV copy give the same ids).
+    pub fn content_id(&self) -> String {
+        let mut out = Vec::with_capacity(256);
+        let mut w = Speller(&mut out);
+        match self {
+            Record::Message(m) => Self::spell_message(m, &mut w),
+            Record::Survey(a) => Self::spell_survey(a, &mut w),
+            Record::Invitation(i) => {
+                w.s(&i.survey).i(i.sent_at.ms).o(i.customer_id.as_deref()).o(i.channel.as_deref());
+            }
+            Record::Contact(c) => {
+                w.s(&c.channel).i(c.queued_at.ms).o(c.agent_id.as_deref());
+            }
+            Record::Post(p) => {
+                w.s(&p.channel).i(p.published_at.ms).o(p.theme.as_deref());
+            }
+            Record::Order(o) => {
+                w.s(&o.customer_id).s(&o.ordered_at.to_text()).f(Some(o.amount));
+            }
+            Record::Probe(p) => {
+                w.s(&p.campaign).s(&p.brand).s(&p.channel).i(p.sent_at.ms);
+            }
+            Record::Event(_) | Record::Customer(_) | Record::Review(_) => {}
+        }
+        content_id(std::iter::once(out.as_slice()))
+    }
+
+    /// Gives the row the id `id` (a row of a file without an id column).
+    fn set_id(&mut self, id: String) {
+        match self {
+            Record::Message(m) => m.message_id = id,
+            Record::Survey(a) => a.response_id = id,
+            Record::Invitation(i) => i.invitation_id = id,
+            Record::Contact(c) => c.contact_id = id,
+            Record::Post(p) => p.post_id = id,
+            Record::Order(o) => o.order_id = id,
+            Record::Probe(p) => p.probe_id = id,
+            Record::Event(_) | Record::Customer(_) | Record::Review(_) => {}
+        }
+    }
+
     /// `--account-name`: the brand every row of a source reports under (rows without an account
     /// of their own, like orders, are left as they are).
     pub fn set_account(&mut self, name: &str) {
@@ -205,6 +309,38 @@ impl Record {
             Record::Probe(p) => set(&mut p.brand, name),
             Record::Event(_) | Record::Order(_) | Record::Review(_) => {}
         }
+    }
+}
+
+/// Writes fields for [`Record::spell`].
+struct Speller<'a>(&'a mut Vec<u8>);
+
+impl Speller<'_> {
+    fn s(&mut self, v: &str) -> &mut Self {
+        self.0.extend_from_slice(v.as_bytes());
+        self.0.push(0x1f);
+        self
+    }
+    fn o(&mut self, v: Option<&str>) -> &mut Self {
+        match v {
+            Some(v) => self.s(v),
+            None => {
+                self.0.extend_from_slice(&[0x1e, 0x1f]);
+                self
+            }
+        }
+    }
+    fn i(&mut self, v: i64) -> &mut Self {
+        self.s(&v.to_string())
+    }
+    fn t(&mut self, v: Stamp) -> &mut Self {
+        self.i(v.ms).i(i64::from(v.offset_s))
+    }
+    fn f(&mut self, v: Option<f64>) -> &mut Self {
+        self.o(v.map(|x| format!("{:x}", x.to_bits())).as_deref())
+    }
+    fn b(&mut self, v: Option<bool>) -> &mut Self {
+        self.o(v.map(|x| if x { "1" } else { "0" }))
     }
 }
 
@@ -288,6 +424,10 @@ trait Fields {
     /// How this source's instants are read.
     fn dates(&self) -> &DateRule {
         &DateRule::NONE
+    }
+    /// The file has no id column: the row's id is derived from its content once it is read.
+    fn derives_id(&self) -> bool {
+        false
     }
     /// The trimmed value, `None` when the column is absent or the cell empty.
     fn get(&self, name: &str) -> Result<Option<&str>, (u64, String)>;
@@ -379,6 +519,9 @@ fn message_into<F: Fields + ?Sized>(f: &F, m: &mut Message) -> FieldResult<()> {
     };
     m.handle_seconds = match f.get("handle_seconds")? {
         None => None,
+        Some(v) if thousands_or_decimal(v) => {
+            return Err((f.col("handle_seconds"), ambiguous_number(v, "handle_seconds")))
+        }
         Some(v) => match plain_number(v).parse::<f64>() {
             Ok(x) if x.is_finite() && x >= 0.0 => Some(x),
             _ => {
@@ -423,6 +566,15 @@ fn event_from(f: &dyn Fields) -> FieldResult<ConversationEvent> {
 }
 
 fn record_from(kind: Kind, f: &dyn Fields) -> FieldResult<(u64, Record)> {
+    let (col, mut rec) = record_as_read(kind, f)?;
+    if f.derives_id() {
+        let id = rec.content_id();
+        rec.set_id(id);
+    }
+    Ok((col, rec))
+}
+
+fn record_as_read(kind: Kind, f: &dyn Fields) -> FieldResult<(u64, Record)> {
     match kind {
         Kind::Messages => message_from(f).map(|m| (f.col("message_id"), Record::Message(m))),
         Kind::ConversationEvents => event_from(f).map(|e| (f.col("conversation_id"), Record::Event(e))),
@@ -616,9 +768,30 @@ fn post_from(f: &dyn Fields) -> FieldResult<Post> {
     })
 }
 
+/// `1,234` or `12,500`: a thousands comma (English) or a decimal one (French) — never guessed.
+fn thousands_or_decimal(v: &str) -> bool {
+    let v = v.trim().trim_start_matches('-');
+    match v.split_once(',') {
+        Some((a, b)) => {
+            (1..=3).contains(&a.len())
+                && b.len() == 3
+                && a.bytes().all(|c| c.is_ascii_digit())
+                && b.bytes().all(|c| c.is_ascii_digit())
+        }
+        None => false,
+    }
+}
+
+fn ambiguous_number(v: &str, name: &str) -> String {
+    format!(
+        "`{v}` in column `{name}` reads as a thousands separator or as a decimal comma: write it without the comma, or with a decimal point"
+    )
+}
+
 fn number(f: &dyn Fields, name: &str) -> FieldResult<Option<f64>> {
     match f.get(name)? {
         None => Ok(None),
+        Some(v) if thousands_or_decimal(v) => Err((f.col(name), ambiguous_number(v, name))),
         Some(v) => match plain_number(v).parse::<f64>() {
             Ok(x) if x.is_finite() => Ok(Some(x)),
             _ => Err((f.col(name), format!("`{v}` in column `{name}` is not a number"))),

@@ -66,10 +66,11 @@ impl SourceFormat {
     }
 }
 
-type Opener = Box<dyn Fn() -> io::Result<Box<dyn Read + Send>> + Send + Sync>;
+type Opener = Arc<dyn Fn() -> io::Result<Box<dyn Read + Send>> + Send + Sync>;
 
 /// One file of a source: its name (as errors give it), its size, and how to read it (some
 /// formats read a file twice).
+#[derive(Clone)]
 pub struct Input {
     pub name: Arc<str>,
     pub len: u64,
@@ -82,7 +83,7 @@ impl Input {
         len: u64,
         open: impl Fn() -> io::Result<Box<dyn Read + Send>> + Send + Sync + 'static,
     ) -> Input {
-        Input { name: Arc::from(name), len, open: Box::new(open) }
+        Input { name: Arc::from(name), len, open: Arc::new(open) }
     }
 
     /// A file held in memory.
@@ -109,8 +110,10 @@ impl Input {
         let mut r = self.open().map_err(|e| format!("cannot read: {e}"))?;
         (&mut r).take(cap + 1).read_to_end(&mut all).map_err(|e| format!("cannot read: {e}"))?;
         if all.len() as u64 > cap {
+            // JSON documents, API pages and workbooks are read whole: past this size, split them
+            // (row-per-line formats stream whatever their size).
             return Err(format!(
-                "an API response over {} MiB: one response per file (or one per line of a .jsonl file)",
+                "a file over {} MiB of this format is not read: split it (API exports page their responses; CSV and JSON Lines stream at any size)",
                 cap >> 20
             ));
         }
@@ -134,7 +137,32 @@ pub struct Options {
     pub sheet: Option<String>,
 }
 
+/// `--delimiter`: one character, or `tab`.
+pub fn parse_delimiter(s: &str) -> Result<u8, String> {
+    match s {
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        _ if s.len() == 1 && s.is_ascii() => Ok(s.as_bytes()[0]),
+        _ => Err(format!("`{s}` is not a one-character separator (`,`, `;`, `tab`, `|`)")),
+    }
+}
+
 impl Options {
+    /// Reads as a `[mappings.NAME]` table of the configuration says (options given after it
+    /// override it).
+    pub fn apply_mapping(&mut self, m: &crate::config::Mapping) -> Result<(), String> {
+        self.rules.columns = m.columns.clone();
+        self.rules.values = m.values.clone();
+        self.rules.dates.format = m.date_format.clone();
+        self.rules.dates.zone = m.timezone.as_deref().map(crate::time::Zone::parse).transpose()?;
+        self.delimiter = m.delimiter.as_deref().map(parse_delimiter).transpose()?;
+        self.encoding = match &m.encoding {
+            Some(e) => Some(Encoding::parse(e).ok_or_else(|| format!("unknown encoding `{e}`"))?),
+            None => None,
+        };
+        self.sheet = m.sheet.clone();
+        Ok(())
+    }
+
     pub fn new(kind: Kind) -> Options {
         Options {
             kind,
@@ -164,6 +192,8 @@ pub struct Recognised {
     pub mapping: Vec<(String, String)>,
     /// The sheet read, for a workbook.
     pub sheet: Option<String>,
+    /// A problem of the whole file, said once before its rows.
+    pub warning: Option<String>,
 }
 
 impl Recognised {
@@ -198,7 +228,15 @@ impl Recognised {
             let m: Vec<String> = self.mapping.iter().map(|(f, c)| format!("{f} ← {c}")).collect();
             parts.push(format!("{} {}", if fr { "colonnes" } else { "columns" }, m.join(", ")));
         }
-        format!("{}: {}", self.file, parts.join(", "))
+        let mut line = format!("{}: {}", self.file, parts.join(", "));
+        if let Some(w) = &self.warning {
+            if parts.is_empty() {
+                line = format!("{}: ⚠ {w}", self.file);
+            } else {
+                line.push_str(&format!("\n{}: ⚠ {w}", self.file));
+            }
+        }
+        line
     }
 
     /// Whether anything was recognised that the user did not say (worth a line before the rows).
@@ -208,6 +246,7 @@ impl Recognised {
             || self.encoding.is_some_and(|e| e != Encoding::Utf8)
             || self.date_format.is_some()
             || self.sheet.is_some()
+            || self.warning.is_some()
     }
 }
 
@@ -249,7 +288,7 @@ pub struct Reading {
     in_unit: u64,
     done_bytes: u64,
     /// Rows yielded, per kind.
-    pub counts: [u64; 10],
+    counts: [u64; Kind::ALL.len()],
     rules: Arc<Rules>,
 }
 
@@ -301,7 +340,7 @@ pub fn read(inputs: Vec<Input>, opts: Options, sink: Box<dyn ReadSink + Send>) -
         unreadable: 0,
         in_unit: 0,
         done_bytes: 0,
-        counts: [0; 10],
+        counts: [0; Kind::ALL.len()],
         rules,
     };
     if !errors.is_empty() {
@@ -372,6 +411,7 @@ impl Reading {
                         zone: None,
                         mapping: Vec::new(),
                         sheet: None,
+                        warning: None,
                     });
                 }
                 match api_rows(format, inputs, &opts) {
@@ -492,6 +532,7 @@ fn open_file(input: Input, opts: &Options, rules: &Arc<Rules>) -> Result<(Box<dy
         zone: rules.dates.zone.map(|z| z.name()),
         mapping: rules.columns.clone(),
         sheet: None,
+        warning: None,
     };
     if format == SourceFormat::Xlsx {
         let (rows, sheet) = super::xlsx::open(&input, opts, rules)?;
@@ -522,7 +563,7 @@ fn open_file(input: Input, opts: &Options, rules: &Arc<Rules>) -> Result<(Box<dy
         SourceFormat::Jsonl => {
             checked(RecordReader::with_rules(&name, opts.kind, Format::Jsonl, open()?, b',', rules.clone()))?
         }
-        SourceFormat::Json => super::json::rows(&input, opts, rules)?,
+        SourceFormat::Json => super::json::rows(input.clone(), opts, rules),
         _ => {
             let mut text = Vec::new();
             decode::utf8_reader(&head[..], enc).read_to_end(&mut text).map_err(|e| err(format!("cannot read: {e}")))?;
@@ -531,12 +572,24 @@ fn open_file(input: Input, opts: &Options, rules: &Arc<Rules>) -> Result<(Box<dy
                 rec.separator = Some(d);
             }
             let mut rules = rules.clone();
+            let mut sample = None;
             if rules.dates.format.is_none() {
-                if let Some(f) = date_layout(&text, d, opts, &rules).map_err(err)? {
+                if let Some((f, v)) = date_layout(&text, d, opts, &rules).map_err(err)? {
                     let mut r = (*rules).clone();
                     r.dates.format = Some(f.to_string());
                     rec.date_format = Some(f.to_string());
                     rules = Arc::new(r);
+                    sample = Some(v);
+                }
+            }
+            // Wall-clock times without their zone: said once, before the rows (each is refused:
+            // a row of the file that carries its offset is still taken).
+            if let (Some(f), None) = (&rules.dates.format, rules.dates.zone) {
+                if !f.contains("%z") && !matches!(opts.kind, Kind::Customers | Kind::Orders) {
+                    let like = sample.map_or(String::new(), |v| format!(" (like `{v}`)"));
+                    rec.warning = Some(format!(
+                        "the file's times{like} carry no zone: its rows are refused until --tz says which (e.g. --tz Europe/Paris)"
+                    ));
                 }
             }
             checked(RecordReader::with_rules(&name, opts.kind, Format::Csv, open()?, d, rules))?
@@ -545,10 +598,30 @@ fn open_file(input: Input, opts: &Options, rules: &Arc<Rules>) -> Result<(Box<dy
     Ok((rows, rec))
 }
 
+/// Whether a file is the canonical CSV as written (UTF-8, commas, every required column and the
+/// id, RFC 3339 instants): then it needs no rule of this module and may be read in parts, on
+/// several cores, by the plain reader.
+pub fn reads_plainly(name: &str, head: &[u8], kind: Kind) -> bool {
+    if detect(name, head) != SourceFormat::Csv
+        || decode::detect(head) != Encoding::Utf8
+        || sniff_delimiter(head) != b','
+    {
+        return false;
+    }
+    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(head);
+    let Ok(h) = rdr.headers() else { return false };
+    let names: Vec<String> = h.iter().map(|n| n.trim_start_matches('\u{feff}').trim().to_ascii_lowercase()).collect();
+    let has = |c: &str| names.iter().any(|n| n == c);
+    if !kind.required().iter().all(|c| has(c)) || kind.id_field().is_some_and(|id| !has(id)) {
+        return false;
+    }
+    matches!(date_layout(head, b',', &Options::new(kind), &Rules::default()), Ok(None))
+}
+
 /// The layout of a delimited file's instants, from the rows of its first 64 KiB: `None` when
 /// they are RFC 3339; refused once, whole, when they fit both day-first and month-first layouts
 /// or none.
-fn date_layout(head: &[u8], d: u8, opts: &Options, rules: &Rules) -> Result<Option<&'static str>, String> {
+fn date_layout(head: &[u8], d: u8, opts: &Options, rules: &Rules) -> Result<Option<(&'static str, String)>, String> {
     let field = opts.kind.instant_field();
     if matches!(opts.kind, Kind::Customers | Kind::Orders) {
         return Ok(None);
@@ -572,7 +645,7 @@ fn date_layout(head: &[u8], d: u8, opts: &Options, rules: &Rules) -> Result<Opti
     let refs: Vec<&str> = values.iter().map(String::as_str).collect();
     match guess_date_format(&refs) {
         DateGuess::Rfc3339 => Ok(None),
-        DateGuess::Format(f) => Ok(Some(f)),
+        DateGuess::Format(f) => Ok(Some((f, refs[0].to_string()))),
         DateGuess::Ambiguous(day, month) => Err(format!(
             "the dates of column `{field}` (like `{}`) read both day first and month first: say which with --date-format '{day}' (day first) or --date-format '{month}' (month first)",
             refs[0]
@@ -604,29 +677,44 @@ pub(super) struct Response {
     pub start: usize,
     pub end: usize,
     pub line: u64,
+    /// Offsets of the text's line breaks (shared by the file's responses): a line is found by a
+    /// binary search, not by counting from the top each time.
+    breaks: Arc<[usize]>,
+    /// Where the last id was found: rows come in the order of the text, so the next is searched
+    /// from there.
+    cursor: std::cell::Cell<usize>,
 }
 
 impl Response {
+    fn line_at(&self, offset: usize) -> u64 {
+        self.breaks.partition_point(|&b| b < offset) as u64 + 1
+    }
+
     /// The line of the first `"key": value` of this response whose value is `id` (a number or
     /// a string), else the response's first line: where a row's error is shown.
     pub fn line_of(&self, key: &str, id: &str) -> u64 {
-        let part = &self.text[self.start..self.end];
         let pats = [
             format!("\"{key}\":\"{id}\""),
             format!("\"{key}\": \"{id}\""),
             format!("\"{key}\":{id}"),
             format!("\"{key}\": {id}"),
         ];
-        let at = pats
-            .iter()
-            .filter_map(|p| {
-                part.match_indices(p.as_str())
-                    .find(|(i, m)| !part[i + m.len()..].starts_with(|c: char| c.is_ascii_digit()))
-                    .map(|(i, _)| i)
-            })
-            .min();
-        match at {
-            Some(i) => self.line + part[..i].bytes().filter(|&b| b == b'\n').count() as u64,
+        let find = |from: usize| {
+            let part = &self.text[from..self.end];
+            pats.iter()
+                .filter_map(|p| {
+                    part.match_indices(p.as_str())
+                        .find(|(i, m)| !part[i + m.len()..].starts_with(|c: char| c.is_ascii_digit()))
+                        .map(|(i, _)| from + i)
+                })
+                .min()
+        };
+        let from = self.cursor.get().max(self.start);
+        match find(from).or_else(|| if from > self.start { find(self.start) } else { None }) {
+            Some(at) => {
+                self.cursor.set(at);
+                self.line_at(at)
+            }
             None => self.line,
         }
     }
@@ -641,6 +729,7 @@ pub(super) fn responses(input: &Input) -> Result<Vec<Response>, RowError> {
     decode::utf8_reader(&bytes[..], enc).read_to_string(&mut text).map_err(|e| err(1, format!("cannot read: {e}")))?;
     drop(bytes);
     let text: Arc<str> = Arc::from(text.trim_start_matches('\u{feff}'));
+    let breaks: Arc<[usize]> = memchr::memchr_iter(b'\n', text.as_bytes()).collect();
     let mut out = Vec::new();
     let mut de = serde_json::Deserializer::from_str(&text).into_iter::<serde_json::Value>();
     let mut start = 0usize;
@@ -652,8 +741,16 @@ pub(super) fn responses(input: &Input) -> Result<Vec<Response>, RowError> {
             None => break,
             Some(Ok(value)) => {
                 let end = de.byte_offset();
-                let line = 1 + text[..begin].bytes().filter(|&b| b == b'\n').count() as u64;
-                out.push(Response { value, text: text.clone(), start: begin, end, line });
+                let line = breaks.partition_point(|&b| b < begin) as u64 + 1;
+                out.push(Response {
+                    value,
+                    text: text.clone(),
+                    start: begin,
+                    end,
+                    line,
+                    breaks: breaks.clone(),
+                    cursor: std::cell::Cell::new(begin),
+                });
                 start = end;
             }
             Some(Err(e)) => {
@@ -685,6 +782,33 @@ where
     pub fn new(inputs: Vec<Input>, make: F) -> ApiRows<F> {
         ApiRows { inputs: inputs.into(), queue: VecDeque::new(), make, bytes: 0 }
     }
+
+    /// Files that could not be read in the first pass, said first (once each).
+    pub fn said_first(mut self, errors: Vec<RowError>) -> Self {
+        self.queue.extend(errors.into_iter().map(Err));
+        self
+    }
+}
+
+/// The first pass of an API source: each readable file's responses handed to `learn`. A file that
+/// cannot be read (cut short, not JSON, too large) is left out of the second pass and its error
+/// returned, to be said once: the other files are read all the same.
+pub(super) fn learn_each(
+    inputs: Vec<Input>,
+    mut learn: impl FnMut(&Input, &[Response]),
+) -> (Vec<Input>, Vec<RowError>) {
+    let mut good = Vec::with_capacity(inputs.len());
+    let mut bad = Vec::new();
+    for input in inputs {
+        match responses(&input) {
+            Ok(rs) => {
+                learn(&input, &rs);
+                good.push(input);
+            }
+            Err(e) => bad.push(e),
+        }
+    }
+    (good, bad)
 }
 
 impl<F> Iterator for ApiRows<F>
@@ -833,6 +957,7 @@ mod tests {
     #[case::both(&["02/03/2026 09:15", "04/03/2026 10:00"], DateGuess::Ambiguous("%d/%m/%Y %H:%M", "%m/%d/%Y %H:%M"))]
     #[case::iso_without_zone(&["2026-03-02 09:15:00"], DateGuess::Format("%Y-%m-%d %H:%M:%S"))]
     #[case::unknown(&["mardi 3 mars"], DateGuess::Unknown("mardi 3 mars".into()))]
+    #[case::two_digit_years(&["13/03/26 09:15", "14/03/26 10:00"], DateGuess::Format("%d/%m/%y %H:%M"))]
     fn date_layouts_are_recognised_and_never_guessed_when_two_fit(#[case] values: &[&str], #[case] g: DateGuess) {
         assert_eq!(guess_date_format(values), g);
     }

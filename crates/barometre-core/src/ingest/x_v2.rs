@@ -33,19 +33,20 @@ pub(super) fn rows(inputs: Vec<Input>, opts: &Options) -> Result<Box<dyn Rows>, 
                     .into(),
         });
     }
-    let mut users: HashMap<String, String> = HashMap::default();
+    // lower-cased handle → (id, handle as written).
+    let mut users: HashMap<String, (String, String)> = HashMap::default();
     let mut superseded = std::collections::HashSet::new();
-    for input in &inputs {
-        for r in super::source::responses(input)? {
+    let (inputs, unreadable) = super::source::learn_each(inputs, |_, rs| {
+        for r in rs {
             for u in
                 r.value.get("includes").and_then(|i| i.get("users")).and_then(Value::as_array).into_iter().flatten()
             {
                 if let (Some(id), Some(name)) = (u.get("id").and_then(id_of), u.get("username").and_then(Value::as_str))
                 {
-                    users.insert(name.to_ascii_lowercase(), id);
+                    users.insert(name.to_ascii_lowercase(), (id, name.to_string()));
                 }
             }
-            for t in r.value.get("data").and_then(Value::as_array).into_iter().flatten() {
+            for t in data_items(&r.value) {
                 let Some(id) = t.get("id").and_then(id_of) else { continue };
                 for e in t.get("edit_history_tweet_ids").and_then(Value::as_array).into_iter().flatten() {
                     if let Some(e) = id_of(e).filter(|e| *e != id) {
@@ -54,7 +55,7 @@ pub(super) fn rows(inputs: Vec<Input>, opts: &Options) -> Result<Box<dyn Rows>, 
                 }
             }
         }
-    }
+    });
     let mut own = Vec::new();
     let mut handle = String::new();
     for a in &opts.accounts {
@@ -63,11 +64,16 @@ pub(super) fn rows(inputs: Vec<Input>, opts: &Options) -> Result<Box<dyn Rows>, 
         if !a.starts_with('@') && bare.bytes().all(|b| b.is_ascii_digit()) {
             own.push(bare.to_string());
             if handle.is_empty() {
-                handle = users.iter().find(|(_, id)| *id == bare).map_or(bare.to_string(), |(n, _)| n.clone());
+                handle = users.values().find(|(id, _)| id == bare).map_or(bare.to_string(), |(_, n)| n.clone());
             }
         } else {
             match users.get(&bare.to_ascii_lowercase()) {
-                Some(id) => own.push(id.clone()),
+                Some((id, name)) => {
+                    own.push(id.clone());
+                    if handle.is_empty() {
+                        handle = name.clone();
+                    }
+                }
                 None => {
                     return Err(RowError {
                         file: first,
@@ -85,23 +91,30 @@ pub(super) fn rows(inputs: Vec<Input>, opts: &Options) -> Result<Box<dyn Rows>, 
         }
     }
     let l = Arc::new(Learned { own, handle, superseded });
-    Ok(Box::new(ApiRows::new(inputs, move |input: &Input, rs: Vec<Response>, out: &mut VecDeque<_>| {
+    let rows = ApiRows::new(inputs, move |input: &Input, rs: Vec<Response>, out: &mut VecDeque<_>| {
         for r in &rs {
-            if let Some(errs) = r.value.get("errors").and_then(Value::as_array) {
-                // Deleted or protected tweets the page refers to: not rows, nothing lost.
-                let _ = errs;
-            }
-            let Some(items) = r.value.get("data").and_then(Value::as_array) else {
+            // `errors` name deleted or protected tweets the page refers to: not rows of it.
+            if r.value.get("data").is_none() {
                 if r.value.get("meta").is_none() {
                     out.push_back(refused(input, r.line, "not an X API v2 page (no `data`, no `meta`)".into()));
                 }
                 continue;
-            };
-            for t in items {
+            }
+            for t in data_items(&r.value) {
                 item(input, r, t, &l, out);
             }
         }
-    })))
+    });
+    Ok(Box::new(rows.said_first(unreadable)))
+}
+
+/// A page's `data`: a list of tweets, or one tweet (a lookup by id).
+fn data_items(v: &Value) -> Box<dyn Iterator<Item = &Value> + '_> {
+    match v.get("data") {
+        Some(Value::Array(a)) => Box::new(a.iter()),
+        Some(one @ Value::Object(_)) => Box::new(std::iter::once(one)),
+        _ => Box::new(std::iter::empty()),
+    }
 }
 
 fn item(input: &Input, r: &Response, t: &Value, l: &Learned, out: &mut VecDeque<Result<Located, RowError>>) {
@@ -116,6 +129,13 @@ fn item(input: &Input, r: &Response, t: &Value, l: &Learned, out: &mut VecDeque<
     let dm = t.get("dm_conversation_id").is_some() || t.get("event_type").is_some();
     if dm && t.get("event_type").and_then(Value::as_str).is_some_and(|e| e != "MessageCreate") {
         // Participants joining or leaving: not messages.
+        return;
+    }
+    let refs = t.get("referenced_tweets").and_then(Value::as_array);
+    let is_ref = |kind: &str| refs.into_iter().flatten().any(|x| x.get("type").and_then(Value::as_str) == Some(kind));
+    // A retweet repeats someone else's tweet: neither a request nor a reply (a quote says
+    // something of its own and is kept).
+    if is_ref("retweeted") {
         return;
     }
     let created = match t.get("created_at").map(api_instant) {
@@ -145,14 +165,16 @@ fn item(input: &Input, r: &Response, t: &Value, l: &Learned, out: &mut VecDeque<
         (c.map(|c| format!("x:dm:{c}")), if own { other } else { Some(author.clone()) })
     } else {
         let to = t.get("in_reply_to_user_id").and_then(id_of).filter(|u| !l.own.contains(u));
-        (
-            t.get("conversation_id").and_then(id_of).map(|c| format!("x:{c}")),
-            if own { to } else { Some(author.clone()) },
-        )
+        let customer = if own { to } else { Some(author.clone()) };
+        // Under one tweet, each customer's exchange with the company is its own conversation (as
+        // each comment thread of a Facebook post): answering one customer answers no other.
+        let conv = t.get("conversation_id").and_then(id_of).map(|c| match &customer {
+            Some(u) => format!("x:{c}:{u}"),
+            None => format!("x:{c}"),
+        });
+        (conv, customer)
     };
-    let reply_to = t
-        .get("referenced_tweets")
-        .and_then(Value::as_array)
+    let reply_to = refs
         .and_then(|a| a.iter().find(|x| x.get("type").and_then(Value::as_str) == Some("replied_to")))
         .and_then(|x| x.get("id"))
         .and_then(id_of)

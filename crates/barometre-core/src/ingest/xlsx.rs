@@ -71,6 +71,17 @@ fn cell_text(c: &Data) -> String {
         Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
         Data::Float(f) => f.to_string(),
         Data::Bool(b) => b.to_string(),
+        // A duration (`[h]:mm:ss`) or a time of day alone (`0:01:35`): seconds, as a
+        // `handle_seconds` column means them (never a date in 1899).
+        Data::DateTime(d) if d.is_duration() || d.as_f64() < 1.0 => {
+            let secs = d.as_f64() * 86_400.0;
+            let r = secs.round();
+            if (secs - r).abs() < 1e-6 {
+                format!("{}", r as i64)
+            } else {
+                secs.to_string()
+            }
+        }
         Data::DateTime(d) => match d.as_datetime() {
             Some(t) if d.is_datetime() => {
                 if t.and_utc().timestamp_subsec_millis() == 0 {

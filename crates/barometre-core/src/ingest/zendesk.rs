@@ -63,8 +63,8 @@ fn via_channel(v: Option<&Value>) -> Option<String> {
 pub(super) fn rows(inputs: Vec<Input>, _opts: &Options) -> Result<Box<dyn Rows>, RowError> {
     let mut l = Learned::default();
     let mut has_history = false;
-    for input in &inputs {
-        for r in super::source::responses(input)? {
+    let (inputs, unreadable) = super::source::learn_each(inputs, |_, rs| {
+        for r in rs {
             for u in array(&r.value, "users") {
                 if let (Some(id), Some(role)) = (u.get("id").and_then(id_of), u.get("role").and_then(Value::as_str)) {
                     l.roles.insert(id, role.to_ascii_lowercase());
@@ -99,8 +99,8 @@ pub(super) fn rows(inputs: Vec<Input>, _opts: &Options) -> Result<Box<dyn Rows>,
             }
             has_history |= r.value.get("satisfaction_ratings").is_some();
         }
-    }
-    if !has_history {
+    });
+    if !has_history && unreadable.is_empty() {
         let first = inputs.first().map_or(String::new(), |i| i.name.to_string());
         return Err(RowError {
             file: first,
@@ -110,7 +110,7 @@ pub(super) fn rows(inputs: Vec<Input>, _opts: &Options) -> Result<Box<dyn Rows>,
         });
     }
     let l = Arc::new(l);
-    Ok(Box::new(ApiRows::new(inputs, move |input: &Input, rs: Vec<Response>, out: &mut VecDeque<_>| {
+    let rows = ApiRows::new(inputs, move |input: &Input, rs: Vec<Response>, out: &mut VecDeque<_>| {
         for r in &rs {
             for e in array(&r.value, "ticket_events") {
                 event(input, r, e, &l, out);
@@ -119,16 +119,19 @@ pub(super) fn rows(inputs: Vec<Input>, _opts: &Options) -> Result<Box<dyn Rows>,
                 rating(input, r, s, &l, out);
             }
         }
-    })))
+    });
+    Ok(Box::new(rows.said_first(unreadable)))
 }
 
 fn array<'a>(v: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {
     v.get(key).and_then(Value::as_array).into_iter().flatten()
 }
 
+/// A comment event: `Comment`, and the channel-specific kinds of the audits reference
+/// (`VoiceComment`, `FacebookComment`, `TwitterComment`…).
 fn is_comment(c: &Value) -> bool {
     let t = |k: &str| c.get(k).and_then(Value::as_str);
-    t("event_type") == Some("Comment") || t("type") == Some("Comment")
+    t("event_type").or_else(|| t("type")).is_some_and(|k| k.ends_with("Comment"))
 }
 
 /// A child event's instant: its own `created_at`, else its audit's (`created_at`, `timestamp`).
@@ -188,7 +191,8 @@ fn event(input: &Input, r: &Response, e: &Value, l: &Learned, out: &mut VecDeque
                 Some("end-user") | Some("end_user") => true,
                 Some(_) => false,
                 None if requester.as_deref() == Some(author.as_str()) => true,
-                None if requester.is_some() => false,
+                // Anyone else without a known role (a colleague in copy, a deleted user) is not
+                // taken for an agent: that would close the customer's request.
                 None => {
                     out.push_back(refused(
                         input,
@@ -219,7 +223,8 @@ fn event(input: &Input, r: &Response, e: &Value, l: &Learned, out: &mut VecDeque
             continue;
         }
         let kind = c.get("event_type").or_else(|| c.get("type")).and_then(Value::as_str);
-        if kind != Some("Change") {
+        // A change of status, or a ticket created already solved (a call logged after the fact).
+        if kind != Some("Change") && kind != Some("Create") {
             continue;
         }
         // The incremental export names the changed field by its key (`"status": "solved"`); the
