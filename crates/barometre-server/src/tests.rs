@@ -714,3 +714,38 @@ mod under_load {
         assert!(body.len() < 2_000, "{}", body.len());
     }
 }
+
+#[tokio::test]
+async fn an_api_dump_and_a_french_export_import_through_the_api_as_through_the_cli() {
+    let w = world();
+    // A Zendesk events page, recognised from its content: comments and a resolution.
+    let events = r#"{"ticket_events":[
+{"id":1,"ticket_id":5,"created_at":"2026-03-20T09:00:00Z","updater_id":801,"event_type":"Audit","via":"Email","child_events":[
+ {"id":11,"event_type":"Comment","author_id":801,"public":true,"body":"Bonjour","created_at":"2026-03-20T09:00:00Z","via":{"channel":"email"}}]},
+{"id":2,"ticket_id":5,"created_at":"2026-03-20T09:30:00Z","updater_id":901,"event_type":"Audit","via":"Web form","child_events":[
+ {"id":21,"event_type":"Comment","author_id":901,"public":true,"body":"Réglé","created_at":"2026-03-20T09:30:00Z"},
+ {"id":22,"event_type":"Change","status":"solved","previous_value":"open"}]}],
+"users":[{"id":801,"role":"end-user"},{"id":901,"role":"agent"}],"end_of_stream":true}"#;
+    let (status, _, body) = call(&w, "POST", "/api/v1/import/messages", Some(&w.analyst_a), events).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let b = v(&body);
+    assert_eq!((b["inserted"].as_u64(), b["rejected_count"].as_u64()), (Some(3), Some(0)), "{body}");
+    // A French export: `;`, day-first wall-clock times read in Paris, words and columns mapped
+    // by the query (the CLI's options by the same names).
+    let csv = "message_id;created_at;direction;account;channel;author_id;conversation_id\n\
+f1;13/03/2026 09:15;Entrant;acme;email;c1;K\nf2;13/03/2026 09:45;Sortant;acme;email;a1;K\n";
+    let uri = "/api/v1/import/messages?tz=Europe/Paris&account_name=Acme";
+    let (status, _, body) = call(&w, "POST", uri, Some(&w.analyst_a), csv).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(v(&body)["inserted"], 2, "{body}");
+    let (_, _, rep) = call(&w, "GET", "/api/v1/report?by=account", Some(&w.viewer_a), "").await;
+    let r = v(&rep);
+    let acme = r["groups"].as_array().unwrap().iter().find(|g| g["key"] == "Acme").unwrap();
+    assert_eq!(acme["metrics"]["response_time"]["sum"], 1800.0);
+    let z = r["groups"].as_array().unwrap().iter().find(|g| g["key"] == "zendesk").unwrap();
+    assert_eq!(z["metrics"]["response_time"]["sum"], 1800.0);
+    assert_eq!(z["metrics"]["resolved_conversations"]["value"], 1);
+    // An unknown option value is a problem document.
+    let (status, ctype, _) = call(&w, "POST", "/api/v1/import/messages?encoding=ebcdic", Some(&w.analyst_a), csv).await;
+    assert_eq!((status, ctype.as_str()), (StatusCode::BAD_REQUEST, "application/problem+json"));
+}
