@@ -84,16 +84,11 @@ pub(super) fn rows(inputs: Vec<Input>, opts: &Options) -> Result<Box<dyn Rows>, 
     l.own.extend(post_authors);
     l.own.sort();
     l.own.dedup();
-    {
-        if l.own.is_empty() {
-            let first = inputs.first().map_or(String::new(), |i| i.name.to_string());
-            return Err(RowError {
-                file: first,
-                line: 1,
-                column: 1,
-                reason: "cannot tell the page from its customers (a single conversation, and no post): say it with --account PAGE_ID".into(),
-            });
-        }
+    if l.own.is_empty() {
+        return Err(super::source::source_error(
+            &inputs,
+            "cannot tell the page from its customers (a single conversation, and no post): say it with --account PAGE_ID",
+        ));
     }
     let l = Arc::new(l);
     let rows = ApiRows::new(inputs, move |input: &Input, rs: Vec<Response>, out: &mut VecDeque<_>| {

@@ -840,6 +840,12 @@ where
     }
 }
 
+/// A problem of a whole API source (nothing in it can be read as asked), named at its first file.
+pub(super) fn source_error(inputs: &[Input], reason: impl Into<String>) -> RowError {
+    let file = inputs.first().map_or(String::new(), |i| i.name.to_string());
+    RowError { file, line: 1, column: 1, reason: reason.into() }
+}
+
 /// A row of an API source, located in its response.
 pub(super) fn located(input: &Input, line: u64, record: Record) -> Result<Located, RowError> {
     Ok(Located { file: input.name.clone(), line, id_column: 1, record })

@@ -22,16 +22,11 @@ struct Learned {
 }
 
 pub(super) fn rows(inputs: Vec<Input>, opts: &Options) -> Result<Box<dyn Rows>, RowError> {
-    let first = inputs.first().map_or(String::new(), |i| i.name.to_string());
     if opts.accounts.is_empty() {
-        return Err(RowError {
-            file: first,
-            line: 1,
-            column: 1,
-            reason:
-                "an X export does not say which account is the company's: give it with --account @handle (or its id)"
-                    .into(),
-        });
+        return Err(super::source::source_error(
+            &inputs,
+            "an X export does not say which account is the company's: give it with --account @handle (or its id)",
+        ));
     }
     // lower-cased handle → (id, handle as written).
     let mut users: HashMap<String, (String, String)> = HashMap::default();
@@ -75,14 +70,12 @@ pub(super) fn rows(inputs: Vec<Input>, opts: &Options) -> Result<Box<dyn Rows>, 
                     }
                 }
                 None => {
-                    return Err(RowError {
-                        file: first,
-                        line: 1,
-                        column: 1,
-                        reason: format!(
+                    return Err(super::source::source_error(
+                        &inputs,
+                        format!(
                             "--account {a}: no such user in the pages' `includes.users` (ask the API with expansions=author_id, or give the account's numeric id)"
                         ),
-                    })
+                    ))
                 }
             }
             if handle.is_empty() {

@@ -101,13 +101,10 @@ pub(super) fn rows(inputs: Vec<Input>, _opts: &Options) -> Result<Box<dyn Rows>,
         }
     });
     if !has_history && unreadable.is_empty() {
-        let first = inputs.first().map_or(String::new(), |i| i.name.to_string());
-        return Err(RowError {
-            file: first,
-            line: 1,
-            column: 1,
-            reason: "Zendesk tickets alone hold no messages (a ticket is its current state): import them with the incremental ticket events (include=comment_events) or the satisfaction ratings".into(),
-        });
+        return Err(super::source::source_error(
+            &inputs,
+            "Zendesk tickets alone hold no messages (a ticket is its current state): import them with the incremental ticket events (include=comment_events) or the satisfaction ratings",
+        ));
     }
     let l = Arc::new(l);
     let rows = ApiRows::new(inputs, move |input: &Input, rs: Vec<Response>, out: &mut VecDeque<_>| {
