@@ -37,8 +37,6 @@ impl Ctx {
     }
 }
 
-const DIMS: [&str; 8] = ["account", "channel", "agent", "team", "day", "week", "month", "theme"];
-
 #[derive(clap::Args)]
 pub struct ImportArgs {
     /// What the files hold (API dumps also bring the events and survey answers they hold).
@@ -473,7 +471,7 @@ pub struct PeriodArgs {
     #[arg(long)]
     pub to: Option<String>,
     /// Group by.
-    #[arg(long, value_parser = DIMS)]
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(Dim::ALL.map(Dim::as_str)))]
     pub by: Option<String>,
     /// Time zone of day/week/month buckets and of bare dates.
     #[arg(long, default_value = "UTC")]

@@ -16,7 +16,6 @@
 
 use crate::model::{Customer, Order};
 use crate::time::{Millis, Zone};
-use serde::Serialize;
 use std::collections::HashMap;
 
 /// Calendar years between two instants, in `zone`: whole anniversaries, then the remainder as a
@@ -51,22 +50,7 @@ pub enum CustomerMetric {
     ClvPredictive,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Retention {
-    pub value: Option<f64>,
-    pub customers_start: u64,
-    pub customers_end: u64,
-    pub new_customers: u64,
-}
-
-/// A money figure; `null` when the orders mix currencies.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Amount {
-    pub value: Option<f64>,
-    pub currency: Option<String>,
-    pub customers: u64,
-    pub orders: u64,
-}
+pub use crate::value::{Amount, Retention};
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Figures {
@@ -163,8 +147,8 @@ fn ratio(n: u64, d: u64) -> crate::stats::Ratio {
 }
 
 /// The report value of one customer metric.
-pub fn value(k: CustomerMetric, f: &Figures) -> crate::report::Value {
-    use crate::report::Value;
+pub fn value(k: CustomerMetric, f: &Figures) -> crate::value::Value {
+    use crate::value::Value;
     let money = |v: Option<f64>| Amount {
         value: if f.mixed_currency { None } else { v },
         currency: if f.mixed_currency { None } else { f.currency.clone() },

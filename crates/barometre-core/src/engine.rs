@@ -2,12 +2,13 @@
 //! plain rows that point back at the input. This is what lets ten million messages run in a
 //! few gigabytes; [`crate::clock::run`] wraps it for callers that hold [`Message`]s.
 
-use crate::clock::{actionable_from, text_facts, ConversationFact, Facts, MessageFact, Outcome, RequestFact, Role};
 use crate::config::Config;
+use crate::facts::{ConversationFact, Facts, MessageFact, Outcome, RequestFact, Role};
 use crate::fx::{FxHashMap, FxHashSet};
 use crate::intern::{intern_all, intern_unique, Interner, Strings};
 use crate::model::{ConversationEvent, Direction, EventKind, Message};
 use crate::table::{ConvRow, Dict, MsgRow, ReqRow, NONE};
+use crate::text::{actionable_from, text_facts};
 use crate::time::Millis;
 
 const F_IN: u16 = 1;

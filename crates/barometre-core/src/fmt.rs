@@ -1,7 +1,7 @@
 //! Numbers, percentages and durations as French and English readers write them (tables,
 //! dashboard): `1 234,5` / `1,234.5`, `87,5 %` / `87.5%`, `12 min 30 s`, `3 j 4 h` / `3 d 4 h`.
 
-use crate::metrics::Lang;
+use crate::vocab::Lang;
 
 /// `1234567.5` → `1 234 567,5` (fr) or `1,234,567.5` (en).
 pub fn number(x: f64, decimals: usize, lang: Lang) -> String {

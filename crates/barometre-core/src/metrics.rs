@@ -3,11 +3,12 @@
 //! so the figures, the rows behind them and the docs cannot drift apart.
 
 use crate::calendar::Calendar;
-use crate::clock::{Outcome, Role};
 use crate::config::Config;
 use crate::customers::CustomerMetric;
+use crate::facts::{Outcome, Role};
 use crate::table::{ContactRow, ConvRow, Dict, MsgRow, PostRow, ReqRow, SurveyKind, SurveyRow};
 use crate::time::Millis;
+pub use crate::vocab::Lang;
 
 /// What a rule needs beyond the facts: the configuration, and each account's calendar by id.
 pub struct Ctx<'a> {
@@ -209,22 +210,6 @@ impl MetricDef {
                 | Rule::Customers(_)
                 | Rule::Weighted(_)
         )
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    Fr,
-    En,
-}
-
-impl Lang {
-    pub fn parse(s: &str) -> Option<Lang> {
-        match s.to_ascii_lowercase().as_str() {
-            "fr" | "français" | "francais" => Some(Lang::Fr),
-            "en" | "english" => Some(Lang::En),
-            _ => None,
-        }
     }
 }
 

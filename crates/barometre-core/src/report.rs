@@ -10,48 +10,13 @@ use crate::table::{
     ContactRow, ConvRow, FactTable, InvitationRow, MsgRow, PostRow, ReqRow, ReviewRow, SurveyKind, SurveyRow,
 };
 use crate::time::{rfc3339_utc, Millis, Zone};
+pub use crate::value::*;
+pub use crate::vocab::Dim;
 use chrono::{Datelike, Duration, NaiveDate};
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 use serde_json::{json, Map, Value as Json};
 use std::borrow::Cow;
-
-/// A grouping dimension.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dim {
-    Account,
-    Channel,
-    Agent,
-    Team,
-    Day,
-    Week,
-    Month,
-    /// Publications' theme (other facts have none).
-    Theme,
-}
-
-impl Dim {
-    pub const ALL: [Dim; 8] =
-        [Dim::Account, Dim::Channel, Dim::Agent, Dim::Team, Dim::Day, Dim::Week, Dim::Month, Dim::Theme];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Dim::Account => "account",
-            Dim::Channel => "channel",
-            Dim::Agent => "agent",
-            Dim::Team => "team",
-            Dim::Day => "day",
-            Dim::Week => "week",
-            Dim::Month => "month",
-            Dim::Theme => "theme",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Dim> {
-        Dim::ALL.into_iter().find(|d| d.as_str() == s)
-    }
-    pub fn is_time(self) -> bool {
-        matches!(self, Dim::Day | Dim::Week | Dim::Month)
-    }
-}
 
 /// What to report: a period `[from, to)` (open ends = all data), an optional grouping, the zone
 /// of calendar buckets.
@@ -66,29 +31,29 @@ pub struct Params {
     pub metrics: Option<MetricSet>,
 }
 
-/// A selection of registry indicators, one bit per metric in registry order (kept `Copy` so
-/// that `Params` stays a plain value).
+/// Metrics picked from the registry (`--metrics`): one bit per registry entry, in as many words
+/// as the registry needs (it grows with every indicator: no cap).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct MetricSet(u64);
+pub struct MetricSet([u64; METRIC_WORDS]);
 
-const _: () = assert!(METRICS.len() <= 64, "MetricSet holds one bit per registry metric");
+const METRIC_WORDS: usize = METRICS.len().div_ceil(64);
 
 impl MetricSet {
     /// From a comma-separated list of metric ids (`response_rate,first_response_time`).
     pub fn parse(list: &str) -> Result<MetricSet, String> {
-        let mut bits = 0u64;
+        let mut set = MetricSet([0; METRIC_WORDS]);
         for id in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             let i = crate::metrics::index(id)
                 .ok_or_else(|| format!("unknown metric `{id}` (`barometre metrics` lists them)"))?;
-            bits |= 1 << i;
+            set.0[i / 64] |= 1 << (i % 64);
         }
-        if bits == 0 {
+        if set.0.iter().all(|w| *w == 0) {
             return Err("no metric named in the list".into());
         }
-        Ok(MetricSet(bits))
+        Ok(set)
     }
     pub fn contains(self, id: &str) -> bool {
-        crate::metrics::index(id).is_some_and(|i| self.0 & (1 << i) != 0)
+        crate::metrics::index(id).is_some_and(|i| self.0[i / 64] & (1 << (i % 64)) != 0)
     }
 }
 
@@ -131,112 +96,6 @@ impl Params {
         let (f, t) = (self.from?, self.to?);
         Some(Params { from: Some(f - (t - f)), to: Some(f), ..*self })
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Window {
-    pub from: String,
-    pub to: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Badge {
-    pub earned: bool,
-    pub response_rate: Ratio,
-    pub response_time: Durations,
-    pub window: Window,
-    pub thresholds: BadgeThresholds,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct BadgeThresholds {
-    pub response_rate: f64,
-    pub response_time: f64,
-}
-
-/// A mean score on its original scale (CSAT mean, CES).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Mean {
-    pub value: Option<f64>,
-    pub count: u64,
-    /// The scale, when every answer used the same one.
-    pub scale_min: Option<f64>,
-    pub scale_max: Option<f64>,
-    pub lower_is_better: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Nps {
-    pub value: Option<f64>,
-    pub promoters: u64,
-    pub passives: u64,
-    pub detractors: u64,
-    pub count: u64,
-}
-
-/// A publication in a ranking.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PostRank {
-    pub post_id: String,
-    pub engagement_rate: f64,
-    pub engagements: u64,
-    pub reach: u64,
-    pub impressions: u64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TopPosts {
-    pub top: Vec<PostRank>,
-    pub bottom: Vec<PostRank>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
-pub enum Value {
-    Count(Count),
-    Ratio(Ratio),
-    Duration(Durations),
-    Badge(Badge),
-    Mean(Mean),
-    Nps(Nps),
-    Posts(TopPosts),
-    Retention(crate::customers::Retention),
-    Amount(crate::customers::Amount),
-    Weighted(Weighted),
-    Channels(ChannelPreferences),
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ChannelShare {
-    pub channel: String,
-    pub contacts: u64,
-    pub contact_share: Option<f64>,
-    pub customers: u64,
-    pub customer_share: Option<f64>,
-    pub declared: u64,
-    pub declared_share: Option<f64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ChannelPreferences {
-    pub channels: Vec<ChannelShare>,
-}
-
-/// One criterion of a weighted index: its weight, mean score and share of the index.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Criterion {
-    pub criterion: String,
-    pub weight: f64,
-    pub mean: Option<f64>,
-    pub count: u64,
-    /// weight × mean / Σ weights of the scored criteria: what it adds to the value.
-    pub share: Option<f64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Weighted {
-    pub value: Option<f64>,
-    pub criteria: Vec<Criterion>,
 }
 
 /// Metrics in registry order.

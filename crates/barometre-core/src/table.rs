@@ -2,7 +2,7 @@
 //! names interned once in a dictionary. A report over ten million messages then scans a few
 //! hundred megabytes of plain rows instead of millions of strings.
 
-use crate::clock::{ConversationFact, Facts, MessageFact, Outcome, RequestFact, Role};
+use crate::facts::{ConversationFact, Facts, MessageFact, Outcome, RequestFact, Role};
 use crate::intern::Interner;
 use crate::time::Millis;
 
@@ -433,8 +433,8 @@ impl FactTable {
     /// Only the facts of one account, channel or team (`dim`, named `key`): what the dashboard's
     /// filters show. Facts without that dimension (customers for a channel, reviews for an
     /// account) are left out.
-    pub fn filtered(&self, dim: crate::report::Dim, key: &str) -> FactTable {
-        use crate::report::Dim;
+    pub fn filtered(&self, dim: crate::vocab::Dim, key: &str) -> FactTable {
+        use crate::vocab::Dim;
         let id = self.dict.get(key).unwrap_or(NONE - 1);
         let mut t = FactTable { dict: self.dict.clone(), post_ids: self.post_ids.clone(), ..FactTable::default() };
         match dim {

@@ -487,7 +487,7 @@ pub fn openapi_document() -> serde_json::Value {
     let mut report_params = json!([
         {"name": "from", "in": "query", "schema": {"type": "string"}, "description": "RFC 3339 instant or date (local midnight in tz), inclusive"},
         {"name": "to", "in": "query", "schema": {"type": "string"}, "description": "exclusive end"},
-        {"name": "by", "in": "query", "schema": {"type": "string", "enum": ["account", "channel", "agent", "team", "day", "week", "month", "theme"]}},
+        {"name": "by", "in": "query", "schema": {"type": "string", "enum": barometre_core::vocab::Dim::ALL.map(barometre_core::vocab::Dim::as_str)}},
         {"name": "tz", "in": "query", "schema": {"type": "string", "default": "UTC"}},
         {"name": "workspace", "in": "query", "schema": {"type": "string"}, "description": "must be the token's workspace"}
     ]);
