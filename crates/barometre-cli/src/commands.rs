@@ -9,7 +9,7 @@ use barometre_core::ingest::{Format, Kind, Located, RecordReader, RowError};
 use barometre_core::metrics::{self, Lang};
 use barometre_core::report::{self, Dim, Params};
 use barometre_core::time::{parse_bound, Zone};
-use barometre_store::{SqliteStore, Store};
+use barometre_store::{ControlPlane, DataStore, SqliteStore};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::fs::File;
 use std::io::{BufReader, Write};

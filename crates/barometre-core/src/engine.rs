@@ -173,7 +173,7 @@ fn pre_row_with(dims: &mut Dict, recent: &mut Recent, r: &RawRow) -> ClockRow {
 }
 
 fn raw_row<'a>(m: &'a Message, tf: &crate::model::TextFacts) -> RawRow<'a> {
-    RawRow {
+    Kept {
         id: &m.message_id,
         ms: m.created_at.ms,
         inbound: m.direction == Direction::In,
@@ -184,14 +184,65 @@ fn raw_row<'a>(m: &'a Message, tf: &crate::model::TextFacts) -> RawRow<'a> {
         team: m.team.as_deref(),
         conversation_id: m.conversation_id.as_deref(),
         reply_to: m.reply_to.as_deref(),
-        customer: m.customer(),
-        public: m.is_public(),
+        customer_id: m.customer_id.as_deref(),
+        public: m.public,
+        kind: m.kind.as_deref(),
         in_scope: m.in_scope,
-        actionable: m.direction == Direction::In
-            && actionable_from(m.actionable, m.kind.as_deref(), m.in_scope, tf.bare_thanks),
+        actionable: m.actionable,
+        handle_seconds: m.handle_seconds,
         signed: tf.signed,
-        handle_ms: m.handle_seconds.map(|s| (s * 1000.0).round() as i64),
-        feedback: m.kind.as_deref() == Some("feedback"),
+        bare_thanks: tf.bare_thanks,
+    }
+    .raw()
+}
+
+/// A message as a store keeps it: its columns as imported, and what the clock read in its text
+/// (a signature, bare thanks) in place of the text. [`Kept::raw`] is the one place where what
+/// the clock derives from them is decided (the customer of an inbound row, a channel's public
+/// default, whether a row calls for action, feedback), so that a message read from a file and
+/// the same message read back from any store give the same facts.
+pub struct Kept<'a> {
+    pub id: &'a str,
+    pub ms: Millis,
+    pub inbound: bool,
+    pub bot: bool,
+    pub account: &'a str,
+    pub channel: &'a str,
+    pub author: &'a str,
+    pub team: Option<&'a str>,
+    pub conversation_id: Option<&'a str>,
+    pub reply_to: Option<&'a str>,
+    pub customer_id: Option<&'a str>,
+    pub public: Option<bool>,
+    pub kind: Option<&'a str>,
+    pub in_scope: Option<bool>,
+    pub actionable: Option<bool>,
+    pub handle_seconds: Option<f64>,
+    pub signed: Option<bool>,
+    pub bare_thanks: bool,
+}
+
+impl<'a> Kept<'a> {
+    pub fn raw(&self) -> RawRow<'a> {
+        RawRow {
+            id: self.id,
+            ms: self.ms,
+            inbound: self.inbound,
+            bot: self.bot,
+            account: self.account,
+            channel: self.channel,
+            author: self.author,
+            team: self.team,
+            conversation_id: self.conversation_id,
+            reply_to: self.reply_to,
+            customer: self.customer_id.or(self.inbound.then_some(self.author)),
+            public: self.public.unwrap_or_else(|| crate::model::channel_is_public(self.channel)),
+            in_scope: self.in_scope,
+            actionable: self.inbound && actionable_from(self.actionable, self.kind, self.in_scope, self.bare_thanks),
+            signed: self.signed,
+            handle_ms: self.handle_seconds.map(|s| (s * 1000.0).round() as i64),
+            feedback: self.kind == Some("feedback"),
+        }
     }
 }
 

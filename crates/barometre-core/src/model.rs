@@ -81,20 +81,6 @@ impl Message {
         }
     }
 
-    /// Whether this message is public: the `public` column, else the channel's default.
-    pub fn is_public(&self) -> bool {
-        self.public.unwrap_or_else(|| channel_is_public(&self.channel))
-    }
-
-    /// The customer side of the conversation: `customer_id`, else the author of an `in` row.
-    pub fn customer(&self) -> Option<&str> {
-        match (&self.customer_id, self.direction) {
-            (Some(c), _) => Some(c),
-            (None, Direction::In) => Some(&self.author_id),
-            (None, Direction::Out) => None,
-        }
-    }
-
     /// A stable fingerprint of the row's content: two rows with one id and different
     /// fingerprints are a conflict, equal fingerprints a harmless repeat.
     pub fn fingerprint(&self) -> u64 {

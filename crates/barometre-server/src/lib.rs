@@ -17,7 +17,7 @@ use barometre_core::metrics;
 use barometre_core::report::{self, Params};
 use barometre_core::time::Zone;
 use barometre_store::auth::Role;
-use barometre_store::{SqliteStore, Store, StoreError};
+use barometre_store::{ControlPlane, DataStore, SqliteStore, StoreError};
 use serde::Deserialize;
 use serde_json::json;
 use std::path::PathBuf;

@@ -3,7 +3,7 @@
 //! rows the figure counts (its count, numerator or denominator), and the groups of additive
 //! figures add up to the total. Data goes through a real store, as a user's would.
 
-use crate::{SqliteStore, Store};
+use crate::{DataStore, SqliteStore};
 use barometre_core::config::Config;
 use barometre_core::ingest::{Format, Kind, RecordReader};
 use barometre_core::metrics::METRICS;

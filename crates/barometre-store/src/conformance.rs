@@ -32,6 +32,134 @@ pub fn run_all<S: Store>(make: impl Fn() -> S) {
     tokens_expire_list_and_revoke(make());
     a_password_change_ends_sessions(make());
     refused_rows_are_counted_all_and_kept_few(make());
+    records_come_back_whole_and_answers_are_credited(make());
+    one_conversation_rows_and_messages_by_id(make());
+    probes_come_back_as_imported(make());
+    the_version_moves_with_every_import(make());
+    users_sessions_and_workspaces(make());
+}
+
+fn import_kind<S: Store>(s: &mut S, ws: &str, kind: Kind, data: &str) -> crate::ImportSummary {
+    let mut r = RecordReader::new("k.csv", kind, Format::Csv, data.as_bytes());
+    s.import(ws, &Config::default(), false, &mut r, &mut ()).unwrap()
+}
+
+fn records_come_back_whole_and_answers_are_credited<S: Store>(mut s: S) {
+    import(&mut s, "w", ROWS, false).unwrap();
+    let surveys = "response_id,survey,score,scale_min,scale_max,answered_at,conversation_id
+r1,csat,5,1,5,2026-04-06T10:00:00Z,k1
+r2,csat,2,1,5,2026-05-06T10:00:00Z,
+";
+    assert_eq!(import_kind(&mut s, "w", Kind::Surveys, surveys).inserted, 2);
+    let inv = "invitation_id,survey,sent_at
+i1,csat,2026-04-05T10:00:00Z
+";
+    assert_eq!(import_kind(&mut s, "w", Kind::SurveyInvitations, inv).inserted, 1);
+    let contacts = "contact_id,channel,account,queued_at,answered_at
+q1,phone,acme,2026-04-06T10:00:00Z,2026-04-06T10:02:00Z
+";
+    assert_eq!(import_kind(&mut s, "w", Kind::Contacts, contacts).inserted, 1);
+    let posts = "post_id,account,channel,published_at,impressions,reach,engagements
+p1,acme,facebook,2026-04-06T10:00:00Z,100,80,8
+";
+    assert_eq!(import_kind(&mut s, "w", Kind::Posts, posts).inserted, 1);
+    let reviews = "criterion,score,at,conversation_id
+tone,80,2026-04-06T11:00:00Z,k1
+";
+    assert_eq!(import_kind(&mut s, "w", Kind::Reviews, reviews).inserted, 1);
+    let customers = "customer_id,account,since
+c1,acme,2025-01-01
+";
+    assert_eq!(import_kind(&mut s, "w", Kind::Customers, customers).inserted, 1);
+    let orders = "order_id,customer_id,ordered_at,amount
+o1,c1,2026-04-01,12.5
+";
+    assert_eq!(import_kind(&mut s, "w", Kind::Orders, orders).inserted, 1);
+    // April only: every survey answer and invitation whatever the period (attribution), the
+    // other records of the period.
+    let from = barometre_core::time::parse_instant("2026-04-01T00:00:00Z").unwrap().ms;
+    let to = barometre_core::time::parse_instant("2026-05-01T00:00:00Z").unwrap().ms;
+    let r = s.records("w", Some(from), Some(to)).unwrap();
+    assert_eq!((r.surveys.len(), r.invitations.len()), (2, 1));
+    assert_eq!((r.contacts.len(), r.posts.len(), r.reviews.len()), (1, 1, 1));
+    assert_eq!((r.customers.len(), r.orders.len()), (1, 1));
+    let after = s.records("w", Some(to), None).unwrap();
+    assert_eq!((after.contacts.len(), after.posts.len(), after.reviews.len()), (0, 0, 0));
+    // r1 answers conversation k1, whose first request agent7 answered: credited to agent7.
+    let c = s.records_credited("w", &Config::default(), Some(from), Some(to)).unwrap();
+    assert_eq!(c.conversation_agents.get("k1").map(String::as_str), Some("agent7"));
+}
+
+fn one_conversation_rows_and_messages_by_id<S: Store>(mut s: S) {
+    import(&mut s, "w", ROWS, false).unwrap();
+    let ev = "conversation_id,event,at
+k1,resolved,2026-04-06T07:00:00Z
+";
+    let mut r = RecordReader::new("e.csv", Kind::ConversationEvents, Format::Csv, ev.as_bytes());
+    s.import("w", &Config::default(), false, &mut r, &mut ()).unwrap();
+    let f = s.conversation_facts("w", &Config::default(), "k1").unwrap();
+    assert_eq!(f.messages.len(), 2);
+    assert!(f.messages.iter().all(|m| m.conversation_id == "k1"));
+    assert_eq!(f.conversations.len(), 1);
+    assert!(f.conversations[0].first_resolved_ms.is_some());
+    let (msgs, events) = s.rows("w").unwrap();
+    assert_eq!((msgs.len(), events.len()), (3, 1));
+    let x1 = msgs.iter().find(|m| m.message_id == "x1").unwrap();
+    // Kept as written: the text with its comma, the offset of the instant.
+    assert_eq!((x1.text.as_deref(), x1.created_at.offset_s), (Some("Bonjour, colis perdu ?"), 7200));
+    let some = s.messages_by_id("w", &["x3".into(), "nope".into()]).unwrap();
+    assert_eq!(some.iter().map(|m| m.message_id.as_str()).collect::<Vec<_>>(), ["x3"]);
+    assert!(s.messages_by_id("other", &["x3".into()]).unwrap().is_empty());
+}
+
+fn probes_come_back_as_imported<S: Store>(mut s: S) {
+    let probes = "probe_id,campaign,brand,channel,sent_at,answered_at,resolution,signed
+t1,spring,acme,email,2026-04-06T09:00:00Z,2026-04-06T11:00:00Z,complete,true
+t2,spring,globex,email,2026-04-06T09:00:00Z,,,
+";
+    assert_eq!(import_kind(&mut s, "w", Kind::Probes, probes).inserted, 2);
+    let mut p = s.probes("w").unwrap();
+    p.sort_by(|a, b| a.probe_id.cmp(&b.probe_id));
+    assert_eq!(p.len(), 2);
+    assert_eq!((p[0].brand.as_str(), p[0].signed, p[1].answered_at), ("acme", Some(true), None));
+    assert!(s.probes("other").unwrap().is_empty());
+}
+
+fn the_version_moves_with_every_import<S: Store>(mut s: S) {
+    let v0 = s.version("w").unwrap();
+    import(&mut s, "w", ROWS, false).unwrap();
+    let v1 = s.version("w").unwrap();
+    assert_ne!(v0, v1);
+    import(&mut s, "w", &ROWS.replace("Facture", "Facture ?"), false).unwrap();
+    assert_ne!(s.version("w").unwrap(), v1);
+    // Another workspace's import leaves this one's version.
+    let v2 = s.version("w").unwrap();
+    import(&mut s, "other", ROWS, false).unwrap();
+    assert_eq!(s.version("w").unwrap(), v2);
+}
+
+fn users_sessions_and_workspaces<S: Store>(mut s: S) {
+    use crate::auth::{hash_password, Role};
+    assert!(s.create_workspace("w").unwrap());
+    assert!(!s.create_workspace("w").unwrap());
+    let hash = hash_password("a long pass", 1000).unwrap();
+    s.create_user("lea", "w", Role::Analyst, &hash).unwrap();
+    let (ws, role, kept) = s.user("lea").unwrap().unwrap();
+    assert_eq!((ws.as_str(), role, kept == hash), ("w", Role::Analyst, true));
+    assert_eq!(s.user("nobody").unwrap(), None);
+    let (id, csrf) = s.create_session("lea", 60_000).unwrap();
+    let sess = s.session(&id).unwrap().unwrap();
+    assert_eq!((sess.user.as_str(), sess.workspace.as_str(), sess.csrf == csrf), ("lea", "w", true));
+    s.end_session(&id).unwrap();
+    assert_eq!(s.session(&id).unwrap(), None);
+    // Re-creating a user changes its role and ends its sessions.
+    let (id, _) = s.create_session("lea", 60_000).unwrap();
+    s.create_user("lea", "w", Role::Viewer, &hash).unwrap();
+    assert_eq!(s.session(&id).unwrap(), None);
+    assert_eq!(s.login("lea", "a long pass").unwrap(), Some(("w".to_string(), Role::Viewer)));
+    // An expired session is no session.
+    let (gone, _) = s.create_session("lea", -1).unwrap();
+    assert_eq!(s.session(&gone).unwrap(), None);
 }
 
 fn tokens_expire_list_and_revoke<S: Store>(mut s: S) {

@@ -25,8 +25,10 @@ pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("database: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    /// The back end failed (its own words): no type of a back end's crate in the traits, so that
+    /// another engine implements them with its own errors.
+    #[error("database: {message}")]
+    Backend { engine: &'static str, message: String },
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
 }
@@ -89,7 +91,9 @@ impl ImportSummary {
     }
 }
 
-pub trait Store {
+/// The rows a workspace imported and the clock's facts derived from them: what every report and
+/// drill-down reads. Every back end passes the conformance suite ([`conformance`]).
+pub trait DataStore {
     /// Imports every record of `records` in one transaction: valid rows are kept and each bad row
     /// reported; with `strict`, one bad row means nothing is kept. The clock's facts are
     /// recomputed before the transaction commits.
@@ -158,7 +162,12 @@ pub trait Store {
     /// A number that changes whenever a workspace's data may have (every import): caches of
     /// computed reports are keyed by it.
     fn version(&self, workspace: &str) -> Result<i64, StoreError>;
+}
 
+/// Workspaces, users, sessions and tokens: who may see and do what. Apart from the facts, so that
+/// a deployment may keep them in another engine than its facts (a ClickHouse cluster's facts, a
+/// small database's accounts).
+pub trait ControlPlane {
     /// A new API token for a workspace and role, valid until `expires_ms` (`None`: until
     /// revoked); only its hash is kept, the token is shown once.
     fn create_token(
@@ -207,3 +216,8 @@ pub trait Store {
     fn end_session(&mut self, id: &str) -> Result<(), StoreError>;
     fn create_workspace(&mut self, name: &str) -> Result<bool, StoreError>;
 }
+
+/// A whole store: its facts and its control plane.
+pub trait Store: DataStore + ControlPlane {}
+
+impl<T: DataStore + ControlPlane> Store for T {}

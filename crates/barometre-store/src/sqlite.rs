@@ -3,12 +3,11 @@
 use crate::auth::Role;
 use crate::chunks::{self, CHUNK_ROWS};
 use crate::keyed;
-use crate::{ImportSink, ImportSummary, Store, StoreError};
-use barometre_core::clock::{self, actionable_from, Facts};
+use crate::{ControlPlane, DataStore, ImportSink, ImportSummary, StoreError};
+use barometre_core::clock::{self, Facts};
 use barometre_core::config::Config;
-use barometre_core::engine::{self, ClockInput, RawRow};
+use barometre_core::engine::{self, ClockInput};
 use barometre_core::ingest::{Located, Record, RowError};
-use barometre_core::model::channel_is_public;
 use barometre_core::model::{
     Contact, ConversationEvent, Customer, Direction, EventKind, Message, Moment, Order, Post, Probe, Resolution,
     Review, SurveyAnswer, SurveyInvitation, TextFacts,
@@ -33,6 +32,12 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (8, include_str!("../migrations/0008_probes.sql")),
     (9, include_str!("../migrations/0009_token_expiry.sql")),
 ];
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Backend { engine: "SQLite", message: e.to_string() }
+    }
+}
 
 pub struct SqliteStore {
     conn: Connection,
@@ -212,29 +217,27 @@ fn load_input(conn: &Connection, ws: &str) -> Result<ClockInput, StoreError> {
     while let Some(r) = rows.next()? {
         let s = |i: usize| r.get_ref(i).and_then(|v| v.as_str_or_null().map_err(Into::into));
         let b = |i: usize| r.get::<_, Option<i64>>(i).map(|v| v.map(|x| x != 0));
-        let inbound = s(2)? == Some("in");
-        let author = s(5)?.unwrap_or_default();
-        let channel = s(4)?.unwrap_or_default();
-        let in_scope = b(12)?;
-        inp.push(RawRow {
+        let kept = engine::Kept {
             id: s(0)?.unwrap_or_default(),
             ms: r.get(1)?,
-            inbound,
+            inbound: s(2)? == Some("in"),
             bot: r.get::<_, i64>(9)? != 0,
             account: s(3)?.unwrap_or_default(),
-            channel,
-            author,
+            channel: s(4)?.unwrap_or_default(),
+            author: s(5)?.unwrap_or_default(),
             team: s(15)?,
             conversation_id: s(6)?,
             reply_to: s(7)?,
-            customer: s(8)?.or(inbound.then_some(author)),
-            public: b(10)?.unwrap_or_else(|| channel_is_public(channel)),
-            in_scope,
-            actionable: inbound && actionable_from(b(13)?, s(11)?, in_scope, r.get::<_, i64>(17)? != 0),
+            customer_id: s(8)?,
+            public: b(10)?,
+            kind: s(11)?,
+            in_scope: b(12)?,
+            actionable: b(13)?,
+            handle_seconds: r.get::<_, Option<f64>>(14)?,
             signed: b(16)?,
-            handle_ms: r.get::<_, Option<f64>>(14)?.map(|h| (h * 1000.0).round() as i64),
-            feedback: s(11)? == Some("feedback"),
-        });
+            bare_thanks: r.get::<_, i64>(17)? != 0,
+        };
+        inp.push(kept.raw());
     }
     drop(rows);
     for e in load_events(conn, ws)? {
@@ -418,7 +421,7 @@ impl SqliteStore {
     }
 }
 
-impl Store for SqliteStore {
+impl DataStore for SqliteStore {
     fn import(
         &mut self,
         ws: &str,
@@ -904,7 +907,9 @@ impl Store for SqliteStore {
     fn version(&self, ws: &str) -> Result<i64, StoreError> {
         Ok(self.conn.query_row("SELECT COALESCE(MAX(id), 0) FROM imports WHERE workspace = ?", [ws], |r| r.get(0))?)
     }
+}
 
+impl ControlPlane for SqliteStore {
     fn create_token(&mut self, workspace: &str, role: Role, expires_ms: Option<Millis>) -> Result<String, StoreError> {
         let token = crate::auth::new_token()?;
         self.conn.execute(
