@@ -108,6 +108,16 @@ pub enum Rule {
     ChannelPreferences,
 }
 
+/// What the rows behind a figure are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Messages,
+    Requests,
+    Conversations,
+    /// Imported records: survey answers, invitations, contacts, posts, reviews, customers.
+    Records,
+}
+
 /// The configured weighted indexes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Index {
@@ -163,7 +173,7 @@ impl MetricDef {
             Rule::Customers(k) => match k {
                 CustomerMetric::Retention => Shape::Retention,
                 CustomerMetric::Churn | CustomerMetric::Referral => Shape::Ratio,
-                _ => Shape::Amount,
+                CustomerMetric::Clv | CustomerMetric::ClvHistorical | CustomerMetric::ClvPredictive => Shape::Amount,
             },
             Rule::ConvDuration(_) => Shape::Duration,
             Rule::ReqRatio { .. }
@@ -191,25 +201,34 @@ impl MetricDef {
     }
     /// Whether the rows behind it are requests (else messages).
     pub fn on_requests(&self) -> bool {
-        matches!(self.rule, Rule::ReqCount(_) | Rule::ReqRatio { .. } | Rule::ReqDuration(_) | Rule::Badge)
+        self.source() == Source::Requests
     }
     /// Whether the rows behind it are survey answers, invitations or contacts (not the clock's).
     pub fn on_records(&self) -> bool {
-        matches!(
-            self.rule,
+        self.source() == Source::Records
+    }
+
+    /// What the rows behind the figure are: one place that knows it for every rule.
+    pub fn source(&self) -> Source {
+        match self.rule {
+            Rule::ReqCount(_) | Rule::ReqRatio { .. } | Rule::ReqDuration(_) | Rule::Badge => Source::Requests,
+            Rule::MsgCount { .. } | Rule::MsgRatio { .. } | Rule::MsgDuration(_) => Source::Messages,
+            Rule::ConvCount(_) | Rule::ConvRatio { .. } | Rule::ConvDuration(_) | Rule::ChannelPreferences => {
+                Source::Conversations
+            }
             Rule::SurveyRatio { .. }
-                | Rule::SurveyMean { .. }
-                | Rule::Nps
-                | Rule::SurveyResponseRate
-                | Rule::ContactCount(_)
-                | Rule::ContactRatio { .. }
-                | Rule::ContactDuration(_)
-                | Rule::PostSum(_)
-                | Rule::PostRatio { .. }
-                | Rule::TopPosts
-                | Rule::Customers(_)
-                | Rule::Weighted(_)
-        )
+            | Rule::SurveyMean { .. }
+            | Rule::Nps
+            | Rule::SurveyResponseRate
+            | Rule::ContactCount(_)
+            | Rule::ContactRatio { .. }
+            | Rule::ContactDuration(_)
+            | Rule::PostSum(_)
+            | Rule::PostRatio { .. }
+            | Rule::TopPosts
+            | Rule::Customers(_)
+            | Rule::Weighted(_) => Source::Records,
+        }
     }
 }
 

@@ -277,7 +277,9 @@ enum Acc {
         den: u64,
     },
     Durations(Vec<i64>),
-    Badge,
+    /// Computed once the groups are known, from each group's own window or records (the badge,
+    /// the customer figures), not by summing rows.
+    Later,
     Mean {
         sum: f64,
         n: u64,
@@ -372,7 +374,7 @@ impl Acc {
             Acc::Count { n, known } => Value::Count(Count { value: known.then_some(*n) }),
             Acc::Ratio { num, den } => Value::Ratio(Ratio::new(*num, *den)),
             Acc::Durations(v) => Value::Duration(Durations::of(v)),
-            Acc::Badge => later(def),
+            Acc::Later => later(def),
             Acc::Mean { sum, n, lo, hi, mixed, lower } => Value::Mean(Mean {
                 // Scores on different scales have no common mean: never guessed (METRICS §4).
                 value: (*n > 0 && !*mixed).then(|| *sum / *n as f64),
@@ -481,7 +483,7 @@ impl Acc {
 /// One metric over the given requests and messages, before its final form.
 fn accumulate(def: &MetricDef, reqs: &[ReqRow], msgs: &[MsgRow], ctx: &Ctx) -> Acc {
     let rows = Rows { reqs, msgs, ..Rows::default() };
-    accumulate_slots(def, &rows, &Slots::default(), 1, ctx).pop().unwrap_or(Acc::Badge)
+    accumulate_slots(def, &rows, &Slots::default(), 1, ctx).pop().unwrap_or(Acc::Later)
 }
 
 /// One metric over the given requests and messages.
@@ -552,7 +554,7 @@ fn metrics_par(rows: &Rows, ctx: &Ctx, later: &dyn Fn(&MetricDef) -> Value, sel:
     let own = own_metrics(ctx, sel);
     let mut accs: Vec<Acc> = accumulate_all(&own, rows, &Slots::default(), 1, ctx)
         .into_iter()
-        .map(|mut v| v.pop().unwrap_or(Acc::Badge))
+        .map(|mut v| v.pop().unwrap_or(Acc::Later))
         .collect();
     assemble(&own, &mut accs, later, sel)
 }
@@ -712,44 +714,181 @@ impl Grouping {
     }
 }
 
-/// Which table a metric sums over, when it is a plain per-row rule (fused into one pass).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Table {
-    Msgs,
-    Reqs,
-    Convs,
+/// A plain per-row rule, with its running state (one slot per group), by the table it reads.
+/// Every plain metric is computed by these — in a fused pass with the other metrics of its table,
+/// or alone — so a plain rule has one interpreter.
+enum Plain {
+    Msgs(MsgSt),
+    Reqs(ReqSt),
+    Convs(ConvSt),
 }
 
-fn table_of(def: &MetricDef) -> Option<Table> {
-    match def.rule {
-        Rule::MsgCount { .. } | Rule::MsgRatio { .. } | Rule::MsgDuration(_) => Some(Table::Msgs),
-        Rule::ReqCount(_) | Rule::ReqRatio { .. } | Rule::ReqDuration(_) => Some(Table::Reqs),
-        Rule::ConvCount(_) | Rule::ConvRatio { .. } | Rule::ConvDuration(_) => Some(Table::Convs),
-        _ => None,
-    }
+enum MsgSt {
+    Count { pred: fn(&MsgRow) -> bool, known: Option<fn(&MsgRow) -> bool>, c: Vec<(u64, bool)> },
+    Ratio { den: fn(&MsgRow) -> bool, num: fn(&MsgRow) -> bool, c: Vec<(u64, u64)> },
+    Dur { f: fn(&MsgRow) -> Option<Millis>, v: Vec<Vec<i64>> },
 }
 
-/// A plain metric's running state in a fused pass.
-enum St {
-    Count(Vec<(u64, bool)>),
-    Ratio(Vec<(u64, u64)>),
-    Dur(Vec<Vec<i64>>),
+enum ReqSt {
+    Count { pred: fn(&ReqRow, &Ctx) -> bool, c: Vec<(u64, bool)> },
+    Ratio { den: fn(&ReqRow, &Ctx) -> bool, num: fn(&ReqRow, &Ctx) -> bool, c: Vec<(u64, u64)> },
+    Dur { f: fn(&ReqRow, &Ctx) -> Option<Millis>, v: Vec<Vec<i64>> },
 }
 
-impl St {
-    fn new(def: &MetricDef, n: usize) -> St {
-        match def.rule {
-            Rule::MsgCount { known, .. } => St::Count(vec![(0, known.is_none()); n]),
-            Rule::ReqCount(_) | Rule::ConvCount(_) => St::Count(vec![(0, true); n]),
-            Rule::MsgRatio { .. } | Rule::ReqRatio { .. } | Rule::ConvRatio { .. } => St::Ratio(vec![(0, 0); n]),
-            _ => St::Dur(vec![Vec::new(); n]),
+enum ConvSt {
+    Count { pred: fn(&ConvRow) -> bool, c: Vec<(u64, bool)> },
+    Ratio { den: fn(&ConvRow) -> bool, num: fn(&ConvRow) -> bool, c: Vec<(u64, u64)> },
+    Dur { f: fn(&ConvRow, &Ctx) -> Option<Millis>, v: Vec<Vec<i64>> },
+}
+
+/// The plain state of a metric over `n` groups; `None` for a metric of its own kind.
+fn plain(def: &MetricDef, n: usize) -> Option<Plain> {
+    let counts = |known: bool| vec![(0u64, known); n];
+    let ratios = || vec![(0u64, 0u64); n];
+    let durs = || vec![Vec::new(); n];
+    Some(match def.rule {
+        Rule::MsgCount { pred, known } => Plain::Msgs(MsgSt::Count { pred, known, c: counts(known.is_none()) }),
+        Rule::MsgRatio { den, num } => Plain::Msgs(MsgSt::Ratio { den, num, c: ratios() }),
+        Rule::MsgDuration(f) => Plain::Msgs(MsgSt::Dur { f, v: durs() }),
+        Rule::ReqCount(pred) => Plain::Reqs(ReqSt::Count { pred, c: counts(true) }),
+        Rule::ReqRatio { den, num } => Plain::Reqs(ReqSt::Ratio { den, num, c: ratios() }),
+        Rule::ReqDuration(f) => Plain::Reqs(ReqSt::Dur { f, v: durs() }),
+        Rule::ConvCount(pred) => Plain::Convs(ConvSt::Count { pred, c: counts(true) }),
+        Rule::ConvRatio { den, num } => Plain::Convs(ConvSt::Ratio { den, num, c: ratios() }),
+        Rule::ConvDuration(f) => Plain::Convs(ConvSt::Dur { f, v: durs() }),
+        Rule::Badge
+        | Rule::SurveyRatio { .. }
+        | Rule::SurveyMean { .. }
+        | Rule::Nps
+        | Rule::SurveyResponseRate
+        | Rule::ContactCount(_)
+        | Rule::ContactRatio { .. }
+        | Rule::ContactDuration(_)
+        | Rule::PostSum(_)
+        | Rule::PostRatio { .. }
+        | Rule::TopPosts
+        | Rule::Customers(_)
+        | Rule::Weighted(_)
+        | Rule::ChannelPreferences => return None,
+    })
+}
+
+fn counts_into(c: Vec<(u64, bool)>) -> Vec<Acc> {
+    c.into_iter().map(|(n, known)| Acc::Count { n, known }).collect()
+}
+
+fn ratios_into(c: Vec<(u64, u64)>) -> Vec<Acc> {
+    c.into_iter().map(|(num, den)| Acc::Ratio { num, den }).collect()
+}
+
+fn durs_into(v: Vec<Vec<i64>>) -> Vec<Acc> {
+    v.into_iter().map(Acc::Durations).collect()
+}
+
+impl MsgSt {
+    #[inline]
+    fn take(&mut self, block: &[MsgRow], ks: BlockSlots) {
+        match self {
+            MsgSt::Count { pred, known, c } => {
+                for (m, k) in block.iter().zip(ks) {
+                    c[k].0 += u64::from(pred(m));
+                    if let Some(kf) = known {
+                        c[k].1 |= kf(m);
+                    }
+                }
+            }
+            MsgSt::Ratio { den, num, c } => {
+                for (m, k) in block.iter().zip(ks) {
+                    if den(m) {
+                        c[k].1 += 1;
+                        c[k].0 += u64::from(num(m));
+                    }
+                }
+            }
+            MsgSt::Dur { f, v } => {
+                for (m, k) in block.iter().zip(ks) {
+                    if let Some(x) = f(m) {
+                        v[k].push(x);
+                    }
+                }
+            }
         }
     }
     fn into_accs(self) -> Vec<Acc> {
         match self {
-            St::Count(v) => v.into_iter().map(|(n, known)| Acc::Count { n, known }).collect(),
-            St::Ratio(v) => v.into_iter().map(|(num, den)| Acc::Ratio { num, den }).collect(),
-            St::Dur(v) => v.into_iter().map(Acc::Durations).collect(),
+            MsgSt::Count { c, .. } => counts_into(c),
+            MsgSt::Ratio { c, .. } => ratios_into(c),
+            MsgSt::Dur { v, .. } => durs_into(v),
+        }
+    }
+}
+
+impl ReqSt {
+    #[inline]
+    fn take(&mut self, block: &[ReqRow], ks: BlockSlots, ctx: &Ctx) {
+        match self {
+            ReqSt::Count { pred, c } => {
+                for (r, k) in block.iter().zip(ks) {
+                    c[k].0 += u64::from(pred(r, ctx));
+                }
+            }
+            ReqSt::Ratio { den, num, c } => {
+                for (r, k) in block.iter().zip(ks) {
+                    if den(r, ctx) {
+                        c[k].1 += 1;
+                        c[k].0 += u64::from(num(r, ctx));
+                    }
+                }
+            }
+            ReqSt::Dur { f, v } => {
+                for (r, k) in block.iter().zip(ks) {
+                    if let Some(x) = f(r, ctx) {
+                        v[k].push(x);
+                    }
+                }
+            }
+        }
+    }
+    fn into_accs(self) -> Vec<Acc> {
+        match self {
+            ReqSt::Count { c, .. } => counts_into(c),
+            ReqSt::Ratio { c, .. } => ratios_into(c),
+            ReqSt::Dur { v, .. } => durs_into(v),
+        }
+    }
+}
+
+impl ConvSt {
+    #[inline]
+    fn take(&mut self, block: &[ConvRow], ks: BlockSlots, ctx: &Ctx) {
+        match self {
+            ConvSt::Count { pred, c } => {
+                for (x, k) in block.iter().zip(ks) {
+                    c[k].0 += u64::from(pred(x));
+                }
+            }
+            ConvSt::Ratio { den, num, c } => {
+                for (x, k) in block.iter().zip(ks) {
+                    if den(x) {
+                        c[k].1 += 1;
+                        c[k].0 += u64::from(num(x));
+                    }
+                }
+            }
+            ConvSt::Dur { f, v } => {
+                for (x, k) in block.iter().zip(ks) {
+                    if let Some(d) = f(x, ctx) {
+                        v[k].push(d);
+                    }
+                }
+            }
+        }
+    }
+    fn into_accs(self) -> Vec<Acc> {
+        match self {
+            ConvSt::Count { c, .. } => counts_into(c),
+            ConvSt::Ratio { c, .. } => ratios_into(c),
+            ConvSt::Dur { v, .. } => durs_into(v),
         }
     }
 }
@@ -757,108 +896,36 @@ impl St {
 /// Rows a fused pass takes at a time: small enough to stay in cache while every metric reads them.
 const BLOCK: usize = 2048;
 
-/// Every plain metric of one table in a single pass over its rows: the rows are read once
-/// instead of once per metric (on ten million messages, memory traffic is what costs). The pass
-/// goes block by block, each metric running over the block in a loop of its own: the choice of
-/// metric is made once a block, not once a row.
-fn fused(defs: &[&MetricDef], which: Table, rows: &Rows, sl: &Slots, n: usize, ctx: &Ctx) -> Vec<Vec<Acc>> {
-    let mut st: Vec<St> = defs.iter().map(|d| St::new(d, n)).collect();
-    match which {
-        Table::Msgs => {
-            for (b, block) in rows.msgs.chunks(BLOCK).enumerate() {
-                let ks = block_slots(sl.msgs, b, block.len());
-                for (d, s) in defs.iter().zip(st.iter_mut()) {
-                    match (&d.rule, s) {
-                        (Rule::MsgCount { pred, known }, St::Count(c)) => {
-                            for (m, k) in block.iter().zip(ks.clone()) {
-                                c[k].0 += u64::from(pred(m));
-                                if let Some(kf) = known {
-                                    c[k].1 |= kf(m);
-                                }
-                            }
-                        }
-                        (Rule::MsgRatio { den, num }, St::Ratio(c)) => {
-                            for (m, k) in block.iter().zip(ks.clone()) {
-                                if den(m) {
-                                    c[k].1 += 1;
-                                    c[k].0 += u64::from(num(m));
-                                }
-                            }
-                        }
-                        (Rule::MsgDuration(f), St::Dur(v)) => {
-                            for (m, k) in block.iter().zip(ks.clone()) {
-                                if let Some(x) = f(m) {
-                                    v[k].push(x);
-                                }
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-            }
-        }
-        Table::Reqs => {
-            for (b, block) in rows.reqs.chunks(BLOCK).enumerate() {
-                let ks = block_slots(sl.reqs, b, block.len());
-                for (d, s) in defs.iter().zip(st.iter_mut()) {
-                    match (&d.rule, s) {
-                        (Rule::ReqCount(p), St::Count(c)) => {
-                            for (r, k) in block.iter().zip(ks.clone()) {
-                                c[k].0 += u64::from(p(r, ctx));
-                            }
-                        }
-                        (Rule::ReqRatio { den, num }, St::Ratio(c)) => {
-                            for (r, k) in block.iter().zip(ks.clone()) {
-                                if den(r, ctx) {
-                                    c[k].1 += 1;
-                                    c[k].0 += u64::from(num(r, ctx));
-                                }
-                            }
-                        }
-                        (Rule::ReqDuration(f), St::Dur(v)) => {
-                            for (r, k) in block.iter().zip(ks.clone()) {
-                                if let Some(x) = f(r, ctx) {
-                                    v[k].push(x);
-                                }
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-            }
-        }
-        Table::Convs => {
-            for (b, block) in rows.convs.chunks(BLOCK).enumerate() {
-                let ks = block_slots(sl.convs, b, block.len());
-                for (d, s) in defs.iter().zip(st.iter_mut()) {
-                    match (&d.rule, s) {
-                        (Rule::ConvCount(p), St::Count(c)) => {
-                            for (c0, k) in block.iter().zip(ks.clone()) {
-                                c[k].0 += u64::from(p(c0));
-                            }
-                        }
-                        (Rule::ConvRatio { den, num }, St::Ratio(c)) => {
-                            for (c0, k) in block.iter().zip(ks.clone()) {
-                                if den(c0) {
-                                    c[k].1 += 1;
-                                    c[k].0 += u64::from(num(c0));
-                                }
-                            }
-                        }
-                        (Rule::ConvDuration(f), St::Dur(v)) => {
-                            for (c0, k) in block.iter().zip(ks.clone()) {
-                                if let Some(x) = f(c0, ctx) {
-                                    v[k].push(x);
-                                }
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-            }
+/// Every plain metric of one table in a single pass over its rows: the rows are read once, block
+/// by block, every metric taking each block while it is in cache.
+fn fused_msgs(mut st: Vec<MsgSt>, rows: &[MsgRow], sl: Option<&[u32]>) -> Vec<Vec<Acc>> {
+    for (b, block) in rows.chunks(BLOCK).enumerate() {
+        let ks = block_slots(sl, b, block.len());
+        for s in st.iter_mut() {
+            s.take(block, ks.clone());
         }
     }
-    st.into_iter().map(St::into_accs).collect()
+    st.into_iter().map(MsgSt::into_accs).collect()
+}
+
+fn fused_reqs(mut st: Vec<ReqSt>, rows: &[ReqRow], sl: Option<&[u32]>, ctx: &Ctx) -> Vec<Vec<Acc>> {
+    for (b, block) in rows.chunks(BLOCK).enumerate() {
+        let ks = block_slots(sl, b, block.len());
+        for s in st.iter_mut() {
+            s.take(block, ks.clone(), ctx);
+        }
+    }
+    st.into_iter().map(ReqSt::into_accs).collect()
+}
+
+fn fused_convs(mut st: Vec<ConvSt>, rows: &[ConvRow], sl: Option<&[u32]>, ctx: &Ctx) -> Vec<Vec<Acc>> {
+    for (b, block) in rows.chunks(BLOCK).enumerate() {
+        let ks = block_slots(sl, b, block.len());
+        for s in st.iter_mut() {
+            s.take(block, ks.clone(), ctx);
+        }
+    }
+    st.into_iter().map(ConvSt::into_accs).collect()
 }
 
 /// The groups of block `b` (of `len` rows): its slice of the rows' groups, or group 0 throughout.
@@ -893,17 +960,29 @@ impl Iterator for BlockSlots<'_> {
 /// Every metric, per group: plain metrics fused by table, the others one by one, all jobs spread
 /// over the cores. Returns, per metric (in `own` order), one accumulator per group.
 fn accumulate_all(own: &[&'static MetricDef], rows: &Rows, sl: &Slots, n: usize, ctx: &Ctx) -> Vec<Vec<Acc>> {
-    let tables = [Table::Msgs, Table::Reqs, Table::Convs];
-    let others: Vec<usize> = (0..own.len()).filter(|&k| table_of(own[k]).is_none()).collect();
+    // Which table each plain metric reads (0 messages, 1 requests, 2 conversations).
+    let table = |d: &MetricDef| match plain(d, 0) {
+        Some(Plain::Msgs(_)) => Some(0),
+        Some(Plain::Reqs(_)) => Some(1),
+        Some(Plain::Convs(_)) => Some(2),
+        None => None,
+    };
+    let of_table = |t: usize| (0..own.len()).filter(|&k| table(own[k]) == Some(t)).collect::<Vec<usize>>();
+    let others: Vec<usize> = (0..own.len()).filter(|&k| table(own[k]).is_none()).collect();
     // Jobs: one per table, then one per other metric.
-    let jobs = tables.len() + others.len();
+    let jobs = 3 + others.len();
     let done = parallel(jobs, |j| {
-        if j < tables.len() {
-            let idx: Vec<usize> = (0..own.len()).filter(|&k| table_of(own[k]) == Some(tables[j])).collect();
-            let defs: Vec<&MetricDef> = idx.iter().map(|&k| own[k]).collect();
-            idx.into_iter().zip(fused(&defs, tables[j], rows, sl, n, ctx)).collect::<Vec<_>>()
+        if j < 3 {
+            let idx = of_table(j);
+            let states = idx.iter().filter_map(|&k| plain(own[k], n));
+            let accs = match j {
+                0 => fused_msgs(states.filter_map(Plain::msgs).collect(), rows.msgs, sl.msgs),
+                1 => fused_reqs(states.filter_map(Plain::reqs).collect(), rows.reqs, sl.reqs, ctx),
+                _ => fused_convs(states.filter_map(Plain::convs).collect(), rows.convs, sl.convs, ctx),
+            };
+            idx.into_iter().zip(accs).collect::<Vec<_>>()
         } else {
-            let k = others[j - tables.len()];
+            let k = others[j - 3];
             vec![(k, accumulate_slots(own[k], rows, sl, n, ctx))]
         }
     });
@@ -912,6 +991,27 @@ fn accumulate_all(own: &[&'static MetricDef], rows: &Rows, sl: &Slots, n: usize,
         out[k] = Some(accs);
     }
     out.into_iter().map(|a| a.unwrap_or_default()).collect()
+}
+
+impl Plain {
+    fn msgs(self) -> Option<MsgSt> {
+        match self {
+            Plain::Msgs(s) => Some(s),
+            Plain::Reqs(_) | Plain::Convs(_) => None,
+        }
+    }
+    fn reqs(self) -> Option<ReqSt> {
+        match self {
+            Plain::Reqs(s) => Some(s),
+            Plain::Msgs(_) | Plain::Convs(_) => None,
+        }
+    }
+    fn convs(self) -> Option<ConvSt> {
+        match self {
+            Plain::Convs(s) => Some(s),
+            Plain::Msgs(_) | Plain::Reqs(_) => None,
+        }
+    }
 }
 
 /// All the compact rows a report reads.
@@ -949,67 +1049,17 @@ fn slot(s: Option<&[u32]>, i: usize) -> usize {
 /// One metric for every group at once: one sequential pass over the rows, each row adding to
 /// its group's accumulator.
 fn accumulate_slots(def: &MetricDef, rows: &Rows, sl: &Slots, n: usize, ctx: &Ctx) -> Vec<Acc> {
-    let (reqs, msgs) = (rows.reqs, rows.msgs);
+    // A plain rule is computed as in a fused pass, alone: one interpreter for it.
+    if let Some(p) = plain(def, n) {
+        let mut accs = match p {
+            Plain::Msgs(st) => fused_msgs(vec![st], rows.msgs, sl.msgs),
+            Plain::Reqs(st) => fused_reqs(vec![st], rows.reqs, sl.reqs, ctx),
+            Plain::Convs(st) => fused_convs(vec![st], rows.convs, sl.convs, ctx),
+        };
+        return accs.pop().unwrap_or_default();
+    }
     match &def.rule {
-        Rule::MsgCount { pred, known } => {
-            let mut c = vec![(0u64, known.is_none()); n];
-            for (i, m) in msgs.iter().enumerate() {
-                let e = &mut c[slot(sl.msgs, i)];
-                e.0 += u64::from(pred(m));
-                if let Some(kf) = known {
-                    e.1 |= kf(m);
-                }
-            }
-            c.into_iter().map(|(n, known)| Acc::Count { n, known }).collect()
-        }
-        Rule::ReqCount(p) => {
-            let mut c = vec![0u64; n];
-            for (i, r) in reqs.iter().enumerate() {
-                c[slot(sl.reqs, i)] += u64::from(p(r, ctx));
-            }
-            c.into_iter().map(|n| Acc::Count { n, known: true }).collect()
-        }
-        Rule::ReqRatio { den, num } => {
-            let mut c = vec![(0u64, 0u64); n];
-            for (i, r) in reqs.iter().enumerate() {
-                if den(r, ctx) {
-                    let e = &mut c[slot(sl.reqs, i)];
-                    e.1 += 1;
-                    e.0 += u64::from(num(r, ctx));
-                }
-            }
-            c.into_iter().map(|(num, den)| Acc::Ratio { num, den }).collect()
-        }
-        Rule::MsgRatio { den, num } => {
-            let mut c = vec![(0u64, 0u64); n];
-            for (i, m) in msgs.iter().enumerate() {
-                if den(m) {
-                    let e = &mut c[slot(sl.msgs, i)];
-                    e.1 += 1;
-                    e.0 += u64::from(num(m));
-                }
-            }
-            c.into_iter().map(|(num, den)| Acc::Ratio { num, den }).collect()
-        }
-        Rule::ReqDuration(f) => {
-            let mut v = vec![Vec::new(); n];
-            for (i, r) in reqs.iter().enumerate() {
-                if let Some(x) = f(r, ctx) {
-                    v[slot(sl.reqs, i)].push(x);
-                }
-            }
-            v.into_iter().map(Acc::Durations).collect()
-        }
-        Rule::MsgDuration(f) => {
-            let mut v = vec![Vec::new(); n];
-            for (i, m) in msgs.iter().enumerate() {
-                if let Some(x) = f(m) {
-                    v[slot(sl.msgs, i)].push(x);
-                }
-            }
-            v.into_iter().map(Acc::Durations).collect()
-        }
-        Rule::Badge | Rule::Customers(_) => vec![Acc::Badge; n],
+        Rule::Badge | Rule::Customers(_) => vec![Acc::Later; n],
         Rule::ChannelPreferences => {
             let names: std::sync::Arc<Vec<String>> =
                 std::sync::Arc::new(rows.dict.map(|d| d.names().map(str::to_string).collect()).unwrap_or_default());
@@ -1178,33 +1228,16 @@ fn accumulate_slots(def: &MetricDef, rows: &Rows, sl: &Slots, n: usize, ctx: &Ct
             }
             v.into_iter().map(Acc::Posts).collect()
         }
-        Rule::ConvCount(p) => {
-            let mut c = vec![0u64; n];
-            for (i, x) in rows.convs.iter().enumerate() {
-                c[slot(sl.convs, i)] += u64::from(p(x));
-            }
-            c.into_iter().map(|n| Acc::Count { n, known: true }).collect()
-        }
-        Rule::ConvRatio { den, num } => {
-            let mut c = vec![(0u64, 0u64); n];
-            for (i, x) in rows.convs.iter().enumerate() {
-                if den(x) {
-                    let e = &mut c[slot(sl.convs, i)];
-                    e.1 += 1;
-                    e.0 += u64::from(num(x));
-                }
-            }
-            c.into_iter().map(|(num, den)| Acc::Ratio { num, den }).collect()
-        }
-        Rule::ConvDuration(f) => {
-            let mut v = vec![Vec::new(); n];
-            for (i, x) in rows.convs.iter().enumerate() {
-                if let Some(d) = f(x, ctx) {
-                    v[slot(sl.convs, i)].push(d);
-                }
-            }
-            v.into_iter().map(Acc::Durations).collect()
-        }
+        // Plain rules were computed above.
+        Rule::MsgCount { .. }
+        | Rule::MsgRatio { .. }
+        | Rule::MsgDuration(_)
+        | Rule::ReqCount(_)
+        | Rule::ReqRatio { .. }
+        | Rule::ReqDuration(_)
+        | Rule::ConvCount(_)
+        | Rule::ConvRatio { .. }
+        | Rule::ConvDuration(_) => unreachable!("a plain rule is computed by `plain`"),
     }
 }
 
@@ -1289,7 +1322,29 @@ pub fn build(t: &FactTable, p: &Params, cfg: &Config) -> Report {
     };
     let total_badge = |d: &MetricDef| match d.rule {
         Rule::Customers(k) => customer_value(k, None, p.from, p.to),
-        _ => Value::Badge(badge(end_window.iter().copied(), end, &ctx)),
+        Rule::Badge => Value::Badge(badge(end_window.iter().copied(), end, &ctx)),
+        // Only the badge and the customer figures are computed later (`Acc::Later`).
+        Rule::MsgCount { .. }
+        | Rule::MsgRatio { .. }
+        | Rule::MsgDuration(_)
+        | Rule::ReqCount(_)
+        | Rule::ReqRatio { .. }
+        | Rule::ReqDuration(_)
+        | Rule::ConvCount(_)
+        | Rule::ConvRatio { .. }
+        | Rule::ConvDuration(_)
+        | Rule::ChannelPreferences
+        | Rule::SurveyRatio { .. }
+        | Rule::SurveyMean { .. }
+        | Rule::Nps
+        | Rule::SurveyResponseRate
+        | Rule::ContactCount(_)
+        | Rule::ContactRatio { .. }
+        | Rule::ContactDuration(_)
+        | Rule::PostSum(_)
+        | Rule::PostRatio { .. }
+        | Rule::TopPosts
+        | Rule::Weighted(_) => unreachable!("summed from the rows"),
     };
     let mut groups = Vec::new();
     let mut total = None;
@@ -1470,7 +1525,7 @@ pub fn build(t: &FactTable, p: &Params, cfg: &Config) -> Report {
         // value, sorting every customer's channels) is most of the work, one metric at a time.
         let totals: Vec<std::sync::Mutex<Acc>> = totals.into_iter().map(std::sync::Mutex::new).collect();
         let take_total = |m: &std::sync::Mutex<Acc>| -> Acc {
-            std::mem::replace(&mut *m.lock().unwrap_or_else(std::sync::PoisonError::into_inner), Acc::Badge)
+            std::mem::replace(&mut *m.lock().unwrap_or_else(std::sync::PoisonError::into_inner), Acc::Later)
         };
         let take = |m: &std::sync::Mutex<Vec<Acc>>| {
             std::mem::take(&mut *m.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
@@ -1914,7 +1969,7 @@ fn explain_records(
                         })
                         .collect()
                 }
-                _ => rec
+                K::Retention | K::Churn | K::Referral => rec
                     .customers
                     .iter()
                     .filter(|c| in_group(Some(&c.account)))
@@ -1928,7 +1983,9 @@ fn explain_records(
                         let (keep, num) = match k {
                             K::Churn => (start, lost),
                             K::Referral => (new, c.referred_by.is_some()),
-                            _ => (start || new || present(hi), present(hi)),
+                            K::Retention | K::Clv | K::ClvHistorical | K::ClvPredictive => {
+                                (start || new || present(hi), present(hi))
+                            }
                         };
                         keep.then(|| {
                             let Json::Object(m) = json!({
@@ -1980,7 +2037,18 @@ fn explain_records(
             })
             .map(post_json)
             .collect(),
-        _ => Vec::new(),
+        // Rules over the clock's facts are explained by `explain`.
+        Rule::MsgCount { .. }
+        | Rule::MsgRatio { .. }
+        | Rule::MsgDuration(_)
+        | Rule::ReqCount(_)
+        | Rule::ReqRatio { .. }
+        | Rule::ReqDuration(_)
+        | Rule::ConvCount(_)
+        | Rule::ConvRatio { .. }
+        | Rule::ConvDuration(_)
+        | Rule::Badge
+        | Rule::ChannelPreferences => unreachable!("explained from the facts"),
     }
 }
 
@@ -2070,7 +2138,18 @@ pub fn explain(
                 .collect()
         }
         // Rules over imported records were answered above (`on_records`).
-        _ => Vec::new(),
+        Rule::SurveyRatio { .. }
+        | Rule::SurveyMean { .. }
+        | Rule::Nps
+        | Rule::SurveyResponseRate
+        | Rule::ContactCount(_)
+        | Rule::ContactRatio { .. }
+        | Rule::ContactDuration(_)
+        | Rule::PostSum(_)
+        | Rule::PostRatio { .. }
+        | Rule::TopPosts
+        | Rule::Customers(_)
+        | Rule::Weighted(_) => unreachable!("explained from the records"),
     };
     Explain { metric: def.id, rows }
 }
