@@ -5,8 +5,9 @@ use anyhow::{bail, Context, Result};
 use barometre_core::config::Config;
 use barometre_core::ingest::decode::Encoding;
 use barometre_core::ingest::source::{self, Input, Options, ReadSink, Reading, Recognised, SourceFormat};
-use barometre_core::ingest::{Format, Kind, Located, RecordReader, RowError};
+use barometre_core::ingest::{Kind, Located, RowError};
 use barometre_core::metrics::{self, Lang};
+use barometre_core::oneshot;
 use barometre_core::report::{self, Dim, Params};
 use barometre_core::time::{parse_bound, Zone};
 use barometre_store::{ControlPlane, DataStore, SqliteStore};
@@ -159,11 +160,13 @@ fn inputs(paths: &[PathBuf]) -> Vec<Input> {
         .map(|p| {
             let len = std::fs::metadata(p).map_or(0, |m| m.len());
             let path = p.clone();
-            Input::new(&p.display().to_string(), len, move || {
-                let f = File::open(&path)?;
+            Input::seekable(&p.display().to_string(), len, move |at| {
+                use std::io::Seek;
+                let mut f = File::open(&path)?;
                 if f.metadata()?.is_dir() {
                     return Err(std::io::Error::other("a folder, not a file"));
                 }
+                f.seek(std::io::SeekFrom::Start(at))?;
                 Ok(Box::new(BufReader::with_capacity(1 << 16, f)) as Box<dyn std::io::Read + Send>)
             })
         })
@@ -609,319 +612,6 @@ pub fn report(ctx: &Ctx, a: ReportArgs) -> Result<ExitCode> {
     Ok(if rejected > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }
 
-/// Where a message row was read, to name it if its id repeats: 16 bytes a row, the file and the
-/// id's column kept once a run of rows ([`FileRun`]).
-struct Seen {
-    fingerprint: u64,
-    /// Its line, `u32::MAX` for a line past that (kept in `Gathered::long_lines`).
-    line: u32,
-    /// Its rank among everything read, bad rows included: errors come out in reading order.
-    seq: u32,
-}
-
-/// Rows from `from` on were read from `file_names[file]`, their id in `column`.
-struct FileRun {
-    from: u32,
-    file: u32,
-    column: u32,
-}
-
-/// What the one-shot reader gathered: the clock's rows and where each was read.
-struct Gathered {
-    bulk: barometre_core::engine::Bulk,
-    seen: Vec<Seen>,
-    long_lines: Vec<(u32, u64)>,
-    runs: Vec<FileRun>,
-    file_names: Vec<std::sync::Arc<str>>,
-    /// The first refused rows of this part ([`BAD_KEPT`] at most), by reading rank.
-    bad: Vec<(u32, RowError)>,
-    /// Refused rows past those kept.
-    bad_more: u64,
-    seq: u32,
-}
-
-/// Refused rows a one-shot report keeps to print, per part: the rest are counted, so that a file
-/// of bad rows costs no more memory than a file of good ones.
-const BAD_KEPT: usize = 10_000;
-
-impl Default for Gathered {
-    fn default() -> Self {
-        Gathered {
-            bulk: barometre_core::engine::Bulk::for_reports(),
-            seen: Vec::new(),
-            long_lines: Vec::new(),
-            runs: Vec::new(),
-            file_names: Vec::new(),
-            bad: Vec::new(),
-            bad_more: 0,
-            seq: 0,
-        }
-    }
-}
-
-impl Gathered {
-    fn take(&mut self, r: Result<Located, RowError>, cfg: &Config) {
-        use barometre_core::ingest::Record;
-        let loc = match r {
-            Ok(l) => l,
-            Err(e) => return self.take_error(e),
-        };
-        match &loc.record {
-            Record::Message(m) => return self.take_message(m, &loc.file, loc.line, loc.id_column, cfg),
-            Record::Event(e) => self.bulk.push_event(e),
-            // One-shot reports read messages and events; other kinds are imported.
-            _ => {}
-        }
-        self.seq += 1;
-    }
-
-    fn take_error(&mut self, e: RowError) {
-        self.seq += 1;
-        if self.bad.len() < BAD_KEPT {
-            self.bad.push((self.seq, e));
-        } else {
-            self.bad_more += 1;
-        }
-    }
-
-    /// A message row read at `file:line` (its id in `column`).
-    fn take_message(
-        &mut self,
-        m: &barometre_core::model::Message,
-        file: &std::sync::Arc<str>,
-        line: u64,
-        column: u64,
-        cfg: &Config,
-    ) {
-        self.seq += 1;
-        if self.file_names.last().is_none_or(|f| !std::sync::Arc::ptr_eq(f, file)) {
-            self.file_names.push(file.clone());
-        }
-        let (row, file, column) = (self.seen.len() as u32, self.file_names.len() as u32 - 1, column as u32);
-        if self.runs.last().is_none_or(|r| (r.file, r.column) != (file, column)) {
-            self.runs.push(FileRun { from: row, file, column });
-        }
-        let line = short_line(&mut self.long_lines, row, line);
-        self.seen.push(Seen { fingerprint: m.fingerprint(), line, seq: self.seq });
-        self.bulk.push_message(m, cfg);
-    }
-
-    /// Where row `row` was read: file, line, column.
-    fn place(&self, row: u32) -> (&str, u64, u64) {
-        let line = full_line(&self.long_lines, row, self.seen[row as usize].line);
-        let run = &self.runs[self.runs.partition_point(|r| r.from <= row) - 1];
-        (&self.file_names[run.file as usize], line, u64::from(run.column))
-    }
-
-    /// Adds what was read after these rows; `lines` more lines came before it in its file.
-    fn append(&mut self, part: Gathered, lines: u64) {
-        if self.seq == 0 && lines == 0 {
-            // Nothing read yet: the part is taken as it is, not copied.
-            *self = part;
-            return;
-        }
-        let Gathered { bulk, seen, long_lines, runs, file_names, bad, bad_more, seq: part_seq } = part;
-        self.bad_more += bad_more;
-        // The clock's columns are copied on other cores meanwhile.
-        let my_bulk = &mut self.bulk;
-        std::thread::scope(|sc| {
-            sc.spawn(move || my_bulk.append(bulk));
-            let (files, rows) = (self.file_names.len() as u32, self.seen.len() as u32);
-            self.file_names.extend(file_names);
-            self.runs.extend(runs.into_iter().map(|r| FileRun { from: r.from + rows, file: r.file + files, ..r }));
-            let mut long: Vec<(u32, u64)> = long_lines.into_iter().map(|(r, l)| (r + rows, l + lines)).collect();
-            let seq = self.seq;
-            self.seen.extend(seen.into_iter().enumerate().map(|(k, s)| {
-                let row = k as u32 + rows;
-                // A long line is already shifted in `long`; a short one is shifted here.
-                let line = match s.line {
-                    u32::MAX => full_line(&long, row, s.line),
-                    l => u64::from(l) + lines,
-                };
-                Seen { line: short_line(&mut long, row, line), seq: s.seq + seq, ..s }
-            }));
-            self.long_lines.extend(long);
-            self.bad.extend(bad.into_iter().map(|(q, mut e)| {
-                e.line += lines;
-                (q + seq, e)
-            }));
-            self.seq += part_seq;
-        });
-    }
-}
-
-/// A row's line as [`Seen`] keeps it: `u32::MAX` for a line past that, kept in `long`.
-fn short_line(long: &mut Vec<(u32, u64)>, row: u32, line: u64) -> u32 {
-    u32::try_from(line).ok().filter(|&l| l != u32::MAX).unwrap_or_else(|| {
-        long.push((row, line));
-        u32::MAX
-    })
-}
-
-/// The line of row `row` kept as `line` (see [`short_line`]).
-fn full_line(long: &[(u32, u64)], row: u32, line: u32) -> u64 {
-    match line {
-        u32::MAX => long.iter().find(|l| l.0 == row).map_or(0, |l| l.1),
-        l => u64::from(l),
-    }
-}
-
-/// Below this size a file is read on one core.
-const SPLIT_FROM: u64 = 4 << 20;
-
-/// Where the line holding `b[from]` ends: after `\n`, `\r\n` or a lone `\r`; `None` when `b`
-/// ends too soon to tell.
-fn line_end(b: &[u8], from: usize) -> Option<usize> {
-    let i = from + memchr::memchr2(b'\r', b'\n', &b[from..])?;
-    match (b[i], b.get(i + 1)) {
-        (b'\n', _) => Some(i + 1),
-        (_, Some(b'\n')) => Some(i + 2),
-        (_, Some(_)) => Some(i + 1),
-        (_, None) => None,
-    }
-}
-
-/// Where a CSV file can be cut in two near its middle: `(end of the header row, the start of a
-/// row guessed near the middle)`, or `None` for a small file or a header with quotes. The guess
-/// is the first line after the middle that reads as a whole row of the header's width with its
-/// quotes closed; `read_in_halves` checks it while reading, so a line break inside quotes is never
-/// taken for a cut, whatever the guess.
-fn split_point(path: &Path) -> std::io::Result<Option<(u64, u64)>> {
-    use std::io::{Read, Seek, SeekFrom};
-    let mut f = File::open(path)?;
-    let size = f.metadata()?.len();
-    if size < SPLIT_FROM {
-        return Ok(None);
-    }
-    let mut buf = vec![0u8; 1 << 16];
-    let n = f.read(&mut buf)?;
-    let head = &buf[..n];
-    // A blank first line or a quoted header: leave it to one reader.
-    let header_end = line_end(head, 0)
-        .filter(|&e| !matches!(head.first(), Some(b'\r' | b'\n')) && memchr::memchr(b'"', &head[..e]).is_none());
-    let Some(header_end) = header_end else { return Ok(None) };
-    let width = memchr::memchr_iter(b',', &head[..header_end]).count() + 1;
-    let mid = size / 2;
-    f.seek(SeekFrom::Start(mid))?;
-    let mut window = vec![0u8; 1 << 18];
-    let n = f.read(&mut window)?;
-    let window = &window[..n];
-    let mut rec = csv::ByteRecord::new();
-    let mut first = None;
-    let mut at = 0;
-    while let Some(start) = line_end(window, at) {
-        if start >= window.len() || mid + (start as u64) >= size {
-            break;
-        }
-        at = start;
-        first.get_or_insert(start);
-        let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(&window[start..]);
-        let whole = matches!(rdr.read_byte_record(&mut rec), Ok(true))
-            && rec.len() == width
-            && (rdr.position().byte() as usize) < window.len() - start;
-        let line = &window[start..start + rdr.position().byte() as usize];
-        if whole && memchr::memchr_iter(b'"', line).count().is_multiple_of(2) {
-            return Ok(Some((header_end as u64, mid + start as u64)));
-        }
-    }
-    Ok(first.map(|start| (header_end as u64, mid + start as u64)))
-}
-
-/// Line breaks in `b`, counted as the readers count them.
-fn breaks_in(b: &[u8]) -> u64 {
-    memchr::memchr2_iter(b'\r', b'\n', b).filter(|&i| b[i] == b'\r' || i == 0 || b[i - 1] != b'\r').count() as u64
-}
-
-/// Reads one CSV file of messages on two cores, cut at `cut`, a guessed row start: the second
-/// part reads the header again, then the rows from the cut, their lines shifted back into the
-/// file's. The first part reads from the file's start and checks the guess: the cut held if a row
-/// of its own ends exactly there (the CSV reader, which knows quotes, says so); otherwise it reads
-/// on to the end and the second part's rows are dropped. Whether the cut held comes back too.
-fn read_in_halves(
-    path: &Path,
-    header_end: u64,
-    cut: u64,
-    cfg: &Config,
-    pb: &ProgressBar,
-) -> std::io::Result<(Gathered, bool)> {
-    use std::io::{Read, Seek, SeekFrom};
-    let name = path.display().to_string();
-    let size = std::fs::metadata(path)?.len();
-    // The file's start, read once: its header for the second part, and its first rows to tell
-    // how many rows to make room for.
-    let mut head = vec![0u8; (header_end as usize).max(1 << 16).min(size as usize)];
-    File::open(path)?.read_exact(&mut head)?;
-    let header = head[..header_end as usize].to_vec();
-    let mut rest = File::open(path)?;
-    // After a row that ends with `\r\n`, the CSV reader stands between the two bytes.
-    let mut before = [0u8; 2];
-    rest.seek(SeekFrom::Start(cut - 2))?;
-    rest.read_exact(&mut before)?;
-    let row_ends_at = if &before == b"\r\n" { cut - 1 } else { cut };
-    let first = BufReader::with_capacity(1 << 16, File::open(path)?);
-    let second = std::io::Cursor::new(header.clone()).chain(BufReader::with_capacity(1 << 16, rest));
-    // Rows expected, from the length of the first ones: the first part makes room for the
-    // second's, so that appending it copies nothing already there.
-    let per_row = (head.len() as u64 / breaks_in(&head).max(1)).max(1);
-    let rows = |bytes: u64| (bytes / per_row + bytes / per_row / 8) as usize;
-    // `stop`: the first part's cut (it also says what is wrong with the header, if anything).
-    // Comes back with what was read: the line breaks before the cut and whether it held.
-    let read = |r: Box<dyn std::io::Read + Send>, room: u64, mut stop: Option<u64>| {
-        let first = stop.is_some();
-        let mut g = Gathered::default();
-        g.seen.reserve(rows(room));
-        g.bulk.reserve(rows(room), room as usize / 2);
-        let mut rr = RecordReader::new(&name, Kind::Messages, Format::Csv, r);
-        if let Some(e) = rr.fatal.take() {
-            if first {
-                g.take_error(e);
-            }
-        }
-        let mut m = barometre_core::model::Message::empty();
-        let file = rr.file().clone();
-        // The second part reads the header again: those bytes are not counted twice.
-        let (mut rows, mut shown) = (0u64, if first { 0 } else { header_end });
-        let (mut held, mut breaks) = (false, 0);
-        loop {
-            if let Some(cut) = stop {
-                match rr.position() {
-                    Some(p) if p == row_ends_at => {
-                        held = true;
-                        breaks = rr.line_breaks_before(cut);
-                        break;
-                    }
-                    // A row runs over the cut (it fell inside quotes): read on alone.
-                    Some(p) if p > row_ends_at => stop = None,
-                    _ => {}
-                }
-            }
-            let Some(x) = rr.next_message(&mut m) else { break };
-            match x {
-                Ok((line, column)) => g.take_message(&m, &file, line, column, cfg),
-                Err(e) => g.take_error(e),
-            }
-            rows += 1;
-            if rows.is_multiple_of(16_384) {
-                let now = rr.bytes_read();
-                pb.inc(now.saturating_sub(shown));
-                shown = now;
-            }
-        }
-        pb.inc(rr.bytes_read().saturating_sub(shown));
-        (g, breaks, held)
-    };
-    let ((mut a, breaks, held), (b, _, _)) = std::thread::scope(|sc| {
-        let other = sc.spawn(|| read(Box::new(second), size - cut, None));
-        let mine = read(Box::new(first), size, Some(cut));
-        (mine, other.join().expect("the reading thread does not panic"))
-    });
-    if held {
-        // The second part's lines count its copy of the header.
-        a.append(b, breaks - breaks_in(&header));
-    }
-    Ok((a, held))
-}
-
 /// Reads the --input files straight into the clock: no store, nothing kept. Rows are checked as
 /// by `import` (a repeated id with other content is a bad row); the count of bad rows comes back.
 /// A large CSV file of messages is read on two cores.
@@ -930,7 +620,7 @@ fn one_shot(a: &ReportArgs, cfg: &Config, tm: &mut Timings) -> Result<(barometre
     let lang = Lang::parse(&a.lang).unwrap_or(Lang::Fr);
     let total = a.inputs.iter().chain(&a.events).filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
     let pb = reading_bar(total, lang);
-    let mut g = Gathered::default();
+    let mut g = oneshot::Gathered::default();
     for (kind, paths) in [(Kind::Messages, &a.inputs), (Kind::ConversationEvents, &a.events)] {
         let fmt = if kind == Kind::Messages { format } else { None };
         // The files of a kind are one source (an API's pages answer one another), except the
@@ -941,8 +631,10 @@ fn one_shot(a: &ReportArgs, cfg: &Config, tm: &mut Timings) -> Result<(barometre
             let plain = !matches!(fmt, Some(f) if f != SourceFormat::Csv)
                 && source::reads_plainly(&p.display().to_string(), &head, kind);
             if kind == Kind::Messages && plain {
-                if let Ok(Some((header_end, cut))) = split_point(p) {
-                    let (part, held) = read_in_halves(p, header_end, cut, cfg, &pb)?;
+                let input = inputs(std::slice::from_ref(p)).remove(0);
+                if let Ok(Some((header_end, cut))) = oneshot::split_point(&input) {
+                    let progress = |n: u64| pb.inc(n);
+                    let (part, held) = oneshot::read_in_halves(&input, header_end, cut, cfg, &progress)?;
                     tm.note(&format!("{}: cut at byte {cut} {}", p.display(), if held { "held" } else { "missed" }));
                     g.append(part, 0);
                     continue;
@@ -969,32 +661,12 @@ fn one_shot(a: &ReportArgs, cfg: &Config, tm: &mut Timings) -> Result<(barometre
     }
     tm.mark("read input");
     computing(&pb, after_reading(lang));
-    let bulk = std::mem::take(&mut g.bulk);
-    let (inp, dups) = bulk.finish();
-    let mut bad = std::mem::take(&mut g.bad);
-    for (row, first, id) in dups {
-        if g.seen[row as usize].fingerprint != g.seen[first as usize].fingerprint {
-            let ((file, line, column), (first_file, first_line, _)) = (g.place(row), g.place(first));
-            let reason = format!(
-                "duplicate message_id `{}` with other content (first at {first_file}:{first_line})",
-                inp.id(id)
-            );
-            let error = RowError { file: file.to_string(), line, column, reason };
-            bad.push((g.seen[row as usize].seq, error));
-        }
-    }
-    bad.sort_by_key(|b| b.0);
-    // The first refused rows in reading order; past them, a count (each part kept its first).
-    let total = bad.len() as u64 + g.bad_more;
-    bad.truncate(BAD_KEPT);
-    let more = total - bad.len() as u64;
-    // Where rows were read is no longer needed: its pages go to the clock's facts (freeing a
-    // large block costs nothing with the binary's allocator).
-    drop(g);
+    let (inp, bad, more) = g.finish();
+    let total = bad.len() as u64 + more;
     tm.mark("intern");
     pb.suspend(|| -> std::io::Result<()> {
         let mut err = std::io::stderr().lock();
-        for (_, e) in &bad {
+        for e in &bad {
             writeln!(err, "{e}")?;
         }
         if more > 0 {
@@ -1436,49 +1108,4 @@ pub fn barometer(ctx: &Ctx, a: BarometerArgs) -> Result<ExitCode> {
     };
     write_out(&None, &text)?;
     Ok(ExitCode::SUCCESS)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn msg(id: &str, text: &str) -> barometre_core::model::Message {
-        let mut m = barometre_core::model::Message::empty();
-        m.message_id = id.into();
-        m.account = "acme".into();
-        m.channel = "email".into();
-        m.author_id = "u1".into();
-        m.text = Some(text.into());
-        m
-    }
-
-    #[test]
-    fn rows_are_placed_in_their_file_and_line_across_parts_and_long_files() {
-        let cfg = Config::default();
-        let (a, b): (std::sync::Arc<str>, std::sync::Arc<str>) = ("a.csv".into(), "b.csv".into());
-        let mut first = Gathered::default();
-        first.take_message(&msg("x1", "t"), &a, 2, 1, &cfg);
-        first.take_message(&msg("x2", "t"), &a, 5_000_000_000, 1, &cfg);
-        let mut second = Gathered::default();
-        second.take_error(RowError { file: "a.csv".into(), line: 3, column: 2, reason: "bad".into() });
-        second.take_message(&msg("x3", "t"), &a, 4, 1, &cfg);
-        second.take_message(&msg("x4", "t"), &a, u64::from(u32::MAX) - 10, 1, &cfg);
-        // The second part's lines start 100 lines further in the file.
-        first.append(second, 100);
-        first.take_message(&msg("y1", "t"), &b, 2, 3, &cfg);
-        let places: Vec<_> = (0..5).map(|r| first.place(r)).collect();
-        assert_eq!(
-            places,
-            [
-                ("a.csv", 2, 1),
-                ("a.csv", 5_000_000_000, 1),
-                ("a.csv", 104, 1),
-                ("a.csv", u64::from(u32::MAX) + 90, 1),
-                ("b.csv", 2, 3)
-            ]
-        );
-        // Reading order: the bad row of the second part comes after the first part's rows.
-        let seqs: Vec<u32> = first.seen.iter().map(|s| s.seq).collect();
-        assert_eq!((seqs, first.bad[0].0), (vec![1, 2, 4, 5, 6], 3));
-    }
 }

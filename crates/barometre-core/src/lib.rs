@@ -45,6 +45,7 @@ pub mod ingest;
 pub mod intern;
 pub mod metrics;
 pub mod model;
+pub mod oneshot;
 pub mod report;
 pub mod stats;
 pub mod table;

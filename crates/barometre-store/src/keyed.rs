@@ -55,9 +55,7 @@ pub fn upsert(
             return Ok(if ofp == fp {
                 Outcome::Unchanged
             } else {
-                Outcome::Conflict(
-                    loc.error(format!("duplicate {key_col} `{id}` with other content (first at {first}:{oline})")),
-                )
+                Outcome::Conflict(loc.error(barometre_core::ingest::duplicate_id(key_col, id, first, oline as u64)))
             });
         }
         if ofp == fp {

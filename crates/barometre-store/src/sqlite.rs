@@ -548,9 +548,11 @@ impl DataStore for SqliteStore {
                                 sum.unchanged += 1;
                             } else {
                                 sum.reject(
-                                    loc.error(format!(
-                                        "duplicate message_id `{}` with other content (first at {first}:{oline})",
-                                        m.message_id
+                                    loc.error(barometre_core::ingest::duplicate_id(
+                                        "message_id",
+                                        &m.message_id,
+                                        first,
+                                        oline as u64,
                                     )),
                                     sink,
                                 );

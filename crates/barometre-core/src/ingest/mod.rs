@@ -360,6 +360,13 @@ impl Located {
     }
 }
 
+/// The rule of repeated ids, for every import (the CLI's one-shot reports, every store): a row
+/// whose id was seen earlier in the same import is the same row when its content is the same
+/// (counted unchanged), and refused when it differs, naming where the first one is.
+pub fn duplicate_id(field: &str, id: &str, first_file: &str, first_line: u64) -> String {
+    format!("duplicate {field} `{id}` with other content (first at {first_file}:{first_line})")
+}
+
 /// `s.trim()`, without the look at every character when the ends are plain ASCII (printable ASCII
 /// is never Unicode white space): most cells.
 #[inline]

@@ -66,7 +66,8 @@ impl SourceFormat {
     }
 }
 
-type Opener = Arc<dyn Fn() -> io::Result<Box<dyn Read + Send>> + Send + Sync>;
+/// Opens the file at a byte offset (0: its start).
+type Opener = Arc<dyn Fn(u64) -> io::Result<Box<dyn Read + Send>> + Send + Sync>;
 
 /// One file of a source: its name (as errors give it), its size, and how to read it (some
 /// formats read a file twice).
@@ -78,23 +79,46 @@ pub struct Input {
 }
 
 impl Input {
+    /// A file read from its start only (`open_at` past 0 then reads and drops the bytes before).
     pub fn new(
         name: &str,
         len: u64,
         open: impl Fn() -> io::Result<Box<dyn Read + Send>> + Send + Sync + 'static,
     ) -> Input {
-        Input { name: Arc::from(name), len, open: Arc::new(open) }
+        Input::seekable(name, len, move |at| {
+            let mut r = open()?;
+            io::copy(&mut (&mut r).take(at), &mut io::sink())?;
+            Ok(r)
+        })
+    }
+
+    /// A file that can be opened at any offset (a file on disk: read in parts on several cores).
+    pub fn seekable(
+        name: &str,
+        len: u64,
+        open_at: impl Fn(u64) -> io::Result<Box<dyn Read + Send>> + Send + Sync + 'static,
+    ) -> Input {
+        Input { name: Arc::from(name), len, open: Arc::new(open_at) }
     }
 
     /// A file held in memory.
     pub fn bytes(name: &str, data: impl Into<Arc<[u8]>>) -> Input {
         let data: Arc<[u8]> = data.into();
         let len = data.len() as u64;
-        Input::new(name, len, move || Ok(Box::new(io::Cursor::new(data.clone())) as Box<dyn Read + Send>))
+        Input::seekable(name, len, move |at| {
+            let mut c = io::Cursor::new(data.clone());
+            c.set_position(at);
+            Ok(Box::new(c) as Box<dyn Read + Send>)
+        })
     }
 
     pub fn open(&self) -> io::Result<Box<dyn Read + Send>> {
-        (self.open)()
+        (self.open)(0)
+    }
+
+    /// The file from byte `at` on.
+    pub fn open_at(&self, at: u64) -> io::Result<Box<dyn Read + Send>> {
+        (self.open)(at)
     }
 
     /// The first 64 KiB, from which formats, encodings and separators are recognised.

@@ -1,0 +1,377 @@
+//! One-shot reading: files straight into the clock's input, no store — what `report --input`
+//! does. Rows are checked as an import checks them (a repeated id with other content is a bad
+//! row, named with both places); a large CSV file of messages is read on two cores, cut at a row
+//! boundary the reader itself confirms.
+
+use crate::config::Config;
+use crate::engine::Bulk;
+use crate::ingest::source::Input;
+use crate::ingest::{Format, Kind, Located, Record, RecordReader, RowError};
+use crate::model::Message;
+use std::io::{self, Read};
+
+/// Where a message row was read, to name it if its id repeats: 16 bytes a row, the file and the
+/// id's column kept once a run of rows ([`FileRun`]).
+struct Seen {
+    fingerprint: u64,
+    /// Its line, `u32::MAX` for a line past that (kept in `Gathered::long_lines`).
+    line: u32,
+    /// Its rank among everything read, bad rows included: errors come out in reading order.
+    seq: u32,
+}
+
+/// Rows from `from` on were read from `file_names[file]`, their id in `column`.
+struct FileRun {
+    from: u32,
+    file: u32,
+    column: u32,
+}
+
+/// What the one-shot reader gathered: the clock's rows and where each was read.
+pub struct Gathered {
+    bulk: Bulk,
+    seen: Vec<Seen>,
+    long_lines: Vec<(u32, u64)>,
+    runs: Vec<FileRun>,
+    file_names: Vec<std::sync::Arc<str>>,
+    /// The first refused rows of this part ([`BAD_KEPT`] at most), by reading rank.
+    bad: Vec<(u32, RowError)>,
+    /// Refused rows past those kept.
+    bad_more: u64,
+    seq: u32,
+}
+
+/// Refused rows a one-shot report keeps to print, per part: the rest are counted, so that a file
+/// of bad rows costs no more memory than a file of good ones.
+pub const BAD_KEPT: usize = 10_000;
+
+impl Default for Gathered {
+    fn default() -> Self {
+        Gathered {
+            bulk: Bulk::for_reports(),
+            seen: Vec::new(),
+            long_lines: Vec::new(),
+            runs: Vec::new(),
+            file_names: Vec::new(),
+            bad: Vec::new(),
+            bad_more: 0,
+            seq: 0,
+        }
+    }
+}
+
+impl Gathered {
+    pub fn take(&mut self, r: Result<Located, RowError>, cfg: &Config) {
+        let loc = match r {
+            Ok(l) => l,
+            Err(e) => return self.take_error(e),
+        };
+        match &loc.record {
+            Record::Message(m) => return self.take_message(m, &loc.file, loc.line, loc.id_column, cfg),
+            Record::Event(e) => self.bulk.push_event(e),
+            // One-shot reports read messages and events; other kinds are imported.
+            _ => {}
+        }
+        self.seq += 1;
+    }
+
+    fn take_error(&mut self, e: RowError) {
+        self.seq += 1;
+        if self.bad.len() < BAD_KEPT {
+            self.bad.push((self.seq, e));
+        } else {
+            self.bad_more += 1;
+        }
+    }
+
+    /// A message row read at `file:line` (its id in `column`).
+    fn take_message(&mut self, m: &Message, file: &std::sync::Arc<str>, line: u64, column: u64, cfg: &Config) {
+        self.seq += 1;
+        if self.file_names.last().is_none_or(|f| !std::sync::Arc::ptr_eq(f, file)) {
+            self.file_names.push(file.clone());
+        }
+        let (row, file, column) = (self.seen.len() as u32, self.file_names.len() as u32 - 1, column as u32);
+        if self.runs.last().is_none_or(|r| (r.file, r.column) != (file, column)) {
+            self.runs.push(FileRun { from: row, file, column });
+        }
+        let line = short_line(&mut self.long_lines, row, line);
+        self.seen.push(Seen { fingerprint: m.fingerprint(), line, seq: self.seq });
+        self.bulk.push_message(m, cfg);
+    }
+
+    /// The clock's input, the first refused rows in reading order ([`BAD_KEPT`] at most: each
+    /// part kept its first) and how many more were refused. A repeated id with other content is
+    /// refused here, with both places.
+    pub fn finish(mut self) -> (crate::engine::ClockInput, Vec<RowError>, u64) {
+        let bulk = std::mem::take(&mut self.bulk);
+        let (inp, dups) = bulk.finish();
+        let mut bad = std::mem::take(&mut self.bad);
+        for (row, first, id) in dups {
+            if self.seen[row as usize].fingerprint != self.seen[first as usize].fingerprint {
+                let ((file, line, column), (first_file, first_line, _)) = (self.place(row), self.place(first));
+                let reason = crate::ingest::duplicate_id("message_id", inp.id(id), first_file, first_line);
+                let error = RowError { file: file.to_string(), line, column, reason };
+                bad.push((self.seen[row as usize].seq, error));
+            }
+        }
+        bad.sort_by_key(|b| b.0);
+        let total = bad.len() as u64 + self.bad_more;
+        bad.truncate(BAD_KEPT);
+        let more = total - bad.len() as u64;
+        (inp, bad.into_iter().map(|(_, e)| e).collect(), more)
+    }
+
+    /// Where row `row` was read: file, line, column.
+    fn place(&self, row: u32) -> (&str, u64, u64) {
+        let line = full_line(&self.long_lines, row, self.seen[row as usize].line);
+        let run = &self.runs[self.runs.partition_point(|r| r.from <= row) - 1];
+        (&self.file_names[run.file as usize], line, u64::from(run.column))
+    }
+
+    /// Adds what was read after these rows; `lines` more lines came before it in its file.
+    pub fn append(&mut self, part: Gathered, lines: u64) {
+        if self.seq == 0 && lines == 0 {
+            // Nothing read yet: the part is taken as it is, not copied.
+            *self = part;
+            return;
+        }
+        let Gathered { bulk, seen, long_lines, runs, file_names, bad, bad_more, seq: part_seq } = part;
+        self.bad_more += bad_more;
+        // The clock's columns are copied on other cores meanwhile.
+        let my_bulk = &mut self.bulk;
+        std::thread::scope(|sc| {
+            sc.spawn(move || my_bulk.append(bulk));
+            let (files, rows) = (self.file_names.len() as u32, self.seen.len() as u32);
+            self.file_names.extend(file_names);
+            self.runs.extend(runs.into_iter().map(|r| FileRun { from: r.from + rows, file: r.file + files, ..r }));
+            let mut long: Vec<(u32, u64)> = long_lines.into_iter().map(|(r, l)| (r + rows, l + lines)).collect();
+            let seq = self.seq;
+            self.seen.extend(seen.into_iter().enumerate().map(|(k, s)| {
+                let row = k as u32 + rows;
+                // A long line is already shifted in `long`; a short one is shifted here.
+                let line = match s.line {
+                    u32::MAX => full_line(&long, row, s.line),
+                    l => u64::from(l) + lines,
+                };
+                Seen { line: short_line(&mut long, row, line), seq: s.seq + seq, ..s }
+            }));
+            self.long_lines.extend(long);
+            self.bad.extend(bad.into_iter().map(|(q, mut e)| {
+                e.line += lines;
+                (q + seq, e)
+            }));
+            self.seq += part_seq;
+        });
+    }
+}
+
+/// A row's line as [`Seen`] keeps it: `u32::MAX` for a line past that, kept in `long`.
+fn short_line(long: &mut Vec<(u32, u64)>, row: u32, line: u64) -> u32 {
+    u32::try_from(line).ok().filter(|&l| l != u32::MAX).unwrap_or_else(|| {
+        long.push((row, line));
+        u32::MAX
+    })
+}
+
+/// The line of row `row` kept as `line` (see [`short_line`]).
+fn full_line(long: &[(u32, u64)], row: u32, line: u32) -> u64 {
+    match line {
+        u32::MAX => long.iter().find(|l| l.0 == row).map_or(0, |l| l.1),
+        l => u64::from(l),
+    }
+}
+
+/// Below this size a file is read on one core.
+const SPLIT_FROM: u64 = 4 << 20;
+
+/// Where the line holding `b[from]` ends: after `\n`, `\r\n` or a lone `\r`; `None` when `b`
+/// ends too soon to tell.
+fn line_end(b: &[u8], from: usize) -> Option<usize> {
+    let i = from + memchr::memchr2(b'\r', b'\n', &b[from..])?;
+    match (b[i], b.get(i + 1)) {
+        (b'\n', _) => Some(i + 1),
+        (_, Some(b'\n')) => Some(i + 2),
+        (_, Some(_)) => Some(i + 1),
+        (_, None) => None,
+    }
+}
+
+/// Where a CSV file can be cut in two near its middle: `(end of the header row, the start of a
+/// row guessed near the middle)`, or `None` for a small file or a header with quotes. The guess
+/// is the first line after the middle that reads as a whole row of the header's width with its
+/// quotes closed; `read_in_halves` checks it while reading, so a line break inside quotes is never
+/// taken for a cut, whatever the guess.
+pub fn split_point(input: &Input) -> io::Result<Option<(u64, u64)>> {
+    let size = input.len;
+    if size < SPLIT_FROM {
+        return Ok(None);
+    }
+    let buf = input.head()?;
+    let head = &buf[..];
+    // A blank first line or a quoted header: leave it to one reader.
+    let header_end = line_end(head, 0)
+        .filter(|&e| !matches!(head.first(), Some(b'\r' | b'\n')) && memchr::memchr(b'"', &head[..e]).is_none());
+    let Some(header_end) = header_end else { return Ok(None) };
+    let width = memchr::memchr_iter(b',', &head[..header_end]).count() + 1;
+    let mid = size / 2;
+    let mut window = Vec::with_capacity(1 << 18);
+    input.open_at(mid)?.take(1 << 18).read_to_end(&mut window)?;
+    let window = &window[..];
+    let mut rec = csv::ByteRecord::new();
+    let mut first = None;
+    let mut at = 0;
+    while let Some(start) = line_end(window, at) {
+        if start >= window.len() || mid + (start as u64) >= size {
+            break;
+        }
+        at = start;
+        first.get_or_insert(start);
+        let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(&window[start..]);
+        let whole = matches!(rdr.read_byte_record(&mut rec), Ok(true))
+            && rec.len() == width
+            && (rdr.position().byte() as usize) < window.len() - start;
+        let line = &window[start..start + rdr.position().byte() as usize];
+        if whole && memchr::memchr_iter(b'"', line).count().is_multiple_of(2) {
+            return Ok(Some((header_end as u64, mid + start as u64)));
+        }
+    }
+    Ok(first.map(|start| (header_end as u64, mid + start as u64)))
+}
+
+/// Line breaks in `b`, counted as the readers count them.
+fn breaks_in(b: &[u8]) -> u64 {
+    memchr::memchr2_iter(b'\r', b'\n', b).filter(|&i| b[i] == b'\r' || i == 0 || b[i - 1] != b'\r').count() as u64
+}
+
+/// Reads one CSV file of messages on two cores, cut at `cut`, a guessed row start: the second
+/// part reads the header again, then the rows from the cut, their lines shifted back into the
+/// file's. The first part reads from the file's start and checks the guess: the cut held if a row
+/// of its own ends exactly there (the CSV reader, which knows quotes, says so); otherwise it reads
+/// on to the end and the second part's rows are dropped. Whether the cut held comes back too.
+pub fn read_in_halves(
+    input: &Input,
+    header_end: u64,
+    cut: u64,
+    cfg: &Config,
+    progress: &(dyn Fn(u64) + Sync),
+) -> io::Result<(Gathered, bool)> {
+    let name = input.name.to_string();
+    let size = input.len;
+    // The file's start, read once: its header for the second part, and its first rows to tell
+    // how many rows to make room for.
+    let mut head = vec![0u8; (header_end as usize).max(1 << 16).min(size as usize)];
+    input.open()?.read_exact(&mut head)?;
+    let header = head[..header_end as usize].to_vec();
+    // After a row that ends with `\r\n`, the CSV reader stands between the two bytes.
+    let mut before = [0u8; 2];
+    input.open_at(cut - 2)?.read_exact(&mut before)?;
+    let row_ends_at = if &before == b"\r\n" { cut - 1 } else { cut };
+    let first = input.open()?;
+    let second = io::Cursor::new(header.clone()).chain(input.open_at(cut)?);
+    // Rows expected, from the length of the first ones: the first part makes room for the
+    // second's, so that appending it copies nothing already there.
+    let per_row = (head.len() as u64 / breaks_in(&head).max(1)).max(1);
+    let rows = |bytes: u64| (bytes / per_row + bytes / per_row / 8) as usize;
+    // `stop`: the first part's cut (it also says what is wrong with the header, if anything).
+    // Comes back with what was read: the line breaks before the cut and whether it held.
+    let read = |r: Box<dyn Read + Send>, room: u64, mut stop: Option<u64>| {
+        let first = stop.is_some();
+        let mut g = Gathered::default();
+        g.seen.reserve(rows(room));
+        g.bulk.reserve(rows(room), room as usize / 2);
+        let mut rr = RecordReader::new(&name, Kind::Messages, Format::Csv, r);
+        if let Some(e) = rr.fatal.take() {
+            if first {
+                g.take_error(e);
+            }
+        }
+        let mut m = Message::empty();
+        let file = rr.file().clone();
+        // The second part reads the header again: those bytes are not counted twice.
+        let (mut rows, mut shown) = (0u64, if first { 0 } else { header_end });
+        let (mut held, mut breaks) = (false, 0);
+        loop {
+            if let Some(cut) = stop {
+                match rr.position() {
+                    Some(p) if p == row_ends_at => {
+                        held = true;
+                        breaks = rr.line_breaks_before(cut);
+                        break;
+                    }
+                    // A row runs over the cut (it fell inside quotes): read on alone.
+                    Some(p) if p > row_ends_at => stop = None,
+                    _ => {}
+                }
+            }
+            let Some(x) = rr.next_message(&mut m) else { break };
+            match x {
+                Ok((line, column)) => g.take_message(&m, &file, line, column, cfg),
+                Err(e) => g.take_error(e),
+            }
+            rows += 1;
+            if rows.is_multiple_of(16_384) {
+                let now = rr.bytes_read();
+                progress(now.saturating_sub(shown));
+                shown = now;
+            }
+        }
+        progress(rr.bytes_read().saturating_sub(shown));
+        (g, breaks, held)
+    };
+    let ((mut a, breaks, held), (b, _, _)) = std::thread::scope(|sc| {
+        let other = sc.spawn(|| read(Box::new(second), size - cut, None));
+        let mine = read(Box::new(first), size, Some(cut));
+        (mine, other.join().expect("the reading thread does not panic"))
+    });
+    if held {
+        // The second part's lines count its copy of the header.
+        a.append(b, breaks - breaks_in(&header));
+    }
+    Ok((a, held))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn msg(id: &str, text: &str) -> Message {
+        let mut m = Message::empty();
+        m.message_id = id.into();
+        m.account = "acme".into();
+        m.channel = "email".into();
+        m.author_id = "u1".into();
+        m.text = Some(text.into());
+        m
+    }
+
+    #[test]
+    fn rows_are_placed_in_their_file_and_line_across_parts_and_long_files() {
+        let cfg = Config::default();
+        let (a, b): (std::sync::Arc<str>, std::sync::Arc<str>) = ("a.csv".into(), "b.csv".into());
+        let mut first = Gathered::default();
+        first.take_message(&msg("x1", "t"), &a, 2, 1, &cfg);
+        first.take_message(&msg("x2", "t"), &a, 5_000_000_000, 1, &cfg);
+        let mut second = Gathered::default();
+        second.take_error(RowError { file: "a.csv".into(), line: 3, column: 2, reason: "bad".into() });
+        second.take_message(&msg("x3", "t"), &a, 4, 1, &cfg);
+        second.take_message(&msg("x4", "t"), &a, u64::from(u32::MAX) - 10, 1, &cfg);
+        // The second part's lines start 100 lines further in the file.
+        first.append(second, 100);
+        first.take_message(&msg("y1", "t"), &b, 2, 3, &cfg);
+        let places: Vec<_> = (0..5).map(|r| first.place(r)).collect();
+        assert_eq!(
+            places,
+            [
+                ("a.csv", 2, 1),
+                ("a.csv", 5_000_000_000, 1),
+                ("a.csv", 104, 1),
+                ("a.csv", u64::from(u32::MAX) + 90, 1),
+                ("b.csv", 2, 3)
+            ]
+        );
+        // Reading order: the bad row of the second part comes after the first part's rows.
+        let seqs: Vec<u32> = first.seen.iter().map(|s| s.seq).collect();
+        assert_eq!((seqs, first.bad[0].0), (vec![1, 2, 4, 5, 6], 3));
+    }
+}
