@@ -365,8 +365,15 @@ impl Config {
         settings == self.clock_settings() && stored != self.clock_fingerprint()
     }
 
+    /// What shapes the stored facts besides their layout: the session gap, the signature
+    /// patterns, and the lists of words the clock reads texts by (`crate::words`).
     fn clock_settings(&self) -> String {
-        format!("gap={};sig={}", self.session_gap_ms, self.signature_patterns.join("\u{1f}"))
+        format!(
+            "gap={};sig={};words={:016x}",
+            self.session_gap_ms,
+            self.signature_patterns.join("\u{1f}"),
+            crate::words::rules_version()
+        )
     }
 
     pub fn is_signed(&self, text: &str) -> bool {

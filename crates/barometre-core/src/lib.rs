@@ -55,6 +55,7 @@ pub mod text;
 pub mod time;
 pub mod value;
 pub mod vocab;
+pub mod words;
 
 /// The core's modules depend on one another in one direction only: rows → facts → indicators →
 /// reports, the shared words ([`vocab`], [`value`]) at the bottom. Checked on the sources, so that

@@ -4,23 +4,8 @@
 use crate::config::Config;
 use crate::model::{Direction, Message, TextFacts};
 
-const NOT_ACTIONABLE_KINDS: &[&str] = &["spam", "off_topic", "off-topic", "offtopic", "thanks", "noise", "hors_sujet"];
-const THANKS: &[&str] = &["merci", "thanks", "thank", "thx", "ty", "mercii", "merciii"];
-const THANKS_FILLER: &[&str] = &[
-    "beaucoup", "bcp", "mille", "you", "so", "much", "very", "a", "lot", "many", "ok", "okay", "super", "parfait",
-    "top", "génial", "genial", "cool", "great", "perfect", "bien", "reçu", "recu", "noté", "note", "pour", "votre",
-    "réponse", "reponse", "à", "vous", "de", "la", "encore", "again", "bonne", "journée", "journee", "soirée", "have",
-    "nice", "day",
-];
-
-/// A message that only says thanks ("Merci beaucoup !", "thanks a lot 🙏") needs no reply.
-pub fn is_bare_thanks(text: &str) -> bool {
-    let lower = text.to_lowercase();
-    let words: Vec<&str> = lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
-    !words.is_empty()
-        && words.iter().any(|w| THANKS.contains(w))
-        && words.iter().all(|w| THANKS.contains(w) || THANKS_FILLER.contains(w))
-}
+pub use crate::words::is_bare_thanks;
+use crate::words::NOT_ACTIONABLE_KINDS;
 
 /// What the clock reads in a message's text (or what a store kept of it).
 pub fn text_facts(m: &Message, cfg: &Config) -> TextFacts {
