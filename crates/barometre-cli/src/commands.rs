@@ -67,7 +67,8 @@ pub struct ImportArgs {
     /// when it is not a comma).
     #[arg(long, value_parser = delimiter_arg)]
     delimiter: Option<u8>,
-    /// Text encoding: utf-8, utf-16, windows-1252 (default: recognised, and said when not UTF-8).
+    /// Text encoding: utf-8, utf-16 (utf-16be), windows-1252 (default: recognised, and said when
+    /// not UTF-8).
     #[arg(long, value_parser = encoding_arg)]
     encoding: Option<Encoding>,
     /// Layout of instants that are not RFC 3339, in strftime form (e.g. '%d/%m/%Y %H:%M').
@@ -110,7 +111,8 @@ impl ImportArgs {
                 bail!(
                     "no mapping `{name}` in the configuration ({})",
                     if known.is_empty() {
-                        "it has none: see docs/import-formats.md".to_string()
+                        "it has none: give the file that holds it with --config FILE; see docs/import-formats.md"
+                            .to_string()
                     } else {
                         format!("known: {}", known.join(", "))
                     }
@@ -353,10 +355,9 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
     if format == Some(SourceFormat::Twcs) && kind != Kind::Messages {
         bail!("--format twcs holds messages only");
     }
-    let mut total = 0;
-    for p in &a.files {
-        total += std::fs::metadata(p).with_context(|| format!("cannot read {}", p.display()))?.len();
-    }
+    // A file that cannot be read is said with the others' rows (its own error, at line 1): the
+    // valid files are taken all the same.
+    let total = a.files.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
     let cfg = ctx.config()?;
     let opts = a.options(&cfg, kind)?;
     let pb = reading_bar(total, lang);
@@ -428,14 +429,24 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
     } else {
         strict
     };
-    let line = format!(
+    // Files that could not be read at all are said apart from rows.
+    let bad_rows = sum.rejected_count.saturating_sub(unreadable);
+    let read_rows = sum.rows + bad_rows;
+    let read = match (lang, read_rows) {
+        (Lang::Fr, 0 | 1) => "ligne lue :",
+        (Lang::En, 1) => "row read:",
+        _ => read,
+    };
+    let mut line = format!(
         "{} {read} {} {new}, {} {changed}, {} {same}, {} {rejected}{tail}",
-        sum.rows + sum.rejected_count,
-        sum.inserted,
-        sum.updated,
-        sum.unchanged,
-        sum.rejected_count,
+        read_rows, sum.inserted, sum.updated, sum.unchanged, bad_rows,
     );
+    if unreadable > 0 {
+        line.push_str(&match lang {
+            Lang::Fr => format!(" — {unreadable} fichier(s) illisible(s)"),
+            Lang::En => format!(" — {unreadable} file(s) unreadable"),
+        });
+    }
     writeln!(err, "{line}")?;
     // A source of several kinds (a helpdesk's messages, events and ratings) says each.
     if kinds.len() > 1 || kinds.first().is_some_and(|(k, _)| *k != kind) {
@@ -450,8 +461,9 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
         writeln!(err, "⚠ {}", if lang == Lang::Fr { &note.message_fr } else { &note.message_en })?;
     }
     let unattached_fails = sum.unattached > 0 && !a.lenient;
-    // Nothing could be taken at all (every file a folder, empty or with an unusable header): 1.
-    if sum.rows == 0 && sum.rejected_count > 0 && sum.rejected_count == unreadable {
+    // Nothing could be taken at all (every file a folder, empty or with an unusable header, or
+    // every row refused): 1.
+    if sum.rows == 0 && sum.rejected_count > 0 {
         return Ok(ExitCode::from(1));
     }
     Ok(if a.check {

@@ -23,7 +23,7 @@ struct Cli {
     /// Workspace (one brand or client).
     #[arg(long, global = true, env = "BAROMETRE_WORKSPACE", default_value = "default")]
     workspace: String,
-    /// Configuration file (TOML, see CONFIG.md).
+    /// Configuration file (TOML, see docs/configuration.md).
     #[arg(long, global = true, env = "BAROMETRE_CONFIG")]
     config: Option<PathBuf>,
     #[command(subcommand)]

@@ -358,44 +358,59 @@ pub(super) fn header_problem(missing: &[&str], found: &[String]) -> String {
     if !hints.is_empty() {
         s.push_str(&format!("; closest: {}", hints.join(", ")));
     }
-    // The whole fix, ready to paste, when every missing column has a likely match.
-    let maps: Vec<String> = missing
+    // The whole fix, ready to paste, when every missing column has a likely match; with it the
+    // optional columns the file plainly has under a usual other name (a conversation, a text),
+    // without which replies would join nothing — by name only, never by a few letters' distance.
+    let optional = ["conversation_id", "text", "customer_id", "reply_to"];
+    let mut pairs: Vec<(&str, &str)> = missing.iter().filter_map(|m| closest(m, &shown).map(|c| (*m, c))).collect();
+    for o in optional {
+        if found.iter().any(|f| f.trim().eq_ignore_ascii_case(o)) {
+            continue;
+        }
+        if let Some(c) = synonym(o, &shown).filter(|c| !pairs.iter().any(|(_, used)| used == c)) {
+            pairs.push((o, c));
+        }
+    }
+    let maps: Vec<String> = pairs
         .iter()
-        .filter_map(|m| {
-            closest(m, &shown).map(|c| {
-                if c.contains([' ', '\'', '"']) {
-                    format!("--map '{m}={c}'")
-                } else {
-                    format!("--map {m}={c}")
-                }
-            })
-        })
+        .map(|(m, c)| if c.contains([' ', '\'', '"']) { format!("--map '{m}={c}'") } else { format!("--map {m}={c}") })
         .collect();
-    if !maps.is_empty() && maps.len() == missing.len() {
+    let required_mapped = missing.iter().all(|m| closest(m, &shown).is_some());
+    if !maps.is_empty() && required_mapped {
         s.push_str(&format!(" — to read them: {}", maps.join(" ")));
     }
     s
 }
 
+/// Usual other names of the canonical columns, French and English.
+const ALSO: &[(&str, &[&str])] = &[
+    ("message_id", &["id", "message", "msg_id", "tweet_id", "identifiant"]),
+    ("created_at", &["date", "created", "timestamp", "time", "horodatage", "date_heure", "datetime"]),
+    ("direction", &["sens", "type", "in_out", "inbound", "entrant"]),
+    ("account", &["compte", "page", "brand", "marque", "company", "entreprise"]),
+    ("channel", &["canal", "source", "medium", "réseau", "reseau"]),
+    ("author_id", &["auteur", "author", "from", "user", "utilisateur", "sender", "expediteur"]),
+    (
+        "conversation_id",
+        &["conversation", "thread", "thread_id", "ticket", "ticket_id", "fil", "dossier", "case", "cas"],
+    ),
+    ("text", &["message", "body", "contenu", "texte", "content"]),
+];
+
+/// The found column that is a usual other name of a wanted one (French or English exports).
+fn synonym<'a>(wanted: &str, found: &[&'a str]) -> Option<&'a str> {
+    let norm = |s: &str| s.trim().to_lowercase().replace([' ', '-'], "_");
+    let (_, names) = ALSO.iter().find(|(w, _)| *w == wanted)?;
+    found.iter().find(|c| names.contains(&norm(c).as_str())).copied()
+}
+
 /// The found column most like a wanted one: a usual other name for it (French or English
 /// exports), else one a few letters away.
 pub(super) fn closest<'a>(wanted: &str, found: &[&'a str]) -> Option<&'a str> {
-    const ALSO: &[(&str, &[&str])] = &[
-        ("message_id", &["id", "message", "msg_id", "tweet_id", "identifiant"]),
-        ("created_at", &["date", "created", "timestamp", "time", "horodatage", "date_heure", "datetime"]),
-        ("direction", &["sens", "type", "in_out", "inbound", "entrant"]),
-        ("account", &["compte", "page", "brand", "marque", "company", "entreprise"]),
-        ("channel", &["canal", "source", "medium", "réseau", "reseau"]),
-        ("author_id", &["auteur", "author", "from", "user", "utilisateur", "sender", "expediteur"]),
-        ("conversation_id", &["conversation", "thread", "thread_id", "ticket", "ticket_id", "fil"]),
-        ("text", &["message", "body", "contenu", "texte", "content"]),
-    ];
-    let norm = |s: &str| s.trim().to_lowercase().replace([' ', '-'], "_");
-    if let Some((_, names)) = ALSO.iter().find(|(w, _)| *w == wanted) {
-        if let Some(c) = found.iter().find(|c| names.contains(&norm(c).as_str())) {
-            return Some(c);
-        }
+    if let Some(c) = synonym(wanted, found) {
+        return Some(c);
     }
+    let norm = |s: &str| s.trim().to_lowercase().replace([' ', '-'], "_");
     found
         .iter()
         .map(|c| (edit_distance(&norm(c), wanted), *c))

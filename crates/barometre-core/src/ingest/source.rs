@@ -606,12 +606,15 @@ fn open_file(input: Input, opts: &Options, rules: &Arc<Rules>) -> Result<(Box<dy
                     sample = Some(v);
                 }
             }
+            if let Some(w) = date_format_misfit(&text, d, opts, &rules) {
+                rec.warning = Some(w);
+            }
             // Wall-clock times without their zone: said once, before the rows (each is refused:
             // a row of the file that carries its offset is still taken).
             if let (Some(f), None) = (&rules.dates.format, rules.dates.zone) {
                 if !f.contains("%z") && !matches!(opts.kind, Kind::Customers | Kind::Orders) {
                     let like = sample.map_or(String::new(), |v| format!(" (like `{v}`)"));
-                    rec.warning = Some(format!(
+                    rec.warning.get_or_insert(format!(
                         "the file's times{like} carry no zone: its rows are refused until --tz says which (e.g. --tz Europe/Paris)"
                     ));
                 }
@@ -647,22 +650,7 @@ pub fn reads_plainly(name: &str, head: &[u8], kind: Kind) -> bool {
 /// or none.
 fn date_layout(head: &[u8], d: u8, opts: &Options, rules: &Rules) -> Result<Option<(&'static str, String)>, String> {
     let field = opts.kind.instant_field();
-    if matches!(opts.kind, Kind::Customers | Kind::Orders) {
-        return Ok(None);
-    }
-    let mut rdr = csv::ReaderBuilder::new().flexible(true).delimiter(d).from_reader(head);
-    let Ok(h) = rdr.headers().cloned() else { return Ok(None) };
-    let norm = |n: &str| n.trim_start_matches('\u{feff}').trim().to_lowercase();
-    let column = rules.columns.iter().find(|(f, _)| f == field).map_or(field.to_string(), |(_, c)| norm(c));
-    let Some(at) = h.iter().position(|n| norm(n) == column) else { return Ok(None) };
-    let mut values = Vec::new();
-    // The last row of the head may be cut: left out.
-    let rows: Vec<csv::StringRecord> = rdr.records().filter_map(Result::ok).collect();
-    for r in rows.iter().take(rows.len().saturating_sub(1).clamp(1, 500)) {
-        if let Some(v) = r.get(at).map(str::trim).filter(|v| !v.is_empty()) {
-            values.push(v.to_string());
-        }
-    }
+    let values = head_dates(head, d, opts, rules);
     if values.is_empty() {
         return Ok(None);
     }
@@ -677,6 +665,43 @@ fn date_layout(head: &[u8], d: u8, opts: &Options, rules: &Rules) -> Result<Opti
         // Left to each row's own error (a few bad cells must not refuse the file).
         DateGuess::Unknown(_) => Ok(None),
     }
+}
+
+/// The first instants of a delimited file's head (its last row, maybe cut, left out).
+fn head_dates(head: &[u8], d: u8, opts: &Options, rules: &Rules) -> Vec<String> {
+    let field = opts.kind.instant_field();
+    if matches!(opts.kind, Kind::Customers | Kind::Orders) {
+        return Vec::new();
+    }
+    let mut rdr = csv::ReaderBuilder::new().flexible(true).delimiter(d).from_reader(head);
+    let Ok(h) = rdr.headers().cloned() else { return Vec::new() };
+    let norm = |n: &str| n.trim_start_matches('\u{feff}').trim().to_lowercase();
+    let column = rules.columns.iter().find(|(f, _)| f == field).map_or(field.to_string(), |(_, c)| norm(c));
+    let Some(at) = h.iter().position(|n| norm(n) == column) else { return Vec::new() };
+    let rows: Vec<csv::StringRecord> = rdr.records().filter_map(Result::ok).collect();
+    rows.iter()
+        .take(rows.len().saturating_sub(1).clamp(1, 500))
+        .filter_map(|r| r.get(at).map(str::trim).filter(|v| !v.is_empty()).map(str::to_string))
+        .collect()
+}
+
+/// A `--date-format` that reads none of a file's first instants: said once, with the layout that
+/// does when one does.
+fn date_format_misfit(head: &[u8], d: u8, opts: &Options, rules: &Rules) -> Option<String> {
+    let format = rules.dates.format.as_deref()?;
+    let values = head_dates(head, d, opts, rules);
+    let probe = crate::time::DateRule { format: Some(format.to_string()), zone: Some(crate::time::Zone::UTC) };
+    if values.is_empty() || values.iter().any(|v| probe.parse(v).is_ok()) {
+        return None;
+    }
+    let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+    let better = match guess_date_format(&refs) {
+        DateGuess::Format(f) => format!("; `{f}` reads them"),
+        DateGuess::Ambiguous(day, month) => format!("; `{day}` (day first) and `{month}` (month first) both read them"),
+        DateGuess::Rfc3339 => "; they are RFC 3339: drop --date-format".to_string(),
+        DateGuess::Unknown(_) => String::new(),
+    };
+    Some(format!("--date-format `{format}` reads none of the file's first dates (like `{}`){better}", refs[0]))
 }
 
 /// The rows of an API dump's files.
@@ -744,6 +769,81 @@ impl Response {
     }
 }
 
+/// Whether an API file holds one response per line (JSON Lines, by its name or its first lines):
+/// then it is read a line at a time, whatever its size.
+fn one_per_line(input: &Input) -> bool {
+    let lower = input.name.to_ascii_lowercase();
+    if lower.ends_with(".jsonl") || lower.ends_with(".ndjson") {
+        return true;
+    }
+    let Ok(head) = input.head() else { return false };
+    let text = String::from_utf8_lossy(&head);
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first_whole = lines.next().is_some_and(|l| serde_json::from_str::<serde_json::Value>(l).is_ok());
+    first_whole && lines.next().is_some_and(|l| l.starts_with('{'))
+}
+
+/// The responses of an API file, one at a time: a file of one response per line is read a line at
+/// a time (memory: one response), any other whole (one response, up to [`MAX_RESPONSE`]).
+pub(super) enum Responses {
+    Whole(std::vec::IntoIter<Response>),
+    Lines { lines: super::jsonl::LineReader<Box<dyn Read + Send>>, file: Arc<str> },
+}
+
+impl Responses {
+    pub(super) fn of(input: &Input) -> Result<Responses, RowError> {
+        if one_per_line(input) {
+            let r = input.open().map_err(|e| RowError {
+                file: input.name.to_string(),
+                line: 1,
+                column: 1,
+                reason: format!("cannot read: {e}"),
+            })?;
+            return Ok(Responses::Lines { lines: super::jsonl::LineReader::new(r), file: input.name.clone() });
+        }
+        Ok(Responses::Whole(responses(input)?.into_iter()))
+    }
+}
+
+impl Iterator for Responses {
+    type Item = Result<Response, RowError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Responses::Whole(it) => it.next().map(Ok),
+            Responses::Lines { lines, file } => loop {
+                let err = |line, column, reason| RowError { file: file.to_string(), line, column, reason };
+                let (line, bytes) = match lines.next_line() {
+                    Ok(None) => return None,
+                    Ok(Some(x)) => x,
+                    Err(e) => return Some(Err(err(lines.line, 1, format!("cannot read: {e}")))),
+                };
+                let text = match String::from_utf8(bytes) {
+                    Ok(t) => t,
+                    Err(_) => return Some(Err(err(line, 1, "line is not valid UTF-8".into()))),
+                };
+                if text.trim().is_empty() {
+                    continue;
+                }
+                return Some(match serde_json::from_str::<serde_json::Value>(&text) {
+                    Ok(value) => {
+                        let end = text.len();
+                        Ok(Response {
+                            value,
+                            text: Arc::from(text),
+                            start: 0,
+                            end,
+                            line,
+                            breaks: Arc::from(Vec::new()),
+                            cursor: std::cell::Cell::new(0),
+                        })
+                    }
+                    Err(e) => Err(err(line, e.column() as u64, format!("invalid JSON: {e}"))),
+                });
+            },
+        }
+    }
+}
+
 /// Every response of an API file, in order.
 pub(super) fn responses(input: &Input) -> Result<Vec<Response>, RowError> {
     let err = |line, reason| RowError { file: input.name.to_string(), line, column: 1, reason };
@@ -753,6 +853,15 @@ pub(super) fn responses(input: &Input) -> Result<Vec<Response>, RowError> {
     decode::utf8_reader(&bytes[..], enc).read_to_string(&mut text).map_err(|e| err(1, format!("cannot read: {e}")))?;
     drop(bytes);
     let text: Arc<str> = Arc::from(text.trim_start_matches('\u{feff}'));
+    if !text.trim_start().starts_with(['{', '[']) {
+        return Err(err(
+            1,
+            format!(
+                "not JSON: this file looks like {} — drop --format (the format is recognised from the content) or give the file's own",
+                detect(&input.name, text.as_bytes()).name()
+            ),
+        ));
+    }
     let breaks: Arc<[usize]> = memchr::memchr_iter(b'\n', text.as_bytes()).collect();
     let mut out = Vec::new();
     let mut de = serde_json::Deserializer::from_str(&text).into_iter::<serde_json::Value>();
@@ -794,6 +903,8 @@ pub(super) fn responses(input: &Input) -> Result<Vec<Response>, RowError> {
 /// into located rows (the first pass already learned what it needs).
 pub(super) struct ApiRows<F> {
     inputs: VecDeque<Input>,
+    /// The file being read, and its responses still to read.
+    current: Option<(Input, Responses)>,
     queue: VecDeque<Result<Located, RowError>>,
     make: F,
     bytes: u64,
@@ -804,7 +915,7 @@ where
     F: FnMut(&Input, Vec<Response>, &mut VecDeque<Result<Located, RowError>>) + Send,
 {
     pub fn new(inputs: Vec<Input>, make: F) -> ApiRows<F> {
-        ApiRows { inputs: inputs.into(), queue: VecDeque::new(), make, bytes: 0 }
+        ApiRows { inputs: inputs.into(), current: None, queue: VecDeque::new(), make, bytes: 0 }
     }
 
     /// Files that could not be read in the first pass, said first (once each).
@@ -823,14 +934,29 @@ pub(super) fn learn_each(
 ) -> (Vec<Input>, Vec<RowError>) {
     let mut good = Vec::with_capacity(inputs.len());
     let mut bad = Vec::new();
-    for input in inputs {
-        match responses(&input) {
-            Ok(rs) => {
-                learn(&input, &rs);
-                good.push(input);
+    'files: for input in inputs {
+        let rs = match Responses::of(&input) {
+            Ok(rs) => rs,
+            Err(e) => {
+                bad.push(e);
+                continue;
             }
-            Err(e) => bad.push(e),
+        };
+        for r in rs {
+            match r {
+                Ok(r) => learn(&input, std::slice::from_ref(&r)),
+                // A file of one response per line: a bad line is said in the second pass, as a
+                // row's error; the file's other lines are read.
+                Err(e) if one_per_line(&input) => {
+                    let _ = e;
+                }
+                Err(e) => {
+                    bad.push(e);
+                    continue 'files;
+                }
+            }
         }
+        good.push(input);
     }
     (good, bad)
 }
@@ -845,10 +971,18 @@ where
             if let Some(r) = self.queue.pop_front() {
                 return Some(r);
             }
+            if let Some((input, rs)) = &mut self.current {
+                match rs.next() {
+                    Some(Ok(r)) => (self.make)(input, vec![r], &mut self.queue),
+                    Some(Err(e)) => return Some(Err(e)),
+                    None => self.current = None,
+                }
+                continue;
+            }
             let input = self.inputs.pop_front()?;
             self.bytes += input.len;
-            match responses(&input) {
-                Ok(rs) => (self.make)(&input, rs, &mut self.queue),
+            match Responses::of(&input) {
+                Ok(rs) => self.current = Some((input, rs)),
                 Err(e) => return Some(Err(e)),
             }
         }

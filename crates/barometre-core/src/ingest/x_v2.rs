@@ -19,6 +19,9 @@ struct Learned {
     own: Vec<String>,
     handle: String,
     superseded: std::collections::HashSet<String>,
+    /// Tweet → its author: the customer a reply answers when the page does not say
+    /// `in_reply_to_user_id`.
+    authors: HashMap<String, String>,
 }
 
 pub(super) fn rows(inputs: Vec<Input>, opts: &Options) -> Result<Box<dyn Rows>, RowError> {
@@ -31,6 +34,7 @@ pub(super) fn rows(inputs: Vec<Input>, opts: &Options) -> Result<Box<dyn Rows>, 
     // lower-cased handle → (id, handle as written).
     let mut users: HashMap<String, (String, String)> = HashMap::default();
     let mut superseded = std::collections::HashSet::new();
+    let mut authors: HashMap<String, String> = HashMap::default();
     let (inputs, unreadable) = super::source::learn_each(inputs, |_, rs| {
         for r in rs {
             for u in
@@ -43,6 +47,9 @@ pub(super) fn rows(inputs: Vec<Input>, opts: &Options) -> Result<Box<dyn Rows>, 
             }
             for t in data_items(&r.value) {
                 let Some(id) = t.get("id").and_then(id_of) else { continue };
+                if let Some(a) = t.get("author_id").and_then(id_of) {
+                    authors.insert(id.clone(), a);
+                }
                 for e in t.get("edit_history_tweet_ids").and_then(Value::as_array).into_iter().flatten() {
                     if let Some(e) = id_of(e).filter(|e| *e != id) {
                         superseded.insert(e);
@@ -83,7 +90,7 @@ pub(super) fn rows(inputs: Vec<Input>, opts: &Options) -> Result<Box<dyn Rows>, 
             }
         }
     }
-    let l = Arc::new(Learned { own, handle, superseded });
+    let l = Arc::new(Learned { own, handle, superseded, authors });
     let rows = ApiRows::new(inputs, move |input: &Input, rs: Vec<Response>, out: &mut VecDeque<_>| {
         for r in &rs {
             // `errors` name deleted or protected tweets the page refers to: not rows of it.
@@ -157,7 +164,15 @@ fn item(input: &Input, r: &Response, t: &Value, l: &Learned, out: &mut VecDeque<
         let other = c.as_deref().and_then(|c| c.split('-').find(|p| !l.own.iter().any(|o| o == p)).map(str::to_string));
         (c.map(|c| format!("x:dm:{c}")), if own { other } else { Some(author.clone()) })
     } else {
-        let to = t.get("in_reply_to_user_id").and_then(id_of).filter(|u| !l.own.contains(u));
+        let replied = refs
+            .and_then(|a| a.iter().find(|x| x.get("type").and_then(Value::as_str) == Some("replied_to")))
+            .and_then(|x| x.get("id"))
+            .and_then(id_of);
+        let to = t
+            .get("in_reply_to_user_id")
+            .and_then(id_of)
+            .or_else(|| replied.and_then(|r| l.authors.get(&r).cloned()))
+            .filter(|u| !l.own.contains(u));
         let customer = if own { to } else { Some(author.clone()) };
         // Under one tweet, each customer's exchange with the company is its own conversation (as
         // each comment thread of a Facebook post): answering one customer answers no other.

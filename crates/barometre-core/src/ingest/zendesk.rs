@@ -56,8 +56,18 @@ pub fn channel(via: &str) -> String {
     }
 }
 
+/// A ticket's (or comment's) channel from its `via`: the channel, told apart by `source.rel` where
+/// one channel carries both public and private messages (a tweet or a direct message, a post or a
+/// Messenger message).
 fn via_channel(v: Option<&Value>) -> Option<String> {
-    v.and_then(|v| v.get("channel")).and_then(Value::as_str).map(channel)
+    let v = v?;
+    let c = channel(v.get("channel").and_then(Value::as_str)?);
+    let rel = v.get("source").and_then(|s| s.get("rel")).and_then(Value::as_str).unwrap_or("");
+    Some(match (c.as_str(), rel) {
+        ("twitter", "direct_message") => "twitter_dm".into(),
+        ("facebook_wall", "message") => "facebook_messenger".into(),
+        _ => c,
+    })
 }
 
 pub(super) fn rows(inputs: Vec<Input>, _opts: &Options) -> Result<Box<dyn Rows>, RowError> {
