@@ -718,44 +718,88 @@ impl Grouping {
 /// Every plain metric is computed by these — in a fused pass with the other metrics of its table,
 /// or alone — so a plain rule has one interpreter.
 enum Plain {
-    Msgs(MsgSt),
-    Reqs(ReqSt),
-    Convs(ConvSt),
+    Msgs(St<MsgRow>),
+    Reqs(St<ReqRow>),
+    Convs(St<ConvRow>),
 }
 
-enum MsgSt {
-    Count { pred: fn(&MsgRow) -> bool, known: Option<fn(&MsgRow) -> bool>, c: Vec<(u64, bool)> },
-    Ratio { den: fn(&MsgRow) -> bool, num: fn(&MsgRow) -> bool, c: Vec<(u64, u64)> },
-    Dur { f: fn(&MsgRow) -> Option<Millis>, v: Vec<Vec<i64>> },
+/// How a plain rule reads a row of one table: its predicates and measures, with the context when
+/// the registry's functions take it (requests' business hours, conversations' durations).
+trait PlainRow: Sized {
+    type Pred: Copy;
+    type Dur: Copy;
+    fn test(p: Self::Pred, r: &Self, ctx: &Ctx) -> bool;
+    fn measure(f: Self::Dur, r: &Self, ctx: &Ctx) -> Option<Millis>;
 }
 
-enum ReqSt {
-    Count { pred: fn(&ReqRow, &Ctx) -> bool, c: Vec<(u64, bool)> },
-    Ratio { den: fn(&ReqRow, &Ctx) -> bool, num: fn(&ReqRow, &Ctx) -> bool, c: Vec<(u64, u64)> },
-    Dur { f: fn(&ReqRow, &Ctx) -> Option<Millis>, v: Vec<Vec<i64>> },
+impl PlainRow for MsgRow {
+    type Pred = fn(&MsgRow) -> bool;
+    type Dur = fn(&MsgRow) -> Option<Millis>;
+    #[inline(always)]
+    fn test(p: Self::Pred, r: &Self, _: &Ctx) -> bool {
+        p(r)
+    }
+    #[inline(always)]
+    fn measure(f: Self::Dur, r: &Self, _: &Ctx) -> Option<Millis> {
+        f(r)
+    }
 }
 
-enum ConvSt {
-    Count { pred: fn(&ConvRow) -> bool, c: Vec<(u64, bool)> },
-    Ratio { den: fn(&ConvRow) -> bool, num: fn(&ConvRow) -> bool, c: Vec<(u64, u64)> },
-    Dur { f: fn(&ConvRow, &Ctx) -> Option<Millis>, v: Vec<Vec<i64>> },
+impl PlainRow for ReqRow {
+    type Pred = fn(&ReqRow, &Ctx) -> bool;
+    type Dur = fn(&ReqRow, &Ctx) -> Option<Millis>;
+    #[inline(always)]
+    fn test(p: Self::Pred, r: &Self, ctx: &Ctx) -> bool {
+        p(r, ctx)
+    }
+    #[inline(always)]
+    fn measure(f: Self::Dur, r: &Self, ctx: &Ctx) -> Option<Millis> {
+        f(r, ctx)
+    }
+}
+
+impl PlainRow for ConvRow {
+    type Pred = fn(&ConvRow) -> bool;
+    type Dur = fn(&ConvRow, &Ctx) -> Option<Millis>;
+    #[inline(always)]
+    fn test(p: Self::Pred, r: &Self, _: &Ctx) -> bool {
+        p(r)
+    }
+    #[inline(always)]
+    fn measure(f: Self::Dur, r: &Self, ctx: &Ctx) -> Option<Millis> {
+        f(r, ctx)
+    }
+}
+
+/// A count (with, for messages, whether any row carries the information at all), a ratio or
+/// durations over the rows of one table.
+enum St<R: PlainRow> {
+    Count { pred: R::Pred, known: Option<R::Pred>, c: Vec<(u64, bool)> },
+    Ratio { den: R::Pred, num: R::Pred, c: Vec<(u64, u64)> },
+    Dur { f: R::Dur, v: Vec<Vec<i64>> },
 }
 
 /// The plain state of a metric over `n` groups; `None` for a metric of its own kind.
 fn plain(def: &MetricDef, n: usize) -> Option<Plain> {
-    let counts = |known: bool| vec![(0u64, known); n];
-    let ratios = || vec![(0u64, 0u64); n];
-    let durs = || vec![Vec::new(); n];
+    fn count<R: PlainRow>(pred: R::Pred, known: Option<R::Pred>, n: usize) -> St<R> {
+        St::Count { pred, known, c: vec![(0, known.is_none()); n] }
+    }
+    fn ratio<R: PlainRow>(den: R::Pred, num: R::Pred, n: usize) -> St<R> {
+        St::Ratio { den, num, c: vec![(0, 0); n] }
+    }
+    fn dur<R: PlainRow>(f: R::Dur, n: usize) -> St<R> {
+        St::Dur { f, v: vec![Vec::new(); n] }
+    }
     Some(match def.rule {
-        Rule::MsgCount { pred, known } => Plain::Msgs(MsgSt::Count { pred, known, c: counts(known.is_none()) }),
-        Rule::MsgRatio { den, num } => Plain::Msgs(MsgSt::Ratio { den, num, c: ratios() }),
-        Rule::MsgDuration(f) => Plain::Msgs(MsgSt::Dur { f, v: durs() }),
-        Rule::ReqCount(pred) => Plain::Reqs(ReqSt::Count { pred, c: counts(true) }),
-        Rule::ReqRatio { den, num } => Plain::Reqs(ReqSt::Ratio { den, num, c: ratios() }),
-        Rule::ReqDuration(f) => Plain::Reqs(ReqSt::Dur { f, v: durs() }),
-        Rule::ConvCount(pred) => Plain::Convs(ConvSt::Count { pred, c: counts(true) }),
-        Rule::ConvRatio { den, num } => Plain::Convs(ConvSt::Ratio { den, num, c: ratios() }),
-        Rule::ConvDuration(f) => Plain::Convs(ConvSt::Dur { f, v: durs() }),
+        Rule::MsgCount { pred, known } => Plain::Msgs(count(pred, known, n)),
+        Rule::MsgRatio { den, num } => Plain::Msgs(ratio(den, num, n)),
+        Rule::MsgDuration(f) => Plain::Msgs(dur(f, n)),
+        Rule::ReqCount(pred) => Plain::Reqs(count(pred, None, n)),
+        Rule::ReqRatio { den, num } => Plain::Reqs(ratio(den, num, n)),
+        Rule::ReqDuration(f) => Plain::Reqs(dur(f, n)),
+        Rule::ConvCount(pred) => Plain::Convs(count(pred, None, n)),
+        Rule::ConvRatio { den, num } => Plain::Convs(ratio(den, num, n)),
+        Rule::ConvDuration(f) => Plain::Convs(dur(f, n)),
         Rule::Badge
         | Rule::SurveyRatio { .. }
         | Rule::SurveyMean { .. }
@@ -773,122 +817,41 @@ fn plain(def: &MetricDef, n: usize) -> Option<Plain> {
     })
 }
 
-fn counts_into(c: Vec<(u64, bool)>) -> Vec<Acc> {
-    c.into_iter().map(|(n, known)| Acc::Count { n, known }).collect()
-}
-
-fn ratios_into(c: Vec<(u64, u64)>) -> Vec<Acc> {
-    c.into_iter().map(|(num, den)| Acc::Ratio { num, den }).collect()
-}
-
-fn durs_into(v: Vec<Vec<i64>>) -> Vec<Acc> {
-    v.into_iter().map(Acc::Durations).collect()
-}
-
-impl MsgSt {
+impl<R: PlainRow> St<R> {
     #[inline]
-    fn take(&mut self, block: &[MsgRow], ks: BlockSlots) {
+    fn take(&mut self, block: &[R], ks: BlockSlots, ctx: &Ctx) {
         match self {
-            MsgSt::Count { pred, known, c } => {
-                for (m, k) in block.iter().zip(ks) {
-                    c[k].0 += u64::from(pred(m));
+            St::Count { pred, known, c } => {
+                for (r, k) in block.iter().zip(ks) {
+                    c[k].0 += u64::from(R::test(*pred, r, ctx));
                     if let Some(kf) = known {
-                        c[k].1 |= kf(m);
+                        c[k].1 |= R::test(*kf, r, ctx);
                     }
                 }
             }
-            MsgSt::Ratio { den, num, c } => {
-                for (m, k) in block.iter().zip(ks) {
-                    if den(m) {
+            St::Ratio { den, num, c } => {
+                for (r, k) in block.iter().zip(ks) {
+                    if R::test(*den, r, ctx) {
                         c[k].1 += 1;
-                        c[k].0 += u64::from(num(m));
+                        c[k].0 += u64::from(R::test(*num, r, ctx));
                     }
                 }
             }
-            MsgSt::Dur { f, v } => {
-                for (m, k) in block.iter().zip(ks) {
-                    if let Some(x) = f(m) {
+            St::Dur { f, v } => {
+                for (r, k) in block.iter().zip(ks) {
+                    if let Some(x) = R::measure(*f, r, ctx) {
                         v[k].push(x);
                     }
                 }
             }
         }
     }
-    fn into_accs(self) -> Vec<Acc> {
-        match self {
-            MsgSt::Count { c, .. } => counts_into(c),
-            MsgSt::Ratio { c, .. } => ratios_into(c),
-            MsgSt::Dur { v, .. } => durs_into(v),
-        }
-    }
-}
 
-impl ReqSt {
-    #[inline]
-    fn take(&mut self, block: &[ReqRow], ks: BlockSlots, ctx: &Ctx) {
-        match self {
-            ReqSt::Count { pred, c } => {
-                for (r, k) in block.iter().zip(ks) {
-                    c[k].0 += u64::from(pred(r, ctx));
-                }
-            }
-            ReqSt::Ratio { den, num, c } => {
-                for (r, k) in block.iter().zip(ks) {
-                    if den(r, ctx) {
-                        c[k].1 += 1;
-                        c[k].0 += u64::from(num(r, ctx));
-                    }
-                }
-            }
-            ReqSt::Dur { f, v } => {
-                for (r, k) in block.iter().zip(ks) {
-                    if let Some(x) = f(r, ctx) {
-                        v[k].push(x);
-                    }
-                }
-            }
-        }
-    }
     fn into_accs(self) -> Vec<Acc> {
         match self {
-            ReqSt::Count { c, .. } => counts_into(c),
-            ReqSt::Ratio { c, .. } => ratios_into(c),
-            ReqSt::Dur { v, .. } => durs_into(v),
-        }
-    }
-}
-
-impl ConvSt {
-    #[inline]
-    fn take(&mut self, block: &[ConvRow], ks: BlockSlots, ctx: &Ctx) {
-        match self {
-            ConvSt::Count { pred, c } => {
-                for (x, k) in block.iter().zip(ks) {
-                    c[k].0 += u64::from(pred(x));
-                }
-            }
-            ConvSt::Ratio { den, num, c } => {
-                for (x, k) in block.iter().zip(ks) {
-                    if den(x) {
-                        c[k].1 += 1;
-                        c[k].0 += u64::from(num(x));
-                    }
-                }
-            }
-            ConvSt::Dur { f, v } => {
-                for (x, k) in block.iter().zip(ks) {
-                    if let Some(d) = f(x, ctx) {
-                        v[k].push(d);
-                    }
-                }
-            }
-        }
-    }
-    fn into_accs(self) -> Vec<Acc> {
-        match self {
-            ConvSt::Count { c, .. } => counts_into(c),
-            ConvSt::Ratio { c, .. } => ratios_into(c),
-            ConvSt::Dur { v, .. } => durs_into(v),
+            St::Count { c, .. } => c.into_iter().map(|(n, known)| Acc::Count { n, known }).collect(),
+            St::Ratio { c, .. } => c.into_iter().map(|(num, den)| Acc::Ratio { num, den }).collect(),
+            St::Dur { v, .. } => v.into_iter().map(Acc::Durations).collect(),
         }
     }
 }
@@ -898,34 +861,14 @@ const BLOCK: usize = 2048;
 
 /// Every plain metric of one table in a single pass over its rows: the rows are read once, block
 /// by block, every metric taking each block while it is in cache.
-fn fused_msgs(mut st: Vec<MsgSt>, rows: &[MsgRow], sl: Option<&[u32]>) -> Vec<Vec<Acc>> {
-    for (b, block) in rows.chunks(BLOCK).enumerate() {
-        let ks = block_slots(sl, b, block.len());
-        for s in st.iter_mut() {
-            s.take(block, ks.clone());
-        }
-    }
-    st.into_iter().map(MsgSt::into_accs).collect()
-}
-
-fn fused_reqs(mut st: Vec<ReqSt>, rows: &[ReqRow], sl: Option<&[u32]>, ctx: &Ctx) -> Vec<Vec<Acc>> {
+fn fused<R: PlainRow>(mut st: Vec<St<R>>, rows: &[R], sl: Option<&[u32]>, ctx: &Ctx) -> Vec<Vec<Acc>> {
     for (b, block) in rows.chunks(BLOCK).enumerate() {
         let ks = block_slots(sl, b, block.len());
         for s in st.iter_mut() {
             s.take(block, ks.clone(), ctx);
         }
     }
-    st.into_iter().map(ReqSt::into_accs).collect()
-}
-
-fn fused_convs(mut st: Vec<ConvSt>, rows: &[ConvRow], sl: Option<&[u32]>, ctx: &Ctx) -> Vec<Vec<Acc>> {
-    for (b, block) in rows.chunks(BLOCK).enumerate() {
-        let ks = block_slots(sl, b, block.len());
-        for s in st.iter_mut() {
-            s.take(block, ks.clone(), ctx);
-        }
-    }
-    st.into_iter().map(ConvSt::into_accs).collect()
+    st.into_iter().map(St::into_accs).collect()
 }
 
 /// The groups of block `b` (of `len` rows): its slice of the rows' groups, or group 0 throughout.
@@ -976,9 +919,9 @@ fn accumulate_all(own: &[&'static MetricDef], rows: &Rows, sl: &Slots, n: usize,
             let idx = of_table(j);
             let states = idx.iter().filter_map(|&k| plain(own[k], n));
             let accs = match j {
-                0 => fused_msgs(states.filter_map(Plain::msgs).collect(), rows.msgs, sl.msgs),
-                1 => fused_reqs(states.filter_map(Plain::reqs).collect(), rows.reqs, sl.reqs, ctx),
-                _ => fused_convs(states.filter_map(Plain::convs).collect(), rows.convs, sl.convs, ctx),
+                0 => fused(states.filter_map(Plain::msgs).collect(), rows.msgs, sl.msgs, ctx),
+                1 => fused(states.filter_map(Plain::reqs).collect(), rows.reqs, sl.reqs, ctx),
+                _ => fused(states.filter_map(Plain::convs).collect(), rows.convs, sl.convs, ctx),
             };
             idx.into_iter().zip(accs).collect::<Vec<_>>()
         } else {
@@ -994,19 +937,19 @@ fn accumulate_all(own: &[&'static MetricDef], rows: &Rows, sl: &Slots, n: usize,
 }
 
 impl Plain {
-    fn msgs(self) -> Option<MsgSt> {
+    fn msgs(self) -> Option<St<MsgRow>> {
         match self {
             Plain::Msgs(s) => Some(s),
             Plain::Reqs(_) | Plain::Convs(_) => None,
         }
     }
-    fn reqs(self) -> Option<ReqSt> {
+    fn reqs(self) -> Option<St<ReqRow>> {
         match self {
             Plain::Reqs(s) => Some(s),
             Plain::Msgs(_) | Plain::Convs(_) => None,
         }
     }
-    fn convs(self) -> Option<ConvSt> {
+    fn convs(self) -> Option<St<ConvRow>> {
         match self {
             Plain::Convs(s) => Some(s),
             Plain::Msgs(_) | Plain::Reqs(_) => None,
@@ -1052,9 +995,9 @@ fn accumulate_slots(def: &MetricDef, rows: &Rows, sl: &Slots, n: usize, ctx: &Ct
     // A plain rule is computed as in a fused pass, alone: one interpreter for it.
     if let Some(p) = plain(def, n) {
         let mut accs = match p {
-            Plain::Msgs(st) => fused_msgs(vec![st], rows.msgs, sl.msgs),
-            Plain::Reqs(st) => fused_reqs(vec![st], rows.reqs, sl.reqs, ctx),
-            Plain::Convs(st) => fused_convs(vec![st], rows.convs, sl.convs, ctx),
+            Plain::Msgs(st) => fused(vec![st], rows.msgs, sl.msgs, ctx),
+            Plain::Reqs(st) => fused(vec![st], rows.reqs, sl.reqs, ctx),
+            Plain::Convs(st) => fused(vec![st], rows.convs, sl.convs, ctx),
         };
         return accs.pop().unwrap_or_default();
     }
