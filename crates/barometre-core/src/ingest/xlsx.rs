@@ -5,7 +5,7 @@
 
 use super::source::{Input, Options, Rows};
 use super::*;
-use calamine::{Data, Reader};
+use calamine::{Data, DataType, Reader};
 
 /// The rows of `input`'s sheet (`--sheet`, else the first), and the sheet's name.
 pub(super) fn open(input: &Input, opts: &Options, rules: &Arc<Rules>) -> Result<(Box<dyn Rows>, String), RowError> {
@@ -24,42 +24,38 @@ pub(super) fn open(input: &Input, opts: &Options, rules: &Arc<Rules>) -> Result<
     };
     let range = book.worksheet_range(&sheet).map_err(|e| err(1, format!("cannot read sheet `{sheet}`: {e}")))?;
     let first_row = range.start().map_or(0, |(r, _)| u64::from(r));
-    let mut rows = range.rows().enumerate().map(|(i, cells)| (first_row + i as u64 + 1, cells));
     // The header is the first row with a cell.
-    let (header_line, names) = loop {
-        match rows.next() {
-            Some((line, cells)) if cells.iter().any(|c| !matches!(c, Data::Empty)) => {
-                break (line, cells.iter().map(cell_text).collect::<Vec<_>>())
-            }
-            Some(_) => continue,
-            None => return Err(err(1, format!("sheet `{sheet}` is empty: no header row"))),
-        }
+    let Some(header_at) = (0..range.height()).find(|&i| (0..range.width()).any(|j| !cell(&range, i, j).is_empty()))
+    else {
+        return Err(err(1, format!("sheet `{sheet}` is empty: no header row")));
     };
+    let header_line = first_row + header_at as u64 + 1;
+    let names: Vec<String> = (0..range.width()).map(|j| cell_text(cell(&range, header_at, j))).collect();
     let (header, width) =
         delimited::header_from(&names, &input.name, opts.kind.required(), opts.kind.id_field(), rules.clone())
             .map_err(|mut e| {
                 e.line = header_line;
                 e
             })?;
-    let mut body = Vec::new();
-    for (line, cells) in rows {
-        if cells.iter().all(|c| matches!(c, Data::Empty)) {
-            continue;
-        }
-        let mut rec = csv::ByteRecord::new();
-        for c in cells.iter().take(width) {
-            rec.push_field(cell_text(c).as_bytes());
-        }
-        while rec.len() < width {
-            rec.push_field(b"");
-        }
-        body.push((line, rec));
-    }
-    let len = input.len;
-    Ok((
-        Box::new(SheetRows { file: input.name.clone(), kind: opts.kind, header, rows: body.into_iter(), len, done: 0 }),
-        sheet,
-    ))
+    // Rows are made one at a time from the sheet (held once, by the reader), not copied whole.
+    let rows = SheetRows {
+        file: input.name.clone(),
+        kind: opts.kind,
+        header,
+        width,
+        range,
+        next: header_at + 1,
+        first_row,
+        rec: csv::ByteRecord::new(),
+        len: input.len,
+    };
+    Ok((Box::new(rows), sheet))
+}
+
+/// The cell at `(row, column)` of the sheet's range (relative), empty past it.
+fn cell(range: &calamine::Range<Data>, row: usize, col: usize) -> &Data {
+    const EMPTY: &Data = &Data::Empty;
+    range.get((row, col)).unwrap_or(EMPTY)
 }
 
 /// A cell as text.
@@ -99,28 +95,46 @@ struct SheetRows {
     file: Arc<str>,
     kind: Kind,
     header: delimited::Header,
-    rows: std::vec::IntoIter<(u64, csv::ByteRecord)>,
+    width: usize,
+    range: calamine::Range<Data>,
+    /// The next row to read, relative to the range.
+    next: usize,
+    /// The sheet row of the range's first row (0-based).
+    first_row: u64,
+    rec: csv::ByteRecord,
     len: u64,
-    done: u64,
 }
 
 impl Iterator for SheetRows {
     type Item = Result<Located, RowError>;
     fn next(&mut self) -> Option<Self::Item> {
-        let (line, rec) = self.rows.next()?;
-        self.done += 1;
-        let f = CsvFields::new(&self.header, &rec);
-        Some(
-            record_from(self.kind, &f)
-                .map(|(id_column, record)| Located { file: self.file.clone(), line, id_column, record })
-                .map_err(|(column, reason)| RowError { file: self.file.to_string(), line, column, reason }),
-        )
+        loop {
+            if self.next >= self.range.height() {
+                return None;
+            }
+            let i = self.next;
+            self.next += 1;
+            if (0..self.range.width()).all(|j| cell(&self.range, i, j).is_empty()) {
+                continue;
+            }
+            self.rec.clear();
+            for j in 0..self.width {
+                self.rec.push_field(cell_text(cell(&self.range, i, j)).as_bytes());
+            }
+            let line = self.first_row + i as u64 + 1;
+            let f = CsvFields::new(&self.header, &self.rec);
+            return Some(
+                record_from(self.kind, &f)
+                    .map(|(id_column, record)| Located { file: self.file.clone(), line, id_column, record })
+                    .map_err(|(column, reason)| RowError { file: self.file.to_string(), line, column, reason }),
+            );
+        }
     }
 }
 
 impl Rows for SheetRows {
     fn bytes_read(&self) -> u64 {
-        if self.rows.len() == 0 {
+        if self.next >= self.range.height() {
             self.len
         } else {
             0
