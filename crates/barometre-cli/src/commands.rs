@@ -14,7 +14,7 @@ use barometre_store::{ControlPlane, DataStore, SqliteStore};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::fs::File;
 use std::io::{BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 pub struct Ctx {
@@ -144,7 +144,7 @@ impl ImportArgs {
 }
 
 fn encoding_arg(s: &str) -> Result<Encoding, String> {
-    Encoding::parse(s).ok_or_else(|| format!("unknown encoding `{s}` (utf-8, utf-16, utf-16be, windows-1252)"))
+    Encoding::parse_named(s)
 }
 
 fn map_arg(s: &str) -> Result<(String, String), String> {
@@ -227,13 +227,6 @@ impl Iterator for Progress {
             }
         }
     }
-}
-
-/// A file's first 64 KiB.
-fn head_of(p: &Path) -> std::io::Result<Vec<u8>> {
-    let mut head = Vec::with_capacity(1 << 16);
-    std::io::Read::read_to_end(&mut std::io::Read::take(File::open(p)?, 1 << 16), &mut head)?;
-    Ok(head)
 }
 
 /// `--delimiter`: one character, or `tab`.
@@ -351,20 +344,18 @@ fn preview(l: &Located) -> String {
 pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
     let lang = Lang::parse(&a.lang).unwrap_or(Lang::Fr);
     let kind = Kind::parse(&a.kind).expect("clap checked the kind");
-    let format = a.format.as_deref().and_then(SourceFormat::parse);
-    if format == Some(SourceFormat::Twcs) && kind != Kind::Messages {
+    let cfg = ctx.config()?;
+    let opts = a.options(&cfg, kind)?;
+    if opts.format == Some(SourceFormat::Twcs) && kind != Kind::Messages {
         bail!("--format twcs holds messages only");
     }
     // A file that cannot be read is said with the others' rows (its own error, at line 1): the
     // valid files are taken all the same.
-    let total = a.files.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
-    let cfg = ctx.config()?;
-    let opts = a.options(&cfg, kind)?;
-    let pb = reading_bar(total, lang);
+    let ins = inputs(&a.files);
+    let pb = reading_bar(ins.iter().map(|i| i.len).sum(), lang);
     let after = Some(after_reading(lang).to_string());
     let said = Said { pb: pb.clone(), fr: lang == Lang::Fr, all: a.check };
-    let mut files =
-        Progress { r: source::read(inputs(&a.files), opts, Box::new(said)), pb: pb.clone(), rows: 0, base: 0, after };
+    let mut files = Progress { r: source::read(ins, opts, Box::new(said)), pb: pb.clone(), rows: 0, base: 0, after };
     // Each refused row is printed when it is found (around the bar, not through it): nothing
     // is kept in memory for them but a count and the first few.
     struct Printer(indicatif::ProgressBar);
@@ -639,11 +630,11 @@ fn one_shot(a: &ReportArgs, cfg: &Config, tm: &mut Timings) -> Result<(barometre
         // canonical CSV files large enough to be read in two halves on two cores.
         let mut rest = Vec::new();
         for p in paths {
-            let head = head_of(p).unwrap_or_default();
+            let input = inputs(std::slice::from_ref(p)).remove(0);
+            let head = input.head().unwrap_or_default();
             let plain = !matches!(fmt, Some(f) if f != SourceFormat::Csv)
                 && source::reads_plainly(&p.display().to_string(), &head, kind);
             if kind == Kind::Messages && plain {
-                let input = inputs(std::slice::from_ref(p)).remove(0);
                 if let Ok(Some((header_end, cut))) = oneshot::split_point(&input) {
                     let progress = |n: u64| pb.inc(n);
                     let (part, held) = oneshot::read_in_halves(&input, header_end, cut, cfg, &progress)?;

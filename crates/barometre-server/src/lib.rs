@@ -386,8 +386,7 @@ fn delimiter(s: &str) -> Result<u8, Problem> {
 }
 
 fn encoding(s: &str) -> Result<barometre_core::ingest::decode::Encoding, Problem> {
-    barometre_core::ingest::decode::Encoding::parse(s)
-        .ok_or_else(|| Problem::bad_request(format!("unknown encoding `{s}`")))
+    barometre_core::ingest::decode::Encoding::parse_named(s).map_err(Problem::bad_request)
 }
 
 /// Imports a body (any format the CLI reads) with the CLI's validation, per-row errors and atomicity.

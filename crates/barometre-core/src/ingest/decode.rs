@@ -28,6 +28,11 @@ impl Encoding {
         }
     }
 
+    /// [`Encoding::parse`], or why not (what `--encoding` and the API's `encoding` say).
+    pub fn parse_named(s: &str) -> Result<Encoding, String> {
+        Encoding::parse(s).ok_or_else(|| format!("unknown encoding `{s}` (utf-8, utf-16, utf-16be, windows-1252)"))
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Encoding::Utf8 => "UTF-8",

@@ -179,10 +179,7 @@ impl Options {
         self.rules.dates.format = m.date_format.clone();
         self.rules.dates.zone = m.timezone.as_deref().map(crate::time::Zone::parse).transpose()?;
         self.delimiter = m.delimiter.as_deref().map(parse_delimiter).transpose()?;
-        self.encoding = match &m.encoding {
-            Some(e) => Some(Encoding::parse(e).ok_or_else(|| format!("unknown encoding `{e}`"))?),
-            None => None,
-        };
+        self.encoding = m.encoding.as_deref().map(Encoding::parse_named).transpose()?;
         self.sheet = m.sheet.clone();
         Ok(())
     }
@@ -221,6 +218,22 @@ pub struct Recognised {
 }
 
 impl Recognised {
+    /// A file of `format`, nothing else recognised yet.
+    fn new(file: &str, format: SourceFormat, from_content: bool) -> Recognised {
+        Recognised {
+            file: file.to_string(),
+            format,
+            from_content,
+            separator: None,
+            encoding: None,
+            date_format: None,
+            zone: None,
+            mapping: Vec::new(),
+            sheet: None,
+            warning: None,
+        }
+    }
+
     /// One line: `file: format csv (recognised), separator `;`, encoding Windows-1252, …`.
     pub fn describe(&self, fr: bool) -> String {
         let mut parts = Vec::new();
@@ -318,41 +331,36 @@ pub struct Reading {
 
 /// Reads `inputs` as one source.
 pub fn read(inputs: Vec<Input>, opts: Options, sink: Box<dyn ReadSink + Send>) -> Reading {
-    // API files go together (their first pass needs them all); the others one by one, in order.
-    let mut units = VecDeque::new();
-    let mut api: Vec<(SourceFormat, Vec<Input>)> = Vec::new();
-    let mut pending: Vec<Result<Unit, RowError>> = Vec::new();
+    // API files go together (their first pass needs them all), where the first of them stands;
+    // the others one by one, in order.
+    let mut units: VecDeque<Unit> = VecDeque::new();
+    let mut errors = Vec::new();
     for i in inputs {
         let format = match opts.format {
-            Some(f) => Ok(f),
-            None => i.head().map(|h| detect(&i.name, &h)).map_err(|e| RowError {
-                file: i.name.to_string(),
-                line: 1,
-                column: 1,
-                reason: format!("cannot read: {e}"),
-            }),
-        };
-        match format {
-            Ok(f) if f.is_api() => match api.iter_mut().find(|(g, _)| *g == f) {
-                Some((_, v)) => v.push(i),
-                None => {
-                    pending.push(Ok(Unit::Api(f, Vec::new())));
-                    api.push((f, vec![i]));
+            Some(f) => f,
+            None => match i.head() {
+                Ok(h) => detect(&i.name, &h),
+                Err(e) => {
+                    errors.push(RowError {
+                        file: i.name.to_string(),
+                        line: 1,
+                        column: 1,
+                        reason: format!("cannot read: {e}"),
+                    });
+                    continue;
                 }
             },
-            Ok(_) => pending.push(Ok(Unit::File(i))),
-            Err(e) => pending.push(Err(e)),
+        };
+        if !format.is_api() {
+            units.push_back(Unit::File(i));
+            continue;
         }
-    }
-    let mut errors = Vec::new();
-    for p in pending {
-        match p {
-            Ok(Unit::Api(f, _)) => {
-                let files = api.iter_mut().find(|(g, _)| *g == f).map(|(_, v)| std::mem::take(v)).unwrap_or_default();
-                units.push_back(Unit::Api(f, files));
-            }
-            Ok(u) => units.push_back(u),
-            Err(e) => errors.push(e),
+        match units.iter_mut().find_map(|u| match u {
+            Unit::Api(g, files) if *g == format => Some(files),
+            Unit::Api(..) | Unit::File(_) => None,
+        }) {
+            Some(files) => files.push(i),
+            None => units.push_back(Unit::Api(format, vec![i])),
         }
     }
     let rules = Arc::new(opts.rules.clone());
@@ -425,18 +433,7 @@ impl Reading {
                 let len = inputs.iter().map(|i| i.len).sum();
                 let name = inputs.iter().map(|i| i.name.to_string()).collect::<Vec<_>>().join(", ");
                 for i in &inputs {
-                    self.sink.recognised(&Recognised {
-                        file: i.name.to_string(),
-                        format,
-                        from_content: opts.format.is_none(),
-                        separator: None,
-                        encoding: None,
-                        date_format: None,
-                        zone: None,
-                        mapping: Vec::new(),
-                        sheet: None,
-                        warning: None,
-                    });
+                    self.sink.recognised(&Recognised::new(&i.name, format, opts.format.is_none()));
                 }
                 match api_rows(format, inputs, &opts) {
                     Ok(rows) => (rows, name, len),
@@ -547,16 +544,10 @@ fn open_file(input: Input, opts: &Options, rules: &Arc<Rules>) -> Result<(Box<dy
     let head = input.head().map_err(|e| err(format!("cannot read: {e}")))?;
     let format = opts.format.unwrap_or_else(|| detect(&input.name, &head));
     let mut rec = Recognised {
-        file: input.name.to_string(),
-        format,
-        from_content: opts.format.is_none(),
-        separator: None,
-        encoding: None,
         date_format: rules.dates.format.clone(),
         zone: rules.dates.zone.map(|z| z.name()),
         mapping: rules.columns.clone(),
-        sheet: None,
-        warning: None,
+        ..Recognised::new(&input.name, format, opts.format.is_none())
     };
     if format == SourceFormat::Xlsx {
         let (rows, sheet) = super::xlsx::open(&input, opts, rules)?;
@@ -605,9 +596,9 @@ fn open_file(input: Input, opts: &Options, rules: &Arc<Rules>) -> Result<(Box<dy
                     rules = Arc::new(r);
                     sample = Some(v);
                 }
-            }
-            if let Some(w) = date_format_misfit(&text, d, opts, &rules) {
-                rec.warning = Some(w);
+            } else {
+                // A layout the user gave is checked against the file; a recognised one fits it.
+                rec.warning = date_format_misfit(&text, d, opts, &rules);
             }
             // Wall-clock times without their zone: said once, before the rows (each is refused:
             // a row of the file that carries its offset is still taken).
@@ -942,14 +933,13 @@ pub(super) fn learn_each(
                 continue;
             }
         };
+        // A file of one response per line: a bad line is said in the second pass, as a row's
+        // error, and the file's other lines are read.
+        let by_line = matches!(rs, Responses::Lines { .. });
         for r in rs {
             match r {
                 Ok(r) => learn(&input, std::slice::from_ref(&r)),
-                // A file of one response per line: a bad line is said in the second pass, as a
-                // row's error; the file's other lines are read.
-                Err(e) if one_per_line(&input) => {
-                    let _ = e;
-                }
+                Err(_) if by_line => {}
                 Err(e) => {
                     bad.push(e);
                     continue 'files;

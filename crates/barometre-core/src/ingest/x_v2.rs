@@ -158,20 +158,20 @@ fn item(input: &Input, r: &Response, t: &Value, l: &Learned, out: &mut VecDeque<
         ));
     };
     let own = l.own.contains(&author);
+    let replied = refs
+        .and_then(|a| a.iter().find(|x| x.get("type").and_then(Value::as_str) == Some("replied_to")))
+        .and_then(|x| x.get("id"))
+        .and_then(id_of);
     let (conversation, customer) = if dm {
         let c = t.get("dm_conversation_id").and_then(id_of);
         // One-to-one conversations are named `<lower id>-<higher id>`: the customer is the other.
         let other = c.as_deref().and_then(|c| c.split('-').find(|p| !l.own.iter().any(|o| o == p)).map(str::to_string));
         (c.map(|c| format!("x:dm:{c}")), if own { other } else { Some(author.clone()) })
     } else {
-        let replied = refs
-            .and_then(|a| a.iter().find(|x| x.get("type").and_then(Value::as_str) == Some("replied_to")))
-            .and_then(|x| x.get("id"))
-            .and_then(id_of);
         let to = t
             .get("in_reply_to_user_id")
             .and_then(id_of)
-            .or_else(|| replied.and_then(|r| l.authors.get(&r).cloned()))
+            .or_else(|| replied.as_ref().and_then(|r| l.authors.get(r).cloned()))
             .filter(|u| !l.own.contains(u));
         let customer = if own { to } else { Some(author.clone()) };
         // Under one tweet, each customer's exchange with the company is its own conversation (as
@@ -182,11 +182,7 @@ fn item(input: &Input, r: &Response, t: &Value, l: &Learned, out: &mut VecDeque<
         });
         (conv, customer)
     };
-    let reply_to = refs
-        .and_then(|a| a.iter().find(|x| x.get("type").and_then(Value::as_str) == Some("replied_to")))
-        .and_then(|x| x.get("id"))
-        .and_then(id_of)
-        .map(|p| format!("x:{p}"));
+    let reply_to = replied.as_ref().map(|p| format!("x:{p}"));
     let m = Message {
         message_id: format!("x:{id}"),
         created_at: created,

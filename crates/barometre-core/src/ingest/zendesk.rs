@@ -212,18 +212,20 @@ fn event(input: &Input, r: &Response, e: &Value, l: &Learned, out: &mut VecDeque
                 }
             };
             let text = c.get("plain_body").or_else(|| c.get("body")).and_then(Value::as_str);
+            let channel = l.channel_of(&ticket);
             let m = Message {
                 message_id: format!("zendesk:comment:{cid}"),
                 created_at: at,
                 direction: if incoming { Direction::In } else { Direction::Out },
                 account: "zendesk".into(),
-                channel: l.channel_of(&ticket),
+                channel: channel.clone(),
                 author_id: format!("zendesk:user:{author}"),
                 conversation_id: Some(conversation.clone()),
                 customer_id: if incoming { Some(author.clone()) } else { requester }
                     .map(|u| format!("zendesk:user:{u}")),
                 text: text.filter(|t| !t.trim().is_empty()).map(str::to_string),
-                public: Some(matches!(l.channel_of(&ticket).as_str(), "twitter" | "facebook_wall")),
+                // Said, not left to the channel's default: a Zendesk `instagram` ticket is a DM.
+                public: Some(matches!(channel.as_str(), "twitter" | "facebook_wall")),
                 ..Message::empty()
             };
             out.push_back(located(input, cline, Record::Message(m)));
