@@ -71,6 +71,34 @@ pub struct Figures {
     pub mixed_currency: bool,
 }
 
+/// Where one customer stands in a period `[from, to)`: the one reading of the start, end, new and
+/// lost customers, for the figures and for the rows behind them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Membership {
+    /// A customer at the start (there is a start only with a `from`).
+    pub start: bool,
+    /// A customer at the end.
+    pub end: bool,
+    /// Joined within the period.
+    pub new: bool,
+    /// A customer of the start who churned within the period.
+    pub lost: bool,
+}
+
+pub fn membership(c: &Customer, from: Option<Millis>, to: Option<Millis>, zone: Zone) -> Membership {
+    let (lo, hi) = (from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX));
+    let since = c.since.ms(zone);
+    let churned = c.churned_at.map(|m| m.ms(zone));
+    let present_at = |t: Millis| since < t && churned.is_none_or(|ch| ch >= t);
+    let start = from.is_some() && present_at(lo);
+    Membership {
+        start,
+        end: present_at(hi),
+        new: since >= lo && since < hi,
+        lost: start && churned.is_some_and(|ch| ch >= lo && ch < hi),
+    }
+}
+
 /// The figures of the customers (and their orders) over `[from, to)`.
 pub fn figures(
     customers: &[&Customer],
@@ -83,23 +111,13 @@ pub fn figures(
     let (lo, hi) = (from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX));
     let mut by_id: HashMap<&str, (Millis, Option<Millis>)> = HashMap::new();
     for c in customers {
-        let since = c.since.ms(zone);
-        let churned = c.churned_at.map(|m| m.ms(zone));
-        by_id.insert(&c.customer_id, (since, churned));
-        let present_at = |t: Millis| since < t && churned.is_none_or(|ch| ch >= t);
-        if from.is_some() && present_at(lo) {
-            f.start += 1;
-            if churned.is_some_and(|ch| ch >= lo && ch < hi) {
-                f.lost += 1;
-            }
-        }
-        if present_at(hi) || (to.is_none() && churned.is_none()) {
-            f.end += 1;
-        }
-        if since >= lo && since < hi {
-            f.new += 1;
-            f.referred += u64::from(c.referred_by.is_some());
-        }
+        by_id.insert(&c.customer_id, (c.since.ms(zone), c.churned_at.map(|m| m.ms(zone))));
+        let m = membership(c, from, to, zone);
+        f.start += u64::from(m.start);
+        f.lost += u64::from(m.lost);
+        f.end += u64::from(m.end);
+        f.new += u64::from(m.new);
+        f.referred += u64::from(m.new && c.referred_by.is_some());
     }
     // Ordered: float sums over it must not depend on a hash seed (same inputs, same bytes).
     let mut ordering: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();

@@ -2,40 +2,13 @@
 //! computes it. Reports, drill-downs and the generated documentation all read this one table,
 //! so the figures, the rows behind them and the docs cannot drift apart.
 
-use crate::calendar::Calendar;
-use crate::config::Config;
 use crate::customers::CustomerMetric;
 use crate::facts::{Outcome, Role};
-use crate::table::{ContactRow, ConvRow, Dict, MsgRow, PostRow, ReqRow, SurveyKind, SurveyRow};
+pub use crate::indicator::{Ctx, Figure, Source};
+use crate::table::{ContactRow, ConvRow, MsgRow, PostRow, ReqRow, SurveyKind, SurveyRow};
 use crate::time::Millis;
+pub use crate::value::Shape;
 pub use crate::vocab::Lang;
-
-/// What a rule needs beyond the facts: the configuration, and each account's calendar by id.
-pub struct Ctx<'a> {
-    pub cfg: &'a Config,
-    calendars: Vec<&'a Calendar>,
-}
-
-impl<'a> Ctx<'a> {
-    pub fn new(cfg: &'a Config, dict: &Dict) -> Ctx<'a> {
-        Ctx { cfg, calendars: dict.names().map(|n| cfg.calendar(n)).collect() }
-    }
-    /// Open time between two instants in the business hours of account `account` (a dict id).
-    pub fn business_between(&self, account: u32, from: Millis, to: Millis) -> Millis {
-        match self.calendars.get(account as usize) {
-            Some(c) => c.open_ms(from, to),
-            None => (to - from).max(0),
-        }
-    }
-
-    /// Open time between a request's start and `end` in its account's business hours.
-    pub fn business(&self, r: &ReqRow, end: Millis) -> Millis {
-        match self.calendars.get(r.account as usize) {
-            Some(c) => c.open_ms(r.start_ms, end),
-            None => end - r.start_ms,
-        }
-    }
-}
 
 type ReqPred = fn(&ReqRow, &Ctx) -> bool;
 type MsgPred = fn(&MsgRow) -> bool;
@@ -61,21 +34,11 @@ pub enum Rule {
     ReqDuration(fn(&ReqRow, &Ctx) -> Option<Millis>),
     /// Milliseconds measured on each message that has one.
     MsgDuration(fn(&MsgRow) -> Option<Millis>),
-    Badge,
     /// Survey answers satisfying `num` among those satisfying `den`.
     SurveyRatio {
         den: fn(&SurveyRow) -> bool,
         num: fn(&SurveyRow) -> bool,
     },
-    /// Mean score of the answers satisfying `pred`: on their own scale when every answer used
-    /// the same one (`null` when they differ), or, with `onto`, each answer first mapped linearly
-    /// onto that scale (CES is read on 1–7 whatever scale it was asked on).
-    SurveyMean {
-        pred: fn(&SurveyRow) -> bool,
-        onto: Option<(f64, f64)>,
-    },
-    /// % promoters (9–10) − % detractors (0–6) of NPS answers.
-    Nps,
     /// Answers / invitations.
     SurveyResponseRate,
     ContactCount(fn(&ContactRow) -> bool),
@@ -90,6 +53,9 @@ pub enum Rule {
         num: fn(&ConvRow) -> bool,
     },
     ConvDuration(fn(&ConvRow, &Ctx) -> Option<Millis>),
+    /// An indicator of its own kind: one file under `indicator/` computes its figure and lists
+    /// the rows behind it.
+    Own(&'static dyn Figure),
     /// A sum over publications.
     PostSum(fn(&PostRow) -> u64),
     /// Ratio of sums over publications (never a mean of per-post rates).
@@ -97,56 +63,6 @@ pub enum Rule {
         num: fn(&PostRow) -> u64,
         den: fn(&PostRow) -> u64,
     },
-    /// The publications with the highest and lowest engagement rates.
-    TopPosts,
-    /// Customer figures, relative to the period's bounds (see `crate::customers`).
-    Customers(crate::customers::CustomerMetric),
-    /// A weighted mean of criterion scores (0–100), weights from the configuration.
-    Weighted(Index),
-    /// Each channel's share of contacts, of customers (by the channel each uses most) and of
-    /// declared preferences.
-    ChannelPreferences,
-}
-
-/// What the rows behind a figure are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
-    Messages,
-    Requests,
-    Conversations,
-    /// Imported records: survey answers, invitations, contacts, posts, reviews, customers.
-    Records,
-}
-
-/// The configured weighted indexes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Index {
-    Iqs,
-    Engagement,
-}
-
-impl Index {
-    pub fn weights(self, cfg: &Config) -> &std::collections::BTreeMap<String, f64> {
-        match self {
-            Index::Iqs => &cfg.iqs,
-            Index::Engagement => &cfg.engagement_score,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Shape {
-    Count,
-    Ratio,
-    Duration,
-    Badge,
-    Mean,
-    Nps,
-    Posts,
-    Retention,
-    Amount,
-    Weighted,
-    Channels,
 }
 
 pub struct MetricDef {
@@ -167,14 +83,6 @@ impl MetricDef {
             Rule::MsgCount { .. } | Rule::ReqCount(_) | Rule::ContactCount(_) | Rule::ConvCount(_) => Shape::Count,
             Rule::ConvRatio { .. } | Rule::PostRatio { .. } => Shape::Ratio,
             Rule::PostSum(_) => Shape::Count,
-            Rule::TopPosts => Shape::Posts,
-            Rule::Weighted(_) => Shape::Weighted,
-            Rule::ChannelPreferences => Shape::Channels,
-            Rule::Customers(k) => match k {
-                CustomerMetric::Retention => Shape::Retention,
-                CustomerMetric::Churn | CustomerMetric::Referral => Shape::Ratio,
-                CustomerMetric::Clv | CustomerMetric::ClvHistorical | CustomerMetric::ClvPredictive => Shape::Amount,
-            },
             Rule::ConvDuration(_) => Shape::Duration,
             Rule::ReqRatio { .. }
             | Rule::MsgRatio { .. }
@@ -182,9 +90,7 @@ impl MetricDef {
             | Rule::SurveyResponseRate
             | Rule::ContactRatio { .. } => Shape::Ratio,
             Rule::ReqDuration(_) | Rule::MsgDuration(_) | Rule::ContactDuration(_) => Shape::Duration,
-            Rule::Badge => Shape::Badge,
-            Rule::SurveyMean { .. } => Shape::Mean,
-            Rule::Nps => Shape::Nps,
+            Rule::Own(k) => k.shape(),
         }
     }
     pub fn label(&self, lang: Lang) -> &'static str {
@@ -211,23 +117,17 @@ impl MetricDef {
     /// What the rows behind the figure are: one place that knows it for every rule.
     pub fn source(&self) -> Source {
         match self.rule {
-            Rule::ReqCount(_) | Rule::ReqRatio { .. } | Rule::ReqDuration(_) | Rule::Badge => Source::Requests,
+            Rule::ReqCount(_) | Rule::ReqRatio { .. } | Rule::ReqDuration(_) => Source::Requests,
             Rule::MsgCount { .. } | Rule::MsgRatio { .. } | Rule::MsgDuration(_) => Source::Messages,
-            Rule::ConvCount(_) | Rule::ConvRatio { .. } | Rule::ConvDuration(_) | Rule::ChannelPreferences => {
-                Source::Conversations
-            }
+            Rule::ConvCount(_) | Rule::ConvRatio { .. } | Rule::ConvDuration(_) => Source::Conversations,
             Rule::SurveyRatio { .. }
-            | Rule::SurveyMean { .. }
-            | Rule::Nps
             | Rule::SurveyResponseRate
             | Rule::ContactCount(_)
             | Rule::ContactRatio { .. }
             | Rule::ContactDuration(_)
             | Rule::PostSum(_)
-            | Rule::PostRatio { .. }
-            | Rule::TopPosts
-            | Rule::Customers(_)
-            | Rule::Weighted(_) => Source::Records,
+            | Rule::PostRatio { .. } => Source::Records,
+            Rule::Own(k) => k.source(),
         }
     }
 }
@@ -236,10 +136,10 @@ fn human_out(m: &MsgRow) -> bool {
     matches!(m.role, Role::Reply | Role::Proactive)
 }
 fn not_examined(r: &ReqRow, _: &Ctx) -> bool {
-    r.outcome != Outcome::Examined
+    r.rated()
 }
 fn answered(r: &ReqRow, _: &Ctx) -> bool {
-    r.outcome == Outcome::Answered
+    r.answered()
 }
 fn answered_first(r: &ReqRow, _: &Ctx) -> bool {
     r.outcome == Outcome::Answered && r.first
@@ -457,7 +357,7 @@ pub static METRICS: &[MetricDef] = &[
         formula_fr: "sur les 7 jours avant la fin de période : taux de réponse ≥ 90 % et délai de réponse médian < 5 min",
         formula_en: "over the 7 days before the period end: response rate ≥ 90 % and median response time < 5 min",
         higher_is_better: true,
-        rule: Rule::Badge,
+        rule: Rule::Own(&crate::indicator::badge::Responsiveness),
     },
     MetricDef {
         id: "csat",
@@ -477,7 +377,7 @@ pub static METRICS: &[MetricDef] = &[
         formula_fr: "moyenne des scores CSAT sur leur échelle (null si les échelles diffèrent)",
         formula_en: "mean CSAT score on its own scale (null when scales differ)",
         higher_is_better: true,
-        rule: Rule::SurveyMean { pred: csat, onto: None },
+        rule: Rule::Own(&crate::indicator::survey_mean::SurveyMean { pred: csat, onto: None, lower_is_better: false }),
     },
     MetricDef {
         id: "nps",
@@ -487,7 +387,7 @@ pub static METRICS: &[MetricDef] = &[
         formula_fr: "% promoteurs (9–10) − % détracteurs (0–6), échelle 0–10 ; 70 % − 10 % → 60",
         formula_en: "% promoters (9–10) − % detractors (0–6), 0–10 scale; 70 % − 10 % → 60",
         higher_is_better: true,
-        rule: Rule::Nps,
+        rule: Rule::Own(&crate::indicator::nps::Nps),
     },
     MetricDef {
         id: "ces",
@@ -497,7 +397,11 @@ pub static METRICS: &[MetricDef] = &[
         formula_fr: "Σ scores d'effort / réponses, sur 1–7 (une réponse sur une autre échelle y est ramenée linéairement) ; plus bas est meilleur",
         formula_en: "Σ effort scores / answers, on 1–7 (an answer on another scale is mapped onto it linearly); lower is better",
         higher_is_better: false,
-        rule: Rule::SurveyMean { pred: |s| s.kind == SurveyKind::Ces && s.score().is_some(), onto: Some((1.0, 7.0)) },
+        rule: Rule::Own(&crate::indicator::survey_mean::SurveyMean {
+            pred: |s| s.kind == SurveyKind::Ces && s.score().is_some(),
+            onto: Some((1.0, 7.0)),
+            lower_is_better: true,
+        }),
     },
     MetricDef {
         id: "survey_response_rate",
@@ -752,7 +656,7 @@ pub static METRICS: &[MetricDef] = &[
         formula_fr: "les 5 publications au plus fort et au plus faible taux d'engagement (portée > 0)",
         formula_en: "the 5 posts with the highest and the lowest engagement rate (reach > 0)",
         higher_is_better: true,
-        rule: Rule::TopPosts,
+        rule: Rule::Own(&crate::indicator::top_posts::TopPosts),
     },
     MetricDef {
         id: "retention_rate",
@@ -762,7 +666,7 @@ pub static METRICS: &[MetricDef] = &[
         formula_fr: "(clients en fin E − nouveaux N) / clients au début S × 100 ; S 200, E 200, N 20 → 90 % (donnez --from)",
         formula_en: "(customers at the end E − new N) / customers at the start S × 100; S 200, E 200, N 20 → 90 % (give --from)",
         higher_is_better: true,
-        rule: Rule::Customers(CustomerMetric::Retention),
+        rule: Rule::Own(&crate::indicator::customer::Customers(CustomerMetric::Retention)),
     },
     MetricDef {
         id: "churn_rate",
@@ -772,7 +676,7 @@ pub static METRICS: &[MetricDef] = &[
         formula_fr: "clients du début perdus pendant la période / clients au début × 100 ; 20 sur 250 → 8 %",
         formula_en: "customers of the start lost during the period / customers at the start × 100; 20 of 250 → 8 %",
         higher_is_better: false,
-        rule: Rule::Customers(CustomerMetric::Churn),
+        rule: Rule::Own(&crate::indicator::customer::Customers(CustomerMetric::Churn)),
     },
     MetricDef {
         id: "referral_rate",
@@ -782,7 +686,7 @@ pub static METRICS: &[MetricDef] = &[
         formula_fr: "nouveaux clients venus par parrainage (`referred_by`) / nouveaux clients × 100",
         formula_en: "new customers acquired through a referral (`referred_by`) / new customers × 100",
         higher_is_better: true,
-        rule: Rule::Customers(CustomerMetric::Referral),
+        rule: Rule::Own(&crate::indicator::customer::Customers(CustomerMetric::Referral)),
     },
     MetricDef {
         id: "clv",
@@ -792,7 +696,7 @@ pub static METRICS: &[MetricDef] = &[
         formula_fr: "panier moyen × achats par client et par an × durée de vie moyenne (ans) ; 50 × 5 × 3 = 750",
         formula_en: "average purchase value × purchases per customer per year × average lifetime (years); 50 × 5 × 3 = 750",
         higher_is_better: true,
-        rule: Rule::Customers(CustomerMetric::Clv),
+        rule: Rule::Own(&crate::indicator::customer::Customers(CustomerMetric::Clv)),
     },
     MetricDef {
         id: "clv_historical",
@@ -802,7 +706,7 @@ pub static METRICS: &[MetricDef] = &[
         formula_fr: "Σ achats × marge brute moyenne, par client ayant acheté",
         formula_en: "Σ purchases × average gross margin, per ordering customer",
         higher_is_better: true,
-        rule: Rule::Customers(CustomerMetric::ClvHistorical),
+        rule: Rule::Own(&crate::indicator::customer::Customers(CustomerMetric::ClvHistorical)),
     },
     MetricDef {
         id: "clv_predictive",
@@ -812,7 +716,7 @@ pub static METRICS: &[MetricDef] = &[
         formula_fr: "transactions mensuelles moyennes × panier moyen × durée de vie moyenne (mois)",
         formula_en: "average monthly transactions × average order value × average lifetime (months)",
         higher_is_better: true,
-        rule: Rule::Customers(CustomerMetric::ClvPredictive),
+        rule: Rule::Own(&crate::indicator::customer::Customers(CustomerMetric::ClvPredictive)),
     },
     MetricDef {
         id: "iqs",
@@ -822,7 +726,7 @@ pub static METRICS: &[MetricDef] = &[
         formula_fr: "Σ poids × score moyen du critère / Σ poids des critères notés (`[iqs] criteria`, scores 0–100 de `qa-reviews`)",
         formula_en: "Σ weight × criterion mean score / Σ weights of the scored criteria (`[iqs] criteria`, 0–100 `qa-reviews` scores)",
         higher_is_better: true,
-        rule: Rule::Weighted(Index::Iqs),
+        rule: Rule::Own(&crate::indicator::weighted::Weighted(crate::indicator::weighted::Index::Iqs)),
     },
     MetricDef {
         id: "engagement_score",
@@ -832,7 +736,7 @@ pub static METRICS: &[MetricDef] = &[
         formula_fr: "moyenne pondérée des critères de `[engagement_score] criteria` (scores 0–100)",
         formula_en: "weighted mean of the `[engagement_score] criteria` (0–100 scores)",
         higher_is_better: true,
-        rule: Rule::Weighted(Index::Engagement),
+        rule: Rule::Own(&crate::indicator::weighted::Weighted(crate::indicator::weighted::Index::Engagement)),
     },
     MetricDef {
         id: "channel_preferences",
@@ -842,7 +746,7 @@ pub static METRICS: &[MetricDef] = &[
         formula_fr: "part de chaque canal dans les contacts (conversations et appels), dans les clients (par le canal que chacun utilise le plus) et dans les préférences déclarées (enquête `preferred_channel`)",
         formula_en: "each channel's share of contacts (conversations and queued contacts), of customers (by the channel each uses most) and of declared preferences (`preferred_channel` survey)",
         higher_is_better: true,
-        rule: Rule::ChannelPreferences,
+        rule: Rule::Own(&crate::indicator::channel_preferences::ChannelPreferences),
     },
 ];
 

@@ -66,6 +66,14 @@ pub struct ReqRow {
 }
 
 impl ReqRow {
+    /// Whether the response rate counts it: every request but those only examined (METRICS §2).
+    pub fn rated(&self) -> bool {
+        self.outcome != Outcome::Examined
+    }
+    /// Whether an answer closed it.
+    pub fn answered(&self) -> bool {
+        self.outcome == Outcome::Answered
+    }
     pub fn closed(&self) -> Option<Millis> {
         (self.closed_ms != i64::MIN).then_some(self.closed_ms)
     }

@@ -128,3 +128,19 @@ pub struct Amount {
     pub customers: u64,
     pub orders: u64,
 }
+
+/// The JSON shape of an indicator's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    Count,
+    Ratio,
+    Duration,
+    Badge,
+    Mean,
+    Nps,
+    Posts,
+    Retention,
+    Amount,
+    Weighted,
+    Channels,
+}

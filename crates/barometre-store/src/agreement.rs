@@ -205,10 +205,10 @@ proptest! {
             // Additive figures: the groups add up to the total (every fact in exactly one group).
             if by.is_some() {
                 for def in METRICS.iter() {
-                    // Customer figures are not additive: a customer present at the start of
-                    // every bucket counts in each.
+                    // Indicators of their own kind are not sums (customer figures: a customer
+                    // present at the start of every bucket counts in each).
                     let additive = matches!(rep.total.metrics.get(def.id), Some(Value::Count(_) | Value::Ratio(_) | Value::Duration(_)))
-                        && !matches!(def.rule, barometre_core::metrics::Rule::Customers(_));
+                        && !matches!(def.rule, barometre_core::metrics::Rule::Own(_));
                     if !additive {
                         continue;
                     }

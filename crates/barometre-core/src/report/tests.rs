@@ -1065,10 +1065,10 @@ proptest::proptest! {
         let mut all: Vec<i64> = offsets.iter().map(|o| base + o).collect();
         all.sort_unstable();
         all.dedup();
-        let dense = super::dense_buckets(all[0], *all.last().unwrap(), dim, zone);
+        let dense = crate::indicator::dense_buckets(all[0], *all.last().unwrap(), dim, zone);
         let held: Vec<_> =
             dense.into_iter().filter(|b| all.iter().any(|&t| b.0 <= t && t < b.1)).collect();
-        proptest::prop_assert_eq!(super::sparse_buckets(&all, dim, zone), held);
+        proptest::prop_assert_eq!(crate::indicator::sparse_buckets(&all, dim, zone), held);
     }
 }
 
