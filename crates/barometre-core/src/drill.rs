@@ -5,6 +5,7 @@
 use crate::clock::{ConversationFact, MessageFact, RequestFact};
 use crate::config::Config;
 use crate::model::{Contact, Customer, Order, Post, Review, SurveyAnswer, SurveyInvitation};
+use crate::table::FactTable;
 use crate::time::{rfc3339_utc, Millis, Zone};
 use crate::vocab::Dim;
 use chrono::{Datelike, Duration, NaiveDate};
@@ -250,6 +251,33 @@ impl Records {
         r.agent_id
             .as_deref()
             .or_else(|| r.conversation_id.as_ref().and_then(|c| self.conversation_agents.get(c)).map(String::as_str))
+    }
+
+    /// Adds survey answers, invitations, contacts, reviews, posts, customers and orders to a
+    /// report's table, each survey answer where [`Records::survey_links`] credits it (the rule the
+    /// drill-down shares). Every store builds its tables with it, so all give the same rows.
+    pub fn add_to(&self, t: &mut FactTable) {
+        let (credits, answered) = self.survey_links();
+        for (s, c) in self.surveys.iter().zip(credits) {
+            t.surveys.push(FactTable::survey_row_of(&mut t.dict, s, c.agent, c.invitation));
+        }
+        for c in &self.contacts {
+            t.contacts.push(FactTable::contact_row(&mut t.dict, c));
+        }
+        for r in &self.reviews {
+            t.reviews.push(FactTable::review_row(&mut t.dict, r, self.review_agent(r)));
+        }
+        for (i, a) in self.invitations.iter().zip(answered) {
+            t.invitations.push(FactTable::invitation_row(&mut t.dict, i, a));
+        }
+        for p in &self.posts {
+            t.push_post(p);
+        }
+        for c in &self.customers {
+            t.dict.id(&c.account);
+        }
+        t.customers.clone_from(&self.customers);
+        t.orders.clone_from(&self.orders);
     }
 
     /// Each survey answer as reports credit it ([`Records::survey_links`]).

@@ -13,7 +13,6 @@ use barometre_core::metrics::{self, Lang, Shape};
 use barometre_core::report::{self, Dim, Params, Report, Value};
 use barometre_core::time::{rfc3339_utc, Millis, Zone};
 use barometre_store::auth::Session;
-use barometre_store::{ControlPlane, DataStore};
 use serde::Deserialize;
 use std::fmt::Write;
 use std::time::Instant;

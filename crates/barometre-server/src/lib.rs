@@ -17,16 +17,19 @@ use barometre_core::metrics;
 use barometre_core::report::{self, Params};
 use barometre_core::time::Zone;
 use barometre_store::auth::Role;
-use barometre_store::{ControlPlane, DataStore, SqliteStore, StoreError};
+use barometre_store::{Opener, SqliteOpener, Store, StoreError};
 use serde::Deserialize;
 use serde_json::json;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// What every request shares: where the store is, and the configuration.
+/// What every request shares: how to open the store, and the configuration.
 #[derive(Clone)]
 pub struct AppState {
+    /// Where import bodies are staged before they are read (beside an embedded store).
     pub db: PathBuf,
+    /// Opens the store: the server speaks to it through the store traits only.
+    pub opener: Arc<dyn Opener>,
     pub cfg: Arc<Config>,
     /// Login attempts per user name (rate limiting, decided before any password is checked).
     pub attempts: Arc<std::sync::Mutex<guard::Attempts>>,
@@ -44,7 +47,7 @@ pub struct AppState {
 /// so that the stores' page caches stay within the server's memory budget.
 #[derive(Default)]
 struct Pool {
-    idle: std::sync::Mutex<(Vec<SqliteStore>, usize)>,
+    idle: std::sync::Mutex<(Vec<Box<dyn Store + Send>>, usize)>,
     cv: std::sync::Condvar,
 }
 
@@ -57,20 +60,20 @@ pub const REPORT_BUDGET: usize = 64 << 20;
 
 /// A store borrowed from the pool; it goes back when dropped.
 pub(crate) struct Pooled {
-    store: Option<SqliteStore>,
+    store: Option<Box<dyn Store + Send>>,
     pool: Arc<Pool>,
 }
 
 impl std::ops::Deref for Pooled {
-    type Target = SqliteStore;
-    fn deref(&self) -> &SqliteStore {
-        self.store.as_ref().expect("present until dropped")
+    type Target = dyn Store + Send;
+    fn deref(&self) -> &(dyn Store + Send + 'static) {
+        &**self.store.as_ref().expect("present until dropped")
     }
 }
 
 impl std::ops::DerefMut for Pooled {
-    fn deref_mut(&mut self) -> &mut SqliteStore {
-        self.store.as_mut().expect("present until dropped")
+    fn deref_mut(&mut self) -> &mut (dyn Store + Send + 'static) {
+        &mut **self.store.as_mut().expect("present until dropped")
     }
 }
 
@@ -84,10 +87,18 @@ impl Drop for Pooled {
 }
 
 impl AppState {
+    /// A server over the embedded SQLite store at `db`.
     pub fn new(db: PathBuf, cfg: Config) -> AppState {
+        let opener = SqliteOpener { path: db.clone(), cache_kib: CACHE_KIB };
+        AppState::with_store(Arc::new(opener), db, cfg)
+    }
+
+    /// A server over any back end; import bodies are staged in `staging`'s folder.
+    pub fn with_store(opener: Arc<dyn Opener>, staging: PathBuf, cfg: Config) -> AppState {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         AppState {
-            db,
+            db: staging,
+            opener,
             cfg: Arc::new(cfg),
             attempts: Arc::default(),
             reports: Arc::new(flight::Flights::new(REPORT_BUDGET)),
@@ -184,7 +195,7 @@ fn open(state: &AppState) -> Result<Pooled, Problem> {
         g = pool.cv.wait(g).unwrap_or_else(std::sync::PoisonError::into_inner);
     }
     drop(g);
-    let opened = SqliteStore::open(&state.db).and_then(|s| s.set_cache_kib(CACHE_KIB).map(|()| s));
+    let opened = state.opener.open();
     match opened {
         Ok(s) => Ok(Pooled { store: Some(s), pool: state.pool.clone() }),
         Err(e) => {

@@ -5,6 +5,7 @@ use super::*;
 use axum::body::Body;
 use axum::http::Request;
 use barometre_core::ingest::{Format, Kind, RecordReader};
+use barometre_store::{ControlPlane, DataStore, SqliteStore};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
@@ -748,4 +749,47 @@ f1;13/03/2026 09:15;Entrant;acme;email;c1;K\nf2;13/03/2026 09:45;Sortant;acme;em
     // An unknown option value is a problem document.
     let (status, ctype, _) = call(&w, "POST", "/api/v1/import/messages?encoding=ebcdic", Some(&w.analyst_a), csv).await;
     assert_eq!((status, ctype.as_str()), (StatusCode::BAD_REQUEST, "application/problem+json"));
+}
+
+/// A back end the server knows only through the store traits: it opens SQLite stores and counts
+/// them, or refuses.
+struct Counting {
+    inner: barometre_store::SqliteOpener,
+    opened: std::sync::atomic::AtomicUsize,
+    refuse: bool,
+}
+
+impl Opener for Counting {
+    fn open(&self) -> Result<Box<dyn Store + Send>, StoreError> {
+        if self.refuse {
+            return Err(StoreError::Backend { engine: "test", message: "down".into() });
+        }
+        self.opened.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.open()
+    }
+}
+
+#[tokio::test]
+async fn the_server_speaks_to_any_back_end_through_the_store_traits() {
+    let mut w = world();
+    for refuse in [false, true] {
+        let opener = Arc::new(Counting {
+            inner: barometre_store::SqliteOpener { path: w.state.db.clone(), cache_kib: 1024 },
+            opened: Default::default(),
+            refuse,
+        });
+        w.state = AppState::with_store(opener.clone(), w.state.db.clone(), Config::default());
+        let (status, ctype, body) = call(&w, "GET", "/api/v1/report", Some(&w.viewer_a), "").await;
+        if refuse {
+            // The engine's words stay in the server's log.
+            assert_eq!((status, ctype.as_str()), (StatusCode::INTERNAL_SERVER_ERROR, "application/problem+json"));
+            assert!(!body.contains("down"), "{body}");
+        } else {
+            assert_eq!(status, StatusCode::OK);
+            // x1 answered by x2 at 06:20Z, x3 never: 1 of 2.
+            assert_eq!(v(&body)["total"]["metrics"]["response_rate"]["numerator"], 1);
+            assert_eq!(v(&body)["total"]["metrics"]["response_rate"]["denominator"], 2);
+            assert!(opener.opened.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+        }
+    }
 }

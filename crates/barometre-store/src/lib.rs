@@ -221,3 +221,24 @@ pub trait ControlPlane {
 pub trait Store: DataStore + ControlPlane {}
 
 impl<T: DataStore + ControlPlane> Store for T {}
+
+/// Opens stores of one back end, as a server pools them: the server knows the traits, not the
+/// engine behind them.
+pub trait Opener: Send + Sync {
+    fn open(&self) -> Result<Box<dyn Store + Send>, StoreError>;
+}
+
+/// Opens the embedded SQLite store at `path`, each with a page cache of `cache_kib` KiB.
+#[derive(Debug, Clone)]
+pub struct SqliteOpener {
+    pub path: std::path::PathBuf,
+    pub cache_kib: i64,
+}
+
+impl Opener for SqliteOpener {
+    fn open(&self) -> Result<Box<dyn Store + Send>, StoreError> {
+        let s = SqliteStore::open(&self.path)?;
+        s.set_cache_kib(self.cache_kib)?;
+        Ok(Box::new(s))
+    }
+}

@@ -297,32 +297,6 @@ fn write_facts(tx: &Transaction, ws: &str, cfg: &Config, inp: &ClockInput) -> Re
     Ok(())
 }
 
-/// Adds survey answers, invitations and contacts to a report's table, each survey answer where
-/// [`Records::survey_credits`] credits it (the rule the drill-down shares).
-pub(crate) fn add_records(t: &mut FactTable, rec: &Records) {
-    let (credits, answered) = rec.survey_links();
-    for (s, c) in rec.surveys.iter().zip(credits) {
-        t.surveys.push(FactTable::survey_row_of(&mut t.dict, s, c.agent, c.invitation));
-    }
-    for c in &rec.contacts {
-        t.contacts.push(FactTable::contact_row(&mut t.dict, c));
-    }
-    for r in &rec.reviews {
-        t.reviews.push(FactTable::review_row(&mut t.dict, r, rec.review_agent(r)));
-    }
-    for (i, a) in rec.invitations.iter().zip(answered) {
-        t.invitations.push(FactTable::invitation_row(&mut t.dict, i, a));
-    }
-    for p in &rec.posts {
-        t.push_post(p);
-    }
-    for c in &rec.customers {
-        t.dict.id(&c.account);
-    }
-    t.customers.clone_from(&rec.customers);
-    t.orders.clone_from(&rec.orders);
-}
-
 /// Decodes `n` compact rows of a chunk onto a vector.
 type Decode<H> = fn(&[u8], usize, &mut Vec<H>) -> Result<(), StoreError>;
 
@@ -644,7 +618,7 @@ impl DataStore for SqliteStore {
             let mut t = FactTable::from_facts(&f);
             let mut rec = self.records(ws, from, to)?;
             rec.credit_conversations(|| Ok::<_, StoreError>(f.first_agents()))?;
-            add_records(&mut t, &rec);
+            rec.add_to(&mut t);
             return Ok(clip(t, from, to));
         }
         let mut t = FactTable { dict: read_dict(&self.conn, ws)?, ..FactTable::default() };
@@ -677,7 +651,7 @@ impl DataStore for SqliteStore {
             let decoded = decoder.join().map_err(|_| StoreError::Corrupt("fact decoder panicked".into()))?;
             read.and(decoded)
         })?;
-        add_records(&mut t, &self.records_credited(ws, cfg, from, to)?);
+        self.records_credited(ws, cfg, from, to)?.add_to(&mut t);
         Ok(clip(t, from, to))
     }
 
