@@ -1112,3 +1112,62 @@ pub fn barometer(ctx: &Ctx, a: BarometerArgs) -> Result<ExitCode> {
     write_out(&None, &text)?;
     Ok(ExitCode::SUCCESS)
 }
+
+#[derive(clap::Args)]
+pub struct EvalArgs {
+    /// Which messages: the labelled set's test part (the harness), its train part, or a
+    /// cross-validation over the train part (how the model's choices are measured).
+    #[arg(long, default_value = "test", value_parser = ["test", "train", "cross-validate", "all"])]
+    split: String,
+    /// Labelled messages of your own (JSON Lines: `text`, `label`, `id`, `lang`) instead.
+    #[arg(long)]
+    file: Option<PathBuf>,
+    /// Only the messages of this language.
+    #[arg(long, value_parser = ["fr", "en"])]
+    only: Option<String>,
+    #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+    format: String,
+    #[arg(long, env = "BAROMETRE_LANG", default_value = "fr", value_parser = ["fr", "en"])]
+    lang: String,
+}
+
+/// `barometre eval`: precision, recall and F1 per label, and the confusion matrix; exit 1 when
+/// the test part misses the targets.
+pub fn eval(a: EvalArgs) -> Result<ExitCode> {
+    use barometre_core::understand::{self, Label, Split};
+    let lang = Lang::parse(&a.lang).unwrap_or(Lang::Fr);
+    let messages = match &a.file {
+        Some(f) => {
+            let text = std::fs::read_to_string(f).with_context(|| format!("{}: cannot read", f.display()))?;
+            understand::read_labelled(&f.display().to_string(), &text).map_err(|e| anyhow::anyhow!(e))?
+        }
+        None => understand::labelled_set(),
+    };
+    let messages: Vec<understand::Labelled> =
+        messages.into_iter().filter(|l| a.only.as_deref().is_none_or(|o| l.lang == o)).collect();
+    let e = match (a.file.is_some(), a.split.as_str()) {
+        (false, "cross-validate") => understand::cross_validate(5),
+        (false, "all") | (true, _) => understand::evaluate(&messages),
+        (false, part) => {
+            let want = if part == "train" { Split::Train } else { Split::Test };
+            let of: Vec<understand::Labelled> = messages.into_iter().filter(|l| Split::of(&l.id) == want).collect();
+            understand::evaluate(&of)
+        }
+    };
+    let text = match a.format.as_str() {
+        "json" => {
+            let mut v = serde_json::to_value(&e)?;
+            v["labels"] = serde_json::Value::Object(
+                e.labels.iter().map(|(k, s)| (k.to_string(), serde_json::to_value(s).unwrap_or_default())).collect(),
+            );
+            v["confusion_labels"] = serde_json::json!(Label::ALL.map(Label::as_str));
+            v["meets_targets"] = serde_json::Value::Bool(e.meets_targets());
+            serde_json::to_string_pretty(&v)? + "\n"
+        }
+        _ => render::evaluation(&e, lang),
+    };
+    write_out(&None, &text)?;
+    // The targets bind the shipped model on its test part; other messages are measured only.
+    let harness = a.file.is_none() && a.split == "test" && a.only.is_none();
+    Ok(if harness && !e.meets_targets() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}

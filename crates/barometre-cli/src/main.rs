@@ -48,6 +48,8 @@ enum Command {
     Check(commands::CheckArgs),
     /// The mystery-shopper barometer: brands and channels compared, with 95 % intervals.
     Barometer(commands::BarometerArgs),
+    /// How well messages are labelled: precision, recall and F1 per label, the confusion matrix.
+    Eval(commands::EvalArgs),
     /// Serve the HTTP API over the store.
     Serve(commands::ServeArgs),
     /// Workspaces and API tokens.
@@ -65,6 +67,7 @@ fn main() -> ExitCode {
         Command::Demo(a) => commands::demo(&ctx, a),
         Command::Metrics(a) => commands::metrics(a),
         Command::Check(a) => commands::check(&ctx, a),
+        Command::Eval(a) => commands::eval(a),
         Command::Serve(a) => commands::serve(&ctx, a),
         Command::Barometer(a) => commands::barometer(&ctx, a),
         Command::Admin(a) => commands::admin(&ctx, a),

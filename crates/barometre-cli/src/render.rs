@@ -812,6 +812,81 @@ pub fn barometer_table(b: &barometre_core::barometer::Barometer, lang: Lang) -> 
     out
 }
 
+/// `barometre eval` as a table: per label, precision, recall, F1 and support; the derived
+/// in-scope and actionable; the confusion matrix (rows: labelled, columns: found).
+pub fn evaluation(e: &barometre_core::understand::Evaluation, lang: Lang) -> String {
+    use barometre_core::understand::{Label, TARGET_ACTIONABLE_F1, TARGET_COMPLAINT_F1, TARGET_MACRO_F1};
+    use std::fmt::Write;
+    let f = |x: f64| barometre_core::fmt::number(x, 3, lang);
+    let mut s = String::new();
+    let (head, precision, recall) = match lang {
+        Lang::Fr => ("étiquette", "précision", "rappel"),
+        Lang::En => ("label", "precision", "recall"),
+    };
+    let _ = writeln!(s, "{head:<20} {precision:>9} {recall:>9} {:>9} {:>9}", "F1", "messages");
+    let mut row = |name: &str, sc: &barometre_core::understand::Scores| {
+        let _ = writeln!(s, "{name:<20} {:>9} {:>9} {:>9} {:>9}", f(sc.precision), f(sc.recall), f(sc.f1), sc.support);
+    };
+    for (k, sc) in &e.labels {
+        row(k, sc);
+    }
+    row(
+        match lang {
+            Lang::Fr => "dans le périmètre",
+            Lang::En => "in scope",
+        },
+        &e.in_scope,
+    );
+    row(
+        match lang {
+            Lang::Fr => "à traiter",
+            Lang::En => "actionable",
+        },
+        &e.actionable,
+    );
+    let target = |v: f64, t: f64| if v >= t { "✓" } else { "✗" };
+    let (complaint, actionable) = match lang {
+        Lang::Fr => ("F1 réclamation", "F1 à traiter"),
+        Lang::En => ("complaint F1", "actionable F1"),
+    };
+    let _ = writeln!(
+        s,
+        "\n{} messages · macro-F1 {} {} (≥ {}) · {complaint} {} {} (≥ {}) · {actionable} {} {} (≥ {})",
+        e.messages,
+        f(e.macro_f1),
+        target(e.macro_f1, TARGET_MACRO_F1),
+        f(TARGET_MACRO_F1),
+        f(e.f1(Label::Complaint)),
+        target(e.f1(Label::Complaint), TARGET_COMPLAINT_F1),
+        f(TARGET_COMPLAINT_F1),
+        f(e.actionable.f1),
+        target(e.actionable.f1, TARGET_ACTIONABLE_F1),
+        f(TARGET_ACTIONABLE_F1),
+    );
+    let short = ["spam", "off", "cmpl", "tech", "qst", "sugg", "neg", "pos", "thx", "oth"];
+    let _ = writeln!(
+        s,
+        "\n{}",
+        match lang {
+            Lang::Fr => "matrice de confusion (lignes : étiquette donnée, colonnes : étiquette trouvée)",
+            Lang::En => "confusion matrix (rows: given label, columns: label found)",
+        }
+    );
+    let _ = write!(s, "{:<20}", "");
+    for h in short {
+        let _ = write!(s, "{h:>5}");
+    }
+    s.push('\n');
+    for (i, l) in Label::ALL.iter().enumerate() {
+        let _ = write!(s, "{:<20}", l.as_str());
+        for v in &e.confusion[i] {
+            let _ = write!(s, "{v:>5}");
+        }
+        s.push('\n');
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

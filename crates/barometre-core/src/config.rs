@@ -161,8 +161,8 @@ pub struct Config {
 /// The layout and meaning of stored facts. Raise it whenever they change: stores then recompute
 /// their facts from the rows. 2: requests keep a customer number, not a hash of the id;
 /// conversations say whether a person handled them; messages say whether they are attached to
-/// nothing.
-pub const FACTS_VERSION: u32 = 2;
+/// nothing. 3: messages carry their label (`crate::understand`).
+pub const FACTS_VERSION: u32 = 3;
 
 pub const DEFAULT_SIGNATURES: [&str; 3] = [r"\^[A-Z]{2,3}\b", r"/[A-Z]{2,3}\b", r"(?m)^-- "];
 
@@ -369,10 +369,11 @@ impl Config {
     /// patterns, and the lists of words the clock reads texts by (`crate::words`).
     fn clock_settings(&self) -> String {
         format!(
-            "gap={};sig={};words={:016x}",
+            "gap={};sig={};words={:016x};model={:016x}",
             self.session_gap_ms,
             self.signature_patterns.join("\u{1f}"),
-            crate::words::rules_version()
+            crate::words::rules_version(),
+            crate::understand::version()
         )
     }
 

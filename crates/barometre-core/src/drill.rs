@@ -194,6 +194,7 @@ pub fn message_row(m: &MessageFact) -> Map<String, Json> {
         "public": m.public,
         "in_scope": m.in_scope,
         "actionable": m.actionable,
+        "label": m.label,
         "signed": m.signed,
         "handle_seconds": m.handle_seconds,
         "request_id": m.request_id,

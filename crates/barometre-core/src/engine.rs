@@ -10,6 +10,7 @@ use crate::model::{ConversationEvent, Direction, EventKind, Message};
 use crate::table::{ConvRow, Dict, MsgRow, ReqRow, NONE};
 use crate::text::{actionable_from, text_facts};
 use crate::time::Millis;
+use crate::understand::Label;
 
 const F_IN: u16 = 1;
 const F_BOT: u16 = 2;
@@ -20,6 +21,8 @@ const F_SCOPE: u16 = 32;
 const F_SIGNED_KNOWN: u16 = 64;
 const F_SIGNED: u16 = 128;
 const F_FEEDBACK: u16 = 256;
+/// Bits 12–15 of the flags: the label (0 none, else its place in `Label::ALL` + 1).
+const LABEL_SHIFT: u16 = 12;
 
 /// One message as the clock needs it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -69,6 +72,8 @@ pub struct RawRow<'a> {
     pub handle_ms: Option<Millis>,
     /// `in` message of kind `feedback`.
     pub feedback: bool,
+    /// `in` message: its label, from its `kind` column, else from its text.
+    pub label: Option<Label>,
 }
 
 /// Events, compact.
@@ -155,6 +160,9 @@ fn pre_row_with(dims: &mut Dict, recent: &mut Recent, r: &RawRow) -> ClockRow {
     set(F_SIGNED_KNOWN, r.signed.is_some());
     set(F_SIGNED, r.signed == Some(true));
     set(F_FEEDBACK, r.inbound && r.feedback);
+    if r.inbound {
+        flags |= u16::from(Label::code(r.label)) << LABEL_SHIFT;
+    }
     let human_out = !r.inbound && !r.bot;
     ClockRow {
         ms: r.ms,
@@ -192,6 +200,7 @@ fn raw_row<'a>(m: &'a Message, tf: &crate::model::TextFacts) -> RawRow<'a> {
         handle_seconds: m.handle_seconds,
         signed: tf.signed,
         bare_thanks: tf.bare_thanks,
+        label: tf.label,
     }
     .raw()
 }
@@ -220,10 +229,16 @@ pub struct Kept<'a> {
     pub handle_seconds: Option<f64>,
     pub signed: Option<bool>,
     pub bare_thanks: bool,
+    /// What the text says ([`crate::understand`]); a `kind` column naming a label wins over it.
+    pub label: Option<Label>,
 }
 
 impl<'a> Kept<'a> {
     pub fn raw(&self) -> RawRow<'a> {
+        // An input column wins over the text's reading: the label a `kind` names, the scope and
+        // action an `in_scope` or `actionable` column says.
+        let label = self.inbound.then(|| self.kind.and_then(Label::parse).or(self.label)).flatten();
+        let in_scope = self.in_scope.or(label.map(Label::in_scope));
         RawRow {
             id: self.id,
             ms: self.ms,
@@ -237,11 +252,12 @@ impl<'a> Kept<'a> {
             reply_to: self.reply_to,
             customer: self.customer_id.or(self.inbound.then_some(self.author)),
             public: self.public.unwrap_or_else(|| crate::model::channel_is_public(self.channel)),
-            in_scope: self.in_scope,
-            actionable: self.inbound && actionable_from(self.actionable, self.kind, self.in_scope, self.bare_thanks),
+            in_scope: if self.inbound { in_scope } else { self.in_scope },
+            actionable: self.inbound && actionable_from(self.actionable, self.kind, in_scope, self.bare_thanks, label),
             signed: self.signed,
             handle_ms: self.handle_seconds.map(|s| (s * 1000.0).round() as i64),
             feedback: self.kind == Some("feedback"),
+            label,
         }
     }
 }
@@ -324,6 +340,11 @@ impl Bulk {
     pub fn push_message(&mut self, m: &Message, cfg: &Config) {
         let tf = text_facts(m, cfg);
         self.push(raw_row(m, &tf));
+    }
+
+    /// [`Bulk::push_message`] with what the clock already read in its text.
+    pub fn push_read(&mut self, m: &Message, tf: &crate::model::TextFacts) {
+        self.push(raw_row(m, tf));
     }
 
     /// Adds the rows of `other` after these, as if they had been pushed here: a file read in
@@ -535,6 +556,7 @@ impl ClockOut {
                 handle_seconds: m.row.handle().map(|h| h as f64 / 1000.0),
                 request_id: ident(m.request),
                 feedback: m.row.feedback,
+                label: Label::of_code(m.row.label),
                 answered: m.row.answered,
                 unattached: m.row.unattached,
             })
@@ -966,6 +988,7 @@ fn clock(inp: &ClockInput, cfg: &Config, out: &mut impl Sink) {
                     actionable: false,
                     signed: None,
                     feedback: r.has(F_FEEDBACK),
+                    label: (r.flags >> LABEL_SHIFT) as u8,
                     answered: false,
                     unattached: !r.has(F_IN)
                         && r.conv == NONE

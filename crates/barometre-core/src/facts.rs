@@ -80,6 +80,8 @@ pub struct MessageFact {
     pub request_id: Option<String>,
     /// `in` message of kind `feedback`.
     pub feedback: bool,
+    /// `in` message: its label, from its `kind` column, else from its text.
+    pub label: Option<crate::understand::Label>,
     /// `in` message whose request got a human answer.
     pub answered: bool,
     /// `out` message that joins no conversation (no conversation id, reply chain or customer).

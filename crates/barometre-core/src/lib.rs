@@ -55,6 +55,7 @@ pub mod table;
 pub(crate) mod testutil;
 pub mod text;
 pub mod time;
+pub mod understand;
 pub mod value;
 pub mod vocab;
 pub mod words;

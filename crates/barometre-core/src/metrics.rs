@@ -7,6 +7,7 @@ use crate::facts::{Outcome, Role};
 pub use crate::indicator::{Ctx, Figure, Source};
 use crate::table::{ContactRow, ConvRow, MsgRow, PostRow, ReqRow, SurveyKind, SurveyRow};
 use crate::time::Millis;
+use crate::understand::Label;
 pub use crate::value::Shape;
 pub use crate::vocab::Lang;
 
@@ -132,6 +133,11 @@ impl MetricDef {
     }
 }
 
+/// A label as a message row keeps it ([`Label::code`]).
+const fn code(l: Label) -> u8 {
+    l as u8 + 1
+}
+
 fn human_out(m: &MsgRow) -> bool {
     matches!(m.role, Role::Reply | Role::Proactive)
 }
@@ -181,8 +187,8 @@ pub static METRICS: &[MetricDef] = &[
         seed: "000 §4",
         label_fr: "Messages conformes au périmètre",
         label_en: "In-scope messages",
-        formula_fr: "messages `in` dont la colonne `in_scope` est vraie (null si aucun message ne la renseigne)",
-        formula_en: "`in` messages whose `in_scope` column is true (null when no message carries it)",
+        formula_fr: "messages `in` dans le périmètre : colonne `in_scope`, sinon ni spam ni hors sujet selon l'étiquette de leur texte (null si aucun message n'a ni colonne ni texte)",
+        formula_en: "`in` messages within the service's purpose: the `in_scope` column, else neither spam nor off topic by their text's label (null when no message has the column or a text)",
         higher_is_better: true,
         rule: Rule::MsgCount {
             pred: |m| m.role == Role::Customer && m.in_scope == Some(true),
@@ -194,10 +200,100 @@ pub static METRICS: &[MetricDef] = &[
         seed: "000 §5",
         label_fr: "Messages pertinents (à traiter)",
         label_en: "Actionable messages",
-        formula_fr: "messages `in` à traiter : colonne `actionable`, sinon ni spam ni hors sujet (`kind`), ni hors périmètre (`in_scope` faux), ni simple remerciement",
-        formula_en: "`in` messages needing a reply: the `actionable` column, else not spam or off-topic (`kind`), not out of scope (`in_scope` false), not a bare thanks",
+        formula_fr: "messages `in` à traiter : colonne `actionable`, sinon ni spam ni hors sujet (`kind`), ni hors périmètre (`in_scope` faux), ni simple remerciement (étiquette du texte)",
+        formula_en: "`in` messages needing a reply: the `actionable` column, else not spam or off-topic (`kind`), not out of scope (`in_scope` false), not a bare thanks (the text's label)",
         higher_is_better: true,
         rule: Rule::MsgCount { pred: |m| m.role == Role::Customer && m.actionable, known: None },
+    },
+    MetricDef {
+        id: "question_messages",
+        seed: "003, 004 (§8)",
+        label_fr: "Questions",
+        label_en: "Questions",
+        formula_fr: "messages `in` étiquetés question ou question technique / messages reçus × 100 (le nombre est le numérateur)",
+        formula_en: "`in` messages labelled question or technical question / messages received × 100 (the count is the numerator)",
+        higher_is_better: true,
+        rule: Rule::MsgRatio { den: |m| m.role == Role::Customer, num: |m| m.role == Role::Customer && (m.label == code(Label::Question) || m.label == code(Label::TechnicalQuestion)) },
+    },
+    MetricDef {
+        id: "technical_question_messages",
+        seed: "003, 004 (§8)",
+        label_fr: "Questions techniques",
+        label_en: "Technical questions",
+        formula_fr: "messages `in` étiquetés question technique / messages reçus × 100",
+        formula_en: "`in` messages labelled technical question / messages received × 100",
+        higher_is_better: true,
+        rule: Rule::MsgRatio { den: |m| m.role == Role::Customer, num: |m| m.role == Role::Customer && (m.label == code(Label::TechnicalQuestion)) },
+    },
+    MetricDef {
+        id: "complaint_messages",
+        seed: "003, 004 (§8)",
+        label_fr: "Réclamations",
+        label_en: "Complaints",
+        formula_fr: "messages `in` étiquetés réclamation / messages reçus × 100",
+        formula_en: "`in` messages labelled complaint / messages received × 100",
+        higher_is_better: false,
+        rule: Rule::MsgRatio { den: |m| m.role == Role::Customer, num: |m| m.role == Role::Customer && (m.label == code(Label::Complaint)) },
+    },
+    MetricDef {
+        id: "positive_feedback_messages",
+        seed: "003, 004 (§8)",
+        label_fr: "Avis positifs",
+        label_en: "Positive feedback",
+        formula_fr: "messages `in` étiquetés avis positif / messages reçus × 100",
+        formula_en: "`in` messages labelled positive feedback / messages received × 100",
+        higher_is_better: true,
+        rule: Rule::MsgRatio { den: |m| m.role == Role::Customer, num: |m| m.role == Role::Customer && (m.label == code(Label::FeedbackPositive)) },
+    },
+    MetricDef {
+        id: "negative_feedback_messages",
+        seed: "003, 004 (§8)",
+        label_fr: "Avis négatifs",
+        label_en: "Negative feedback",
+        formula_fr: "messages `in` étiquetés avis négatif / messages reçus × 100",
+        formula_en: "`in` messages labelled negative feedback / messages received × 100",
+        higher_is_better: false,
+        rule: Rule::MsgRatio { den: |m| m.role == Role::Customer, num: |m| m.role == Role::Customer && (m.label == code(Label::FeedbackNegative)) },
+    },
+    MetricDef {
+        id: "suggestion_messages",
+        seed: "003, 004 (§8)",
+        label_fr: "Suggestions",
+        label_en: "Suggestions",
+        formula_fr: "messages `in` étiquetés suggestion / messages reçus × 100",
+        formula_en: "`in` messages labelled suggestion / messages received × 100",
+        higher_is_better: true,
+        rule: Rule::MsgRatio { den: |m| m.role == Role::Customer, num: |m| m.role == Role::Customer && (m.label == code(Label::Suggestion)) },
+    },
+    MetricDef {
+        id: "thanks_only_messages",
+        seed: "003, 004 (§8)",
+        label_fr: "Simples remerciements",
+        label_en: "Thanks only",
+        formula_fr: "messages `in` étiquetés simple remerciement / messages reçus × 100",
+        formula_en: "`in` messages labelled thanks only / messages received × 100",
+        higher_is_better: true,
+        rule: Rule::MsgRatio { den: |m| m.role == Role::Customer, num: |m| m.role == Role::Customer && (m.label == code(Label::ThanksOnly)) },
+    },
+    MetricDef {
+        id: "spam_messages",
+        seed: "003, 004 (§8)",
+        label_fr: "Spam",
+        label_en: "Spam",
+        formula_fr: "messages `in` étiquetés spam / messages reçus × 100",
+        formula_en: "`in` messages labelled spam / messages received × 100",
+        higher_is_better: false,
+        rule: Rule::MsgRatio { den: |m| m.role == Role::Customer, num: |m| m.role == Role::Customer && (m.label == code(Label::Spam)) },
+    },
+    MetricDef {
+        id: "off_topic_messages",
+        seed: "003, 004 (§8)",
+        label_fr: "Hors sujet",
+        label_en: "Off topic",
+        formula_fr: "messages `in` étiquetés hors sujet / messages reçus × 100",
+        formula_en: "`in` messages labelled off topic / messages received × 100",
+        higher_is_better: false,
+        rule: Rule::MsgRatio { den: |m| m.role == Role::Customer, num: |m| m.role == Role::Customer && (m.label == code(Label::OffTopic)) },
     },
     MetricDef {
         id: "requests",

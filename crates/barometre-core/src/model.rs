@@ -54,6 +54,8 @@ pub struct TextFacts {
     pub signed: Option<bool>,
     /// The text only says thanks.
     pub bare_thanks: bool,
+    /// `in` message with a text: its label ([`crate::understand`]).
+    pub label: Option<crate::understand::Label>,
 }
 
 impl Message {

@@ -151,6 +151,8 @@ pub struct MsgRow {
     pub signed: Option<bool>,
     /// `in` message of kind `feedback` (a review, a comment).
     pub feedback: bool,
+    /// `in` message: its label (0 none, else its place in `Label::ALL` + 1).
+    pub label: u8,
     /// `in` message whose request got a human answer.
     pub answered: bool,
     /// `out` message that joins no conversation: no conversation id, no reply chain, no
@@ -325,6 +327,7 @@ impl FactTable {
             actionable: m.actionable,
             signed: m.signed,
             feedback: m.feedback,
+            label: crate::understand::Label::code(m.label),
             unattached: m.unattached,
             answered: m.answered,
         }

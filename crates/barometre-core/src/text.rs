@@ -18,25 +18,23 @@ pub fn text_facts(m: &Message, cfg: &Config) -> TextFacts {
             _ => None,
         },
         bare_thanks: m.direction == Direction::In && m.text.as_deref().is_some_and(is_bare_thanks),
+        label: match (m.direction, m.text.as_deref()) {
+            (Direction::In, Some(t)) if !t.trim().is_empty() => Some(crate::understand::label(t)),
+            _ => None,
+        },
     }
 }
 
-/// Whether an `in` message needs a reply: the `actionable` column when the source decided, else
-/// not spam/off-topic (`kind`), not out of scope (`in_scope = false`), not a bare thanks.
-pub fn is_actionable(m: &Message) -> bool {
-    is_actionable_with(m, m.derived.map_or_else(|| m.text.as_deref().is_some_and(is_bare_thanks), |d| d.bare_thanks))
-}
-
-fn is_actionable_with(m: &Message, bare_thanks: bool) -> bool {
-    actionable_from(m.actionable, m.kind.as_deref(), m.in_scope, bare_thanks)
-}
-
-/// The actionable rule on a row's columns (see [`is_actionable`]).
+/// The actionable rule on a row's columns: the `actionable` column when the source decided, else
+/// not spam/off-topic (`kind`), not out of scope (`in_scope = false`, the column's or the
+/// label's), else what the message's label says ([`crate::understand::Label::actionable`]), else
+/// (no text to read) not a bare thanks.
 pub fn actionable_from(
     actionable: Option<bool>,
     kind: Option<&str>,
     in_scope: Option<bool>,
     bare_thanks: bool,
+    label: Option<crate::understand::Label>,
 ) -> bool {
     if let Some(a) = actionable {
         return a;
@@ -44,5 +42,5 @@ pub fn actionable_from(
     if kind.is_some_and(|k| NOT_ACTIONABLE_KINDS.contains(&k)) || in_scope == Some(false) {
         return false;
     }
-    !bare_thanks
+    label.map_or(!bare_thanks, crate::understand::Label::actionable)
 }

@@ -156,7 +156,7 @@ fn le32(b: &[u8]) -> u32 {
 }
 
 const REQ_SIZE: usize = 41;
-const MSG_SIZE: usize = 34;
+const MSG_SIZE: usize = 35;
 
 pub fn decode_reqs(b: &[u8], n: usize, out: &mut Vec<ReqRow>) -> Result<(), StoreError> {
     if b.len() != n * REQ_SIZE {
@@ -199,6 +199,7 @@ pub fn encode_msgs(rows: &[MsgOut], inp: &ClockInput) -> (Vec<u8>, Vec<u8>) {
             | u8::from(m.actionable) << 5
             | u8::from(m.feedback) << 6
             | u8::from(m.answered) << 7);
+        w.u8(m.label);
         ids.str(inp.id(x.msg));
         ids.str(inp.conv_name(x.conv));
         ids.str(inp.names.name(inp.rows[x.msg as usize].author).unwrap_or_default());
@@ -228,6 +229,7 @@ pub fn decode_msgs(b: &[u8], n: usize, out: &mut Vec<MsgRow>) -> Result<(), Stor
             feedback: f & 64 != 0,
             answered: f & 128 != 0,
             unattached: x[32] & 0x80 != 0,
+            label: x[34],
         }
     }));
     Ok(())
@@ -288,6 +290,7 @@ pub fn decode_msg_facts(d: &Dict, rows: &[MsgRow], ids: &[u8], out: &mut Vec<Mes
             signed: x.signed,
             handle_seconds: x.handle().map(|h| h as f64 / 1000.0),
             feedback: x.feedback,
+            label: barometre_core::understand::Label::of_code(x.label),
             answered: x.answered,
             unattached: x.unattached,
         });

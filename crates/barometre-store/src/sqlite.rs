@@ -31,6 +31,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (7, include_str!("../migrations/0007_users_sessions.sql")),
     (8, include_str!("../migrations/0008_probes.sql")),
     (9, include_str!("../migrations/0009_token_expiry.sql")),
+    (10, include_str!("../migrations/0010_message_labels.sql")),
 ];
 
 impl From<rusqlite::Error> for StoreError {
@@ -136,6 +137,15 @@ fn b(v: Option<bool>) -> Option<i64> {
     v.map(i64::from)
 }
 
+/// A label as the `label` column keeps it.
+fn label_code(l: Option<barometre_core::understand::Label>) -> Option<i64> {
+    l.map(|l| i64::from(barometre_core::understand::Label::code(Some(l))))
+}
+
+fn label_of(v: Option<i64>) -> Option<barometre_core::understand::Label> {
+    v.and_then(|c| u8::try_from(c).ok()).and_then(barometre_core::understand::Label::of_code)
+}
+
 const MESSAGE_COLS: &str =
     "message_id, created_ms, offset_s, direction, account, channel, author_id, conversation_id, \
 reply_to, customer_id, text, bot, public, kind, in_scope, actionable, handle_seconds, team";
@@ -148,6 +158,7 @@ fn message_row(r: &Row, text: bool) -> rusqlite::Result<Message> {
         m.derived = Some(TextFacts {
             signed: r.get::<_, Option<i64>>(18)?.map(|x| x != 0),
             bare_thanks: r.get::<_, i64>(19)? != 0,
+            label: label_of(r.get::<_, Option<i64>>(20)?),
         });
     }
     Ok(m)
@@ -178,8 +189,11 @@ fn message_from_row(r: &Row) -> rusqlite::Result<Message> {
 }
 
 fn load_rows(conn: &Connection, ws: &str, text: bool) -> Result<(Vec<Message>, Vec<ConversationEvent>), StoreError> {
-    let cols =
-        if text { MESSAGE_COLS.to_string() } else { MESSAGE_COLS.replace(" text,", " NULL,") + ", signed, thanks" };
+    let cols = if text {
+        MESSAGE_COLS.to_string()
+    } else {
+        MESSAGE_COLS.replace(" text,", " NULL,") + ", signed, thanks, label"
+    };
     let mut st = conn.prepare_cached(&format!("SELECT {cols} FROM messages WHERE workspace = ?"))?;
     let msgs = st.query_map([ws], |r| message_row(r, text))?.collect::<Result<Vec<_>, _>>()?;
     Ok((msgs, load_events(conn, ws)?))
@@ -211,7 +225,7 @@ fn load_input(conn: &Connection, ws: &str) -> Result<ClockInput, StoreError> {
     inp.reserve(n as usize, 0);
     let mut st = conn.prepare_cached(
         "SELECT message_id, created_ms, direction, account, channel, author_id, conversation_id, reply_to, customer_id, \
-         bot, public, kind, in_scope, actionable, handle_seconds, team, signed, thanks FROM messages WHERE workspace = ?",
+         bot, public, kind, in_scope, actionable, handle_seconds, team, signed, thanks, label FROM messages WHERE workspace = ?",
     )?;
     let mut rows = st.query([ws])?;
     while let Some(r) = rows.next()? {
@@ -236,6 +250,7 @@ fn load_input(conn: &Connection, ws: &str) -> Result<ClockInput, StoreError> {
             handle_seconds: r.get::<_, Option<f64>>(14)?,
             signed: b(16)?,
             bare_thanks: r.get::<_, i64>(17)? != 0,
+            label: label_of(r.get::<_, Option<i64>>(18)?),
         };
         inp.push(kept.raw());
     }
@@ -252,11 +267,12 @@ fn load_input(conn: &Connection, ws: &str) -> Result<ClockInput, StoreError> {
 fn recompute(tx: &Transaction, ws: &str, cfg: &Config, stale: bool) -> Result<(), StoreError> {
     if stale {
         let (msgs, _) = load_rows(tx, ws, true)?;
-        let mut up =
-            tx.prepare_cached("UPDATE messages SET signed = ?, thanks = ? WHERE workspace = ? AND message_id = ?")?;
+        let mut up = tx.prepare_cached(
+            "UPDATE messages SET signed = ?, thanks = ?, label = ? WHERE workspace = ? AND message_id = ?",
+        )?;
         for m in &msgs {
             let t = clock::text_facts(m, cfg);
-            up.execute(params![b(t.signed), t.bare_thanks, ws, m.message_id])?;
+            up.execute(params![b(t.signed), t.bare_thanks, label_code(t.label), ws, m.message_id])?;
         }
     }
     let inp = load_input(tx, ws)?;
@@ -425,12 +441,12 @@ impl DataStore for SqliteStore {
         {
             let mut new_src = tx.prepare_cached("INSERT INTO sources (import_id, file) VALUES (?, ?)")?;
             let mut insert = tx.prepare_cached(&format!(
-                "INSERT OR IGNORE INTO messages (workspace, {MESSAGE_COLS}, fp, signed, thanks, src, line) \
-                 VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                "INSERT OR IGNORE INTO messages (workspace, {MESSAGE_COLS}, fp, signed, thanks, label, src, line) \
+                 VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
             ))?;
             let mut replace = tx.prepare_cached(&format!(
-                "INSERT OR REPLACE INTO messages (workspace, {MESSAGE_COLS}, fp, signed, thanks, src, line) \
-                 VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                "INSERT OR REPLACE INTO messages (workspace, {MESSAGE_COLS}, fp, signed, thanks, label, src, line) \
+                 VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
             ))?;
             let mut old =
                 tx.prepare_cached("SELECT fp, src, line FROM messages WHERE workspace = ? AND message_id = ?")?;
@@ -496,6 +512,7 @@ impl DataStore for SqliteStore {
                             fp,
                             b(tf.signed),
                             tf.bare_thanks,
+                            label_code(tf.label),
                             src,
                             loc.line as i64
                         ];
@@ -503,7 +520,7 @@ impl DataStore for SqliteStore {
                             sum.rows += 1;
                             sum.inserted += 1;
                             if let Some(inp) = &mut fresh {
-                                inp.push_message(m, cfg);
+                                inp.push_read(m, &tf);
                             }
                             continue;
                         }

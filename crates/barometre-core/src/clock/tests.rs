@@ -141,11 +141,21 @@ fn bare_thanks_spam_and_out_of_scope_are_not_actionable() {
     assert!(is_bare_thanks("Merci beaucoup !! 🙏"));
     assert!(is_bare_thanks("thanks a lot"));
     assert!(!is_bare_thanks("Merci, mais où est mon colis ?"));
+    let actionable = |m: &crate::model::Message| {
+        let f = run(std::slice::from_ref(m), &[], &Config::default());
+        f.messages[0].actionable
+    };
     let mut a = m("a", "2026-04-06T10:00:00Z", "in", "u1", "k", "");
-    assert!(is_actionable(&a));
+    assert!(actionable(&a));
     a.kind = Some("spam".into());
-    assert!(!is_actionable(&a));
+    assert!(!actionable(&a));
     a.kind = None;
     a.in_scope = Some(false);
-    assert!(!is_actionable(&a));
+    assert!(!actionable(&a));
+    // An input column wins over the text: a bare thanks said actionable by the source is.
+    a.in_scope = None;
+    a.text = Some("merci beaucoup".into());
+    assert!(!actionable(&a));
+    a.actionable = Some(true);
+    assert!(actionable(&a));
 }

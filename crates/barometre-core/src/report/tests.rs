@@ -350,14 +350,16 @@ fn scope_actionable_and_handle_time_from_their_columns() {
     ];
     rows[0].in_scope = Some(true);
     rows[1].in_scope = Some(false); // out of scope: not actionable either
-    rows[2].text = Some("Merci beaucoup !".into()); // a bare thanks: not actionable
+    rows[2].text = Some("Merci beaucoup !".into()); // a bare thanks: in scope, not actionable
     rows[3].handle_seconds = Some(90.0);
     rows[4].handle_seconds = Some(30.0);
     rows[5].bot = true;
     rows[5].handle_seconds = Some(1000.0); // a bot's time is no agent's time
     let r = report(&rows, &[], &Params::default(), &Config::default());
     let t = &r.total.metrics;
-    assert_eq!(count(t, "in_scope_messages"), Some(1));
+    // i1 by its column, i3 by its text (a thanks is about the service); i2's column says no.
+    assert_eq!(count(t, "in_scope_messages"), Some(2));
+    // i1 only: i2 is out of scope, i3 only thanks.
     assert_eq!(count(t, "actionable_messages"), Some(1));
     // (90 + 30) / 2 = 60 s; median of two = 60; p90 = 30 + 0.9 × 60 = 84
     assert_eq!(dur(t, "agent_handle_time"), (2, Some(60.0), Some(60.0), Some(84.0)));
