@@ -408,6 +408,7 @@ fn conversation(rng: &mut Rng, out: &mut DemoData, account: &str, ch: &Channel, 
             handle_seconds: agent.map(|_| (60.0 + 400.0 * extra.effort).round()),
             team: agent.map(|a| a.team.to_string()),
             derived: None,
+            corrected: None,
         };
         if ch.threading == Threading::Replies {
             m.reply_to = last_id.clone();

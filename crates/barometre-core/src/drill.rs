@@ -195,6 +195,7 @@ pub fn message_row(m: &MessageFact) -> Map<String, Json> {
         "in_scope": m.in_scope,
         "actionable": m.actionable,
         "label": m.label,
+        "label_source": m.label_source,
         "signed": m.signed,
         "handle_seconds": m.handle_seconds,
         "request_id": m.request_id,

@@ -10,7 +10,7 @@ use crate::model::{ConversationEvent, Direction, EventKind, Message};
 use crate::table::{ConvRow, Dict, MsgRow, ReqRow, NONE};
 use crate::text::{actionable_from, text_facts};
 use crate::time::Millis;
-use crate::understand::Label;
+use crate::understand::{Label, LabelSource};
 
 const F_IN: u16 = 1;
 const F_BOT: u16 = 2;
@@ -21,8 +21,10 @@ const F_SCOPE: u16 = 32;
 const F_SIGNED_KNOWN: u16 = 64;
 const F_SIGNED: u16 = 128;
 const F_FEEDBACK: u16 = 256;
-/// Bits 12–15 of the flags: the label (0 none, else its place in `Label::ALL` + 1).
+/// Bits 12–15 of the flags: the label (0 none, else its place in `Label::ALL` + 1); bits 9–10
+/// where it comes from ([`LabelSource::code`]).
 const LABEL_SHIFT: u16 = 12;
+const SOURCE_SHIFT: u16 = 9;
 
 /// One message as the clock needs it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -72,8 +74,9 @@ pub struct RawRow<'a> {
     pub handle_ms: Option<Millis>,
     /// `in` message of kind `feedback`.
     pub feedback: bool,
-    /// `in` message: its label, from its `kind` column, else from its text.
+    /// `in` message: its label — an analyst's, else its `kind` column's, else its text's.
     pub label: Option<Label>,
+    pub label_source: Option<LabelSource>,
 }
 
 /// Events, compact.
@@ -162,6 +165,7 @@ fn pre_row_with(dims: &mut Dict, recent: &mut Recent, r: &RawRow) -> ClockRow {
     set(F_FEEDBACK, r.inbound && r.feedback);
     if r.inbound {
         flags |= u16::from(Label::code(r.label)) << LABEL_SHIFT;
+        flags |= u16::from(LabelSource::code(r.label_source)) << SOURCE_SHIFT;
     }
     let human_out = !r.inbound && !r.bot;
     ClockRow {
@@ -201,6 +205,7 @@ fn raw_row<'a>(m: &'a Message, tf: &crate::model::TextFacts) -> RawRow<'a> {
         signed: tf.signed,
         bare_thanks: tf.bare_thanks,
         label: tf.label,
+        corrected: m.corrected,
     }
     .raw()
 }
@@ -231,14 +236,27 @@ pub struct Kept<'a> {
     pub bare_thanks: bool,
     /// What the text says ([`crate::understand`]); a `kind` column naming a label wins over it.
     pub label: Option<Label>,
+    /// An analyst's label: wins over the column and the text, and decides scope and action.
+    pub corrected: Option<Label>,
 }
 
 impl<'a> Kept<'a> {
     pub fn raw(&self) -> RawRow<'a> {
         // An input column wins over the text's reading: the label a `kind` names, the scope and
         // action an `in_scope` or `actionable` column says.
-        let label = self.inbound.then(|| self.kind.and_then(Label::parse).or(self.label)).flatten();
-        let in_scope = self.in_scope.or(label.map(Label::in_scope));
+        let column = self.kind.and_then(Label::parse);
+        let (label, source) = match (self.inbound, self.corrected, column, self.label) {
+            (false, ..) => (None, None),
+            (true, Some(c), _, _) => (Some(c), Some(LabelSource::Correction)),
+            (true, None, Some(k), _) => (Some(k), Some(LabelSource::Column)),
+            (true, None, None, t) => (t, t.map(|_| LabelSource::Text)),
+        };
+        let corrected = self.inbound.then_some(self.corrected).flatten();
+        let in_scope = corrected.map(Label::in_scope).or(self.in_scope).or(label.map(Label::in_scope));
+        let actionable = match corrected {
+            Some(c) => c.actionable(),
+            None => actionable_from(self.actionable, self.kind, in_scope, self.bare_thanks, label),
+        };
         RawRow {
             id: self.id,
             ms: self.ms,
@@ -253,11 +271,12 @@ impl<'a> Kept<'a> {
             customer: self.customer_id.or(self.inbound.then_some(self.author)),
             public: self.public.unwrap_or_else(|| crate::model::channel_is_public(self.channel)),
             in_scope: if self.inbound { in_scope } else { self.in_scope },
-            actionable: self.inbound && actionable_from(self.actionable, self.kind, in_scope, self.bare_thanks, label),
+            actionable: self.inbound && actionable,
             signed: self.signed,
             handle_ms: self.handle_seconds.map(|s| (s * 1000.0).round() as i64),
             feedback: self.kind == Some("feedback"),
             label,
+            label_source: source,
         }
     }
 }
@@ -556,7 +575,8 @@ impl ClockOut {
                 handle_seconds: m.row.handle().map(|h| h as f64 / 1000.0),
                 request_id: ident(m.request),
                 feedback: m.row.feedback,
-                label: Label::of_code(m.row.label),
+                label: Label::of_code(m.row.label & 0x0f),
+                label_source: LabelSource::of_code(m.row.label >> 4, m.row.label & 0x0f != 0),
                 answered: m.row.answered,
                 unattached: m.row.unattached,
             })
@@ -988,7 +1008,7 @@ fn clock(inp: &ClockInput, cfg: &Config, out: &mut impl Sink) {
                     actionable: false,
                     signed: None,
                     feedback: r.has(F_FEEDBACK),
-                    label: (r.flags >> LABEL_SHIFT) as u8,
+                    label: ((r.flags >> LABEL_SHIFT) as u8) | (((r.flags >> SOURCE_SHIFT) & 3) as u8) << 4,
                     answered: false,
                     unattached: !r.has(F_IN)
                         && r.conv == NONE

@@ -80,8 +80,9 @@ pub struct MessageFact {
     pub request_id: Option<String>,
     /// `in` message of kind `feedback`.
     pub feedback: bool,
-    /// `in` message: its label, from its `kind` column, else from its text.
+    /// `in` message: its label — an analyst's, else its `kind` column's, else its text's.
     pub label: Option<crate::understand::Label>,
+    pub label_source: Option<crate::understand::LabelSource>,
     /// `in` message whose request got a human answer.
     pub answered: bool,
     /// `out` message that joins no conversation (no conversation id, reply chain or customer).

@@ -133,11 +133,6 @@ impl MetricDef {
     }
 }
 
-/// A label as a message row keeps it ([`Label::code`]).
-const fn code(l: Label) -> u8 {
-    l as u8 + 1
-}
-
 fn human_out(m: &MsgRow) -> bool {
     matches!(m.role, Role::Reply | Role::Proactive)
 }
@@ -213,7 +208,7 @@ pub static METRICS: &[MetricDef] = &[
         formula_fr: "messages `in` étiquetés question ou question technique / messages reçus × 100 (le nombre est le numérateur)",
         formula_en: "`in` messages labelled question or technical question / messages received × 100 (the count is the numerator)",
         higher_is_better: true,
-        rule: Rule::MsgRatio { den: |m| m.role == Role::Customer, num: |m| m.role == Role::Customer && (m.label == code(Label::Question) || m.label == code(Label::TechnicalQuestion)) },
+        rule: Rule::MsgRatio { den: |m| m.role == Role::Customer, num: |m| m.role == Role::Customer && (m.labelled(Label::Question) || m.labelled(Label::TechnicalQuestion)) },
     },
     MetricDef {
         id: "technical_question_messages",
@@ -223,7 +218,7 @@ pub static METRICS: &[MetricDef] = &[
         formula_fr: "messages `in` étiquetés question technique / messages reçus × 100",
         formula_en: "`in` messages labelled technical question / messages received × 100",
         higher_is_better: true,
-        rule: Rule::MsgRatio { den: |m| m.role == Role::Customer, num: |m| m.role == Role::Customer && (m.label == code(Label::TechnicalQuestion)) },
+        rule: Rule::MsgRatio { den: |m| m.role == Role::Customer, num: |m| m.role == Role::Customer && (m.labelled(Label::TechnicalQuestion)) },
     },
     MetricDef {
         id: "complaint_messages",
@@ -233,7 +228,7 @@ pub static METRICS: &[MetricDef] = &[
         formula_fr: "messages `in` étiquetés réclamation / messages reçus × 100",
         formula_en: "`in` messages labelled complaint / messages received × 100",
         higher_is_better: false,
-        rule: Rule::MsgRatio { den: |m| m.role == Role::Customer, num: |m| m.role == Role::Customer && (m.label == code(Label::Complaint)) },
+        rule: Rule::MsgRatio { den: |m| m.role == Role::Customer, num: |m| m.role == Role::Customer && (m.labelled(Label::Complaint)) },
     },
     MetricDef {
         id: "positive_feedback_messages",
@@ -243,7 +238,7 @@ pub static METRICS: &[MetricDef] = &[
         formula_fr: "messages `in` étiquetés avis positif / messages reçus × 100",
         formula_en: "`in` messages labelled positive feedback / messages received × 100",
         higher_is_better: true,
-        rule: Rule::MsgRatio { den: |m| m.role == Role::Customer, num: |m| m.role == Role::Customer && (m.label == code(Label::FeedbackPositive)) },
+        rule: Rule::MsgRatio { den: |m| m.role == Role::Customer, num: |m| m.role == Role::Customer && (m.labelled(Label::FeedbackPositive)) },
     },
     MetricDef {
         id: "negative_feedback_messages",
@@ -253,7 +248,7 @@ pub static METRICS: &[MetricDef] = &[
         formula_fr: "messages `in` étiquetés avis négatif / messages reçus × 100",
         formula_en: "`in` messages labelled negative feedback / messages received × 100",
         higher_is_better: false,
-        rule: Rule::MsgRatio { den: |m| m.role == Role::Customer, num: |m| m.role == Role::Customer && (m.label == code(Label::FeedbackNegative)) },
+        rule: Rule::MsgRatio { den: |m| m.role == Role::Customer, num: |m| m.role == Role::Customer && (m.labelled(Label::FeedbackNegative)) },
     },
     MetricDef {
         id: "suggestion_messages",
@@ -263,7 +258,7 @@ pub static METRICS: &[MetricDef] = &[
         formula_fr: "messages `in` étiquetés suggestion / messages reçus × 100",
         formula_en: "`in` messages labelled suggestion / messages received × 100",
         higher_is_better: true,
-        rule: Rule::MsgRatio { den: |m| m.role == Role::Customer, num: |m| m.role == Role::Customer && (m.label == code(Label::Suggestion)) },
+        rule: Rule::MsgRatio { den: |m| m.role == Role::Customer, num: |m| m.role == Role::Customer && (m.labelled(Label::Suggestion)) },
     },
     MetricDef {
         id: "thanks_only_messages",
@@ -273,7 +268,7 @@ pub static METRICS: &[MetricDef] = &[
         formula_fr: "messages `in` étiquetés simple remerciement / messages reçus × 100",
         formula_en: "`in` messages labelled thanks only / messages received × 100",
         higher_is_better: true,
-        rule: Rule::MsgRatio { den: |m| m.role == Role::Customer, num: |m| m.role == Role::Customer && (m.label == code(Label::ThanksOnly)) },
+        rule: Rule::MsgRatio { den: |m| m.role == Role::Customer, num: |m| m.role == Role::Customer && (m.labelled(Label::ThanksOnly)) },
     },
     MetricDef {
         id: "spam_messages",
@@ -283,7 +278,7 @@ pub static METRICS: &[MetricDef] = &[
         formula_fr: "messages `in` étiquetés spam / messages reçus × 100",
         formula_en: "`in` messages labelled spam / messages received × 100",
         higher_is_better: false,
-        rule: Rule::MsgRatio { den: |m| m.role == Role::Customer, num: |m| m.role == Role::Customer && (m.label == code(Label::Spam)) },
+        rule: Rule::MsgRatio { den: |m| m.role == Role::Customer, num: |m| m.role == Role::Customer && (m.labelled(Label::Spam)) },
     },
     MetricDef {
         id: "off_topic_messages",
@@ -293,7 +288,7 @@ pub static METRICS: &[MetricDef] = &[
         formula_fr: "messages `in` étiquetés hors sujet / messages reçus × 100",
         formula_en: "`in` messages labelled off topic / messages received × 100",
         higher_is_better: false,
-        rule: Rule::MsgRatio { den: |m| m.role == Role::Customer, num: |m| m.role == Role::Customer && (m.label == code(Label::OffTopic)) },
+        rule: Rule::MsgRatio { den: |m| m.role == Role::Customer, num: |m| m.role == Role::Customer && (m.labelled(Label::OffTopic)) },
     },
     MetricDef {
         id: "requests",

@@ -45,6 +45,9 @@ pub struct Message {
     /// What the clock reads in the text, when a store kept it instead of the text itself.
     /// `None`: derive it from `text`. Not part of the row's content.
     pub derived: Option<TextFacts>,
+    /// An analyst's label for this message, kept by the store apart from the row (it survives
+    /// re-imports): it wins over a `kind` column and over the text. Not part of the row's content.
+    pub corrected: Option<crate::understand::Label>,
 }
 
 /// The two things the clock reads in a message's text.
@@ -80,6 +83,7 @@ impl Message {
             handle_seconds: None,
             team: None,
             derived: None,
+            corrected: None,
         }
     }
 

@@ -151,7 +151,8 @@ pub struct MsgRow {
     pub signed: Option<bool>,
     /// `in` message of kind `feedback` (a review, a comment).
     pub feedback: bool,
-    /// `in` message: its label (0 none, else its place in `Label::ALL` + 1).
+    /// `in` message: its label (low 4 bits: 0 none, else its place in `Label::ALL` + 1) and
+    /// where it comes from (bits 4–5: `LabelSource::code`).
     pub label: u8,
     /// `in` message whose request got a human answer.
     pub answered: bool,
@@ -161,6 +162,10 @@ pub struct MsgRow {
 }
 
 impl MsgRow {
+    /// Whether the message's label is `l`.
+    pub fn labelled(&self, l: crate::understand::Label) -> bool {
+        self.label & 0x0f == crate::understand::Label::code(Some(l))
+    }
     pub fn handle(&self) -> Option<Millis> {
         (self.handle_ms != i64::MIN).then_some(self.handle_ms)
     }
@@ -327,7 +332,7 @@ impl FactTable {
             actionable: m.actionable,
             signed: m.signed,
             feedback: m.feedback,
-            label: crate::understand::Label::code(m.label),
+            label: crate::understand::Label::code(m.label) | crate::understand::LabelSource::code(m.label_source) << 4,
             unattached: m.unattached,
             answered: m.answered,
         }

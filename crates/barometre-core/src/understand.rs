@@ -105,6 +105,35 @@ impl Label {
     }
 }
 
+/// Where a message's label comes from, strongest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LabelSource {
+    /// An analyst corrected it.
+    Correction,
+    /// The source said it (a `kind` column).
+    Column,
+    /// Read in the text by the model.
+    Text,
+}
+
+impl LabelSource {
+    pub fn code(s: Option<LabelSource>) -> u8 {
+        match s {
+            None | Some(LabelSource::Text) => 0,
+            Some(LabelSource::Column) => 1,
+            Some(LabelSource::Correction) => 2,
+        }
+    }
+    pub fn of_code(c: u8, labelled: bool) -> Option<LabelSource> {
+        labelled.then_some(match c {
+            1 => LabelSource::Column,
+            2 => LabelSource::Correction,
+            _ => LabelSource::Text,
+        })
+    }
+}
+
 /// One labelled message of `data/labelled/`.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Labelled {

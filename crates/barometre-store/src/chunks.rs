@@ -290,7 +290,8 @@ pub fn decode_msg_facts(d: &Dict, rows: &[MsgRow], ids: &[u8], out: &mut Vec<Mes
             signed: x.signed,
             handle_seconds: x.handle().map(|h| h as f64 / 1000.0),
             feedback: x.feedback,
-            label: barometre_core::understand::Label::of_code(x.label),
+            label: barometre_core::understand::Label::of_code(x.label & 0x0f),
+            label_source: barometre_core::understand::LabelSource::of_code(x.label >> 4, x.label & 0x0f != 0),
             answered: x.answered,
             unattached: x.unattached,
         });

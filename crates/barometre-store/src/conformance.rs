@@ -37,6 +37,47 @@ pub fn run_all<S: Store>(make: impl Fn() -> S) {
     probes_come_back_as_imported(make());
     the_version_moves_with_every_import(make());
     users_sessions_and_workspaces(make());
+    an_analysts_label_counts_and_survives_reimports(make());
+}
+
+/// An analyst relabels a message: the label wins over the row's `kind` and its text, counts in
+/// the facts, survives a re-import of the row and goes when removed.
+fn an_analysts_label_counts_and_survives_reimports<S: Store>(mut s: S) {
+    use barometre_core::understand::{Label, LabelSource};
+    let cfg = Config::default();
+    let rows = "message_id,created_at,direction,account,channel,author_id,conversation_id,kind,text
+q1,2026-04-06T08:00:00Z,in,acme,email,u1,k1,spam,Gagnez un iPhone gratuit
+q2,2026-04-06T08:10:00Z,in,acme,email,u2,k2,,Merci beaucoup !
+q3,2026-04-06T08:20:00Z,out,acme,email,ag,k2,,Avec plaisir
+";
+    import(&mut s, "w", rows, false).unwrap();
+    let label = |s: &S, id: &str| {
+        let f = s.facts("w", &cfg, None, None).unwrap();
+        let m = f.messages.iter().find(|m| m.message_id == id).unwrap().clone();
+        (m.label, m.label_source, m.in_scope, m.actionable)
+    };
+    // q1's column says spam (out of scope); the analyst says it is a complaint.
+    assert_eq!(label(&s, "q1"), (Some(Label::Spam), Some(LabelSource::Column), Some(false), false));
+    let v = s.version("w").unwrap();
+    assert!(s.correct_label("w", &cfg, "q1", Some(Label::Complaint), Some("julie")).unwrap());
+    assert!(s.version("w").unwrap() > v, "a correction is a change: reports computed before are stale");
+    assert_eq!(label(&s, "q1"), (Some(Label::Complaint), Some(LabelSource::Correction), Some(true), true));
+    // The same row again (and a new one): the correction stays.
+    import(&mut s, "w", rows, false).unwrap();
+    assert_eq!(label(&s, "q1").1, Some(LabelSource::Correction));
+    let c = s.corrections("w").unwrap();
+    assert_eq!(
+        (c.len(), c[0].message_id.as_str(), c[0].label, c[0].by.as_deref()),
+        (1, "q1", Label::Complaint, Some("julie"))
+    );
+    // Only incoming messages of the workspace are labelled.
+    assert!(!s.correct_label("w", &cfg, "q3", Some(Label::Other), None).unwrap());
+    assert!(!s.correct_label("w", &cfg, "nope", Some(Label::Other), None).unwrap());
+    assert!(!s.correct_label("other", &cfg, "q1", Some(Label::Other), None).unwrap());
+    // Removed: the column speaks again.
+    assert!(s.correct_label("w", &cfg, "q1", None, None).unwrap());
+    assert_eq!(label(&s, "q1").0, Some(Label::Spam));
+    assert!(s.corrections("w").unwrap().is_empty());
 }
 
 fn import_kind<S: Store>(s: &mut S, ws: &str, kind: Kind, data: &str) -> crate::ImportSummary {

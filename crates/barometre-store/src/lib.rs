@@ -162,6 +162,31 @@ pub trait DataStore {
     /// A number that changes whenever a workspace's data may have (every import): caches of
     /// computed reports are keyed by it.
     fn version(&self, workspace: &str) -> Result<i64, StoreError>;
+
+    /// Sets (or, with `None`, removes) an analyst's label for an incoming message, and
+    /// recomputes the workspace's facts: the label then counts in every figure, wins over the
+    /// row's `kind` and over the text, and survives re-imports of the row. `false` when the
+    /// workspace has no incoming message of that id.
+    fn correct_label(
+        &mut self,
+        workspace: &str,
+        cfg: &Config,
+        message_id: &str,
+        label: Option<barometre_core::understand::Label>,
+        by: Option<&str>,
+    ) -> Result<bool, StoreError>;
+
+    /// The analyst's labels of a workspace, by message id.
+    fn corrections(&self, workspace: &str) -> Result<Vec<Correction>, StoreError>;
+}
+
+/// An analyst's label for a message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Correction {
+    pub message_id: String,
+    pub label: barometre_core::understand::Label,
+    pub by: Option<String>,
+    pub at_ms: Millis,
 }
 
 /// Workspaces, users, sessions and tokens: who may see and do what. Apart from the facts, so that

@@ -3,7 +3,7 @@
 use crate::auth::Role;
 use crate::chunks::{self, CHUNK_ROWS};
 use crate::keyed;
-use crate::{ControlPlane, DataStore, ImportSink, ImportSummary, StoreError};
+use crate::{ControlPlane, Correction, DataStore, ImportSink, ImportSummary, StoreError};
 use barometre_core::clock::{self, Facts};
 use barometre_core::config::Config;
 use barometre_core::engine::{self, ClockInput};
@@ -15,6 +15,7 @@ use barometre_core::model::{
 use barometre_core::report::Records;
 use barometre_core::table::{Dict, FactTable};
 use barometre_core::time::{Millis, Stamp};
+use barometre_core::understand::Label;
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 use std::collections::HashMap;
 use std::path::Path;
@@ -32,6 +33,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (8, include_str!("../migrations/0008_probes.sql")),
     (9, include_str!("../migrations/0009_token_expiry.sql")),
     (10, include_str!("../migrations/0010_message_labels.sql")),
+    (11, include_str!("../migrations/0011_label_corrections.sql")),
 ];
 
 impl From<rusqlite::Error> for StoreError {
@@ -185,6 +187,7 @@ fn message_from_row(r: &Row) -> rusqlite::Result<Message> {
         handle_seconds: r.get(16)?,
         team: r.get(17)?,
         derived: None,
+        corrected: None,
     })
 }
 
@@ -195,8 +198,27 @@ fn load_rows(conn: &Connection, ws: &str, text: bool) -> Result<(Vec<Message>, V
         MESSAGE_COLS.replace(" text,", " NULL,") + ", signed, thanks, label"
     };
     let mut st = conn.prepare_cached(&format!("SELECT {cols} FROM messages WHERE workspace = ?"))?;
-    let msgs = st.query_map([ws], |r| message_row(r, text))?.collect::<Result<Vec<_>, _>>()?;
+    let mut msgs = st.query_map([ws], |r| message_row(r, text))?.collect::<Result<Vec<_>, _>>()?;
+    let corrected = corrections_of(conn, ws)?;
+    if !corrected.is_empty() {
+        for m in &mut msgs {
+            m.corrected = corrected.get(&m.message_id).copied();
+        }
+    }
     Ok((msgs, load_events(conn, ws)?))
+}
+
+/// An analyst's labels, by message id.
+fn corrections_of(conn: &Connection, ws: &str) -> Result<HashMap<String, Label>, StoreError> {
+    let mut st = conn.prepare_cached("SELECT message_id, label FROM label_corrections WHERE workspace = ?")?;
+    let mut out = HashMap::new();
+    let mut rows = st.query([ws])?;
+    while let Some(r) = rows.next()? {
+        let (id, l): (String, String) = (r.get(0)?, r.get(1)?);
+        let l = Label::parse(&l).ok_or_else(|| StoreError::Corrupt(format!("unknown corrected label `{l}`")))?;
+        out.insert(id, l);
+    }
+    Ok(out)
 }
 
 fn load_events(conn: &Connection, ws: &str) -> Result<Vec<ConversationEvent>, StoreError> {
@@ -223,6 +245,7 @@ fn load_input(conn: &Connection, ws: &str) -> Result<ClockInput, StoreError> {
     let n: i64 = conn.query_row("SELECT COUNT(*) FROM messages WHERE workspace = ?", [ws], |r| r.get(0))?;
     let mut inp = engine::Bulk::default();
     inp.reserve(n as usize, 0);
+    let corrected = corrections_of(conn, ws)?;
     let mut st = conn.prepare_cached(
         "SELECT message_id, created_ms, direction, account, channel, author_id, conversation_id, reply_to, customer_id, \
          bot, public, kind, in_scope, actionable, handle_seconds, team, signed, thanks, label FROM messages WHERE workspace = ?",
@@ -251,6 +274,7 @@ fn load_input(conn: &Connection, ws: &str) -> Result<ClockInput, StoreError> {
             signed: b(16)?,
             bare_thanks: r.get::<_, i64>(17)? != 0,
             label: label_of(r.get::<_, Option<i64>>(18)?),
+            corrected: if corrected.is_empty() { None } else { s(0)?.and_then(|id| corrected.get(id).copied()) },
         };
         inp.push(kept.raw());
     }
@@ -859,12 +883,72 @@ impl DataStore for SqliteStore {
             .conn
             .prepare_cached(&format!("SELECT {MESSAGE_COLS} FROM messages WHERE workspace = ? AND message_id = ?"))?;
         let mut out = Vec::new();
+        let mut corrected =
+            self.conn.prepare_cached("SELECT label FROM label_corrections WHERE workspace = ? AND message_id = ?")?;
         for id in ids {
-            if let Some(m) = st.query_row(params![ws, id], message_from_row).optional()? {
+            if let Some(mut m) = st.query_row(params![ws, id], message_from_row).optional()? {
+                let l: Option<String> = corrected.query_row(params![ws, id], |r| r.get(0)).optional()?;
+                m.corrected = l.as_deref().and_then(Label::parse);
                 out.push(m);
             }
         }
         Ok(out)
+    }
+
+    fn correct_label(
+        &mut self,
+        ws: &str,
+        cfg: &Config,
+        message_id: &str,
+        label: Option<Label>,
+        by: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let inbound: Option<String> = tx
+            .query_row(
+                "SELECT direction FROM messages WHERE workspace = ? AND message_id = ?",
+                params![ws, message_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if inbound.as_deref() != Some("in") {
+            return Ok(false);
+        }
+        match label {
+            Some(l) => tx.execute(
+                "INSERT INTO label_corrections (workspace, message_id, label, corrected_by, corrected_ms) VALUES (?, ?, ?, ?, ?) \
+                 ON CONFLICT (workspace, message_id) DO UPDATE SET label = excluded.label, corrected_by = excluded.corrected_by, \
+                 corrected_ms = excluded.corrected_ms",
+                params![ws, message_id, l.as_str(), by, now_ms()],
+            )?,
+            None => tx.execute(
+                "DELETE FROM label_corrections WHERE workspace = ? AND message_id = ?",
+                params![ws, message_id],
+            )?,
+        };
+        // A change to the workspace's figures, as an import is: reports computed before are
+        // stale (the imports log is the workspace's version).
+        tx.execute("INSERT INTO imports (workspace, started_ms) VALUES (?, ?)", params![ws, now_ms()])?;
+        let stale = self_fingerprint(&tx, ws)?.is_some_and(|f| f != cfg.clock_fingerprint());
+        recompute(&tx, ws, cfg, stale)?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    fn corrections(&self, ws: &str) -> Result<Vec<Correction>, StoreError> {
+        self.query_rows(
+            "SELECT message_id, label, corrected_by, corrected_ms FROM label_corrections WHERE workspace = ? ORDER BY message_id",
+            [ws],
+            |r| {
+                let l: String = r.get(1)?;
+                Ok(Correction {
+                    message_id: r.get(0)?,
+                    label: Label::parse(&l).unwrap_or(Label::Other),
+                    by: r.get(2)?,
+                    at_ms: r.get(3)?,
+                })
+            },
+        )
     }
 
     fn workspaces(&self) -> Result<Vec<String>, StoreError> {
