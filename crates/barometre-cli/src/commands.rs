@@ -746,7 +746,7 @@ pub fn explain(ctx: &Ctx, a: ExplainArgs) -> Result<ExitCode> {
 #[derive(clap::Args)]
 pub struct ExportArgs {
     /// What to export.
-    #[arg(value_parser = ["conversations"])]
+    #[arg(value_parser = ["conversations", "messages"])]
     what: String,
     #[command(flatten)]
     period: PeriodArgs,
@@ -767,10 +767,13 @@ pub fn export(ctx: &Ctx, a: ExportArgs) -> Result<ExitCode> {
     let store = ctx.store()?;
     // A conversation's later messages may lie after the period: load everything, select by start.
     let facts = store.facts(&ctx.workspace, &cfg, None, None)?;
-    let rows = render::conversation_rows(&facts, &p, &cfg);
+    let rows = match a.what.as_str() {
+        "messages" => render::message_rows(&facts, &p),
+        _ => render::conversation_rows(&facts, &p, &cfg),
+    };
     match a.format.as_str() {
         "xlsx" => {
-            let out = a.output.unwrap_or_else(|| PathBuf::from("conversations.xlsx"));
+            let out = a.output.unwrap_or_else(|| PathBuf::from(format!("{}.xlsx", a.what)));
             render::rows_xlsx(&rows, &out)?;
             eprintln!("{}", out.display());
         }
@@ -1170,4 +1173,62 @@ pub fn eval(a: EvalArgs) -> Result<ExitCode> {
     // The targets bind the shipped model on its test part; other messages are measured only.
     let harness = a.file.is_none() && a.split == "test" && a.only.is_none();
     Ok(if harness && !e.meets_targets() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+#[derive(clap::Args)]
+pub struct LabelArgs {
+    /// The incoming message to relabel.
+    message_id: Option<String>,
+    /// Its label (docs/labelling-guide.md): spam, off_topic, complaint, technical_question,
+    /// question, suggestion, feedback_negative, feedback_positive, thanks_only, other.
+    label: Option<String>,
+    /// Removes the analyst's label: the row's column or its text speaks again.
+    #[arg(long)]
+    clear: bool,
+    /// Lists the workspace's corrections.
+    #[arg(long)]
+    list: bool,
+    /// Who corrects (kept with the correction).
+    #[arg(long, env = "USER")]
+    by: Option<String>,
+}
+
+/// `barometre label MESSAGE_ID LABEL`: an analyst's correction, counted in every figure and kept
+/// across re-imports; `--clear` removes it, `--list` lists them.
+pub fn label(ctx: &Ctx, a: LabelArgs) -> Result<ExitCode> {
+    use barometre_core::understand::Label;
+    let cfg = ctx.config()?;
+    let mut store = ctx.store()?;
+    if a.list {
+        let mut out = String::from("message_id,label,by,at\n");
+        for c in store.corrections(&ctx.workspace)? {
+            out.push_str(&format!(
+                "{},{},{},{}\n",
+                c.message_id,
+                c.label.as_str(),
+                c.by.unwrap_or_default(),
+                barometre_core::time::rfc3339_utc(c.at_ms)
+            ));
+        }
+        write_out(&None, &out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some(id) = a.message_id else { bail!("give a message id (or --list)") };
+    let label = match (a.clear, a.label.as_deref()) {
+        (true, None) => None,
+        (false, Some(l)) => Some(Label::parse(l).ok_or_else(|| {
+            anyhow::anyhow!("unknown label `{l}`: one of {}", Label::ALL.map(Label::as_str).join(", "))
+        })?),
+        (true, Some(_)) => bail!("give a label or --clear, not both"),
+        (false, None) => bail!("give a label (or --clear)"),
+    };
+    if !store.correct_label(&ctx.workspace, &cfg, &id, label, a.by.as_deref())? {
+        eprintln!("{id}: no incoming message of that id in workspace {}", ctx.workspace);
+        return Ok(ExitCode::from(1));
+    }
+    match label {
+        Some(l) => eprintln!("{id}: {} (correction; figures recomputed)", l.as_str()),
+        None => eprintln!("{id}: correction removed (figures recomputed)"),
+    }
+    Ok(ExitCode::SUCCESS)
 }

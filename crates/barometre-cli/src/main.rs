@@ -50,6 +50,8 @@ enum Command {
     Barometer(commands::BarometerArgs),
     /// How well messages are labelled: precision, recall and F1 per label, the confusion matrix.
     Eval(commands::EvalArgs),
+    /// Relabel an incoming message (an analyst's correction), or list the corrections.
+    Label(commands::LabelArgs),
     /// Serve the HTTP API over the store.
     Serve(commands::ServeArgs),
     /// Workspaces and API tokens.
@@ -68,6 +70,7 @@ fn main() -> ExitCode {
         Command::Metrics(a) => commands::metrics(a),
         Command::Check(a) => commands::check(&ctx, a),
         Command::Eval(a) => commands::eval(a),
+        Command::Label(a) => commands::label(&ctx, a),
         Command::Serve(a) => commands::serve(&ctx, a),
         Command::Barometer(a) => commands::barometer(&ctx, a),
         Command::Admin(a) => commands::admin(&ctx, a),

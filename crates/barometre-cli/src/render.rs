@@ -473,6 +473,39 @@ pub fn report_csv(r: &Report, excel: bool) -> String {
 }
 
 /// One row per conversation started in the period: what users check totals with.
+/// `barometre export messages`: one row per message of the period, with its label and where the
+/// label comes from (an analyst's correction, the source's column, the text).
+pub fn message_rows(f: &Facts, p: &Params) -> Vec<Map<String, Json>> {
+    let mut idx: Vec<usize> = (0..f.messages.len())
+        .filter(|&i| p.from.is_none_or(|x| f.messages[i].ms >= x) && p.to.is_none_or(|x| f.messages[i].ms < x))
+        .collect();
+    idx.sort_by_key(|&i| (f.messages[i].ms, &f.messages[i].message_id));
+    idx.into_iter()
+        .map(|i| {
+            let m = &f.messages[i];
+            let Json::Object(o) = json!({
+                "message_id": m.message_id,
+                "conversation_id": m.conversation_id,
+                "created_at": rfc3339_utc(m.ms),
+                "account": m.account,
+                "channel": m.channel,
+                "role": m.role.as_str(),
+                "author_id": m.author_id,
+                "agent": m.agent,
+                "public": m.public,
+                "label": m.label,
+                "label_source": m.label_source,
+                "in_scope": m.in_scope,
+                "actionable": m.actionable,
+                "request_id": m.request_id,
+            }) else {
+                unreachable!()
+            };
+            o
+        })
+        .collect()
+}
+
 pub fn conversation_rows(f: &Facts, p: &Params, cfg: &Config) -> Vec<Map<String, Json>> {
     let mut convs: BTreeMap<&str, (Vec<usize>, Vec<usize>)> = BTreeMap::new();
     for (i, m) in f.messages.iter().enumerate() {
@@ -509,6 +542,23 @@ pub fn conversation_rows(f: &Facts, p: &Params, cfg: &Config) -> Vec<Map<String,
         agents.sort_unstable();
         agents.dedup();
         let last = &f.messages[*ms.last().unwrap_or(&first)];
+        // The customer messages' labels, in the guide's order: `complaint=1;question=2`.
+        let mut labels = [0usize; barometre_core::understand::Label::ALL.len()];
+        let mut corrected = 0;
+        for &i in &ms {
+            if let Some(l) = f.messages[i].label {
+                labels[l.index()] += 1;
+                corrected += usize::from(
+                    f.messages[i].label_source == Some(barometre_core::understand::LabelSource::Correction),
+                );
+            }
+        }
+        let labels: Vec<String> = barometre_core::understand::Label::ALL
+            .iter()
+            .zip(labels)
+            .filter(|(_, n)| *n > 0)
+            .map(|(l, n)| format!("{}={n}", l.as_str()))
+            .collect();
         let Json::Object(o) = json!({
             "conversation_id": id,
             "start": rfc3339_utc(m0.ms),
@@ -531,6 +581,8 @@ pub fn conversation_rows(f: &Facts, p: &Params, cfg: &Config) -> Vec<Map<String,
             "answered": !rs.is_empty() && outcome(Outcome::Unanswered) == 0 && outcome(Outcome::Answered) > 0,
             "examined": outcome(Outcome::Examined) > 0,
             "agents": agents,
+            "labels": labels.join(";"),
+            "corrected_labels": corrected,
         }) else {
             unreachable!()
         };

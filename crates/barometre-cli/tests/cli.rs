@@ -1305,3 +1305,6 @@ fn import_exit_statuses_say_whether_anything_could_be_taken() {
 
 #[path = "cli/sources.rs"]
 mod sources;
+
+#[path = "cli/listening.rs"]
+mod listening;

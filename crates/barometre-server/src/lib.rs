@@ -343,6 +343,77 @@ async fn conversation_handler(
     .await
 }
 
+/// `PUT /api/v1/messages/{id}/label`'s body.
+#[derive(Debug, Deserialize)]
+struct LabelBody {
+    label: String,
+    by: Option<String>,
+}
+
+/// An analyst relabels an incoming message (analyst role): the correction counts in every figure
+/// and survives re-imports. `PUT` sets it (`{"label": "complaint"}`), `DELETE` removes it.
+async fn label_handler(
+    State(st): State<AppState>,
+    method: axum::http::Method,
+    headers: HeaderMap,
+    UrlPath(id): UrlPath<String>,
+    guard::Q(q): guard::Q<WorkspaceQuery>,
+    body: Bytes,
+) -> Answer {
+    use barometre_core::understand::Label;
+    blocking(move || {
+        let label = if method == axum::http::Method::DELETE {
+            None
+        } else {
+            let b: LabelBody = serde_json::from_slice(&body)
+                .map_err(|e| Problem::bad_request(format!("the body must be {{\"label\": \"…\"}}: {e}")))?;
+            let l = Label::parse(&b.label).ok_or_else(|| {
+                Problem::bad_request(format!(
+                    "unknown label `{}`: one of {}",
+                    b.label,
+                    Label::ALL.map(Label::as_str).join(", ")
+                ))
+            })?;
+            Some((l, b.by))
+        };
+        let (_permit, mut store) = open_heavy(&st, None)?;
+        let ws = authorize(&store, &headers, Role::Analyst, q.workspace.as_deref())?;
+        let by = label.as_ref().and_then(|(_, b)| b.as_deref());
+        if !store.correct_label(&ws, &st.cfg, &id, label.as_ref().map(|(l, _)| *l), by)? {
+            return Err(Problem::new(StatusCode::NOT_FOUND, "no incoming message of that id"));
+        }
+        let body = json!({
+            "message_id": id,
+            "label": label.as_ref().map(|(l, _)| l.as_str()),
+            "label_source": label.is_some().then_some("correction"),
+        });
+        Ok(json_text(body.to_string()))
+    })
+    .await
+}
+
+/// The workspace's corrections (viewer role).
+async fn labels_handler(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    guard::Q(q): guard::Q<WorkspaceQuery>,
+) -> Answer {
+    blocking(move || {
+        let store = open(&st)?;
+        let ws = authorize(&store, &headers, Role::Viewer, q.workspace.as_deref())?;
+        let rows: Vec<serde_json::Value> = store
+            .corrections(&ws)?
+            .into_iter()
+            .map(|c| {
+                json!({"message_id": c.message_id, "label": c.label.as_str(), "by": c.by,
+                       "at": barometre_core::time::rfc3339_utc(c.at_ms)})
+            })
+            .collect();
+        Ok(json_text(json!({ "corrections": rows }).to_string()))
+    })
+    .await
+}
+
 #[derive(Debug, Default, Deserialize)]
 pub struct ImportQuery {
     format: Option<String>,
@@ -542,6 +613,18 @@ pub fn openapi_document() -> serde_json::Value {
                 "requestBody": {"content": {"text/csv": {}, "application/x-ndjson": {}, "application/json": {}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}}},
                 "responses": {"200": {"description": "what was taken, and every rejected row"}, "422": {"description": "strict: nothing taken"},
                               "401": problem, "403": problem}}},
+            "/messages/{id}/label": {
+                "put": {"summary": "Relabel an incoming message (analyst role): the correction counts in every figure and survives re-imports",
+                    "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+                    "requestBody": {"content": {"application/json": {"schema": {"type": "object", "required": ["label"], "properties": {
+                        "label": {"type": "string", "enum": barometre_core::understand::Label::ALL.map(barometre_core::understand::Label::as_str)},
+                        "by": {"type": "string"}}}}}},
+                    "responses": {"200": {"description": "{message_id, label, label_source}"}, "400": problem, "401": problem, "403": problem, "404": problem}},
+                "delete": {"summary": "Remove the correction: the row's column or its text speaks again (analyst role)",
+                    "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+                    "responses": {"200": {"description": "{message_id, label: null}"}, "401": problem, "403": problem, "404": problem}}},
+            "/labels": {"get": {"summary": "The workspace's corrections",
+                "responses": {"200": {"description": "{corrections: [{message_id, label, by, at}]}"}, "401": problem}}},
             "/health": {"get": {"summary": "Liveness", "security": [], "responses": {"200": {"description": "ok"}}}},
             "/openapi.json": {"get": {"summary": "This document", "security": [], "responses": {"200": {"description": "OpenAPI"}}}}
         }
@@ -560,6 +643,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/explain", get(explain_handler))
         .route("/api/v1/conversations/{id}", get(conversation_handler))
         .route("/api/v1/import/{kind}", post(import_handler))
+        .route("/api/v1/messages/{id}/label", axum::routing::put(label_handler).delete(label_handler))
+        .route("/api/v1/labels", get(labels_handler))
         .route("/api/v1/health", get(health))
         .route("/api/v1/openapi.json", get(openapi))
         .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "no such endpoint") })

@@ -793,3 +793,52 @@ async fn the_server_speaks_to_any_back_end_through_the_store_traits() {
         }
     }
 }
+
+#[tokio::test]
+async fn an_analyst_relabels_a_message_and_every_figure_follows() {
+    let w = world();
+    let complaints = |body: &str| -> Vec<(String, String)> {
+        v(body)["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["message_id"].as_str().unwrap().to_string(), r["label_source"].as_str().unwrap().to_string()))
+            .collect()
+    };
+    let explain = "/api/v1/explain?metric=complaint_messages&numerator=true";
+    let (_, _, before) = call(&w, "GET", explain, Some(&w.viewer_a), "").await;
+    assert!(!complaints(&before).contains(&("x3".into(), "correction".into())));
+    // A viewer may not; a bad label or body is a 400 problem; a reply or an unknown id, 404.
+    let put = "/api/v1/messages/x3/label";
+    let (status, ctype, _) = call(&w, "PUT", put, Some(&w.viewer_a), r#"{"label":"complaint"}"#).await;
+    assert_eq!((status, ctype.as_str()), (StatusCode::FORBIDDEN, "application/problem+json"));
+    let (status, _, body) = call(&w, "PUT", put, Some(&w.analyst_a), r#"{"label":"grumpy"}"#).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(v(&body)["detail"].as_str().unwrap().contains("unknown label `grumpy`"));
+    let (status, _, _) = call(&w, "PUT", put, Some(&w.analyst_a), "complaint").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _, _) = call(&w, "PUT", "/api/v1/messages/x2/label", Some(&w.analyst_a), r#"{"label":"other"}"#).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // Set: the report (computed before, cached) and the drill-down follow.
+    let (_, _, r0) = call(&w, "GET", "/api/v1/report?metrics=complaint_messages", Some(&w.viewer_a), "").await;
+    let n0 = v(&r0)["total"]["metrics"]["complaint_messages"]["numerator"].as_u64().unwrap();
+    let was = complaints(&before).iter().any(|(id, _)| id == "x3");
+    let (status, _, body) = call(&w, "PUT", put, Some(&w.analyst_a), r#"{"label":"complaint","by":"julie"}"#).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(v(&body)["label_source"], "correction");
+    let (_, _, r1) = call(&w, "GET", "/api/v1/report?metrics=complaint_messages", Some(&w.viewer_a), "").await;
+    assert_eq!(v(&r1)["total"]["metrics"]["complaint_messages"]["numerator"].as_u64().unwrap(), n0 + u64::from(!was));
+    let (_, _, after) = call(&w, "GET", explain, Some(&w.viewer_a), "").await;
+    assert!(complaints(&after).contains(&("x3".into(), "correction".into())));
+    let (_, _, list) = call(&w, "GET", "/api/v1/labels", Some(&w.viewer_a), "").await;
+    assert_eq!(v(&list)["corrections"][0]["message_id"], "x3");
+    assert_eq!(v(&list)["corrections"][0]["by"], "julie");
+    // Another workspace's token sees none of it.
+    let (_, _, other) = call(&w, "GET", "/api/v1/labels", Some(&w.viewer_b), "").await;
+    assert_eq!(v(&other)["corrections"].as_array().unwrap().len(), 0);
+    // Removed.
+    let (status, _, _) = call(&w, "DELETE", put, Some(&w.analyst_a), "").await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, _, gone) = call(&w, "GET", explain, Some(&w.viewer_a), "").await;
+    assert_eq!(complaints(&gone), complaints(&before));
+}

@@ -1,0 +1,118 @@
+//! Message understanding from the command line: labels in the report and its drill-down, an
+//! analyst's corrections kept across re-imports, the labels exported, the harness.
+
+use super::{bin, json, run, s, write};
+
+const ROWS: &str = "message_id,created_at,direction,account,channel,author_id,conversation_id,reply_to,kind,text
+m1,2026-04-06T08:00:00Z,in,acme,email,u1,k1,,complaint,Mon colis n'est jamais arrivé
+m2,2026-04-06T08:05:00Z,in,acme,twitter,u2,k2,,,Gagnez 500 € par jour depuis chez vous 👉 bit.ly/xx
+m3,2026-04-06T08:10:00Z,in,acme,email,u3,k3,,question,Vous êtes ouverts dimanche ?
+m4,2026-04-06T08:30:00Z,out,acme,email,agent7,k1,m1,,Nous regardons
+";
+
+/// (numerator, denominator) of a listening figure.
+fn share(db: &str, id: &str) -> (u64, u64) {
+    let r = json(&run(&["report", "--db", db, "--format", "json", "--metrics", id]));
+    let v = &r["total"]["metrics"][id];
+    (v["numerator"].as_u64().unwrap(), v["denominator"].as_u64().unwrap())
+}
+
+#[test]
+fn labels_count_and_an_analysts_correction_survives_a_reimport() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("b.db");
+    let db = s(&db);
+    let f = write(dir.path(), "m.csv", ROWS);
+    assert_eq!(run(&["import", "messages", s(&f), "--db", db]).status.code(), Some(0));
+    // Three messages received: m1 a complaint and m3 a question by their `kind` column, m2 spam
+    // by its text.
+    assert_eq!(share(db, "complaint_messages"), (1, 3));
+    assert_eq!(share(db, "question_messages"), (1, 3));
+    assert_eq!(share(db, "spam_messages"), (1, 3));
+    let r = json(&run(&["report", "--db", db, "--format", "json", "--metrics", "complaint_messages"]));
+    // 1 of 3 → 33.3 %
+    assert!((r["total"]["metrics"]["complaint_messages"]["value"].as_f64().unwrap() - 100.0 / 3.0).abs() < 1e-9);
+
+    // The analyst says m3 is a complaint: 2 of 3, the question gone.
+    let o = run(&["label", "m3", "complaint", "--by", "julie", "--db", db]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(share(db, "complaint_messages"), (2, 3));
+    assert_eq!(share(db, "question_messages"), (0, 3));
+    // Importing the same file again keeps it.
+    assert_eq!(run(&["import", "messages", s(&f), "--db", db]).status.code(), Some(0));
+    assert_eq!(share(db, "complaint_messages"), (2, 3));
+
+    // The drill-down lists the two complaints, each saying where its label comes from.
+    let e = json(&run(&["explain", "complaint_messages", "--numerator", "--format", "json", "--db", db]));
+    let rows: Vec<(String, String, String)> = e["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["message_id"].as_str().unwrap().to_string(),
+                r["label"].as_str().unwrap().to_string(),
+                r["label_source"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("m1".to_string(), "complaint".to_string(), "column".to_string()),
+            ("m3".to_string(), "complaint".to_string(), "correction".to_string())
+        ]
+    );
+    // Exported with the messages and the conversations.
+    let out = String::from_utf8(run(&["export", "messages", "--db", db]).stdout).unwrap();
+    let m3 = out.lines().find(|l| l.starts_with("m3,")).unwrap();
+    assert!(m3.contains(",complaint,correction,"), "{m3}");
+    let m2 = out.lines().find(|l| l.starts_with("m2,")).unwrap();
+    assert!(m2.contains(",spam,text,false,false,"), "{m2}");
+    let conv = String::from_utf8(run(&["export", "conversations", "--db", db]).stdout).unwrap();
+    let k3 = conv.lines().find(|l| l.starts_with("k3,")).unwrap();
+    assert!(k3.ends_with(",complaint=1,1"), "{k3}");
+    let list = String::from_utf8(run(&["label", "--list", "--db", db]).stdout).unwrap();
+    assert!(list.contains("m3,complaint,julie,"), "{list}");
+
+    // Removed: the column speaks again. Unknown or outgoing messages are said, exit 1.
+    assert_eq!(run(&["label", "m3", "--clear", "--db", db]).status.code(), Some(0));
+    assert_eq!(share(db, "question_messages"), (1, 3));
+    let o = run(&["label", "m4", "other", "--db", db]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no incoming message"));
+    let o = run(&["label", "m1", "grumpy", "--db", db]);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown label `grumpy`"));
+}
+
+#[test]
+fn the_harness_meets_its_targets_and_says_so() {
+    let o = bin().args(["eval", "--format", "json"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
+    let e = json(&o);
+    assert_eq!(e["meets_targets"], true);
+    assert!(e["macro_f1"].as_f64().unwrap() >= 0.80);
+    assert!(e["labels"]["complaint"]["f1"].as_f64().unwrap() >= 0.85);
+    assert!(e["actionable"]["f1"].as_f64().unwrap() >= 0.85);
+    // The confusion matrix adds up to the messages measured.
+    let total: u64 = e["confusion"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r.as_array().unwrap())
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(total, e["messages"].as_u64().unwrap());
+    // A file of your own: two messages, one right.
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(
+        dir.path(),
+        "mine.jsonl",
+        "{\"id\":\"a\",\"lang\":\"fr\",\"text\":\"Gagnez 500 € par jour depuis chez vous 👉 bit.ly/xx\",\"label\":\"spam\"}\n\
+         {\"id\":\"b\",\"lang\":\"fr\",\"text\":\"Gagnez 500 € par jour depuis chez vous 👉 bit.ly/xx\",\"label\":\"question\"}\n",
+    );
+    let e = json(&run(&["eval", "--file", s(&f), "--format", "json"]));
+    assert_eq!(e["messages"], 2);
+    assert_eq!(e["accuracy"], 0.5);
+}
