@@ -1191,12 +1191,16 @@ pub struct LabelArgs {
     /// Who corrects (kept with the correction).
     #[arg(long, env = "USER")]
     by: Option<String>,
+    #[arg(long, env = "BAROMETRE_LANG", default_value = "fr", value_parser = ["fr", "en"])]
+    lang: String,
 }
 
 /// `barometre label MESSAGE_ID LABEL`: an analyst's correction, counted in every figure and kept
 /// across re-imports; `--clear` removes it, `--list` lists them.
 pub fn label(ctx: &Ctx, a: LabelArgs) -> Result<ExitCode> {
     use barometre_core::understand::Label;
+    let lang = Lang::parse(&a.lang).unwrap_or(Lang::Fr);
+    let fr = lang == Lang::Fr;
     let cfg = ctx.config()?;
     let mut store = ctx.store()?;
     if a.list {
@@ -1213,22 +1217,40 @@ pub fn label(ctx: &Ctx, a: LabelArgs) -> Result<ExitCode> {
         write_out(&None, &out)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let Some(id) = a.message_id else { bail!("give a message id (or --list)") };
+    let Some(id) = a.message_id else {
+        bail!(if fr { "donnez l'identifiant d'un message (ou --list)" } else { "give a message id (or --list)" })
+    };
+    let names = Label::ALL.map(Label::as_str).join(", ");
     let label = match (a.clear, a.label.as_deref()) {
         (true, None) => None,
         (false, Some(l)) => Some(Label::parse(l).ok_or_else(|| {
-            anyhow::anyhow!("unknown label `{l}`: one of {}", Label::ALL.map(Label::as_str).join(", "))
+            if fr {
+                anyhow::anyhow!("étiquette inconnue `{l}` (unknown label) : l'une de {names}")
+            } else {
+                anyhow::anyhow!("unknown label `{l}`: one of {names}")
+            }
         })?),
-        (true, Some(_)) => bail!("give a label or --clear, not both"),
-        (false, None) => bail!("give a label (or --clear)"),
+        (true, Some(_)) => {
+            bail!(if fr { "une étiquette ou --clear, pas les deux" } else { "give a label or --clear, not both" })
+        }
+        (false, None) => bail!(if fr { "donnez une étiquette (ou --clear)" } else { "give a label (or --clear)" }),
     };
     if !store.correct_label(&ctx.workspace, &cfg, &id, label, a.by.as_deref())? {
-        eprintln!("{id}: no incoming message of that id in workspace {}", ctx.workspace);
+        if fr {
+            eprintln!(
+                "{id} : aucun message entrant de cet identifiant dans l'espace {} (no incoming message)",
+                ctx.workspace
+            );
+        } else {
+            eprintln!("{id}: no incoming message of that id in workspace {}", ctx.workspace);
+        }
         return Ok(ExitCode::from(1));
     }
-    match label {
-        Some(l) => eprintln!("{id}: {} (correction; figures recomputed)", l.as_str()),
-        None => eprintln!("{id}: correction removed (figures recomputed)"),
+    match (label, fr) {
+        (Some(l), true) => eprintln!("{id} : {} (correction ; chiffres recalculés)", l.name(lang)),
+        (Some(l), false) => eprintln!("{id}: {} (correction; figures recomputed)", l.name(lang)),
+        (None, true) => eprintln!("{id} : correction retirée (chiffres recalculés)"),
+        (None, false) => eprintln!("{id}: correction removed (figures recomputed)"),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -879,8 +879,8 @@ pub fn evaluation(e: &barometre_core::understand::Evaluation, lang: Lang) -> Str
     let mut row = |name: &str, sc: &barometre_core::understand::Scores| {
         let _ = writeln!(s, "{name:<20} {:>9} {:>9} {:>9} {:>9}", f(sc.precision), f(sc.recall), f(sc.f1), sc.support);
     };
-    for (k, sc) in &e.labels {
-        row(k, sc);
+    for (l, (_, sc)) in Label::ALL.iter().zip(&e.labels) {
+        row(l.name(lang), sc);
     }
     row(
         match lang {
@@ -915,7 +915,10 @@ pub fn evaluation(e: &barometre_core::understand::Evaluation, lang: Lang) -> Str
         target(e.actionable.f1, TARGET_ACTIONABLE_F1),
         f(TARGET_ACTIONABLE_F1),
     );
-    let short = ["spam", "off", "cmpl", "tech", "qst", "sugg", "neg", "pos", "thx", "oth"];
+    let short = match lang {
+        Lang::Fr => ["spam", "hs", "récl", "tech", "qst", "sugg", "nég", "pos", "merci", "autre"],
+        Lang::En => ["spam", "off", "cmpl", "tech", "qst", "sugg", "neg", "pos", "thx", "oth"],
+    };
     let _ = writeln!(
         s,
         "\n{}",
@@ -930,7 +933,7 @@ pub fn evaluation(e: &barometre_core::understand::Evaluation, lang: Lang) -> Str
     }
     s.push('\n');
     for (i, l) in Label::ALL.iter().enumerate() {
-        let _ = write!(s, "{:<20}", l.as_str());
+        let _ = write!(s, "{:<20}", l.name(lang));
         for v in &e.confusion[i] {
             let _ = write!(s, "{v:>5}");
         }

@@ -31,6 +31,13 @@ struct RawConfig {
     engagement_score: Option<RawIndex>,
     #[serde(default)]
     mappings: BTreeMap<String, RawMapping>,
+    listening: Option<RawListening>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawListening {
+    competitors: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -156,6 +163,9 @@ pub struct Config {
     pub engagement_score: BTreeMap<String, f64>,
     /// Named ways of reading exports (`[mappings.NAME]`).
     pub mappings: BTreeMap<String, Mapping>,
+    /// Competitors' names (`[listening] competitors`): `competitor_mentions` counts the incoming
+    /// messages naming one (whole words, case and accents ignored).
+    pub competitors: Vec<String>,
 }
 
 /// The layout and meaning of stored facts. Raise it whenever they change: stores then recompute
@@ -310,6 +320,14 @@ impl Config {
             default_calendar,
             calendars,
             alerts,
+            competitors: raw
+                .listening
+                .and_then(|l| l.competitors)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|c| c.trim().to_string())
+                .filter(|c| !c.is_empty())
+                .collect(),
             iqs: weights("iqs", raw.iqs)?,
             engagement_score: weights("engagement_score", raw.engagement_score)?,
             mappings: raw
@@ -351,29 +369,49 @@ impl Config {
     }
 
     /// What the stored clock facts depend on: when it changes, facts are recomputed.
-    /// What stored facts were computed with: the clock's settings and the facts' layout. Facts
-    /// stored with another fingerprint are recomputed from the rows, never read as they are.
+    /// What stored facts were computed with: what the binary owns (the facts' layout, the word
+    /// lists and the text model the clock reads texts by), then, after a `|`, the settings a
+    /// configuration chooses (session gap, signature patterns, competitors). Facts stored with
+    /// another fingerprint are recomputed from the rows, never read as they are.
     pub fn clock_fingerprint(&self) -> String {
-        format!("facts={FACTS_VERSION};{}", self.clock_settings())
+        format!(
+            "facts={FACTS_VERSION};words={:016x};model={:016x}|{}",
+            crate::words::rules_version(),
+            crate::understand::version(),
+            self.clock_settings()
+        )
     }
 
-    /// Whether facts stored with fingerprint `stored` differ from this configuration's by their
-    /// layout version alone (an upgrade; a fingerprint written before versions had none), not by
-    /// the clock's settings.
-    pub fn only_layout_differs(&self, stored: &str) -> bool {
-        let settings = stored.split_once(';').filter(|(v, _)| v.starts_with("facts=")).map_or(stored, |(_, s)| s);
-        settings == self.clock_settings() && stored != self.clock_fingerprint()
+    /// Whether facts stored with fingerprint `stored` differ from this configuration's only by
+    /// what the binary owns (an upgrade: a new layout, word list or model; or a fingerprint
+    /// written before any of them was part of it), not by the configuration's settings. Such
+    /// facts are recomputed once, from the texts, and stored.
+    pub fn only_binary_differs(&self, stored: &str) -> bool {
+        self.settings_of(stored) == self.clock_settings() && stored != self.clock_fingerprint()
     }
 
-    /// What shapes the stored facts besides their layout: the session gap, the signature
-    /// patterns, and the lists of words the clock reads texts by (`crate::words`).
+    /// The configuration's part of a stored fingerprint, in today's spelling. Before layout 3,
+    /// fingerprints read `[facts=N;]gap=…;sig=…[;words=…]`, and no configuration named
+    /// competitors.
+    fn settings_of(&self, stored: &str) -> String {
+        if let Some((binary, settings)) = stored.split_once('|') {
+            if binary.starts_with("facts=") && binary.contains(";model=") {
+                return settings.to_string();
+            }
+        }
+        let s = stored.split_once(';').filter(|(v, _)| v.starts_with("facts=")).map_or(stored, |(_, s)| s);
+        let s = s.find(";words=").map_or(s, |i| &s[..i]);
+        format!("{s};competitors=")
+    }
+
+    /// What shapes the stored facts that a configuration chooses: the session gap, the signature
+    /// patterns, the competitors named.
     fn clock_settings(&self) -> String {
         format!(
-            "gap={};sig={};words={:016x};model={:016x}",
+            "gap={};sig={};competitors={}",
             self.session_gap_ms,
             self.signature_patterns.join("\u{1f}"),
-            crate::words::rules_version(),
-            crate::understand::version()
+            self.competitors.join("\u{1f}")
         )
     }
 

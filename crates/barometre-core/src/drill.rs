@@ -196,6 +196,7 @@ pub fn message_row(m: &MessageFact) -> Map<String, Json> {
         "actionable": m.actionable,
         "label": m.label,
         "label_source": m.label_source,
+        "competitor": m.competitor,
         "signed": m.signed,
         "handle_seconds": m.handle_seconds,
         "request_id": m.request_id,

@@ -25,6 +25,7 @@ const F_FEEDBACK: u16 = 256;
 /// where it comes from ([`LabelSource::code`]).
 const LABEL_SHIFT: u16 = 12;
 const SOURCE_SHIFT: u16 = 9;
+const F_COMPETITOR: u16 = 2048;
 
 /// One message as the clock needs it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -77,6 +78,8 @@ pub struct RawRow<'a> {
     /// `in` message: its label — an analyst's, else its `kind` column's, else its text's.
     pub label: Option<Label>,
     pub label_source: Option<LabelSource>,
+    /// `in` message naming a configured competitor.
+    pub competitor: bool,
 }
 
 /// Events, compact.
@@ -166,6 +169,9 @@ fn pre_row_with(dims: &mut Dict, recent: &mut Recent, r: &RawRow) -> ClockRow {
     if r.inbound {
         flags |= u16::from(Label::code(r.label)) << LABEL_SHIFT;
         flags |= u16::from(LabelSource::code(r.label_source)) << SOURCE_SHIFT;
+        if r.competitor {
+            flags |= F_COMPETITOR;
+        }
     }
     let human_out = !r.inbound && !r.bot;
     ClockRow {
@@ -206,6 +212,7 @@ fn raw_row<'a>(m: &'a Message, tf: &crate::model::TextFacts) -> RawRow<'a> {
         bare_thanks: tf.bare_thanks,
         label: tf.label,
         corrected: m.corrected,
+        competitor: tf.competitor,
     }
     .raw()
 }
@@ -238,13 +245,15 @@ pub struct Kept<'a> {
     pub label: Option<Label>,
     /// An analyst's label: wins over the column and the text, and decides scope and action.
     pub corrected: Option<Label>,
+    /// The text names a configured competitor.
+    pub competitor: bool,
 }
 
 impl<'a> Kept<'a> {
     pub fn raw(&self) -> RawRow<'a> {
         // An input column wins over the text's reading: the label a `kind` names, the scope and
         // action an `in_scope` or `actionable` column says.
-        let column = self.kind.and_then(Label::parse);
+        let column = self.kind.and_then(Label::of_column);
         let (label, source) = match (self.inbound, self.corrected, column, self.label) {
             (false, ..) => (None, None),
             (true, Some(c), _, _) => (Some(c), Some(LabelSource::Correction)),
@@ -277,6 +286,7 @@ impl<'a> Kept<'a> {
             feedback: self.kind == Some("feedback"),
             label,
             label_source: source,
+            competitor: self.inbound && self.competitor,
         }
     }
 }
@@ -576,7 +586,8 @@ impl ClockOut {
                 request_id: ident(m.request),
                 feedback: m.row.feedback,
                 label: Label::of_code(m.row.label & 0x0f),
-                label_source: LabelSource::of_code(m.row.label >> 4, m.row.label & 0x0f != 0),
+                label_source: LabelSource::of_code((m.row.label >> 4) & 3, m.row.label & 0x0f != 0),
+                competitor: m.row.label & crate::table::COMPETITOR != 0,
                 answered: m.row.answered,
                 unattached: m.row.unattached,
             })
@@ -1008,7 +1019,9 @@ fn clock(inp: &ClockInput, cfg: &Config, out: &mut impl Sink) {
                     actionable: false,
                     signed: None,
                     feedback: r.has(F_FEEDBACK),
-                    label: ((r.flags >> LABEL_SHIFT) as u8) | (((r.flags >> SOURCE_SHIFT) & 3) as u8) << 4,
+                    label: ((r.flags >> LABEL_SHIFT) as u8)
+                        | (((r.flags >> SOURCE_SHIFT) & 3) as u8) << 4
+                        | if r.has(F_COMPETITOR) { crate::table::COMPETITOR } else { 0 },
                     answered: false,
                     unattached: !r.has(F_IN)
                         && r.conv == NONE

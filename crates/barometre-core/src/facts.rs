@@ -83,6 +83,8 @@ pub struct MessageFact {
     /// `in` message: its label — an analyst's, else its `kind` column's, else its text's.
     pub label: Option<crate::understand::Label>,
     pub label_source: Option<crate::understand::LabelSource>,
+    /// `in` message naming a configured competitor.
+    pub competitor: bool,
     /// `in` message whose request got a human answer.
     pub answered: bool,
     /// `out` message that joins no conversation (no conversation id, reply chain or customer).

@@ -24,6 +24,7 @@ pub mod badge;
 pub mod channel_preferences;
 pub mod customer;
 pub mod nps;
+pub mod sentiment;
 pub mod survey_mean;
 pub mod top_posts;
 pub mod weighted;

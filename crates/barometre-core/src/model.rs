@@ -59,6 +59,8 @@ pub struct TextFacts {
     pub bare_thanks: bool,
     /// `in` message with a text: its label ([`crate::understand`]).
     pub label: Option<crate::understand::Label>,
+    /// `in` message whose text names a configured competitor (`[listening] competitors`).
+    pub competitor: bool,
 }
 
 impl Message {

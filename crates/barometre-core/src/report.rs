@@ -770,8 +770,12 @@ pub fn build(t: &FactTable, p: &Params, cfg: &Config) -> Report {
         {
             used[k as usize] = true;
         }
-        for k in &figures {
-            k.groups(t, &g, &mut used);
+        // Whatever the selection (a selection's groups are the full report's): customers count
+        // in their account's group, or in the `null` group of dimensions they lack.
+        for d in METRICS {
+            if let Rule::Own(k) = d.rule {
+                k.groups(t, &g, &mut used);
+            }
         }
         for &ms in &extra_ms {
             used[g.bucket(ms)] = true;

@@ -151,8 +151,9 @@ pub struct MsgRow {
     pub signed: Option<bool>,
     /// `in` message of kind `feedback` (a review, a comment).
     pub feedback: bool,
-    /// `in` message: its label (low 4 bits: 0 none, else its place in `Label::ALL` + 1) and
-    /// where it comes from (bits 4–5: `LabelSource::code`).
+    /// `in` message: its label (low 4 bits: 0 none, else its place in `Label::ALL` + 1), where
+    /// it comes from (bits 4–5: `LabelSource::code`), and whether it names a competitor
+    /// ([`COMPETITOR`]).
     pub label: u8,
     /// `in` message whose request got a human answer.
     pub answered: bool,
@@ -160,6 +161,9 @@ pub struct MsgRow {
     /// customer (an export that lost them). Announced by imports and reports, never silent.
     pub unattached: bool,
 }
+
+/// The bit of [`MsgRow::label`] that says a message names a competitor.
+pub const COMPETITOR: u8 = 64;
 
 impl MsgRow {
     /// Whether the message's label is `l`.
@@ -332,7 +336,9 @@ impl FactTable {
             actionable: m.actionable,
             signed: m.signed,
             feedback: m.feedback,
-            label: crate::understand::Label::code(m.label) | crate::understand::LabelSource::code(m.label_source) << 4,
+            label: crate::understand::Label::code(m.label)
+                | crate::understand::LabelSource::code(m.label_source) << 4
+                | if m.competitor { COMPETITOR } else { 0 },
             unattached: m.unattached,
             answered: m.answered,
         }

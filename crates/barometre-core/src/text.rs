@@ -22,13 +22,15 @@ pub fn text_facts(m: &Message, cfg: &Config) -> TextFacts {
             (Direction::In, Some(t)) if !t.trim().is_empty() => Some(crate::understand::label(t)),
             _ => None,
         },
+        competitor: m.direction == Direction::In
+            && m.text.as_deref().is_some_and(|t| crate::understand::names_any(t, &cfg.competitors)),
     }
 }
 
 /// The actionable rule on a row's columns: the `actionable` column when the source decided, else
-/// not spam/off-topic (`kind`), not out of scope (`in_scope = false`, the column's or the
-/// label's), else what the message's label says ([`crate::understand::Label::actionable`]), else
-/// (no text to read) not a bare thanks.
+/// not spam/off-topic (`kind`), not out of scope (`in_scope = false`, the column's or, without
+/// it, the label's), else not a bare thanks — by the word list or by the label. Scope is settled
+/// before the label is read: a row its source says is in scope stays so whatever the text.
 pub fn actionable_from(
     actionable: Option<bool>,
     kind: Option<&str>,
@@ -42,5 +44,5 @@ pub fn actionable_from(
     if kind.is_some_and(|k| NOT_ACTIONABLE_KINDS.contains(&k)) || in_scope == Some(false) {
         return false;
     }
-    label.map_or(!bare_thanks, crate::understand::Label::actionable)
+    !bare_thanks && label != Some(crate::understand::Label::ThanksOnly)
 }

@@ -362,6 +362,8 @@ async fn label_handler(
 ) -> Answer {
     use barometre_core::understand::Label;
     blocking(move || {
+        let (_permit, mut store) = open_heavy(&st, None)?;
+        let ws = authorize(&store, &headers, Role::Analyst, q.workspace.as_deref())?;
         let label = if method == axum::http::Method::DELETE {
             None
         } else {
@@ -376,8 +378,6 @@ async fn label_handler(
             })?;
             Some((l, b.by))
         };
-        let (_permit, mut store) = open_heavy(&st, None)?;
-        let ws = authorize(&store, &headers, Role::Analyst, q.workspace.as_deref())?;
         let by = label.as_ref().and_then(|(_, b)| b.as_deref());
         if !store.correct_label(&ws, &st.cfg, &id, label.as_ref().map(|(l, _)| *l), by)? {
             return Err(Problem::new(StatusCode::NOT_FOUND, "no incoming message of that id"));

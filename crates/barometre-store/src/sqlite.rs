@@ -34,6 +34,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (9, include_str!("../migrations/0009_token_expiry.sql")),
     (10, include_str!("../migrations/0010_message_labels.sql")),
     (11, include_str!("../migrations/0011_label_corrections.sql")),
+    (12, include_str!("../migrations/0012_competitor_mentions.sql")),
 ];
 
 impl From<rusqlite::Error> for StoreError {
@@ -97,12 +98,13 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Facts stored under an older facts layout but the same clock settings (an upgrade) are
-    /// recomputed and stored once, here, instead of recomputed from the rows on every read.
-    /// Facts of other clock settings (a report asking another session gap) are left as they are.
+    /// Facts stored by an older binary (another layout, word list or text model) with the same
+    /// clock settings are recomputed from the texts and stored once, here, instead of recomputed
+    /// from the rows on every read. Facts of other clock settings (a report asking another
+    /// session gap) are left as they are.
     fn refresh_if_outdated(&self, ws: &str, cfg: &Config) -> Result<(), StoreError> {
         let Some(stored) = self.fingerprint(ws)? else { return Ok(()) };
-        if !cfg.only_layout_differs(&stored) {
+        if !cfg.only_binary_differs(&stored) {
             return Ok(());
         }
         let current = cfg.clock_fingerprint();
@@ -112,7 +114,8 @@ impl SqliteStore {
         let refreshed = (|| -> Result<(), StoreError> {
             let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
             if self_fingerprint(&tx, ws)?.as_deref() != Some(current.as_str()) {
-                recompute(&tx, ws, cfg, false)?;
+                // The texts are read again: the kept labels and thanks may be the old binary's.
+                recompute(&tx, ws, cfg, true)?;
             }
             tx.commit()?;
             Ok(())
@@ -161,6 +164,7 @@ fn message_row(r: &Row, text: bool) -> rusqlite::Result<Message> {
             signed: r.get::<_, Option<i64>>(18)?.map(|x| x != 0),
             bare_thanks: r.get::<_, i64>(19)? != 0,
             label: label_of(r.get::<_, Option<i64>>(20)?),
+            competitor: r.get::<_, i64>(21)? != 0,
         });
     }
     Ok(m)
@@ -195,7 +199,7 @@ fn load_rows(conn: &Connection, ws: &str, text: bool) -> Result<(Vec<Message>, V
     let cols = if text {
         MESSAGE_COLS.to_string()
     } else {
-        MESSAGE_COLS.replace(" text,", " NULL,") + ", signed, thanks, label"
+        MESSAGE_COLS.replace(" text,", " NULL,") + ", signed, thanks, label, competitor"
     };
     let mut st = conn.prepare_cached(&format!("SELECT {cols} FROM messages WHERE workspace = ?"))?;
     let mut msgs = st.query_map([ws], |r| message_row(r, text))?.collect::<Result<Vec<_>, _>>()?;
@@ -248,7 +252,7 @@ fn load_input(conn: &Connection, ws: &str) -> Result<ClockInput, StoreError> {
     let corrected = corrections_of(conn, ws)?;
     let mut st = conn.prepare_cached(
         "SELECT message_id, created_ms, direction, account, channel, author_id, conversation_id, reply_to, customer_id, \
-         bot, public, kind, in_scope, actionable, handle_seconds, team, signed, thanks, label FROM messages WHERE workspace = ?",
+         bot, public, kind, in_scope, actionable, handle_seconds, team, signed, thanks, label, competitor FROM messages WHERE workspace = ?",
     )?;
     let mut rows = st.query([ws])?;
     while let Some(r) = rows.next()? {
@@ -274,6 +278,7 @@ fn load_input(conn: &Connection, ws: &str) -> Result<ClockInput, StoreError> {
             signed: b(16)?,
             bare_thanks: r.get::<_, i64>(17)? != 0,
             label: label_of(r.get::<_, Option<i64>>(18)?),
+            competitor: r.get::<_, i64>(19)? != 0,
             corrected: if corrected.is_empty() { None } else { s(0)?.and_then(|id| corrected.get(id).copied()) },
         };
         inp.push(kept.raw());
@@ -292,11 +297,11 @@ fn recompute(tx: &Transaction, ws: &str, cfg: &Config, stale: bool) -> Result<()
     if stale {
         let (msgs, _) = load_rows(tx, ws, true)?;
         let mut up = tx.prepare_cached(
-            "UPDATE messages SET signed = ?, thanks = ?, label = ? WHERE workspace = ? AND message_id = ?",
+            "UPDATE messages SET signed = ?, thanks = ?, label = ?, competitor = ? WHERE workspace = ? AND message_id = ?",
         )?;
         for m in &msgs {
             let t = clock::text_facts(m, cfg);
-            up.execute(params![b(t.signed), t.bare_thanks, label_code(t.label), ws, m.message_id])?;
+            up.execute(params![b(t.signed), t.bare_thanks, label_code(t.label), t.competitor, ws, m.message_id])?;
         }
     }
     let inp = load_input(tx, ws)?;
@@ -465,12 +470,12 @@ impl DataStore for SqliteStore {
         {
             let mut new_src = tx.prepare_cached("INSERT INTO sources (import_id, file) VALUES (?, ?)")?;
             let mut insert = tx.prepare_cached(&format!(
-                "INSERT OR IGNORE INTO messages (workspace, {MESSAGE_COLS}, fp, signed, thanks, label, src, line) \
-                 VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                "INSERT OR IGNORE INTO messages (workspace, {MESSAGE_COLS}, fp, signed, thanks, label, competitor, src, line) \
+                 VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
             ))?;
             let mut replace = tx.prepare_cached(&format!(
-                "INSERT OR REPLACE INTO messages (workspace, {MESSAGE_COLS}, fp, signed, thanks, label, src, line) \
-                 VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                "INSERT OR REPLACE INTO messages (workspace, {MESSAGE_COLS}, fp, signed, thanks, label, competitor, src, line) \
+                 VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
             ))?;
             let mut old =
                 tx.prepare_cached("SELECT fp, src, line FROM messages WHERE workspace = ? AND message_id = ?")?;
@@ -537,6 +542,7 @@ impl DataStore for SqliteStore {
                             b(tf.signed),
                             tf.bare_thanks,
                             label_code(tf.label),
+                            tf.competitor,
                             src,
                             loc.line as i64
                         ];
@@ -921,10 +927,17 @@ impl DataStore for SqliteStore {
                  corrected_ms = excluded.corrected_ms",
                 params![ws, message_id, l.as_str(), by, now_ms()],
             )?,
-            None => tx.execute(
-                "DELETE FROM label_corrections WHERE workspace = ? AND message_id = ?",
-                params![ws, message_id],
-            )?,
+            None => {
+                let n = tx.execute(
+                    "DELETE FROM label_corrections WHERE workspace = ? AND message_id = ?",
+                    params![ws, message_id],
+                )?;
+                if n == 0 {
+                    // Nothing to remove: nothing changes.
+                    return Ok(true);
+                }
+                n
+            }
         };
         // A change to the workspace's figures, as an import is: reports computed before are
         // stale (the imports log is the workspace's version).
@@ -939,16 +952,15 @@ impl DataStore for SqliteStore {
         self.query_rows(
             "SELECT message_id, label, corrected_by, corrected_ms FROM label_corrections WHERE workspace = ? ORDER BY message_id",
             [ws],
-            |r| {
-                let l: String = r.get(1)?;
-                Ok(Correction {
-                    message_id: r.get(0)?,
-                    label: Label::parse(&l).unwrap_or(Label::Other),
-                    by: r.get(2)?,
-                    at_ms: r.get(3)?,
-                })
-            },
-        )
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?)),
+        )?
+        .into_iter()
+        .map(|(message_id, l, by, at_ms)| {
+            let label =
+                Label::parse(&l).ok_or_else(|| StoreError::Corrupt(format!("unknown corrected label `{l}`")))?;
+            Ok(Correction { message_id, label, by, at_ms })
+        })
+        .collect()
     }
 
     fn workspaces(&self) -> Result<Vec<String>, StoreError> {
@@ -1142,19 +1154,41 @@ mod upgrade_tests {
     fn facts_of_an_older_layout_are_recomputed_once_and_stored() {
         let cfg = Config::default();
         let mut s = SqliteStore::memory().unwrap();
-        let rows = "message_id,created_at,direction,account,channel,author_id,conversation_id\n\
-                    q1,2026-04-06T08:00:00Z,in,acme,chat,u1,k1\na1,2026-04-06T08:05:00Z,out,acme,chat,ag,k1\n";
+        let rows = "message_id,created_at,direction,account,channel,author_id,conversation_id,text\n\
+                    q1,2026-04-06T08:00:00Z,in,acme,chat,u1,k1,Ma box ne marche plus\na1,2026-04-06T08:05:00Z,out,acme,chat,ag,k1,Voici\n";
         let mut r = RecordReader::new("m.csv", Kind::Messages, Format::Csv, rows.as_bytes());
         s.import("w", &cfg, false, &mut r, &mut ()).unwrap();
         let before = s.table("w", &cfg, None, None).unwrap();
-        // As a store written before facts had a layout version: same clock settings.
-        let old = cfg.clock_fingerprint().split_once(';').unwrap().1.to_string();
-        s.conn
-            .execute("UPDATE meta SET value = ? WHERE workspace = 'w' AND key = ?", params![old, FINGERPRINT])
-            .unwrap();
-        let after = s.table("w", &cfg, None, None).unwrap();
-        assert_eq!(s.fingerprint("w").unwrap().as_deref(), Some(cfg.clock_fingerprint().as_str()), "stored anew");
-        assert_eq!((after.reqs.len(), after.msgs.len()), (before.reqs.len(), before.msgs.len()));
+        // As stores written by older binaries with the same settings: before facts had a layout
+        // version, at layout 2 (words, no model), and at layout 3 with another model. Labels
+        // the old binary never wrote are read from the texts when stored anew.
+        s.conn.execute("UPDATE messages SET label = NULL WHERE workspace = 'w'", []).unwrap();
+        let sig = cfg.signature_patterns.join("\u{1f}");
+        for old in [
+            format!("gap={};sig={sig}", cfg.session_gap_ms),
+            format!("facts=2;gap={};sig={sig};words=0123456789abcdef", cfg.session_gap_ms),
+            format!("facts=3;words=0;model=0|gap={};sig={sig};competitors=", cfg.session_gap_ms),
+        ] {
+            assert!(cfg.only_binary_differs(&old), "{old}");
+            s.conn
+                .execute("UPDATE meta SET value = ? WHERE workspace = 'w' AND key = ?", params![old, FINGERPRINT])
+                .unwrap();
+            let after = s.table("w", &cfg, None, None).unwrap();
+            assert_eq!(s.fingerprint("w").unwrap().as_deref(), Some(cfg.clock_fingerprint().as_str()), "stored anew");
+            // Customers are numbered within a table: the numbers may differ, not who is who.
+            let plain = |mut t: FactTable| {
+                t.reqs.iter_mut().for_each(|r| r.customer = 0);
+                t
+            };
+            assert_eq!(plain(after), plain(before.clone()));
+        }
+        let label: Option<i64> =
+            s.conn.query_row("SELECT label FROM messages WHERE message_id = 'q1'", [], |r| r.get(0)).unwrap();
+        assert!(label.is_some(), "q1's text read again and its label stored");
+        // Another configuration's settings are not an upgrade.
+        let named = Config::load(Some("[listening]\ncompetitors = [\"Free\"]\n"), std::iter::empty()).unwrap();
+        assert!(!named.only_binary_differs(&cfg.clock_fingerprint()));
+        assert!(!cfg.only_binary_differs(&cfg.clock_fingerprint()));
         // Another session gap is a report's own setting: computed for it, nothing stored.
         let other = Config::load(Some("[clock]\nsession_gap = \"2h\"\n"), std::iter::empty()).unwrap();
         s.table("w", &other, None, None).unwrap();

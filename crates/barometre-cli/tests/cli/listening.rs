@@ -116,3 +116,56 @@ fn the_harness_meets_its_targets_and_says_so() {
     assert_eq!(e["messages"], 2);
     assert_eq!(e["accuracy"], 0.5);
 }
+
+#[test]
+fn competitors_named_and_the_sentiment_balance_as_by_hand() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("b.db");
+    let db = s(&db);
+    let rows = "message_id,created_at,direction,account,channel,author_id,conversation_id,kind,text
+s1,2026-04-06T08:00:00Z,in,acme,email,u1,k1,feedback_positive,Super service merci
+s2,2026-04-06T08:01:00Z,in,acme,email,u2,k2,complaint,\"Colis perdu, chez free ça arrive pas\"
+s3,2026-04-06T08:02:00Z,in,acme,twitter,u3,k3,feedback_negative,Moins bien que #SFR
+s4,2026-04-06T08:03:00Z,in,acme,twitter,u4,k4,question,Vous êtes ouverts ?
+s5,2026-04-06T08:04:00Z,in,acme,twitter,u5,k5,question,C'est quoi freedom mobile ?
+";
+    let f = write(dir.path(), "m.csv", rows);
+    let cfg = write(dir.path(), "b.toml", "[listening]\ncompetitors = [\"Free\", \"SFR\"]\n");
+    let other = write(dir.path(), "o.toml", "[listening]\ncompetitors = [\"Orange\"]\n");
+    assert_eq!(run(&["import", "messages", s(&f), "--db", db, "--config", s(&cfg)]).status.code(), Some(0));
+    let metrics = |config: &std::path::Path| {
+        let r = json(&run(&[
+            "report",
+            "--db",
+            db,
+            "--config",
+            s(config),
+            "--format",
+            "json",
+            "--metrics",
+            "competitor_mentions,sentiment_balance",
+        ]));
+        r["total"]["metrics"].clone()
+    };
+    let m = metrics(&cfg);
+    // s2 (« free ») and s3 (#SFR) name a competitor; « freedom » does not: 2 of 5.
+    assert_eq!(
+        (m["competitor_mentions"]["numerator"].as_u64(), m["competitor_mentions"]["denominator"].as_u64()),
+        (Some(2), Some(5))
+    );
+    // +100 (s1), −100 (s2, a complaint), −100 (s3): (100 − 200) / 3 = −33.3; s4, s5 give no opinion.
+    assert_eq!(m["sentiment_balance"]["count"], 3);
+    assert!((m["sentiment_balance"]["value"].as_f64().unwrap() - (-100.0 / 3.0)).abs() < 1e-9);
+    assert_eq!(m["sentiment_balance"]["scale_min"], -100.0);
+    // Another list reads the texts again: none names Orange.
+    assert_eq!(metrics(&other)["competitor_mentions"]["numerator"], 0);
+    // The drill-down lists what the balance adds up.
+    let e = json(&run(&["explain", "sentiment_balance", "--format", "json", "--db", db, "--config", s(&cfg)]));
+    let values: Vec<(String, f64)> = e["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["message_id"].as_str().unwrap().to_string(), r["value"].as_f64().unwrap()))
+        .collect();
+    assert_eq!(values, [("s1".to_string(), 100.0), ("s2".to_string(), -100.0), ("s3".to_string(), -100.0)]);
+}

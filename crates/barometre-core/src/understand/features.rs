@@ -20,6 +20,15 @@ fn fnv(kind: u8, parts: &[&str]) -> u32 {
     ((h ^ (h >> 29)) & MASK) as u32
 }
 
+/// A text folded the way customers type it: lower case, without accents.
+pub fn folded(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        fold(c, &mut out);
+    }
+    out
+}
+
 /// A character folded the way customers type it: lower case, without accents.
 fn fold(c: char, out: &mut String) {
     match c {
