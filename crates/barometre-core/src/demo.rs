@@ -197,6 +197,26 @@ pub struct DemoData {
     pub probes: Vec<Probe>,
 }
 
+/// Customers' own words for a third of the requests: the French messages of the labelled set
+/// without a mention of another brand (complaints, praise, suggestions, off-topic chatter,
+/// competitors named), chosen by the request's customer and instant so that the generator's
+/// random sequence, and so every other figure of the demo, stays as it was.
+fn customers_words(customer: &str, at: Millis) -> Option<String> {
+    static POOL: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let pool = POOL.get_or_init(|| {
+        crate::understand::labelled_set()
+            .into_iter()
+            .filter(|l| l.lang == "fr" && !l.text.contains('@') && l.label != "spam")
+            .map(|l| l.text)
+            .collect()
+    });
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in customer.bytes().chain(at.to_le_bytes()) {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    (h.is_multiple_of(3) && !pool.is_empty()).then(|| pool[(h / 3) as usize % pool.len()].clone())
+}
+
 fn text(rng: &mut Rng, pool: &[&str]) -> String {
     rng.pick(pool).replace("{n}", &format!("{}", 100_000 + rng.below(900_000)))
 }
@@ -434,13 +454,15 @@ fn conversation(rng: &mut Rng, out: &mut DemoData, account: &str, ch: &Channel, 
         } else if r > 0 && rng.chance(0.3) {
             text(rng, THANKS)
         } else {
-            text(rng, QUESTIONS)
+            let q = text(rng, QUESTIONS);
+            customers_words(&customer, t).unwrap_or(q)
         };
         let thanks = THANKS.iter().any(|x| body == *x);
         let extra = if spam {
             Extra { kind: Some("spam"), in_scope: Some(false), effort: 0.0 }
         } else {
-            Extra { kind: None, in_scope: Some(true), effort: 0.0 }
+            // Whether it is within the service's purpose is read from the text.
+            Extra { kind: None, in_scope: None, effort: 0.0 }
         };
         push(out, t, Direction::In, &customer, body, false, None, extra);
         let mut last_in = t;
