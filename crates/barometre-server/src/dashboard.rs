@@ -491,6 +491,7 @@ fn render_overview(
         rate(now, "private_response_rate"),
     );
     // Response-time distribution and volume by hour of week.
+    b.push_str(&listening(now, lang, &|id: &str| link(id, p, lang, None)));
     b.push_str(&distribution(table, p, lang));
     b.push_str(&heatmap(table, p, lang));
     // Per channel and per agent.
@@ -580,6 +581,76 @@ fn distribution(table: &barometre_core::table::FactTable, p: &Params, lang: Lang
     format!(
         "<section><h2>{}</h2>{svg}</section>",
         t(lang, "Répartition des délais de réponse", "Response time distribution")
+    )
+}
+
+/// What customers write about (message understanding): each label's share of the messages
+/// received as a bar, linked to the messages behind it; the sentiment balance and competitors.
+fn listening(now: &Report, lang: Lang, link: &dyn Fn(&str) -> String) -> String {
+    use barometre_core::understand::Label;
+    let bars = [
+        ("complaint_messages", Label::Complaint),
+        ("question_messages", Label::Question),
+        ("technical_question_messages", Label::TechnicalQuestion),
+        ("suggestion_messages", Label::Suggestion),
+        ("negative_feedback_messages", Label::FeedbackNegative),
+        ("positive_feedback_messages", Label::FeedbackPositive),
+        ("thanks_only_messages", Label::ThanksOnly),
+        ("off_topic_messages", Label::OffTopic),
+        ("spam_messages", Label::Spam),
+    ];
+    let share = |id: &str| match now.total.metrics.get(id) {
+        Some(Value::Ratio(r)) => Some((r.numerator, r.value.unwrap_or(0.0))),
+        _ => None,
+    };
+    let rows: Vec<(&str, Label, u64, f64)> =
+        bars.iter().filter_map(|&(id, l)| share(id).map(|(n, v)| (id, l, n, v))).collect();
+    if rows.iter().all(|r| r.2 == 0) {
+        return String::new();
+    }
+    let mut svg = format!(r#"<svg width="100%" viewBox="0 0 600 {}" role="img">"#, rows.len() * 24 + 4);
+    for (i, (id, l, n, v)) in rows.iter().enumerate() {
+        let y = 4 + i * 24;
+        let w = v / 100.0 * 380.0;
+        let name =
+            if *id == "question_messages" { t(lang, "questions (toutes)", "questions (all)") } else { l.name(lang) };
+        let _ = write!(
+            svg,
+            r##"<a href="{href}"><text x="0" y="{ty}" font-size="12">{name}</text><rect x="170" y="{y}" width="{w:.1}" height="16" fill="#3b6fd8"><title>{n}</title></rect><text x="{tx:.1}" y="{ty}" font-size="11">{pct} ({n})</text></a>"##,
+            href = link(id),
+            ty = y + 12,
+            name = esc(name),
+            tx = 176.0 + w,
+            pct = barometre_core::fmt::percent(*v, lang),
+        );
+    }
+    svg.push_str("</svg>");
+    let mut extra = String::new();
+    if let Some(Value::Mean(m)) = now.total.metrics.get("sentiment_balance") {
+        if let Some(v) = m.value {
+            let _ = write!(
+                extra,
+                r#"<a href="{}">{} : {} ({} {})</a>"#,
+                link("sentiment_balance"),
+                t(lang, "Solde d'opinion", "Sentiment balance"),
+                barometre_core::fmt::number(v, 1, lang),
+                m.count,
+                t(lang, "avis", "opinions"),
+            );
+        }
+    }
+    if let Some((n, v)) = share("competitor_mentions").filter(|(n, _)| *n > 0) {
+        let _ = write!(
+            extra,
+            r#" · <a href="{}">{} : {n} ({})</a>"#,
+            link("competitor_mentions"),
+            t(lang, "Mentions de concurrents", "Competitor mentions"),
+            barometre_core::fmt::percent(v, lang),
+        );
+    }
+    format!(
+        r#"<section data-section="listening"><h2>{}</h2>{svg}<p>{extra}</p></section>"#,
+        t(lang, "Écoute : de quoi parlent les clients", "Listening: what customers write about")
     )
 }
 

@@ -331,6 +331,30 @@ mod dashboard_pages {
     }
 
     #[tokio::test]
+    async fn the_overview_shows_what_customers_write_about_with_french_numbers() {
+        let w = world();
+        with_user(&w);
+        // x1 a complaint, x3 a question, whatever the model read: 1 of 2 messages each.
+        let mut store = SqliteStore::open(&w.state.db).unwrap();
+        let cfg = Config::default();
+        use barometre_core::understand::Label;
+        assert!(store.correct_label("brand-a", &cfg, "x1", Some(Label::Complaint), None).unwrap());
+        assert!(store.correct_label("brand-a", &cfg, "x3", Some(Label::Question), None).unwrap());
+        let cookie = login(&w).await;
+        let (_, fr, _) = get_page(&w, "/?lang=fr&from=2026-04-01&to=2026-04-10", Some(&cookie)).await;
+        let at = fr.find("data-section=\"listening\"").expect("a listening section");
+        let section = &fr[at..at + fr[at..].find("</section>").unwrap()];
+        assert!(section.contains("Écoute : de quoi parlent les clients"), "{section}");
+        let half_fr = format!("{} (1)", barometre_core::fmt::percent(50.0, barometre_core::vocab::Lang::Fr));
+        assert!(half_fr.starts_with("50,0"), "{half_fr}");
+        assert!(section.contains(">réclamation</text>") && section.contains(&half_fr), "{section}");
+        assert!(section.contains("metric=complaint_messages"), "{section}");
+        let (_, en, _) = get_page(&w, "/?lang=en&from=2026-04-01&to=2026-04-10", Some(&cookie)).await;
+        let half_en = format!("{} (1)", barometre_core::fmt::percent(50.0, barometre_core::vocab::Lang::En));
+        assert!(en.contains(">complaint</text>") && en.contains(&half_en));
+    }
+
+    #[tokio::test]
     async fn an_unknown_name_costs_the_same_hash_as_a_wrong_password() {
         use std::sync::atomic::Ordering::Relaxed;
         let w = world();
