@@ -192,6 +192,85 @@ fn session(store: &crate::Pooled, headers: &HeaderMap) -> Result<Option<Session>
     }
 }
 
+/// A message's label on the conversation page: its name, ✎ when an analyst set it, and for an
+/// analyst a form to relabel it (or give it back to the model).
+fn label_cell(
+    m: &barometre_core::clock::MessageFact,
+    conversation: &str,
+    csrf: &str,
+    analyst: bool,
+    lang: Lang,
+) -> String {
+    use barometre_core::understand::{Label, LabelSource};
+    if m.role != barometre_core::clock::Role::Customer {
+        return String::new();
+    }
+    let corrected = m.label_source == Some(LabelSource::Correction);
+    let mut c = format!(
+        r#"<span data-label="{}">{}{}</span>"#,
+        m.label.map_or("", Label::as_str),
+        m.label.map_or("—", |l| l.name(lang)),
+        if corrected { t(lang, " ✎ (corrigée)", " ✎ (corrected)") } else { "" }
+    );
+    if analyst {
+        let _ = write!(
+            c,
+            r#" <form class="inline" method="post" action="/conversations/{}/label"><input type="hidden" name="csrf" value="{}"><input type="hidden" name="message_id" value="{}"><input type="hidden" name="lang" value="{}"><select name="label" aria-label="{}"><option value="">{}</option>"#,
+            urlenc(conversation),
+            esc(csrf),
+            esc(&m.message_id),
+            if lang == Lang::Fr { "fr" } else { "en" },
+            t(lang, "Étiquette", "Label"),
+            t(lang, "selon le modèle", "by the model"),
+        );
+        for l in Label::ALL {
+            let sel = if corrected && m.label == Some(l) { " selected" } else { "" };
+            let _ = write!(c, r#"<option value="{}"{sel}>{}</option>"#, l.as_str(), l.name(lang));
+        }
+        let _ = write!(c, "</select><button>{}</button></form>", t(lang, "Corriger", "Relabel"));
+    }
+    c
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RelabelForm {
+    csrf: String,
+    message_id: String,
+    label: String,
+    lang: Option<String>,
+}
+
+/// An analyst's correction from the conversation page (the form's origin is checked by
+/// `guard::forms_from_this_site`); an empty label gives the message back to the model.
+pub async fn relabel(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    UrlPath(id): UrlPath<String>,
+    Form(f): Form<RelabelForm>,
+) -> Result<Response, Problem> {
+    use barometre_core::understand::Label;
+    blocking(move || {
+        let mut store = open(&st)?;
+        let Some(s) = session(&store, &headers)? else { return Ok(Redirect::to("/login").into_response()) };
+        if s.csrf != f.csrf {
+            return Err(Problem::new(StatusCode::FORBIDDEN, "the form's CSRF token does not match the session"));
+        }
+        if s.role < barometre_store::auth::Role::Analyst {
+            return Err(Problem::new(StatusCode::FORBIDDEN, "relabelling needs the analyst role"));
+        }
+        let label = match f.label.trim() {
+            "" => None,
+            l => Some(Label::parse(l).ok_or_else(|| Problem::bad_request(format!("unknown label `{l}`")))?),
+        };
+        if !store.correct_label(&s.workspace, &st.cfg, &f.message_id, label, Some(&s.user))? {
+            return Err(Problem::new(StatusCode::NOT_FOUND, "no incoming message of that id"));
+        }
+        let lang = lang_code(f.lang.as_deref());
+        Ok(Redirect::to(&format!("/conversations/{}?lang={lang}", urlenc(&id))).into_response())
+    })
+    .await
+}
+
 // ---------------------------------------------------------------- overview
 
 #[derive(Debug, Default, Deserialize)]
@@ -809,11 +888,13 @@ pub async fn conversation_page(
         let mut msgs: Vec<_> = f.messages.iter().collect();
         msgs.sort_by_key(|m| (m.ms, m.message_id.clone()));
         let l = if lang == Lang::Fr { "fr" } else { "en" };
-        let mut b = format!("<header><a href=\"/?lang={l}\">← Baromètre</a></header><main><h1>{} {}</h1><div class=\"wrap\"><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
-            t(lang, "Conversation", "Conversation"), esc(&id), t(lang, "Quand (UTC)", "When (UTC)"), t(lang, "Qui", "Who"), t(lang, "Rôle", "Role"), t(lang, "Message", "Message"));
+        let mut b = format!("<header><a href=\"/?lang={l}\">← Baromètre</a></header><main><h1>{} {}</h1><div class=\"wrap\"><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+            t(lang, "Conversation", "Conversation"), esc(&id), t(lang, "Quand (UTC)", "When (UTC)"), t(lang, "Qui", "Who"), t(lang, "Rôle", "Role"), t(lang, "Message", "Message"), t(lang, "Étiquette", "Label"));
+        let analyst = s.role >= barometre_store::auth::Role::Analyst;
         for m in msgs {
             let text = texts.get(&m.message_id).cloned().flatten().unwrap_or_default();
-            let _ = write!(b, "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rfc3339_utc(m.ms), esc(&m.author_id), m.role.as_str(), esc(&text));
+            let _ = write!(b, "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", rfc3339_utc(m.ms), esc(&m.author_id), m.role.as_str(), esc(&text),
+                label_cell(m, &id, &s.csrf, analyst, lang));
         }
         b.push_str("</table></div>");
         let _ = write!(b, "<h2>{}</h2><div class=\"wrap\"><table><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",

@@ -639,6 +639,7 @@ pub fn router(state: AppState) -> Router {
         .route("/logout", post(dashboard::logout))
         .route("/explain", get(dashboard::explain_page))
         .route("/conversations/{id}", get(dashboard::conversation_page))
+        .route("/conversations/{id}/label", post(dashboard::relabel))
         .route("/api/v1/report", get(report_handler))
         .route("/api/v1/explain", get(explain_handler))
         .route("/api/v1/conversations/{id}", get(conversation_handler))

@@ -355,6 +355,56 @@ mod dashboard_pages {
     }
 
     #[tokio::test]
+    async fn an_analyst_relabels_from_the_conversation_page_and_a_viewer_cannot() {
+        let w = world();
+        with_user(&w);
+        let mut store = SqliteStore::open(&w.state.db).unwrap();
+        let hash = barometre_store::auth::hash_password("correct horse", 1000).unwrap();
+        store.create_user("marc", "brand-a", Role::Analyst, &hash).unwrap();
+        let resp = post_form(&w, "/login", "user=marc&password=correct+horse&lang=fr", None).await;
+        let analyst =
+            resp.headers().get("set-cookie").unwrap().to_str().unwrap().split(';').next().unwrap().to_string();
+        let (status, page, _) = get_page(&w, "/conversations/k2?lang=fr", Some(&analyst)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page.contains(r#"action="/conversations/k2/label""#), "{page}");
+        let csrf = page.split(r#"name="csrf" value=""#).nth(1).unwrap().split('"').next().unwrap().to_string();
+        // x3 becomes a suggestion: the page says so, and so does the report.
+        let resp = post_form(
+            &w,
+            "/conversations/k2/label",
+            &format!("csrf={csrf}&message_id=x3&label=suggestion&lang=fr"),
+            Some(&analyst),
+        )
+        .await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        let (_, page, _) = get_page(&w, "/conversations/k2?lang=fr", Some(&analyst)).await;
+        assert!(page.contains(r#"<span data-label="suggestion">suggestion ✎ (corrigée)</span>"#), "{page}");
+        let (_, _, r) = call(&w, "GET", "/api/v1/report?metrics=suggestion_messages", Some(&w.viewer_a), "").await;
+        assert_eq!(v(&r)["total"]["metrics"]["suggestion_messages"]["numerator"], 1);
+        let c = SqliteStore::open(&w.state.db).unwrap().corrections("brand-a").unwrap();
+        assert_eq!(c[0].by.as_deref(), Some("marc"));
+        // A wrong CSRF token, or a viewer, changes nothing.
+        let resp =
+            post_form(&w, "/conversations/k2/label", "csrf=forged&message_id=x3&label=spam", Some(&analyst)).await;
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+        let viewer = login(&w).await;
+        let (_, page, _) = get_page(&w, "/conversations/k2?lang=fr", Some(&viewer)).await;
+        assert!(!page.contains(r#"action="/conversations/k2/label""#));
+        let (_, page, _) = get_page(&w, "/?lang=fr", Some(&viewer)).await;
+        let vcsrf = page.split(r#"name="csrf" value=""#).nth(1).unwrap().split('"').next().unwrap().to_string();
+        let resp =
+            post_form(&w, "/conversations/k2/label", &format!("csrf={vcsrf}&message_id=x3&label=spam"), Some(&viewer))
+                .await;
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+        // Given back to the model.
+        let resp =
+            post_form(&w, "/conversations/k2/label", &format!("csrf={csrf}&message_id=x3&label="), Some(&analyst))
+                .await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+        assert!(SqliteStore::open(&w.state.db).unwrap().corrections("brand-a").unwrap().is_empty());
+    }
+
+    #[tokio::test]
     async fn an_unknown_name_costs_the_same_hash_as_a_wrong_password() {
         use std::sync::atomic::Ordering::Relaxed;
         let w = world();
