@@ -304,6 +304,24 @@ pub static METRICS: &[MetricDef] = &[
         },
     },
     MetricDef {
+        id: "unanswered_public_questions",
+        seed: "003, 004 (§8)",
+        label_fr: "Questions publiques sans réponse",
+        label_en: "Unanswered public questions",
+        formula_fr: "messages `in` publics (mur, commentaires, tweets) étiquetés question ou question technique dont la demande n'a reçu aucune réponse humaine : des occasions de répondre devant la communauté",
+        formula_en: "public `in` messages (wall, comments, tweets) labelled question or technical question whose request got no human answer: chances to answer in front of the community",
+        higher_is_better: false,
+        rule: Rule::MsgCount {
+            pred: |m| {
+                m.role == Role::Customer
+                    && m.public
+                    && !m.answered
+                    && (m.labelled(Label::Question) || m.labelled(Label::TechnicalQuestion))
+            },
+            known: None,
+        },
+    },
+    MetricDef {
         id: "sentiment_balance",
         seed: "003, 004 (§8)",
         label_fr: "Solde d'opinion",

@@ -143,7 +143,7 @@ s5,2026-04-06T08:04:00Z,in,acme,twitter,u5,k5,question,C'est quoi freedom mobile
             "--format",
             "json",
             "--metrics",
-            "competitor_mentions,sentiment_balance",
+            "competitor_mentions,sentiment_balance,unanswered_public_questions",
         ]));
         r["total"]["metrics"].clone()
     };
@@ -157,6 +157,8 @@ s5,2026-04-06T08:04:00Z,in,acme,twitter,u5,k5,question,C'est quoi freedom mobile
     assert_eq!(m["sentiment_balance"]["count"], 3);
     assert!((m["sentiment_balance"]["value"].as_f64().unwrap() - (-100.0 / 3.0)).abs() < 1e-9);
     assert_eq!(m["sentiment_balance"]["scale_min"], -100.0);
+    // s4 and s5: questions tweeted in public, never answered (s1, s2 are e-mails; s3 no question).
+    assert_eq!(m["unanswered_public_questions"]["value"], 2);
     // Another list reads the texts again: none names Orange.
     assert_eq!(metrics(&other)["competitor_mentions"]["numerator"], 0);
     // The drill-down lists what the balance adds up.
