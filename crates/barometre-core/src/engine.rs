@@ -21,11 +21,9 @@ const F_SCOPE: u16 = 32;
 const F_SIGNED_KNOWN: u16 = 64;
 const F_SIGNED: u16 = 128;
 const F_FEEDBACK: u16 = 256;
-/// Bits 12–15 of the flags: the label (0 none, else its place in `Label::ALL` + 1); bits 9–10
-/// where it comes from ([`LabelSource::code`]).
-const LABEL_SHIFT: u16 = 12;
-const SOURCE_SHIFT: u16 = 9;
-const F_COMPETITOR: u16 = 2048;
+/// Bits 9–15 of the flags: what the text says, packed as message rows keep it
+/// ([`crate::table::pack_label`]).
+const LABEL_SHIFT: u16 = 9;
 
 /// One message as the clock needs it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -167,11 +165,7 @@ fn pre_row_with(dims: &mut Dict, recent: &mut Recent, r: &RawRow) -> ClockRow {
     set(F_SIGNED, r.signed == Some(true));
     set(F_FEEDBACK, r.inbound && r.feedback);
     if r.inbound {
-        flags |= u16::from(Label::code(r.label)) << LABEL_SHIFT;
-        flags |= u16::from(LabelSource::code(r.label_source)) << SOURCE_SHIFT;
-        if r.competitor {
-            flags |= F_COMPETITOR;
-        }
+        flags |= u16::from(crate::table::pack_label(r.label, r.label_source, r.competitor)) << LABEL_SHIFT;
     }
     let human_out = !r.inbound && !r.bot;
     ClockRow {
@@ -585,9 +579,9 @@ impl ClockOut {
                 handle_seconds: m.row.handle().map(|h| h as f64 / 1000.0),
                 request_id: ident(m.request),
                 feedback: m.row.feedback,
-                label: Label::of_code(m.row.label & 0x0f),
-                label_source: LabelSource::of_code((m.row.label >> 4) & 3, m.row.label & 0x0f != 0),
-                competitor: m.row.label & crate::table::COMPETITOR != 0,
+                label: m.row.label(),
+                label_source: m.row.label_source(),
+                competitor: m.row.names_competitor(),
                 answered: m.row.answered,
                 unattached: m.row.unattached,
             })
@@ -1019,9 +1013,7 @@ fn clock(inp: &ClockInput, cfg: &Config, out: &mut impl Sink) {
                     actionable: false,
                     signed: None,
                     feedback: r.has(F_FEEDBACK),
-                    label: ((r.flags >> LABEL_SHIFT) as u8)
-                        | (((r.flags >> SOURCE_SHIFT) & 3) as u8) << 4
-                        | if r.has(F_COMPETITOR) { crate::table::COMPETITOR } else { 0 },
+                    label: (r.flags >> LABEL_SHIFT) as u8,
                     answered: false,
                     unattached: !r.has(F_IN)
                         && r.conv == NONE

@@ -300,7 +300,7 @@ pub static METRICS: &[MetricDef] = &[
         higher_is_better: false,
         rule: Rule::MsgRatio {
             den: |m| m.role == Role::Customer,
-            num: |m| m.role == Role::Customer && m.label & crate::table::COMPETITOR != 0,
+            num: |m| m.role == Role::Customer && m.names_competitor(),
         },
     },
     MetricDef {

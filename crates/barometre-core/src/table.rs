@@ -163,12 +163,34 @@ pub struct MsgRow {
 }
 
 /// The bit of [`MsgRow::label`] that says a message names a competitor.
-pub const COMPETITOR: u8 = 64;
+const COMPETITOR: u8 = 64;
+
+/// What a message's text says, as [`MsgRow::label`] keeps it in one byte (7 bits: the clock
+/// carries it in its flags as it is).
+pub fn pack_label(
+    label: Option<crate::understand::Label>,
+    source: Option<crate::understand::LabelSource>,
+    competitor: bool,
+) -> u8 {
+    crate::understand::Label::code(label)
+        | crate::understand::LabelSource::code(source) << 4
+        | if competitor { COMPETITOR } else { 0 }
+}
 
 impl MsgRow {
+    pub fn label(&self) -> Option<crate::understand::Label> {
+        crate::understand::Label::of_code(self.label & 0x0f)
+    }
+    pub fn label_source(&self) -> Option<crate::understand::LabelSource> {
+        crate::understand::LabelSource::of_code((self.label >> 4) & 3, self.label & 0x0f != 0)
+    }
+    /// Whether its text names a configured competitor.
+    pub fn names_competitor(&self) -> bool {
+        self.label & COMPETITOR != 0
+    }
     /// Whether the message's label is `l`.
     pub fn labelled(&self, l: crate::understand::Label) -> bool {
-        self.label & 0x0f == crate::understand::Label::code(Some(l))
+        self.label() == Some(l)
     }
     pub fn handle(&self) -> Option<Millis> {
         (self.handle_ms != i64::MIN).then_some(self.handle_ms)
@@ -336,9 +358,7 @@ impl FactTable {
             actionable: m.actionable,
             signed: m.signed,
             feedback: m.feedback,
-            label: crate::understand::Label::code(m.label)
-                | crate::understand::LabelSource::code(m.label_source) << 4
-                | if m.competitor { COMPETITOR } else { 0 },
+            label: pack_label(m.label, m.label_source, m.competitor),
             unattached: m.unattached,
             answered: m.answered,
         }

@@ -290,9 +290,9 @@ pub fn decode_msg_facts(d: &Dict, rows: &[MsgRow], ids: &[u8], out: &mut Vec<Mes
             signed: x.signed,
             handle_seconds: x.handle().map(|h| h as f64 / 1000.0),
             feedback: x.feedback,
-            label: barometre_core::understand::Label::of_code(x.label & 0x0f),
-            label_source: barometre_core::understand::LabelSource::of_code((x.label >> 4) & 3, x.label & 0x0f != 0),
-            competitor: x.label & barometre_core::table::COMPETITOR != 0,
+            label: x.label(),
+            label_source: x.label_source(),
+            competitor: x.names_competitor(),
             answered: x.answered,
             unattached: x.unattached,
         });

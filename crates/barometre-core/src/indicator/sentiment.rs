@@ -5,7 +5,6 @@
 use super::{slot, Drill, Indicator, Pass, Shape, Source};
 use crate::drill::{group_matches, message_key, message_row, with, Row};
 use crate::facts::Role;
-use crate::table::MsgRow;
 use crate::understand::Label;
 use crate::value::{Mean, Value};
 use serde_json::json;
@@ -25,10 +24,6 @@ fn score(role: Role, label: Option<Label>) -> Option<f64> {
     }
 }
 
-fn row_label(m: &MsgRow) -> Option<Label> {
-    Label::of_code(m.label & 0x0f)
-}
-
 impl Indicator for SentimentBalance {
     /// Positive, negative.
     type Part = [u64; 2];
@@ -41,7 +36,7 @@ impl Indicator for SentimentBalance {
     fn accumulate(&self, q: &Pass<'_>) -> Vec<[u64; 2]> {
         let mut v = vec![[0u64; 2]; q.n];
         for (i, m) in q.rows.msgs.iter().enumerate() {
-            match score(m.role, row_label(m)) {
+            match score(m.role, m.label()) {
                 Some(s) if s > 0.0 => v[slot(q.slots.msgs, i)][0] += 1,
                 Some(_) => v[slot(q.slots.msgs, i)][1] += 1,
                 None => {}
