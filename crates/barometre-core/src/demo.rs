@@ -210,10 +210,7 @@ fn customers_words(customer: &str, at: Millis) -> Option<String> {
             .map(|l| l.text)
             .collect()
     });
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in customer.bytes().chain(at.to_le_bytes()) {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
+    let h = crate::words::Fnv::default().write(customer.as_bytes()).write(&at.to_le_bytes()).finish();
     (h.is_multiple_of(3) && !pool.is_empty()).then(|| pool[(h / 3) as usize % pool.len()].clone())
 }
 

@@ -200,11 +200,7 @@ impl Split {
 }
 
 fn fnv(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
-    h
+    crate::words::Fnv::default().write(bytes).finish()
 }
 
 /// Reads JSON Lines of labelled messages; a bad line is said with its number.
@@ -295,24 +291,19 @@ const _: () = assert!(Label::ALL.len() < 16);
 pub fn version() -> u64 {
     static V: OnceLock<u64> = OnceLock::new();
     *V.get_or_init(|| {
-        let mut bytes: Vec<u8> = Vec::new();
-        // Raise with any change to how `features` reads a text or `model` trains: the stored
-        // labels were read by the code as much as by the data.
-        bytes.extend_from_slice(ALGORITHM.as_bytes());
-        bytes.extend_from_slice(FR.as_bytes());
-        bytes.extend_from_slice(EN.as_bytes());
+        // Raise ALGORITHM with any change to how `features` reads a text or `model` trains: the
+        // stored labels were read by the code as much as by the data.
+        let mut h = crate::words::Fnv::default().write(ALGORITHM.as_bytes()).write(FR.as_bytes()).write(EN.as_bytes());
         for (c, ws) in lexicon::LISTS {
-            bytes.extend_from_slice(c.name().as_bytes());
+            h = h.write(c.name().as_bytes());
             for w in ws.iter() {
-                bytes.extend_from_slice(w.as_bytes());
-                bytes.push(0x1f);
+                h = h.write(w.as_bytes()).write(&[0x1f]);
             }
         }
         for w in lexicon::NEGATIONS {
-            bytes.extend_from_slice(w.as_bytes());
+            h = h.write(w.as_bytes());
         }
-        bytes.extend_from_slice(format!("{:?}{}", model::TRAINING, features::BITS).as_bytes());
-        fnv(&bytes)
+        h.write(format!("{:?}{}", model::TRAINING, features::BITS).as_bytes()).finish()
     })
 }
 

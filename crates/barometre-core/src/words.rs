@@ -28,17 +28,38 @@ pub fn rules_version() -> u64 {
 }
 
 fn version_of(lists: &[&[&str]]) -> u64 {
-    // FNV-1a: the same value on every build and machine.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut h = Fnv::default();
     for list in lists {
         for w in list.iter() {
-            for b in w.bytes().chain([0x1f]) {
-                h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-            }
+            h = h.write(w.as_bytes()).write(&[0x1f]);
         }
-        h = (h ^ 0x1e).wrapping_mul(0x0100_0000_01b3);
+        h = h.write(&[0x1e]);
     }
-    h
+    h.finish()
+}
+
+/// FNV-1a over 64 bits: the same value on every build and machine, which the facts'
+/// fingerprints, the text model's hashed features and the demo's choices rest on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv {
+    #[inline]
+    pub fn write(mut self, bytes: &[u8]) -> Fnv {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self
+    }
+    pub fn finish(self) -> u64 {
+        self.0
+    }
 }
 
 #[cfg(test)]

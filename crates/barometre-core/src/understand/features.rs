@@ -6,16 +6,18 @@
 //! macro-F1 at this data size (README, "Message understanding").
 
 use super::lexicon::{self, Class};
+use crate::words::Fnv;
 
 /// Hashed feature space: 2^17 buckets.
 pub const BITS: u32 = 17;
 const MASK: u64 = (1 << BITS) - 1;
 
 fn fnv(kind: u8, parts: &[&str]) -> u32 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in std::iter::once(kind).chain(parts.iter().flat_map(|p| p.bytes().chain([0x1f]))) {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    let mut h = Fnv::default().write(&[kind]);
+    for p in parts {
+        h = h.write(p.as_bytes()).write(&[0x1f]);
     }
+    let h = h.finish();
     // Fold the high bits in: FNV's low bits alone mix poorly.
     ((h ^ (h >> 29)) & MASK) as u32
 }
