@@ -212,6 +212,11 @@ fn load_rows(conn: &Connection, ws: &str, text: bool) -> Result<(Vec<Message>, V
     Ok((msgs, load_events(conn, ws)?))
 }
 
+/// A stored correction's label: the store wrote it from a `Label`, so another word is corruption.
+fn corrected_label(l: &str) -> Result<Label, StoreError> {
+    Label::parse(l).ok_or_else(|| StoreError::Corrupt(format!("unknown corrected label `{l}`")))
+}
+
 /// An analyst's labels, by message id.
 fn corrections_of(conn: &Connection, ws: &str) -> Result<HashMap<String, Label>, StoreError> {
     let mut st = conn.prepare_cached("SELECT message_id, label FROM label_corrections WHERE workspace = ?")?;
@@ -219,7 +224,7 @@ fn corrections_of(conn: &Connection, ws: &str) -> Result<HashMap<String, Label>,
     let mut rows = st.query([ws])?;
     while let Some(r) = rows.next()? {
         let (id, l): (String, String) = (r.get(0)?, r.get(1)?);
-        let l = Label::parse(&l).ok_or_else(|| StoreError::Corrupt(format!("unknown corrected label `{l}`")))?;
+        let l = corrected_label(&l)?;
         out.insert(id, l);
     }
     Ok(out)
@@ -894,7 +899,7 @@ impl DataStore for SqliteStore {
         for id in ids {
             if let Some(mut m) = st.query_row(params![ws, id], message_from_row).optional()? {
                 let l: Option<String> = corrected.query_row(params![ws, id], |r| r.get(0)).optional()?;
-                m.corrected = l.as_deref().and_then(Label::parse);
+                m.corrected = l.as_deref().map(corrected_label).transpose()?;
                 out.push(m);
             }
         }
@@ -956,8 +961,7 @@ impl DataStore for SqliteStore {
         )?
         .into_iter()
         .map(|(message_id, l, by, at_ms)| {
-            let label =
-                Label::parse(&l).ok_or_else(|| StoreError::Corrupt(format!("unknown corrected label `{l}`")))?;
+            let label = corrected_label(&l)?;
             Ok(Correction { message_id, label, by, at_ms })
         })
         .collect()
