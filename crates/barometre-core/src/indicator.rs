@@ -393,6 +393,37 @@ pub fn per_survey<P: Clone>(q: &Pass<'_>, empty: P, mut add: impl FnMut(&mut P, 
     v
 }
 
+/// The messages of a drill-down's period and group, each with its compact row.
+pub fn messages_of<'a>(
+    d: &Drill<'a>,
+) -> impl Iterator<Item = (&'a crate::clock::MessageFact, &'a MsgRow)> + Clone + 'a {
+    let (s, group) = (d.scope, d.group);
+    d.facts.messages.iter().zip(&d.table.msgs).filter(move |(f, m)| {
+        s.contains(m.ms) && s.by.is_none_or(|x| group_matches(crate::drill::message_key(f, x, s.zone), group))
+    })
+}
+
+/// The requests of a drill-down's period and group, each with its compact row.
+pub fn requests_of<'a>(
+    d: &Drill<'a>,
+) -> impl Iterator<Item = (&'a crate::clock::RequestFact, &'a ReqRow)> + Clone + 'a {
+    let (s, group) = (d.scope, d.group);
+    d.facts.requests.iter().zip(&d.table.reqs).filter(move |(f, r)| {
+        s.contains(r.start_ms) && s.by.is_none_or(|x| group_matches(crate::drill::request_key(f, x, s.zone), group))
+    })
+}
+
+/// The conversations of a drill-down's period and group, each with its compact row.
+pub fn conversations_of<'a>(
+    d: &Drill<'a>,
+) -> impl Iterator<Item = (&'a crate::clock::ConversationFact, &'a ConvRow)> + Clone + 'a {
+    let (s, group) = (d.scope, d.group);
+    d.facts.conversations.iter().zip(&d.table.convs).filter(move |(f, c)| {
+        s.contains(c.start_ms)
+            && s.by.is_none_or(|x| group_matches(crate::drill::conversation_key(f, x, s.zone), group))
+    })
+}
+
 /// The publications of a drill-down's group, as the report groups them.
 pub fn posts_of<'a>(d: &Drill<'a>) -> impl Iterator<Item = &'a crate::model::Post> + 'a {
     let s = d.scope;

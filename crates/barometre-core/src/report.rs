@@ -1,11 +1,12 @@
 //! Aggregation: facts → the report of DATA.md (`period`, `timezone`, `group_by`, `total`,
 //! `groups`), and the drill-down rows behind any figure.
 
-use crate::clock::{ConversationFact, Facts, MessageFact, RequestFact};
+use crate::clock::Facts;
 use crate::config::Config;
 pub use crate::drill::*;
 use crate::indicator::{
-    buckets, posts_of, slot, surveys_of, Drill, Figure, Grouping, Part, Pass, Rows, Slots, UNGROUPED,
+    buckets, conversations_of, messages_of, posts_of, requests_of, slot, surveys_of, Drill, Figure, Grouping, Part,
+    Pass, Rows, Slots, UNGROUPED,
 };
 use crate::metrics::{Ctx, MetricDef, Rule, METRICS};
 use crate::stats::{Count, Durations, Ratio};
@@ -966,12 +967,9 @@ pub fn explain(
     if def.on_records() {
         return Explain { metric: def.id, rows: explain_records(def, &d) };
     }
-    let rk = |r: &RequestFact| p.by.is_none_or(|d| group_matches(request_key(r, d, p.zone), group));
-    let mk = |m: &MessageFact| p.by.is_none_or(|d| group_matches(message_key(m, d, p.zone), group));
-    let reqs = || facts.requests.iter().zip(&t.reqs).filter(|(f, r)| p.contains(r.start_ms) && rk(f));
-    let msgs = || facts.messages.iter().zip(&t.msgs).filter(|(f, m)| p.contains(m.ms) && mk(f));
-    let ck = |c: &ConversationFact| p.by.is_none_or(|d| group_matches(conversation_key(c, d, p.zone), group));
-    let convs = || facts.conversations.iter().zip(&t.convs).filter(|(f, c)| p.contains(c.start_ms) && ck(f));
+    let reqs = || requests_of(&d);
+    let msgs = || messages_of(&d);
+    let convs = || conversations_of(&d);
     let rows = match &def.rule {
         Rule::MsgCount { pred, .. } => msgs().filter(|(_, m)| pred(m)).map(|(f, _)| message_row(f)).collect(),
         Rule::ReqCount(pr) => reqs().filter(|(_, r)| pr(r, &ctx)).map(|(f, _)| request_row(f, cfg)).collect(),

@@ -2,8 +2,8 @@
 //! contacts), of customers (by the channel each uses most, ties to the first name) and of
 //! declared preferences (the `preferred_channel` survey).
 
-use super::{slot, Drill, Indicator, Pass, Shape, Source};
-use crate::drill::{contact_json, conversation_key, conversation_row, group_matches, record_in_group, with, Row};
+use super::{conversations_of, slot, Drill, Indicator, Pass, Shape, Source};
+use crate::drill::{contact_json, conversation_row, record_in_group, with, Row};
 use crate::table::NONE;
 use crate::value::{ChannelPreferences as Shares, ChannelShare, Value};
 use serde_json::json;
@@ -120,14 +120,7 @@ impl Indicator for ChannelPreferences {
     /// chats in a queue), each saying which it is.
     fn explain(&self, d: &Drill<'_>) -> Vec<Row> {
         let s = d.scope;
-        let ck = |c: &crate::clock::ConversationFact| {
-            s.by.is_none_or(|x| group_matches(conversation_key(c, x, s.zone), d.group))
-        };
-        d.facts
-            .conversations
-            .iter()
-            .zip(&d.table.convs)
-            .filter(|(f, c)| s.contains(c.start_ms) && ck(f))
+        conversations_of(d)
             .map(|(f, _)| with(conversation_row(f), "contact", json!("conversation")))
             .chain(
                 d.records

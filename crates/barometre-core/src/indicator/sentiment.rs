@@ -2,8 +2,8 @@
 //! feedback counts +100, negative feedback and complaints −100; the balance is their mean, from
 //! −100 (all negative) to +100 (all positive). Shown as a mean on that scale.
 
-use super::{slot, Drill, Indicator, Pass, Shape, Source};
-use crate::drill::{group_matches, message_key, message_row, with, Row};
+use super::{messages_of, slot, Drill, Indicator, Pass, Shape, Source};
+use crate::drill::{message_row, with, Row};
 use crate::facts::Role;
 use crate::understand::Label;
 use crate::value::{Mean, Value};
@@ -60,12 +60,8 @@ impl Indicator for SentimentBalance {
     }
     /// The messages that give an opinion, each with what it adds.
     fn explain(&self, d: &Drill<'_>) -> Vec<Row> {
-        let s = d.scope;
-        d.facts
-            .messages
-            .iter()
-            .filter(|m| s.contains(m.ms) && s.by.is_none_or(|x| group_matches(message_key(m, x, s.zone), d.group)))
-            .filter_map(|m| score(m.role, m.label).map(|v| with(message_row(m), "value", json!(v))))
+        messages_of(d)
+            .filter_map(|(m, _)| score(m.role, m.label).map(|v| with(message_row(m), "value", json!(v))))
             .collect()
     }
 }
