@@ -40,10 +40,13 @@ impl Ctx {
 
 #[derive(clap::Args)]
 pub struct ImportArgs {
-    /// What the files hold (API dumps also bring the events and survey answers they hold).
+    /// What the files hold (API dumps also bring the events and survey answers they hold);
+    /// `faq`: the knowledge base incoming questions are matched against (CSV with `question`
+    /// and `answer` columns, optionally `id`; JSON or JSON Lines of the same fields), which
+    /// replaces the workspace's.
     #[arg(value_parser = [
         "messages", "conversation-events", "surveys", "survey-invitations", "contacts", "posts", "customers", "orders",
-        "qa-reviews", "probes",
+        "qa-reviews", "probes", "faq",
     ])]
     kind: String,
     /// The files of one source: CSV, JSON, spreadsheets, or API responses (one per file or line).
@@ -341,8 +344,117 @@ fn preview(l: &Located) -> String {
     }
 }
 
+/// `barometre import faq FILES`: the workspace's knowledge base, replaced by the entries of
+/// the files; every incoming message is matched against it again. Exit 0, 2 when rows were
+/// refused (the others are taken, unless `--strict`), 1 when no entry could be read.
+fn import_faq(ctx: &Ctx, a: &ImportArgs, lang: Lang) -> Result<ExitCode> {
+    let cfg = ctx.config()?;
+    let mut entries: Vec<barometre_core::understand::faq::Entry> = Vec::new();
+    let mut errors = Vec::new();
+    for f in &a.files {
+        let name = f.display().to_string();
+        match std::fs::read(f) {
+            Ok(bytes) => {
+                let (e, bad) = barometre_core::understand::faq::read_faq(&name, &bytes);
+                for x in e {
+                    // Ids are the knowledge base's: one id twice, across files too, is refused.
+                    if entries.iter().any(|y| y.id == x.id) {
+                        errors.push(barometre_core::understand::faq::RowError {
+                            file: name.clone(),
+                            line: 1,
+                            column: 1,
+                            reason: format!("FAQ entry id `{}` given in an earlier file", x.id),
+                        });
+                    } else {
+                        entries.push(x);
+                    }
+                }
+                errors.extend(bad);
+            }
+            Err(e) => errors.push(barometre_core::understand::faq::RowError {
+                file: name,
+                line: 1,
+                column: 1,
+                reason: format!("cannot read: {e}"),
+            }),
+        }
+    }
+    for e in &errors {
+        eprintln!("{e}");
+    }
+    let fr = lang == Lang::Fr;
+    if entries.is_empty() {
+        eprintln!(
+            "{}",
+            if fr {
+                "aucune entrée de FAQ lue : rien n'a été importé"
+            } else {
+                "no FAQ entry read: nothing was imported"
+            }
+        );
+        return Ok(ExitCode::from(1));
+    }
+    if a.check || (a.strict && !errors.is_empty()) {
+        let why = match (a.check, fr) {
+            (true, true) => "vérification seule",
+            (true, false) => "check only",
+            (false, true) => "mode strict",
+            (false, false) => "strict mode",
+        };
+        eprintln!(
+            "{}",
+            if fr {
+                format!(
+                    "FAQ : {} entrées lues, {} rejetées — {why} : rien n'a été importé",
+                    fmt_count(entries.len() as u64, lang),
+                    errors.len()
+                )
+            } else {
+                format!(
+                    "FAQ: {} entries read, {} rejected — {why}: nothing was imported",
+                    fmt_count(entries.len() as u64, lang),
+                    errors.len()
+                )
+            }
+        );
+        return Ok(ExitCode::from(if errors.is_empty() {
+            0
+        } else if a.check {
+            2
+        } else {
+            1
+        }));
+    }
+    let sum = ctx.store()?.import_faq(&ctx.workspace, &cfg, &entries)?;
+    let n = |x: u64| fmt_count(x, lang);
+    let line = if fr {
+        format!(
+            "FAQ : {} entrées{}, {} rejetées ; {} messages reçus y trouvent une réponse, dont {} questions (faq_answerable_questions)",
+            n(sum.entries),
+            if sum.changed { "" } else { " (inchangée)" },
+            errors.len(),
+            n(sum.matched_messages),
+            n(sum.answerable_questions)
+        )
+    } else {
+        format!(
+            "FAQ: {} entries{}, {} rejected; {} messages received find an answer in it, {} of them questions (faq_answerable_questions)",
+            n(sum.entries),
+            if sum.changed { "" } else { " (unchanged)" },
+            errors.len(),
+            n(sum.matched_messages),
+            n(sum.answerable_questions)
+        )
+    };
+    eprintln!("{line}");
+    Ok(if errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) })
+}
+
 pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
     let lang = Lang::parse(&a.lang).unwrap_or(Lang::Fr);
+    if a.kind == "faq" {
+        return import_faq(ctx, &a, lang);
+    }
     let kind = Kind::parse(&a.kind).expect("clap checked the kind");
     let cfg = ctx.config()?;
     let opts = a.options(&cfg, kind)?;
@@ -1132,12 +1244,65 @@ pub struct EvalArgs {
     format: String,
     #[arg(long, env = "BAROMETRE_LANG", default_value = "fr", value_parser = ["fr", "en"])]
     lang: String,
+    /// Measure the FAQ matching instead: on the shipped knowledge bases and questions (`--faq`
+    /// alone, by `--split`), or on a knowledge base of yours (`--faq FAQ.csv`) with questions
+    /// you labelled (`--file`, JSON Lines: `text`, `faq` = the answering entry's id or null).
+    #[arg(long, num_args = 0..=1, default_missing_value = "")]
+    faq: Option<String>,
+}
+
+/// `barometre eval --faq`: how often the FAQ entry found is the one that answers; exit 1 when the
+/// shipped matching misses its floors on the test part.
+fn eval_faq(a: &EvalArgs, faq_file: &str) -> Result<ExitCode> {
+    use barometre_core::understand::faq;
+    let lang = Lang::parse(&a.lang).unwrap_or(Lang::Fr);
+    let e = if faq_file.is_empty() {
+        match a.split.as_str() {
+            "train" => faq::evaluate_part(false, faq::PARAMS),
+            "test" => faq::evaluate_part(true, faq::PARAMS),
+            _ => {
+                let all: Vec<faq::Evaluation> =
+                    faq::evaluation_set().iter().map(|(f, asked)| faq::evaluate(f, asked)).collect();
+                faq::Evaluation::sum(&all)
+            }
+        }
+    } else {
+        let bytes = std::fs::read(faq_file).with_context(|| format!("{faq_file}: cannot read"))?;
+        let (entries, errors) = faq::read_faq(faq_file, &bytes);
+        if let Some(e) = errors.first() {
+            bail!("{e}");
+        }
+        let Some(f) = &a.file else { bail!("--faq FILE needs --file QUESTIONS.jsonl (`text`, `faq` a line)") };
+        let text = std::fs::read_to_string(f).with_context(|| format!("{}: cannot read", f.display()))?;
+        let mut asked = Vec::new();
+        for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            asked.push(
+                serde_json::from_str::<faq::Asked>(line)
+                    .map_err(|e| anyhow::anyhow!("{}:{}:{}: {e}", f.display(), i + 1, e.column()))?,
+            );
+        }
+        faq::evaluate(&faq::Faq::new(entries), &asked)
+    };
+    let text = match a.format.as_str() {
+        "json" => {
+            let mut v = serde_json::to_value(&e)?;
+            v["meets_targets"] = serde_json::Value::Bool(e.meets_targets());
+            serde_json::to_string_pretty(&v)? + "\n"
+        }
+        _ => render::faq_evaluation(&e, lang),
+    };
+    write_out(&None, &text)?;
+    let harness = faq_file.is_empty() && a.split == "test";
+    Ok(if harness && !e.meets_targets() { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 /// `barometre eval`: precision, recall and F1 per label, and the confusion matrix; exit 1 when
 /// the test part misses the targets.
 pub fn eval(a: EvalArgs) -> Result<ExitCode> {
     use barometre_core::understand::{self, Label, Split};
+    if let Some(f) = &a.faq {
+        return eval_faq(&a, f);
+    }
     let lang = Lang::parse(&a.lang).unwrap_or(Lang::Fr);
     let messages = match &a.file {
         Some(f) => {

@@ -942,6 +942,38 @@ pub fn evaluation(e: &barometre_core::understand::Evaluation, lang: Lang) -> Str
     s
 }
 
+/// `barometre eval --faq` as a table: what became of the questions, then precision, recall, F1.
+pub fn faq_evaluation(e: &barometre_core::understand::faq::Evaluation, lang: Lang) -> String {
+    use barometre_core::understand::faq::{TARGET_F1, TARGET_PRECISION};
+    let f = |x: f64| barometre_core::fmt::number(x, 3, lang);
+    let n = |x: u64| barometre_core::fmt::number(x as f64, 0, lang);
+    let ok = |v: f64, t: f64| if v >= t { "✓" } else { "✗" };
+    let lines: [(&str, &str, String); 5] = [
+        ("questions answered by their entry", "questions trouvant leur entrée", n(e.right)),
+        ("questions given another entry", "questions rattachées à une autre entrée", n(e.wrong_entry)),
+        ("answerable questions missed", "questions traitées par la FAQ manquées", n(e.missed)),
+        ("questions no entry answers, matched", "questions hors FAQ rattachées à tort", n(e.false_matches)),
+        ("questions no entry answers, left alone", "questions hors FAQ laissées de côté", n(e.rejected)),
+    ];
+    let mut s = String::new();
+    for (en, fr, v) in lines {
+        s.push_str(&format!("{:<42} {v:>7}\n", if lang == Lang::Fr { fr } else { en }));
+    }
+    let (p, r) = if lang == Lang::Fr { ("précision", "rappel") } else { ("precision", "recall") };
+    s.push_str(&format!(
+        "\n{} questions · {p} {} {} (≥ {}) · {r} {} · F1 {} {} (≥ {})\n",
+        n(e.questions),
+        f(e.precision),
+        ok(e.precision, TARGET_PRECISION),
+        f(TARGET_PRECISION),
+        f(e.recall),
+        f(e.f1),
+        ok(e.f1, TARGET_F1),
+        f(TARGET_F1)
+    ));
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -166,13 +166,18 @@ pub struct Config {
     /// Competitors' names (`[listening] competitors`): `competitor_mentions` counts the incoming
     /// messages naming one (whole words, case and accents ignored).
     pub competitors: Vec<String>,
+    /// The workspace's knowledge base (`barometre import faq`), attached by the store that keeps
+    /// it ([`Config::with_faq`]), never read from a file: incoming questions are matched against
+    /// it when their text is read.
+    pub faq: Option<std::sync::Arc<crate::understand::faq::Faq>>,
 }
 
 /// The layout and meaning of stored facts. Raise it whenever they change: stores then recompute
 /// their facts from the rows. 2: requests keep a customer number, not a hash of the id;
 /// conversations say whether a person handled them; messages say whether they are attached to
-/// nothing. 3: messages carry their label (`crate::understand`).
-pub const FACTS_VERSION: u32 = 3;
+/// nothing. 3: messages carry their label (`crate::understand`). 4: messages carry the FAQ entry
+/// that answers them.
+pub const FACTS_VERSION: u32 = 4;
 
 pub const DEFAULT_SIGNATURES: [&str; 3] = [r"\^[A-Z]{2,3}\b", r"/[A-Z]{2,3}\b", r"(?m)^-- "];
 
@@ -328,6 +333,7 @@ impl Config {
                 .map(|c| c.trim().to_string())
                 .filter(|c| !c.is_empty())
                 .collect(),
+            faq: None,
             iqs: weights("iqs", raw.iqs)?,
             engagement_score: weights("engagement_score", raw.engagement_score)?,
             mappings: raw
@@ -392,27 +398,33 @@ impl Config {
 
     /// The configuration's part of a stored fingerprint, in today's spelling. Before layout 3,
     /// fingerprints read `[facts=N;]gap=…;sig=…[;words=…]`, and no configuration named
-    /// competitors.
+    /// competitors; before layout 4, no workspace had a knowledge base.
     fn settings_of(&self, stored: &str) -> String {
         if let Some((binary, settings)) = stored.split_once('|') {
             if binary.starts_with("facts=") && binary.contains(";model=") {
-                return settings.to_string();
+                return if settings.contains(";faq=") { settings.to_string() } else { format!("{settings};faq=") };
             }
         }
         let s = stored.split_once(';').filter(|(v, _)| v.starts_with("facts=")).map_or(stored, |(_, s)| s);
         let s = s.find(";words=").map_or(s, |i| &s[..i]);
-        format!("{s};competitors=")
+        format!("{s};competitors=;faq=")
     }
 
     /// What shapes the stored facts that a configuration chooses: the session gap, the signature
-    /// patterns, the competitors named.
+    /// patterns, the competitors named, the knowledge base questions are matched against.
     fn clock_settings(&self) -> String {
         format!(
-            "gap={};sig={};competitors={}",
+            "gap={};sig={};competitors={};faq={}",
             self.session_gap_ms,
             self.signature_patterns.join("\u{1f}"),
-            self.competitors.join("\u{1f}")
+            self.competitors.join("\u{1f}"),
+            self.faq.as_ref().filter(|f| !f.is_empty()).map_or(String::new(), |f| format!("{:016x}", f.version()))
         )
+    }
+
+    /// This configuration with a workspace's knowledge base (none when `faq` is empty).
+    pub fn with_faq(&self, faq: Option<std::sync::Arc<crate::understand::faq::Faq>>) -> Config {
+        Config { faq: faq.filter(|f| !f.is_empty()), ..self.clone() }
     }
 
     pub fn is_signed(&self, text: &str) -> bool {

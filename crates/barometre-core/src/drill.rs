@@ -225,6 +225,8 @@ pub struct Records {
     pub surveys: Vec<SurveyAnswer>,
     pub contacts: Vec<Contact>,
     pub invitations: Vec<SurveyInvitation>,
+    /// The workspace's knowledge base: a message's FAQ match names its entry by place.
+    pub faq: Vec<crate::understand::faq::Entry>,
     /// Conversation → the agent who answered its first request ([`Facts::first_agents`]), when
     /// an answer or a review needs it ([`Records::needs_conversation_agents`]).
     pub conversation_agents: std::collections::HashMap<String, String>,

@@ -41,6 +41,8 @@ pub struct ClockRow {
     pub conv: u32,
     pub reply_to: u32,
     pub customer: u32,
+    /// `in`: the FAQ entry that answers it (from 1; 0: none).
+    pub faq: u32,
     flags: u16,
 }
 
@@ -78,6 +80,8 @@ pub struct RawRow<'a> {
     pub label_source: Option<LabelSource>,
     /// `in` message naming a configured competitor.
     pub competitor: bool,
+    /// `in` message: the FAQ entry that answers it (from 1; 0: none).
+    pub faq: u32,
 }
 
 /// Events, compact.
@@ -180,6 +184,7 @@ fn pre_row_with(dims: &mut Dict, recent: &mut Recent, r: &RawRow) -> ClockRow {
         conv: NONE,
         reply_to: NONE,
         customer: NONE,
+        faq: if r.inbound { r.faq } else { 0 },
         flags,
     }
 }
@@ -207,6 +212,7 @@ fn raw_row<'a>(m: &'a Message, tf: &crate::model::TextFacts) -> RawRow<'a> {
         label: tf.label,
         corrected: m.corrected,
         competitor: tf.competitor,
+        faq: tf.faq,
     }
     .raw()
 }
@@ -241,6 +247,8 @@ pub struct Kept<'a> {
     pub corrected: Option<Label>,
     /// The text names a configured competitor.
     pub competitor: bool,
+    /// The FAQ entry that answers the text (from 1; 0: none).
+    pub faq: u32,
 }
 
 impl<'a> Kept<'a> {
@@ -281,6 +289,7 @@ impl<'a> Kept<'a> {
             label,
             label_source: source,
             competitor: self.inbound && self.competitor,
+            faq: if self.inbound { self.faq } else { 0 },
         }
     }
 }
@@ -582,6 +591,7 @@ impl ClockOut {
                 label: m.row.label(),
                 label_source: m.row.label_source(),
                 competitor: m.row.names_competitor(),
+                faq: (m.row.faq != 0).then_some(m.row.faq),
                 answered: m.row.answered,
                 unattached: m.row.unattached,
             })
@@ -1014,6 +1024,7 @@ fn clock(inp: &ClockInput, cfg: &Config, out: &mut impl Sink) {
                     signed: None,
                     feedback: r.has(F_FEEDBACK),
                     label: (r.flags >> LABEL_SHIFT) as u8,
+                    faq: r.faq,
                     answered: false,
                     unattached: !r.has(F_IN)
                         && r.conv == NONE

@@ -85,6 +85,9 @@ pub struct MessageFact {
     pub label_source: Option<crate::understand::LabelSource>,
     /// `in` message naming a configured competitor.
     pub competitor: bool,
+    /// `in` message: the FAQ entry that answers it, by its place in the workspace's knowledge
+    /// base (from 1), [`crate::understand::faq`].
+    pub faq: Option<u32>,
     /// `in` message whose request got a human answer.
     pub answered: bool,
     /// `out` message that joins no conversation (no conversation id, reply chain or customer).

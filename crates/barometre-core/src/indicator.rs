@@ -23,6 +23,7 @@ use std::any::Any;
 pub mod badge;
 pub mod channel_preferences;
 pub mod customer;
+pub mod faq;
 pub mod nps;
 pub mod sentiment;
 pub mod survey_mean;

@@ -312,14 +312,19 @@ pub static METRICS: &[MetricDef] = &[
         formula_en: "public `in` messages (wall, comments, tweets) labelled question or technical question whose request got no human answer: chances to answer in front of the community",
         higher_is_better: false,
         rule: Rule::MsgCount {
-            pred: |m| {
-                m.role == Role::Customer
-                    && m.public
-                    && !m.answered
-                    && (m.labelled(Label::Question) || m.labelled(Label::TechnicalQuestion))
-            },
+            pred: |m| m.asks() && m.public && !m.answered,
             known: None,
         },
+    },
+    MetricDef {
+        id: "faq_answerable_questions",
+        seed: "003, 004 (§8)",
+        label_fr: "Questions déjà traitées par la FAQ",
+        label_en: "Questions the FAQ answers",
+        formula_fr: "messages `in` étiquetés question ou question technique auxquels répond une entrée de la FAQ importée (`barometre import faq`, similarité des textes) / messages reçus × 100",
+        formula_en: "`in` messages labelled question or technical question that an entry of the imported FAQ answers (`barometre import faq`, text similarity) / messages received × 100",
+        higher_is_better: false,
+        rule: Rule::Own(&crate::indicator::faq::FaqAnswerable),
     },
     MetricDef {
         id: "sentiment_balance",

@@ -50,7 +50,7 @@ pub struct Message {
     pub corrected: Option<crate::understand::Label>,
 }
 
-/// The two things the clock reads in a message's text.
+/// What the clock reads in a message's text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TextFacts {
     /// Human `out` message with a text: carries an agent signature.
@@ -61,6 +61,9 @@ pub struct TextFacts {
     pub label: Option<crate::understand::Label>,
     /// `in` message whose text names a configured competitor (`[listening] competitors`).
     pub competitor: bool,
+    /// `in` message: the FAQ entry that answers its text (its place in the workspace's
+    /// knowledge base, from 1; 0: none), [`crate::understand::faq`].
+    pub faq: u32,
 }
 
 impl Message {

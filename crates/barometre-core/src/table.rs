@@ -155,6 +155,8 @@ pub struct MsgRow {
     /// it comes from (bits 4–5: `LabelSource::code`), and whether it names a competitor
     /// ([`COMPETITOR`]).
     pub label: u8,
+    /// `in` message: the FAQ entry that answers it (from 1; 0: none).
+    pub faq: u32,
     /// `in` message whose request got a human answer.
     pub answered: bool,
     /// `out` message that joins no conversation: no conversation id, no reply chain, no
@@ -189,6 +191,16 @@ impl MsgRow {
         self.label & COMPETITOR != 0
     }
     /// Whether the message's label is `l`.
+    /// A customer's message labelled as a question, technical or not.
+    pub fn asks(&self) -> bool {
+        self.role == Role::Customer
+            && (self.labelled(crate::understand::Label::Question)
+                || self.labelled(crate::understand::Label::TechnicalQuestion))
+    }
+    /// A customer's question that an entry of the workspace's knowledge base answers.
+    pub fn answered_by_faq(&self) -> bool {
+        self.faq != 0 && self.asks()
+    }
     pub fn labelled(&self, l: crate::understand::Label) -> bool {
         self.label() == Some(l)
     }
@@ -359,6 +371,7 @@ impl FactTable {
             signed: m.signed,
             feedback: m.feedback,
             label: pack_label(m.label, m.label_source, m.competitor),
+            faq: m.faq.unwrap_or(0),
             unattached: m.unattached,
             answered: m.answered,
         }

@@ -19,6 +19,7 @@
 use serde::Deserialize;
 use std::sync::OnceLock;
 
+pub mod faq;
 pub mod features;
 pub mod lexicon;
 pub mod model;

@@ -156,7 +156,7 @@ fn le32(b: &[u8]) -> u32 {
 }
 
 const REQ_SIZE: usize = 41;
-const MSG_SIZE: usize = 35;
+const MSG_SIZE: usize = 39;
 
 pub fn decode_reqs(b: &[u8], n: usize, out: &mut Vec<ReqRow>) -> Result<(), StoreError> {
     if b.len() != n * REQ_SIZE {
@@ -200,6 +200,7 @@ pub fn encode_msgs(rows: &[MsgOut], inp: &ClockInput) -> (Vec<u8>, Vec<u8>) {
             | u8::from(m.feedback) << 6
             | u8::from(m.answered) << 7);
         w.u8(m.label);
+        w.u32(m.faq);
         ids.str(inp.id(x.msg));
         ids.str(inp.conv_name(x.conv));
         ids.str(inp.names.name(inp.rows[x.msg as usize].author).unwrap_or_default());
@@ -230,6 +231,7 @@ pub fn decode_msgs(b: &[u8], n: usize, out: &mut Vec<MsgRow>) -> Result<(), Stor
             answered: f & 128 != 0,
             unattached: x[32] & 0x80 != 0,
             label: x[34],
+            faq: le32(&x[35..39]),
         }
     }));
     Ok(())
@@ -293,6 +295,7 @@ pub fn decode_msg_facts(d: &Dict, rows: &[MsgRow], ids: &[u8], out: &mut Vec<Mes
             label: x.label(),
             label_source: x.label_source(),
             competitor: x.names_competitor(),
+            faq: (x.faq != 0).then_some(x.faq),
             answered: x.answered,
             unattached: x.unattached,
         });

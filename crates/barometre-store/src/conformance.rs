@@ -38,6 +38,44 @@ pub fn run_all<S: Store>(make: impl Fn() -> S) {
     the_version_moves_with_every_import(make());
     users_sessions_and_workspaces(make());
     an_analysts_label_counts_and_survives_reimports(make());
+    a_knowledge_base_matches_questions_and_survives_reimports(make());
+}
+
+/// A knowledge base is kept, matches incoming messages (never outgoing ones), survives a
+/// re-import of the rows, is not matched again when imported unchanged, and a new one replaces it.
+fn a_knowledge_base_matches_questions_and_survives_reimports<S: Store>(mut s: S) {
+    use barometre_core::understand::faq::Entry;
+    let cfg = Config::default();
+    let rows = "message_id,created_at,direction,account,channel,author_id,conversation_id,kind,text
+q1,2026-04-06T08:00:00Z,in,acme,email,u1,k1,question,Comment résilier mon abonnement ?
+q2,2026-04-06T08:10:00Z,in,acme,email,u2,k2,question,Vous recrutez ?
+q3,2026-04-06T08:20:00Z,out,acme,email,ag,k1,,Comment résilier mon abonnement
+";
+    import(&mut s, "w", rows, false).unwrap();
+    let faq = |s: &S| {
+        let f = s.facts("w", &cfg, None, None).unwrap().sorted();
+        f.messages.iter().map(|m| m.faq).collect::<Vec<_>>()
+    };
+    assert_eq!(faq(&s), [None, None, None]);
+    let entries = vec![
+        Entry::new("x", "Une question sur la livraison ?", "Oui."),
+        Entry::new("c", "Comment résilier mon abonnement ?", "En ligne."),
+    ];
+    let v = s.version("w").unwrap();
+    let sum = s.import_faq("w", &cfg, &entries).unwrap();
+    assert_eq!((sum.entries, sum.changed, sum.matched_messages, sum.answerable_questions), (2, true, 1, 1));
+    assert!(s.version("w").unwrap() > v, "a new knowledge base is a change");
+    assert_eq!(faq(&s), [Some(2), None, None]);
+    assert_eq!(s.faq("w").unwrap(), entries);
+    assert_eq!(s.records("w", None, None).unwrap().faq, entries);
+    assert!(s.faq("other").unwrap().is_empty());
+    import(&mut s, "w", rows, false).unwrap();
+    assert_eq!(faq(&s), [Some(2), None, None]);
+    let v = s.version("w").unwrap();
+    assert!(!s.import_faq("w", &cfg, &entries).unwrap().changed);
+    assert_eq!(s.version("w").unwrap(), v, "the same knowledge base again changes nothing");
+    assert_eq!(s.import_faq("w", &cfg, &entries[..1]).unwrap().matched_messages, 0);
+    assert_eq!(faq(&s), [None, None, None]);
 }
 
 /// An analyst relabels a message: the label wins over the row's `kind` and its text, counts in

@@ -178,6 +178,32 @@ pub trait DataStore {
 
     /// The analyst's labels of a workspace, by message id.
     fn corrections(&self, workspace: &str) -> Result<Vec<Correction>, StoreError>;
+
+    /// Replaces a workspace's knowledge base with `entries` (a FAQ file is the whole base; none:
+    /// removes it), matches every incoming message against it and recomputes the facts: the
+    /// matches count in `faq_answerable_questions` and survive re-imports of the rows. Importing
+    /// the same entries again changes nothing.
+    fn import_faq(
+        &mut self,
+        workspace: &str,
+        cfg: &Config,
+        entries: &[barometre_core::understand::faq::Entry],
+    ) -> Result<FaqSummary, StoreError>;
+
+    /// A workspace's knowledge base, in its file's order.
+    fn faq(&self, workspace: &str) -> Result<Vec<barometre_core::understand::faq::Entry>, StoreError>;
+}
+
+/// What a knowledge base's import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FaqSummary {
+    pub entries: u64,
+    /// Whether the base differs from the one stored before (then messages were matched again).
+    pub changed: bool,
+    /// Incoming messages an entry answers, whatever their label.
+    pub matched_messages: u64,
+    /// Of those, the messages labelled as questions: what `faq_answerable_questions` counts.
+    pub answerable_questions: u64,
 }
 
 /// An analyst's label for a message.

@@ -3,7 +3,7 @@
 use crate::auth::Role;
 use crate::chunks::{self, CHUNK_ROWS};
 use crate::keyed;
-use crate::{ControlPlane, Correction, DataStore, ImportSink, ImportSummary, StoreError};
+use crate::{ControlPlane, Correction, DataStore, FaqSummary, ImportSink, ImportSummary, StoreError};
 use barometre_core::clock::{self, Facts};
 use barometre_core::config::Config;
 use barometre_core::engine::{self, ClockInput};
@@ -15,6 +15,7 @@ use barometre_core::model::{
 use barometre_core::report::Records;
 use barometre_core::table::{Dict, FactTable};
 use barometre_core::time::{Millis, Stamp};
+use barometre_core::understand::faq::{Entry as FaqEntry, Faq};
 use barometre_core::understand::Label;
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 use std::collections::HashMap;
@@ -35,6 +36,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (10, include_str!("../migrations/0010_message_labels.sql")),
     (11, include_str!("../migrations/0011_label_corrections.sql")),
     (12, include_str!("../migrations/0012_competitor_mentions.sql")),
+    (13, include_str!("../migrations/0013_faq.sql")),
 ];
 
 impl From<rusqlite::Error> for StoreError {
@@ -126,6 +128,17 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// `cfg` with the workspace's knowledge base, as every fact of it is computed: questions are
+    /// matched against the FAQ the workspace imported, whatever the caller's configuration.
+    fn attached<'c>(&self, ws: &str, cfg: &'c Config) -> Result<std::borrow::Cow<'c, Config>, StoreError> {
+        let entries = faq_of(&self.conn, ws)?;
+        Ok(if entries.is_empty() && cfg.faq.is_none() {
+            std::borrow::Cow::Borrowed(cfg)
+        } else {
+            std::borrow::Cow::Owned(cfg.with_faq(Some(Arc::new(Faq::new(entries)))))
+        })
+    }
+
     fn fingerprint(&self, ws: &str) -> Result<Option<String>, StoreError> {
         Ok(self
             .conn
@@ -165,6 +178,7 @@ fn message_row(r: &Row, text: bool) -> rusqlite::Result<Message> {
             bare_thanks: r.get::<_, i64>(19)? != 0,
             label: label_of(r.get::<_, Option<i64>>(20)?),
             competitor: r.get::<_, i64>(21)? != 0,
+            faq: r.get::<_, i64>(22)? as u32,
         });
     }
     Ok(m)
@@ -199,7 +213,7 @@ fn load_rows(conn: &Connection, ws: &str, text: bool) -> Result<(Vec<Message>, V
     let cols = if text {
         MESSAGE_COLS.to_string()
     } else {
-        MESSAGE_COLS.replace(" text,", " NULL,") + ", signed, thanks, label, competitor"
+        MESSAGE_COLS.replace(" text,", " NULL,") + ", signed, thanks, label, competitor, faq"
     };
     let mut st = conn.prepare_cached(&format!("SELECT {cols} FROM messages WHERE workspace = ?"))?;
     let mut msgs = st.query_map([ws], |r| message_row(r, text))?.collect::<Result<Vec<_>, _>>()?;
@@ -210,6 +224,16 @@ fn load_rows(conn: &Connection, ws: &str, text: bool) -> Result<(Vec<Message>, V
         }
     }
     Ok((msgs, load_events(conn, ws)?))
+}
+
+/// A workspace's knowledge base, in its file's order.
+fn faq_of(conn: &Connection, ws: &str) -> Result<Vec<FaqEntry>, StoreError> {
+    let mut st = conn
+        .prepare_cached("SELECT entry_id, question, answer FROM faq_entries WHERE workspace = ? ORDER BY position")?;
+    let v = st
+        .query_map([ws], |r| Ok(FaqEntry { id: r.get(0)?, question: r.get(1)?, answer: r.get(2)? }))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(v)
 }
 
 /// A stored correction's label: the store wrote it from a `Label`, so another word is corruption.
@@ -257,7 +281,7 @@ fn load_input(conn: &Connection, ws: &str) -> Result<ClockInput, StoreError> {
     let corrected = corrections_of(conn, ws)?;
     let mut st = conn.prepare_cached(
         "SELECT message_id, created_ms, direction, account, channel, author_id, conversation_id, reply_to, customer_id, \
-         bot, public, kind, in_scope, actionable, handle_seconds, team, signed, thanks, label, competitor FROM messages WHERE workspace = ?",
+         bot, public, kind, in_scope, actionable, handle_seconds, team, signed, thanks, label, competitor, faq FROM messages WHERE workspace = ?",
     )?;
     let mut rows = st.query([ws])?;
     while let Some(r) = rows.next()? {
@@ -284,6 +308,7 @@ fn load_input(conn: &Connection, ws: &str) -> Result<ClockInput, StoreError> {
             bare_thanks: r.get::<_, i64>(17)? != 0,
             label: label_of(r.get::<_, Option<i64>>(18)?),
             competitor: r.get::<_, i64>(19)? != 0,
+            faq: r.get::<_, i64>(20)? as u32,
             corrected: if corrected.is_empty() { None } else { s(0)?.and_then(|id| corrected.get(id).copied()) },
         };
         inp.push(kept.raw());
@@ -302,11 +327,19 @@ fn recompute(tx: &Transaction, ws: &str, cfg: &Config, stale: bool) -> Result<()
     if stale {
         let (msgs, _) = load_rows(tx, ws, true)?;
         let mut up = tx.prepare_cached(
-            "UPDATE messages SET signed = ?, thanks = ?, label = ?, competitor = ? WHERE workspace = ? AND message_id = ?",
+            "UPDATE messages SET signed = ?, thanks = ?, label = ?, competitor = ?, faq = ? WHERE workspace = ? AND message_id = ?",
         )?;
         for m in &msgs {
             let t = clock::text_facts(m, cfg);
-            up.execute(params![b(t.signed), t.bare_thanks, label_code(t.label), t.competitor, ws, m.message_id])?;
+            up.execute(params![
+                b(t.signed),
+                t.bare_thanks,
+                label_code(t.label),
+                t.competitor,
+                t.faq,
+                ws,
+                m.message_id
+            ])?;
         }
     }
     let inp = load_input(tx, ws)?;
@@ -454,6 +487,7 @@ impl DataStore for SqliteStore {
         records: &mut dyn Iterator<Item = Result<Located, RowError>>,
         sink: &mut dyn ImportSink,
     ) -> Result<ImportSummary, StoreError> {
+        let cfg = &*self.attached(ws, cfg)?;
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute("INSERT OR IGNORE INTO workspaces (name, created_ms) VALUES (?, ?)", params![ws, now_ms()])?;
         tx.execute("INSERT INTO imports (workspace, started_ms) VALUES (?, ?)", params![ws, now_ms()])?;
@@ -475,12 +509,12 @@ impl DataStore for SqliteStore {
         {
             let mut new_src = tx.prepare_cached("INSERT INTO sources (import_id, file) VALUES (?, ?)")?;
             let mut insert = tx.prepare_cached(&format!(
-                "INSERT OR IGNORE INTO messages (workspace, {MESSAGE_COLS}, fp, signed, thanks, label, competitor, src, line) \
-                 VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                "INSERT OR IGNORE INTO messages (workspace, {MESSAGE_COLS}, fp, signed, thanks, label, competitor, faq, src, line) \
+                 VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
             ))?;
             let mut replace = tx.prepare_cached(&format!(
-                "INSERT OR REPLACE INTO messages (workspace, {MESSAGE_COLS}, fp, signed, thanks, label, competitor, src, line) \
-                 VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                "INSERT OR REPLACE INTO messages (workspace, {MESSAGE_COLS}, fp, signed, thanks, label, competitor, faq, src, line) \
+                 VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
             ))?;
             let mut old =
                 tx.prepare_cached("SELECT fp, src, line FROM messages WHERE workspace = ? AND message_id = ?")?;
@@ -548,6 +582,7 @@ impl DataStore for SqliteStore {
                             tf.bare_thanks,
                             label_code(tf.label),
                             tf.competitor,
+                            tf.faq,
                             src,
                             loc.line as i64
                         ];
@@ -664,6 +699,7 @@ impl DataStore for SqliteStore {
     }
 
     fn table(&self, ws: &str, cfg: &Config, from: Option<Millis>, to: Option<Millis>) -> Result<FactTable, StoreError> {
+        let cfg = &*self.attached(ws, cfg)?;
         self.refresh_if_outdated(ws, cfg)?;
         if self.fingerprint(ws)?.as_deref() != Some(cfg.clock_fingerprint().as_str()) {
             let f = self.facts(ws, cfg, None, None)?;
@@ -708,6 +744,7 @@ impl DataStore for SqliteStore {
     }
 
     fn facts(&self, ws: &str, cfg: &Config, from: Option<Millis>, to: Option<Millis>) -> Result<Facts, StoreError> {
+        let cfg = &*self.attached(ws, cfg)?;
         self.refresh_if_outdated(ws, cfg)?;
         let mut f = if self.fingerprint(ws)?.as_deref() != Some(cfg.clock_fingerprint().as_str()) {
             let (msgs, evs) = load_rows(&self.conn, ws, true)?;
@@ -874,10 +911,12 @@ impl DataStore for SqliteStore {
                 })
             },
         )?;
-        Ok(Records { reviews, customers, orders, posts, surveys, contacts, invitations, ..Records::default() })
+        let faq = faq_of(&self.conn, ws)?;
+        Ok(Records { reviews, customers, orders, posts, surveys, contacts, invitations, faq, ..Records::default() })
     }
 
     fn conversation_facts(&self, ws: &str, cfg: &Config, conversation_id: &str) -> Result<Facts, StoreError> {
+        let cfg = &*self.attached(ws, cfg)?;
         let mut f = self.facts(ws, cfg, None, None)?;
         f.requests.retain(|r| r.conversation_id == conversation_id);
         f.messages.retain(|m| m.conversation_id == conversation_id);
@@ -914,6 +953,7 @@ impl DataStore for SqliteStore {
         label: Option<Label>,
         by: Option<&str>,
     ) -> Result<bool, StoreError> {
+        let cfg = &*self.attached(ws, cfg)?;
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let inbound: Option<String> = tx
             .query_row(
@@ -999,6 +1039,43 @@ impl DataStore for SqliteStore {
 
     fn version(&self, ws: &str) -> Result<i64, StoreError> {
         Ok(self.conn.query_row("SELECT COALESCE(MAX(id), 0) FROM imports WHERE workspace = ?", [ws], |r| r.get(0))?)
+    }
+
+    fn import_faq(&mut self, ws: &str, cfg: &Config, entries: &[FaqEntry]) -> Result<FaqSummary, StoreError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute("INSERT OR IGNORE INTO workspaces (name, created_ms) VALUES (?, ?)", params![ws, now_ms()])?;
+        let changed = faq_of(&tx, ws)? != entries;
+        if changed {
+            tx.execute("DELETE FROM faq_entries WHERE workspace = ?", [ws])?;
+            let mut put = tx.prepare_cached(
+                "INSERT INTO faq_entries (workspace, position, entry_id, question, answer) VALUES (?, ?, ?, ?, ?)",
+            )?;
+            for (i, e) in entries.iter().enumerate() {
+                put.execute(params![ws, i as i64 + 1, e.id, e.question, e.answer])?;
+            }
+            drop(put);
+            // A change to the workspace's figures, as an import is.
+            tx.execute("INSERT INTO imports (workspace, started_ms) VALUES (?, ?)", params![ws, now_ms()])?;
+            let cfg = cfg.with_faq(Some(Arc::new(Faq::new(entries.to_vec()))));
+            // Every text is read again: the matches are the new base's.
+            if self_fingerprint(&tx, ws)?.is_some() {
+                recompute(&tx, ws, &cfg, true)?;
+            }
+        }
+        tx.commit()?;
+        // Counted on the facts, as the report counts them (a corrected label included).
+        let t = self.table(ws, cfg, None, None)?;
+        let matched = t.msgs.iter().filter(|m| m.faq != 0);
+        Ok(FaqSummary {
+            entries: entries.len() as u64,
+            changed,
+            matched_messages: matched.clone().count() as u64,
+            answerable_questions: matched.filter(|m| m.asks()).count() as u64,
+        })
+    }
+
+    fn faq(&self, ws: &str) -> Result<Vec<FaqEntry>, StoreError> {
+        faq_of(&self.conn, ws)
     }
 }
 

@@ -171,3 +171,83 @@ s5,2026-04-06T08:04:00Z,in,acme,twitter,u5,k5,question,C'est quoi freedom mobile
         .collect();
     assert_eq!(values, [("s1".to_string(), 100.0), ("s2".to_string(), -100.0), ("s3".to_string(), -100.0)]);
 }
+
+#[test]
+fn questions_the_faq_answers_as_by_hand_kept_across_reimports_and_a_new_faq() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("b.db");
+    let db = s(&db);
+    // Labels by the `kind` column, so that only the FAQ match is under test.
+    let rows = "message_id,created_at,direction,account,channel,author_id,conversation_id,kind,text
+f1,2026-04-06T08:00:00Z,in,acme,email,u1,k1,question,\"Bjr, jveux resilier mon abonement, comment faire ?\"
+f2,2026-04-06T08:01:00Z,in,acme,twitter,u2,k2,technical_question,@acme mon eSIM ne s'active pas avec le QR code ??
+f3,2026-04-06T08:02:00Z,in,acme,twitter,u3,k3,question,Vous recrutez des techniciens à Lyon ?
+f4,2026-04-06T08:03:00Z,in,acme,email,u4,k4,complaint,Impossible de résilier mon abonnement depuis un mois !!
+f5,2026-04-06T08:04:00Z,out,acme,email,agent7,k1,,Comment résilier mon abonnement : espace client
+";
+    let faq = "id,question,réponse
+cancel,Comment résilier mon abonnement ?,\"Depuis l'espace client, rubrique Contrat.\"
+esim,Comment activer mon eSIM ?,\"Scannez le QR code reçu par e-mail, puis redémarrez.\"
+";
+    let f = write(dir.path(), "m.csv", rows);
+    let q = write(dir.path(), "faq.csv", faq);
+    assert_eq!(run(&["import", "messages", s(&f), "--db", db]).status.code(), Some(0));
+    // No FAQ yet: nothing is answered.
+    assert_eq!(share(db, "faq_answerable_questions"), (0, 4));
+    let o = run(&["import", "faq", s(&q), "--db", db, "--lang", "en"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    // f1 and f4 match `cancel`, f2 `esim`; f3 nothing. f4 is a complaint, not a question; the
+    // agent's reply f5 is no message received: 2 questions of 4 messages received.
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("3 messages received find an answer in it, 2 of them questions")
+    );
+    assert_eq!(share(db, "faq_answerable_questions"), (2, 4));
+    let entries = |db: &str| {
+        let e = json(&run(&["explain", "faq_answerable_questions", "--format", "json", "--db", db]));
+        e["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["message_id"].as_str().unwrap().to_string(), r["faq_entry"]["id"].as_str().map(str::to_string)))
+            .collect::<Vec<_>>()
+    };
+    let want = |a: Option<&str>, b: Option<&str>| {
+        vec![
+            ("f1".to_string(), a.map(str::to_string)),
+            ("f2".to_string(), b.map(str::to_string)),
+            ("f3".to_string(), None),
+            ("f4".to_string(), None),
+        ]
+    };
+    assert_eq!(entries(db), want(Some("cancel"), Some("esim")));
+    // The messages again, the FAQ again: nothing changes.
+    assert_eq!(run(&["import", "messages", s(&f), "--db", db]).status.code(), Some(0));
+    let o = run(&["import", "faq", s(&q), "--db", db, "--lang", "en"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("2 entries (unchanged)"));
+    assert_eq!(share(db, "faq_answerable_questions"), (2, 4));
+    // An analyst says f4 asks a question: it counts, with its entry.
+    assert_eq!(run(&["label", "f4", "question", "--db", db]).status.code(), Some(0));
+    assert_eq!(share(db, "faq_answerable_questions"), (3, 4));
+    assert_eq!(run(&["label", "f4", "--clear", "--db", db]).status.code(), Some(0));
+    // A new knowledge base replaces the old one: only the eSIM entry is left.
+    let q2 = write(
+        dir.path(),
+        "faq2.json",
+        r#"[{"id": "esim", "question": "Comment activer mon eSIM ?", "answer": "Scannez le QR code."}]"#,
+    );
+    assert_eq!(run(&["import", "faq", s(&q2), "--db", db]).status.code(), Some(0));
+    assert_eq!(share(db, "faq_answerable_questions"), (1, 4));
+    assert_eq!(entries(db), want(None, Some("esim")));
+    // A bad row is said with its place, the others taken (exit 2); no entry at all: exit 1.
+    let bad = write(
+        dir.path(),
+        "bad.csv",
+        "question,answer\nComment activer mon eSIM ?,Scannez le QR code.\nSans réponse ?,\n",
+    );
+    let o = run(&["import", "faq", s(&bad), "--db", db]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("bad.csv:3:1: FAQ entry without an answer"));
+    let none = write(dir.path(), "none.csv", "titre,texte\na,b\n");
+    assert_eq!(run(&["import", "faq", s(&none), "--db", db]).status.code(), Some(1));
+    assert_eq!(share(db, "faq_answerable_questions"), (1, 4), "a failed import changes nothing");
+}
