@@ -155,6 +155,28 @@ fn cells(v: &Value, lang: Lang) -> (String, String, Option<f64>) {
             };
             (n.value.map_or(na, |v| number(v, 1, lang)), detail, n.value)
         }
+        Value::Activity(a) => {
+            let detail = match lang {
+                Lang::Fr => format!("{} messages · heure de {}", number(a.messages as f64, 0, lang), a.zone),
+                Lang::En => format!("{} messages · {} time", number(a.messages as f64, 0, lang), a.zone),
+            };
+            (a.peak.as_ref().map_or(na, |p| peak(p, lang)), detail, None)
+        }
+    }
+}
+
+/// The busiest hour of the week: « jeu. 14 h (37) », "Thu 14:00 (37)".
+pub fn peak(p: &barometre_core::value::Peak, lang: Lang) -> String {
+    let i = barometre_core::indicator::activity::DAYS.iter().position(|d| *d == p.day).unwrap_or(0);
+    match lang {
+        Lang::Fr => {
+            let d = ["lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim."][i];
+            format!("{d} {} h ({})", p.hour, number(p.messages as f64, 0, lang))
+        }
+        Lang::En => {
+            let d = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][i];
+            format!("{d} {:02}:00 ({})", p.hour, number(p.messages as f64, 0, lang))
+        }
     }
 }
 
@@ -729,6 +751,7 @@ fn xlsx_cells(id: &str, v: &Value, lang: Lang) -> Vec<(String, Cell)> {
         Value::Weighted(w) => vec![(id.to_string(), Cell::Num(w.value))],
         Value::Posts(p) => vec![(id.to_string(), Cell::Text(p.top.first().map(|x| x.post_id.clone())))],
         Value::Channels(c) => vec![(id.to_string(), Cell::Text(c.channels.first().map(|x| x.channel.clone())))],
+        Value::Activity(a) => vec![(id.to_string(), Cell::Text(a.peak.as_ref().map(|p| peak(p, lang))))],
     }
 }
 

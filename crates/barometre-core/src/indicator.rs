@@ -20,6 +20,7 @@ use crate::value::Value;
 use crate::vocab::Dim;
 use std::any::Any;
 
+pub mod activity;
 pub mod badge;
 pub mod channel_preferences;
 pub mod customer;

@@ -327,6 +327,16 @@ pub static METRICS: &[MetricDef] = &[
         rule: Rule::Own(&crate::indicator::faq::FaqAnswerable),
     },
     MetricDef {
+        id: "activity_by_hour",
+        seed: "003, 004 (§8)",
+        label_fr: "Activité par heure de la semaine",
+        label_en: "Activity by hour of week",
+        formula_fr: "messages `in` par jour de la semaine et heure, dans le fuseau du rapport (`--tz`) ; la valeur est l'heure la plus chargée",
+        formula_en: "`in` messages by day of week and hour, in the report's time zone (`--tz`); the value is the busiest hour",
+        higher_is_better: true,
+        rule: Rule::Own(&crate::indicator::activity::ActivityByHour),
+    },
+    MetricDef {
         id: "sentiment_balance",
         seed: "003, 004 (§8)",
         label_fr: "Solde d'opinion",

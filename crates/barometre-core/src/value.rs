@@ -1,5 +1,5 @@
 //! A figure's value, whatever the indicator: a count, a ratio, durations, a badge, NPS, means on
-//! a scale, top posts, channel preferences, weighted scores. What every indicator finishes into and
+//! a scale, top posts, channel preferences, weighted scores, activity by hour of week. What every indicator finishes into and
 //! every rendering reads.
 
 use crate::stats::{Count, Durations, Ratio};
@@ -76,6 +76,27 @@ pub enum Value {
     Amount(Amount),
     Weighted(Weighted),
     Channels(ChannelPreferences),
+    Activity(Activity),
+}
+
+/// When customers write: messages received by day of week and hour, in the report's time zone.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Activity {
+    /// Seven rows, Monday first, of 24 counts (hour 0 to 23).
+    pub hours: Vec<[u64; 24]>,
+    pub messages: u64,
+    /// The busiest hour of the week (the earliest, on a tie); `null` without a message.
+    pub peak: Option<Peak>,
+    /// The time zone of the days and hours (IANA name, or `UTC`).
+    pub zone: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Peak {
+    /// `mon` … `sun`.
+    pub day: &'static str,
+    pub hour: u32,
+    pub messages: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -143,4 +164,5 @@ pub enum Shape {
     Amount,
     Weighted,
     Channels,
+    Activity,
 }

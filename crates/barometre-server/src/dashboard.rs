@@ -572,7 +572,7 @@ fn render_overview(
     // Response-time distribution and volume by hour of week.
     b.push_str(&listening(now, lang, &|id: &str| link(id, p, lang, None)));
     b.push_str(&distribution(table, p, lang));
-    b.push_str(&heatmap(table, p, lang));
+    b.push_str(&heatmap(now, lang, &|id: &str| link(id, p, lang, None)));
     // Per channel and per agent.
     for (title, r, dim, ids) in [
         (
@@ -733,33 +733,25 @@ fn listening(now: &Report, lang: Lang, link: &dyn Fn(&str) -> String) -> String 
     )
 }
 
-/// Customer messages by hour of the week (UTC), as an SVG heatmap.
-fn heatmap(table: &barometre_core::table::FactTable, p: &Params, lang: Lang) -> String {
-    use chrono::{Datelike, Timelike};
-    let mut grid = [[0u64; 24]; 7];
-    for m in &table.msgs {
-        if m.role == barometre_core::clock::Role::Customer
-            && p.from.is_none_or(|f| m.ms >= f)
-            && p.to.is_none_or(|t| m.ms < t)
-        {
-            let l = p.zone.local(m.ms);
-            grid[l.weekday().num_days_from_monday() as usize][l.hour() as usize] += 1;
-        }
-    }
-    let max = grid.iter().flatten().copied().max().unwrap_or(0).max(1);
+/// Customer messages by hour of the week in the report's zone, as an SVG heatmap: the report's
+/// own `activity_by_hour` (the figure and its drill-down, one meaning), each cell's count in its
+/// tooltip and the busiest hour linked to the messages behind it.
+fn heatmap(now: &Report, lang: Lang, link: &dyn Fn(&str) -> String) -> String {
+    let Some(Value::Activity(a)) = now.total.metrics.get("activity_by_hour") else { return String::new() };
+    let max = a.hours.iter().flatten().copied().max().unwrap_or(0).max(1);
     let days = if lang == Lang::Fr {
         ["lun", "mar", "mer", "jeu", "ven", "sam", "dim"]
     } else {
         ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
     };
     let mut svg = String::from(r#"<svg width="100%" viewBox="0 0 560 200" role="img">"#);
-    for (d, row) in grid.iter().enumerate() {
+    for (d, row) in a.hours.iter().enumerate() {
         let _ = write!(svg, r#"<text x="0" y="{}" font-size="11">{}</text>"#, 24 + d * 24, days[d]);
         for (h, c) in row.iter().enumerate() {
-            let a = *c as f64 / max as f64;
+            let x = *c as f64 / max as f64;
             let _ = write!(
                 svg,
-                r#"<rect x="{}" y="{}" width="20" height="20" fill="rgba(59,111,216,{a:.2})"><title>{} {h}h: {c}</title></rect>"#,
+                r#"<rect x="{}" y="{}" width="20" height="20" fill="rgba(59,111,216,{x:.2})"><title>{} {h}h: {c}</title></rect>"#,
                 40 + h * 21,
                 10 + d * 24,
                 days[d]
@@ -767,8 +759,21 @@ fn heatmap(table: &barometre_core::table::FactTable, p: &Params, lang: Lang) -> 
         }
     }
     svg.push_str("</svg>");
+    let peak = a.peak.as_ref().map_or(String::new(), |p| {
+        let d = barometre_core::indicator::activity::DAYS.iter().position(|x| *x == p.day).unwrap_or(0);
+        format!(
+            r#"<p><a href="{}">{} {} {} h ({} {})</a> · {}</p>"#,
+            link("activity_by_hour"),
+            t(lang, "Heure la plus chargée :", "Busiest hour:"),
+            days[d],
+            p.hour,
+            barometre_core::fmt::number(p.messages as f64, 0, lang),
+            t(lang, "messages", "messages"),
+            esc(&a.zone),
+        )
+    });
     format!(
-        "<section><h2>{}</h2>{svg}</section>",
+        r#"<section data-section="activity"><h2>{}</h2>{svg}{peak}</section>"#,
         t(lang, "Messages reçus par heure de la semaine", "Messages received by hour of week")
     )
 }

@@ -355,6 +355,27 @@ mod dashboard_pages {
     }
 
     #[tokio::test]
+    async fn the_overview_heat_map_is_the_reports_activity_in_its_zone() {
+        let w = world();
+        with_user(&w);
+        let cookie = login(&w).await;
+        // x1 06:00Z and x3 09:00Z, Monday 6 April: 8 h and 11 h in Paris, one message each; the
+        // busiest hour is the earlier on a tie.
+        let (_, fr, _) = get_page(&w, "/?lang=fr&from=2026-04-01&to=2026-04-10&tz=Europe/Paris", Some(&cookie)).await;
+        let at = fr.find("data-section=\"activity\"").expect("an activity section");
+        let section = &fr[at..at + fr[at..].find("</section>").unwrap()];
+        assert!(
+            section.contains("<title>lun 8h: 1</title>") && section.contains("<title>lun 11h: 1</title>"),
+            "{section}"
+        );
+        assert!(section.contains("<title>lun 6h: 0</title>"), "{section}");
+        assert!(section.contains("Heure la plus chargée : lun 8 h (1 messages)"), "{section}");
+        assert!(section.contains("metric=activity_by_hour"), "{section}");
+        let (_, en, _) = get_page(&w, "/?lang=en&from=2026-04-01&to=2026-04-10", Some(&cookie)).await;
+        assert!(en.contains("<title>Mon 6h: 1</title>") && en.contains("Busiest hour: Mon 6 h"), "UTC by default");
+    }
+
+    #[tokio::test]
     async fn an_analyst_relabels_from_the_conversation_page_and_a_viewer_cannot() {
         let w = world();
         with_user(&w);

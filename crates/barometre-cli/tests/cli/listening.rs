@@ -251,3 +251,65 @@ esim,Comment activer mon eSIM ?,\"Scannez le QR code re√ßu par e-mail, puis red√
     assert_eq!(run(&["import", "faq", s(&none), "--db", db]).status.code(), Some(1));
     assert_eq!(share(db, "faq_answerable_questions"), (1, 4), "a failed import changes nothing");
 }
+
+#[test]
+fn activity_by_hour_of_week_in_the_reports_zone_as_by_hand() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("b.db");
+    let db = s(&db);
+    // Monday 6 April 2026: 08:10Z and 08:50Z are 10 h in Paris, 12:00Z is 14 h; Sunday 29 March
+    // 00:30Z is 1 h in Paris (winter time), 01:30Z is 3 h (summer time from 01:00Z). The agent's
+    // reply is no message received.
+    let rows = "message_id,created_at,direction,account,channel,author_id,conversation_id,reply_to,text
+a1,2026-04-06T08:10:00Z,in,acme,email,u1,k1,,Bonjour
+a2,2026-04-06T08:50:00Z,in,acme,email,u2,k2,,Bonjour
+a3,2026-04-06T12:00:00Z,in,acme,email,u3,k3,,Bonjour
+a4,2026-03-29T00:30:00Z,in,acme,email,u4,k4,,Bonjour
+a5,2026-03-29T01:30:00Z,in,acme,email,u5,k5,,Bonjour
+a6,2026-04-06T08:20:00Z,out,acme,email,agent7,k1,a1,Bonjour
+";
+    let f = write(dir.path(), "m.csv", rows);
+    assert_eq!(run(&["import", "messages", s(&f), "--db", db]).status.code(), Some(0));
+    let value = |tz: &str| {
+        let r = json(&run(&["report", "--db", db, "--tz", tz, "--format", "json", "--metrics", "activity_by_hour"]));
+        r["total"]["metrics"]["activity_by_hour"].clone()
+    };
+    let v = value("Europe/Paris");
+    assert_eq!(v["messages"], 5);
+    assert_eq!(v["zone"], "Europe/Paris");
+    assert_eq!(v["hours"][0][10], 2);
+    assert_eq!(v["hours"][0][14], 1);
+    assert_eq!(v["hours"][6][1], 1);
+    assert_eq!(v["hours"][6][3], 1);
+    assert_eq!(v["hours"][6][2], 0, "02:00 did not exist in Paris that night");
+    let total: u64 =
+        v["hours"].as_array().unwrap().iter().flat_map(|d| d.as_array().unwrap()).map(|x| x.as_u64().unwrap()).sum();
+    assert_eq!(total, 5);
+    assert_eq!(v["peak"], serde_json::json!({"day": "mon", "hour": 10, "messages": 2}));
+    // In UTC the Monday messages are at 8 h and 12 h.
+    let u = value("UTC");
+    assert_eq!(
+        (u["hours"][0][8].as_u64(), u["hours"][0][12].as_u64(), u["hours"][6][0].as_u64()),
+        (Some(2), Some(1), Some(1))
+    );
+    // The drill-down lists the five messages with their day and hour.
+    let e = json(&run(&["explain", "activity_by_hour", "--tz", "Europe/Paris", "--format", "json", "--db", db]));
+    let mut got: Vec<(String, String, u64)> = e["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (r["message_id"].as_str().unwrap().into(), r["day"].as_str().unwrap().into(), r["hour"].as_u64().unwrap())
+        })
+        .collect();
+    got.sort();
+    let want = [("a1", "mon", 10), ("a2", "mon", 10), ("a3", "mon", 14), ("a4", "sun", 1), ("a5", "sun", 3)];
+    assert_eq!(got, want.map(|(a, b, c)| (a.to_string(), b.to_string(), c)));
+    // The table says the busiest hour.
+    let table = |lang: &str| {
+        let o = run(&["report", "--db", db, "--tz", "Europe/Paris", "--metrics", "activity_by_hour", "--lang", lang]);
+        String::from_utf8(o.stdout).unwrap()
+    };
+    assert!(table("fr").contains("lun. 10 h (2)"), "{}", table("fr"));
+    assert!(table("en").contains("Mon 10:00 (2)"), "{}", table("en"));
+}
