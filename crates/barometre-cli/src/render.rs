@@ -536,6 +536,8 @@ pub fn conversation_rows(f: &Facts, p: &Params, cfg: &Config) -> Vec<Map<String,
     for (i, r) in f.requests.iter().enumerate() {
         convs.entry(&r.conversation_id).or_default().1.push(i);
     }
+    let facts: std::collections::HashMap<&str, &barometre_core::clock::ConversationFact> =
+        f.conversations.iter().map(|c| (c.conversation_id.as_str(), c)).collect();
     let mut out = Vec::new();
     for (id, (mut ms, mut rs)) in convs {
         ms.sort_by_key(|&i| (f.messages[i].ms, &f.messages[i].message_id));
@@ -605,6 +607,8 @@ pub fn conversation_rows(f: &Facts, p: &Params, cfg: &Config) -> Vec<Map<String,
             "agents": agents,
             "labels": labels.join(";"),
             "corrected_labels": corrected,
+            "participants": facts.get(id).map_or(0, |c| c.participants),
+            "public": facts.get(id).is_some_and(|c| c.public),
         }) else {
             unreachable!()
         };

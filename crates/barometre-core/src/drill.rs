@@ -174,6 +174,8 @@ pub fn conversation_row(c: &ConversationFact) -> Map<String, Json> {
         "human_out_messages": c.human_out,
         "bot_only": c.bot_only,
         "human_handled": c.human,
+        "participants": c.participants,
+        "public": c.public,
     }) else {
         unreachable!()
     };

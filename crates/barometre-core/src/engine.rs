@@ -615,6 +615,8 @@ impl ClockOut {
                 human_out: c.row.human_out,
                 bot_only: c.row.bot_only,
                 human: c.row.human,
+                participants: c.row.participants,
+                public: c.row.public,
             })
             .collect();
         Facts { requests, messages, conversations }
@@ -913,6 +915,8 @@ fn clock(inp: &ClockInput, cfg: &Config, out: &mut impl Sink) {
     let mut items: Vec<(Millis, u32, u8, u32)> = Vec::new();
     // For each message fact of the conversation, the index of its request in `out.reqs`.
     let mut req_of: Vec<usize> = Vec::new();
+    // The customers of the conversation at hand (repeats removed at its end).
+    let mut customers: Vec<u32> = Vec::new();
     for c in 0..keys.len() {
         let ms = &members[start[c] as usize..start[c + 1] as usize];
         let evs = events.get(&(c as u32)).map(Vec::as_slice).unwrap_or(&[]);
@@ -956,8 +960,11 @@ fn clock(inp: &ClockInput, cfg: &Config, out: &mut impl Sink) {
             human_out: 0,
             bot_only: false,
             human: false,
+            participants: 0,
+            public: false,
         };
         let mut bots = 0u32;
+        customers.clear();
         for &(t, _, kind, i) in &items {
             if kind == 2 {
                 let e = evs[i as usize];
@@ -1039,6 +1046,10 @@ fn clock(inp: &ClockInput, cfg: &Config, out: &mut impl Sink) {
             let mut my_req = usize::MAX;
             if r.has(F_IN) {
                 seen_customer = true;
+                conv.public |= r.has(F_PUBLIC);
+                if r.customer != NONE {
+                    customers.push(r.customer);
+                }
                 fact.row.actionable = r.has(F_ACTIONABLE);
                 let q = match open {
                     Some(q) => {
@@ -1120,6 +1131,9 @@ fn clock(inp: &ClockInput, cfg: &Config, out: &mut impl Sink) {
             conv.agent = first.agent;
             conv.team = first.team;
         }
+        customers.sort_unstable();
+        customers.dedup();
+        conv.participants = customers.len() as u32;
         conv.human |= conv.human_out > 0;
         // A bot's conversation that a person signed an event of is a person's: never both.
         conv.bot_only = !conv.human && bots > 0;

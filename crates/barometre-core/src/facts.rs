@@ -165,6 +165,10 @@ pub struct ConversationFact {
     pub bot_only: bool,
     /// Handled by a person: a human reply, or an event carrying an agent.
     pub human: bool,
+    /// Distinct customers who wrote in it.
+    pub participants: u32,
+    /// A customer wrote in it in public.
+    pub public: bool,
 }
 
 impl Facts {

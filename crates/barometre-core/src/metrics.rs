@@ -14,6 +14,9 @@ pub use crate::vocab::Lang;
 type ReqPred = fn(&ReqRow, &Ctx) -> bool;
 type MsgPred = fn(&MsgRow) -> bool;
 
+/// Customers from whom a public conversation is a community thread (`community_threads`).
+pub const COMMUNITY_PARTICIPANTS: u32 = 3;
+
 /// How a metric is computed.
 pub enum Rule {
     /// Messages satisfying the predicate; `known` says whether a message carries the information
@@ -325,6 +328,16 @@ pub static METRICS: &[MetricDef] = &[
         formula_en: "`in` messages labelled question or technical question that an entry of the imported FAQ answers (`barometre import faq`, text similarity) / messages received × 100",
         higher_is_better: false,
         rule: Rule::Own(&crate::indicator::faq::FaqAnswerable),
+    },
+    MetricDef {
+        id: "community_threads",
+        seed: "003, 004 (§8)",
+        label_fr: "Fils communautaires",
+        label_en: "Community threads",
+        formula_fr: "conversations publiques (mur, commentaires, tweets) où au moins 3 clients différents ont écrit : des discussions où la marque répond devant sa communauté",
+        formula_en: "public conversations (wall, comments, tweets) in which at least 3 different customers wrote: discussions where the brand answers in front of its community",
+        higher_is_better: true,
+        rule: Rule::ConvCount(|c| c.public && c.participants >= COMMUNITY_PARTICIPANTS),
     },
     MetricDef {
         id: "activity_by_hour",

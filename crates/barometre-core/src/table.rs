@@ -112,6 +112,10 @@ pub struct ConvRow {
     /// Handled by a person: a human reply, or an event carrying an agent. Only such conversations
     /// enter the human resolution figures (METRICS §3: bots and people never mixed).
     pub human: bool,
+    /// Distinct customers who wrote in it.
+    pub participants: u32,
+    /// A customer wrote in it in public (a wall, comments, tweets): a community thread.
+    pub public: bool,
 }
 
 fn at(ms: Millis) -> Option<Millis> {
@@ -403,6 +407,8 @@ impl FactTable {
             human_out: c.human_out,
             bot_only: c.bot_only,
             human: c.human,
+            participants: c.participants,
+            public: c.public,
         }
     }
 

@@ -303,7 +303,7 @@ pub fn decode_msg_facts(d: &Dict, rows: &[MsgRow], ids: &[u8], out: &mut Vec<Mes
     Ok(())
 }
 
-const CONV_SIZE: usize = 65;
+const CONV_SIZE: usize = 69;
 
 pub fn encode_convs(rows: &[ConvOut], inp: &ClockInput) -> (Vec<u8>, Vec<u8>) {
     let mut w = W(Vec::with_capacity(rows.len() * CONV_SIZE));
@@ -316,8 +316,9 @@ pub fn encode_convs(rows: &[ConvOut], inp: &ClockInput) -> (Vec<u8>, Vec<u8>) {
         for v in [c.account, c.channel, c.agent, c.team, c.reopens, c.human_out] {
             w.u32(v);
         }
-        // Bit 0: automated replies only; bit 1: handled by a person.
-        w.u8(u8::from(c.bot_only) | u8::from(c.human) << 1);
+        // Bit 0: automated replies only; bit 1: handled by a person; bit 2: public.
+        w.u8(u8::from(c.bot_only) | u8::from(c.human) << 1 | u8::from(c.public) << 2);
+        w.u32(c.participants);
         ids.str(inp.conv_name(x.conv));
     }
     (w.0, ids.0)
@@ -341,6 +342,8 @@ pub fn decode_convs(b: &[u8], n: usize, out: &mut Vec<ConvRow>) -> Result<(), St
         human_out: le32(&x[60..64]),
         bot_only: x[64] & 1 != 0,
         human: x[64] & 2 != 0,
+        public: x[64] & 4 != 0,
+        participants: le32(&x[65..69]),
     }));
     Ok(())
 }
@@ -369,6 +372,8 @@ pub fn decode_conv_facts(
             human_out: c.human_out,
             bot_only: c.bot_only,
             human: c.human,
+            participants: c.participants,
+            public: c.public,
         });
     }
     Ok(())

@@ -313,3 +313,40 @@ a6,2026-04-06T08:20:00Z,out,acme,email,agent7,k1,a1,Bonjour
     assert!(table("fr").contains("lun. 10 h (2)"), "{}", table("fr"));
     assert!(table("en").contains("Mon 10:00 (2)"), "{}", table("en"));
 }
+
+#[test]
+fn community_threads_count_public_conversations_with_three_customers_as_by_hand() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("b.db");
+    let db = s(&db);
+    // t1: a public thread where u1 (twice), u2 and u3 write, and the brand answers: 3 customers.
+    // t2: public, 2 customers. t3: 3 customers, but by e-mail (private).
+    let rows = "message_id,created_at,direction,account,channel,author_id,conversation_id,reply_to,text
+c1,2026-04-06T08:00:00Z,in,acme,facebook_wall,u1,t1,,Panne chez vous ?
+c2,2026-04-06T08:01:00Z,in,acme,facebook_wall,u2,t1,,Pareil ici
+c3,2026-04-06T08:02:00Z,out,acme,facebook_wall,agent7,t1,c1,Nous regardons
+c4,2026-04-06T08:03:00Z,in,acme,facebook_wall,u1,t1,,Merci
+c5,2026-04-06T08:04:00Z,in,acme,facebook_wall,u3,t1,,Moi aussi
+c6,2026-04-06T09:00:00Z,in,acme,twitter,u4,t2,,Une question
+c7,2026-04-06T09:01:00Z,in,acme,twitter,u5,t2,,Pareil
+c8,2026-04-06T10:00:00Z,in,acme,email,u6,t3,,Bonjour
+c9,2026-04-06T10:01:00Z,in,acme,email,u7,t3,,Bonjour
+c10,2026-04-06T10:02:00Z,in,acme,email,u8,t3,,Bonjour
+";
+    let f = write(dir.path(), "m.csv", rows);
+    assert_eq!(run(&["import", "messages", s(&f), "--db", db]).status.code(), Some(0));
+    let r = json(&run(&["report", "--db", db, "--format", "json", "--metrics", "community_threads"]));
+    assert_eq!(r["total"]["metrics"]["community_threads"]["value"], 1);
+    let e = json(&run(&["explain", "community_threads", "--format", "json", "--db", db]));
+    let rows = e["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0]["conversation_id"].as_str(), rows[0]["participants"].as_u64()), (Some("t1"), Some(3)));
+    assert_eq!(rows[0]["public"], true);
+    // Every conversation says its customers in the export.
+    let x = run(&["export", "conversations", "--db", db]);
+    let out = String::from_utf8_lossy(&x.stdout);
+    let head: Vec<&str> = out.lines().next().unwrap().split(',').collect();
+    let at = head.iter().position(|h| *h == "participants").expect("a participants column");
+    let t1 = out.lines().find(|l| l.starts_with("t1,")).unwrap();
+    assert_eq!(t1.split(',').nth(at), Some("3"), "{out}");
+}
