@@ -162,7 +162,35 @@ fn cells(v: &Value, lang: Lang) -> (String, String, Option<f64>) {
             };
             (a.peak.as_ref().map_or(na, |p| peak(p, lang)), detail, None)
         }
+        Value::Themes(t) => {
+            let list: Vec<String> = t.themes.iter().take(3).map(|c| theme_count(c, lang)).collect();
+            let detail = match lang {
+                Lang::Fr => format!(
+                    "{} messages sur un thème / {}",
+                    number(t.with_theme as f64, 0, lang),
+                    number(t.messages as f64, 0, lang)
+                ),
+                Lang::En => format!(
+                    "{} messages about a theme / {}",
+                    number(t.with_theme as f64, 0, lang),
+                    number(t.messages as f64, 0, lang)
+                ),
+            };
+            (if list.is_empty() { na } else { list.join(" · ") }, detail, None)
+        }
     }
+}
+
+/// A theme, its count and its change: « Livraison 42 (+35 %) », "Delivery 42 (new)".
+pub fn theme_count(c: &barometre_core::value::ThemeCount, lang: Lang) -> String {
+    let name =
+        barometre_core::understand::themes::THEMES.iter().find(|t| t.id == c.theme).map_or(c.theme, |t| t.name(lang));
+    let change = match (c.change, c.previous) {
+        (Some(x), _) => format!(" ({})", signed(x, if lang == Lang::Fr { "\u{a0}%" } else { "%" }, lang)),
+        (None, Some(0)) => (if lang == Lang::Fr { " (nouveau)" } else { " (new)" }).to_string(),
+        _ => String::new(),
+    };
+    format!("{name} {}{change}", number(c.messages as f64, 0, lang))
 }
 
 /// The busiest hour of the week: « jeu. 14 h (37) », "Thu 14:00 (37)".
@@ -756,6 +784,7 @@ fn xlsx_cells(id: &str, v: &Value, lang: Lang) -> Vec<(String, Cell)> {
         Value::Posts(p) => vec![(id.to_string(), Cell::Text(p.top.first().map(|x| x.post_id.clone())))],
         Value::Channels(c) => vec![(id.to_string(), Cell::Text(c.channels.first().map(|x| x.channel.clone())))],
         Value::Activity(a) => vec![(id.to_string(), Cell::Text(a.peak.as_ref().map(|p| peak(p, lang))))],
+        Value::Themes(t) => vec![(id.to_string(), Cell::Text(t.themes.first().map(|c| theme_count(c, lang))))],
     }
 }
 

@@ -63,7 +63,7 @@ pub fn number(v: &Value, field: &str) -> Option<f64> {
         Value::Retention(r) => r.value,
         Value::Amount(a) => a.value,
         Value::Weighted(w) => w.value,
-        Value::Channels(_) | Value::Activity(_) => None,
+        Value::Channels(_) | Value::Activity(_) | Value::Themes(_) => None,
     }
 }
 

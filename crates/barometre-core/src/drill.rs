@@ -199,6 +199,7 @@ pub fn message_row(m: &MessageFact) -> Map<String, Json> {
         "label": m.label,
         "label_source": m.label_source,
         "competitor": m.competitor,
+        "themes": m.themes,
         "signed": m.signed,
         "handle_seconds": m.handle_seconds,
         "request_id": m.request_id,

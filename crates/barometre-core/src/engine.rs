@@ -43,6 +43,8 @@ pub struct ClockRow {
     pub customer: u32,
     /// `in`: the FAQ entry that answers it (from 1; 0: none).
     pub faq: u32,
+    /// `in`: its themes (bits over `understand::themes::THEMES`).
+    pub themes: u64,
     flags: u16,
 }
 
@@ -82,6 +84,8 @@ pub struct RawRow<'a> {
     pub competitor: bool,
     /// `in` message: the FAQ entry that answers it (from 1; 0: none).
     pub faq: u32,
+    /// `in` message: its themes (bits over `understand::themes::THEMES`).
+    pub themes: u64,
 }
 
 /// Events, compact.
@@ -185,6 +189,7 @@ fn pre_row_with(dims: &mut Dict, recent: &mut Recent, r: &RawRow) -> ClockRow {
         reply_to: NONE,
         customer: NONE,
         faq: if r.inbound { r.faq } else { 0 },
+        themes: if r.inbound { r.themes } else { 0 },
         flags,
     }
 }
@@ -213,6 +218,7 @@ fn raw_row<'a>(m: &'a Message, tf: &crate::model::TextFacts) -> RawRow<'a> {
         corrected: m.corrected,
         competitor: tf.competitor,
         faq: tf.faq,
+        themes: tf.themes,
     }
     .raw()
 }
@@ -249,6 +255,8 @@ pub struct Kept<'a> {
     pub competitor: bool,
     /// The FAQ entry that answers the text (from 1; 0: none).
     pub faq: u32,
+    /// The themes of the text (bits over `understand::themes::THEMES`).
+    pub themes: u64,
 }
 
 impl<'a> Kept<'a> {
@@ -290,6 +298,7 @@ impl<'a> Kept<'a> {
             label_source: source,
             competitor: self.inbound && self.competitor,
             faq: if self.inbound { self.faq } else { 0 },
+            themes: if self.inbound { self.themes } else { 0 },
         }
     }
 }
@@ -592,6 +601,7 @@ impl ClockOut {
                 label_source: m.row.label_source(),
                 competitor: m.row.names_competitor(),
                 faq: (m.row.faq != 0).then_some(m.row.faq),
+                themes: crate::facts::Themes(m.row.themes),
                 answered: m.row.answered,
                 unattached: m.row.unattached,
             })
@@ -1032,6 +1042,7 @@ fn clock(inp: &ClockInput, cfg: &Config, out: &mut impl Sink) {
                     feedback: r.has(F_FEEDBACK),
                     label: (r.flags >> LABEL_SHIFT) as u8,
                     faq: r.faq,
+                    themes: r.themes,
                     answered: false,
                     unattached: !r.has(F_IN)
                         && r.conv == NONE

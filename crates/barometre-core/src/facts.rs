@@ -55,6 +55,27 @@ impl Outcome {
     }
 }
 
+/// A message's themes: bits in the order of [`crate::understand::themes::THEMES`], written as
+/// their ids.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Themes(pub u64);
+
+impl Themes {
+    pub fn ids(self) -> impl Iterator<Item = &'static str> {
+        crate::understand::themes::THEMES
+            .iter()
+            .enumerate()
+            .filter(move |(i, _)| self.0 >> i & 1 == 1)
+            .map(|(_, t)| t.id)
+    }
+}
+
+impl Serialize for Themes {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.ids())
+    }
+}
+
 /// One message, placed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MessageFact {
@@ -88,6 +109,8 @@ pub struct MessageFact {
     /// `in` message: the FAQ entry that answers it, by its place in the workspace's knowledge
     /// base (from 1), [`crate::understand::faq`].
     pub faq: Option<u32>,
+    /// `in` message: the themes its words belong to ([`crate::understand::themes`]).
+    pub themes: Themes,
     /// `in` message whose request got a human answer.
     pub answered: bool,
     /// `out` message that joins no conversation (no conversation id, reply chain or customer).

@@ -28,6 +28,7 @@ pub mod faq;
 pub mod nps;
 pub mod sentiment;
 pub mod survey_mean;
+pub mod themes;
 pub mod top_posts;
 pub mod weighted;
 

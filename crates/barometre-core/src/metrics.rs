@@ -340,6 +340,16 @@ pub static METRICS: &[MetricDef] = &[
         rule: Rule::ConvCount(|c| c.public && c.participants >= COMMUNITY_PARTICIPANTS),
     },
     MetricDef {
+        id: "recurring_themes",
+        seed: "003, 004 (§8)",
+        label_fr: "Thèmes récurrents",
+        label_en: "Recurring themes",
+        formula_fr: "messages `in` par thème (livraison, facture, résiliation, panne… : des mots du même sens regroupés, en français et en anglais), avec leur part des messages reçus et leur évolution par rapport à la période précédente ; un thème compte à partir de 2 messages",
+        formula_en: "`in` messages by theme (delivery, bills, cancellation, outages…: words of the same sense grouped, in French and English), with their share of messages received and their change against the period before; a theme counts from 2 messages",
+        higher_is_better: false,
+        rule: Rule::Own(&crate::indicator::themes::RecurringThemes),
+    },
+    MetricDef {
         id: "activity_by_hour",
         seed: "003, 004 (§8)",
         label_fr: "Activité par heure de la semaine",

@@ -64,6 +64,9 @@ pub struct TextFacts {
     /// `in` message: the FAQ entry that answers its text (its place in the workspace's
     /// knowledge base, from 1; 0: none), [`crate::understand::faq`].
     pub faq: u32,
+    /// `in` message: the themes its words belong to, as bits in the order of
+    /// [`crate::understand::themes::THEMES`].
+    pub themes: u64,
 }
 
 impl Message {

@@ -643,6 +643,8 @@ fn accumulate_slots(def: &MetricDef, q: &Pass<'_>) -> Vec<Acc> {
 /// (for tables) the previous period. Every front end loads the same span, so the same inputs give
 /// the same bytes.
 pub fn load_span(cfg: &Config, p: &Params, with_previous: bool) -> (Option<Millis>, Option<Millis>) {
+    // The recurring themes compare each theme with the period before, in every rendering.
+    let with_previous = with_previous || p.metrics.is_none_or(|m| m.contains("recurring_themes"));
     let mut from = p.from;
     // Grouped by time, each bucket's badge looks back over the window before the bucket's own
     // end: the first bucket's window starts a window before the period does.

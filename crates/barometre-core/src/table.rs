@@ -161,6 +161,8 @@ pub struct MsgRow {
     pub label: u8,
     /// `in` message: the FAQ entry that answers it (from 1; 0: none).
     pub faq: u32,
+    /// `in` message: its themes (bits over `understand::themes::THEMES`).
+    pub themes: u64,
     /// `in` message whose request got a human answer.
     pub answered: bool,
     /// `out` message that joins no conversation: no conversation id, no reply chain, no
@@ -334,6 +336,10 @@ pub struct FactTable {
     pub customers: Vec<crate::model::Customer>,
     pub orders: Vec<crate::model::Order>,
     pub reviews: Vec<ReviewRow>,
+    /// The earliest instant from which the table holds every message, request and conversation
+    /// (`None`: from the first): a figure that looks before its period checks it reads rows that
+    /// were loaded, instead of counting rows left out as none.
+    pub complete_from: Option<crate::time::Millis>,
 }
 
 impl FactTable {
@@ -376,6 +382,7 @@ impl FactTable {
             feedback: m.feedback,
             label: pack_label(m.label, m.label_source, m.competitor),
             faq: m.faq.unwrap_or(0),
+            themes: m.themes.0,
             unattached: m.unattached,
             answered: m.answered,
         }
@@ -497,7 +504,12 @@ impl FactTable {
     pub fn filtered(&self, dim: crate::vocab::Dim, key: &str) -> FactTable {
         use crate::vocab::Dim;
         let id = self.dict.get(key).unwrap_or(NONE - 1);
-        let mut t = FactTable { dict: self.dict.clone(), post_ids: self.post_ids.clone(), ..FactTable::default() };
+        let mut t = FactTable {
+            dict: self.dict.clone(),
+            post_ids: self.post_ids.clone(),
+            complete_from: self.complete_from,
+            ..FactTable::default()
+        };
         match dim {
             Dim::Account => {
                 t.reqs = self.reqs.iter().filter(|r| r.account == id).copied().collect();

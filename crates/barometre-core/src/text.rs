@@ -24,6 +24,10 @@ pub fn text_facts(m: &Message, cfg: &Config) -> TextFacts {
         },
         competitor: m.direction == Direction::In
             && m.text.as_deref().is_some_and(|t| crate::understand::names_any(t, &cfg.competitors)),
+        themes: match (m.direction, m.text.as_deref()) {
+            (Direction::In, Some(t)) => crate::understand::faq::theme_bits(t),
+            _ => 0,
+        },
         faq: match (m.direction, m.text.as_deref(), &cfg.faq) {
             (Direction::In, Some(t), Some(faq)) => faq.answer(t).unwrap_or(0),
             _ => 0,

@@ -23,6 +23,7 @@ pub mod faq;
 pub mod features;
 pub mod lexicon;
 pub mod model;
+pub mod themes;
 
 /// A message's label, in the guide's order of precedence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -304,6 +305,14 @@ pub fn version() -> u64 {
         for w in lexicon::NEGATIONS {
             h = h.write(w.as_bytes());
         }
+        // A message's themes are read with the label, and kept the same way.
+        for t in themes::THEMES {
+            h = h.write(t.id.as_bytes()).write(&[0x1e]);
+            for w in t.words {
+                h = h.write(w.as_bytes()).write(&[0x1f]);
+            }
+        }
+        h = h.write(format!("{}", faq::PARAMS.stem).as_bytes());
         h.write(format!("{:?}{}", model::TRAINING, features::BITS).as_bytes()).finish()
     })
 }

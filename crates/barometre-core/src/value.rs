@@ -77,6 +77,33 @@ pub enum Value {
     Weighted(Weighted),
     Channels(ChannelPreferences),
     Activity(Activity),
+    Themes(Themes),
+}
+
+/// What customers write about: the themes of the messages received, each with its count in the
+/// period before when that period was read.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Themes {
+    /// Messages received.
+    pub messages: u64,
+    /// Of those, the messages about at least one theme shown (what the drill-down lists).
+    pub with_theme: u64,
+    /// Messages received in the period before (`null`: no such period, or not read).
+    pub previous_messages: Option<u64>,
+    /// Themes of at least two messages in the period or the one before, most frequent first.
+    pub themes: Vec<ThemeCount>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ThemeCount {
+    /// Its id in `understand::themes::THEMES`.
+    pub theme: &'static str,
+    pub messages: u64,
+    /// messages / messages received × 100.
+    pub share: Option<f64>,
+    pub previous: Option<u64>,
+    /// (messages − previous) / previous × 100; `null` without a period before or from 0.
+    pub change: Option<f64>,
 }
 
 /// When customers write: messages received by day of week and hour, in the report's time zone.
@@ -165,4 +192,5 @@ pub enum Shape {
     Weighted,
     Channels,
     Activity,
+    Themes,
 }

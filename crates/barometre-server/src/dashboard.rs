@@ -727,8 +727,42 @@ fn listening(now: &Report, lang: Lang, link: &dyn Fn(&str) -> String) -> String 
             barometre_core::fmt::percent(v, lang),
         );
     }
+    // The recurring themes, most frequent first, each with its change against the period before.
+    let mut themes = String::new();
+    if let Some(Value::Themes(th)) = now.total.metrics.get("recurring_themes") {
+        if !th.themes.is_empty() {
+            let _ = write!(
+                themes,
+                r#"<h3><a href="{}">{}</a></h3><ol data-list="themes">"#,
+                link("recurring_themes"),
+                t(lang, "Thèmes récurrents", "Recurring themes")
+            );
+            for c in th.themes.iter().take(8) {
+                let name = barometre_core::understand::themes::THEMES
+                    .iter()
+                    .find(|x| x.id == c.theme)
+                    .map_or(c.theme, |x| x.name(lang));
+                let trend = match (c.change, c.previous) {
+                    (Some(x), _) if x > 0.0 => format!(" ↑ +{}", barometre_core::fmt::percent(x, lang)),
+                    (Some(x), _) if x < 0.0 => format!(" ↓ {}", barometre_core::fmt::percent(x, lang)),
+                    (Some(_), _) => " =".to_string(),
+                    (None, Some(0)) => format!(" ({})", t(lang, "nouveau", "new")),
+                    _ => String::new(),
+                };
+                let _ = write!(
+                    themes,
+                    "<li>{}{}{} ({}){trend}</li>",
+                    esc(name),
+                    t(lang, " : ", ": "),
+                    barometre_core::fmt::number(c.messages as f64, 0, lang),
+                    c.share.map_or("—".into(), |v| barometre_core::fmt::percent(v, lang)),
+                );
+            }
+            themes.push_str("</ol>");
+        }
+    }
     format!(
-        r#"<section data-section="listening"><h2>{}</h2>{svg}<p>{extra}</p></section>"#,
+        r#"<section data-section="listening"><h2>{}</h2>{svg}<p>{extra}</p>{themes}</section>"#,
         t(lang, "Écoute : de quoi parlent les clients", "Listening: what customers write about")
     )
 }

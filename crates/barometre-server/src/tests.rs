@@ -355,6 +355,35 @@ mod dashboard_pages {
     }
 
     #[tokio::test]
+    async fn the_overview_lists_the_recurring_themes_with_their_change() {
+        let w = world();
+        with_user(&w);
+        // x1 « colis perdu » on 6 April; two more parcels the week after: delivery 3 of 4
+        // messages received from 6 to 13 April, none the week before (new).
+        let more = "message_id,created_at,direction,account,channel,author_id,conversation_id,reply_to,text
+y1,2026-04-07T08:00:00Z,in,acme,email,u8,k8,,Mon colis n'arrive pas
+y2,2026-04-08T08:00:00Z,in,acme,email,u9,k9,,Où est mon colis ?
+";
+        let mut store = SqliteStore::open(&w.state.db).unwrap();
+        let mut r = RecordReader::new("y.csv", Kind::Messages, Format::Csv, more.as_bytes());
+        store.import("brand-a", &Config::default(), false, &mut r, &mut ()).unwrap();
+        let cookie = login(&w).await;
+        let (_, fr, _) = get_page(&w, "/?lang=fr&from=2026-04-06&to=2026-04-13", Some(&cookie)).await;
+        let at = fr.find("data-list=\"themes\"").expect("a list of themes");
+        let list = &fr[at..at + fr[at..].find("</ol>").unwrap()];
+        let three_quarters = barometre_core::fmt::percent(75.0, barometre_core::vocab::Lang::Fr);
+        assert!(list.contains(&format!("<li>Livraison : 3 ({three_quarters}) (nouveau)</li>")), "{list}");
+        assert!(fr.contains("metric=recurring_themes"));
+        let (_, en, _) = get_page(&w, "/?lang=en&from=2026-04-06&to=2026-04-13", Some(&cookie)).await;
+        let three_quarters = barometre_core::fmt::percent(75.0, barometre_core::vocab::Lang::En);
+        assert!(
+            en.contains(&format!("<li>Delivery: 3 ({three_quarters}) (new)</li>")),
+            "{}",
+            &en[en.find("data-list").unwrap_or(0)..][..300]
+        );
+    }
+
+    #[tokio::test]
     async fn the_overview_heat_map_is_the_reports_activity_in_its_zone() {
         let w = world();
         with_user(&w);

@@ -162,6 +162,7 @@ fn expected(v: &Value) -> Option<(u64, Option<u64>)> {
         Value::Weighted(w) => (w.criteria.iter().map(|c| c.count).sum(), None),
         Value::Channels(c) => (c.channels.iter().map(|x| x.contacts).sum(), None),
         Value::Activity(a) => (a.messages, None),
+        Value::Themes(t) => (t.with_theme, None),
         Value::Posts(_) | Value::Retention(_) | Value::Amount(_) => return None,
     })
 }

@@ -156,7 +156,7 @@ fn le32(b: &[u8]) -> u32 {
 }
 
 const REQ_SIZE: usize = 41;
-const MSG_SIZE: usize = 39;
+const MSG_SIZE: usize = 47;
 
 pub fn decode_reqs(b: &[u8], n: usize, out: &mut Vec<ReqRow>) -> Result<(), StoreError> {
     if b.len() != n * REQ_SIZE {
@@ -201,6 +201,7 @@ pub fn encode_msgs(rows: &[MsgOut], inp: &ClockInput) -> (Vec<u8>, Vec<u8>) {
             | u8::from(m.answered) << 7);
         w.u8(m.label);
         w.u32(m.faq);
+        w.i64(m.themes as i64);
         ids.str(inp.id(x.msg));
         ids.str(inp.conv_name(x.conv));
         ids.str(inp.names.name(inp.rows[x.msg as usize].author).unwrap_or_default());
@@ -232,6 +233,7 @@ pub fn decode_msgs(b: &[u8], n: usize, out: &mut Vec<MsgRow>) -> Result<(), Stor
             unattached: x[32] & 0x80 != 0,
             label: x[34],
             faq: le32(&x[35..39]),
+            themes: le64(&x[39..47]) as u64,
         }
     }));
     Ok(())
@@ -296,6 +298,7 @@ pub fn decode_msg_facts(d: &Dict, rows: &[MsgRow], ids: &[u8], out: &mut Vec<Mes
             label_source: x.label_source(),
             competitor: x.names_competitor(),
             faq: (x.faq != 0).then_some(x.faq),
+            themes: barometre_core::clock::Themes(x.themes),
             answered: x.answered,
             unattached: x.unattached,
         });

@@ -37,6 +37,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (11, include_str!("../migrations/0011_label_corrections.sql")),
     (12, include_str!("../migrations/0012_competitor_mentions.sql")),
     (13, include_str!("../migrations/0013_faq.sql")),
+    (14, include_str!("../migrations/0014_message_themes.sql")),
 ];
 
 impl From<rusqlite::Error> for StoreError {
@@ -179,6 +180,7 @@ fn message_row(r: &Row, text: bool) -> rusqlite::Result<Message> {
             label: label_of(r.get::<_, Option<i64>>(20)?),
             competitor: r.get::<_, i64>(21)? != 0,
             faq: r.get::<_, i64>(22)? as u32,
+            themes: r.get::<_, i64>(23)? as u64,
         });
     }
     Ok(m)
@@ -213,7 +215,7 @@ fn load_rows(conn: &Connection, ws: &str, text: bool) -> Result<(Vec<Message>, V
     let cols = if text {
         MESSAGE_COLS.to_string()
     } else {
-        MESSAGE_COLS.replace(" text,", " NULL,") + ", signed, thanks, label, competitor, faq"
+        MESSAGE_COLS.replace(" text,", " NULL,") + ", signed, thanks, label, competitor, faq, themes"
     };
     let mut st = conn.prepare_cached(&format!("SELECT {cols} FROM messages WHERE workspace = ?"))?;
     let mut msgs = st.query_map([ws], |r| message_row(r, text))?.collect::<Result<Vec<_>, _>>()?;
@@ -281,7 +283,7 @@ fn load_input(conn: &Connection, ws: &str) -> Result<ClockInput, StoreError> {
     let corrected = corrections_of(conn, ws)?;
     let mut st = conn.prepare_cached(
         "SELECT message_id, created_ms, direction, account, channel, author_id, conversation_id, reply_to, customer_id, \
-         bot, public, kind, in_scope, actionable, handle_seconds, team, signed, thanks, label, competitor, faq FROM messages WHERE workspace = ?",
+         bot, public, kind, in_scope, actionable, handle_seconds, team, signed, thanks, label, competitor, faq, themes FROM messages WHERE workspace = ?",
     )?;
     let mut rows = st.query([ws])?;
     while let Some(r) = rows.next()? {
@@ -309,6 +311,7 @@ fn load_input(conn: &Connection, ws: &str) -> Result<ClockInput, StoreError> {
             label: label_of(r.get::<_, Option<i64>>(18)?),
             competitor: r.get::<_, i64>(19)? != 0,
             faq: r.get::<_, i64>(20)? as u32,
+            themes: r.get::<_, i64>(21)? as u64,
             corrected: if corrected.is_empty() { None } else { s(0)?.and_then(|id| corrected.get(id).copied()) },
         };
         inp.push(kept.raw());
@@ -327,7 +330,7 @@ fn recompute(tx: &Transaction, ws: &str, cfg: &Config, stale: bool) -> Result<()
     if stale {
         let (msgs, _) = load_rows(tx, ws, true)?;
         let mut up = tx.prepare_cached(
-            "UPDATE messages SET signed = ?, thanks = ?, label = ?, competitor = ?, faq = ? WHERE workspace = ? AND message_id = ?",
+            "UPDATE messages SET signed = ?, thanks = ?, label = ?, competitor = ?, faq = ?, themes = ? WHERE workspace = ? AND message_id = ?",
         )?;
         for m in &msgs {
             let t = clock::text_facts(m, cfg);
@@ -337,6 +340,7 @@ fn recompute(tx: &Transaction, ws: &str, cfg: &Config, stale: bool) -> Result<()
                 label_code(t.label),
                 t.competitor,
                 t.faq,
+                t.themes as i64,
                 ws,
                 m.message_id
             ])?;
@@ -458,6 +462,7 @@ fn within(ms: Millis, from: Option<Millis>, to: Option<Millis>) -> bool {
 
 /// The facts of a table that start in the period (records are read for the period already).
 fn clip(mut t: FactTable, from: Option<Millis>, to: Option<Millis>) -> FactTable {
+    t.complete_from = from;
     t.reqs.retain(|r| within(r.start_ms, from, to));
     t.msgs.retain(|m| within(m.ms, from, to));
     t.convs.retain(|c| within(c.start_ms, from, to));
@@ -509,12 +514,12 @@ impl DataStore for SqliteStore {
         {
             let mut new_src = tx.prepare_cached("INSERT INTO sources (import_id, file) VALUES (?, ?)")?;
             let mut insert = tx.prepare_cached(&format!(
-                "INSERT OR IGNORE INTO messages (workspace, {MESSAGE_COLS}, fp, signed, thanks, label, competitor, faq, src, line) \
-                 VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                "INSERT OR IGNORE INTO messages (workspace, {MESSAGE_COLS}, fp, signed, thanks, label, competitor, faq, themes, src, line) \
+                 VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
             ))?;
             let mut replace = tx.prepare_cached(&format!(
-                "INSERT OR REPLACE INTO messages (workspace, {MESSAGE_COLS}, fp, signed, thanks, label, competitor, faq, src, line) \
-                 VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                "INSERT OR REPLACE INTO messages (workspace, {MESSAGE_COLS}, fp, signed, thanks, label, competitor, faq, themes, src, line) \
+                 VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
             ))?;
             let mut old =
                 tx.prepare_cached("SELECT fp, src, line FROM messages WHERE workspace = ? AND message_id = ?")?;
@@ -583,6 +588,7 @@ impl DataStore for SqliteStore {
                             label_code(tf.label),
                             tf.competitor,
                             tf.faq,
+                            tf.themes as i64,
                             src,
                             loc.line as i64
                         ];

@@ -71,7 +71,7 @@ fn labels_count_and_an_analysts_correction_survives_a_reimport() {
     assert!(m2.contains(",spam,text,false,false,"), "{m2}");
     let conv = String::from_utf8(run(&["export", "conversations", "--db", db]).stdout).unwrap();
     let k3 = conv.lines().find(|l| l.starts_with("k3,")).unwrap();
-    assert!(k3.ends_with(",complaint=1,1"), "{k3}");
+    assert!(k3.ends_with(",complaint=1,1,1,false"), "{k3}");
     let list = String::from_utf8(run(&["label", "--list", "--db", db]).stdout).unwrap();
     assert!(list.contains("m3,complaint,julie,"), "{list}");
 
@@ -349,4 +349,102 @@ c10,2026-04-06T10:02:00Z,in,acme,email,u8,t3,,Bonjour
     let at = head.iter().position(|h| *h == "participants").expect("a participants column");
     let t1 = out.lines().find(|l| l.starts_with("t1,")).unwrap();
     assert_eq!(t1.split(',').nth(at), Some("3"), "{out}");
+}
+
+#[test]
+fn recurring_themes_with_their_change_against_the_period_before_as_by_hand() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("b.db");
+    let db = s(&db);
+    // The week before: one delivery, two bills. The week: three deliveries (n1 also a delay,
+    // n2 also a loss), one bill, one message about nothing; the agent's reply is not received.
+    let rows = "message_id,created_at,direction,account,channel,author_id,conversation_id,reply_to,text
+p1,2026-03-31T08:00:00Z,in,acme,email,u1,k1,,Colis pas livré
+p2,2026-04-01T08:00:00Z,in,acme,email,u2,k2,,Ma facture est fausse
+p3,2026-04-02T08:00:00Z,in,acme,email,u3,k3,,Facture en double
+n1,2026-04-06T08:00:00Z,in,acme,email,u4,k4,,\"Livraison en retard, colis introuvable\"
+n2,2026-04-07T08:00:00Z,in,acme,twitter,u5,k5,,Colis perdu
+n3,2026-04-08T08:00:00Z,in,acme,twitter,u6,k6,,Où est mon colis ?
+n4,2026-04-09T08:00:00Z,in,acme,email,u7,k7,,Ma facture ?
+n5,2026-04-10T08:00:00Z,in,acme,email,u8,k8,,Bonjour
+n6,2026-04-10T09:00:00Z,out,acme,email,agent7,k8,n5,\"Bonjour, votre colis arrive\"
+";
+    let f = write(dir.path(), "m.csv", rows);
+    assert_eq!(run(&["import", "messages", s(&f), "--db", db]).status.code(), Some(0));
+    let report = |args: &[&str]| {
+        let mut a = vec!["report", "--db", db, "--format", "json", "--metrics", "recurring_themes"];
+        a.extend_from_slice(args);
+        json(&run(&a))
+    };
+    let r = report(&["--from", "2026-04-06", "--to", "2026-04-13"]);
+    let v = &r["total"]["metrics"]["recurring_themes"];
+    assert_eq!(
+        (v["messages"].as_u64(), v["with_theme"].as_u64(), v["previous_messages"].as_u64()),
+        (Some(5), Some(4), Some(3))
+    );
+    // delivery: 3 now (3/5 = 60 %), 1 before: +200 %; bill: 1 now, 2 before: −50 %, listed for
+    // the 2 before; delay and lost, one message each and none before, are not recurring.
+    /// Theme, messages, previous, change, share.
+    type Row = (String, u64, Option<u64>, Option<f64>, f64);
+    let themes: Vec<Row> = v["themes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["theme"].as_str().unwrap().to_string(),
+                t["messages"].as_u64().unwrap(),
+                t["previous"].as_u64(),
+                t["change"].as_f64(),
+                t["share"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        themes,
+        [("delivery".to_string(), 3, Some(1), Some(200.0), 60.0), ("bill".to_string(), 1, Some(2), Some(-50.0), 20.0)]
+    );
+    // Without a period, no period before: `null`, never 0.
+    let all = report(&[]);
+    let v = &all["total"]["metrics"]["recurring_themes"];
+    assert!(v["previous_messages"].is_null() && v["themes"][0]["previous"].is_null(), "{v}");
+    assert_eq!((v["themes"][0]["theme"].as_str(), v["themes"][0]["messages"].as_u64()), (Some("delivery"), Some(4)));
+    // By week, the second week compares with the first.
+    let w = report(&["--from", "2026-03-30", "--to", "2026-04-13", "--by", "week"]);
+    let weeks = w["groups"].as_array().unwrap();
+    let second = weeks.iter().find(|g| g["key"] == "2026-W15").expect("week 15");
+    assert_eq!(second["metrics"]["recurring_themes"]["themes"][0]["change"], 200.0);
+    // The drill-down lists the four messages about a theme, each with its themes.
+    let e = json(&run(&[
+        "explain",
+        "recurring_themes",
+        "--from",
+        "2026-04-06",
+        "--to",
+        "2026-04-13",
+        "--format",
+        "json",
+        "--db",
+        db,
+    ]));
+    let mut got: Vec<(String, Vec<String>)> = e["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let t = r["themes"].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_string()).collect();
+            (r["message_id"].as_str().unwrap().to_string(), t)
+        })
+        .collect();
+    got.sort();
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        got,
+        [
+            ("n1".to_string(), s(&["delay", "delivery"])),
+            ("n2".to_string(), s(&["lost", "delivery"])),
+            ("n3".to_string(), s(&["delivery"])),
+            ("n4".to_string(), s(&["bill"])),
+        ]
+    );
 }

@@ -314,392 +314,48 @@ const COMMON: &[&str] = &[
     "there",
 ];
 
-/// Words customers use for the same thing, in French and English, across the trades a service
-/// answers for (telecom, transport, energy, retail, banking, public services): a message and an
-/// entry that say it in other words still share the group's token. Each word stands for its stem.
-const CONCEPTS: &[(&str, &[&str])] = &[
-    (
-        "cancel",
-        &[
-            "resilier",
-            "resiliation",
-            "annuler",
-            "annulation",
-            "cancel",
-            "cancellation",
-            "terminate",
-            "termination",
-            "quitter",
-            "arreter",
-            "stopper",
-            "close",
-            "fermer",
-            "fermeture",
-        ],
-    ),
-    (
-        "phone",
-        &["telephone", "tel", "portable", "mobile", "smartphone", "phone", "iphone", "android", "cellphone", "cell"],
-    ),
-    (
-        "lost",
-        &[
-            "perdu",
-            "perte",
-            "perdre",
-            "vol",
-            "vole",
-            "voler",
-            "lost",
-            "lose",
-            "stolen",
-            "stole",
-            "theft",
-            "egare",
-            "misplaced",
-            "left",
-            "oublie",
-            "forgot",
-            "forgotten",
-        ],
-    ),
-    (
-        "human",
-        &[
-            "humain",
-            "conseiller",
-            "conseillere",
-            "agent",
-            "personne",
-            "operateur",
-            "human",
-            "person",
-            "advisor",
-            "adviser",
-            "representative",
-            "someone",
-            "quelqu",
-            "staff",
-        ],
-    ),
-    (
-        "contact",
-        &[
-            "joindre",
-            "contacter",
-            "contact",
-            "appeler",
-            "appel",
-            "telephoner",
-            "call",
-            "reach",
-            "speak",
-            "parler",
-            "hotline",
-            "numero",
-            "number",
-            "ecrire",
-            "write",
-            "chat",
-        ],
-    ),
-    ("hours", &["horaire", "horaires", "heures", "ouvert", "ouverture", "hours", "open", "opening", "closing"]),
-    ("pet", &["animal", "animaux", "chien", "chat", "chiot", "dog", "dogs", "cat", "cats", "puppy", "pet", "pets"]),
-    (
-        "luggage",
-        &[
-            "bagage",
-            "bagages",
-            "valise",
-            "valises",
-            "sac",
-            "sacs",
-            "luggage",
-            "baggage",
-            "suitcase",
-            "suitcases",
-            "bag",
-            "bags",
-            "case",
-            "cases",
-        ],
-    ),
-    (
-        "child",
-        &[
-            "enfant", "enfants", "fils", "fille", "bebe", "ado", "mineur", "child", "children", "kid", "kids", "son",
-            "daughter", "baby", "toddler", "infant", "minor", "year-old",
-        ],
-    ),
-    ("email", &["email", "mail", "courriel", "adresse", "address", "e-mail"]),
-    (
-        "password",
-        &["password", "mot", "passe", "mdp", "identifiant", "identifiants", "login", "credentials", "pin", "code"],
-    ),
-    ("account", &["compte", "espace", "account", "profile", "profil"]),
-    (
-        "abroad",
-        &[
-            "etranger",
-            "roaming",
-            "itinerance",
-            "voyage",
-            "vacances",
-            "abroad",
-            "overseas",
-            "travel",
-            "holiday",
-            "europe",
-            "international",
-            "pays",
-        ],
-    ),
-    (
-        "refund",
-        &[
-            "rembourser",
-            "remboursement",
-            "rembourse",
-            "refund",
-            "refunded",
-            "reimburse",
-            "reimbursement",
-            "compensation",
-            "dedommagement",
-            "indemnisation",
-            "repay",
-            "money",
-        ],
-    ),
-    (
-        "pay",
-        &[
-            "payer",
-            "paiement",
-            "payment",
-            "pay",
-            "regler",
-            "reglement",
-            "prelevement",
-            "carte",
-            "card",
-            "cb",
-            "paypal",
-            "amex",
-            "visa",
-            "mastercard",
-            "virement",
-            "transfer",
-            "cheque",
-        ],
-    ),
-    (
-        "bill",
-        &[
-            "facture",
-            "factures",
-            "facturation",
-            "bill",
-            "bills",
-            "billing",
-            "invoice",
-            "invoices",
-            "releve",
-            "statement",
-        ],
-    ),
-    ("delay", &["retard", "retarde", "delay", "delayed", "late", "lateness"]),
-    ("ticket", &["billet", "billets", "ticket", "tickets", "titre", "fare", "fares", "pass"]),
-    (
-        "change",
-        &[
-            "changer",
-            "modifier",
-            "modification",
-            "changement",
-            "change",
-            "modify",
-            "update",
-            "mettre",
-            "switch",
-            "passer",
-            "upgrade",
-            "downgrade",
-        ],
-    ),
-    ("move", &["demenager", "demenagement", "demenage", "move", "moving", "relocate", "adresse"]),
-    (
-        "outage",
-        &[
-            "panne",
-            "coupure",
-            "coupe",
-            "marche",
-            "fonctionne",
-            "outage",
-            "down",
-            "working",
-            "works",
-            "broken",
-            "connexion",
-            "connection",
-            "reseau",
-            "network",
-            "signal",
-            "service",
-        ],
-    ),
-    (
-        "delivery",
-        &[
-            "livraison",
-            "livrer",
-            "livre",
-            "colis",
-            "expedition",
-            "delivery",
-            "deliver",
-            "delivered",
-            "parcel",
-            "package",
-            "shipping",
-            "shipped",
-        ],
-    ),
-    ("return", &["renvoyer", "retourner", "retour", "rendre", "restituer", "restitution", "return", "send", "back"]),
-    (
-        "box",
-        &["box", "modem", "routeur", "router", "decodeur", "equipement", "equipment", "materiel", "livebox", "hub"],
-    ),
-    (
-        "appointment",
-        &[
-            "rendez",
-            "rdv",
-            "creneau",
-            "technicien",
-            "intervention",
-            "appointment",
-            "slot",
-            "visit",
-            "engineer",
-            "technician",
-        ],
-    ),
-    (
-        "plan",
-        &[
-            "forfait",
-            "offre",
-            "abonnement",
-            "contrat",
-            "formule",
-            "plan",
-            "tariff",
-            "subscription",
-            "contract",
-            "package",
-            "deal",
-            "bundle",
-        ],
-    ),
-    ("sim", &["sim", "esim", "puce", "carte-sim"]),
-    (
-        "usage",
-        &[
-            "conso",
-            "consommation",
-            "data",
-            "go",
-            "gb",
-            "usage",
-            "allowance",
-            "balance",
-            "restant",
-            "reste",
-            "remaining",
-            "left",
-        ],
-    ),
-    (
-        "disabled",
-        &[
-            "handicap",
-            "handicape",
-            "pmr",
-            "fauteuil",
-            "mobilite",
-            "malvoyant",
-            "aveugle",
-            "disabled",
-            "disability",
-            "wheelchair",
-            "impaired",
-            "blind",
-            "assistance",
-            "assist",
-            "help",
-        ],
-    ),
-    ("bike", &["velo", "velos", "trottinette", "bike", "bikes", "bicycle", "cycle", "scooter"]),
-    (
-        "price",
-        &[
-            "prix", "tarif", "tarifs", "cout", "coute", "combien", "price", "prices", "cost", "costs", "much",
-            "charge", "fee", "fees", "frais",
-        ],
-    ),
-    ("invoice_copy", &["duplicata", "copie", "copy", "pdf", "telecharger", "download"]),
-    ("number", &["numero", "portabilite", "rio", "garder", "conserver", "keep", "port", "porting", "pac"]),
-    ("meter", &["compteur", "releve", "index", "linky", "meter", "reading", "readings", "smart"]),
-    ("energy", &["electricite", "gaz", "energie", "electricity", "gas", "energy", "power"]),
-    (
-        "transfer_ticket",
-        &[
-            "ceder",
-            "donner",
-            "transferer",
-            "nom",
-            "name",
-            "transfer",
-            "give",
-            "someone",
-            "else",
-            "brother",
-            "frere",
-            "soeur",
-            "sister",
-        ],
-    ),
-];
+/// A stem → the groups of [`super::themes::THEMES`] it belongs to, as bits in their order.
+type Concepts = FxHashMap<String, u64>;
 
-/// A stem → the groups of [`CONCEPTS`] it belongs to.
-type Concepts = FxHashMap<String, Vec<&'static str>>;
-
-/// [`CONCEPTS`] by stem, for stems of `len` letters.
+/// [`super::themes::THEMES`] by stem, for stems of `len` letters.
 fn concepts(len: usize) -> &'static Concepts {
-    static C: std::sync::OnceLock<Vec<(usize, Concepts)>> = std::sync::OnceLock::new();
+    static C: std::sync::OnceLock<Vec<Concepts>> = std::sync::OnceLock::new();
     let all = C.get_or_init(|| {
         (1..=32)
             .map(|len| {
                 let mut m = Concepts::default();
-                for (c, words) in CONCEPTS {
-                    for w in *words {
-                        let mut buf = Vec::new();
+                let mut buf = Vec::new();
+                for (i, t) in super::themes::THEMES.iter().enumerate() {
+                    for w in t.words {
+                        buf.clear();
                         stem_of(w, len, &mut buf);
-                        for s in buf {
-                            let v = m.entry(s).or_default();
-                            if !v.contains(c) {
-                                v.push(c);
-                            }
-                        }
+                        *m.entry(buf.remove(0)).or_default() |= 1 << i;
                     }
                 }
-                (len, m)
+                m
             })
             .collect()
     });
-    &all[len.clamp(1, 32) - 1].1
+    &all[len.clamp(1, 32) - 1]
+}
+
+/// The groups of [`super::themes::THEMES`] a text's words belong to, as bits in their order
+/// (common words left out, words stemmed as the FAQ matching stems them).
+pub fn theme_bits(text: &str) -> u64 {
+    let len = PARAMS.stem;
+    let common = common();
+    let mut bits = 0;
+    let mut buf = Vec::new();
+    for t in read(text).toks {
+        let Tok::Word(w) = t else { continue };
+        if w.chars().count() < 2 || common.contains(w.as_str()) {
+            continue;
+        }
+        buf.clear();
+        stem_of(&w, len, &mut buf);
+        bits |= concepts(len).get(&buf[0]).copied().unwrap_or(0);
+    }
+    bits
 }
 
 /// A word's stem: its doubled letters written once, cut to `len` letters.
@@ -729,8 +385,10 @@ fn stems(text: &str, len: usize, common: &std::collections::HashSet<&'static str
         // Doubled letters written once (« abonement », "adress"), then the stem.
         let at = out.len();
         stem_of(&w, len, out);
-        if let Some(cs) = concepts(len).get(&out[at]) {
-            out.extend(cs.iter().map(|c| format!("#{c}")));
+        let mut bits = concepts(len).get(&out[at]).copied().unwrap_or(0);
+        while bits != 0 {
+            out.push(format!("#{}", super::themes::THEMES[bits.trailing_zeros() as usize].id));
+            bits &= bits - 1;
         }
     }
 }
