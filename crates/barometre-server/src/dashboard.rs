@@ -727,6 +727,26 @@ fn listening(now: &Report, lang: Lang, link: &dyn Fn(&str) -> String) -> String 
             barometre_core::fmt::percent(v, lang),
         );
     }
+    // Chances to answer once for many: questions the FAQ answers, public threads, open questions.
+    if let Some((n, v)) = share("faq_answerable_questions").filter(|(n, _)| *n > 0) {
+        let _ = write!(
+            extra,
+            r#" · <a href="{}">{} : {n} ({})</a>"#,
+            link("faq_answerable_questions"),
+            t(lang, "Questions déjà traitées par la FAQ", "Questions the FAQ answers"),
+            barometre_core::fmt::percent(v, lang),
+        );
+    }
+    for (id, fr, en) in [
+        ("community_threads", "Fils communautaires", "Community threads"),
+        ("unanswered_public_questions", "Questions publiques sans réponse", "Unanswered public questions"),
+    ] {
+        if let Some(Value::Count(c)) = now.total.metrics.get(id) {
+            if let Some(n) = c.value.filter(|n| *n > 0) {
+                let _ = write!(extra, r#" · <a href="{}">{} : {n}</a>"#, link(id), t(lang, fr, en));
+            }
+        }
+    }
     // The recurring themes, most frequent first, each with its change against the period before.
     let mut themes = String::new();
     if let Some(Value::Themes(th)) = now.total.metrics.get("recurring_themes") {

@@ -486,6 +486,9 @@ async fn import_handler(
 ) -> Answer {
     use http_body_util::BodyExt;
     use tokio::io::AsyncWriteExt;
+    if kind == "faq" {
+        return faq_import(st, headers, q, body).await;
+    }
     let st2 = st.clone();
     let (ws, opts, spool, strict) = blocking(move || {
         let store = open(&st2)?;
@@ -551,6 +554,56 @@ async fn import_handler(
             })).collect::<Vec<_>>(),
         });
         Ok((status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response())
+    })
+    .await
+}
+
+/// The largest knowledge base a body may hold: a FAQ is read whole (its entries are indexed
+/// together), so its size is bounded.
+const FAQ_BODY_LIMIT: usize = 16 << 20;
+
+/// `POST /api/v1/import/faq`: the workspace's knowledge base replaced by the body's entries
+/// (CSV, JSON, JSON Lines, as `barometre import faq`), every incoming message matched again.
+async fn faq_import(st: AppState, headers: HeaderMap, q: ImportQuery, body: axum::body::Body) -> Answer {
+    let bytes = axum::body::to_bytes(body, FAQ_BODY_LIMIT).await.map_err(|_| {
+        Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("a knowledge base is read whole: at most {FAQ_BODY_LIMIT} bytes"),
+        )
+    })?;
+    blocking(move || {
+        let mut store = open(&st)?;
+        let ws = authorize(&store, &headers, Role::Analyst, q.workspace.as_deref())?;
+        let (entries, errors) = barometre_core::understand::faq::read_faq("body", &bytes);
+        let rejected: Vec<serde_json::Value> = errors
+            .iter()
+            .map(|e| json!({"file": e.file, "line": e.line, "column": e.column, "reason": e.reason, "message": e.to_string()}))
+            .collect();
+        if entries.is_empty() || (q.strict == Some(true) && !errors.is_empty()) {
+            let body = json!({"committed": false, "entries": entries.len(), "rejected": rejected});
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, [(header::CONTENT_TYPE, "application/json")], body.to_string())
+                .into_response());
+        }
+        let sum = store.import_faq(&ws, &st.cfg, &entries)?;
+        let body = json!({
+            "committed": true,
+            "entries": sum.entries,
+            "changed": sum.changed,
+            "matched_messages": sum.matched_messages,
+            "answerable_questions": sum.answerable_questions,
+            "rejected": rejected,
+        });
+        Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response())
+    })
+    .await
+}
+
+/// `GET /api/v1/faq`: the workspace's knowledge base, in its file's order.
+async fn faq_handler(State(st): State<AppState>, headers: HeaderMap, guard::Q(q): guard::Q<WorkspaceQuery>) -> Answer {
+    blocking(move || {
+        let store = open(&st)?;
+        let ws = authorize(&store, &headers, Role::Viewer, q.workspace.as_deref())?;
+        Ok(json_text(json!({ "entries": store.faq(&ws)? }).to_string()))
     })
     .await
 }
@@ -623,6 +676,8 @@ pub fn openapi_document() -> serde_json::Value {
                 "delete": {"summary": "Remove the correction: the row's column or its text speaks again (analyst role)",
                     "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
                     "responses": {"200": {"description": "{message_id, label: null}"}, "401": problem, "403": problem, "404": problem}}},
+            "/faq": {"get": {"summary": "The workspace's knowledge base (imported with POST /import/faq, CSV `id,question,answer`, JSON or JSON Lines)",
+                "responses": {"200": {"description": "{entries: [{id, question, answer}]}"}, "401": problem}}},
             "/labels": {"get": {"summary": "The workspace's corrections",
                 "responses": {"200": {"description": "{corrections: [{message_id, label, by, at}]}"}, "401": problem}}},
             "/health": {"get": {"summary": "Liveness", "security": [], "responses": {"200": {"description": "ok"}}}},
@@ -646,6 +701,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/import/{kind}", post(import_handler))
         .route("/api/v1/messages/{id}/label", axum::routing::put(label_handler).delete(label_handler))
         .route("/api/v1/labels", get(labels_handler))
+        .route("/api/v1/faq", get(faq_handler))
         .route("/api/v1/health", get(health))
         .route("/api/v1/openapi.json", get(openapi))
         .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "no such endpoint") })

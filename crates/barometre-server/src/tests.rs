@@ -110,6 +110,36 @@ async fn a_token_never_reads_another_workspace() {
 }
 
 #[tokio::test]
+async fn an_analyst_imports_a_knowledge_base_and_questions_are_matched() {
+    let w = world();
+    let faq = "id,question,answer\nlost,Que faire si mon colis est perdu ?,Ouvrez une enquête en ligne.\nbad,,sans question\n";
+    let (status, _, _) = call(&w, "POST", "/api/v1/import/faq", Some(&w.viewer_a), faq).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, body) = call(&w, "POST", "/api/v1/import/faq?strict=true", Some(&w.analyst_a), faq).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, _, body) = call(&w, "POST", "/api/v1/import/faq", Some(&w.analyst_a), faq).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let b = v(&body);
+    // x1 « Bonjour, colis perdu ? » is matched; x3 « Facture » is not; x2 is the agent's.
+    assert_eq!(
+        (b["entries"].as_u64(), b["matched_messages"].as_u64(), b["changed"].as_bool()),
+        (Some(1), Some(1), Some(true))
+    );
+    assert_eq!(
+        (b["rejected"][0]["line"].as_u64(), b["rejected"][0]["reason"].as_str()),
+        (Some(3), Some("FAQ entry without a question"))
+    );
+    let (status, _, body) = call(&w, "GET", "/api/v1/faq", Some(&w.viewer_a), "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(v(&body)["entries"][0]["id"], "lost");
+    let (_, _, body) = call(&w, "GET", "/api/v1/faq", Some(&w.viewer_b), "").await;
+    assert_eq!(v(&body)["entries"].as_array().map(Vec::len), Some(0), "another workspace's FAQ stays its own");
+    let (_, _, body) = call(&w, "GET", "/api/v1/explain?metric=faq_answerable_questions", Some(&w.viewer_a), "").await;
+    let rows = v(&body)["rows"].as_array().unwrap().clone();
+    assert_eq!(rows.len(), 2, "every message received");
+}
+
+#[tokio::test]
 async fn viewers_read_and_analysts_import_with_per_row_errors() {
     let w = world();
     let more =
