@@ -355,7 +355,7 @@ fn import_faq(ctx: &Ctx, a: &ImportArgs, lang: Lang) -> Result<ExitCode> {
         let name = f.display().to_string();
         match std::fs::read(f) {
             Ok(bytes) => {
-                let (e, bad) = barometre_core::understand::faq::read_faq(&name, &bytes);
+                let (e, bad) = barometre_core::understand::faq::read_faq(&name, &bytes, entries.len());
                 for x in e {
                     // Ids are the knowledge base's: one id twice, across files too, is refused.
                     if entries.iter().any(|y| y.id == x.id) {
@@ -383,7 +383,9 @@ fn import_faq(ctx: &Ctx, a: &ImportArgs, lang: Lang) -> Result<ExitCode> {
         eprintln!("{e}");
     }
     let fr = lang == Lang::Fr;
-    if entries.is_empty() {
+    // Files that hold a header and no entry, and nothing wrong: the knowledge base is removed.
+    let clear = entries.is_empty() && errors.is_empty() && !a.files.is_empty();
+    if entries.is_empty() && !clear {
         eprintln!(
             "{}",
             if fr {
@@ -1268,7 +1270,7 @@ fn eval_faq(a: &EvalArgs, faq_file: &str) -> Result<ExitCode> {
         }
     } else {
         let bytes = std::fs::read(faq_file).with_context(|| format!("{faq_file}: cannot read"))?;
-        let (entries, errors) = faq::read_faq(faq_file, &bytes);
+        let (entries, errors) = faq::read_faq(faq_file, &bytes, 0);
         if let Some(e) = errors.first() {
             bail!("{e}");
         }

@@ -157,7 +157,7 @@ fn cells(v: &Value, lang: Lang) -> (String, String, Option<f64>) {
         }
         Value::Activity(a) => {
             let detail = match lang {
-                Lang::Fr => format!("{} messages · heure de {}", number(a.messages as f64, 0, lang), a.zone),
+                Lang::Fr => format!("{} messages · fuseau {}", number(a.messages as f64, 0, lang), a.zone),
                 Lang::En => format!("{} messages · {} time", number(a.messages as f64, 0, lang), a.zone),
             };
             (a.peak.as_ref().map_or(na, |p| peak(p, lang)), detail, None)

@@ -196,7 +196,6 @@ impl MsgRow {
     pub fn names_competitor(&self) -> bool {
         self.label & COMPETITOR != 0
     }
-    /// Whether the message's label is `l`.
     /// A customer's message labelled as a question, technical or not.
     pub fn asks(&self) -> bool {
         self.role == Role::Customer
@@ -207,6 +206,7 @@ impl MsgRow {
     pub fn answered_by_faq(&self) -> bool {
         self.faq != 0 && self.asks()
     }
+    /// Whether the message's label is `l`.
     pub fn labelled(&self, l: crate::understand::Label) -> bool {
         self.label() == Some(l)
     }
@@ -340,6 +340,9 @@ pub struct FactTable {
     /// (`None`: from the first): a figure that looks before its period checks it reads rows that
     /// were loaded, instead of counting rows left out as none.
     pub complete_from: Option<crate::time::Millis>,
+    /// Whether its messages were matched against a knowledge base (a workspace that imported
+    /// one): without one, no question can be said answered by it.
+    pub has_faq: bool,
 }
 
 impl FactTable {
@@ -508,6 +511,7 @@ impl FactTable {
             dict: self.dict.clone(),
             post_ids: self.post_ids.clone(),
             complete_from: self.complete_from,
+            has_faq: self.has_faq,
             ..FactTable::default()
         };
         match dim {

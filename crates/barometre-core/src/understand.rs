@@ -312,7 +312,7 @@ pub fn version() -> u64 {
                 h = h.write(w.as_bytes()).write(&[0x1f]);
             }
         }
-        h = h.write(format!("{}", faq::PARAMS.stem).as_bytes());
+        h = h.write(faq::rules().as_bytes());
         h.write(format!("{:?}{}", model::TRAINING, features::BITS).as_bytes()).finish()
     })
 }

@@ -815,14 +815,17 @@ fn heatmap(now: &Report, lang: Lang, link: &dyn Fn(&str) -> String) -> String {
     svg.push_str("</svg>");
     let peak = a.peak.as_ref().map_or(String::new(), |p| {
         let d = barometre_core::indicator::activity::DAYS.iter().position(|x| *x == p.day).unwrap_or(0);
+        let n = barometre_core::fmt::number(p.messages as f64, 0, lang);
+        // As the CLI writes it: « lun. 10 h (37) », "Mon 10:00 (37)".
+        let when = match lang {
+            Lang::Fr => format!("{}. {} h ({n})", days[d], p.hour),
+            Lang::En => format!("{} {:02}:00 ({n})", days[d], p.hour),
+        };
         format!(
-            r#"<p><a href="{}">{} {} {} h ({} {})</a> · {}</p>"#,
+            r#"<p><a href="{}">{} {when}</a> · {} {}</p>"#,
             link("activity_by_hour"),
             t(lang, "Heure la plus chargée :", "Busiest hour:"),
-            days[d],
-            p.hour,
-            barometre_core::fmt::number(p.messages as f64, 0, lang),
-            t(lang, "messages", "messages"),
+            t(lang, "fuseau", "time zone"),
             esc(&a.zone),
         )
     });

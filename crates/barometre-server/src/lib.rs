@@ -565,21 +565,42 @@ const FAQ_BODY_LIMIT: usize = 16 << 20;
 /// `POST /api/v1/import/faq`: the workspace's knowledge base replaced by the body's entries
 /// (CSV, JSON, JSON Lines, as `barometre import faq`), every incoming message matched again.
 async fn faq_import(st: AppState, headers: HeaderMap, q: ImportQuery, body: axum::body::Body) -> Answer {
-    let bytes = axum::body::to_bytes(body, FAQ_BODY_LIMIT).await.map_err(|_| {
-        Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("a knowledge base is read whole: at most {FAQ_BODY_LIMIT} bytes"),
-        )
-    })?;
+    use http_body_util::BodyExt;
+    // Who asks first: nothing of the body is read for a caller who may not import.
+    let st2 = st.clone();
+    let ws = blocking(move || {
+        let store = open(&st2)?;
+        authorize(&store, &headers, Role::Analyst, q.workspace.as_deref())
+    })
+    .await?;
+    let mut bytes = Vec::new();
+    let mut body = body;
+    loop {
+        let next = tokio::time::timeout(guard::BODY_TIMEOUT, body.frame())
+            .await
+            .map_err(|_| Problem::new(StatusCode::REQUEST_TIMEOUT, "the body stopped arriving"))?;
+        let Some(frame) = next else { break };
+        let frame = frame.map_err(|e| Problem::bad_request(format!("the body could not be read: {e}")))?;
+        if let Ok(data) = frame.into_data() {
+            if bytes.len() + data.len() > FAQ_BODY_LIMIT {
+                return Err(Problem::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("a knowledge base is read whole: at most {FAQ_BODY_LIMIT} bytes"),
+                ));
+            }
+            bytes.extend_from_slice(&data);
+        }
+    }
+    let strict = q.strict == Some(true);
     blocking(move || {
         let mut store = open(&st)?;
-        let ws = authorize(&store, &headers, Role::Analyst, q.workspace.as_deref())?;
-        let (entries, errors) = barometre_core::understand::faq::read_faq("body", &bytes);
+        let (entries, errors) = barometre_core::understand::faq::read_faq("body", &bytes, 0);
         let rejected: Vec<serde_json::Value> = errors
             .iter()
             .map(|e| json!({"file": e.file, "line": e.line, "column": e.column, "reason": e.reason, "message": e.to_string()}))
             .collect();
-        if entries.is_empty() || (q.strict == Some(true) && !errors.is_empty()) {
+        // A header and no entry removes the knowledge base; nothing readable takes nothing.
+        if (entries.is_empty() && (!errors.is_empty() || bytes.is_empty())) || (strict && !errors.is_empty()) {
             let body = json!({"committed": false, "entries": entries.len(), "rejected": rejected});
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, [(header::CONTENT_TYPE, "application/json")], body.to_string())
                 .into_response());

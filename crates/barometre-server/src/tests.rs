@@ -428,10 +428,13 @@ y2,2026-04-08T08:00:00Z,in,acme,email,u9,k9,,Où est mon colis ?
             "{section}"
         );
         assert!(section.contains("<title>lun 6h: 0</title>"), "{section}");
-        assert!(section.contains("Heure la plus chargée : lun 8 h (1 messages)"), "{section}");
+        assert!(section.contains("Heure la plus chargée : lun. 8 h (1)"), "{section}");
         assert!(section.contains("metric=activity_by_hour"), "{section}");
         let (_, en, _) = get_page(&w, "/?lang=en&from=2026-04-01&to=2026-04-10", Some(&cookie)).await;
-        assert!(en.contains("<title>Mon 6h: 1</title>") && en.contains("Busiest hour: Mon 6 h"), "UTC by default");
+        assert!(
+            en.contains("<title>Mon 6h: 1</title>") && en.contains("Busiest hour: Mon 06:00 (1)"),
+            "UTC by default"
+        );
     }
 
     #[tokio::test]

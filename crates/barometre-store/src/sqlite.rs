@@ -713,6 +713,7 @@ impl DataStore for SqliteStore {
             let mut rec = self.records(ws, from, to)?;
             rec.credit_conversations(|| Ok::<_, StoreError>(f.first_agents()))?;
             rec.add_to(&mut t);
+            t.has_faq = cfg.faq.is_some();
             return Ok(clip(t, from, to));
         }
         let mut t = FactTable { dict: read_dict(&self.conn, ws)?, ..FactTable::default() };
@@ -746,6 +747,7 @@ impl DataStore for SqliteStore {
             read.and(decoded)
         })?;
         self.records_credited(ws, cfg, from, to)?.add_to(&mut t);
+        t.has_faq = cfg.faq.is_some();
         Ok(clip(t, from, to))
     }
 

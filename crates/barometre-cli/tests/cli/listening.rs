@@ -192,8 +192,10 @@ esim,Comment activer mon eSIM ?,\"Scannez le QR code re√ßu par e-mail, puis red√
     let f = write(dir.path(), "m.csv", rows);
     let q = write(dir.path(), "faq.csv", faq);
     assert_eq!(run(&["import", "messages", s(&f), "--db", db]).status.code(), Some(0));
-    // No FAQ yet: nothing is answered.
+    // No FAQ yet: no figure (not 0 %), the messages counted all the same.
     assert_eq!(share(db, "faq_answerable_questions"), (0, 4));
+    let r = json(&run(&["report", "--db", db, "--format", "json", "--metrics", "faq_answerable_questions"]));
+    assert!(r["total"]["metrics"]["faq_answerable_questions"]["value"].is_null());
     let o = run(&["import", "faq", s(&q), "--db", db, "--lang", "en"]);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     // f1 and f4 match `cancel`, f2 `esim`; f3 nothing. f4 is a complaint, not a question; the
@@ -409,6 +411,9 @@ n6,2026-04-10T09:00:00Z,out,acme,email,agent7,k8,n5,\"Bonjour, votre colis arriv
     let v = &all["total"]["metrics"]["recurring_themes"];
     assert!(v["previous_messages"].is_null() && v["themes"][0]["previous"].is_null(), "{v}");
     assert_eq!((v["themes"][0]["theme"].as_str(), v["themes"][0]["messages"].as_u64()), (Some("delivery"), Some(4)));
+    // By week without a start, the first week has no week before: `null`.
+    let w = report(&["--by", "week"]);
+    assert!(w["groups"][0]["metrics"]["recurring_themes"]["themes"][0]["previous"].is_null(), "{w}");
     // By week, the second week compares with the first.
     let w = report(&["--from", "2026-03-30", "--to", "2026-04-13", "--by", "week"]);
     let weeks = w["groups"].as_array().unwrap();

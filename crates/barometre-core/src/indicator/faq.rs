@@ -1,7 +1,8 @@
 //! Questions the knowledge base already answers (METRICS §8, `faq_answerable_questions`):
 //! incoming messages labelled question or technical question that an entry of the workspace's
 //! FAQ answers ([`crate::understand::faq`]), as a share of the messages received. The drill-down
-//! lists the messages received, each question answered with the entry that answers it.
+//! lists the messages received, each question answered with the entry that answers it. Without
+//! a knowledge base the figure is `null`.
 
 use super::{messages_of, slot, Drill, Indicator, Pass, Shape, Source};
 use crate::drill::{message_row, with, Row};
@@ -37,8 +38,11 @@ impl Indicator for FaqAnswerable {
         into[0] += other[0];
         into[1] += other[1];
     }
-    fn finish(&self, p: &mut [u64; 2], _: &Pass<'_>) -> Value {
-        Value::Ratio(Ratio::new(p[0], p[1]))
+    /// `null` without a knowledge base: "the FAQ answers none" would be a figure about a FAQ
+    /// that does not exist.
+    fn finish(&self, p: &mut [u64; 2], q: &Pass<'_>) -> Value {
+        let r = Ratio::new(p[0], p[1]);
+        Value::Ratio(if q.table.has_faq { r } else { Ratio { value: None, ..r } })
     }
     /// The messages received, each with `in_numerator`; a question answered names its entry
     /// (`faq_entry`: id, question, answer).

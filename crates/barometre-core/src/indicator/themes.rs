@@ -97,14 +97,20 @@ impl Indicator for RecurringThemes {
             }
         }
         match q.grouping {
-            // A time bucket's period before is the bucket before it; the first bucket's is read
-            // from the facts before the period, when they were loaded.
+            // A time bucket's period before is the bucket just before it (read from the rows
+            // before the period for the first one, when they were loaded; none without a period
+            // start, where the first bucket starts at the first row). Buckets left out for
+            // holding nothing ([`super::sparse_buckets`]) are read as a span of equal length.
             Some(g) if g.dim.is_time() => {
-                for i in (1..v.len()).rev() {
-                    v[i].before = Some(v[i - 1].now.clone());
-                }
-                if let (Some(p), Some(b)) = (v.first_mut(), g.buckets.first()) {
-                    p.before = before(q.table, b.0 - (b.1 - b.0), b.0, 1, |_| 0).map(|mut x| x.remove(0));
+                for i in 0..v.len().min(g.buckets.len()) {
+                    let b = &g.buckets[i];
+                    v[i].before = if i > 0 && g.buckets[i - 1].1 == b.0 {
+                        Some(v[i - 1].now.clone())
+                    } else if i == 0 && q.scope.from.is_none() {
+                        None
+                    } else {
+                        before(q.table, b.0 - (b.1 - b.0), b.0, 1, |_| 0).map(|mut x| x.remove(0))
+                    };
                 }
             }
             g => {

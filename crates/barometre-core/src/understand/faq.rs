@@ -344,16 +344,17 @@ fn concepts(len: usize) -> &'static Concepts {
 pub fn theme_bits(text: &str) -> u64 {
     let len = PARAMS.stem;
     let common = common();
+    let concepts = concepts(len);
     let mut bits = 0;
-    let mut buf = Vec::new();
+    // One buffer for every stem: a word read costs no allocation past the tokens'.
+    let mut stem = String::with_capacity(4 * len);
     for t in read(text).toks {
         let Tok::Word(w) = t else { continue };
-        if w.chars().count() < 2 || common.contains(w.as_str()) {
+        if w.chars().nth(1).is_none() || common.contains(w.as_str()) {
             continue;
         }
-        buf.clear();
-        stem_of(&w, len, &mut buf);
-        bits |= concepts(len).get(&buf[0]).copied().unwrap_or(0);
+        stem_into(&w, len, &mut stem);
+        bits |= concepts.get(stem.as_str()).copied().unwrap_or(0);
     }
     bits
 }
@@ -361,17 +362,24 @@ pub fn theme_bits(text: &str) -> u64 {
 /// A word's stem: its doubled letters written once, cut to `len` letters.
 fn stem_of(w: &str, len: usize, out: &mut Vec<String>) {
     let mut stem = String::with_capacity(len);
-    let mut last = None;
+    stem_into(w, len, &mut stem);
+    out.push(stem);
+}
+
+/// [`stem_of`] into a buffer.
+fn stem_into(w: &str, len: usize, stem: &mut String) {
+    stem.clear();
+    let (mut last, mut n) = (None, 0);
     for c in w.chars() {
         if last != Some(c) {
             stem.push(c);
-            if stem.chars().count() == len {
+            n += 1;
+            if n == len {
                 break;
             }
         }
         last = Some(c);
     }
-    out.push(stem);
 }
 
 /// The stems of a text, each once per occurrence.
@@ -391,6 +399,11 @@ fn stems(text: &str, len: usize, common: &std::collections::HashSet<&'static str
             bits &= bits - 1;
         }
     }
+}
+
+/// Whether a folded word says nothing of what a text is about (dropped before matching).
+pub fn is_common(w: &str) -> bool {
+    common().contains(w)
 }
 
 fn common() -> &'static std::collections::HashSet<&'static str> {
@@ -455,7 +468,9 @@ impl Faq {
                 v = v.write(f.as_bytes()).write(&[0x1f]);
             }
         }
-        let version = v.write(ALGORITHM.as_bytes()).write(format!("{params:?}").as_bytes()).finish();
+        // The entries only: how they are matched (the code, its parameters, its common words) is
+        // the binary's, part of `understand::version`.
+        let version = v.finish();
         Faq { entries, index, version, params }
     }
 
@@ -467,8 +482,9 @@ impl Faq {
         self.entries.is_empty()
     }
 
-    /// A fingerprint of the entries and the matching rules: facts matched against another FAQ
-    /// are matched again.
+    /// A fingerprint of the entries (a setting of the workspace's): facts matched against
+    /// another FAQ are matched again. How texts are matched is part of
+    /// [`crate::understand::version`].
     pub fn version(&self) -> u64 {
         self.version
     }
@@ -489,7 +505,9 @@ impl Faq {
                 _ => q.push((s, 1.0)),
             }
         }
-        let mut score = vec![0f32; self.entries.len()];
+        // Only the entries that share a word are scored: a message costs its words' postings,
+        // not the size of the knowledge base.
+        let mut score: FxHashMap<u32, f32> = FxHashMap::default();
         let mut norm = 0f32;
         for (s, c) in q {
             // A word no entry has still weighs in the message's norm: a long message about
@@ -501,15 +519,19 @@ impl Faq {
             let w = c * idf;
             norm += w * w;
             for &(e, x) in postings {
-                score[e as usize] += w * x;
+                *score.entry(e).or_default() += w * x;
             }
         }
         if norm == 0.0 {
             return None;
         }
         let norm = norm.sqrt();
-        let (i, s) = score.iter().enumerate().fold((0, f32::MIN), |b, (i, &s)| if s > b.1 { (i, s) } else { b });
-        (s > 0.0).then_some((i, s / norm))
+        // The best score; on a tie, the earlier entry (the map's order is not the entries').
+        let (i, s) =
+            score
+                .into_iter()
+                .fold((u32::MAX, f32::MIN), |b, (i, s)| if s > b.1 || (s == b.1 && i < b.0) { (i, s) } else { b });
+        (s > 0.0).then_some((i as usize, s / norm))
     }
 
     /// The entry that answers `text` (its place in the FAQ, from 1), if one is close enough.
@@ -518,16 +540,27 @@ impl Faq {
     }
 }
 
-/// The matching code's version, part of [`Faq::version`].
-const ALGORITHM: &str = "faq/1";
+/// The matching code's version, part of [`crate::understand::version`]: raise it with any
+/// change to how texts are read, stemmed or scored.
+pub const ALGORITHM: &str = "faq/1";
+
+/// What the binary owns of the matching, hashed into [`crate::understand::version`].
+pub fn rules() -> String {
+    format!("{ALGORITHM};{PARAMS:?};{}", COMMON.join("\u{1f}"))
+}
 
 /// Reads a knowledge base: CSV (a header naming `question` and `answer`, optionally `id`;
 /// French headers `réponse` and `identifiant` too), JSON Lines, or a JSON array — of objects with
 /// the same fields, possibly wrapped as `{"data": [...]}`. An entry without an id is numbered by
-/// its place (`1`, `2`, …). A row without a question or an answer, or an id given twice, is an
-/// error naming its line and column; the entries read stay.
-pub fn read_faq(file: &str, bytes: &[u8]) -> (Vec<Entry>, Vec<RowError>) {
-    let text = String::from_utf8_lossy(bytes);
+/// its place (`1`, `2`, …, after `numbered` entries read before from other files). A CSV's
+/// separator (`,` `;` tab) is read off its header; a file that is not UTF-8 is read as
+/// Windows-1252 (what a French Excel writes). A row without a question or an answer, or an id
+/// given twice, is an error naming its line and column; the entries read stay.
+pub fn read_faq(file: &str, bytes: &[u8], numbered: usize) -> (Vec<Entry>, Vec<RowError>) {
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => std::borrow::Cow::Borrowed(t),
+        Err(_) => encoding_rs::WINDOWS_1252.decode(bytes).0,
+    };
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let first = text.trim_start().chars().next();
     let err = |line: u64, column: u64, reason: String| RowError { file: file.into(), line, column, reason };
@@ -544,7 +577,7 @@ pub fn read_faq(file: &str, bytes: &[u8]) -> (Vec<Entry>, Vec<RowError>) {
         match (q, a) {
             (Some(q), Some(a)) => {
                 let id = id.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-                let id = id.unwrap_or_else(|| (out.len() + 1).to_string());
+                let id = id.unwrap_or_else(|| (numbered + out.len() + 1).to_string());
                 if let Some((_, l)) = out.iter().find(|(e, _)| e.id == id) {
                     errors.push(err(line, 1, format!("FAQ entry id `{id}` given twice (first at line {l})")));
                 } else {
@@ -570,9 +603,14 @@ pub fn read_faq(file: &str, bytes: &[u8]) -> (Vec<Entry>, Vec<RowError>) {
         )
     };
     // A whole JSON document (an array, or an object wrapping one), else JSON Lines, else CSV.
+    // An object is a whole document when it wraps the entries (`data`, `entries`); one entry
+    // alone on its line is JSON Lines.
     let whole = match first {
         Some('[') => Some(serde_json::from_str::<serde_json::Value>(text)),
-        Some('{') => serde_json::from_str::<serde_json::Value>(text).ok().map(Ok),
+        Some('{') => serde_json::from_str::<serde_json::Value>(text)
+            .ok()
+            .filter(|v| v.get("data").or_else(|| v.get("entries")).is_some())
+            .map(Ok),
         _ => None,
     };
     match (whole, first) {
@@ -613,7 +651,12 @@ pub fn read_faq(file: &str, bytes: &[u8]) -> (Vec<Entry>, Vec<RowError>) {
             }
         }
         _ => {
-            let mut r = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
+            let head = text.lines().next().unwrap_or("");
+            let delimiter = [b',', b';', b'\t']
+                .into_iter()
+                .max_by_key(|&d| (head.bytes().filter(|&b| b == d).count(), d == b','))
+                .unwrap_or(b',');
+            let mut r = csv::ReaderBuilder::new().flexible(true).delimiter(delimiter).from_reader(text.as_bytes());
             let header: Vec<String> = match r.headers() {
                 Ok(h) => h.iter().map(|s| crate::understand::features::folded(s.trim())).collect(),
                 Err(e) => {
@@ -758,7 +801,7 @@ pub fn evaluation_set_with(params: Params) -> Vec<(Faq, Vec<Asked>)> {
     ];
     SETS.iter()
         .map(|(name, faq, asked)| {
-            let (entries, errors) = read_faq(name, faq.as_bytes());
+            let (entries, errors) = read_faq(name, faq.as_bytes(), 0);
             assert!(errors.is_empty(), "{errors:?}");
             let asked = asked
                 .lines()
@@ -853,7 +896,7 @@ mod tests {
     #[test]
     fn a_knowledge_base_reads_from_csv_json_and_json_lines_with_located_errors() {
         let csv = "id,question,réponse\nf1,\"Comment payer, par carte ?\",\"Oui.\nAussi par virement.\"\nf2,,Sans question\nf1,Doublon ?,Oui\n";
-        let (e, errs) = read_faq("faq.csv", csv.as_bytes());
+        let (e, errs) = read_faq("faq.csv", csv.as_bytes(), 0);
         assert_eq!(e, vec![Entry::new("f1", "Comment payer, par carte ?", "Oui.\nAussi par virement.")]);
         assert_eq!(
             errs.iter().map(|x| (x.line, x.reason.as_str())).collect::<Vec<_>>(),
@@ -862,13 +905,23 @@ mod tests {
         let (e, errs) = read_faq(
             "faq.json",
             br#"{"data": [{"question": "Q1 ?", "answer": "A1"}, {"id": 7, "question": "Q2 ?", "answer": "A2"}]}"#,
+            0,
         );
         assert!(errs.is_empty());
         assert_eq!(e, vec![Entry::new("1", "Q1 ?", "A1"), Entry::new("7", "Q2 ?", "A2")]);
-        let (e, errs) = read_faq("faq.jsonl", b"{\"question\": \"Q ?\", \"answer\": \"A\"}\n{oops\n");
+        let (e, errs) = read_faq("faq.jsonl", b"{\"question\": \"Q ?\", \"answer\": \"A\"}\n{oops\n", 0);
         assert_eq!(e.len(), 1);
         assert_eq!((errs[0].line, errs[0].file.as_str()), (2, "faq.jsonl"));
-        let (_, errs) = read_faq("x.csv", b"q,a\n1,2\n");
+        let (_, errs) = read_faq("x.csv", b"q,a\n1,2\n", 0);
+        assert!(errs[0].reason.contains("`question` and `answer`"), "{}", errs[0].reason);
+        // One entry alone, numbered after two read before; a French Excel file: `;`, Windows-1252.
+        let (e, errs) = read_faq("one.json", br#"{"question": "Q ?", "answer": "A"}"#, 2);
+        assert!(errs.is_empty(), "{errs:?}");
+        assert_eq!(e, vec![Entry::new("3", "Q ?", "A")]);
+        let (e, errs) = read_faq("excel.csv", b"question;r\xe9ponse\nO\xf9 est mon colis ?;Suivez-le, en ligne.\n", 0);
+        assert!(errs.is_empty(), "{errs:?}");
+        assert_eq!(e, vec![Entry::new("1", "Où est mon colis ?", "Suivez-le, en ligne.")]);
+        let (_, errs) = read_faq("x.csv", b"q,a\n1,2\n", 0);
         assert!(errs[0].reason.contains("`question` and `answer`"), "{}", errs[0].reason);
     }
 
