@@ -21,6 +21,8 @@ pub struct Ctx {
     pub db: PathBuf,
     pub workspace: String,
     pub config: Option<PathBuf>,
+    /// A PostgreSQL control plane's URL (`--control`, `BAROMETRE_CONTROL`).
+    pub control: Option<String>,
 }
 
 impl Ctx {
@@ -36,6 +38,66 @@ impl Ctx {
     pub fn store(&self) -> Result<SqliteStore> {
         SqliteStore::open(&self.db).with_context(|| format!("cannot open the store {}", self.db.display()))
     }
+    /// The shared control plane, when `--control` names one.
+    pub fn control(&self) -> Result<Option<std::sync::Arc<barometre_store::pg::PgControlPlane>>> {
+        self.control
+            .as_deref()
+            .map(|url| {
+                barometre_store::pg::PgControlPlane::connect(url)
+                    .map(std::sync::Arc::new)
+                    .with_context(|| format!("cannot reach the control plane {}", redacted(url)))
+            })
+            .transpose()
+    }
+    /// The store with its control plane: the shared one when `--control` names one.
+    pub fn full_store(&self) -> Result<Box<dyn barometre_store::Store + Send>> {
+        let data = self.store()?;
+        Ok(match self.control()? {
+            Some(control) => Box::new(barometre_store::Split { data: Box::new(data), control }),
+            None => Box::new(data),
+        })
+    }
+}
+
+/// A URL without its password, to be printed.
+fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let user = &url[s + 3..at];
+            let user = user.split(':').next().unwrap_or(user);
+            format!("{}{user}@{}", &url[..s + 3], &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[derive(clap::Args)]
+pub struct MigrateArgs {
+    /// The store: `sqlite:PATH`, or a control plane `postgres://…` (default: `--db`'s SQLite).
+    #[arg(long, env = "BAROMETRE_STORE")]
+    store: Option<String>,
+}
+
+/// `barometre migrate`: opens the store, which applies the migrations it lacks, and says its
+/// schema's version.
+pub fn migrate(ctx: &Ctx, a: MigrateArgs) -> Result<ExitCode> {
+    let target = a.store.unwrap_or_else(|| format!("sqlite:{}", ctx.db.display()));
+    let (engine, version) = if let Some(path) = target.strip_prefix("sqlite:") {
+        let path = path.strip_prefix("//").unwrap_or(path);
+        let s =
+            SqliteStore::open(std::path::Path::new(path)).with_context(|| format!("cannot open the store {path}"))?;
+        ("SQLite", s.schema_version()?)
+    } else if target.starts_with("postgres://") || target.starts_with("postgresql://") {
+        let p = barometre_store::pg::PgControlPlane::connect(&target)
+            .with_context(|| format!("cannot reach {}", redacted(&target)))?;
+        ("PostgreSQL (control plane)", p.schema_version()?)
+    } else if target.starts_with("clickhouse://") {
+        bail!("this build has no ClickHouse back end yet: facts stay in SQLite (`--db`), the control plane may be PostgreSQL")
+    } else {
+        bail!("unknown store `{target}`: sqlite:PATH or postgres://user@host:port/database")
+    };
+    println!("{engine}: schema version {version}");
+    Ok(ExitCode::SUCCESS)
 }
 
 #[derive(clap::Args)]
@@ -1041,7 +1103,15 @@ pub fn serve(ctx: &Ctx, a: ServeArgs) -> Result<ExitCode> {
     let cfg = ctx.config()?;
     // Opening once creates the store and brings its schema up to date before the first request.
     ctx.store()?;
-    let state = barometre_server::AppState::new(ctx.db.clone(), cfg);
+    let state = match ctx.control()? {
+        // Users, sessions and tokens in the shared control plane: several instances as one.
+        Some(control) => {
+            let data = barometre_store::SqliteOpener { path: ctx.db.clone(), cache_kib: barometre_server::CACHE_KIB };
+            let opener = barometre_store::SplitOpener { data: std::sync::Arc::new(data), control };
+            barometre_server::AppState::with_store(std::sync::Arc::new(opener), ctx.db.clone(), cfg)
+        }
+        None => barometre_server::AppState::new(ctx.db.clone(), cfg),
+    };
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(barometre_server::serve(state, a.addr))?;
     Ok(ExitCode::SUCCESS)
@@ -1139,7 +1209,7 @@ fn read_password() -> Result<String> {
 }
 
 pub fn admin(ctx: &Ctx, a: AdminArgs) -> Result<ExitCode> {
-    let mut store = ctx.store()?;
+    let mut store = ctx.full_store()?;
     match a.what {
         AdminWhat::Workspace { action: WorkspaceAction::Create { name } } => {
             if name.trim().is_empty() {

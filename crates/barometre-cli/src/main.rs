@@ -26,6 +26,10 @@ struct Cli {
     /// Configuration file (TOML, see docs/configuration.md).
     #[arg(long, global = true, env = "BAROMETRE_CONFIG")]
     config: Option<PathBuf>,
+    /// A PostgreSQL control plane (workspaces, users, sessions, tokens) shared by several
+    /// `serve` instances: postgres://user[:password]@host[:port]/database (docs/deployment.md).
+    #[arg(long, global = true, env = "BAROMETRE_CONTROL")]
+    control: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -56,11 +60,13 @@ enum Command {
     Serve(commands::ServeArgs),
     /// Workspaces and API tokens.
     Admin(commands::AdminArgs),
+    /// Create or upgrade a store's schema (versioned migrations) and say its version.
+    Migrate(commands::MigrateArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let ctx = commands::Ctx { db: cli.db, workspace: cli.workspace, config: cli.config };
+    let ctx = commands::Ctx { db: cli.db, workspace: cli.workspace, config: cli.config, control: cli.control };
     let r = match cli.command {
         Command::Import(a) => commands::import(&ctx, a),
         Command::Report(a) => commands::report(&ctx, a),
@@ -74,6 +80,7 @@ fn main() -> ExitCode {
         Command::Serve(a) => commands::serve(&ctx, a),
         Command::Barometer(a) => commands::barometer(&ctx, a),
         Command::Admin(a) => commands::admin(&ctx, a),
+        Command::Migrate(a) => commands::migrate(&ctx, a),
     };
     match r {
         Ok(code) => code,

@@ -9,6 +9,8 @@ fn bin() -> Command {
     c.env_remove("BAROMETRE_DB")
         .env_remove("BAROMETRE_CONFIG")
         .env_remove("BAROMETRE_WORKSPACE")
+        .env_remove("BAROMETRE_CONTROL")
+        .env_remove("BAROMETRE_STORE")
         .env("BAROMETRE_LANG", "en");
     c
 }
@@ -1308,3 +1310,5 @@ mod sources;
 
 #[path = "cli/listening.rs"]
 mod listening;
+#[path = "cli/scale.rs"]
+mod scale;

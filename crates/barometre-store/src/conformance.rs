@@ -17,6 +17,14 @@ fn import<S: Store>(s: &mut S, ws: &str, data: &str, strict: bool) -> Result<cra
     s.import(ws, &Config::default(), strict, &mut r, &mut ())
 }
 
+/// Runs the control plane's checks (workspaces, users, sessions, tokens) against control planes
+/// made by `make`: what a back end that keeps only those (PostgreSQL) must pass.
+pub fn run_control_plane<C: crate::ControlPlane>(make: impl Fn() -> C) {
+    tokens_expire_list_and_revoke(make());
+    a_password_change_ends_sessions(make());
+    users_sessions_and_workspaces(make());
+}
+
 /// Runs every check against stores made by `make`.
 pub fn run_all<S: Store>(make: impl Fn() -> S) {
     imports_rows_and_derives_facts(make());
@@ -217,7 +225,7 @@ fn the_version_moves_with_every_import<S: Store>(mut s: S) {
     assert_eq!(s.version("w").unwrap(), v2);
 }
 
-fn users_sessions_and_workspaces<S: Store>(mut s: S) {
+fn users_sessions_and_workspaces<S: crate::ControlPlane>(mut s: S) {
     use crate::auth::{hash_password, Role};
     assert!(s.create_workspace("w").unwrap());
     assert!(!s.create_workspace("w").unwrap());
@@ -241,7 +249,7 @@ fn users_sessions_and_workspaces<S: Store>(mut s: S) {
     assert_eq!(s.session(&gone).unwrap(), None);
 }
 
-fn tokens_expire_list_and_revoke<S: Store>(mut s: S) {
+fn tokens_expire_list_and_revoke<S: crate::ControlPlane>(mut s: S) {
     use crate::auth::{hash_token, token_id, Role};
     s.create_workspace("w").unwrap();
     let expired = s.create_token("w", Role::Viewer, Some(1)).unwrap();
@@ -257,7 +265,7 @@ fn tokens_expire_list_and_revoke<S: Store>(mut s: S) {
     assert!(s.tokens().unwrap().is_empty());
 }
 
-fn a_password_change_ends_sessions<S: Store>(mut s: S) {
+fn a_password_change_ends_sessions<S: crate::ControlPlane>(mut s: S) {
     use crate::auth::{hash_password, Role};
     s.create_workspace("w").unwrap();
     s.create_user("ana", "w", Role::Viewer, &hash_password("first pass", 1000).unwrap()).unwrap();

@@ -11,6 +11,8 @@ pub mod auth;
 mod chunks;
 pub mod conformance;
 mod keyed;
+pub mod pg;
+mod split;
 mod sqlite;
 
 use barometre_core::clock::Facts;
@@ -21,6 +23,7 @@ use barometre_core::report::Records;
 use barometre_core::table::FactTable;
 use barometre_core::time::Millis;
 
+pub use split::{Split, SplitOpener};
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]

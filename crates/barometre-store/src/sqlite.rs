@@ -76,6 +76,11 @@ impl SqliteStore {
         Ok(s)
     }
 
+    /// The schema's version: the last migration applied.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        Ok(self.conn.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0))?)
+    }
+
     fn migrate(&mut self) -> Result<(), StoreError> {
         // Up to date (every open but the first): no write lock taken, readers never queue.
         let seen: i64 =

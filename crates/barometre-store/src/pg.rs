@@ -1,0 +1,370 @@
+//! The control plane on PostgreSQL (issue 13): workspaces, API tokens, dashboard users and their
+//! sessions in one server that several `barometre serve` instances share — a session opened
+//! through one instance is valid on every other, a token revoked on one is refused by all. The
+//! facts stay in their own engine ([`crate::DataStore`]); this is [`ControlPlane`] only, with the
+//! meaning the SQLite back end gives it (the same conformance checks run on both).
+//!
+//! Migrations are versioned in `schema_migrations` and applied under an advisory lock, so that
+//! instances starting together apply each migration once. A landed migration is never edited.
+
+use crate::auth::{self, Role};
+use crate::{ControlPlane, StoreError};
+use barometre_core::time::Millis;
+use postgres::{Client, NoTls};
+
+impl From<postgres::Error> for StoreError {
+    fn from(e: postgres::Error) -> Self {
+        // The server's own words (its `DbError`) say more than the client's summary.
+        let message = match e.as_db_error() {
+            Some(d) => format!("{}: {}", d.code().code(), d.message()),
+            None => e.to_string(),
+        };
+        StoreError::Backend { engine: "PostgreSQL", message }
+    }
+}
+
+/// The migrations of the PostgreSQL control plane, by version.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_control_plane.sql"))];
+
+/// The advisory lock migrations run under (any number only this program uses).
+const MIGRATION_LOCK: i64 = 0x6261_726f_6d65_7472;
+
+/// [`ControlPlane`] on a PostgreSQL server: one connection, behind a lock (the trait reads
+/// through `&self`; a query needs the connection mutably).
+pub struct PgControlPlane {
+    client: std::sync::Mutex<Client>,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+impl PgControlPlane {
+    /// Connects (`postgres://user[:password]@host[:port]/database`, or libpq's `key=value` form)
+    /// and brings the schema to this binary's version.
+    pub fn connect(url: &str) -> Result<PgControlPlane, StoreError> {
+        let client = Client::connect(url, NoTls)?;
+        PgControlPlane::with_client(client)
+    }
+
+    /// Over a connection already made (its `search_path` chooses the schema).
+    pub fn with_client(mut client: Client) -> Result<PgControlPlane, StoreError> {
+        migrate(&mut client)?;
+        Ok(PgControlPlane { client: std::sync::Mutex::new(client) })
+    }
+
+    /// The schema's version: the last migration applied.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        Ok(self.c()?.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[])?.get(0))
+    }
+
+    /// Itself (the macro below reads every implementor through a reference).
+    fn clone_ref(&self) -> &PgControlPlane {
+        self
+    }
+
+    fn c(&self) -> Result<std::sync::MutexGuard<'_, Client>, StoreError> {
+        self.client.lock().map_err(|_| StoreError::Corrupt("a PostgreSQL connection was left mid-query".into()))
+    }
+}
+
+/// Applies the migrations not yet applied, each in its own transaction, under an advisory lock.
+fn migrate(c: &mut Client) -> Result<(), StoreError> {
+    c.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_ms BIGINT NOT NULL)",
+    )?;
+    c.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])?;
+    let applied = (|| -> Result<(), StoreError> {
+        let done: i64 = c.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[])?.get(0);
+        if let Some((v, _)) = MIGRATIONS.last().filter(|(v, _)| done > *v) {
+            return Err(StoreError::Corrupt(format!(
+                "the control plane's schema is at version {done}, newer than this binary's {v}: upgrade barometre"
+            )));
+        }
+        for (v, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > done) {
+            let mut tx = c.transaction()?;
+            tx.batch_execute(sql)?;
+            tx.execute("INSERT INTO schema_migrations (version, applied_ms) VALUES ($1, $2)", &[v, &now_ms()])?;
+            tx.commit()?;
+        }
+        Ok(())
+    })();
+    c.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])?;
+    applied
+}
+
+/// The control plane's operations through a shared reference: one server for every instance
+/// and request, the connection behind its lock.
+impl PgControlPlane {
+    pub fn create_token(&self, workspace: &str, role: Role, expires_ms: Option<Millis>) -> Result<String, StoreError> {
+        let token = auth::new_token()?;
+        self.c()?.execute(
+            "INSERT INTO tokens (hash, workspace, role, created_ms, expires_ms) VALUES ($1, $2, $3, $4, $5)",
+            &[&auth::hash_token(&token), &workspace, &role.as_str(), &now_ms(), &expires_ms],
+        )?;
+        Ok(token)
+    }
+
+    pub fn token(&self, token: &str) -> Result<Option<(String, Role)>, StoreError> {
+        let row = self.c()?.query_opt(
+            "SELECT workspace, role FROM tokens WHERE hash = $1 AND (expires_ms IS NULL OR expires_ms > $2)",
+            &[&auth::hash_token(token), &now_ms()],
+        )?;
+        Ok(row.and_then(|r| Role::parse(r.get(1)).map(|role| (r.get(0), role))))
+    }
+
+    pub fn tokens(&self) -> Result<Vec<auth::TokenInfo>, StoreError> {
+        let rows = self
+            .c()?
+            .query("SELECT hash, workspace, role, created_ms, expires_ms FROM tokens ORDER BY created_ms, hash", &[])?;
+        Ok(rows
+            .iter()
+            .map(|r| auth::TokenInfo {
+                id: auth::token_id(r.get(0)),
+                workspace: r.get(1),
+                role: Role::parse(r.get(2)).unwrap_or(Role::Viewer),
+                created_ms: r.get(3),
+                expires_ms: r.get(4),
+            })
+            .collect())
+    }
+
+    pub fn revoke_token(&self, token_or_id: &str) -> Result<u64, StoreError> {
+        let t = token_or_id.trim();
+        Ok(if t.starts_with(auth::TOKEN_PREFIX) {
+            self.c()?.execute("DELETE FROM tokens WHERE hash = $1", &[&auth::hash_token(t)])?
+        } else if t.len() == auth::TOKEN_ID_LEN && t.bytes().all(|c| c.is_ascii_hexdigit()) {
+            self.c()?.execute("DELETE FROM tokens WHERE left(hash, $1) = $2", &[&(t.len() as i32), &t])?
+        } else {
+            0
+        })
+    }
+
+    pub fn set_password(&self, name: &str, password_hash: &str) -> Result<bool, StoreError> {
+        let mut c = self.c()?;
+        let mut tx = c.transaction()?;
+        let n = tx.execute("UPDATE users SET password = $1 WHERE name = $2", &[&password_hash, &name])?;
+        // Whoever was logged in as this user with the old password is logged out.
+        tx.execute("DELETE FROM sessions WHERE user_name = $1", &[&name])?;
+        tx.commit()?;
+        Ok(n == 1)
+    }
+
+    pub fn create_user(&self, name: &str, workspace: &str, role: Role, password_hash: &str) -> Result<(), StoreError> {
+        let mut c = self.c()?;
+        let mut tx = c.transaction()?;
+        tx.execute(
+            "INSERT INTO users (name, workspace, role, password, created_ms) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (name) DO UPDATE SET workspace = excluded.workspace, role = excluded.role, password = excluded.password",
+            &[&name, &workspace, &role.as_str(), &password_hash, &now_ms()],
+        )?;
+        // Re-creating a user replaces the password: whoever was logged in with the old one is out.
+        tx.execute("DELETE FROM sessions WHERE user_name = $1", &[&name])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn user(&self, name: &str) -> Result<Option<(String, Role, String)>, StoreError> {
+        let row = self.c()?.query_opt("SELECT workspace, role, password FROM users WHERE name = $1", &[&name])?;
+        Ok(row.and_then(|r| Role::parse(r.get(1)).map(|role| (r.get(0), role, r.get(2)))))
+    }
+
+    pub fn login(&self, name: &str, password: &str) -> Result<Option<(String, Role)>, StoreError> {
+        let Some((w, role, hash)) = self.user(name)? else {
+            // An unknown name costs the same hash as a known one: answers' timing does not tell
+            // which names exist.
+            auth::verify_password(password, auth::UNKNOWN_USER_HASH);
+            return Ok(None);
+        };
+        Ok(auth::verify_password(password, &hash).then_some((w, role)))
+    }
+
+    pub fn create_session(&self, user: &str, ttl_ms: Millis) -> Result<(String, String), StoreError> {
+        let id = auth::new_token()?;
+        let csrf = auth::new_token()?;
+        self.c()?.execute("DELETE FROM sessions WHERE expires_ms < $1", &[&now_ms()])?;
+        self.c()?.execute(
+            "INSERT INTO sessions (hash, user_name, csrf, expires_ms) VALUES ($1, $2, $3, $4)",
+            &[&auth::hash_token(&id), &user, &csrf, &(now_ms() + ttl_ms)],
+        )?;
+        Ok((id, csrf))
+    }
+
+    pub fn session(&self, id: &str) -> Result<Option<auth::Session>, StoreError> {
+        let row = self.c()?.query_opt(
+            "SELECT s.user_name, u.workspace, u.role, s.csrf FROM sessions s JOIN users u ON u.name = s.user_name \
+             WHERE s.hash = $1 AND s.expires_ms > $2",
+            &[&auth::hash_token(id), &now_ms()],
+        )?;
+        Ok(row.and_then(|r| {
+            Role::parse(r.get(2)).map(|role| auth::Session {
+                user: r.get(0),
+                workspace: r.get(1),
+                role,
+                csrf: r.get(3),
+            })
+        }))
+    }
+
+    pub fn end_session(&self, id: &str) -> Result<(), StoreError> {
+        self.c()?.execute("DELETE FROM sessions WHERE hash = $1", &[&auth::hash_token(id)])?;
+        Ok(())
+    }
+
+    /// Every workspace created in the control plane.
+    pub fn workspaces(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self.c()?.query("SELECT name FROM workspaces ORDER BY name", &[])?.iter().map(|r| r.get(0)).collect())
+    }
+
+    pub fn create_workspace(&self, name: &str) -> Result<bool, StoreError> {
+        Ok(self.c()?.execute(
+            "INSERT INTO workspaces (name, created_ms) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+            &[&name, &now_ms()],
+        )? == 1)
+    }
+}
+
+/// [`ControlPlane`] for a type that reaches a [`PgControlPlane`] through `$get`.
+macro_rules! control_through {
+    ($t:ty, $s:ident => $get:expr) => {
+        impl ControlPlane for $t {
+            fn create_token(
+                &mut self,
+                workspace: &str,
+                role: Role,
+                expires_ms: Option<Millis>,
+            ) -> Result<String, StoreError> {
+                let $s = self;
+                $get.create_token(workspace, role, expires_ms)
+            }
+            fn token(&self, token: &str) -> Result<Option<(String, Role)>, StoreError> {
+                let $s = self;
+                $get.token(token)
+            }
+            fn tokens(&self) -> Result<Vec<auth::TokenInfo>, StoreError> {
+                let $s = self;
+                $get.tokens()
+            }
+            fn revoke_token(&mut self, token_or_id: &str) -> Result<u64, StoreError> {
+                let $s = self;
+                $get.revoke_token(token_or_id)
+            }
+            fn set_password(&mut self, name: &str, password_hash: &str) -> Result<bool, StoreError> {
+                let $s = self;
+                $get.set_password(name, password_hash)
+            }
+            fn create_user(
+                &mut self,
+                name: &str,
+                workspace: &str,
+                role: Role,
+                password_hash: &str,
+            ) -> Result<(), StoreError> {
+                let $s = self;
+                $get.create_user(name, workspace, role, password_hash)
+            }
+            fn user(&self, name: &str) -> Result<Option<(String, Role, String)>, StoreError> {
+                let $s = self;
+                $get.user(name)
+            }
+            fn login(&self, name: &str, password: &str) -> Result<Option<(String, Role)>, StoreError> {
+                let $s = self;
+                $get.login(name, password)
+            }
+            fn create_session(&mut self, user: &str, ttl_ms: Millis) -> Result<(String, String), StoreError> {
+                let $s = self;
+                $get.create_session(user, ttl_ms)
+            }
+            fn session(&self, id: &str) -> Result<Option<auth::Session>, StoreError> {
+                let $s = self;
+                $get.session(id)
+            }
+            fn end_session(&mut self, id: &str) -> Result<(), StoreError> {
+                let $s = self;
+                $get.end_session(id)
+            }
+            fn create_workspace(&mut self, name: &str) -> Result<bool, StoreError> {
+                let $s = self;
+                $get.create_workspace(name)
+            }
+        }
+    };
+}
+
+control_through!(PgControlPlane, s => PgControlPlane::clone_ref(s));
+control_through!(std::sync::Arc<PgControlPlane>, s => s.as_ref());
+control_through!(crate::Split, s => s.control.as_ref());
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A control plane in a schema of its own on the test server (`BAROMETRE_TEST_POSTGRES`,
+    /// started by `scripts/postgres.sh`): every check starts empty.
+    fn fresh(url: &str) -> PgControlPlane {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let schema = format!("t{}_{}", std::process::id(), N.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        let mut c = Client::connect(url, NoTls).expect("the test server answers");
+        c.batch_execute(&format!("CREATE SCHEMA {schema}; SET search_path TO {schema}")).unwrap();
+        PgControlPlane::with_client(c).unwrap()
+    }
+
+    /// The server's URL; CI always gives one (`.ci/run`), so the checks never pass unseen there.
+    fn server() -> Option<String> {
+        match std::env::var("BAROMETRE_TEST_POSTGRES") {
+            Ok(u) => Some(u),
+            Err(_) if std::env::var_os("CI").is_some() => {
+                panic!("CI runs the PostgreSQL checks: set BAROMETRE_TEST_POSTGRES")
+            }
+            Err(_) => {
+                eprintln!("skipped: no BAROMETRE_TEST_POSTGRES (scripts/postgres.sh starts a server)");
+                None
+            }
+        }
+    }
+
+    #[test]
+    fn postgresql_passes_the_control_plane_suite() {
+        let Some(url) = server() else { return };
+        crate::conformance::run_control_plane(|| fresh(&url));
+    }
+
+    #[test]
+    fn migrations_apply_once_and_a_newer_schema_is_refused() {
+        let Some(url) = server() else { return };
+        let p = fresh(&url);
+        assert_eq!(p.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        // Applying again (a second instance starting) changes nothing.
+        let schema: String = p.c().unwrap().query_one("SELECT current_schema()", &[]).unwrap().get(0);
+        let mut c = Client::connect(&url, NoTls).unwrap();
+        c.batch_execute(&format!("SET search_path TO {schema}")).unwrap();
+        let again = PgControlPlane::with_client(c).unwrap();
+        assert_eq!(again.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        // A schema a later binary wrote is not run over.
+        again.c().unwrap().execute("INSERT INTO schema_migrations (version, applied_ms) VALUES (999, 0)", &[]).unwrap();
+        let mut c = Client::connect(&url, NoTls).unwrap();
+        c.batch_execute(&format!("SET search_path TO {schema}")).unwrap();
+        let err = PgControlPlane::with_client(c).err().expect("refused");
+        assert!(err.to_string().contains("newer than this binary"), "{err}");
+    }
+
+    #[test]
+    fn a_session_and_a_revocation_are_seen_by_every_connection() {
+        let Some(url) = server() else { return };
+        let one = fresh(&url);
+        let schema: String = one.c().unwrap().query_one("SELECT current_schema()", &[]).unwrap().get(0);
+        let mut c = Client::connect(&url, NoTls).unwrap();
+        c.batch_execute(&format!("SET search_path TO {schema}")).unwrap();
+        let two = PgControlPlane::with_client(c).unwrap();
+        one.create_workspace("w").unwrap();
+        one.create_user("lea", "w", Role::Analyst, &auth::hash_password("a long pass", 1000).unwrap()).unwrap();
+        let (id, _) = one.create_session("lea", 60_000).unwrap();
+        assert_eq!(two.session(&id).unwrap().map(|s| s.user), Some("lea".to_string()));
+        let token = two.create_token("w", Role::Viewer, None).unwrap();
+        assert!(one.token(&token).unwrap().is_some());
+        assert_eq!(one.revoke_token(&token).unwrap(), 1);
+        assert_eq!(two.token(&token).unwrap(), None);
+        two.end_session(&id).unwrap();
+        assert_eq!(one.session(&id).unwrap(), None);
+    }
+}

@@ -1,0 +1,108 @@
+//! A store whose facts live in one engine and whose control plane in another (issue 13): the
+//! embedded SQLite facts of one server, and a PostgreSQL control plane that several `barometre
+//! serve` instances share — so that a session opened on one is valid on all, and a token revoked
+//! on one is refused by all.
+
+use crate::pg::PgControlPlane;
+use crate::{Correction, DataStore, FaqSummary, ImportSink, ImportSummary, Opener, Store, StoreError};
+use barometre_core::clock::Facts;
+use barometre_core::config::Config;
+use barometre_core::ingest::{Located, RowError};
+use barometre_core::model::{ConversationEvent, Message};
+use barometre_core::report::Records;
+use barometre_core::table::FactTable;
+use barometre_core::time::Millis;
+use barometre_core::understand::faq::Entry;
+use std::sync::Arc;
+
+/// Facts from `data`, workspaces' users, sessions and tokens from `control`.
+pub struct Split {
+    pub data: Box<dyn Store + Send>,
+    pub control: Arc<PgControlPlane>,
+}
+
+impl DataStore for Split {
+    fn import(
+        &mut self,
+        ws: &str,
+        cfg: &Config,
+        strict: bool,
+        records: &mut dyn Iterator<Item = Result<Located, RowError>>,
+        sink: &mut dyn ImportSink,
+    ) -> Result<ImportSummary, StoreError> {
+        self.data.import(ws, cfg, strict, records, sink)
+    }
+    fn table(&self, ws: &str, cfg: &Config, from: Option<Millis>, to: Option<Millis>) -> Result<FactTable, StoreError> {
+        self.data.table(ws, cfg, from, to)
+    }
+    fn facts(&self, ws: &str, cfg: &Config, from: Option<Millis>, to: Option<Millis>) -> Result<Facts, StoreError> {
+        self.data.facts(ws, cfg, from, to)
+    }
+    fn records(&self, ws: &str, from: Option<Millis>, to: Option<Millis>) -> Result<Records, StoreError> {
+        self.data.records(ws, from, to)
+    }
+    fn records_credited(
+        &self,
+        ws: &str,
+        cfg: &Config,
+        from: Option<Millis>,
+        to: Option<Millis>,
+    ) -> Result<Records, StoreError> {
+        self.data.records_credited(ws, cfg, from, to)
+    }
+    fn conversation_facts(&self, ws: &str, cfg: &Config, id: &str) -> Result<Facts, StoreError> {
+        self.data.conversation_facts(ws, cfg, id)
+    }
+    fn rows(&self, ws: &str) -> Result<(Vec<Message>, Vec<ConversationEvent>), StoreError> {
+        self.data.rows(ws)
+    }
+    fn messages_by_id(&self, ws: &str, ids: &[String]) -> Result<Vec<Message>, StoreError> {
+        self.data.messages_by_id(ws, ids)
+    }
+    /// The facts' workspaces and the control plane's, together: a workspace created for users
+    /// before any import is one.
+    fn workspaces(&self) -> Result<Vec<String>, StoreError> {
+        let mut w = self.data.workspaces()?;
+        w.extend(self.control.workspaces()?);
+        w.sort();
+        w.dedup();
+        Ok(w)
+    }
+    fn probes(&self, ws: &str) -> Result<Vec<barometre_core::model::Probe>, StoreError> {
+        self.data.probes(ws)
+    }
+    fn version(&self, ws: &str) -> Result<i64, StoreError> {
+        self.data.version(ws)
+    }
+    fn correct_label(
+        &mut self,
+        ws: &str,
+        cfg: &Config,
+        message_id: &str,
+        label: Option<barometre_core::understand::Label>,
+        by: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        self.data.correct_label(ws, cfg, message_id, label, by)
+    }
+    fn corrections(&self, ws: &str) -> Result<Vec<Correction>, StoreError> {
+        self.data.corrections(ws)
+    }
+    fn import_faq(&mut self, ws: &str, cfg: &Config, entries: &[Entry]) -> Result<FaqSummary, StoreError> {
+        self.data.import_faq(ws, cfg, entries)
+    }
+    fn faq(&self, ws: &str) -> Result<Vec<Entry>, StoreError> {
+        self.data.faq(ws)
+    }
+}
+
+/// Opens [`Split`] stores: `data`'s, each with the one shared control plane.
+pub struct SplitOpener {
+    pub data: Arc<dyn Opener>,
+    pub control: Arc<PgControlPlane>,
+}
+
+impl Opener for SplitOpener {
+    fn open(&self) -> Result<Box<dyn Store + Send>, StoreError> {
+        Ok(Box::new(Split { data: self.data.open()?, control: self.control.clone() }))
+    }
+}
