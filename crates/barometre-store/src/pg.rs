@@ -33,6 +33,9 @@ const MIGRATION_LOCK: i64 = 0x6261_726f_6d65_7472;
 /// through `&self`; a query needs the connection mutably).
 pub struct PgControlPlane {
     client: std::sync::Mutex<Client>,
+    /// Where to connect again when the connection is lost (a server restarted, a failover):
+    /// `None` for a connection handed over ([`PgControlPlane::with_client`]).
+    url: Option<String>,
 }
 
 fn now_ms() -> i64 {
@@ -44,13 +47,13 @@ impl PgControlPlane {
     /// and brings the schema to this binary's version.
     pub fn connect(url: &str) -> Result<PgControlPlane, StoreError> {
         let client = Client::connect(url, NoTls)?;
-        PgControlPlane::with_client(client)
+        Ok(PgControlPlane { url: Some(url.to_string()), ..PgControlPlane::with_client(client)? })
     }
 
     /// Over a connection already made (its `search_path` chooses the schema).
     pub fn with_client(mut client: Client) -> Result<PgControlPlane, StoreError> {
         migrate(&mut client)?;
-        Ok(PgControlPlane { client: std::sync::Mutex::new(client) })
+        Ok(PgControlPlane { client: std::sync::Mutex::new(client), url: None })
     }
 
     /// The schema's version: the last migration applied.
@@ -63,8 +66,18 @@ impl PgControlPlane {
         self
     }
 
+    /// The connection, made again first when the server closed it: a restarted PostgreSQL costs
+    /// the requests made while it was down, not every request until the instance restarts.
     fn c(&self) -> Result<std::sync::MutexGuard<'_, Client>, StoreError> {
-        self.client.lock().map_err(|_| StoreError::Corrupt("a PostgreSQL connection was left mid-query".into()))
+        // A thread that panicked holding the lock left nothing half-written: PostgreSQL rolled
+        // back its transaction with the connection, or will with the next one.
+        let mut g = self.client.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if g.is_closed() {
+            if let Some(url) = &self.url {
+                *g = Client::connect(url, NoTls)?;
+            }
+        }
+        Ok(g)
     }
 }
 
@@ -346,6 +359,30 @@ mod tests {
         c.batch_execute(&format!("SET search_path TO {schema}")).unwrap();
         let err = PgControlPlane::with_client(c).err().expect("refused");
         assert!(err.to_string().contains("newer than this binary"), "{err}");
+    }
+
+    #[test]
+    fn a_lost_connection_is_made_again() {
+        let Some(url) = server() else { return };
+        let schema = fresh(&url).c().unwrap().query_one("SELECT current_schema()", &[]).unwrap().get::<_, String>(0);
+        let p = PgControlPlane::connect(&format!("{url}?options=-c%20search_path%3D{schema}")).unwrap();
+        p.create_workspace("w").unwrap();
+        let pid: i32 = p.c().unwrap().query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
+        // The server ends the connection, as a restart would.
+        let mut other = Client::connect(&url, NoTls).unwrap();
+        other.execute("SELECT pg_terminate_backend($1)", &[&pid]).unwrap();
+        // The request that meets the closed connection fails (once the server has ended it);
+        // the next connects again.
+        let mut failed = false;
+        for _ in 0..100 {
+            if p.workspaces().is_err() {
+                failed = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(failed, "the connection was ended");
+        assert_eq!(p.workspaces().unwrap(), ["w"]);
     }
 
     #[test]
