@@ -59,22 +59,28 @@ impl Ctx {
     }
 }
 
-/// A URL without its password, to be printed.
+/// A store's address without its password, to be printed: scheme, user, host, port and
+/// database only (a password may sit in the URL's user part, its query, or a `key=value` form).
 fn redacted(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(s), Some(at)) if at > s => {
             let user = &url[s + 3..at];
             let user = user.split(':').next().unwrap_or(user);
-            format!("{}{user}@{}", &url[..s + 3], &url[at + 1..])
+            let rest = &url[at + 1..];
+            format!("{}{user}@{}", &url[..s + 3], rest.split('?').next().unwrap_or(rest))
         }
-        _ => url.to_string(),
+        (Some(s), _) => {
+            let rest = &url[s + 3..];
+            format!("{}{}", &url[..s + 3], rest.split('?').next().unwrap_or(rest))
+        }
+        _ => "the store given".to_string(),
     }
 }
 
 #[derive(clap::Args)]
 pub struct MigrateArgs {
     /// The store: `sqlite:PATH`, or a control plane `postgres://…` (default: `--db`'s SQLite).
-    #[arg(long, env = "BAROMETRE_STORE")]
+    #[arg(long, env = "BAROMETRE_STORE", hide_env_values = true)]
     store: Option<String>,
 }
 
@@ -94,7 +100,7 @@ pub fn migrate(ctx: &Ctx, a: MigrateArgs) -> Result<ExitCode> {
     } else if target.starts_with("clickhouse://") {
         bail!("this build has no ClickHouse back end yet: facts stay in SQLite (`--db`), the control plane may be PostgreSQL")
     } else {
-        bail!("unknown store `{target}`: sqlite:PATH or postgres://user@host:port/database")
+        bail!("unknown store `{}`: sqlite:PATH or postgres://user@host:port/database", redacted(&target))
     };
     println!("{engine}: schema version {version}");
     Ok(ExitCode::SUCCESS)

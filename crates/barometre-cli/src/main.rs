@@ -28,7 +28,7 @@ struct Cli {
     config: Option<PathBuf>,
     /// A PostgreSQL control plane (workspaces, users, sessions, tokens) shared by several
     /// `serve` instances: postgres://user[:password]@host[:port]/database (docs/deployment.md).
-    #[arg(long, global = true, env = "BAROMETRE_CONTROL")]
+    #[arg(long, global = true, env = "BAROMETRE_CONTROL", hide_env_values = true)]
     control: Option<String>,
     #[command(subcommand)]
     command: Command,

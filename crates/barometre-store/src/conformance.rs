@@ -251,6 +251,9 @@ fn users_sessions_and_workspaces<S: crate::ControlPlane>(mut s: S) {
 
 fn tokens_expire_list_and_revoke<S: crate::ControlPlane>(mut s: S) {
     use crate::auth::{hash_token, token_id, Role};
+    // Accounts belong to a workspace the control plane knows.
+    assert!(s.create_token("nowhere", Role::Viewer, None).is_err());
+    assert!(s.create_user("nobody", "nowhere", Role::Viewer, "x").is_err());
     s.create_workspace("w").unwrap();
     let expired = s.create_token("w", Role::Viewer, Some(1)).unwrap();
     let live = s.create_token("w", Role::Analyst, None).unwrap();

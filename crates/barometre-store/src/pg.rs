@@ -24,7 +24,10 @@ impl From<postgres::Error> for StoreError {
 }
 
 /// The migrations of the PostgreSQL control plane, by version.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/postgres/0001_control_plane.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/postgres/0001_control_plane.sql")),
+    (2, include_str!("../migrations/postgres/0002_workspace_keys.sql")),
+];
 
 /// The advisory lock migrations run under (any number only this program uses).
 const MIGRATION_LOCK: i64 = 0x6261_726f_6d65_7472;
@@ -46,7 +49,7 @@ impl PgControlPlane {
     /// Connects (`postgres://user[:password]@host[:port]/database`, or libpq's `key=value` form)
     /// and brings the schema to this binary's version.
     pub fn connect(url: &str) -> Result<PgControlPlane, StoreError> {
-        let client = Client::connect(url, NoTls)?;
+        let client = dial(url)?;
         Ok(PgControlPlane { url: Some(url.to_string()), ..PgControlPlane::with_client(client)? })
     }
 
@@ -74,20 +77,34 @@ impl PgControlPlane {
         let mut g = self.client.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if g.is_closed() {
             if let Some(url) = &self.url {
-                *g = Client::connect(url, NoTls)?;
+                *g = dial(url)?;
             }
         }
         Ok(g)
     }
 }
 
-/// Applies the migrations not yet applied, each in its own transaction, under an advisory lock.
+/// A connection that gives up instead of hanging: 5 s to connect, keepalives on an idle
+/// connection (a half-open one is found out), 5 s for a statement — a request waiting on the
+/// control plane holds its lock, and every other request with it.
+fn dial(url: &str) -> Result<Client, StoreError> {
+    let mut cfg: postgres::Config = url.parse()?;
+    cfg.connect_timeout(std::time::Duration::from_secs(5))
+        .keepalives(true)
+        .keepalives_idle(std::time::Duration::from_secs(30));
+    let mut c = cfg.connect(NoTls)?;
+    c.batch_execute("SET statement_timeout = 5000")?;
+    Ok(c)
+}
+
+/// Applies the migrations not yet applied, each in its own transaction, under an advisory lock
+/// taken first (two instances starting together on an empty database create nothing twice).
 fn migrate(c: &mut Client) -> Result<(), StoreError> {
-    c.batch_execute(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_ms BIGINT NOT NULL)",
-    )?;
     c.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])?;
     let applied = (|| -> Result<(), StoreError> {
+        c.batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_ms BIGINT NOT NULL)",
+        )?;
         let done: i64 = c.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[])?.get(0);
         if let Some((v, _)) = MIGRATIONS.last().filter(|(v, _)| done > *v) {
             return Err(StoreError::Corrupt(format!(
@@ -102,8 +119,11 @@ fn migrate(c: &mut Client) -> Result<(), StoreError> {
         }
         Ok(())
     })();
-    c.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])?;
-    applied
+    // The migration's own error first; the lock goes with the connection if unlocking fails.
+    let unlocked = c.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK]);
+    applied?;
+    unlocked?;
+    Ok(())
 }
 
 /// The control plane's operations through a shared reference: one server for every instance
@@ -306,7 +326,6 @@ macro_rules! control_through {
 
 control_through!(PgControlPlane, s => PgControlPlane::clone_ref(s));
 control_through!(std::sync::Arc<PgControlPlane>, s => s.as_ref());
-control_through!(crate::Split, s => s.control.as_ref());
 
 #[cfg(test)]
 mod tests {

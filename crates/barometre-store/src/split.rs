@@ -3,8 +3,9 @@
 //! serve` instances share — so that a session opened on one is valid on all, and a token revoked
 //! on one is refused by all.
 
+use crate::auth::Role;
 use crate::pg::PgControlPlane;
-use crate::{Correction, DataStore, FaqSummary, ImportSink, ImportSummary, Opener, Store, StoreError};
+use crate::{ControlPlane, Correction, DataStore, FaqSummary, ImportSink, ImportSummary, Opener, Store, StoreError};
 use barometre_core::clock::Facts;
 use barometre_core::config::Config;
 use barometre_core::ingest::{Located, RowError};
@@ -63,7 +64,7 @@ impl DataStore for Split {
     /// before any import is one.
     fn workspaces(&self) -> Result<Vec<String>, StoreError> {
         let mut w = self.data.workspaces()?;
-        w.extend(self.control.workspaces()?);
+        w.extend(self.control.as_ref().workspaces()?);
         w.sort();
         w.dedup();
         Ok(w)
@@ -95,6 +96,18 @@ impl DataStore for Split {
     }
 }
 
+impl Split {
+    /// A workspace the facts know (an import made it) is made known to the control plane before
+    /// a token or a user is given to it: the control plane, like the embedded store, refuses
+    /// accounts of a workspace it does not know.
+    pub(crate) fn known_to_control(&self, ws: &str) -> Result<(), StoreError> {
+        if self.data.workspaces()?.iter().any(|w| w == ws) {
+            self.control.as_ref().create_workspace(ws)?;
+        }
+        Ok(())
+    }
+}
+
 /// Opens [`Split`] stores: `data`'s, each with the one shared control plane.
 pub struct SplitOpener {
     pub data: Arc<dyn Opener>,
@@ -104,5 +117,46 @@ pub struct SplitOpener {
 impl Opener for SplitOpener {
     fn open(&self) -> Result<Box<dyn Store + Send>, StoreError> {
         Ok(Box::new(Split { data: self.data.open()?, control: self.control.clone() }))
+    }
+}
+
+impl ControlPlane for Split {
+    fn create_token(&mut self, workspace: &str, role: Role, expires_ms: Option<Millis>) -> Result<String, StoreError> {
+        self.known_to_control(workspace)?;
+        self.control.as_ref().create_token(workspace, role, expires_ms)
+    }
+    fn token(&self, token: &str) -> Result<Option<(String, Role)>, StoreError> {
+        self.control.as_ref().token(token)
+    }
+    fn tokens(&self) -> Result<Vec<crate::auth::TokenInfo>, StoreError> {
+        self.control.as_ref().tokens()
+    }
+    fn revoke_token(&mut self, token_or_id: &str) -> Result<u64, StoreError> {
+        self.control.as_ref().revoke_token(token_or_id)
+    }
+    fn set_password(&mut self, name: &str, password_hash: &str) -> Result<bool, StoreError> {
+        self.control.as_ref().set_password(name, password_hash)
+    }
+    fn create_user(&mut self, name: &str, workspace: &str, role: Role, password_hash: &str) -> Result<(), StoreError> {
+        self.known_to_control(workspace)?;
+        self.control.as_ref().create_user(name, workspace, role, password_hash)
+    }
+    fn user(&self, name: &str) -> Result<Option<(String, Role, String)>, StoreError> {
+        self.control.as_ref().user(name)
+    }
+    fn login(&self, name: &str, password: &str) -> Result<Option<(String, Role)>, StoreError> {
+        self.control.as_ref().login(name, password)
+    }
+    fn create_session(&mut self, user: &str, ttl_ms: Millis) -> Result<(String, String), StoreError> {
+        self.control.as_ref().create_session(user, ttl_ms)
+    }
+    fn session(&self, id: &str) -> Result<Option<crate::auth::Session>, StoreError> {
+        self.control.as_ref().session(id)
+    }
+    fn end_session(&mut self, id: &str) -> Result<(), StoreError> {
+        self.control.as_ref().end_session(id)
+    }
+    fn create_workspace(&mut self, name: &str) -> Result<bool, StoreError> {
+        self.control.as_ref().create_workspace(name)
     }
 }

@@ -153,5 +153,5 @@ fn migrate_creates_or_upgrades_each_engine_and_says_its_version() {
     let Some(control) = control_plane("migrate") else { return };
     let o = run(&["migrate", "--store", &control]);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "PostgreSQL (control plane): schema version 1");
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "PostgreSQL (control plane): schema version 2");
 }
