@@ -48,7 +48,13 @@ impl From<rusqlite::Error> for StoreError {
 
 pub struct SqliteStore {
     conn: Connection,
+    /// The last knowledge base read, by workspace and version (every import, FAQ ones included,
+    /// moves the version): a report does not read and index it again.
+    faq: std::cell::RefCell<Option<FaqSeen>>,
 }
+
+/// A workspace, its version, and its knowledge base at that version (`None`: it has none).
+type FaqSeen = (String, i64, Option<Arc<Faq>>);
 
 const FINGERPRINT: &str = "clock_fingerprint";
 
@@ -71,7 +77,7 @@ impl SqliteStore {
              PRAGMA temp_store = MEMORY; PRAGMA cache_size = -131072;
              CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL);",
         )?;
-        let mut s = SqliteStore { conn };
+        let mut s = SqliteStore { conn, faq: std::cell::RefCell::new(None) };
         s.migrate()?;
         Ok(s)
     }
@@ -137,11 +143,21 @@ impl SqliteStore {
     /// `cfg` with the workspace's knowledge base, as every fact of it is computed: questions are
     /// matched against the FAQ the workspace imported, whatever the caller's configuration.
     fn attached<'c>(&self, ws: &str, cfg: &'c Config) -> Result<std::borrow::Cow<'c, Config>, StoreError> {
-        let entries = faq_of(&self.conn, ws)?;
-        Ok(if entries.is_empty() && cfg.faq.is_none() {
+        let version = self.version(ws)?;
+        let cached = self.faq.borrow().as_ref().filter(|(w, v, _)| w == ws && *v == version).map(|(_, _, f)| f.clone());
+        let faq = match cached {
+            Some(f) => f,
+            None => {
+                let entries = faq_of(&self.conn, ws)?;
+                let f = (!entries.is_empty()).then(|| Arc::new(Faq::new(entries)));
+                *self.faq.borrow_mut() = Some((ws.to_string(), version, f.clone()));
+                f
+            }
+        };
+        Ok(if faq.is_none() && cfg.faq.is_none() {
             std::borrow::Cow::Borrowed(cfg)
         } else {
-            std::borrow::Cow::Owned(cfg.with_faq(Some(Arc::new(Faq::new(entries)))))
+            std::borrow::Cow::Owned(cfg.with_faq(faq))
         })
     }
 
