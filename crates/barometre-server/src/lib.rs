@@ -484,7 +484,6 @@ async fn import_handler(
     guard::Q(q): guard::Q<ImportQuery>,
     body: axum::body::Body,
 ) -> Answer {
-    use http_body_util::BodyExt;
     use tokio::io::AsyncWriteExt;
     if kind == "faq" {
         return faq_import(st, headers, q, body).await;
@@ -515,16 +514,8 @@ async fn import_handler(
     let (spool, path) = spool.into_parts();
     let mut file = tokio::fs::File::from_std(spool);
     let mut body = body;
-    loop {
-        // An import may be large, but not silent: a body that sends nothing for this long is cut.
-        let next = tokio::time::timeout(guard::BODY_TIMEOUT, body.frame())
-            .await
-            .map_err(|_| Problem::new(StatusCode::REQUEST_TIMEOUT, "the body stopped arriving"))?;
-        let Some(frame) = next else { break };
-        let frame = frame.map_err(|e| Problem::bad_request(format!("the body could not be read: {e}")))?;
-        if let Ok(data) = frame.into_data() {
-            file.write_all(&data).await.map_err(staged)?;
-        }
+    while let Some(data) = next_data(&mut body).await? {
+        file.write_all(&data).await.map_err(staged)?;
     }
     file.flush().await.map_err(staged)?;
     drop(file);
@@ -558,6 +549,22 @@ async fn import_handler(
     .await
 }
 
+/// A body's next bytes (`None` at its end; trailers skipped). A body may be large, but not
+/// silent: one that sends nothing for [`guard::BODY_TIMEOUT`] is cut.
+async fn next_data(body: &mut axum::body::Body) -> Result<Option<axum::body::Bytes>, Problem> {
+    use http_body_util::BodyExt;
+    loop {
+        let next = tokio::time::timeout(guard::BODY_TIMEOUT, body.frame())
+            .await
+            .map_err(|_| Problem::new(StatusCode::REQUEST_TIMEOUT, "the body stopped arriving"))?;
+        let Some(frame) = next else { return Ok(None) };
+        let frame = frame.map_err(|e| Problem::bad_request(format!("the body could not be read: {e}")))?;
+        if let Ok(data) = frame.into_data() {
+            return Ok(Some(data));
+        }
+    }
+}
+
 /// The largest knowledge base a body may hold: a FAQ is read whole (its entries are indexed
 /// together), so its size is bounded.
 const FAQ_BODY_LIMIT: usize = 16 << 20;
@@ -565,7 +572,6 @@ const FAQ_BODY_LIMIT: usize = 16 << 20;
 /// `POST /api/v1/import/faq`: the workspace's knowledge base replaced by the body's entries
 /// (CSV, JSON, JSON Lines, as `barometre import faq`), every incoming message matched again.
 async fn faq_import(st: AppState, headers: HeaderMap, q: ImportQuery, body: axum::body::Body) -> Answer {
-    use http_body_util::BodyExt;
     // Who asks first: nothing of the body is read for a caller who may not import.
     let st2 = st.clone();
     let ws = blocking(move || {
@@ -575,21 +581,14 @@ async fn faq_import(st: AppState, headers: HeaderMap, q: ImportQuery, body: axum
     .await?;
     let mut bytes = Vec::new();
     let mut body = body;
-    loop {
-        let next = tokio::time::timeout(guard::BODY_TIMEOUT, body.frame())
-            .await
-            .map_err(|_| Problem::new(StatusCode::REQUEST_TIMEOUT, "the body stopped arriving"))?;
-        let Some(frame) = next else { break };
-        let frame = frame.map_err(|e| Problem::bad_request(format!("the body could not be read: {e}")))?;
-        if let Ok(data) = frame.into_data() {
-            if bytes.len() + data.len() > FAQ_BODY_LIMIT {
-                return Err(Problem::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("a knowledge base is read whole: at most {FAQ_BODY_LIMIT} bytes"),
-                ));
-            }
-            bytes.extend_from_slice(&data);
+    while let Some(data) = next_data(&mut body).await? {
+        if bytes.len() + data.len() > FAQ_BODY_LIMIT {
+            return Err(Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("a knowledge base is read whole: at most {FAQ_BODY_LIMIT} bytes"),
+            ));
         }
+        bytes.extend_from_slice(&data);
     }
     let strict = q.strict == Some(true);
     blocking(move || {
