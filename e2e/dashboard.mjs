@@ -36,6 +36,16 @@ try {
   check(await tile("response_rate") === `${rr.toFixed(1)}%`, `response rate on screen = API (${rr.toFixed(1)}%)`);
   check(await tile("unanswered_requests") === String(api.total.metrics.unanswered_requests.value), "unanswered requests on screen = API");
   if (shots) await page.screenshot({ path: `${shots}/overview-en.png`, fullPage: false });
+  // The heat map's busiest hour and the first recurring theme are the API's figures.
+  const peak = api.total.metrics.activity_by_hour.peak;
+  const days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+  const names = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+  const busiest = `${names[days.indexOf(peak.day)]} ${String(peak.hour).padStart(2, "0")}:00 (${peak.messages.toLocaleString("en-US")})`;
+  check((await page.locator('[data-section="activity"]').innerText()).includes(`Busiest hour: ${busiest}`),
+    `the heat map's busiest hour = API (${busiest})`);
+  const theme = api.total.metrics.recurring_themes.themes[0];
+  const firstTheme = (await page.locator('[data-list="themes"] li').first().innerText()).trim();
+  check(firstTheme.includes(`: ${theme.messages.toLocaleString("en-US")} (`), `the first recurring theme on screen = API (${firstTheme})`);
 
   // Filter to one channel: the tile equals that channel's group in the API's report.
   const byChannel = await (await fetch(`${base}/api/v1/report?from=${from}&to=${to}&by=channel`, { headers: { authorization: `Bearer ${token}` } })).json();
