@@ -342,20 +342,8 @@ fn concepts(len: usize) -> &'static Concepts {
 /// The groups of [`super::themes::THEMES`] a text's words belong to, as bits in their order
 /// (common words left out, words stemmed as the FAQ matching stems them).
 pub fn theme_bits(text: &str) -> u64 {
-    let len = PARAMS.stem;
-    let common = common();
-    let concepts = concepts(len);
     let mut bits = 0;
-    // One buffer for every stem: a word read costs no allocation past the tokens'.
-    let mut stem = String::with_capacity(4 * len);
-    for t in read(text).toks {
-        let Tok::Word(w) = t else { continue };
-        if w.chars().nth(1).is_none() || common.contains(w.as_str()) {
-            continue;
-        }
-        stem_into(&w, len, &mut stem);
-        bits |= concepts.get(stem.as_str()).copied().unwrap_or(0);
-    }
+    each_stem(text, PARAMS.stem, |_, b| bits |= b);
     bits
 }
 
@@ -382,23 +370,33 @@ fn stem_into(w: &str, len: usize, stem: &mut String) {
     }
 }
 
-/// The stems of a text, each once per occurrence.
-fn stems(text: &str, len: usize, common: &std::collections::HashSet<&'static str>, out: &mut Vec<String>) {
-    out.clear();
+/// Each stem of a text (its words past the common ones, doubled letters written once, cut to
+/// `len` letters) with the themes it belongs to: what the FAQ matching and the themes both read.
+fn each_stem(text: &str, len: usize, mut f: impl FnMut(&str, u64)) {
+    let (common, concepts) = (common(), concepts(len));
+    // One buffer for every stem: a word read costs no allocation past the tokens'.
+    let mut stem = String::with_capacity(4 * len);
     for t in read(text).toks {
         let Tok::Word(w) = t else { continue };
-        if w.chars().count() < 2 || common.contains(w.as_str()) {
+        if w.chars().nth(1).is_none() || common.contains(w.as_str()) {
             continue;
         }
-        // Doubled letters written once (« abonement », "adress"), then the stem.
-        let at = out.len();
-        stem_of(&w, len, out);
-        let mut bits = concepts(len).get(&out[at]).copied().unwrap_or(0);
+        stem_into(&w, len, &mut stem);
+        f(&stem, concepts.get(stem.as_str()).copied().unwrap_or(0));
+    }
+}
+
+/// The stems of a text, each once per occurrence, and a `#theme` token for each theme one
+/// belongs to.
+fn stems(text: &str, len: usize, out: &mut Vec<String>) {
+    out.clear();
+    each_stem(text, len, |stem, mut bits| {
+        out.push(stem.to_string());
         while bits != 0 {
             out.push(format!("#{}", super::themes::THEMES[bits.trailing_zeros() as usize].id));
             bits &= bits - 1;
         }
-    }
+    });
 }
 
 /// Whether a folded word says nothing of what a text is about (dropped before matching).
@@ -429,7 +427,6 @@ impl Faq {
 
     /// A knowledge base matched with other parameters (to choose them).
     pub fn with(entries: Vec<Entry>, params: Params) -> Faq {
-        let common = common();
         let n = entries.len() as f32;
         let mut buf = Vec::new();
         // Term counts per entry: the question's words count 1, the answer's ANSWER_WEIGHT.
@@ -438,7 +435,7 @@ impl Faq {
         for e in &entries {
             let mut t: FxHashMap<String, f32> = FxHashMap::default();
             for (text, w) in [(&e.question, 1.0), (&e.answer, params.answer_weight)] {
-                stems(text, params.stem, common, &mut buf);
+                stems(text, params.stem, &mut buf);
                 for s in buf.drain(..) {
                     *t.entry(s).or_default() += w;
                 }
@@ -496,7 +493,7 @@ impl Faq {
             return None;
         }
         let mut buf = Vec::new();
-        stems(text, self.params.stem, common(), &mut buf);
+        stems(text, self.params.stem, &mut buf);
         buf.sort_unstable();
         let mut q: Vec<(&str, f32)> = Vec::new();
         for s in &buf {
