@@ -64,11 +64,6 @@ impl PgControlPlane {
         Ok(self.c()?.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[])?.get(0))
     }
 
-    /// Itself (the macro below reads every implementor through a reference).
-    fn clone_ref(&self) -> &PgControlPlane {
-        self
-    }
-
     /// The connection, made again first when the server closed it: a restarted PostgreSQL costs
     /// the requests made while it was down, not every request until the instance restarts.
     fn c(&self) -> Result<std::sync::MutexGuard<'_, Client>, StoreError> {
@@ -257,75 +252,46 @@ impl PgControlPlane {
     }
 }
 
-/// [`ControlPlane`] for a type that reaches a [`PgControlPlane`] through `$get`.
-macro_rules! control_through {
-    ($t:ty, $s:ident => $get:expr) => {
-        impl ControlPlane for $t {
-            fn create_token(
-                &mut self,
-                workspace: &str,
-                role: Role,
-                expires_ms: Option<Millis>,
-            ) -> Result<String, StoreError> {
-                let $s = self;
-                $get.create_token(workspace, role, expires_ms)
-            }
-            fn token(&self, token: &str) -> Result<Option<(String, Role)>, StoreError> {
-                let $s = self;
-                $get.token(token)
-            }
-            fn tokens(&self) -> Result<Vec<auth::TokenInfo>, StoreError> {
-                let $s = self;
-                $get.tokens()
-            }
-            fn revoke_token(&mut self, token_or_id: &str) -> Result<u64, StoreError> {
-                let $s = self;
-                $get.revoke_token(token_or_id)
-            }
-            fn set_password(&mut self, name: &str, password_hash: &str) -> Result<bool, StoreError> {
-                let $s = self;
-                $get.set_password(name, password_hash)
-            }
-            fn create_user(
-                &mut self,
-                name: &str,
-                workspace: &str,
-                role: Role,
-                password_hash: &str,
-            ) -> Result<(), StoreError> {
-                let $s = self;
-                $get.create_user(name, workspace, role, password_hash)
-            }
-            fn user(&self, name: &str) -> Result<Option<(String, Role, String)>, StoreError> {
-                let $s = self;
-                $get.user(name)
-            }
-            fn login(&self, name: &str, password: &str) -> Result<Option<(String, Role)>, StoreError> {
-                let $s = self;
-                $get.login(name, password)
-            }
-            fn create_session(&mut self, user: &str, ttl_ms: Millis) -> Result<(String, String), StoreError> {
-                let $s = self;
-                $get.create_session(user, ttl_ms)
-            }
-            fn session(&self, id: &str) -> Result<Option<auth::Session>, StoreError> {
-                let $s = self;
-                $get.session(id)
-            }
-            fn end_session(&mut self, id: &str) -> Result<(), StoreError> {
-                let $s = self;
-                $get.end_session(id)
-            }
-            fn create_workspace(&mut self, name: &str) -> Result<bool, StoreError> {
-                let $s = self;
-                $get.create_workspace(name)
-            }
-        }
-    };
+/// The trait over the shared-reference operations above (a [`crate::Split`] store reaches them
+/// through its `Arc` instead).
+impl ControlPlane for PgControlPlane {
+    fn create_token(&mut self, workspace: &str, role: Role, expires_ms: Option<Millis>) -> Result<String, StoreError> {
+        PgControlPlane::create_token(self, workspace, role, expires_ms)
+    }
+    fn token(&self, token: &str) -> Result<Option<(String, Role)>, StoreError> {
+        PgControlPlane::token(self, token)
+    }
+    fn tokens(&self) -> Result<Vec<auth::TokenInfo>, StoreError> {
+        PgControlPlane::tokens(self)
+    }
+    fn revoke_token(&mut self, token_or_id: &str) -> Result<u64, StoreError> {
+        PgControlPlane::revoke_token(self, token_or_id)
+    }
+    fn set_password(&mut self, name: &str, password_hash: &str) -> Result<bool, StoreError> {
+        PgControlPlane::set_password(self, name, password_hash)
+    }
+    fn create_user(&mut self, name: &str, workspace: &str, role: Role, password_hash: &str) -> Result<(), StoreError> {
+        PgControlPlane::create_user(self, name, workspace, role, password_hash)
+    }
+    fn user(&self, name: &str) -> Result<Option<(String, Role, String)>, StoreError> {
+        PgControlPlane::user(self, name)
+    }
+    fn login(&self, name: &str, password: &str) -> Result<Option<(String, Role)>, StoreError> {
+        PgControlPlane::login(self, name, password)
+    }
+    fn create_session(&mut self, user: &str, ttl_ms: Millis) -> Result<(String, String), StoreError> {
+        PgControlPlane::create_session(self, user, ttl_ms)
+    }
+    fn session(&self, id: &str) -> Result<Option<auth::Session>, StoreError> {
+        PgControlPlane::session(self, id)
+    }
+    fn end_session(&mut self, id: &str) -> Result<(), StoreError> {
+        PgControlPlane::end_session(self, id)
+    }
+    fn create_workspace(&mut self, name: &str) -> Result<bool, StoreError> {
+        PgControlPlane::create_workspace(self, name)
+    }
 }
-
-control_through!(PgControlPlane, s => PgControlPlane::clone_ref(s));
-control_through!(std::sync::Arc<PgControlPlane>, s => s.as_ref());
 
 #[cfg(test)]
 mod tests {
