@@ -183,8 +183,7 @@ fn cells(v: &Value, lang: Lang) -> (String, String, Option<f64>) {
 
 /// A theme, its count and its change: « Livraison 42 (+35 %) », "Delivery 42 (new)".
 pub fn theme_count(c: &barometre_core::value::ThemeCount, lang: Lang) -> String {
-    let name =
-        barometre_core::understand::themes::THEMES.iter().find(|t| t.id == c.theme).map_or(c.theme, |t| t.name(lang));
+    let name = barometre_core::understand::themes::name(c.theme, lang);
     let change = match (c.change, c.previous) {
         (Some(x), _) => format!(" ({})", signed(x, if lang == Lang::Fr { "\u{a0}%" } else { "%" }, lang)),
         (None, Some(0)) => (if lang == Lang::Fr { " (nouveau)" } else { " (new)" }).to_string(),
@@ -193,20 +192,7 @@ pub fn theme_count(c: &barometre_core::value::ThemeCount, lang: Lang) -> String 
     format!("{name} {}{change}", number(c.messages as f64, 0, lang))
 }
 
-/// The busiest hour of the week: « jeu. 14 h (37) », "Thu 14:00 (37)".
-pub fn peak(p: &barometre_core::value::Peak, lang: Lang) -> String {
-    let i = barometre_core::indicator::activity::DAYS.iter().position(|d| *d == p.day).unwrap_or(0);
-    match lang {
-        Lang::Fr => {
-            let d = ["lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim."][i];
-            format!("{d} {} h ({})", p.hour, number(p.messages as f64, 0, lang))
-        }
-        Lang::En => {
-            let d = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][i];
-            format!("{d} {:02}:00 ({})", p.hour, number(p.messages as f64, 0, lang))
-        }
-    }
-}
+use barometre_core::fmt::peak;
 
 fn change(shape: Shape, now: Option<f64>, before: Option<f64>, lang: Lang) -> String {
     match (shape, now, before) {

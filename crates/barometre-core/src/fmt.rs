@@ -28,6 +28,23 @@ pub fn number(x: f64, decimals: usize, lang: Lang) -> String {
     out
 }
 
+/// The busiest hour of the week, as the table and the dashboard write it: « jeu. 14 h (37) »,
+/// "Thu 14:00 (37)".
+pub fn peak(p: &crate::value::Peak, lang: Lang) -> String {
+    let i = crate::indicator::activity::DAYS.iter().position(|d| *d == p.day).unwrap_or(0);
+    let n = number(p.messages as f64, 0, lang);
+    match lang {
+        Lang::Fr => {
+            let d = ["lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim."][i];
+            format!("{d} {} h ({n})", p.hour)
+        }
+        Lang::En => {
+            let d = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][i];
+            format!("{d} {:02}:00 ({n})", p.hour)
+        }
+    }
+}
+
 pub fn percent(x: f64, lang: Lang) -> String {
     match lang {
         Lang::Fr => format!("{}\u{a0}%", number(x, 1, lang)),

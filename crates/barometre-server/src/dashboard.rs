@@ -758,10 +758,7 @@ fn listening(now: &Report, lang: Lang, link: &dyn Fn(&str) -> String) -> String 
                 t(lang, "Thèmes récurrents", "Recurring themes")
             );
             for c in th.themes.iter().take(8) {
-                let name = barometre_core::understand::themes::THEMES
-                    .iter()
-                    .find(|x| x.id == c.theme)
-                    .map_or(c.theme, |x| x.name(lang));
+                let name = barometre_core::understand::themes::name(c.theme, lang);
                 let trend = match (c.change, c.previous) {
                     (Some(x), _) if x > 0.0 => format!(" ↑ +{}", barometre_core::fmt::percent(x, lang)),
                     (Some(x), _) if x < 0.0 => format!(" ↓ {}", barometre_core::fmt::percent(x, lang)),
@@ -814,13 +811,7 @@ fn heatmap(now: &Report, lang: Lang, link: &dyn Fn(&str) -> String) -> String {
     }
     svg.push_str("</svg>");
     let peak = a.peak.as_ref().map_or(String::new(), |p| {
-        let d = barometre_core::indicator::activity::DAYS.iter().position(|x| *x == p.day).unwrap_or(0);
-        let n = barometre_core::fmt::number(p.messages as f64, 0, lang);
-        // As the CLI writes it: « lun. 10 h (37) », "Mon 10:00 (37)".
-        let when = match lang {
-            Lang::Fr => format!("{}. {} h ({n})", days[d], p.hour),
-            Lang::En => format!("{} {:02}:00 ({n})", days[d], p.hour),
-        };
+        let when = barometre_core::fmt::peak(p, lang);
         format!(
             r#"<p><a href="{}">{} {when}</a> · {} {}</p>"#,
             link("activity_by_hour"),

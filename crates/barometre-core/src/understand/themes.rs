@@ -16,6 +16,11 @@ pub struct Theme {
     pub words: &'static [&'static str],
 }
 
+/// A theme's name by its id (the id itself when unknown).
+pub fn name(id: &'static str, lang: crate::vocab::Lang) -> &'static str {
+    THEMES.iter().find(|t| t.id == id).map_or(id, |t| t.name(lang))
+}
+
 impl Theme {
     pub fn name(&self, lang: crate::vocab::Lang) -> &'static str {
         match lang {
