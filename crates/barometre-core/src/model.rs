@@ -22,7 +22,7 @@ impl Direction {
 }
 
 /// One message row of the `messages` import.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Message {
     pub message_id: String,
     pub created_at: Stamp,
@@ -51,7 +51,7 @@ pub struct Message {
 }
 
 /// What the clock reads in a message's text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TextFacts {
     /// Human `out` message with a text: carries an agent signature.
     pub signed: Option<bool>,
@@ -181,7 +181,7 @@ impl EventKind {
 }
 
 /// One row of the `conversation_events` import. Keyed by all its fields: events carry no id.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConversationEvent {
     pub conversation_id: String,
     pub event: EventKind,
@@ -237,7 +237,7 @@ impl Default for ContentHash {
 }
 
 /// One answer of the `surveys` import: a score on its own scale, or a category (`answer`).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SurveyAnswer {
     pub response_id: String,
     /// `csat`, `nps`, `ces` or a custom name, lower case.
@@ -265,7 +265,7 @@ impl SurveyAnswer {
 }
 
 /// One row of the `survey-invitations` import (seed 003: theme, sample, channel, period).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SurveyInvitation {
     pub invitation_id: String,
     pub survey: String,
@@ -277,7 +277,7 @@ pub struct SurveyInvitation {
 }
 
 /// One row of the `contacts` import (chat and phone queues).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Contact {
     pub contact_id: String,
     pub channel: String,
@@ -290,7 +290,7 @@ pub struct Contact {
 }
 
 /// One row of the `posts` import (seed 001: impressions, reach, engagement).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Post {
     pub post_id: String,
     pub account: String,
@@ -304,7 +304,8 @@ pub struct Post {
 }
 
 /// A date as exports write it: an instant, or a bare day (local midnight in the report's zone).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub enum Moment {
     At(Stamp),
     Day(chrono::NaiveDate),
@@ -333,8 +334,21 @@ impl Moment {
     }
 }
 
+impl From<Moment> for String {
+    fn from(m: Moment) -> String {
+        m.to_text()
+    }
+}
+
+impl TryFrom<String> for Moment {
+    type Error = String;
+    fn try_from(s: String) -> Result<Moment, String> {
+        Moment::parse(&s)
+    }
+}
+
 /// One row of the `customers` import.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Customer {
     pub customer_id: String,
     pub account: String,
@@ -345,7 +359,7 @@ pub struct Customer {
 }
 
 /// One row of the `orders` import.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Order {
     pub order_id: String,
     pub customer_id: String,
@@ -357,7 +371,7 @@ pub struct Order {
 }
 
 /// One row of the `qa-reviews` import: a criterion's score (0–100) for a conversation or an agent.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Review {
     /// `review_id`, else conversation, reviewer, criterion and instant together.
     pub key: String,
@@ -398,7 +412,7 @@ pub fn link_invitations(answers: &[SurveyAnswer], invitations: &[SurveyInvitatio
 }
 
 /// How completely a mystery-shopper probe's answer resolved the question.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Resolution {
     Complete,
     Partial,
@@ -424,7 +438,7 @@ impl Resolution {
 }
 
 /// One row of the `probes` import: a mystery-shopper test question (seeds 002, 003).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Probe {
     pub probe_id: String,
     pub campaign: String,

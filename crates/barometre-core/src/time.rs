@@ -9,7 +9,7 @@ pub type Millis = i64;
 
 /// An instant as a source wrote it: the UTC milliseconds and the offset it carried (kept only to
 /// show local times back to the user).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Stamp {
     pub ms: Millis,
     pub offset_s: i32,

@@ -16,7 +16,7 @@ pub enum Outcome {
     Conflict(RowError),
 }
 
-fn fingerprint(r: &Record) -> i64 {
+pub(crate) fn fingerprint(r: &Record) -> i64 {
     // Every field in a spelling fixed by the core (not `Debug`'s, which may change with a build).
     let mut spelled = Vec::with_capacity(256);
     r.spell(&mut spelled);

@@ -9,6 +9,7 @@
 mod agreement;
 pub mod auth;
 mod chunks;
+pub mod clickhouse;
 pub mod conformance;
 mod keyed;
 pub mod pg;

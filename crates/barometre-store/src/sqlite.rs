@@ -477,12 +477,12 @@ fn read_dict(conn: &Connection, ws: &str) -> Result<Dict, StoreError> {
     Ok(d)
 }
 
-fn within(ms: Millis, from: Option<Millis>, to: Option<Millis>) -> bool {
+pub(crate) fn within(ms: Millis, from: Option<Millis>, to: Option<Millis>) -> bool {
     from.is_none_or(|f| ms >= f) && to.is_none_or(|t| ms < t)
 }
 
 /// The facts of a table that start in the period (records are read for the period already).
-fn clip(mut t: FactTable, from: Option<Millis>, to: Option<Millis>) -> FactTable {
+pub(crate) fn clip(mut t: FactTable, from: Option<Millis>, to: Option<Millis>) -> FactTable {
     t.complete_from = from;
     t.reqs.retain(|r| within(r.start_ms, from, to));
     t.msgs.retain(|m| within(m.ms, from, to));

@@ -62,7 +62,7 @@ impl Default for Params {
 pub const PARAMS: Params = Params { stem: 8, answer_weight: 1.0, min_similarity: 0.25 };
 
 /// One entry of the knowledge base.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Entry {
     pub id: String,
     pub question: String,

@@ -1,0 +1,1427 @@
+//! The ClickHouse back end (issue 13): rows and the clock's facts on a ClickHouse server or a
+//! sharded cluster (`Distributed` tables), for workspaces that outgrow one machine.
+//!
+//! What stays as in the embedded store: the conversation clock runs here, in Rust, once per
+//! import, over the workspace's rows; the engine keeps rows and facts. Facts are kept twice: in
+//! the compact chunks reports read whole (the same bytes as SQLite's, so that both back ends give
+//! byte-identical reports), and as request columns ClickHouse aggregates itself
+//! ([`ClickHouseStore::response_summary`]: counts and exact type-7 quantiles by group, pushed
+//! down to every shard).
+//!
+//! Without transactions, an import becomes visible at once when its `imports` row lands, written
+//! last: rows and facts carry the import's version, and every read takes only committed versions.
+//! A killed import, or a strict one that met a bad row, leaves rows no read takes.
+//!
+//! Accounts (workspaces' users, sessions, tokens) are not analytics: they live in the control
+//! plane given at opening (the embedded store's, or a PostgreSQL one through [`crate::Split`]).
+
+pub mod http;
+pub mod schema;
+
+use crate::chunks::{self, CHUNK_ROWS};
+use crate::{ControlPlane, Correction, DataStore, FaqSummary, ImportSink, ImportSummary, StoreError};
+use barometre_core::clock::{self, Facts};
+use barometre_core::config::Config;
+use barometre_core::engine;
+use barometre_core::ingest::{Located, Record, RowError};
+use barometre_core::model::{ConversationEvent, Message, Probe, TextFacts};
+use barometre_core::report::Records;
+use barometre_core::table::{Dict, FactTable, ReqRow};
+use barometre_core::time::Millis;
+use barometre_core::understand::faq::{Entry as FaqEntry, Faq};
+use barometre_core::understand::Label;
+use http::{quote, Node, RowBinary, Rows};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Rows looked up and inserted together: one query each way per batch.
+const BATCH: usize = 20_000;
+
+fn err(message: impl Into<String>) -> StoreError {
+    StoreError::Backend { engine: "ClickHouse", message: message.into() }
+}
+
+fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("ClickHouse row: {e}"))
+}
+
+/// Where a ClickHouse store is: the node queries go to, the cluster its tables are spread over
+/// (if any), and every node's HTTP address (needed to create the schema and to clean old facts:
+/// ClickHouse without ZooKeeper runs DDL node by node).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Address {
+    pub node: Node,
+    pub cluster: Option<String>,
+    /// Every node of the cluster, the first one included; empty when not named.
+    pub nodes: Vec<Node>,
+}
+
+fn identifier(what: &str, s: &str) -> Result<(), StoreError> {
+    if s.is_empty() || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(err(format!("{what} `{s}`: letters, digits and `_` only")));
+    }
+    Ok(())
+}
+
+fn host_port(s: &str) -> Result<(String, u16), StoreError> {
+    let (h, p) = s.rsplit_once(':').ok_or_else(|| err(format!("`{s}`: HOST:HTTP_PORT expected")))?;
+    let port = p.parse().map_err(|_| err(format!("`{s}`: the port is not a number")))?;
+    if h.is_empty() {
+        return Err(err(format!("`{s}`: no host")));
+    }
+    Ok((h.to_string(), port))
+}
+
+fn unescape(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex =
+            b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok()).and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (b[i], hex) {
+            (b'%', Some(v)) => {
+                out.push(v);
+                i += 3;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+impl Address {
+    /// Reads `clickhouse://[USER[:PASSWORD]@]HOST:HTTP_PORT/DB[?cluster=NAME&nodes=HOST:PORT,…]`.
+    pub fn parse(url: &str) -> Result<Address, StoreError> {
+        let rest =
+            url.strip_prefix("clickhouse://").ok_or_else(|| err("a ClickHouse store starts with clickhouse://"))?;
+        let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let (auth, rest) = match rest.rsplit_once('@') {
+            Some((a, r)) => (Some(a), r),
+            None => (None, rest),
+        };
+        let (user, password) = match auth {
+            Some(a) => match a.split_once(':') {
+                Some((u, p)) => (Some(unescape(u)), Some(unescape(p))),
+                None => (Some(unescape(a)), None),
+            },
+            None => (None, None),
+        };
+        let (hp, db) = rest.split_once('/').ok_or_else(|| err("clickhouse://HOST:HTTP_PORT/DATABASE expected"))?;
+        let db = db.trim_end_matches('/');
+        identifier("database", db)?;
+        let (host, port) = host_port(hp)?;
+        let node = Node { host, port, database: db.to_string(), user, password };
+        let mut cluster = None;
+        let mut nodes = Vec::new();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            match k {
+                "cluster" => {
+                    identifier("cluster", v)?;
+                    cluster = Some(v.to_string());
+                }
+                "nodes" => {
+                    for hp in unescape(v).split(',').filter(|s| !s.is_empty()) {
+                        let (host, port) = host_port(hp)?;
+                        nodes.push(Node { host, port, ..node.clone() });
+                    }
+                }
+                other => return Err(err(format!("unknown setting `{other}` (cluster, nodes)"))),
+            }
+        }
+        if !nodes.is_empty() && !nodes.contains(&node) {
+            nodes.insert(0, node.clone());
+        }
+        if cluster.is_none() && !nodes.is_empty() {
+            return Err(err("`nodes` names a cluster's servers: give its name with `cluster=`"));
+        }
+        Ok(Address { node, cluster, nodes })
+    }
+}
+
+/// The kinds of rows, as the `rows` table numbers them.
+fn kind_of(r: &Record) -> u8 {
+    match r {
+        Record::Message(_) => 0,
+        Record::Event(_) => 1,
+        Record::Survey(_) => 2,
+        Record::Invitation(_) => 3,
+        Record::Contact(_) => 4,
+        Record::Post(_) => 5,
+        Record::Customer(_) => 6,
+        Record::Order(_) => 7,
+        Record::Review(_) => 8,
+        Record::Probe(_) => 9,
+    }
+}
+
+/// A row's id column (named in duplicate errors, as the embedded store names it), id,
+/// conversation (its shard) and instant (its month).
+fn keys(r: &Record) -> (&'static str, String, &str, Millis) {
+    match r {
+        Record::Message(m) => {
+            ("message_id", m.message_id.clone(), m.conversation_id.as_deref().unwrap_or(""), m.created_at.ms)
+        }
+        Record::Event(e) => ("event", e.key(), e.conversation_id.as_str(), e.at.ms),
+        Record::Survey(x) => {
+            ("response_id", x.response_id.clone(), x.conversation_id.as_deref().unwrap_or(""), x.answered_at.ms)
+        }
+        Record::Invitation(x) => ("invitation_id", x.invitation_id.clone(), "", x.sent_at.ms),
+        Record::Contact(x) => ("contact_id", x.contact_id.clone(), "", x.queued_at.ms),
+        Record::Post(x) => ("post_id", x.post_id.clone(), "", x.published_at.ms),
+        Record::Customer(x) => ("customer_id", x.customer_id.clone(), "", 0),
+        Record::Order(x) => ("order_id", x.order_id.clone(), "", 0),
+        Record::Review(x) => ("review_key", x.key.clone(), x.conversation_id.as_deref().unwrap_or(""), x.at.ms),
+        Record::Probe(x) => ("probe_id", x.probe_id.clone(), "", x.sent_at.ms),
+    }
+}
+
+/// A row as it is kept: what the embedded store keeps of it (a contact's or a probe's later
+/// instants carry the first one's offset there), so that both back ends give the same rows back.
+fn body(r: &Record) -> Result<String, StoreError> {
+    let j = match r {
+        Record::Message(m) => {
+            let mut m = m.clone();
+            m.derived = None;
+            m.corrected = None;
+            serde_json::to_string(&m)
+        }
+        Record::Event(e) => serde_json::to_string(e),
+        Record::Survey(x) => serde_json::to_string(x),
+        Record::Invitation(x) => serde_json::to_string(x),
+        Record::Contact(x) => {
+            let mut x = x.clone();
+            let off = x.queued_at.offset_s;
+            for t in [&mut x.answered_at, &mut x.ended_at].into_iter().flatten() {
+                t.offset_s = off;
+            }
+            serde_json::to_string(&x)
+        }
+        Record::Post(x) => serde_json::to_string(x),
+        Record::Customer(x) => serde_json::to_string(x),
+        Record::Order(x) => serde_json::to_string(x),
+        Record::Review(x) => serde_json::to_string(x),
+        Record::Probe(x) => {
+            let mut x = x.clone();
+            let off = x.sent_at.offset_s;
+            if let Some(t) = &mut x.answered_at {
+                t.offset_s = off;
+            }
+            serde_json::to_string(&x)
+        }
+    };
+    j.map_err(|e| err(format!("cannot write a row: {e}")))
+}
+
+fn parse<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, StoreError> {
+    serde_json::from_str(s).map_err(corrupt)
+}
+
+/// `(v1, v2, …)`: a list of versions written into a query (never empty: no version is 0).
+fn list(v: &[u64]) -> String {
+    if v.is_empty() {
+        return "(0)".into();
+    }
+    let mut s = String::with_capacity(v.len() * 17 + 2);
+    s.push('(');
+    for (i, x) in v.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(&x.to_string());
+    }
+    s.push(')');
+    s
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Decodes one chunk of `n` rows.
+type Each<'a> = dyn FnMut(&[u8], usize) -> Result<(), StoreError> + 'a;
+
+/// A workspace as reads see it: its committed versions and its current facts.
+struct State {
+    versions: Vec<u64>,
+    /// The import whose facts are current, and the clock settings they were derived with.
+    generation: Option<(u64, String)>,
+}
+
+/// A row about to be written.
+struct Pending {
+    kind: u8,
+    id: String,
+    conv: String,
+    at_ms: Millis,
+    fp: u64,
+    file: Arc<str>,
+    line: u64,
+    tf_key: String,
+    body: String,
+    derived: String,
+}
+
+/// What is stored of a row, as a batch's lookup finds it.
+struct Stored {
+    fp: u64,
+    version: u64,
+    file: String,
+    line: u64,
+    body: String,
+}
+
+/// The ClickHouse store.
+pub struct ClickHouseStore {
+    node: Node,
+    cluster: Option<String>,
+    /// Every node (DDL, cleaning old facts); empty when a cluster's nodes were not named.
+    nodes: Vec<Node>,
+    control: Box<dyn ControlPlane + Send>,
+}
+
+impl ClickHouseStore {
+    /// Opens the store at `addr`, with `control` keeping accounts. The schema is created or
+    /// upgraded when the address names every node (a lone server always does); else it must
+    /// exist (`barometre migrate --store …` with `nodes=`).
+    pub fn open(addr: &Address, control: Box<dyn ControlPlane + Send>) -> Result<ClickHouseStore, StoreError> {
+        let mut s = ClickHouseStore {
+            node: addr.node.clone(),
+            cluster: addr.cluster.clone(),
+            nodes: addr.nodes.clone(),
+            control,
+        };
+        let layout = s.layout(&s.node)?;
+        match (&layout, &s.cluster) {
+            (Some((cluster, _)), None) => s.cluster = cluster.clone(),
+            (Some((cluster, _)), Some(c)) if cluster.as_deref() != Some(c.as_str()) => {
+                return Err(err(format!(
+                    "database `{}` was laid out for {}, not for the cluster `{c}`",
+                    s.node.database,
+                    cluster.as_deref().map_or("one server".to_string(), |c| format!("the cluster `{c}`"))
+                )))
+            }
+            _ => {}
+        }
+        if s.cluster.is_none() {
+            s.nodes = vec![s.node.clone()];
+        }
+        let latest = schema::MIGRATIONS.last().map_or(0, |m| m.0);
+        match layout.map(|l| l.1) {
+            Some(v) if v > latest => {
+                return Err(err(format!(
+                    "database `{}` has schema version {v}, newer than this binary's {latest}: upgrade barometre",
+                    s.node.database
+                )))
+            }
+            Some(v) if v == latest => {}
+            _ if s.nodes.is_empty() => return Err(err(format!(
+                "database `{}` has no Baromètre schema (or an older one): create it with `barometre migrate --store \
+                     'clickhouse://HOST:PORT/{}?cluster={}&nodes=HOST:PORT,…'` naming every node",
+                s.node.database,
+                s.node.database,
+                s.cluster.as_deref().unwrap_or("NAME")
+            ))),
+            _ => {
+                s.migrate()?;
+            }
+        }
+        Ok(s)
+    }
+
+    /// A node's layout: the cluster its tables were created for (`None`: one server) and its
+    /// schema version; `None` when it has no schema.
+    fn layout(&self, node: &Node) -> Result<Option<(Option<String>, u32)>, StoreError> {
+        let db = &node.database;
+        let found = node.text(&format!(
+            "SELECT count() FROM system.tables WHERE database = {} AND name IN ('schema_migrations', 'layout')",
+            quote(db)
+        ))?;
+        if found.trim() != "2" {
+            return Ok(None);
+        }
+        let cluster = node.text(&format!("SELECT any(cluster) FROM {db}.layout"))?;
+        let cluster = cluster.trim_end_matches('\n');
+        let version = node.text(&format!("SELECT max(version) FROM {db}.schema_migrations"))?;
+        let version = version.trim().parse().unwrap_or(0);
+        Ok(Some(((!cluster.is_empty()).then(|| cluster.to_string()), version)))
+    }
+
+    /// Creates or upgrades the schema on every node; returns its version.
+    pub fn migrate(&self) -> Result<u32, StoreError> {
+        let cluster = self.cluster.as_deref();
+        if let Some(c) = cluster {
+            let known = self.node.text(&format!("SELECT count() FROM system.clusters WHERE cluster = {}", quote(c)))?;
+            let shards: usize = known.trim().parse().unwrap_or(0);
+            if shards == 0 {
+                return Err(err(format!("the server knows no cluster `{c}` (its remote_servers)")));
+            }
+            if self.nodes.len() < shards {
+                return Err(err(format!(
+                    "the cluster `{c}` has {shards} servers: name each one's HTTP address with nodes=HOST:PORT,… \
+                     ({} named)",
+                    self.nodes.len()
+                )));
+            }
+        }
+        let mut version = 0;
+        for node in &self.nodes {
+            let db = &node.database;
+            node.exec(&format!("CREATE DATABASE IF NOT EXISTS {db}"))?;
+            node.exec(&format!(
+                "CREATE TABLE IF NOT EXISTS {db}.schema_migrations (version UInt32, applied_ms Int64) ENGINE = TinyLog"
+            ))?;
+            node.exec(&format!("CREATE TABLE IF NOT EXISTS {db}.layout (cluster String) ENGINE = TinyLog"))?;
+            let (laid, current) = self.layout(node)?.unwrap_or((None, 0));
+            let has_layout = node.text(&format!("SELECT count() FROM {db}.layout"))?.trim() != "0";
+            if has_layout && laid.as_deref() != cluster {
+                return Err(err(format!(
+                    "{}:{} database `{db}` was laid out for another cluster ({})",
+                    node.host,
+                    node.port,
+                    laid.as_deref().unwrap_or("one server")
+                )));
+            }
+            if !has_layout {
+                node.exec(&format!("INSERT INTO {db}.layout VALUES ({})", quote(cluster.unwrap_or(""))))?;
+            }
+            for (v, tables) in schema::MIGRATIONS {
+                if *v > current {
+                    for t in *tables {
+                        for sql in schema::create(t, db, cluster) {
+                            node.exec(&sql)?;
+                        }
+                    }
+                    node.exec(&format!("INSERT INTO {db}.schema_migrations VALUES ({v}, {})", now_ms()))?;
+                }
+                version = version.max(*v);
+            }
+        }
+        Ok(version)
+    }
+
+    /// The schema's version on the node queries go to.
+    pub fn schema_version(&self) -> Result<u32, StoreError> {
+        Ok(self.layout(&self.node)?.map_or(0, |l| l.1))
+    }
+
+    /// Runs a query and hands its RowBinary answer to `each`, row by row.
+    fn select(
+        &self,
+        sql: &str,
+        mut each: impl FnMut(&mut Rows<http::Response>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let resp = self.node.post(&format!("{sql} FORMAT RowBinary"), None)?;
+        let mut rows = Rows::new(resp);
+        while rows.more()? {
+            each(&mut rows)?;
+        }
+        Ok(())
+    }
+
+    fn insert(&self, table: &str, cols: &str, data: &RowBinary) -> Result<(), StoreError> {
+        if data.0.is_empty() {
+            return Ok(());
+        }
+        let db = &self.node.database;
+        let mut r = self.node.post(&format!("INSERT INTO {db}.{table} ({cols}) FORMAT RowBinary"), Some(&data.0))?;
+        std::io::copy(&mut r, &mut std::io::sink()).map_err(|e| err(e.to_string()))?;
+        Ok(())
+    }
+
+    fn db(&self) -> &str {
+        &self.node.database
+    }
+
+    fn state(&self, ws: &str) -> Result<State, StoreError> {
+        let db = self.db();
+        let mut versions = Vec::new();
+        self.select(
+            &format!("SELECT version FROM {db}.imports WHERE workspace = {} ORDER BY version", quote(ws)),
+            |r| {
+                versions.push(r.u64()?);
+                Ok(())
+            },
+        )?;
+        let mut generation = None;
+        if !versions.is_empty() {
+            self.select(
+                &format!(
+                    "SELECT generation, fingerprint FROM {db}.generations WHERE workspace = {} AND generation IN {} \
+                     ORDER BY generation DESC LIMIT 1",
+                    quote(ws),
+                    list(&versions)
+                ),
+                |r| {
+                    generation = Some((r.u64()?, r.str()?));
+                    Ok(())
+                },
+            )?;
+        }
+        Ok(State { versions, generation })
+    }
+
+    /// A version above every one of the workspace's: the time in microseconds, or one more.
+    fn next_version(&self, st: &State) -> u64 {
+        let now =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_micros() as u64);
+        now.max(st.versions.last().map_or(0, |v| v + 1))
+    }
+
+    fn faq_at(&self, ws: &str, versions: &[u64]) -> Result<Vec<FaqEntry>, StoreError> {
+        let mut out = Vec::new();
+        self.select(
+            &format!(
+                "SELECT entries FROM {}.faq WHERE workspace = {} AND version IN {} ORDER BY version DESC LIMIT 1",
+                self.db(),
+                quote(ws),
+                list(versions)
+            ),
+            |r| {
+                out = parse(&r.str()?)?;
+                Ok(())
+            },
+        )?;
+        Ok(out)
+    }
+
+    /// `cfg` with the workspace's knowledge base (see the embedded store's `attached`).
+    fn attached<'c>(
+        &self,
+        ws: &str,
+        cfg: &'c Config,
+        versions: &[u64],
+    ) -> Result<std::borrow::Cow<'c, Config>, StoreError> {
+        let entries = self.faq_at(ws, versions)?;
+        let faq = (!entries.is_empty()).then(|| Arc::new(Faq::new(entries)));
+        Ok(if faq.is_none() && cfg.faq.is_none() {
+            std::borrow::Cow::Borrowed(cfg)
+        } else {
+            std::borrow::Cow::Owned(cfg.with_faq(faq))
+        })
+    }
+
+    fn corrections_at(&self, ws: &str, versions: &[u64]) -> Result<Vec<Correction>, StoreError> {
+        let mut out = Vec::new();
+        self.select(
+            &format!(
+                "SELECT message_id, argMax(label, version), argMax(by, version), argMax(at_ms, version) FROM {}.corrections \
+                 WHERE workspace = {} AND version IN {} GROUP BY message_id ORDER BY message_id",
+                self.db(),
+                quote(ws),
+                list(versions)
+            ),
+            |r| {
+                let (message_id, label, by, at_ms) = (r.str()?, r.str()?, r.str()?, r.i64()?);
+                if !label.is_empty() {
+                    let label = Label::parse(&label).ok_or_else(|| corrupt(format!("label `{label}`")))?;
+                    out.push(Correction { message_id, label, by: (!by.is_empty()).then_some(by), at_ms });
+                }
+                Ok(())
+            },
+        )?;
+        Ok(out)
+    }
+
+    /// Every message and event of the workspace as of `versions`, with the clock's reading of
+    /// each text: kept when it was read with `cfg`'s settings, else read again (and returned in
+    /// the second list, to be kept).
+    #[allow(clippy::type_complexity)]
+    fn load(
+        &self,
+        ws: &str,
+        cfg: Option<&Config>,
+        versions: &[u64],
+    ) -> Result<(Vec<(Message, TextFacts)>, Vec<ConversationEvent>, Vec<Pending>), StoreError> {
+        let key = cfg.map(Config::clock_fingerprint).unwrap_or_default();
+        let corrected: HashMap<String, Label> =
+            self.corrections_at(ws, versions)?.into_iter().map(|c| (c.message_id, c.label)).collect();
+        let (mut msgs, mut evs, mut stale) = (Vec::new(), Vec::new(), Vec::new());
+        self.select(
+            &format!(
+                "SELECT kind, id, argMax(body, version), argMax(tf_key, version), argMax(derived, version), \
+                 argMax(conv, version), argMax(at_ms, version), argMax(fp, version), argMax(file, version), \
+                 argMax(line, version) FROM {}.rows WHERE workspace = {} AND kind IN (0, 1) AND version IN {} \
+                 GROUP BY kind, id",
+                self.db(),
+                quote(ws),
+                list(versions)
+            ),
+            |r| {
+                let (kind, id, body, tf_key, derived) = (r.u8()?, r.str()?, r.str()?, r.str()?, r.str()?);
+                let (conv, at_ms, fp, file, line) = (r.str()?, r.i64()?, r.u64()?, r.str()?, r.u64()?);
+                if kind == 1 {
+                    evs.push(parse::<ConversationEvent>(&body)?);
+                    return Ok(());
+                }
+                let mut m: Message = parse(&body)?;
+                m.corrected = corrected.get(&m.message_id).copied();
+                let tf = match cfg {
+                    // The texts are all that is asked (the clock will read them itself).
+                    None => TextFacts::default(),
+                    Some(_) if tf_key == key => parse::<TextFacts>(&derived)?,
+                    Some(cfg) => {
+                        let tf = clock::text_facts(&m, cfg);
+                        let derived = serde_json::to_string(&tf).map_err(corrupt)?;
+                        stale.push(Pending {
+                            kind,
+                            id,
+                            conv,
+                            at_ms,
+                            fp,
+                            file: file.into(),
+                            line,
+                            tf_key: key.clone(),
+                            body,
+                            derived,
+                        });
+                        tf
+                    }
+                };
+                msgs.push((m, tf));
+                Ok(())
+            },
+        )?;
+        Ok((msgs, evs, stale))
+    }
+
+    fn write_rows(&self, ws: &str, version: u64, rows: &[Pending]) -> Result<(), StoreError> {
+        for part in rows.chunks(BATCH) {
+            let mut w = RowBinary::default();
+            for p in part {
+                w.str(ws).u8(p.kind).str(&p.id).str(&p.conv).i64(p.at_ms).u64(version).u64(p.fp);
+                w.str(&p.file).u64(p.line).str(&p.tf_key).str(&p.body).str(&p.derived);
+            }
+            self.insert(
+                "rows",
+                "workspace, kind, id, conv, at_ms, version, fp, file, line, tf_key, body, derived",
+                &w,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Runs the clock over the workspace's rows as of `versions` and writes its facts as the
+    /// generation `version` (rows whose text was read with other settings are kept anew).
+    fn recompute(&self, ws: &str, cfg: &Config, versions: &[u64], version: u64) -> Result<(), StoreError> {
+        let (msgs, evs, stale) = self.load(ws, Some(cfg), versions)?;
+        self.write_rows(ws, version, &stale)?;
+        drop(stale);
+        let mut bulk = engine::Bulk::default();
+        bulk.reserve(msgs.len(), 0);
+        for (m, tf) in &msgs {
+            bulk.push_read(m, tf);
+        }
+        drop(msgs);
+        for e in &evs {
+            bulk.push_event(e);
+        }
+        let inp = bulk.finish().0;
+        let mut out = engine::run(&inp, cfg);
+        out.sort(&inp);
+        let mut w = RowBinary::default();
+        let chunk = |w: &mut RowBinary, part: &str, seq: usize, lo: i64, hi: i64, n: usize, data: &[u8]| {
+            w.str(ws).u64(version).str(part).u32(seq as u32).i64(lo).i64(hi).u64(n as u64).bytes(data);
+        };
+        const COLS: &str = "workspace, generation, part, seq, lo_ms, hi_ms, n, data";
+        chunk(&mut w, "dict", 0, 0, 0, inp.dims.len(), &chunks::encode_dict(&inp.dims));
+        self.insert("fact_chunks", COLS, &w)?;
+        let mut cols = RowBinary::default();
+        let name = |id: u32| inp.dims.name(id).unwrap_or("");
+        for (seq, rows) in out.reqs.chunks(CHUNK_ROWS).enumerate() {
+            let (hot, ids) = chunks::encode_reqs(rows, &inp);
+            let (lo, hi) = (rows[0].row.start_ms, rows[rows.len() - 1].row.start_ms);
+            let mut w = RowBinary::default();
+            chunk(&mut w, "req", seq, lo, hi, rows.len(), &hot);
+            chunk(&mut w, "req_ids", seq, lo, hi, rows.len(), &ids);
+            self.insert("fact_chunks", COLS, &w)?;
+            let mut decoded: Vec<ReqRow> = Vec::with_capacity(rows.len());
+            chunks::decode_reqs(&hot, rows.len(), &mut decoded)?;
+            for r in &decoded {
+                cols.str(ws).u64(version).i64(r.start_ms).i64(r.closed_ms);
+                cols.str(name(r.account)).str(name(r.channel)).str(name(r.agent)).str(name(r.team));
+                cols.u8(r.outcome as u8).u8(u8::from(r.public)).u8(u8::from(r.first));
+            }
+            self.insert(
+                "requests",
+                "workspace, generation, start_ms, closed_ms, account, channel, agent, team, outcome, public, first",
+                &cols,
+            )?;
+            cols.0.clear();
+        }
+        for (seq, rows) in out.convs.chunks(CHUNK_ROWS).enumerate() {
+            let (hot, ids) = chunks::encode_convs(rows, &inp);
+            let (lo, hi) = (rows[0].row.start_ms, rows[rows.len() - 1].row.start_ms);
+            let mut w = RowBinary::default();
+            chunk(&mut w, "conv", seq, lo, hi, rows.len(), &hot);
+            chunk(&mut w, "conv_ids", seq, lo, hi, rows.len(), &ids);
+            self.insert("fact_chunks", COLS, &w)?;
+        }
+        for (seq, rows) in out.msgs.chunks(CHUNK_ROWS).enumerate() {
+            let (hot, ids) = chunks::encode_msgs(rows, &inp);
+            let (lo, hi) = (rows[0].row.ms, rows[rows.len() - 1].row.ms);
+            let mut w = RowBinary::default();
+            chunk(&mut w, "msg", seq, lo, hi, rows.len(), &hot);
+            chunk(&mut w, "msg_ids", seq, lo, hi, rows.len(), &ids);
+            self.insert("fact_chunks", COLS, &w)?;
+        }
+        let mut w = RowBinary::default();
+        w.str(ws).u64(version).str(&cfg.clock_fingerprint());
+        self.insert("generations", "workspace, generation, fingerprint", &w)
+    }
+
+    /// Makes the change `version` visible, then drops facts two generations old (a read that
+    /// began before this commit may still be reading the previous one).
+    fn commit(&self, ws: &str, version: u64, what: &str, previous: Option<u64>) -> Result<(), StoreError> {
+        let mut w = RowBinary::default();
+        w.str(ws).u64(version).i64(now_ms()).str(what);
+        self.insert("imports", "workspace, version, at_ms, what", &w)?;
+        if let Some(prev) = previous {
+            for node in &self.nodes {
+                for t in ["fact_chunks", "requests"] {
+                    // Asynchronous mutations: a failure here costs space, never a figure.
+                    let _ = node.exec(&format!(
+                        "ALTER TABLE {}.{} DELETE WHERE workspace = {} AND generation < {prev}",
+                        node.database,
+                        schema::local(t, self.cluster.as_deref()),
+                        quote(ws)
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The `(n, bytes)` chunks of a fact part of generation `g` that may hold instants in
+    /// `[from, to)`, in order.
+    fn chunks(
+        &self,
+        ws: &str,
+        g: u64,
+        part: &str,
+        from: Option<Millis>,
+        to: Option<Millis>,
+    ) -> Result<Vec<(usize, Vec<u8>)>, StoreError> {
+        let mut out = Vec::new();
+        self.select(
+            &format!(
+                "SELECT n, data FROM {}.fact_chunks WHERE workspace = {} AND generation = {g} AND part = {} \
+                 AND hi_ms >= {} AND lo_ms < {} ORDER BY seq",
+                self.db(),
+                quote(ws),
+                quote(part),
+                from.unwrap_or(i64::MIN),
+                to.unwrap_or(i64::MAX)
+            ),
+            |r| {
+                out.push((r.u64()? as usize, r.bytes()?));
+                Ok(())
+            },
+        )?;
+        Ok(out)
+    }
+
+    fn dict(&self, ws: &str, g: u64) -> Result<Dict, StoreError> {
+        match self.chunks(ws, g, "dict", None, None)?.first() {
+            Some((_, b)) => chunks::decode_dict(b),
+            None => Ok(Dict::default()),
+        }
+    }
+
+    /// Facts of the current generation, or computed from the rows when `cfg` would place
+    /// messages otherwise.
+    fn facts_at(
+        &self,
+        ws: &str,
+        cfg: &Config,
+        st: &State,
+        from: Option<Millis>,
+        to: Option<Millis>,
+    ) -> Result<Facts, StoreError> {
+        let mut f = match &st.generation {
+            Some((g, fp)) if *fp == cfg.clock_fingerprint() => {
+                let d = self.dict(ws, *g)?;
+                let mut f = Facts::default();
+                let full = |part: &str, hot: &mut Each| {
+                    for (n, b) in self.chunks(ws, *g, part, from, to)? {
+                        hot(&b, n)?;
+                    }
+                    Ok::<_, StoreError>(())
+                };
+                let mut reqs = Vec::new();
+                full("req", &mut |b, n| chunks::decode_reqs(b, n, &mut reqs))?;
+                let mut at = 0;
+                full("req_ids", &mut |b, n| {
+                    let h = reqs.get(at..at + n).ok_or_else(|| corrupt("req: ids without rows"))?;
+                    at += n;
+                    chunks::decode_req_facts(&d, h, b, &mut f.requests)
+                })?;
+                let mut convs = Vec::new();
+                full("conv", &mut |b, n| chunks::decode_convs(b, n, &mut convs))?;
+                let mut at = 0;
+                full("conv_ids", &mut |b, n| {
+                    let h = convs.get(at..at + n).ok_or_else(|| corrupt("conv: ids without rows"))?;
+                    at += n;
+                    chunks::decode_conv_facts(&d, h, b, &mut f.conversations)
+                })?;
+                let mut msgs = Vec::new();
+                full("msg", &mut |b, n| chunks::decode_msgs(b, n, &mut msgs))?;
+                let mut at = 0;
+                full("msg_ids", &mut |b, n| {
+                    let h = msgs.get(at..at + n).ok_or_else(|| corrupt("msg: ids without rows"))?;
+                    at += n;
+                    chunks::decode_msg_facts(&d, h, b, &mut f.messages)
+                })?;
+                f
+            }
+            _ => {
+                let (msgs, evs, _) = self.load(ws, None, &st.versions)?;
+                let msgs: Vec<Message> = msgs.into_iter().map(|(m, _)| m).collect();
+                clock::run(&msgs, &evs, cfg)
+            }
+        };
+        f.requests.retain(|r| crate::sqlite::within(r.start_ms, from, to));
+        f.messages.retain(|m| crate::sqlite::within(m.ms, from, to));
+        f.conversations.retain(|c| crate::sqlite::within(c.start_ms, from, to));
+        Ok(f)
+    }
+
+    /// The rows of kinds other than messages and events, as of `versions`.
+    fn keyed(&self, ws: &str, versions: &[u64], kinds: &str) -> Result<Vec<(u8, String)>, StoreError> {
+        let mut out = Vec::new();
+        self.select(
+            &format!(
+                "SELECT kind, argMax(body, version) FROM {}.rows WHERE workspace = {} AND kind IN {kinds} \
+                 AND version IN {} GROUP BY kind, id",
+                self.db(),
+                quote(ws),
+                list(versions)
+            ),
+            |r| {
+                out.push((r.u8()?, r.str()?));
+                Ok(())
+            },
+        )?;
+        Ok(out)
+    }
+
+    /// Requests, answered requests and response times aggregated by ClickHouse itself, on every
+    /// shard, for the period `[from, to)`, by `by` (`account`, `channel`, `agent`, `team`,
+    /// `day` (UTC), or none): the figures `requests`, `response_rate` and `response_time`'s count,
+    /// median and 90th percentile of the report, computed where the facts are.
+    pub fn response_summary(
+        &self,
+        ws: &str,
+        cfg: &Config,
+        from: Option<Millis>,
+        to: Option<Millis>,
+        by: Option<&str>,
+    ) -> Result<Vec<Summary>, StoreError> {
+        let st = self.state(ws)?;
+        let cfg = &*self.attached(ws, cfg, &st.versions)?;
+        let Some((g, fp)) = &st.generation else { return Ok(Vec::new()) };
+        if *fp != cfg.clock_fingerprint() {
+            return Err(err(
+                "the stored facts were derived with other clock settings: import again to push figures down",
+            ));
+        }
+        let group = match by {
+            None => "''".to_string(),
+            Some(c @ ("account" | "channel" | "agent" | "team")) => c.to_string(),
+            Some("day") => "toString(toDate(toDateTime(intDiv(start_ms, 1000), 'UTC')))".to_string(),
+            Some(other) => return Err(err(format!("cannot group by `{other}` (account, channel, agent, team, day)"))),
+        };
+        let answered = clock::Outcome::Answered as u8;
+        let examined = clock::Outcome::Examined as u8;
+        // Exact type-7 quantiles (`quantile` samples, `quantileTiming` caps): the sorted
+        // response times of each group, interpolated between closest ranks. The array is named in
+        // WITH: ClickHouse 18.16 does not see a subquery's column inside a lambda.
+        let q = |p: &str| {
+            format!(
+                "if(length(a) = 0, nan, a[toUInt64(floor((length(a) - 1) * {p})) + 1] + ((length(a) - 1) * {p} - \
+                 floor((length(a) - 1) * {p})) * (a[least(toUInt64(floor((length(a) - 1) * {p})) + 2, length(a))] - \
+                 a[toUInt64(floor((length(a) - 1) * {p})) + 1]))"
+            )
+        };
+        let sql = format!(
+            "SELECT g, requests, rated, answered, length(a), if(length(a) = 0, 0, arraySum(a)), {}, {} FROM ( \
+             SELECT {group} AS g, count() AS requests, countIf(outcome != {examined}) AS rated, \
+             countIf(outcome = {answered}) AS answered, \
+             arraySort(groupArrayIf(toFloat64(closed_ms - start_ms), outcome = {answered})) AS a \
+             FROM {}.requests WHERE workspace = {} AND generation = {g} AND start_ms >= {} AND start_ms < {} \
+             GROUP BY g) ORDER BY g",
+            q("0.5"),
+            q("0.9"),
+            self.db(),
+            quote(ws),
+            from.unwrap_or(i64::MIN),
+            to.unwrap_or(i64::MAX)
+        );
+        let mut out = Vec::new();
+        self.select(&sql, |r| {
+            let group = r.str()?;
+            let (requests, rated, answered, n) = (r.u64()?, r.u64()?, r.u64()?, r.u64()?);
+            let (sum, p50, p90) = (r.f64()?, r.f64()?, r.f64()?);
+            let s = |x: f64| (!x.is_nan()).then_some(x / 1000.0);
+            out.push(Summary {
+                group: (by.is_some()).then_some(group),
+                requests,
+                rated,
+                answered,
+                response_count: n,
+                response_sum_s: sum / 1000.0,
+                response_median_s: s(p50),
+                response_p90_s: s(p90),
+            });
+            Ok(())
+        })?;
+        Ok(out)
+    }
+}
+
+/// Request figures one group's facts give, as ClickHouse aggregated them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    pub group: Option<String>,
+    pub requests: u64,
+    /// Requests the response rate counts (all but those only examined).
+    pub rated: u64,
+    pub answered: u64,
+    pub response_count: u64,
+    pub response_sum_s: f64,
+    pub response_median_s: Option<f64>,
+    pub response_p90_s: Option<f64>,
+}
+
+impl DataStore for ClickHouseStore {
+    fn import(
+        &mut self,
+        ws: &str,
+        cfg: &Config,
+        strict: bool,
+        records: &mut dyn Iterator<Item = Result<Located, RowError>>,
+        sink: &mut dyn ImportSink,
+    ) -> Result<ImportSummary, StoreError> {
+        let st = self.state(ws)?;
+        let cfg = &*self.attached(ws, cfg, &st.versions)?;
+        let v = self.next_version(&st);
+        let key = cfg.clock_fingerprint();
+        let mut seen = st.versions.clone();
+        seen.push(v);
+        let mut sum = ImportSummary::default();
+        let mut read = 0u64;
+        let mut batch: Vec<Located> = Vec::with_capacity(BATCH);
+        let flush = |batch: &mut Vec<Located>, sum: &mut ImportSummary, sink: &mut dyn ImportSink| {
+            let r = self.import_batch(ws, cfg, &key, v, &seen, batch, sum, sink);
+            batch.clear();
+            r
+        };
+        for rec in records {
+            read += 1;
+            if read.is_multiple_of(10_000) {
+                sink.progress(read);
+            }
+            match rec {
+                Ok(loc) => batch.push(loc),
+                Err(e) => sum.reject(e, sink),
+            }
+            if batch.len() == BATCH {
+                flush(&mut batch, &mut sum, sink)?;
+            }
+        }
+        flush(&mut batch, &mut sum, sink)?;
+        sink.progress(read);
+        if strict && sum.rejected_count > 0 {
+            // The rows written carry a version no `imports` row names: no read takes them.
+            return Ok(sum);
+        }
+        let stale = st.generation.as_ref().is_none_or(|(_, fp)| *fp != key);
+        if sum.inserted + sum.updated > 0 || (stale && !st.versions.is_empty()) {
+            self.recompute(ws, cfg, &seen, v)?;
+        }
+        self.commit(ws, v, "import", st.generation.map(|g| g.0))?;
+        sum.committed = true;
+        Ok(sum)
+    }
+
+    fn table(&self, ws: &str, cfg: &Config, from: Option<Millis>, to: Option<Millis>) -> Result<FactTable, StoreError> {
+        let st = self.state(ws)?;
+        let cfg = &*self.attached(ws, cfg, &st.versions)?;
+        let rec = |f: &Facts| -> Result<Records, StoreError> {
+            let mut rec = self.records_at(ws, &st.versions, from, to)?;
+            rec.credit_conversations(|| Ok::<_, StoreError>(f.first_agents()))?;
+            Ok(rec)
+        };
+        let g = match &st.generation {
+            Some((g, fp)) if *fp == cfg.clock_fingerprint() => *g,
+            _ => {
+                let f = self.facts_at(ws, cfg, &st, None, None)?;
+                let mut t = FactTable::from_facts(&f);
+                rec(&f)?.add_to(&mut t);
+                t.has_faq = cfg.faq.is_some();
+                return Ok(crate::sqlite::clip(t, from, to));
+            }
+        };
+        let mut t = FactTable { dict: self.dict(ws, g)?, ..FactTable::default() };
+        for (n, b) in self.chunks(ws, g, "req", from, to)? {
+            chunks::decode_reqs(&b, n, &mut t.reqs)?;
+        }
+        for (n, b) in self.chunks(ws, g, "msg", from, to)? {
+            chunks::decode_msgs(&b, n, &mut t.msgs)?;
+        }
+        for (n, b) in self.chunks(ws, g, "conv", from, to)? {
+            chunks::decode_convs(&b, n, &mut t.convs)?;
+        }
+        let mut records = self.records_at(ws, &st.versions, from, to)?;
+        records.credit_conversations(|| self.facts_at(ws, cfg, &st, None, None).map(|f| f.first_agents()))?;
+        records.add_to(&mut t);
+        t.has_faq = cfg.faq.is_some();
+        Ok(crate::sqlite::clip(t, from, to))
+    }
+
+    fn facts(&self, ws: &str, cfg: &Config, from: Option<Millis>, to: Option<Millis>) -> Result<Facts, StoreError> {
+        let st = self.state(ws)?;
+        let cfg = &*self.attached(ws, cfg, &st.versions)?;
+        self.facts_at(ws, cfg, &st, from, to)
+    }
+
+    fn records(&self, ws: &str, from: Option<Millis>, to: Option<Millis>) -> Result<Records, StoreError> {
+        let st = self.state(ws)?;
+        self.records_at(ws, &st.versions, from, to)
+    }
+
+    fn conversation_facts(&self, ws: &str, cfg: &Config, conversation_id: &str) -> Result<Facts, StoreError> {
+        let mut f = self.facts(ws, cfg, None, None)?;
+        f.requests.retain(|r| r.conversation_id == conversation_id);
+        f.messages.retain(|m| m.conversation_id == conversation_id);
+        f.conversations.retain(|c| c.conversation_id == conversation_id);
+        Ok(f)
+    }
+
+    fn rows(&self, ws: &str) -> Result<(Vec<Message>, Vec<ConversationEvent>), StoreError> {
+        let st = self.state(ws)?;
+        let (msgs, evs, _) = self.load(ws, None, &st.versions)?;
+        Ok((msgs.into_iter().map(|(m, _)| m).collect(), evs))
+    }
+
+    fn messages_by_id(&self, ws: &str, ids: &[String]) -> Result<Vec<Message>, StoreError> {
+        let st = self.state(ws)?;
+        let corrected: HashMap<String, Label> =
+            self.corrections_at(ws, &st.versions)?.into_iter().map(|c| (c.message_id, c.label)).collect();
+        let mut found: HashMap<String, Message> = HashMap::new();
+        for part in ids.chunks(BATCH) {
+            let idl = part.iter().map(|i| quote(i)).collect::<Vec<_>>().join(",");
+            self.select(
+                &format!(
+                    "SELECT argMax(body, version) FROM {}.rows WHERE workspace = {} AND kind = 0 AND id IN ({idl}) \
+                     AND version IN {} GROUP BY id",
+                    self.db(),
+                    quote(ws),
+                    list(&st.versions)
+                ),
+                |r| {
+                    let mut m: Message = parse(&r.str()?)?;
+                    m.corrected = corrected.get(&m.message_id).copied();
+                    found.insert(m.message_id.clone(), m);
+                    Ok(())
+                },
+            )?;
+        }
+        Ok(ids.iter().filter_map(|i| found.get(i).cloned()).collect())
+    }
+
+    fn workspaces(&self) -> Result<Vec<String>, StoreError> {
+        let mut out = Vec::new();
+        self.select(&format!("SELECT DISTINCT workspace FROM {}.imports ORDER BY workspace", self.db()), |r| {
+            out.push(r.str()?);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    fn probes(&self, ws: &str) -> Result<Vec<Probe>, StoreError> {
+        let st = self.state(ws)?;
+        let mut p: Vec<Probe> =
+            self.keyed(ws, &st.versions, "(9)")?.iter().map(|(_, b)| parse(b)).collect::<Result<_, _>>()?;
+        p.sort_by(|a, b| (a.sent_at.ms, &a.probe_id).cmp(&(b.sent_at.ms, &b.probe_id)));
+        Ok(p)
+    }
+
+    fn version(&self, ws: &str) -> Result<i64, StoreError> {
+        Ok(self.state(ws)?.versions.last().map_or(0, |v| *v as i64))
+    }
+
+    fn correct_label(
+        &mut self,
+        ws: &str,
+        cfg: &Config,
+        message_id: &str,
+        label: Option<Label>,
+        by: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let st = self.state(ws)?;
+        let cfg = &*self.attached(ws, cfg, &st.versions)?;
+        let inbound = self
+            .messages_by_id(ws, &[message_id.to_string()])?
+            .first()
+            .is_some_and(|m| m.direction == barometre_core::model::Direction::In);
+        if !inbound {
+            return Ok(false);
+        }
+        let had = self.corrections_at(ws, &st.versions)?.iter().any(|c| c.message_id == message_id);
+        if label.is_none() && !had {
+            return Ok(true);
+        }
+        let v = self.next_version(&st);
+        let mut w = RowBinary::default();
+        w.str(ws).str(message_id).str(label.map_or("", Label::as_str)).str(by.unwrap_or("")).i64(now_ms()).u64(v);
+        self.insert("corrections", "workspace, message_id, label, by, at_ms, version", &w)?;
+        let mut seen = st.versions.clone();
+        seen.push(v);
+        self.recompute(ws, cfg, &seen, v)?;
+        self.commit(ws, v, "label", st.generation.map(|g| g.0))?;
+        Ok(true)
+    }
+
+    fn corrections(&self, ws: &str) -> Result<Vec<Correction>, StoreError> {
+        let st = self.state(ws)?;
+        self.corrections_at(ws, &st.versions)
+    }
+
+    fn import_faq(&mut self, ws: &str, cfg: &Config, entries: &[FaqEntry]) -> Result<FaqSummary, StoreError> {
+        let st = self.state(ws)?;
+        let changed = self.faq_at(ws, &st.versions)? != entries;
+        if changed {
+            let v = self.next_version(&st);
+            let mut w = RowBinary::default();
+            w.str(ws).u64(v).str(&serde_json::to_string(entries).map_err(corrupt)?);
+            self.insert("faq", "workspace, version, entries", &w)?;
+            let mut seen = st.versions.clone();
+            seen.push(v);
+            if st.generation.is_some() {
+                let cfg = cfg.with_faq((!entries.is_empty()).then(|| Arc::new(Faq::new(entries.to_vec()))));
+                self.recompute(ws, &cfg, &seen, v)?;
+            }
+            self.commit(ws, v, "faq", st.generation.map(|g| g.0))?;
+        }
+        let t = self.table(ws, cfg, None, None)?;
+        let matched = t.msgs.iter().filter(|m| m.faq != 0);
+        Ok(FaqSummary {
+            entries: entries.len() as u64,
+            changed,
+            matched_messages: matched.clone().count() as u64,
+            answerable_questions: matched.filter(|m| m.asks()).count() as u64,
+        })
+    }
+
+    fn faq(&self, ws: &str) -> Result<Vec<FaqEntry>, StoreError> {
+        let st = self.state(ws)?;
+        self.faq_at(ws, &st.versions)
+    }
+}
+
+impl ClickHouseStore {
+    /// Looks a batch of rows up, classifies each (new, changed, the same, or a repeat of this
+    /// import with other content) and writes the new and changed ones, and those seen again (so
+    /// that a later repeat with other content is known as one).
+    #[allow(clippy::too_many_arguments)]
+    fn import_batch(
+        &self,
+        ws: &str,
+        cfg: &Config,
+        key: &str,
+        v: u64,
+        seen: &[u64],
+        batch: &[Located],
+        sum: &mut ImportSummary,
+        sink: &mut dyn ImportSink,
+    ) -> Result<(), StoreError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut stored: HashMap<(u8, String), Stored> = HashMap::new();
+        let idl = {
+            let mut ids: Vec<String> = batch.iter().map(|l| keys(&l.record).1).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids.iter().map(|i| quote(i)).collect::<Vec<_>>().join(",")
+        };
+        self.select(
+            &format!(
+                "SELECT kind, id, argMax(fp, version), max(version), argMax(file, version), argMax(line, version), \
+                 argMax(body, version) FROM {}.rows WHERE workspace = {} AND id IN ({idl}) AND version IN {} \
+                 GROUP BY kind, id",
+                self.db(),
+                quote(ws),
+                list(seen)
+            ),
+            |r| {
+                let (kind, id) = (r.u8()?, r.str()?);
+                let s = Stored { fp: r.u64()?, version: r.u64()?, file: r.str()?, line: r.u64()?, body: r.str()? };
+                stored.insert((kind, id), s);
+                Ok(())
+            },
+        )?;
+        let mut pending: Vec<Pending> = Vec::with_capacity(batch.len());
+        for loc in batch {
+            let rec = &loc.record;
+            let kind = kind_of(rec);
+            let (col, id, conv, at_ms) = keys(rec);
+            let fp = crate::keyed::fingerprint(rec) as u64;
+            let body = body(rec)?;
+            if let Record::Message(m) = rec {
+                if barometre_core::ingest::unattached(m) {
+                    sum.unattached += 1;
+                }
+            }
+            let k = (kind, id);
+            if let Some(old) = stored.get(&k) {
+                let same = old.fp == fp && old.body == body;
+                if old.version == v {
+                    // Seen earlier in this import.
+                    if same || kind == 1 {
+                        sum.rows += 1;
+                        sum.unchanged += 1;
+                    } else {
+                        let e = barometre_core::ingest::duplicate_id(col, &k.1, &old.file, old.line);
+                        sum.reject(loc.error(e), sink);
+                    }
+                    continue;
+                }
+                sum.rows += 1;
+                if same || kind == 1 {
+                    sum.unchanged += 1;
+                } else {
+                    sum.updated += 1;
+                }
+            } else {
+                sum.rows += 1;
+                sum.inserted += 1;
+            }
+            let (tf_key, derived) = match rec {
+                Record::Message(m) => {
+                    let tf = clock::text_facts(m, cfg);
+                    (key.to_string(), serde_json::to_string(&tf).map_err(corrupt)?)
+                }
+                _ => (String::new(), String::new()),
+            };
+            stored.insert(
+                k.clone(),
+                Stored { fp, version: v, file: loc.file.to_string(), line: loc.line, body: body.clone() },
+            );
+            pending.push(Pending {
+                kind,
+                id: k.1,
+                conv: conv.to_string(),
+                at_ms,
+                fp,
+                file: loc.file.clone(),
+                line: loc.line,
+                tf_key,
+                body,
+                derived,
+            });
+        }
+        self.write_rows(ws, v, &pending)
+    }
+
+    fn records_at(
+        &self,
+        ws: &str,
+        versions: &[u64],
+        from: Option<Millis>,
+        to: Option<Millis>,
+    ) -> Result<Records, StoreError> {
+        let inside = |ms: Millis| crate::sqlite::within(ms, from, to);
+        let mut rec = Records::default();
+        for (kind, b) in self.keyed(ws, versions, "(2, 3, 4, 5, 6, 7, 8)")? {
+            match kind {
+                2 => rec.surveys.push(parse(&b)?),
+                3 => rec.invitations.push(parse(&b)?),
+                4 => {
+                    let c: barometre_core::model::Contact = parse(&b)?;
+                    if inside(c.queued_at.ms) {
+                        rec.contacts.push(c);
+                    }
+                }
+                5 => {
+                    let p: barometre_core::model::Post = parse(&b)?;
+                    if inside(p.published_at.ms) {
+                        rec.posts.push(p);
+                    }
+                }
+                6 => rec.customers.push(parse(&b)?),
+                7 => rec.orders.push(parse(&b)?),
+                8 => {
+                    let r: barometre_core::model::Review = parse(&b)?;
+                    if inside(r.at.ms) {
+                        rec.reviews.push(r);
+                    }
+                }
+                _ => {}
+            }
+        }
+        // The embedded store's orders, so that both give the same rows in the same order.
+        rec.surveys.sort_by(|a, b| (a.answered_at.ms, &a.response_id).cmp(&(b.answered_at.ms, &b.response_id)));
+        rec.invitations.sort_by(|a, b| (a.sent_at.ms, &a.invitation_id).cmp(&(b.sent_at.ms, &b.invitation_id)));
+        rec.contacts.sort_by(|a, b| (a.queued_at.ms, &a.contact_id).cmp(&(b.queued_at.ms, &b.contact_id)));
+        rec.posts.sort_by(|a, b| (a.published_at.ms, &a.post_id).cmp(&(b.published_at.ms, &b.post_id)));
+        rec.customers.sort_by(|a, b| a.customer_id.cmp(&b.customer_id));
+        rec.orders.sort_by(|a, b| a.order_id.cmp(&b.order_id));
+        rec.reviews.sort_by(|a, b| (a.at.ms, &a.key).cmp(&(b.at.ms, &b.key)));
+        rec.faq = self.faq_at(ws, versions)?;
+        Ok(rec)
+    }
+}
+
+/// Accounts are the control plane's.
+impl ControlPlane for ClickHouseStore {
+    fn create_token(
+        &mut self,
+        workspace: &str,
+        role: crate::auth::Role,
+        expires_ms: Option<Millis>,
+    ) -> Result<String, StoreError> {
+        self.control.create_token(workspace, role, expires_ms)
+    }
+    fn token(&self, token: &str) -> Result<Option<(String, crate::auth::Role)>, StoreError> {
+        self.control.token(token)
+    }
+    fn tokens(&self) -> Result<Vec<crate::auth::TokenInfo>, StoreError> {
+        self.control.tokens()
+    }
+    fn revoke_token(&mut self, token_or_id: &str) -> Result<u64, StoreError> {
+        self.control.revoke_token(token_or_id)
+    }
+    fn set_password(&mut self, name: &str, password_hash: &str) -> Result<bool, StoreError> {
+        self.control.set_password(name, password_hash)
+    }
+    fn create_user(
+        &mut self,
+        name: &str,
+        workspace: &str,
+        role: crate::auth::Role,
+        password_hash: &str,
+    ) -> Result<(), StoreError> {
+        self.control.create_user(name, workspace, role, password_hash)
+    }
+    fn user(&self, name: &str) -> Result<Option<(String, crate::auth::Role, String)>, StoreError> {
+        self.control.user(name)
+    }
+    fn login(&self, name: &str, password: &str) -> Result<Option<(String, crate::auth::Role)>, StoreError> {
+        self.control.login(name, password)
+    }
+    fn create_session(&mut self, user: &str, ttl_ms: Millis) -> Result<(String, String), StoreError> {
+        self.control.create_session(user, ttl_ms)
+    }
+    fn session(&self, id: &str) -> Result<Option<crate::auth::Session>, StoreError> {
+        self.control.session(id)
+    }
+    fn end_session(&mut self, id: &str) -> Result<(), StoreError> {
+        self.control.end_session(id)
+    }
+    fn create_workspace(&mut self, name: &str) -> Result<bool, StoreError> {
+        self.control.create_workspace(name)
+    }
+}
+
+/// Opens ClickHouse stores for a server's pool, each with its own control plane connection.
+pub struct ClickHouseOpener {
+    pub address: Address,
+    pub control: Arc<dyn Fn() -> Result<Box<dyn ControlPlane + Send>, StoreError> + Send + Sync>,
+}
+
+impl crate::Opener for ClickHouseOpener {
+    fn open(&self) -> Result<Box<dyn crate::Store + Send>, StoreError> {
+        Ok(Box::new(ClickHouseStore::open(&self.address, (self.control)()?)?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_name_host_port_database_cluster_and_nodes() {
+        let a =
+            Address::parse("clickhouse://u:p%40ss@127.0.0.1:18121/barometre?cluster=barometre&nodes=127.0.0.1:18122")
+                .unwrap();
+        assert_eq!((a.node.host.as_str(), a.node.port, a.node.database.as_str()), ("127.0.0.1", 18121, "barometre"));
+        assert_eq!((a.node.user.as_deref(), a.node.password.as_deref()), (Some("u"), Some("p@ss")));
+        assert_eq!(a.cluster.as_deref(), Some("barometre"));
+        assert_eq!(a.nodes.iter().map(|n| n.port).collect::<Vec<_>>(), [18121, 18122]);
+        let one = Address::parse("clickhouse://localhost:8123/db").unwrap();
+        assert_eq!((one.cluster, one.nodes.len()), (None, 0));
+        for bad in
+            ["clickhouse://h/db", "clickhouse://h:80/", "clickhouse://h:80/d-b", "clickhouse://h:80/db?nodes=a:1"]
+        {
+            assert!(Address::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn version_lists_are_never_empty() {
+        assert_eq!(list(&[]), "(0)");
+        assert_eq!(list(&[3, 5]), "(3,5)");
+    }
+}
+
+/// Runs the conformance suite on a ClickHouse server named by `BAROMETRE_TEST_CLICKHOUSE` (one
+/// server, `clickhouse://HOST:PORT`) and on the cluster named by
+/// `BAROMETRE_TEST_CLICKHOUSE_CLUSTER` (`clickhouse://HOST:PORT?cluster=NAME&nodes=…`), each
+/// store in a database of its own. Skipped without them, except under CI (`CI` set), where a
+/// missing server fails.
+#[cfg(test)]
+mod conformance_tests {
+    use super::*;
+
+    fn target(var: &str) -> Option<String> {
+        match std::env::var(var) {
+            Ok(v) if !v.is_empty() => Some(v),
+            _ if std::env::var("CI").is_ok() => panic!("{var} must name a ClickHouse server under CI"),
+            _ => {
+                eprintln!("{var} not set: ClickHouse conformance skipped");
+                None
+            }
+        }
+    }
+
+    /// A fresh database's address on the server or cluster `base` names.
+    fn fresh(base: &str) -> Address {
+        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let db = format!("conf_{}_{n}", std::process::id());
+        let (head, query) = base.split_once('?').unwrap_or((base, ""));
+        let url = format!("{}/{db}{}{query}", head.trim_end_matches('/'), if query.is_empty() { "" } else { "?" });
+        Address::parse(&url).unwrap()
+    }
+
+    fn run(var: &str) {
+        let Some(base) = target(var) else { return };
+        let made = std::sync::Mutex::new(Vec::new());
+        crate::conformance::run_all(|| {
+            let a = fresh(&base);
+            made.lock().unwrap().push(a.clone());
+            ClickHouseStore::open(&a, Box::new(crate::SqliteStore::memory().unwrap())).unwrap()
+        });
+        for a in made.into_inner().unwrap() {
+            for n in if a.nodes.is_empty() { vec![a.node.clone()] } else { a.nodes.clone() } {
+                let _ = n.exec(&format!("DROP DATABASE IF EXISTS {}", n.database));
+            }
+        }
+    }
+
+    #[test]
+    fn conformance_on_one_clickhouse_server() {
+        run("BAROMETRE_TEST_CLICKHOUSE");
+    }
+
+    #[test]
+    fn conformance_on_a_two_shard_clickhouse_cluster() {
+        run("BAROMETRE_TEST_CLICKHOUSE_CLUSTER");
+    }
+}
