@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Starts a 2-shard ClickHouse cluster on loopback for the tests and trials (issue 13): two server
-# processes, each one shard of the cluster `barometre` (its `remote_servers`), and prints their
-# HTTP URLs, one a line. Installs Debian's `clickhouse-server` (18.16) when missing. Idempotent:
-# servers already answering are kept. Not for production (no password, data under /tmp).
+# processes, each one shard of the cluster `barometre` (its `remote_servers`), and prints the store
+# URL that names them (`clickhouse://127.0.0.1:18121/barometre?cluster=barometre&nodes=…`, for
+# `--store`). Installs Debian's `clickhouse-server` (18.16) when missing. Idempotent: servers
+# already answering are kept. Not for production (no password, data under /tmp).
 #
 # Settings (environment): BAROMETRE_CH_DIR (/tmp/barometre-ch), BAROMETRE_CH_PORT (18120: shard n
 # answers HTTP on PORT+n, native TCP on PORT+10+n, interserver on PORT+20+n).
@@ -22,7 +23,6 @@ done
 for n in 1 2; do
   http=$((base + n))
   if answers "$http"; then
-    echo "http://127.0.0.1:$http"
     continue
   fi
   d="$dir/shard$n"
@@ -65,5 +65,5 @@ XML
     tail -20 "$d/server.err.log" >&2 2>/dev/null || true
     exit 1
   fi
-  echo "http://127.0.0.1:$http"
 done
+echo "clickhouse://127.0.0.1:$((base + 1))/barometre?cluster=barometre&nodes=127.0.0.1:$((base + 2))"

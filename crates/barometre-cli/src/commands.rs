@@ -10,7 +10,7 @@ use barometre_core::metrics::{self, Lang};
 use barometre_core::oneshot;
 use barometre_core::report::{self, Dim, Params};
 use barometre_core::time::{parse_bound, Zone};
-use barometre_store::{ControlPlane, DataStore, SqliteStore};
+use barometre_store::{ControlPlane, SqliteStore};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::fs::File;
 use std::io::{BufReader, Write};
@@ -19,6 +19,8 @@ use std::process::ExitCode;
 
 pub struct Ctx {
     pub db: PathBuf,
+    /// `--store` / `BAROMETRE_STORE`: `sqlite:PATH` or `clickhouse://…` (default: `db`).
+    pub store: Option<String>,
     pub workspace: String,
     pub config: Option<PathBuf>,
     /// A PostgreSQL control plane's URL (`--control`, `BAROMETRE_CONTROL`).
@@ -35,8 +37,49 @@ impl Ctx {
         };
         Ok(Config::load(text.as_deref(), std::env::vars())?)
     }
-    pub fn store(&self) -> Result<SqliteStore> {
-        SqliteStore::open(&self.db).with_context(|| format!("cannot open the store {}", self.db.display()))
+    /// The store `--store` names (default: the SQLite file `--db`).
+    pub fn store(&self) -> Result<Box<dyn barometre_store::Store + Send>> {
+        Ok(match self.target()? {
+            Target::Sqlite(path) => {
+                Box::new(SqliteStore::open(&path).with_context(|| format!("cannot open the store {}", path.display()))?)
+            }
+            Target::ClickHouse(addr) => Box::new(self.clickhouse(&addr)?),
+        })
+    }
+    /// A ClickHouse store, its accounts in the SQLite file `--db`.
+    fn clickhouse(
+        &self,
+        addr: &barometre_store::clickhouse::Address,
+    ) -> Result<barometre_store::clickhouse::ClickHouseStore> {
+        let accounts = SqliteStore::open(&self.db)
+            .with_context(|| format!("cannot open the accounts' store {}", self.db.display()))?;
+        barometre_store::clickhouse::ClickHouseStore::open(addr, Box::new(accounts))
+            .with_context(|| format!("cannot open the store {}", redacted(self.store.as_deref().unwrap_or(""))))
+    }
+    /// What `--store` names.
+    fn target(&self) -> Result<Target> {
+        let Some(url) = self.store.as_deref().filter(|s| !s.is_empty()) else {
+            return Ok(Target::Sqlite(self.db.clone()));
+        };
+        if let Some(path) = url.strip_prefix("sqlite:") {
+            return Ok(Target::Sqlite(PathBuf::from(path.strip_prefix("//").unwrap_or(path))));
+        }
+        if url.starts_with("clickhouse://") {
+            let addr = barometre_store::clickhouse::Address::parse(url)
+                .with_context(|| format!("--store {}", redacted(url)))?;
+            return Ok(Target::ClickHouse(addr));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            bail!(
+                "PostgreSQL keeps the control plane (workspaces, users, sessions, tokens: `--control {}`), not rows \
+                 and facts: give --store sqlite:PATH or clickhouse://HOST:HTTP_PORT/DATABASE",
+                redacted(url)
+            );
+        }
+        bail!(
+            "unknown store `{}`: sqlite:PATH, clickhouse://HOST:HTTP_PORT/DATABASE, or (for `migrate`) postgres://…",
+            redacted(url)
+        )
     }
     /// The shared control plane, when `--control` names one.
     pub fn control(&self) -> Result<Option<std::sync::Arc<barometre_store::pg::PgControlPlane>>> {
@@ -53,10 +96,16 @@ impl Ctx {
     pub fn full_store(&self) -> Result<Box<dyn barometre_store::Store + Send>> {
         let data = self.store()?;
         Ok(match self.control()? {
-            Some(control) => Box::new(barometre_store::Split { data: Box::new(data), control }),
-            None => Box::new(data),
+            Some(control) => Box::new(barometre_store::Split { data, control }),
+            None => data,
         })
     }
+}
+
+/// What `--store` names.
+enum Target {
+    Sqlite(PathBuf),
+    ClickHouse(barometre_store::clickhouse::Address),
 }
 
 /// A store's address without its password, to be printed: scheme, user, host, port and
@@ -77,17 +126,15 @@ fn redacted(url: &str) -> String {
     }
 }
 
+/// `migrate` takes the global `--store` (`sqlite:PATH`, `clickhouse://…`, or a control plane's
+/// `postgres://…`; default: `--db`'s SQLite).
 #[derive(clap::Args)]
-pub struct MigrateArgs {
-    /// The store: `sqlite:PATH`, or a control plane `postgres://…` (default: `--db`'s SQLite).
-    #[arg(long, env = "BAROMETRE_STORE", hide_env_values = true)]
-    store: Option<String>,
-}
+pub struct MigrateArgs {}
 
 /// `barometre migrate`: opens the store, which applies the migrations it lacks, and says its
 /// schema's version.
-pub fn migrate(ctx: &Ctx, a: MigrateArgs) -> Result<ExitCode> {
-    let target = a.store.unwrap_or_else(|| format!("sqlite:{}", ctx.db.display()));
+pub fn migrate(ctx: &Ctx, _: MigrateArgs) -> Result<ExitCode> {
+    let target = ctx.store.clone().unwrap_or_else(|| format!("sqlite:{}", ctx.db.display()));
     let (engine, version) = if let Some(path) = target.strip_prefix("sqlite:") {
         let path = path.strip_prefix("//").unwrap_or(path);
         let s =
@@ -98,9 +145,15 @@ pub fn migrate(ctx: &Ctx, a: MigrateArgs) -> Result<ExitCode> {
             .with_context(|| format!("cannot reach {}", redacted(&target)))?;
         ("PostgreSQL (control plane)", p.schema_version()?)
     } else if target.starts_with("clickhouse://") {
-        bail!("this build has no ClickHouse back end yet: facts stay in SQLite (`--db`), the control plane may be PostgreSQL")
+        let Target::ClickHouse(addr) = ctx.target()? else { unreachable!("a clickhouse:// store") };
+        let s = ctx.clickhouse(&addr)?;
+        let engine = if addr.cluster.is_some() { "ClickHouse (cluster)" } else { "ClickHouse" };
+        (engine, i64::from(s.schema_version()?))
     } else {
-        bail!("unknown store `{}`: sqlite:PATH or postgres://user@host:port/database", redacted(&target))
+        bail!(
+            "unknown store `{}`: sqlite:PATH, clickhouse://HOST:HTTP_PORT/DATABASE or postgres://user@host:port/database",
+            redacted(&target)
+        )
     };
     println!("{engine}: schema version {version}");
     Ok(ExitCode::SUCCESS)
@@ -1019,20 +1072,20 @@ pub fn demo(ctx: &Ctx, a: DemoArgs) -> Result<ExitCode> {
         let hash = barometre_store::auth::hash_password(DEMO_PASSWORD, barometre_store::auth::PASSWORD_ITERATIONS)?;
         store.create_user(DEMO_USER, &ctx.workspace, barometre_store::auth::Role::Admin, &hash)?;
     }
+    let place = match ctx.store.as_deref().filter(|s| !s.is_empty()) {
+        Some(url) => redacted(url),
+        None => ctx.db.display().to_string(),
+    };
     let msg = match Lang::parse(&a.lang).unwrap_or(Lang::Fr) {
         Lang::Fr => format!(
             "Démo : {n} messages sur {} jours dans {} (espace « {} »). Essayez : barometre report --by channel, \
              ou barometre serve puis http://127.0.0.1:8080 (utilisateur {DEMO_USER}, mot de passe {DEMO_PASSWORD})",
-            a.days,
-            ctx.db.display(),
-            ctx.workspace
+            a.days, place, ctx.workspace
         ),
         Lang::En => format!(
             "Demo: {n} messages over {} days in {} (workspace `{}`). Try: barometre report --by channel --lang en, \
              or barometre serve then http://127.0.0.1:8080 (user {DEMO_USER}, password {DEMO_PASSWORD})",
-            a.days,
-            ctx.db.display(),
-            ctx.workspace
+            a.days, place, ctx.workspace
         ),
     };
     eprintln!("{msg}");
@@ -1109,15 +1162,33 @@ pub fn serve(ctx: &Ctx, a: ServeArgs) -> Result<ExitCode> {
     let cfg = ctx.config()?;
     // Opening once creates the store and brings its schema up to date before the first request.
     ctx.store()?;
-    let state = match ctx.control()? {
-        // Users, sessions and tokens in the shared control plane: several instances as one.
-        Some(control) => {
-            let data = barometre_store::SqliteOpener { path: ctx.db.clone(), cache_kib: barometre_server::CACHE_KIB };
-            let opener = barometre_store::SplitOpener { data: std::sync::Arc::new(data), control };
-            barometre_server::AppState::with_store(std::sync::Arc::new(opener), ctx.db.clone(), cfg)
+    let data: std::sync::Arc<dyn barometre_store::Opener> = match ctx.target()? {
+        Target::Sqlite(path) => {
+            std::sync::Arc::new(barometre_store::SqliteOpener { path, cache_kib: barometre_server::CACHE_KIB })
         }
-        None => barometre_server::AppState::new(ctx.db.clone(), cfg),
+        Target::ClickHouse(address) => {
+            let accounts = ctx.db.clone();
+            std::sync::Arc::new(barometre_store::clickhouse::ClickHouseOpener {
+                address,
+                control: std::sync::Arc::new(move || {
+                    let s = SqliteStore::open(&accounts)?;
+                    s.set_cache_kib(1024)?;
+                    Ok(Box::new(s) as Box<dyn ControlPlane + Send>)
+                }),
+            })
+        }
     };
+    let opener: std::sync::Arc<dyn barometre_store::Opener> = match ctx.control()? {
+        // Users, sessions and tokens in the shared control plane: several instances as one.
+        Some(control) => std::sync::Arc::new(barometre_store::SplitOpener { data, control }),
+        None => data,
+    };
+    // Import bodies are staged beside the SQLite file (the accounts' one for ClickHouse).
+    let staging = match ctx.target()? {
+        Target::Sqlite(path) => path,
+        Target::ClickHouse(_) => ctx.db.clone(),
+    };
+    let state = barometre_server::AppState::with_store(opener, staging, cfg);
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(barometre_server::serve(state, a.addr))?;
     Ok(ExitCode::SUCCESS)

@@ -17,9 +17,15 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(name = "barometre", version, about = "Baromètre — customer-relationship performance engine")]
 struct Cli {
-    /// The store (SQLite file).
+    /// The store (SQLite file): shorthand for `--store sqlite:PATH`; with another `--store`, the
+    /// file that keeps accounts (users, tokens) unless `--control` names a control plane.
     #[arg(long, global = true, env = "BAROMETRE_DB", default_value = "barometre.db")]
     db: PathBuf,
+    /// Where rows and facts live: `sqlite:PATH` (default: `--db`) or a ClickHouse server or
+    /// cluster, `clickhouse://HOST:HTTP_PORT/DATABASE[?cluster=NAME&nodes=HOST:PORT,…]`
+    /// (docs/deployment.md); `migrate` also takes a PostgreSQL control plane's `postgres://…`.
+    #[arg(long, global = true, env = "BAROMETRE_STORE", hide_env_values = true)]
+    store: Option<String>,
     /// Workspace (one brand or client).
     #[arg(long, global = true, env = "BAROMETRE_WORKSPACE", default_value = "default")]
     workspace: String,
@@ -66,7 +72,13 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let ctx = commands::Ctx { db: cli.db, workspace: cli.workspace, config: cli.config, control: cli.control };
+    let ctx = commands::Ctx {
+        db: cli.db,
+        store: cli.store,
+        workspace: cli.workspace,
+        config: cli.config,
+        control: cli.control,
+    };
     let r = match cli.command {
         Command::Import(a) => commands::import(&ctx, a),
         Command::Report(a) => commands::report(&ctx, a),

@@ -1308,6 +1308,8 @@ fn import_exit_statuses_say_whether_anything_could_be_taken() {
 #[path = "cli/sources.rs"]
 mod sources;
 
+#[path = "cli/clickhouse.rs"]
+mod clickhouse;
 #[path = "cli/listening.rs"]
 mod listening;
 #[path = "cli/scale.rs"]

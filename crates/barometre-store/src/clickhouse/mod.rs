@@ -319,13 +319,15 @@ impl ClickHouseStore {
                 )))
             }
             Some(v) if v == latest => {}
-            _ if s.nodes.is_empty() => return Err(err(format!(
+            _ if s.nodes.is_empty() => {
+                return Err(err(format!(
                 "database `{}` has no Baromètre schema (or an older one): create it with `barometre migrate --store \
                      'clickhouse://HOST:PORT/{}?cluster={}&nodes=HOST:PORT,…'` naming every node",
                 s.node.database,
                 s.node.database,
                 s.cluster.as_deref().unwrap_or("NAME")
-            ))),
+            )))
+            }
             _ => {
                 s.migrate()?;
             }
@@ -1396,7 +1398,10 @@ mod conformance_tests {
         let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let db = format!("conf_{}_{n}", std::process::id());
         let (head, query) = base.split_once('?').unwrap_or((base, ""));
-        let url = format!("{}/{db}{}{query}", head.trim_end_matches('/'), if query.is_empty() { "" } else { "?" });
+        // The server's address, without the database the URL may name.
+        let at = head.find("://").map_or(0, |i| i + 3);
+        let head = head[at..].split_once('/').map_or(head, |(hp, _)| &head[..at + hp.len()]);
+        let url = format!("{head}/{db}{}{query}", if query.is_empty() { "" } else { "?" });
         Address::parse(&url).unwrap()
     }
 
@@ -1411,6 +1416,82 @@ mod conformance_tests {
         for a in made.into_inner().unwrap() {
             for n in if a.nodes.is_empty() { vec![a.node.clone()] } else { a.nodes.clone() } {
                 let _ = n.exec(&format!("DROP DATABASE IF EXISTS {}", n.database));
+            }
+        }
+    }
+
+    /// Figures ClickHouse aggregates itself equal the report's, by hand too.
+    fn pushed_down(base: &str) {
+        use barometre_core::ingest::{Format, Kind, RecordReader};
+        use barometre_core::report::{self, Dim, Params};
+        use barometre_core::value::Value;
+        let a = fresh(base);
+        let mut s = ClickHouseStore::open(&a, Box::new(crate::SqliteStore::memory().unwrap())).unwrap();
+        // Response times: k1 600 s, k2 1800 s, k3 7200 s (acme, email), k5 60 s (acme, chat); k4
+        // unanswered; k6 examined.
+        let rows = "message_id,created_at,direction,account,channel,author_id,conversation_id,reply_to,text
+a,2026-04-06T08:00:00Z,in,acme,email,u1,k1,,Ma facture ?
+b,2026-04-06T08:10:00Z,out,acme,email,ag1,k1,a,Voici
+c,2026-04-06T09:00:00Z,in,acme,email,u2,k2,,Mon colis ?
+d,2026-04-06T09:30:00Z,out,acme,email,ag2,k2,c,Parti
+e,2026-04-07T09:00:00Z,in,acme,email,u3,k3,,Mon mot de passe ?
+f,2026-04-07T11:00:00Z,out,acme,email,ag1,k3,e,Réinitialisé
+g,2026-04-07T10:00:00Z,in,acme,email,u4,k4,,Toujours rien ?
+h,2026-04-07T10:00:00Z,in,acme,chat,u5,k5,,Vous êtes là ?
+i,2026-04-07T10:01:00Z,out,acme,chat,ag2,k5,h,Oui
+j,2026-04-07T12:00:00Z,in,acme,chat,u6,k6,,Une question ?
+";
+        let mut r = RecordReader::new("p.csv", Kind::Messages, Format::Csv, rows.as_bytes());
+        s.import("w", &Config::default(), false, &mut r, &mut ()).unwrap();
+        let ev = "conversation_id,event,at\nk6,examined,2026-04-07T12:30:00Z\n";
+        let mut r = RecordReader::new("e.csv", Kind::ConversationEvents, Format::Csv, ev.as_bytes());
+        s.import("w", &Config::default(), false, &mut r, &mut ()).unwrap();
+        let total = s.response_summary("w", &Config::default(), None, None, None).unwrap();
+        assert_eq!(total.len(), 1);
+        let t = &total[0];
+        assert_eq!((t.requests, t.rated, t.answered, t.response_count), (6, 5, 4, 4));
+        // Sorted 60, 600, 1800, 7200: median (600 + 1800) / 2; p90 at rank 2.7: 1800 + 0.7 × 5400.
+        // (in milliseconds, as the report interpolates: the same rounding, compared exactly below).
+        assert_eq!(t.response_median_s, Some(1200.0));
+        assert!((t.response_p90_s.unwrap() - 5580.0).abs() < 1e-9, "{:?}", t.response_p90_s);
+        assert_eq!(t.response_sum_s, 9660.0);
+        let by = s.response_summary("w", &Config::default(), None, None, Some("channel")).unwrap();
+        let cfg = Config::default();
+        let table = s.table("w", &cfg, None, None).unwrap();
+        let rep = report::build(&table, &Params { by: Some(Dim::Channel), ..Params::default() }, &cfg);
+        let figures = |m: &report::Metrics| {
+            let (Some(Value::Ratio(rate)), Some(Value::Duration(d))) = (m.get("response_rate"), m.get("response_time"))
+            else {
+                panic!("no response figures")
+            };
+            (rate.numerator, rate.denominator, d.count, d.median, d.p90)
+        };
+        assert_eq!(
+            figures(&rep.total.metrics),
+            (t.answered, t.rated, t.response_count, t.response_median_s, t.response_p90_s)
+        );
+        assert_eq!(rep.groups.len(), by.len());
+        for (g, b) in rep.groups.iter().zip(&by) {
+            assert_eq!(g.key, b.group);
+            assert_eq!(
+                figures(&g.metrics),
+                (b.answered, b.rated, b.response_count, b.response_median_s, b.response_p90_s)
+            );
+        }
+        let days = s.response_summary("w", &Config::default(), None, None, Some("day")).unwrap();
+        let days: Vec<_> = days.iter().map(|d| (d.group.clone().unwrap(), d.requests)).collect();
+        assert_eq!(days, [("2026-04-06".to_string(), 2), ("2026-04-07".to_string(), 4)]);
+        let _ = a.node.exec(&format!("DROP DATABASE IF EXISTS {}", a.node.database));
+        for n in &a.nodes {
+            let _ = n.exec(&format!("DROP DATABASE IF EXISTS {}", n.database));
+        }
+    }
+
+    #[test]
+    fn pushed_down_figures_equal_the_reports_on_one_server_and_a_cluster() {
+        for var in ["BAROMETRE_TEST_CLICKHOUSE", "BAROMETRE_TEST_CLICKHOUSE_CLUSTER"] {
+            if let Some(base) = target(var) {
+                pushed_down(&base);
             }
         }
     }
