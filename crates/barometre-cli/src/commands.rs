@@ -58,9 +58,15 @@ impl Ctx {
     }
     /// What `--store` names.
     fn target(&self) -> Result<Target> {
-        let Some(url) = self.store.as_deref().filter(|s| !s.is_empty()) else {
-            return Ok(Target::Sqlite(self.db.clone()));
+        // `--store` or `BAROMETRE_STORE`, else the configuration's `[store] url`.
+        let url = match self.store.clone().filter(|s| !s.is_empty()) {
+            Some(u) => u,
+            None => match self.config()?.store {
+                Some(u) => u,
+                None => return Ok(Target::Sqlite(self.db.clone())),
+            },
         };
+        let url = url.as_str();
         if let Some(path) = url.strip_prefix("sqlite:") {
             return Ok(Target::Sqlite(PathBuf::from(path.strip_prefix("//").unwrap_or(path))));
         }
@@ -83,8 +89,12 @@ impl Ctx {
     }
     /// The shared control plane, when `--control` names one.
     pub fn control(&self) -> Result<Option<std::sync::Arc<barometre_store::pg::PgControlPlane>>> {
-        self.control
-            .as_deref()
+        // `--control` or `BAROMETRE_CONTROL`, else the configuration's `[store] control`.
+        let url = match self.control.clone().filter(|s| !s.is_empty()) {
+            Some(u) => Some(u),
+            None => self.config()?.control,
+        };
+        url.as_deref()
             .map(|url| {
                 barometre_store::pg::PgControlPlane::connect(url)
                     .map(std::sync::Arc::new)
@@ -134,7 +144,10 @@ pub struct MigrateArgs {}
 /// `barometre migrate`: opens the store, which applies the migrations it lacks, and says its
 /// schema's version.
 pub fn migrate(ctx: &Ctx, _: MigrateArgs) -> Result<ExitCode> {
-    let target = ctx.store.clone().unwrap_or_else(|| format!("sqlite:{}", ctx.db.display()));
+    let target = match ctx.store.clone().filter(|s| !s.is_empty()) {
+        Some(s) => s,
+        None => ctx.config()?.store.unwrap_or_else(|| format!("sqlite:{}", ctx.db.display())),
+    };
     let (engine, version) = if let Some(path) = target.strip_prefix("sqlite:") {
         let path = path.strip_prefix("//").unwrap_or(path);
         let s =

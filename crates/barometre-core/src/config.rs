@@ -32,6 +32,14 @@ struct RawConfig {
     #[serde(default)]
     mappings: BTreeMap<String, RawMapping>,
     listening: Option<RawListening>,
+    store: Option<RawStore>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    url: Option<String>,
+    control: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -170,6 +178,12 @@ pub struct Config {
     /// it ([`Config::with_faq`]), never read from a file: incoming questions are matched against
     /// it when their text is read.
     pub faq: Option<std::sync::Arc<crate::understand::faq::Faq>>,
+    /// Where rows and facts live (`[store] url`: `sqlite:PATH` or `clickhouse://…`), when neither
+    /// `--store` nor `BAROMETRE_STORE` says.
+    pub store: Option<String>,
+    /// The shared control plane (`[store] control`: `postgres://…`), when neither `--control` nor
+    /// `BAROMETRE_CONTROL` says.
+    pub control: Option<String>,
 }
 
 /// The layout and meaning of stored facts. Raise it whenever they change: stores then recompute
@@ -335,6 +349,8 @@ impl Config {
                 .filter(|c| !c.is_empty())
                 .collect(),
             faq: None,
+            store: raw.store.as_ref().and_then(|s| s.url.clone()).filter(|u| !u.trim().is_empty()),
+            control: raw.store.as_ref().and_then(|s| s.control.clone()).filter(|u| !u.trim().is_empty()),
             iqs: weights("iqs", raw.iqs)?,
             engagement_score: weights("engagement_score", raw.engagement_score)?,
             mappings: raw

@@ -91,8 +91,8 @@ fn the_same_files_give_byte_identical_reports_on_sqlite_and_a_clickhouse_cluster
         assert_eq!(String::from_utf8_lossy(&a.stdout), String::from_utf8_lossy(&b.stdout), "{args:?}");
         String::from_utf8_lossy(&b.stdout).to_string()
     };
-    let r = same(&["report", "--format", "json"]);
-    let r: serde_json::Value = serde_json::from_str(&r).unwrap();
+    let text = same(&["report", "--format", "json"]);
+    let r: serde_json::Value = serde_json::from_str(&text).unwrap();
     let t = &r["total"]["metrics"];
     // k1 (asked 06:00Z, answered 06:20Z) and k3 (10:00 → 10:45) answered, k5 too (30 min);
     // k2 examined (left out of the rate), k4 only thanks: 3 answered of 4 rated.
@@ -103,6 +103,10 @@ fn the_same_files_give_byte_identical_reports_on_sqlite_and_a_clickhouse_cluster
     assert_eq!(t["response_time"]["median"].as_f64(), Some(1800.0));
     same(&["report", "--format", "json", "--by", "channel"]);
     same(&["report", "--format", "json", "--by", "day"]);
+    // The configuration may name the store instead of --store.
+    let conf = write(d.path(), "b.toml", &format!("[store]\nurl = \"{plain}\"\n"));
+    let via = run(&["report", "--format", "json", "--config", s(&conf), "--db", s(&accounts)]);
+    assert_eq!(String::from_utf8_lossy(&via.stdout), text, "{}", String::from_utf8_lossy(&via.stderr));
     same(&["explain", "response_rate", "--format", "json"]);
     same(&["explain", "csat", "--format", "json"]);
     same(&["export", "conversations"]);
@@ -113,6 +117,28 @@ fn the_same_files_give_byte_identical_reports_on_sqlite_and_a_clickhouse_cluster
         assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     }
     same(&["report", "--format", "json"]);
+    // A server over the cluster gives the CLI's figures.
+    let token = run(&["admin", "token", "create", "--role", "viewer", "--store", &plain, "--db", s(&accounts)]);
+    let token = String::from_utf8_lossy(&token.stdout).trim().to_string();
+    let port = super::scale::free_port();
+    let child = bin()
+        .args(["serve", "--store", &plain, "--db", s(&accounts), "--addr", &format!("127.0.0.1:{port}")])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = super::scale::Server(child, port);
+    assert!((0..200).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    }));
+    let q = "/api/v1/report?metrics=response_rate,response_time,csat";
+    let (status, _, body) =
+        super::scale::http(server.1, "GET", q, &[("authorization", &format!("Bearer {token}"))], "");
+    assert_eq!(status, 200, "{body}");
+    let api: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let cli = same(&["report", "--format", "json", "--metrics", "response_rate,response_time,csat"]);
+    assert_eq!(api, serde_json::from_str::<serde_json::Value>(&cli).unwrap());
+    drop(server);
     let listed = run(&["label", "--list", "--store", &plain, "--db", s(&accounts)]);
     let listed = String::from_utf8_lossy(&listed.stdout).to_string();
     assert!(listed.lines().nth(1).is_some_and(|l| l.starts_with("m7,complaint,")), "{listed}");
@@ -188,5 +214,4 @@ fn a_stopped_shard_fails_the_report_with_a_clear_error() {
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(o.stdout.is_empty(), "no figure from part of the data: {}", String::from_utf8_lossy(&o.stdout));
     assert!(err.contains("a shard of the ClickHouse cluster did not answer"), "{err}");
-    let _ = bin;
 }

@@ -25,7 +25,7 @@ fn control_plane(name: &str) -> Option<String> {
 }
 
 /// One HTTP/1.1 exchange on a real port: status, headers, body.
-fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String, String) {
+pub(super) fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String, String) {
     let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     let mut req = format!(
         "{method} {path} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\ncontent-length: {}\r\n",
@@ -44,12 +44,12 @@ fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body: &st
     (status, head.to_string(), body.to_string())
 }
 
-fn free_port() -> u16 {
+pub(super) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// A `serve` instance, stopped when dropped.
-struct Server(std::process::Child, u16);
+pub(super) struct Server(pub(super) std::process::Child, pub(super) u16);
 
 impl Drop for Server {
     fn drop(&mut self) {

@@ -908,6 +908,9 @@ impl DataStore for ClickHouseStore {
         records: &mut dyn Iterator<Item = Result<Located, RowError>>,
         sink: &mut dyn ImportSink,
     ) -> Result<ImportSummary, StoreError> {
+        // The accounts' store knows the workspace, as the embedded store does after an import
+        // (users and tokens are given for a known workspace).
+        self.control.create_workspace(ws)?;
         let st = self.state(ws)?;
         let cfg = &*self.attached(ws, cfg, &st.versions)?;
         let v = self.next_version(&st);
@@ -1095,6 +1098,7 @@ impl DataStore for ClickHouseStore {
     }
 
     fn import_faq(&mut self, ws: &str, cfg: &Config, entries: &[FaqEntry]) -> Result<FaqSummary, StoreError> {
+        self.control.create_workspace(ws)?;
         let st = self.state(ws)?;
         let changed = self.faq_at(ws, &st.versions)? != entries;
         if changed {
