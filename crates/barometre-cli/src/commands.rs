@@ -200,6 +200,11 @@ pub struct ImportArgs {
     /// and kept either way).
     #[arg(long)]
     lenient: bool,
+    /// Threads that look rows up and write them, on a store that takes writes in parallel
+    /// (ClickHouse: rows are shared among them by id). The embedded store has one writer (it
+    /// reads a big file on every core already): there, 1.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    workers: u16,
     /// CSV separator: `,`, `;`, `tab`, `|` (default: recognised from the header line, and said
     /// when it is not a comma).
     #[arg(long, value_parser = delimiter_arg)]
@@ -635,7 +640,11 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
         }
         sum
     } else {
-        ctx.store()?.import(&ctx.workspace, &cfg, a.strict, &mut files, &mut printer)?
+        let mut store = ctx.store()?;
+        if a.workers > 1 && !store.set_import_workers(usize::from(a.workers)) {
+            bail!("--workers: this store has one writer (SQLite); a ClickHouse store takes several");
+        }
+        store.import(&ctx.workspace, &cfg, a.strict, &mut files, &mut printer)?
     };
     let unreadable = files.r.unreadable;
     let kinds: Vec<(Kind, u64)> = Kind::ALL.iter().map(|&k| (k, files.r.rows_of(k))).filter(|(_, n)| *n > 0).collect();

@@ -196,6 +196,13 @@ pub trait DataStore {
 
     /// A workspace's knowledge base, in its file's order.
     fn faq(&self, workspace: &str) -> Result<Vec<barometre_core::understand::faq::Entry>, StoreError>;
+
+    /// How many threads look rows up and write them during the next imports, where the back end
+    /// can take writes in parallel (ClickHouse); `false` where it cannot (SQLite has one writer,
+    /// and reads a big file on every core already).
+    fn set_import_workers(&mut self, _workers: usize) -> bool {
+        false
+    }
 }
 
 /// What a knowledge base's import did.

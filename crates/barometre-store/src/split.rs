@@ -23,6 +23,9 @@ pub struct Split {
 }
 
 impl DataStore for Split {
+    fn set_import_workers(&mut self, workers: usize) -> bool {
+        self.data.set_import_workers(workers)
+    }
     fn import(
         &mut self,
         ws: &str,

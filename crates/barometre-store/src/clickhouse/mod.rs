@@ -275,6 +275,91 @@ struct Stored {
     body: String,
 }
 
+impl Node {
+    /// Runs a query and hands its RowBinary answer to `each`, row by row.
+    fn select(
+        &self,
+        sql: &str,
+        mut each: impl FnMut(&mut Rows<http::Response>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let resp = self.post(&format!("{sql} FORMAT RowBinary"), None)?;
+        let mut rows = Rows::new(resp);
+        while rows.more()? {
+            each(&mut rows)?;
+        }
+        Ok(())
+    }
+
+    fn insert(&self, table: &str, cols: &str, data: &RowBinary) -> Result<(), StoreError> {
+        if data.0.is_empty() {
+            return Ok(());
+        }
+        let db = &self.database;
+        let mut r = self.post(&format!("INSERT INTO {db}.{table} ({cols}) FORMAT RowBinary"), Some(&data.0))?;
+        std::io::copy(&mut r, &mut std::io::sink()).map_err(|e| err(e.to_string()))?;
+        Ok(())
+    }
+
+    fn write_rows(&self, ws: &str, version: u64, rows: &[Pending]) -> Result<(), StoreError> {
+        for part in rows.chunks(BATCH) {
+            let mut w = RowBinary::default();
+            for p in part {
+                w.str(ws).u8(p.kind).str(&p.id).str(&p.conv).i64(p.at_ms).u64(version).u64(p.fp);
+                w.str(&p.file).u64(p.line).str(&p.tf_key).str(&p.body).str(&p.derived);
+            }
+            self.insert(
+                "rows",
+                "workspace, kind, id, conv, at_ms, version, fp, file, line, tf_key, body, derived",
+                &w,
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// What an import is writing: the workspace, its settings and the version its rows carry.
+struct Importing<'a> {
+    ws: &'a str,
+    cfg: &'a Config,
+    /// The clock settings' fingerprint (kept with each message's reading of its text).
+    key: &'a str,
+    version: u64,
+    /// The committed versions and this one: what a batch looks rows up among.
+    seen: &'a [u64],
+}
+
+/// What a batch did: its counts (in an [`ImportSummary`]) and its refused rows, handed to the
+/// import's sink by the thread that reads the files.
+#[derive(Default)]
+struct BatchOut {
+    counts: ImportSummary,
+    rejected: Vec<RowError>,
+}
+
+impl BatchOut {
+    fn merge_into(self, sum: &mut ImportSummary, sink: &mut dyn ImportSink) {
+        let c = self.counts;
+        sum.rows += c.rows;
+        sum.inserted += c.inserted;
+        sum.updated += c.updated;
+        sum.unchanged += c.unchanged;
+        sum.unattached += c.unattached;
+        for e in self.rejected {
+            sum.reject(e, sink);
+        }
+    }
+}
+
+/// Which import worker takes a row: rows of one id always go to the same one, in file order, so
+/// that a repeat is seen by the worker that took the first.
+fn worker_of(r: &Record, workers: usize) -> usize {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    kind_of(r).hash(&mut h);
+    keys(r).1.hash(&mut h);
+    (h.finish() % workers as u64) as usize
+}
+
 /// The ClickHouse store.
 pub struct ClickHouseStore {
     node: Node,
@@ -282,6 +367,8 @@ pub struct ClickHouseStore {
     /// Every node (DDL, cleaning old facts); empty when a cluster's nodes were not named.
     nodes: Vec<Node>,
     control: Box<dyn ControlPlane + Send>,
+    /// Threads that look rows up and write them during an import (1: the reading thread).
+    workers: usize,
 }
 
 impl ClickHouseStore {
@@ -294,6 +381,7 @@ impl ClickHouseStore {
             cluster: addr.cluster.clone(),
             nodes: addr.nodes.clone(),
             control,
+            workers: 1,
         };
         let layout = s.layout(&s.node)?;
         match (&layout, &s.cluster) {
@@ -411,28 +499,16 @@ impl ClickHouseStore {
         Ok(self.layout(&self.node)?.map_or(0, |l| l.1))
     }
 
-    /// Runs a query and hands its RowBinary answer to `each`, row by row.
     fn select(
         &self,
         sql: &str,
-        mut each: impl FnMut(&mut Rows<http::Response>) -> Result<(), StoreError>,
+        each: impl FnMut(&mut Rows<http::Response>) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        let resp = self.node.post(&format!("{sql} FORMAT RowBinary"), None)?;
-        let mut rows = Rows::new(resp);
-        while rows.more()? {
-            each(&mut rows)?;
-        }
-        Ok(())
+        self.node.select(sql, each)
     }
 
     fn insert(&self, table: &str, cols: &str, data: &RowBinary) -> Result<(), StoreError> {
-        if data.0.is_empty() {
-            return Ok(());
-        }
-        let db = &self.node.database;
-        let mut r = self.node.post(&format!("INSERT INTO {db}.{table} ({cols}) FORMAT RowBinary"), Some(&data.0))?;
-        std::io::copy(&mut r, &mut std::io::sink()).map_err(|e| err(e.to_string()))?;
-        Ok(())
+        self.node.insert(table, cols, data)
     }
 
     fn db(&self) -> &str {
@@ -592,19 +668,7 @@ impl ClickHouseStore {
     }
 
     fn write_rows(&self, ws: &str, version: u64, rows: &[Pending]) -> Result<(), StoreError> {
-        for part in rows.chunks(BATCH) {
-            let mut w = RowBinary::default();
-            for p in part {
-                w.str(ws).u8(p.kind).str(&p.id).str(&p.conv).i64(p.at_ms).u64(version).u64(p.fp);
-                w.str(&p.file).u64(p.line).str(&p.tf_key).str(&p.body).str(&p.derived);
-            }
-            self.insert(
-                "rows",
-                "workspace, kind, id, conv, at_ms, version, fp, file, line, tf_key, body, derived",
-                &w,
-            )?;
-        }
-        Ok(())
+        self.node.write_rows(ws, version, rows)
     }
 
     /// Runs the clock over the workspace's rows as of `versions` and writes its facts as the
@@ -900,6 +964,11 @@ pub struct Summary {
 }
 
 impl DataStore for ClickHouseStore {
+    fn set_import_workers(&mut self, workers: usize) -> bool {
+        self.workers = workers.max(1);
+        true
+    }
+
     fn import(
         &mut self,
         ws: &str,
@@ -917,28 +986,13 @@ impl DataStore for ClickHouseStore {
         let key = cfg.clock_fingerprint();
         let mut seen = st.versions.clone();
         seen.push(v);
+        let job = Importing { ws, cfg, key: &key, version: v, seen: &seen };
         let mut sum = ImportSummary::default();
-        let mut read = 0u64;
-        let mut batch: Vec<Located> = Vec::with_capacity(BATCH);
-        let flush = |batch: &mut Vec<Located>, sum: &mut ImportSummary, sink: &mut dyn ImportSink| {
-            let r = self.import_batch(ws, cfg, &key, v, &seen, batch, sum, sink);
-            batch.clear();
-            r
+        let read = if self.workers <= 1 {
+            import_alone(&self.node, &job, records, &mut sum, sink)?
+        } else {
+            import_by_workers(&self.node, &job, self.workers, records, &mut sum, sink)?
         };
-        for rec in records {
-            read += 1;
-            if read.is_multiple_of(10_000) {
-                sink.progress(read);
-            }
-            match rec {
-                Ok(loc) => batch.push(loc),
-                Err(e) => sum.reject(e, sink),
-            }
-            if batch.len() == BATCH {
-                flush(&mut batch, &mut sum, sink)?;
-            }
-        }
-        flush(&mut batch, &mut sum, sink)?;
         sink.progress(read);
         if strict && sum.rejected_count > 0 {
             // The rows written carry a version no `imports` row names: no read takes them.
@@ -1130,25 +1184,123 @@ impl DataStore for ClickHouseStore {
     }
 }
 
-impl ClickHouseStore {
+/// Reads every record on this thread, a batch looked up and written at a time; returns how many
+/// records were read.
+fn import_alone(
+    node: &Node,
+    job: &Importing,
+    records: &mut dyn Iterator<Item = Result<Located, RowError>>,
+    sum: &mut ImportSummary,
+    sink: &mut dyn ImportSink,
+) -> Result<u64, StoreError> {
+    let mut read = 0u64;
+    let mut batch: Vec<Located> = Vec::with_capacity(BATCH);
+    for rec in records {
+        read += 1;
+        if read.is_multiple_of(10_000) {
+            sink.progress(read);
+        }
+        match rec {
+            Ok(loc) => batch.push(loc),
+            Err(e) => sum.reject(e, sink),
+        }
+        if batch.len() == BATCH {
+            node.import_batch(job, &batch)?.merge_into(sum, sink);
+            batch.clear();
+        }
+    }
+    node.import_batch(job, &batch)?.merge_into(sum, sink);
+    Ok(read)
+}
+
+/// Reads every record on this thread and hands each to one of `workers` threads by its id
+/// ([`worker_of`]); each looks its batches up and writes them (the texts' reading, the JSON and
+/// the HTTP exchanges then run on every core). Refused rows reach the sink from this thread.
+fn import_by_workers(
+    node: &Node,
+    job: &Importing,
+    workers: usize,
+    records: &mut dyn Iterator<Item = Result<Located, RowError>>,
+    sum: &mut ImportSummary,
+    sink: &mut dyn ImportSink,
+) -> Result<u64, StoreError> {
+    use std::sync::mpsc;
+    std::thread::scope(|sc| {
+        let (done_tx, done_rx) = mpsc::channel::<Result<BatchOut, StoreError>>();
+        let mut to: Vec<mpsc::SyncSender<Vec<Located>>> = Vec::with_capacity(workers);
+        for _ in 0..workers {
+            let (tx, rx) = mpsc::sync_channel::<Vec<Located>>(1);
+            to.push(tx);
+            let done = done_tx.clone();
+            sc.spawn(move || {
+                for batch in rx {
+                    if done.send(node.import_batch(job, &batch)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        let mut first_error: Option<StoreError> = None;
+        let mut take = |r: Result<BatchOut, StoreError>, sum: &mut ImportSummary, sink: &mut dyn ImportSink| match r {
+            Ok(out) => out.merge_into(sum, sink),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        };
+        let mut bufs: Vec<Vec<Located>> = (0..workers).map(|_| Vec::with_capacity(BATCH)).collect();
+        let mut read = 0u64;
+        for rec in records {
+            read += 1;
+            if read.is_multiple_of(10_000) {
+                sink.progress(read);
+            }
+            let loc = match rec {
+                Ok(loc) => loc,
+                Err(e) => {
+                    sum.reject(e, sink);
+                    continue;
+                }
+            };
+            let k = worker_of(&loc.record, workers);
+            bufs[k].push(loc);
+            if bufs[k].len() == BATCH {
+                let batch = std::mem::replace(&mut bufs[k], Vec::with_capacity(BATCH));
+                if to[k].send(batch).is_err() {
+                    break;
+                }
+            }
+            while let Ok(r) = done_rx.try_recv() {
+                take(r, sum, sink);
+            }
+        }
+        for (k, batch) in bufs.into_iter().enumerate() {
+            if !batch.is_empty() {
+                let _ = to[k].send(batch);
+            }
+        }
+        drop(to);
+        for r in done_rx {
+            take(r, sum, sink);
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(read),
+        }
+    })
+}
+
+impl Node {
     /// Looks a batch of rows up, classifies each (new, changed, the same, or a repeat of this
     /// import with other content) and writes the new and changed ones, and those seen again (so
     /// that a later repeat with other content is known as one).
-    #[allow(clippy::too_many_arguments)]
-    fn import_batch(
-        &self,
-        ws: &str,
-        cfg: &Config,
-        key: &str,
-        v: u64,
-        seen: &[u64],
-        batch: &[Located],
-        sum: &mut ImportSummary,
-        sink: &mut dyn ImportSink,
-    ) -> Result<(), StoreError> {
+    fn import_batch(&self, job: &Importing, batch: &[Located]) -> Result<BatchOut, StoreError> {
+        let mut out = BatchOut::default();
         if batch.is_empty() {
-            return Ok(());
+            return Ok(out);
         }
+        let Importing { ws, cfg, key, version: v, seen } = *job;
+        let sum = &mut out.counts;
         let mut stored: HashMap<(u8, String), Stored> = HashMap::new();
         let idl = {
             let mut ids: Vec<String> = batch.iter().map(|l| keys(&l.record).1).collect();
@@ -1161,7 +1313,7 @@ impl ClickHouseStore {
                 "SELECT kind, id, argMax(fp, version), max(version), argMax(file, version), argMax(line, version), \
                  argMax(body, version) FROM {}.rows WHERE workspace = {} AND id IN ({idl}) AND version IN {} \
                  GROUP BY kind, id",
-                self.db(),
+                &self.database,
                 quote(ws),
                 list(seen)
             ),
@@ -1194,7 +1346,7 @@ impl ClickHouseStore {
                         sum.unchanged += 1;
                     } else {
                         let e = barometre_core::ingest::duplicate_id(col, &k.1, &old.file, old.line);
-                        sum.reject(loc.error(e), sink);
+                        out.rejected.push(loc.error(e));
                     }
                     continue;
                 }
@@ -1232,9 +1384,12 @@ impl ClickHouseStore {
                 derived,
             });
         }
-        self.write_rows(ws, v, &pending)
+        self.write_rows(ws, v, &pending)?;
+        Ok(out)
     }
+}
 
+impl ClickHouseStore {
     fn records_at(
         &self,
         ws: &str,
@@ -1488,6 +1643,65 @@ j,2026-04-07T12:00:00Z,in,acme,chat,u6,k6,,Une question ?
         let _ = a.node.exec(&format!("DROP DATABASE IF EXISTS {}", a.node.database));
         for n in &a.nodes {
             let _ = n.exec(&format!("DROP DATABASE IF EXISTS {}", n.database));
+        }
+    }
+
+    /// Several import workers give what one gives: the same counts, the same refused rows, the
+    /// same facts.
+    fn workers_import_as_one(base: &str) {
+        use barometre_core::ingest::{Format, Kind, RecordReader};
+        let a = fresh(base);
+        let mut s = ClickHouseStore::open(&a, Box::new(crate::SqliteStore::memory().unwrap())).unwrap();
+        let mut rows =
+            String::from("message_id,created_at,direction,account,channel,author_id,conversation_id,reply_to,text\n");
+        for i in 0..300 {
+            let (h, m) = (8 + i / 60, i % 60);
+            rows.push_str(&format!("q{i},2026-04-06T{h:02}:{m:02}:00Z,in,acme,email,u{i},k{i},,Question {i} ?\n"));
+            if i % 3 == 0 {
+                rows.push_str(&format!(
+                    "a{i},2026-04-06T{h:02}:{m:02}:30Z,out,acme,email,ag{},k{i},q{i},Réponse\n",
+                    i % 7
+                ));
+            }
+        }
+        // The same id again with other content: refused, whichever worker takes it.
+        rows.push_str("q7,2026-04-06T08:07:00Z,in,acme,email,u7,k7,,Autre chose\n");
+        let cfg = Config::default();
+        let mut sums = Vec::new();
+        for (ws, workers) in [("one", 1), ("four", 4)] {
+            assert!(s.set_import_workers(workers));
+            let mut r = RecordReader::new("w.csv", Kind::Messages, Format::Csv, rows.as_bytes());
+            let sum = s.import(ws, &cfg, false, &mut r, &mut ()).unwrap();
+            sums.push(sum);
+        }
+        let (one, four) = (&sums[0], &sums[1]);
+        assert_eq!((one.rows, one.inserted, one.rejected_count), (400, 400, 1));
+        assert_eq!(
+            (four.rows, four.inserted, four.updated, four.unchanged),
+            (one.rows, one.inserted, one.updated, one.unchanged)
+        );
+        assert_eq!(four.rejected.iter().map(|e| e.line).collect::<Vec<_>>(), [402]);
+        assert!(four.rejected[0].reason.contains("first at w.csv:"), "{}", four.rejected[0].reason);
+        let f1 = s.facts("one", &cfg, None, None).unwrap().sorted();
+        let f4 = s.facts("four", &cfg, None, None).unwrap().sorted();
+        assert_eq!(f1.requests.len(), 300);
+        assert_eq!(f1, f4);
+        let again = {
+            let mut r = RecordReader::new("w.csv", Kind::Messages, Format::Csv, rows.as_bytes());
+            s.import("four", &cfg, false, &mut r, &mut ()).unwrap()
+        };
+        assert_eq!((again.inserted, again.updated, again.unchanged), (0, 0, 400));
+        for n in std::iter::once(&a.node).chain(&a.nodes) {
+            let _ = n.exec(&format!("DROP DATABASE IF EXISTS {}", n.database));
+        }
+    }
+
+    #[test]
+    fn several_import_workers_give_what_one_gives() {
+        for var in ["BAROMETRE_TEST_CLICKHOUSE", "BAROMETRE_TEST_CLICKHOUSE_CLUSTER"] {
+            if let Some(base) = target(var) {
+                workers_import_as_one(&base);
+            }
         }
     }
 
