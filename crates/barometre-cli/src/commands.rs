@@ -1378,6 +1378,45 @@ pub fn admin(ctx: &Ctx, a: AdminArgs) -> Result<ExitCode> {
 }
 
 #[derive(clap::Args)]
+pub struct SummaryArgs {
+    /// Period start (RFC 3339 instant, or a date = local midnight in --tz), inclusive.
+    #[arg(long)]
+    from: Option<String>,
+    /// Period end, exclusive.
+    #[arg(long)]
+    to: Option<String>,
+    /// Group by (days are UTC days).
+    #[arg(long, value_parser = barometre_store::summary::BY)]
+    by: Option<String>,
+    /// Time zone of bare dates in --from and --to.
+    #[arg(long, default_value = "UTC")]
+    tz: String,
+    #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+    format: String,
+    #[arg(long, env = "BAROMETRE_LANG", default_value = "fr", value_parser = ["fr", "en"])]
+    lang: String,
+}
+
+/// `barometre summary`: requests, response rate and response times by group, aggregated by the
+/// store's engine where it can (ClickHouse, on every shard), else from the facts here.
+pub fn summary(ctx: &Ctx, a: SummaryArgs) -> Result<ExitCode> {
+    let cfg = ctx.config()?;
+    let zone = Zone::parse(&a.tz).map_err(|e| anyhow::anyhow!("--tz: {e}"))?;
+    let from =
+        a.from.as_deref().map(|t| parse_bound(t, zone)).transpose().map_err(|e| anyhow::anyhow!("--from: {e}"))?;
+    let to = a.to.as_deref().map(|t| parse_bound(t, zone)).transpose().map_err(|e| anyhow::anyhow!("--to: {e}"))?;
+    let store = ctx.store()?;
+    let rows = store.request_summary(&ctx.workspace, &cfg, from, to, a.by.as_deref())?;
+    let lang = Lang::parse(&a.lang).unwrap_or(Lang::Fr);
+    let text = match a.format.as_str() {
+        "json" => serde_json::to_string_pretty(&rows)? + "\n",
+        _ => render::summary_table(&rows, a.by.is_some(), lang),
+    };
+    write_out(&None, &text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(clap::Args)]
 pub struct BarometerArgs {
     /// Only this campaign (default: every probe).
     #[arg(long)]

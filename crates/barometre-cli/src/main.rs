@@ -68,6 +68,9 @@ enum Command {
     Admin(commands::AdminArgs),
     /// Create or upgrade a store's schema (versioned migrations) and say its version.
     Migrate(commands::MigrateArgs),
+    /// Requests, response rate and response times by group, aggregated by the store's engine
+    /// (ClickHouse: on every shard) — the report's figures without reading the facts here.
+    Summary(commands::SummaryArgs),
 }
 
 fn main() -> ExitCode {
@@ -93,6 +96,7 @@ fn main() -> ExitCode {
         Command::Barometer(a) => commands::barometer(&ctx, a),
         Command::Admin(a) => commands::admin(&ctx, a),
         Command::Migrate(a) => commands::migrate(&ctx, a),
+        Command::Summary(a) => commands::summary(&ctx, a),
     };
     match r {
         Ok(code) => code,

@@ -1070,3 +1070,36 @@ mod tests {
         assert!(d.path().join("rows.xlsx").metadata().unwrap().len() > 0);
     }
 }
+
+/// `barometre summary`'s table: one line per group, the total alone without grouping.
+pub fn summary_table(rows: &[barometre_store::summary::Summary], grouped: bool, lang: Lang) -> String {
+    let fr = lang == Lang::Fr;
+    let head: Vec<String> = if fr {
+        ["Groupe", "Demandes", "Taux de réponse", "Réponses", "Délai moyen", "Délai médian", "90e centile"]
+    } else {
+        ["Group", "Requests", "Response rate", "Answers", "Mean time", "Median time", "90th percentile"]
+    }
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let time = |t: Option<f64>| t.map_or("—".to_string(), |t| duration(t, lang));
+    let body: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                match (&r.group, grouped) {
+                    (Some(g), _) => g.clone(),
+                    (None, true) => "—".to_string(),
+                    (None, false) => "Total".to_string(),
+                },
+                number(r.requests as f64, 0, lang),
+                r.response_rate.value.map_or("—".to_string(), |v| percent(v, lang)),
+                number(r.response_time.count as f64, 0, lang),
+                time(r.response_time.mean),
+                time(r.response_time.median),
+                time(r.response_time.p90),
+            ]
+        })
+        .collect();
+    table(&head, &body)
+}

@@ -15,6 +15,7 @@ mod keyed;
 pub mod pg;
 mod split;
 mod sqlite;
+pub mod summary;
 
 use barometre_core::clock::Facts;
 use barometre_core::config::Config;
@@ -202,6 +203,20 @@ pub trait DataStore {
     /// and reads a big file on every core already).
     fn set_import_workers(&mut self, _workers: usize) -> bool {
         false
+    }
+
+    /// The request figures of [`summary::Summary`], by `by` ([`summary::BY`]) over `[from, to)`:
+    /// aggregated by the engine where it can (ClickHouse), else from the facts here.
+    fn request_summary(
+        &self,
+        workspace: &str,
+        cfg: &Config,
+        from: Option<Millis>,
+        to: Option<Millis>,
+        by: Option<&str>,
+    ) -> Result<Vec<summary::Summary>, StoreError> {
+        let t = self.table(workspace, cfg, from, to)?;
+        Ok(summary::Summary::from_table(&t, from, to, by))
     }
 }
 

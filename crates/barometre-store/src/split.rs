@@ -23,6 +23,16 @@ pub struct Split {
 }
 
 impl DataStore for Split {
+    fn request_summary(
+        &self,
+        ws: &str,
+        cfg: &Config,
+        from: Option<Millis>,
+        to: Option<Millis>,
+        by: Option<&str>,
+    ) -> Result<Vec<crate::summary::Summary>, StoreError> {
+        self.data.request_summary(ws, cfg, from, to, by)
+    }
     fn set_import_workers(&mut self, workers: usize) -> bool {
         self.data.set_import_workers(workers)
     }

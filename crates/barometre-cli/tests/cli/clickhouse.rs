@@ -95,7 +95,7 @@ fn the_same_files_give_byte_identical_reports_on_sqlite_and_a_clickhouse_cluster
     let r: serde_json::Value = serde_json::from_str(&text).unwrap();
     let t = &r["total"]["metrics"];
     // k1 (asked 06:00Z, answered 06:20Z) and k3 (10:00 → 10:45) answered, k5 too (30 min);
-    // k2 examined (left out of the rate), k4 only thanks: 3 answered of 4 rated.
+    // k2 examined (left out of the rate), k4 never answered: 3 answered of 4 rated.
     assert_eq!(
         (t["response_rate"]["numerator"].as_u64(), t["response_rate"]["denominator"].as_u64()),
         (Some(3), Some(4))
@@ -109,6 +109,10 @@ fn the_same_files_give_byte_identical_reports_on_sqlite_and_a_clickhouse_cluster
     assert_eq!(String::from_utf8_lossy(&via.stdout), text, "{}", String::from_utf8_lossy(&via.stderr));
     same(&["explain", "response_rate", "--format", "json"]);
     same(&["explain", "csat", "--format", "json"]);
+    // The request figures ClickHouse aggregates itself equal the ones computed here.
+    same(&["summary", "--format", "json", "--by", "channel"]);
+    same(&["summary", "--format", "json", "--by", "day", "--from", "2026-04-07"]);
+    same(&["summary", "--lang", "en"]);
     same(&["export", "conversations"]);
     same(&["export", "messages"]);
     // An analyst's label counts the same way on both.
@@ -143,6 +147,57 @@ fn the_same_files_give_byte_identical_reports_on_sqlite_and_a_clickhouse_cluster
     let listed = String::from_utf8_lossy(&listed.stdout).to_string();
     assert!(listed.lines().nth(1).is_some_and(|l| l.starts_with("m7,complaint,")), "{listed}");
     drop_db(&url);
+}
+
+#[test]
+fn the_summary_gives_the_reports_request_figures_by_group() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("b.db");
+    let (m, e) = (write(d.path(), "m.csv", MESSAGES), write(d.path(), "e.csv", EVENTS));
+    for (kind, f) in [("messages", &m), ("conversation-events", &e)] {
+        assert_eq!(run(&["import", kind, s(f), "--db", s(&db), "--lenient"]).status.code(), Some(0));
+    }
+    let o = run(&["summary", "--format", "json", "--by", "channel", "--db", s(&db)]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let by: Vec<(String, u64, u64, u64, Option<f64>)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            let r = &g["response_rate"];
+            let t = &g["response_time"];
+            (
+                g["group"].as_str().unwrap().to_string(),
+                g["requests"].as_u64().unwrap(),
+                r["numerator"].as_u64().unwrap(),
+                r["denominator"].as_u64().unwrap(),
+                t["median"].as_f64(),
+            )
+        })
+        .collect();
+    // email: k2 examined (out of the rate), k3 answered in 45 min; facebook: k5 in 30 min, k4
+    // ("c'est réglé" says more than thanks) never answered; twitter: k1 in 20 min.
+    assert_eq!(
+        by,
+        [
+            ("email".to_string(), 2, 1, 1, Some(2700.0)),
+            ("facebook".to_string(), 2, 1, 2, Some(1800.0)),
+            ("twitter".to_string(), 1, 1, 1, Some(1200.0)),
+        ]
+    );
+    // The report says the same.
+    let r = run(&["report", "--format", "json", "--by", "channel", "--db", s(&db)]);
+    let r: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    for (g, x) in r["groups"].as_array().unwrap().iter().zip(v.as_array().unwrap()) {
+        assert_eq!(g["key"], x["group"]);
+        assert_eq!(g["metrics"]["response_rate"], x["response_rate"]);
+        assert_eq!(g["metrics"]["response_time"], x["response_time"]);
+    }
+    let t = run(&["summary", "--db", s(&db), "--lang", "fr"]);
+    let t = String::from_utf8_lossy(&t.stdout);
+    // 3 answered of 4 rated; answers in 20, 30 and 45 min: mean 31 min 40 s.
+    assert!(t.contains("Taux de réponse") && t.contains("75,0\u{a0}%") && t.contains("31 min 40 s"), "{t}");
 }
 
 #[test]

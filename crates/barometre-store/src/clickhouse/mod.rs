@@ -19,6 +19,7 @@ pub mod http;
 pub mod schema;
 
 use crate::chunks::{self, CHUNK_ROWS};
+use crate::summary::Summary;
 use crate::{ControlPlane, Correction, DataStore, FaqSummary, ImportSink, ImportSummary, StoreError};
 use barometre_core::clock::{self, Facts};
 use barometre_core::config::Config;
@@ -875,10 +876,9 @@ impl ClickHouseStore {
         Ok(out)
     }
 
-    /// Requests, answered requests and response times aggregated by ClickHouse itself, on every
-    /// shard, for the period `[from, to)`, by `by` (`account`, `channel`, `agent`, `team`,
-    /// `day` (UTC), or none): the figures `requests`, `response_rate` and `response_time`'s count,
-    /// median and 90th percentile of the report, computed where the facts are.
+    /// Requests, the response rate and response times aggregated by ClickHouse itself, on every
+    /// shard, for the period `[from, to)`, by `by` ([`crate::summary::BY`], or none): the report's
+    /// `requests`, `response_rate` and `response_time`, computed where the facts are.
     pub fn response_summary(
         &self,
         ws: &str,
@@ -914,10 +914,11 @@ impl ClickHouseStore {
             )
         };
         let sql = format!(
-            "SELECT g, requests, rated, answered, length(a), if(length(a) = 0, 0, arraySum(a)), {}, {} FROM ( \
+            "SELECT g, requests, rated, answered, length(a), arraySum(a), if(length(a) = 0, 0, a[1]), \
+             if(length(a) = 0, 0, a[length(a)]), {}, {} FROM ( \
              SELECT {group} AS g, count() AS requests, countIf(outcome != {examined}) AS rated, \
              countIf(outcome = {answered}) AS answered, \
-             arraySort(groupArrayIf(toFloat64(closed_ms - start_ms), outcome = {answered})) AS a \
+             arraySort(groupArrayIf(closed_ms - start_ms, outcome = {answered})) AS a \
              FROM {}.requests WHERE workspace = {} AND generation = {g} AND start_ms >= {} AND start_ms < {} \
              GROUP BY g) ORDER BY g",
             q("0.5"),
@@ -931,39 +932,27 @@ impl ClickHouseStore {
         self.select(&sql, |r| {
             let group = r.str()?;
             let (requests, rated, answered, n) = (r.u64()?, r.u64()?, r.u64()?, r.u64()?);
-            let (sum, p50, p90) = (r.f64()?, r.f64()?, r.f64()?);
-            let s = |x: f64| (!x.is_nan()).then_some(x / 1000.0);
-            out.push(Summary {
-                group: (by.is_some()).then_some(group),
-                requests,
-                rated,
-                answered,
-                response_count: n,
-                response_sum_s: sum / 1000.0,
-                response_median_s: s(p50),
-                response_p90_s: s(p90),
-            });
+            let (sum, min, max, p50, p90) = (r.i64()?, r.i64()?, r.i64()?, r.f64()?, r.f64()?);
+            let group = (by.is_some() && !group.is_empty()).then_some(group);
+            out.push(Summary::from_parts(group, requests, rated, answered, n, sum, min, max, p50, p90));
             Ok(())
         })?;
         Ok(out)
     }
 }
 
-/// Request figures one group's facts give, as ClickHouse aggregated them.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Summary {
-    pub group: Option<String>,
-    pub requests: u64,
-    /// Requests the response rate counts (all but those only examined).
-    pub rated: u64,
-    pub answered: u64,
-    pub response_count: u64,
-    pub response_sum_s: f64,
-    pub response_median_s: Option<f64>,
-    pub response_p90_s: Option<f64>,
-}
-
 impl DataStore for ClickHouseStore {
+    fn request_summary(
+        &self,
+        ws: &str,
+        cfg: &Config,
+        from: Option<Millis>,
+        to: Option<Millis>,
+        by: Option<&str>,
+    ) -> Result<Vec<Summary>, StoreError> {
+        self.response_summary(ws, cfg, from, to, by)
+    }
+
     fn set_import_workers(&mut self, workers: usize) -> bool {
         self.workers = workers.max(1);
         true
@@ -1608,34 +1597,34 @@ j,2026-04-07T12:00:00Z,in,acme,chat,u6,k6,,Une question ?
         let total = s.response_summary("w", &Config::default(), None, None, None).unwrap();
         assert_eq!(total.len(), 1);
         let t = &total[0];
-        assert_eq!((t.requests, t.rated, t.answered, t.response_count), (6, 5, 4, 4));
-        // Sorted 60, 600, 1800, 7200: median (600 + 1800) / 2; p90 at rank 2.7: 1800 + 0.7 × 5400.
+        let rt = &t.response_time;
+        assert_eq!((t.requests, t.response_rate.denominator, t.response_rate.numerator, rt.count), (6, 5, 4, 4));
+        // Sorted 60, 600, 1800, 7200: median (600 + 1800) / 2; p90 at rank 2.7: 1800 + 0.7 × 5400
         // (in milliseconds, as the report interpolates: the same rounding, compared exactly below).
-        assert_eq!(t.response_median_s, Some(1200.0));
-        assert!((t.response_p90_s.unwrap() - 5580.0).abs() < 1e-9, "{:?}", t.response_p90_s);
-        assert_eq!(t.response_sum_s, 9660.0);
+        assert_eq!(
+            (rt.median, rt.min, rt.max, rt.sum, rt.mean),
+            (Some(1200.0), Some(60.0), Some(7200.0), 9660.0, Some(2415.0))
+        );
+        assert!((rt.p90.unwrap() - 5580.0).abs() < 1e-9, "{:?}", rt.p90);
         let by = s.response_summary("w", &Config::default(), None, None, Some("channel")).unwrap();
         let cfg = Config::default();
         let table = s.table("w", &cfg, None, None).unwrap();
         let rep = report::build(&table, &Params { by: Some(Dim::Channel), ..Params::default() }, &cfg);
-        let figures = |m: &report::Metrics| {
-            let (Some(Value::Ratio(rate)), Some(Value::Duration(d))) = (m.get("response_rate"), m.get("response_time"))
-            else {
-                panic!("no response figures")
-            };
-            (rate.numerator, rate.denominator, d.count, d.median, d.p90)
+        let same = |m: &report::Metrics, x: &crate::summary::Summary| {
+            assert_eq!(m.get("response_rate"), Some(&Value::Ratio(x.response_rate.clone())));
+            assert_eq!(m.get("response_time"), Some(&Value::Duration(x.response_time.clone())));
         };
-        assert_eq!(
-            figures(&rep.total.metrics),
-            (t.answered, t.rated, t.response_count, t.response_median_s, t.response_p90_s)
-        );
+        same(&rep.total.metrics, t);
         assert_eq!(rep.groups.len(), by.len());
         for (g, b) in rep.groups.iter().zip(&by) {
             assert_eq!(g.key, b.group);
-            assert_eq!(
-                figures(&g.metrics),
-                (b.answered, b.rated, b.response_count, b.response_median_s, b.response_p90_s)
-            );
+            same(&g.metrics, b);
+        }
+        // Computed from the facts here, the same bytes.
+        for dim in [None, Some("channel"), Some("agent"), Some("day")] {
+            let here = crate::summary::Summary::from_table(&table, None, None, dim);
+            let there = s.response_summary("w", &cfg, None, None, dim).unwrap();
+            assert_eq!(serde_json::to_string(&here).unwrap(), serde_json::to_string(&there).unwrap(), "{dim:?}");
         }
         let days = s.response_summary("w", &Config::default(), None, None, Some("day")).unwrap();
         let days: Vec<_> = days.iter().map(|d| (d.group.clone().unwrap(), d.requests)).collect();
