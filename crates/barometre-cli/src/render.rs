@@ -1016,6 +1016,39 @@ pub fn faq_evaluation(e: &barometre_core::understand::faq::Evaluation, lang: Lan
     s
 }
 
+/// `barometre summary`'s table: one line per group, the total alone without grouping.
+pub fn summary_table(rows: &[barometre_store::summary::Summary], grouped: bool, lang: Lang) -> String {
+    let fr = lang == Lang::Fr;
+    let head: Vec<String> = if fr {
+        ["Groupe", "Demandes", "Taux de réponse", "Réponses", "Délai moyen", "Délai médian", "90e centile"]
+    } else {
+        ["Group", "Requests", "Response rate", "Answers", "Mean time", "Median time", "90th percentile"]
+    }
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let time = |t: Option<f64>| t.map_or("—".to_string(), |t| duration(t, lang));
+    let body: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                match (&r.group, grouped) {
+                    (Some(g), _) => g.clone(),
+                    (None, true) => "—".to_string(),
+                    (None, false) => "Total".to_string(),
+                },
+                number(r.requests as f64, 0, lang),
+                r.response_rate.value.map_or("—".to_string(), |v| percent(v, lang)),
+                number(r.response_time.count as f64, 0, lang),
+                time(r.response_time.mean),
+                time(r.response_time.median),
+                time(r.response_time.p90),
+            ]
+        })
+        .collect();
+    table(&head, &body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1069,37 +1102,4 @@ mod tests {
         rows_xlsx(&[m], &d.path().join("rows.xlsx")).unwrap();
         assert!(d.path().join("rows.xlsx").metadata().unwrap().len() > 0);
     }
-}
-
-/// `barometre summary`'s table: one line per group, the total alone without grouping.
-pub fn summary_table(rows: &[barometre_store::summary::Summary], grouped: bool, lang: Lang) -> String {
-    let fr = lang == Lang::Fr;
-    let head: Vec<String> = if fr {
-        ["Groupe", "Demandes", "Taux de réponse", "Réponses", "Délai moyen", "Délai médian", "90e centile"]
-    } else {
-        ["Group", "Requests", "Response rate", "Answers", "Mean time", "Median time", "90th percentile"]
-    }
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let time = |t: Option<f64>| t.map_or("—".to_string(), |t| duration(t, lang));
-    let body: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| {
-            vec![
-                match (&r.group, grouped) {
-                    (Some(g), _) => g.clone(),
-                    (None, true) => "—".to_string(),
-                    (None, false) => "Total".to_string(),
-                },
-                number(r.requests as f64, 0, lang),
-                r.response_rate.value.map_or("—".to_string(), |v| percent(v, lang)),
-                number(r.response_time.count as f64, 0, lang),
-                time(r.response_time.mean),
-                time(r.response_time.median),
-                time(r.response_time.p90),
-            ]
-        })
-        .collect();
-    table(&head, &body)
 }
