@@ -1297,10 +1297,19 @@ impl Node {
             ids.dedup();
             ids.iter().map(|i| quote(i)).collect::<Vec<_>>().join(",")
         };
+        // The batch's kinds: with the workspace, the first columns of the table's key, so that
+        // the lookup reads the ids' granules only.
+        let kinds = {
+            let mut k: Vec<u64> = batch.iter().map(|l| u64::from(kind_of(&l.record))).collect();
+            k.sort_unstable();
+            k.dedup();
+            list(&k)
+        };
         self.select(
             &format!(
                 "SELECT kind, id, argMax(fp, version), max(version), argMax(file, version), argMax(line, version), \
-                 argMax(body, version) FROM {}.rows WHERE workspace = {} AND id IN ({idl}) AND version IN {} \
+                 argMax(body, version) FROM {}.rows WHERE workspace = {} AND kind IN {kinds} AND id IN ({idl}) \
+                 AND version IN {} \
                  GROUP BY kind, id",
                 &self.database,
                 quote(ws),
