@@ -77,6 +77,41 @@ impl Node {
     /// Sends `sql` (its data, if any, in `body`; else the query itself is the body) and returns
     /// the response's body as a reader, once the server said the query succeeded.
     pub fn post(&self, sql: &str, body: Option<&[u8]>) -> Result<Response, StoreError> {
+        self.send(sql, body, None)
+    }
+
+    /// Runs `sql` with a table of strings named `name` (one column `id`) sent beside it as
+    /// external data: a lookup of thousands of ids names them in `IN name` instead of writing
+    /// them into the SQL, which ClickHouse would parse on every shard (ten times slower).
+    pub fn post_with_ids(&self, sql: &str, name: &str, ids: &[&str]) -> Result<Response, StoreError> {
+        let boundary = "barometre-7e3c9f0a51d2";
+        let mut body = Vec::with_capacity(ids.iter().map(|i| i.len() + 1).sum::<usize>() + 256);
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{name}\"\r\n\
+                 Content-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        for id in ids {
+            // TabSeparated: backslash, tab and line breaks escaped.
+            for b in id.bytes() {
+                match b {
+                    b'\\' => body.extend_from_slice(b"\\\\"),
+                    b'\t' => body.extend_from_slice(b"\\t"),
+                    b'\n' => body.extend_from_slice(b"\\n"),
+                    b'\r' => body.extend_from_slice(b"\\r"),
+                    b => body.push(b),
+                }
+            }
+            body.push(b'\n');
+        }
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let extra = format!("&{name}_structure=id%20String&{name}_format=TabSeparated");
+        self.send(sql, Some(&body), Some((&extra, &format!("multipart/form-data; boundary={boundary}"))))
+    }
+
+    fn send(&self, sql: &str, body: Option<&[u8]>, form: Option<(&str, &str)>) -> Result<Response, StoreError> {
         // Every statement names its tables with their database: none is chosen here (the
         // database may not exist yet).
         let mut path = String::from(
@@ -89,6 +124,9 @@ impl Node {
         }
         if let Some(p) = &self.password {
             path.push_str(&format!("&password={}", encode(p)));
+        }
+        if let Some((extra, _)) = form {
+            path.push_str(extra);
         }
         let payload: &[u8] = match body {
             Some(b) => {
@@ -109,9 +147,10 @@ impl Node {
         let _ = stream.set_nodelay(true);
         let mut w = std::io::BufWriter::with_capacity(1 << 16, &stream);
         let io = |e: std::io::Error| err(format!("{}:{}: {e}", self.host, self.port));
+        let content_type = form.map_or(String::new(), |(_, t)| format!("Content-Type: {t}\r\n"));
         write!(
             w,
-            "POST {path} HTTP/1.1\r\nHost: {}:{}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            "POST {path} HTTP/1.1\r\nHost: {}:{}\r\n{content_type}Content-Length: {}\r\nConnection: close\r\n\r\n",
             self.host,
             self.port,
             payload.len()
