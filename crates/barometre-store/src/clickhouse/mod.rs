@@ -246,6 +246,13 @@ fn now_ms() -> i64 {
 /// Decodes one chunk of `n` rows.
 type Each<'a> = dyn FnMut(&[u8], usize) -> Result<(), StoreError> + 'a;
 
+/// What a generation of facts was derived with: the clock's settings, and where this back end
+/// keeps the facts (schema 2 moved them to `fact_parts`): facts written elsewhere or otherwise are
+/// not read — they are computed from the rows until an import writes them anew.
+fn facts_key(cfg: &Config) -> String {
+    format!("{}; clickhouse facts 2", cfg.clock_fingerprint())
+}
+
 /// A workspace as reads see it: its committed versions and its current facts.
 struct State {
     versions: Vec<u64>,
@@ -299,6 +306,35 @@ impl Node {
         let mut r = self.post(&format!("INSERT INTO {db}.{table} ({cols}) FORMAT RowBinary"), Some(&data.0))?;
         std::io::copy(&mut r, &mut std::io::sink()).map_err(|e| err(e.to_string()))?;
         Ok(())
+    }
+
+    /// Hands each `(n, bytes)` chunk of a fact part of generation `g` that may hold instants in
+    /// `[from, to)` to `each`, in order, as it arrives.
+    #[allow(clippy::too_many_arguments)]
+    fn each_chunk(
+        &self,
+        ws: &str,
+        g: u64,
+        part: &str,
+        from: Option<Millis>,
+        to: Option<Millis>,
+        mut each: impl FnMut(usize, &[u8]) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.select(
+            &format!(
+                "SELECT n, data FROM {}.fact_parts WHERE workspace = {} AND generation = {g} AND part = {} \
+                 AND hi_ms >= {} AND lo_ms < {} ORDER BY seq",
+                self.database,
+                quote(ws),
+                quote(part),
+                from.unwrap_or(i64::MIN),
+                to.unwrap_or(i64::MAX)
+            ),
+            |r| {
+                let n = r.u64()? as usize;
+                each(n, &r.bytes()?)
+            },
+        )
     }
 
     fn write_rows(&self, ws: &str, version: u64, rows: &[Pending]) -> Result<(), StoreError> {
@@ -736,7 +772,7 @@ impl ClickHouseStore {
         };
         const COLS: &str = "workspace, generation, part, seq, lo_ms, hi_ms, n, data";
         chunk(&mut w, "dict", 0, 0, 0, inp.dims.len(), &chunks::encode_dict(&inp.dims));
-        self.insert("fact_chunks", COLS, &w)?;
+        self.insert("fact_parts", COLS, &w)?;
         let mut cols = RowBinary::default();
         let name = |id: u32| inp.dims.name(id).unwrap_or("");
         for (seq, rows) in out.reqs.chunks(CHUNK_ROWS).enumerate() {
@@ -745,7 +781,7 @@ impl ClickHouseStore {
             let mut w = RowBinary::default();
             chunk(&mut w, "req", seq, lo, hi, rows.len(), &hot);
             chunk(&mut w, "req_ids", seq, lo, hi, rows.len(), &ids);
-            self.insert("fact_chunks", COLS, &w)?;
+            self.insert("fact_parts", COLS, &w)?;
             let mut decoded: Vec<ReqRow> = Vec::with_capacity(rows.len());
             chunks::decode_reqs(&hot, rows.len(), &mut decoded)?;
             for r in &decoded {
@@ -766,7 +802,7 @@ impl ClickHouseStore {
             let mut w = RowBinary::default();
             chunk(&mut w, "conv", seq, lo, hi, rows.len(), &hot);
             chunk(&mut w, "conv_ids", seq, lo, hi, rows.len(), &ids);
-            self.insert("fact_chunks", COLS, &w)?;
+            self.insert("fact_parts", COLS, &w)?;
         }
         for (seq, rows) in out.msgs.chunks(CHUNK_ROWS).enumerate() {
             let (hot, ids) = chunks::encode_msgs(rows, &inp);
@@ -774,10 +810,10 @@ impl ClickHouseStore {
             let mut w = RowBinary::default();
             chunk(&mut w, "msg", seq, lo, hi, rows.len(), &hot);
             chunk(&mut w, "msg_ids", seq, lo, hi, rows.len(), &ids);
-            self.insert("fact_chunks", COLS, &w)?;
+            self.insert("fact_parts", COLS, &w)?;
         }
         let mut w = RowBinary::default();
-        w.str(ws).u64(version).str(&cfg.clock_fingerprint());
+        w.str(ws).u64(version).str(&facts_key(cfg));
         self.insert("generations", "workspace, generation, fingerprint", &w)
     }
 
@@ -789,7 +825,7 @@ impl ClickHouseStore {
         self.insert("imports", "workspace, version, at_ms, what", &w)?;
         if let Some(prev) = previous {
             for node in &self.nodes {
-                for t in ["fact_chunks", "requests"] {
+                for t in ["fact_parts", "requests"] {
                     // Asynchronous mutations: a failure here costs space, never a figure.
                     let _ = node.exec(&format!(
                         "ALTER TABLE {}.{} DELETE WHERE workspace = {} AND generation < {prev}",
@@ -814,28 +850,19 @@ impl ClickHouseStore {
         to: Option<Millis>,
     ) -> Result<Vec<(usize, Vec<u8>)>, StoreError> {
         let mut out = Vec::new();
-        self.select(
-            &format!(
-                "SELECT n, data FROM {}.fact_chunks WHERE workspace = {} AND generation = {g} AND part = {} \
-                 AND hi_ms >= {} AND lo_ms < {} ORDER BY seq",
-                self.db(),
-                quote(ws),
-                quote(part),
-                from.unwrap_or(i64::MIN),
-                to.unwrap_or(i64::MAX)
-            ),
-            |r| {
-                out.push((r.u64()? as usize, r.bytes()?));
-                Ok(())
-            },
-        )?;
+        self.node.each_chunk(ws, g, part, from, to, |n, b| {
+            out.push((n, b.to_vec()));
+            Ok(())
+        })?;
         Ok(out)
     }
 
     fn dict(&self, ws: &str, g: u64) -> Result<Dict, StoreError> {
         match self.chunks(ws, g, "dict", None, None)?.first() {
             Some((_, b)) => chunks::decode_dict(b),
-            None => Ok(Dict::default()),
+            // Every generation writes its dictionary first: without it, its facts are not all
+            // there, and no figure is computed from what is.
+            None => Err(StoreError::Corrupt(format!("the facts of `{ws}` (generation {g}) are missing"))),
         }
     }
 
@@ -850,7 +877,7 @@ impl ClickHouseStore {
         to: Option<Millis>,
     ) -> Result<Facts, StoreError> {
         let mut f = match &st.generation {
-            Some((g, fp)) if *fp == cfg.clock_fingerprint() => {
+            Some((g, fp)) if *fp == facts_key(cfg) => {
                 let d = self.dict(ws, *g)?;
                 let mut f = Facts::default();
                 let full = |part: &str, hot: &mut Each| {
@@ -930,7 +957,7 @@ impl ClickHouseStore {
         let st = self.state(ws)?;
         let cfg = &*self.attached(ws, cfg, &st.versions)?;
         let Some((g, fp)) = &st.generation else { return Ok(Vec::new()) };
-        if *fp != cfg.clock_fingerprint() {
+        if *fp != facts_key(cfg) {
             return Err(err(
                 "the stored facts were derived with other clock settings: import again to push figures down",
             ));
@@ -1027,7 +1054,7 @@ impl DataStore for ClickHouseStore {
             // The rows written carry a version no `imports` row names: no read takes them.
             return Ok(sum);
         }
-        let stale = st.generation.as_ref().is_none_or(|(_, fp)| *fp != key);
+        let stale = st.generation.as_ref().is_none_or(|(_, fp)| *fp != facts_key(cfg));
         if sum.inserted + sum.updated > 0 || (stale && !st.versions.is_empty()) {
             // A first import wrote each key once (a repeat within it is not written again).
             self.recompute(ws, cfg, &seen, v, st.versions.is_empty())?;
@@ -1046,7 +1073,7 @@ impl DataStore for ClickHouseStore {
             Ok(rec)
         };
         let g = match &st.generation {
-            Some((g, fp)) if *fp == cfg.clock_fingerprint() => *g,
+            Some((g, fp)) if *fp == facts_key(cfg) => *g,
             _ => {
                 let f = self.facts_at(ws, cfg, &st, None, None)?;
                 let mut t = FactTable::from_facts(&f);
@@ -1056,15 +1083,20 @@ impl DataStore for ClickHouseStore {
             }
         };
         let mut t = FactTable { dict: self.dict(ws, g)?, ..FactTable::default() };
-        for (n, b) in self.chunks(ws, g, "req", from, to)? {
-            chunks::decode_reqs(&b, n, &mut t.reqs)?;
-        }
-        for (n, b) in self.chunks(ws, g, "msg", from, to)? {
-            chunks::decode_msgs(&b, n, &mut t.msgs)?;
-        }
-        for (n, b) in self.chunks(ws, g, "conv", from, to)? {
-            chunks::decode_convs(&b, n, &mut t.convs)?;
-        }
+        // The three parts over three connections at once: each streams from the shard that keeps
+        // it while this machine decodes (a third of the time of one after the other).
+        let node = &self.node;
+        let (reqs, msgs, convs) = (&mut t.reqs, &mut t.msgs, &mut t.convs);
+        std::thread::scope(|sc| -> Result<(), StoreError> {
+            let r = sc.spawn(move || node.each_chunk(ws, g, "req", from, to, |n, b| chunks::decode_reqs(b, n, reqs)));
+            let m = sc.spawn(move || node.each_chunk(ws, g, "msg", from, to, |n, b| chunks::decode_msgs(b, n, msgs)));
+            let c = node.each_chunk(ws, g, "conv", from, to, |n, b| chunks::decode_convs(b, n, convs));
+            let joined = |h: std::thread::ScopedJoinHandle<'_, Result<(), StoreError>>| {
+                h.join().map_err(|_| StoreError::Corrupt("a fact reader panicked".into()))?
+            };
+            let (r, m) = (joined(r), joined(m));
+            r.and(m).and(c)
+        })?;
         let mut records = self.records_at(ws, &st.versions, from, to)?;
         records.credit_conversations(|| self.facts_at(ws, cfg, &st, None, None).map(|f| f.first_agents()))?;
         records.add_to(&mut t);
@@ -1756,6 +1788,55 @@ j,2026-04-07T12:00:00Z,in,acme,chat,u6,k6,,Une question ?
         assert_eq!((again.inserted, again.updated, again.unchanged), (0, 0, 28_000));
         for n in std::iter::once(&a.node).chain(&a.nodes) {
             let _ = n.exec(&format!("DROP DATABASE IF EXISTS {}", n.database));
+        }
+    }
+
+    /// Facts kept by an older layout or other settings (schema 1's `fact_chunks`) are never read
+    /// as if they were current: figures come from the rows, and the next import writes them anew.
+    fn facts_of_another_layout(base: &str) {
+        use barometre_core::ingest::{Format, Kind, RecordReader};
+        let a = fresh(base);
+        let mut s = ClickHouseStore::open(&a, Box::new(crate::SqliteStore::memory().unwrap())).unwrap();
+        let rows = "message_id,created_at,direction,account,channel,author_id,conversation_id,reply_to,text
+a,2026-04-06T08:00:00Z,in,acme,email,u1,k1,,Ma facture ?
+b,2026-04-06T08:10:00Z,out,acme,email,ag1,k1,a,Voici
+c,2026-04-06T09:00:00Z,in,acme,email,u2,k2,,Mon colis ?
+";
+        let cfg = Config::default();
+        let import = |s: &mut ClickHouseStore| {
+            let mut r = RecordReader::new("o.csv", Kind::Messages, Format::Csv, rows.as_bytes());
+            s.import("w", &cfg, false, &mut r, &mut ()).unwrap()
+        };
+        import(&mut s);
+        let before = s.facts("w", &cfg, None, None).unwrap().sorted();
+        assert_eq!(before.requests.len(), 2);
+        // A generation written by another layout, committed: its facts are elsewhere.
+        let st = s.state("w").unwrap();
+        let g = s.next_version(&st);
+        let mut w = RowBinary::default();
+        w.str("w").u64(g).str(&format!("{}; another layout", cfg.clock_fingerprint()));
+        s.insert("generations", "workspace, generation, fingerprint", &w).unwrap();
+        s.commit("w", g, "test", None).unwrap();
+        assert_eq!(s.facts("w", &cfg, None, None).unwrap().sorted(), before);
+        let t = s.table("w", &cfg, None, None).unwrap();
+        assert_eq!(t.reqs.len(), 2);
+        // The same rows again: nothing new, but the facts are written in this layout.
+        let sum = import(&mut s);
+        assert_eq!(sum.unchanged, 3);
+        let st = s.state("w").unwrap();
+        assert_eq!(st.generation.as_ref().map(|(_, fp)| fp.clone()), Some(facts_key(&cfg)));
+        assert_eq!(s.facts("w", &cfg, None, None).unwrap().sorted(), before);
+        for n in std::iter::once(&a.node).chain(&a.nodes) {
+            let _ = n.exec(&format!("DROP DATABASE IF EXISTS {}", n.database));
+        }
+    }
+
+    #[test]
+    fn facts_of_another_layout_are_computed_from_the_rows_then_written_anew() {
+        for var in ["BAROMETRE_TEST_CLICKHOUSE", "BAROMETRE_TEST_CLICKHOUSE_CLUSTER"] {
+            if let Some(base) = target(var) {
+                facts_of_another_layout(&base);
+            }
         }
     }
 

@@ -20,79 +20,98 @@ macro_rules! month {
 }
 
 /// Migrations, in order.
-pub const MIGRATIONS: &[(u32, &[Table])] = &[(
-    1,
-    &[
-        // Every imported row, of every kind, as the core validated it (JSON), with the clock's
-        // reading of a message's text. A row's versions are kept until merges drop the old ones;
-        // reads take the last committed version of each (`argMax`), never `FINAL`.
-        Table {
-            name: "rows",
-            columns: "workspace String, kind UInt8, id String, conv String, at_ms Int64, version UInt64, fp UInt64, \
+pub const MIGRATIONS: &[(u32, &[Table])] = &[
+    (
+        1,
+        &[
+            // Every imported row, of every kind, as the core validated it (JSON), with the clock's
+            // reading of a message's text. A row's versions are kept until merges drop the old ones;
+            // reads take the last committed version of each (`argMax`), never `FINAL`.
+            Table {
+                name: "rows",
+                columns:
+                    "workspace String, kind UInt8, id String, conv String, at_ms Int64, version UInt64, fp UInt64, \
                       file String, line UInt64, tf_key String, body String, derived String",
-            engine: concat!(
-                "ENGINE = ReplacingMergeTree(version) PARTITION BY ",
-                month!("at_ms"),
-                " ORDER BY (workspace, kind, id)"
-            ),
-            // A conversation's rows on one shard: the clock's unit of work.
-            shard_key: "cityHash64(workspace, conv)",
-        },
-        // One row per import (and per label correction or knowledge base): written last, it is
-        // what makes the import's rows and facts visible. An import killed half-way left rows
-        // that no read ever takes.
-        Table {
-            name: "imports",
-            columns: "workspace String, version UInt64, at_ms Int64, what String",
-            engine: "ENGINE = MergeTree ORDER BY (workspace, version)",
-            shard_key: "cityHash64(workspace)",
-        },
-        // Which import's facts are the workspace's, and the clock settings they were derived with.
-        Table {
-            name: "generations",
-            columns: "workspace String, generation UInt64, fingerprint String",
-            engine: "ENGINE = MergeTree ORDER BY (workspace, generation)",
-            shard_key: "cityHash64(workspace)",
-        },
-        // The clock's facts in the compact chunks the embedded store keeps too: what reports
-        // read, period by period (`lo_ms`/`hi_ms`), whole.
-        Table {
-            name: "fact_chunks",
-            columns:
-                "workspace String, generation UInt64, part String, seq UInt32, lo_ms Int64, hi_ms Int64, n UInt64, \
+                engine: concat!(
+                    "ENGINE = ReplacingMergeTree(version) PARTITION BY ",
+                    month!("at_ms"),
+                    " ORDER BY (workspace, kind, id)"
+                ),
+                // A conversation's rows on one shard: the clock's unit of work.
+                shard_key: "cityHash64(workspace, conv)",
+            },
+            // One row per import (and per label correction or knowledge base): written last, it is
+            // what makes the import's rows and facts visible. An import killed half-way left rows
+            // that no read ever takes.
+            Table {
+                name: "imports",
+                columns: "workspace String, version UInt64, at_ms Int64, what String",
+                engine: "ENGINE = MergeTree ORDER BY (workspace, version)",
+                shard_key: "cityHash64(workspace)",
+            },
+            // Which import's facts are the workspace's, and the clock settings they were derived with.
+            Table {
+                name: "generations",
+                columns: "workspace String, generation UInt64, fingerprint String",
+                engine: "ENGINE = MergeTree ORDER BY (workspace, generation)",
+                shard_key: "cityHash64(workspace)",
+            },
+            // The clock's facts in the compact chunks the embedded store keeps too: what reports
+            // read, period by period (`lo_ms`/`hi_ms`), whole.
+            Table {
+                name: "fact_chunks",
+                columns:
+                    "workspace String, generation UInt64, part String, seq UInt32, lo_ms Int64, hi_ms Int64, n UInt64, \
                       data String",
-            engine: "ENGINE = MergeTree ORDER BY (workspace, generation, part, seq)",
-            shard_key: "cityHash64(workspace)",
-        },
-        // Request facts as columns: what the engine aggregates itself (counts, type-7 quantiles,
-        // by group and by day), spread over the shards.
-        Table {
-            name: "requests",
-            columns: "workspace String, generation UInt64, start_ms Int64, closed_ms Int64, account String, \
+                engine: "ENGINE = MergeTree ORDER BY (workspace, generation, part, seq)",
+                shard_key: "cityHash64(workspace)",
+            },
+            // Request facts as columns: what the engine aggregates itself (counts, type-7 quantiles,
+            // by group and by day), spread over the shards.
+            Table {
+                name: "requests",
+                columns: "workspace String, generation UInt64, start_ms Int64, closed_ms Int64, account String, \
                       channel String, agent String, team String, outcome UInt8, public UInt8, first UInt8",
-            engine: concat!(
-                "ENGINE = MergeTree PARTITION BY ",
-                month!("start_ms"),
-                " ORDER BY (workspace, generation, start_ms)"
-            ),
-            shard_key: "cityHash64(workspace, account, channel, start_ms)",
-        },
-        // Analysts' labels; an empty label removes one.
-        Table {
-            name: "corrections",
-            columns: "workspace String, message_id String, label String, by String, at_ms Int64, version UInt64",
-            engine: "ENGINE = MergeTree ORDER BY (workspace, message_id, version)",
-            shard_key: "cityHash64(workspace)",
-        },
-        // A workspace's knowledge base, whole, per version (JSON entries).
-        Table {
-            name: "faq",
-            columns: "workspace String, version UInt64, entries String",
-            engine: "ENGINE = MergeTree ORDER BY (workspace, version)",
-            shard_key: "cityHash64(workspace)",
-        },
-    ],
-)];
+                engine: concat!(
+                    "ENGINE = MergeTree PARTITION BY ",
+                    month!("start_ms"),
+                    " ORDER BY (workspace, generation, start_ms)"
+                ),
+                shard_key: "cityHash64(workspace, account, channel, start_ms)",
+            },
+            // Analysts' labels; an empty label removes one.
+            Table {
+                name: "corrections",
+                columns: "workspace String, message_id String, label String, by String, at_ms Int64, version UInt64",
+                engine: "ENGINE = MergeTree ORDER BY (workspace, message_id, version)",
+                shard_key: "cityHash64(workspace)",
+            },
+            // A workspace's knowledge base, whole, per version (JSON entries).
+            Table {
+                name: "faq",
+                columns: "workspace String, version UInt64, entries String",
+                engine: "ENGINE = MergeTree ORDER BY (workspace, version)",
+                shard_key: "cityHash64(workspace)",
+            },
+        ],
+    ),
+    (
+        2,
+        &[
+            // The fact chunks again, each row its own granule: a chunk is megabytes, and with
+            // granules of 8,192 rows a read of one part read every part of the workspace (version 1's
+            // `fact_chunks`, left unused).
+            Table {
+                name: "fact_parts",
+                columns:
+                    "workspace String, generation UInt64, part String, seq UInt32, lo_ms Int64, hi_ms Int64, n UInt64, \
+                      data String",
+                engine: "ENGINE = MergeTree ORDER BY (workspace, generation, part, seq) SETTINGS index_granularity = 1",
+                shard_key: "cityHash64(workspace)",
+            },
+        ],
+    ),
+];
 
 /// The statements that create `t` on one node: with a cluster, its local table and the
 /// `Distributed` table over the cluster's.
