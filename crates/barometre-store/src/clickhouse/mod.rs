@@ -345,7 +345,7 @@ impl Node {
                 w.str(&p.file).u64(p.line).str(&p.tf_key).str(&p.body).str(&p.derived);
             }
             self.insert(
-                "rows",
+                "row_versions",
                 "workspace, kind, id, conv, at_ms, version, fp, file, line, tf_key, body, derived",
                 &w,
             )?;
@@ -545,6 +545,14 @@ impl ClickHouseStore {
                             node.exec(&sql)?;
                         }
                     }
+                    for (_, from, to) in schema::COPIES.iter().filter(|c| c.0 == *v) {
+                        // Each node copies its own part: no row crosses shards.
+                        node.exec(&format!(
+                            "INSERT INTO {db}.{} SELECT * FROM {db}.{}",
+                            schema::local(to, cluster),
+                            schema::local(from, cluster)
+                        ))?;
+                    }
                     node.exec(&format!("INSERT INTO {db}.schema_migrations VALUES ({v}, {})", now_ms()))?;
                 }
                 version = version.max(*v);
@@ -680,7 +688,7 @@ impl ClickHouseStore {
         // they are, without grouping them by key.
         let sql = if unique {
             format!(
-                "SELECT kind, id, body, tf_key, derived, conv, at_ms, fp, file, line FROM {}.rows \
+                "SELECT kind, id, body, tf_key, derived, conv, at_ms, fp, file, line FROM {}.row_versions \
                  WHERE workspace = {} AND kind IN (0, 1) AND version IN {}",
                 self.db(),
                 quote(ws),
@@ -690,7 +698,7 @@ impl ClickHouseStore {
             format!(
                 "SELECT kind, id, argMax(body, version), argMax(tf_key, version), argMax(derived, version), \
                  argMax(conv, version), argMax(at_ms, version), argMax(fp, version), argMax(file, version), \
-                 argMax(line, version) FROM {}.rows WHERE workspace = {} AND kind IN (0, 1) AND version IN {} \
+                 argMax(line, version) FROM {}.row_versions WHERE workspace = {} AND kind IN (0, 1) AND version IN {} \
                  GROUP BY kind, id",
                 self.db(),
                 quote(ws),
@@ -819,7 +827,31 @@ impl ClickHouseStore {
 
     /// Makes the change `version` visible, then drops facts two generations old (a read that
     /// began before this commit may still be reading the previous one).
+    #[cfg(test)]
     fn commit(&self, ws: &str, version: u64, what: &str, previous: Option<u64>) -> Result<(), StoreError> {
+        self.commit_after(ws, version, what, previous, None)
+    }
+
+    /// [`Self::commit`], once sure that no other change of the workspace was committed since
+    /// `started` (the last committed version it read): facts derived without that change's rows
+    /// would then be taken as current. Refused instead (its rows stay uncommitted, never read).
+    fn commit_after(
+        &self,
+        ws: &str,
+        version: u64,
+        what: &str,
+        previous: Option<u64>,
+        started: Option<&State>,
+    ) -> Result<(), StoreError> {
+        if let Some(st) = started {
+            let now = self.state(ws)?;
+            if now.versions.last() != st.versions.last() {
+                return Err(err(format!(
+                    "another import or correction of `{ws}` was committed while this {what} ran: nothing of this \
+                     one was taken; run it again"
+                )));
+            }
+        }
         let mut w = RowBinary::default();
         w.str(ws).u64(version).i64(now_ms()).str(what);
         self.insert("imports", "workspace, version, at_ms, what", &w)?;
@@ -929,7 +961,7 @@ impl ClickHouseStore {
         let mut out = Vec::new();
         self.select(
             &format!(
-                "SELECT kind, argMax(body, version) FROM {}.rows WHERE workspace = {} AND kind IN {kinds} \
+                "SELECT kind, argMax(body, version) FROM {}.row_versions WHERE workspace = {} AND kind IN {kinds} \
                  AND version IN {} GROUP BY kind, id",
                 self.db(),
                 quote(ws),
@@ -1059,7 +1091,7 @@ impl DataStore for ClickHouseStore {
             // A first import wrote each key once (a repeat within it is not written again).
             self.recompute(ws, cfg, &seen, v, st.versions.is_empty())?;
         }
-        self.commit(ws, v, "import", st.generation.map(|g| g.0))?;
+        self.commit_after(ws, v, "import", st.generation.as_ref().map(|g| g.0), Some(&st))?;
         sum.committed = true;
         Ok(sum)
     }
@@ -1138,7 +1170,7 @@ impl DataStore for ClickHouseStore {
             let idl = part.iter().map(|i| quote(i)).collect::<Vec<_>>().join(",");
             self.select(
                 &format!(
-                    "SELECT argMax(body, version) FROM {}.rows WHERE workspace = {} AND kind = 0 AND id IN ({idl}) \
+                    "SELECT argMax(body, version) FROM {}.row_versions WHERE workspace = {} AND kind = 0 AND id IN ({idl}) \
                      AND version IN {} GROUP BY id",
                     self.db(),
                     quote(ws),
@@ -1204,7 +1236,7 @@ impl DataStore for ClickHouseStore {
         let mut seen = st.versions.clone();
         seen.push(v);
         self.recompute(ws, cfg, &seen, v, false)?;
-        self.commit(ws, v, "label", st.generation.map(|g| g.0))?;
+        self.commit_after(ws, v, "label", st.generation.as_ref().map(|g| g.0), Some(&st))?;
         Ok(true)
     }
 
@@ -1228,7 +1260,7 @@ impl DataStore for ClickHouseStore {
                 let cfg = cfg.with_faq((!entries.is_empty()).then(|| Arc::new(Faq::new(entries.to_vec()))));
                 self.recompute(ws, &cfg, &seen, v, false)?;
             }
-            self.commit(ws, v, "faq", st.generation.map(|g| g.0))?;
+            self.commit_after(ws, v, "faq", st.generation.as_ref().map(|g| g.0), Some(&st))?;
         }
         let t = self.table(ws, cfg, None, None)?;
         let matched = t.msgs.iter().filter(|m| m.faq != 0);
@@ -1390,7 +1422,7 @@ impl Node {
         };
         let sql = format!(
             "SELECT kind, id, argMax(fp, version), max(version), argMax(file, version), argMax(line, version), \
-             argMax(body, version) FROM {}.rows WHERE workspace = {} AND kind IN {kinds} AND id IN batch_ids \
+             argMax(body, version) FROM {}.row_versions WHERE workspace = {} AND kind IN {kinds} AND id IN batch_ids \
              AND version IN {} GROUP BY kind, id FORMAT RowBinary",
             &self.database,
             quote(ws),
@@ -1439,7 +1471,12 @@ impl Node {
                     continue;
                 }
                 sum.rows += 1;
-                if same || kind == 1 {
+                if kind == 1 {
+                    // An event is its key: the first one kept stays (as the embedded store keeps it).
+                    sum.unchanged += 1;
+                    continue;
+                }
+                if same {
                     sum.unchanged += 1;
                 } else {
                     sum.updated += 1;
@@ -1810,6 +1847,17 @@ c,2026-04-06T09:00:00Z,in,acme,email,u2,k2,,Mon colis ?
         import(&mut s);
         let before = s.facts("w", &cfg, None, None).unwrap().sorted();
         assert_eq!(before.requests.len(), 2);
+        // A strict import refused (its rows written, never committed), then every part merged:
+        // the committed rows stay.
+        let bad = format!("{rows}d,not a date,in,acme,email,u3,k3,,?\n");
+        let mut r = RecordReader::new("o.csv", Kind::Messages, Format::Csv, bad.as_bytes());
+        assert!(!s.import("w", &cfg, true, &mut r, &mut ()).unwrap().committed);
+        for n in std::iter::once(&s.node).chain(&s.nodes) {
+            let t = schema::local("row_versions", s.cluster.as_deref());
+            n.exec(&format!("OPTIMIZE TABLE {}.{t} FINAL", n.database)).unwrap();
+        }
+        assert_eq!(s.rows("w").unwrap().0.len(), 3);
+        assert_eq!(s.facts("w", &cfg, None, None).unwrap().sorted(), before);
         // A generation written by another layout, committed: its facts are elsewhere.
         let st = s.state("w").unwrap();
         let g = s.next_version(&st);

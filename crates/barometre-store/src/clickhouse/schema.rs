@@ -111,7 +111,31 @@ pub const MIGRATIONS: &[(u32, &[Table])] = &[
             },
         ],
     ),
+    (
+        3,
+        &[
+            // The rows again, every version kept until it is deleted on purpose: version 1's
+            // `ReplacingMergeTree` kept the highest version of a key when parts merged, committed or
+            // not — a strict import refused, a killed one or one still running could make a merge
+            // drop the committed row (its rows are copied here, then `rows` is left unused).
+            Table {
+                name: "row_versions",
+                columns: "workspace String, kind UInt8, id String, conv String, at_ms Int64, version UInt64, \
+                          fp UInt64, file String, line UInt64, tf_key String, body String, derived String",
+                engine: concat!(
+                    "ENGINE = MergeTree PARTITION BY ",
+                    month!("at_ms"),
+                    " ORDER BY (workspace, kind, id, version)"
+                ),
+                shard_key: "cityHash64(workspace, conv)",
+            },
+        ],
+    ),
 ];
+
+/// Rows a migration copies from an older table into its new one, node by node: `(version, from,
+/// to)`.
+pub const COPIES: &[(u32, &str, &str)] = &[(3, "rows", "row_versions")];
 
 /// The statements that create `t` on one node: with a cluster, its local table and the
 /// `Distributed` table over the cluster's.
