@@ -232,6 +232,20 @@ pub struct FaqSummary {
     pub answerable_questions: u64,
 }
 
+impl FaqSummary {
+    /// What a knowledge base's import did, counted on the facts as the report counts them (a
+    /// corrected label included).
+    pub fn counted(entries: usize, changed: bool, t: &FactTable) -> FaqSummary {
+        let matched = t.msgs.iter().filter(|m| m.faq != 0);
+        FaqSummary {
+            entries: entries as u64,
+            changed,
+            matched_messages: matched.clone().count() as u64,
+            answerable_questions: matched.filter(|m| m.asks()).count() as u64,
+        }
+    }
+}
+
 /// An analyst's label for a message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Correction {

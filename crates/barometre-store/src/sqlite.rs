@@ -1092,15 +1092,8 @@ impl DataStore for SqliteStore {
             }
         }
         tx.commit()?;
-        // Counted on the facts, as the report counts them (a corrected label included).
         let t = self.table(ws, cfg, None, None)?;
-        let matched = t.msgs.iter().filter(|m| m.faq != 0);
-        Ok(FaqSummary {
-            entries: entries.len() as u64,
-            changed,
-            matched_messages: matched.clone().count() as u64,
-            answerable_questions: matched.filter(|m| m.asks()).count() as u64,
-        })
+        Ok(FaqSummary::counted(entries.len(), changed, &t))
     }
 
     fn faq(&self, ws: &str) -> Result<Vec<FaqEntry>, StoreError> {

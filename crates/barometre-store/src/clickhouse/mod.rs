@@ -243,15 +243,15 @@ fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
-/// Decodes one chunk of `n` rows.
-type Each<'a> = dyn FnMut(&[u8], usize) -> Result<(), StoreError> + 'a;
-
 /// What a generation of facts was derived with: the clock's settings, and where this back end
 /// keeps the facts (schema 2 moved them to `fact_parts`): facts written elsewhere or otherwise are
 /// not read — they are computed from the rows until an import writes them anew.
 fn facts_key(cfg: &Config) -> String {
     format!("{}; clickhouse facts 2", cfg.clock_fingerprint())
 }
+
+/// Decodes `n` compact rows of a chunk onto a vector.
+type Decode<H> = fn(&[u8], usize, &mut Vec<H>) -> Result<(), StoreError>;
 
 /// A workspace as reads see it: its committed versions and its current facts.
 struct State {
@@ -889,6 +889,29 @@ impl ClickHouseStore {
         Ok(out)
     }
 
+    /// A part's compact rows, then its `_ids` chunks: the full facts (the embedded store's
+    /// `read_full`).
+    #[allow(clippy::too_many_arguments)]
+    fn full<H, F>(
+        &self,
+        ws: &str,
+        g: u64,
+        part: &str,
+        (from, to): (Option<Millis>, Option<Millis>),
+        hot: Decode<H>,
+        ids: impl Fn(&[H], &[u8], &mut Vec<F>) -> Result<(), StoreError>,
+        out: &mut Vec<F>,
+    ) -> Result<(), StoreError> {
+        let mut rows = Vec::new();
+        self.node.each_chunk(ws, g, part, from, to, |n, b| hot(b, n, &mut rows))?;
+        let mut at = 0;
+        self.node.each_chunk(ws, g, &format!("{part}_ids"), from, to, |n, b| {
+            let h = rows.get(at..at + n).ok_or_else(|| corrupt(format!("{part}: ids without rows")))?;
+            at += n;
+            ids(h, b, out)
+        })
+    }
+
     fn dict(&self, ws: &str, g: u64) -> Result<Dict, StoreError> {
         match self.chunks(ws, g, "dict", None, None)?.first() {
             Some((_, b)) => chunks::decode_dict(b),
@@ -912,36 +935,33 @@ impl ClickHouseStore {
             Some((g, fp)) if *fp == facts_key(cfg) => {
                 let d = self.dict(ws, *g)?;
                 let mut f = Facts::default();
-                let full = |part: &str, hot: &mut Each| {
-                    for (n, b) in self.chunks(ws, *g, part, from, to)? {
-                        hot(&b, n)?;
-                    }
-                    Ok::<_, StoreError>(())
-                };
-                let mut reqs = Vec::new();
-                full("req", &mut |b, n| chunks::decode_reqs(b, n, &mut reqs))?;
-                let mut at = 0;
-                full("req_ids", &mut |b, n| {
-                    let h = reqs.get(at..at + n).ok_or_else(|| corrupt("req: ids without rows"))?;
-                    at += n;
-                    chunks::decode_req_facts(&d, h, b, &mut f.requests)
-                })?;
-                let mut convs = Vec::new();
-                full("conv", &mut |b, n| chunks::decode_convs(b, n, &mut convs))?;
-                let mut at = 0;
-                full("conv_ids", &mut |b, n| {
-                    let h = convs.get(at..at + n).ok_or_else(|| corrupt("conv: ids without rows"))?;
-                    at += n;
-                    chunks::decode_conv_facts(&d, h, b, &mut f.conversations)
-                })?;
-                let mut msgs = Vec::new();
-                full("msg", &mut |b, n| chunks::decode_msgs(b, n, &mut msgs))?;
-                let mut at = 0;
-                full("msg_ids", &mut |b, n| {
-                    let h = msgs.get(at..at + n).ok_or_else(|| corrupt("msg: ids without rows"))?;
-                    at += n;
-                    chunks::decode_msg_facts(&d, h, b, &mut f.messages)
-                })?;
+                self.full(
+                    ws,
+                    *g,
+                    "req",
+                    (from, to),
+                    chunks::decode_reqs,
+                    |h, b, o| chunks::decode_req_facts(&d, h, b, o),
+                    &mut f.requests,
+                )?;
+                self.full(
+                    ws,
+                    *g,
+                    "conv",
+                    (from, to),
+                    chunks::decode_convs,
+                    |h, b, o| chunks::decode_conv_facts(&d, h, b, o),
+                    &mut f.conversations,
+                )?;
+                self.full(
+                    ws,
+                    *g,
+                    "msg",
+                    (from, to),
+                    chunks::decode_msgs,
+                    |h, b, o| chunks::decode_msg_facts(&d, h, b, o),
+                    &mut f.messages,
+                )?;
                 f
             }
             _ => {
@@ -1263,13 +1283,7 @@ impl DataStore for ClickHouseStore {
             self.commit_after(ws, v, "faq", st.generation.as_ref().map(|g| g.0), Some(&st))?;
         }
         let t = self.table(ws, cfg, None, None)?;
-        let matched = t.msgs.iter().filter(|m| m.faq != 0);
-        Ok(FaqSummary {
-            entries: entries.len() as u64,
-            changed,
-            matched_messages: matched.clone().count() as u64,
-            answerable_questions: matched.filter(|m| m.asks()).count() as u64,
-        })
+        Ok(FaqSummary::counted(entries.len(), changed, &t))
     }
 
     fn faq(&self, ws: &str) -> Result<Vec<FaqEntry>, StoreError> {
@@ -1688,6 +1702,20 @@ mod conformance_tests {
         Address::parse(&url).unwrap()
     }
 
+    /// A store in a fresh database on the server or cluster `base` names.
+    fn open_fresh(base: &str) -> (Address, ClickHouseStore) {
+        let a = fresh(base);
+        let s = ClickHouseStore::open(&a, Box::new(crate::SqliteStore::memory().unwrap())).unwrap();
+        (a, s)
+    }
+
+    /// Drops a test's database on every node.
+    fn drop_dbs(a: &Address) {
+        for n in std::iter::once(&a.node).chain(&a.nodes) {
+            let _ = n.exec(&format!("DROP DATABASE IF EXISTS {}", n.database));
+        }
+    }
+
     fn run(var: &str) {
         let Some(base) = target(var) else { return };
         let made = std::sync::Mutex::new(Vec::new());
@@ -1697,9 +1725,7 @@ mod conformance_tests {
             ClickHouseStore::open(&a, Box::new(crate::SqliteStore::memory().unwrap())).unwrap()
         });
         for a in made.into_inner().unwrap() {
-            for n in if a.nodes.is_empty() { vec![a.node.clone()] } else { a.nodes.clone() } {
-                let _ = n.exec(&format!("DROP DATABASE IF EXISTS {}", n.database));
-            }
+            drop_dbs(&a);
         }
     }
 
@@ -1708,8 +1734,7 @@ mod conformance_tests {
         use barometre_core::ingest::{Format, Kind, RecordReader};
         use barometre_core::report::{self, Dim, Params};
         use barometre_core::value::Value;
-        let a = fresh(base);
-        let mut s = ClickHouseStore::open(&a, Box::new(crate::SqliteStore::memory().unwrap())).unwrap();
+        let (a, mut s) = open_fresh(base);
         // Response times: k1 600 s, k2 1800 s, k3 7200 s (acme, email), k5 60 s (acme, chat); k4
         // unanswered; k6 examined.
         let rows = "message_id,created_at,direction,account,channel,author_id,conversation_id,reply_to,text
@@ -1764,18 +1789,14 @@ j,2026-04-07T12:00:00Z,in,acme,chat,u6,k6,,Une question ?
         let days = s.response_summary("w", &Config::default(), None, None, Some("day")).unwrap();
         let days: Vec<_> = days.iter().map(|d| (d.group.clone().unwrap(), d.requests)).collect();
         assert_eq!(days, [("2026-04-06".to_string(), 2), ("2026-04-07".to_string(), 4)]);
-        let _ = a.node.exec(&format!("DROP DATABASE IF EXISTS {}", a.node.database));
-        for n in &a.nodes {
-            let _ = n.exec(&format!("DROP DATABASE IF EXISTS {}", n.database));
-        }
+        drop_dbs(&a);
     }
 
     /// Several import workers give what one gives: the same counts, the same refused rows, the
     /// same facts.
     fn workers_import_as_one(base: &str) {
         use barometre_core::ingest::{Format, Kind, RecordReader};
-        let a = fresh(base);
-        let mut s = ClickHouseStore::open(&a, Box::new(crate::SqliteStore::memory().unwrap())).unwrap();
+        let (a, mut s) = open_fresh(base);
         let mut rows =
             String::from("message_id,created_at,direction,account,channel,author_id,conversation_id,reply_to,text\n");
         // More rows than a batch (a repeat then meets its first in another batch) and than a
@@ -1823,17 +1844,14 @@ j,2026-04-07T12:00:00Z,in,acme,chat,u6,k6,,Une question ?
             s.import("four", &cfg, false, &mut r, &mut ()).unwrap()
         };
         assert_eq!((again.inserted, again.updated, again.unchanged), (0, 0, 28_000));
-        for n in std::iter::once(&a.node).chain(&a.nodes) {
-            let _ = n.exec(&format!("DROP DATABASE IF EXISTS {}", n.database));
-        }
+        drop_dbs(&a);
     }
 
     /// Facts kept by an older layout or other settings (schema 1's `fact_chunks`) are never read
     /// as if they were current: figures come from the rows, and the next import writes them anew.
     fn facts_of_another_layout(base: &str) {
         use barometre_core::ingest::{Format, Kind, RecordReader};
-        let a = fresh(base);
-        let mut s = ClickHouseStore::open(&a, Box::new(crate::SqliteStore::memory().unwrap())).unwrap();
+        let (a, mut s) = open_fresh(base);
         let rows = "message_id,created_at,direction,account,channel,author_id,conversation_id,reply_to,text
 a,2026-04-06T08:00:00Z,in,acme,email,u1,k1,,Ma facture ?
 b,2026-04-06T08:10:00Z,out,acme,email,ag1,k1,a,Voici
@@ -1874,9 +1892,7 @@ c,2026-04-06T09:00:00Z,in,acme,email,u2,k2,,Mon colis ?
         let st = s.state("w").unwrap();
         assert_eq!(st.generation.as_ref().map(|(_, fp)| fp.clone()), Some(facts_key(&cfg)));
         assert_eq!(s.facts("w", &cfg, None, None).unwrap().sorted(), before);
-        for n in std::iter::once(&a.node).chain(&a.nodes) {
-            let _ = n.exec(&format!("DROP DATABASE IF EXISTS {}", n.database));
-        }
+        drop_dbs(&a);
     }
 
     #[test]
