@@ -871,24 +871,6 @@ impl ClickHouseStore {
         Ok(())
     }
 
-    /// The `(n, bytes)` chunks of a fact part of generation `g` that may hold instants in
-    /// `[from, to)`, in order.
-    fn chunks(
-        &self,
-        ws: &str,
-        g: u64,
-        part: &str,
-        from: Option<Millis>,
-        to: Option<Millis>,
-    ) -> Result<Vec<(usize, Vec<u8>)>, StoreError> {
-        let mut out = Vec::new();
-        self.node.each_chunk(ws, g, part, from, to, |n, b| {
-            out.push((n, b.to_vec()));
-            Ok(())
-        })?;
-        Ok(out)
-    }
-
     /// A part's compact rows, then its `_ids` chunks: the full facts (the embedded store's
     /// `read_full`).
     #[allow(clippy::too_many_arguments)]
@@ -912,13 +894,41 @@ impl ClickHouseStore {
         })
     }
 
+    /// The compact facts of generation `g` that may lie in `[from, to)`.
+    fn stored_table(
+        &self,
+        ws: &str,
+        g: u64,
+        from: Option<Millis>,
+        to: Option<Millis>,
+    ) -> Result<FactTable, StoreError> {
+        let mut t = FactTable { dict: self.dict(ws, g)?, ..FactTable::default() };
+        // The three parts over three connections at once: each streams from the shard that keeps
+        // it while this machine decodes (a third of the time of one after the other).
+        let node = &self.node;
+        let (reqs, msgs, convs) = (&mut t.reqs, &mut t.msgs, &mut t.convs);
+        std::thread::scope(|sc| -> Result<(), StoreError> {
+            let r = sc.spawn(move || node.each_chunk(ws, g, "req", from, to, |n, b| chunks::decode_reqs(b, n, reqs)));
+            let m = sc.spawn(move || node.each_chunk(ws, g, "msg", from, to, |n, b| chunks::decode_msgs(b, n, msgs)));
+            let c = node.each_chunk(ws, g, "conv", from, to, |n, b| chunks::decode_convs(b, n, convs));
+            let joined = |h: std::thread::ScopedJoinHandle<'_, Result<(), StoreError>>| {
+                h.join().map_err(|_| StoreError::Corrupt("a fact reader panicked".into()))?
+            };
+            let (r, m) = (joined(r), joined(m));
+            r.and(m).and(c)
+        })?;
+        Ok(t)
+    }
+
     fn dict(&self, ws: &str, g: u64) -> Result<Dict, StoreError> {
-        match self.chunks(ws, g, "dict", None, None)?.first() {
-            Some((_, b)) => chunks::decode_dict(b),
-            // Every generation writes its dictionary first: without it, its facts are not all
-            // there, and no figure is computed from what is.
-            None => Err(StoreError::Corrupt(format!("the facts of `{ws}` (generation {g}) are missing"))),
-        }
+        let mut dict = None;
+        self.node.each_chunk(ws, g, "dict", None, None, |_, b| {
+            dict = Some(chunks::decode_dict(b)?);
+            Ok(())
+        })?;
+        // Every generation writes its dictionary first: without it, its facts are not all there,
+        // and no figure is computed from what is.
+        dict.ok_or_else(|| StoreError::Corrupt(format!("the facts of `{ws}` (generation {g}) are missing")))
     }
 
     /// Facts of the current generation, or computed from the rows when `cfg` would place
@@ -1119,38 +1129,21 @@ impl DataStore for ClickHouseStore {
     fn table(&self, ws: &str, cfg: &Config, from: Option<Millis>, to: Option<Millis>) -> Result<FactTable, StoreError> {
         let st = self.state(ws)?;
         let cfg = &*self.attached(ws, cfg, &st.versions)?;
-        let rec = |f: &Facts| -> Result<Records, StoreError> {
-            let mut rec = self.records_at(ws, &st.versions, from, to)?;
-            rec.credit_conversations(|| Ok::<_, StoreError>(f.first_agents()))?;
-            Ok(rec)
-        };
-        let g = match &st.generation {
-            Some((g, fp)) if *fp == facts_key(cfg) => *g,
+        // Facts of other settings are computed from the rows (and then credit answers at once).
+        let (mut t, computed) = match &st.generation {
+            Some((g, fp)) if *fp == facts_key(cfg) => (self.stored_table(ws, *g, from, to)?, None),
             _ => {
                 let f = self.facts_at(ws, cfg, &st, None, None)?;
-                let mut t = FactTable::from_facts(&f);
-                rec(&f)?.add_to(&mut t);
-                t.has_faq = cfg.faq.is_some();
-                return Ok(crate::sqlite::clip(t, from, to));
+                (FactTable::from_facts(&f), Some(f))
             }
         };
-        let mut t = FactTable { dict: self.dict(ws, g)?, ..FactTable::default() };
-        // The three parts over three connections at once: each streams from the shard that keeps
-        // it while this machine decodes (a third of the time of one after the other).
-        let node = &self.node;
-        let (reqs, msgs, convs) = (&mut t.reqs, &mut t.msgs, &mut t.convs);
-        std::thread::scope(|sc| -> Result<(), StoreError> {
-            let r = sc.spawn(move || node.each_chunk(ws, g, "req", from, to, |n, b| chunks::decode_reqs(b, n, reqs)));
-            let m = sc.spawn(move || node.each_chunk(ws, g, "msg", from, to, |n, b| chunks::decode_msgs(b, n, msgs)));
-            let c = node.each_chunk(ws, g, "conv", from, to, |n, b| chunks::decode_convs(b, n, convs));
-            let joined = |h: std::thread::ScopedJoinHandle<'_, Result<(), StoreError>>| {
-                h.join().map_err(|_| StoreError::Corrupt("a fact reader panicked".into()))?
-            };
-            let (r, m) = (joined(r), joined(m));
-            r.and(m).and(c)
+        // `attached` read the workspace's knowledge base into `cfg`: not read again.
+        let faq = cfg.faq.as_ref().map_or_else(Vec::new, |f| f.entries().to_vec());
+        let mut records = self.records_at(ws, &st.versions, from, to, faq)?;
+        records.credit_conversations(|| match &computed {
+            Some(f) => Ok(f.first_agents()),
+            None => self.facts_at(ws, cfg, &st, None, None).map(|f| f.first_agents()),
         })?;
-        let mut records = self.records_at(ws, &st.versions, from, to)?;
-        records.credit_conversations(|| self.facts_at(ws, cfg, &st, None, None).map(|f| f.first_agents()))?;
         records.add_to(&mut t);
         t.has_faq = cfg.faq.is_some();
         Ok(crate::sqlite::clip(t, from, to))
@@ -1164,7 +1157,8 @@ impl DataStore for ClickHouseStore {
 
     fn records(&self, ws: &str, from: Option<Millis>, to: Option<Millis>) -> Result<Records, StoreError> {
         let st = self.state(ws)?;
-        self.records_at(ws, &st.versions, from, to)
+        let faq = self.faq_at(ws, &st.versions)?;
+        self.records_at(ws, &st.versions, from, to, faq)
     }
 
     fn conversation_facts(&self, ws: &str, cfg: &Config, conversation_id: &str) -> Result<Facts, StoreError> {
@@ -1528,12 +1522,14 @@ impl Node {
 }
 
 impl ClickHouseStore {
+    /// The records of `versions` (their knowledge base `faq` given: read by the caller).
     fn records_at(
         &self,
         ws: &str,
         versions: &[u64],
         from: Option<Millis>,
         to: Option<Millis>,
+        faq: Vec<FaqEntry>,
     ) -> Result<Records, StoreError> {
         let inside = |ms: Millis| crate::sqlite::within(ms, from, to);
         let mut rec = Records::default();
@@ -1572,7 +1568,7 @@ impl ClickHouseStore {
         rec.customers.sort_by(|a, b| a.customer_id.cmp(&b.customer_id));
         rec.orders.sort_by(|a, b| a.order_id.cmp(&b.order_id));
         rec.reviews.sort_by(|a, b| (a.at.ms, &a.key).cmp(&(b.at.ms, &b.key)));
-        rec.faq = self.faq_at(ws, versions)?;
+        rec.faq = faq;
         Ok(rec)
     }
 }
@@ -1709,6 +1705,29 @@ mod conformance_tests {
         (a, s)
     }
 
+    /// Runs `check` on the server, then on the cluster, each when configured.
+    fn on_each_target(check: fn(&str)) {
+        for var in ["BAROMETRE_TEST_CLICKHOUSE", "BAROMETRE_TEST_CLICKHOUSE_CLUSTER"] {
+            if let Some(base) = target(var) {
+                check(&base);
+            }
+        }
+    }
+
+    /// Imports a CSV text read as the file `name` into the workspace `ws`.
+    fn import_csv(
+        s: &mut ClickHouseStore,
+        ws: &str,
+        name: &str,
+        kind: barometre_core::ingest::Kind,
+        text: &str,
+        strict: bool,
+    ) -> ImportSummary {
+        use barometre_core::ingest::{Format, RecordReader};
+        let mut r = RecordReader::new(name, kind, Format::Csv, text.as_bytes());
+        s.import(ws, &Config::default(), strict, &mut r, &mut ()).unwrap()
+    }
+
     /// Drops a test's database on every node.
     fn drop_dbs(a: &Address) {
         for n in std::iter::once(&a.node).chain(&a.nodes) {
@@ -1731,7 +1750,7 @@ mod conformance_tests {
 
     /// Figures ClickHouse aggregates itself equal the report's, by hand too.
     fn pushed_down(base: &str) {
-        use barometre_core::ingest::{Format, Kind, RecordReader};
+        use barometre_core::ingest::Kind;
         use barometre_core::report::{self, Dim, Params};
         use barometre_core::value::Value;
         let (a, mut s) = open_fresh(base);
@@ -1749,11 +1768,9 @@ h,2026-04-07T10:00:00Z,in,acme,chat,u5,k5,,Vous êtes là ?
 i,2026-04-07T10:01:00Z,out,acme,chat,ag2,k5,h,Oui
 j,2026-04-07T12:00:00Z,in,acme,chat,u6,k6,,Une question ?
 ";
-        let mut r = RecordReader::new("p.csv", Kind::Messages, Format::Csv, rows.as_bytes());
-        s.import("w", &Config::default(), false, &mut r, &mut ()).unwrap();
+        import_csv(&mut s, "w", "p.csv", Kind::Messages, rows, false);
         let ev = "conversation_id,event,at\nk6,examined,2026-04-07T12:30:00Z\n";
-        let mut r = RecordReader::new("e.csv", Kind::ConversationEvents, Format::Csv, ev.as_bytes());
-        s.import("w", &Config::default(), false, &mut r, &mut ()).unwrap();
+        import_csv(&mut s, "w", "e.csv", Kind::ConversationEvents, ev, false);
         let total = s.response_summary("w", &Config::default(), None, None, None).unwrap();
         assert_eq!(total.len(), 1);
         let t = &total[0];
@@ -1795,7 +1812,7 @@ j,2026-04-07T12:00:00Z,in,acme,chat,u6,k6,,Une question ?
     /// Several import workers give what one gives: the same counts, the same refused rows, the
     /// same facts.
     fn workers_import_as_one(base: &str) {
-        use barometre_core::ingest::{Format, Kind, RecordReader};
+        use barometre_core::ingest::Kind;
         let (a, mut s) = open_fresh(base);
         let mut rows =
             String::from("message_id,created_at,direction,account,channel,author_id,conversation_id,reply_to,text\n");
@@ -1820,9 +1837,7 @@ j,2026-04-07T12:00:00Z,in,acme,chat,u6,k6,,Une question ?
         let mut sums = Vec::new();
         for (ws, workers) in [("one", 1), ("four", 4)] {
             assert!(s.set_import_workers(workers));
-            let mut r = RecordReader::new("w.csv", Kind::Messages, Format::Csv, rows.as_bytes());
-            let sum = s.import(ws, &cfg, false, &mut r, &mut ()).unwrap();
-            sums.push(sum);
+            sums.push(import_csv(&mut s, ws, "w.csv", Kind::Messages, &rows, false));
         }
         let (one, four) = (&sums[0], &sums[1]);
         assert_eq!((one.rows, one.inserted, one.rejected_count), (28_000, 28_000, 2));
@@ -1839,10 +1854,7 @@ j,2026-04-07T12:00:00Z,in,acme,chat,u6,k6,,Une question ?
         let f4 = s.facts("four", &cfg, None, None).unwrap().sorted();
         assert_eq!(f1.requests.len(), 21_000);
         assert_eq!(f1, f4);
-        let again = {
-            let mut r = RecordReader::new("w.csv", Kind::Messages, Format::Csv, rows.as_bytes());
-            s.import("four", &cfg, false, &mut r, &mut ()).unwrap()
-        };
+        let again = import_csv(&mut s, "four", "w.csv", Kind::Messages, &rows, false);
         assert_eq!((again.inserted, again.updated, again.unchanged), (0, 0, 28_000));
         drop_dbs(&a);
     }
@@ -1850,7 +1862,7 @@ j,2026-04-07T12:00:00Z,in,acme,chat,u6,k6,,Une question ?
     /// Facts kept by an older layout or other settings (schema 1's `fact_chunks`) are never read
     /// as if they were current: figures come from the rows, and the next import writes them anew.
     fn facts_of_another_layout(base: &str) {
-        use barometre_core::ingest::{Format, Kind, RecordReader};
+        use barometre_core::ingest::Kind;
         let (a, mut s) = open_fresh(base);
         let rows = "message_id,created_at,direction,account,channel,author_id,conversation_id,reply_to,text
 a,2026-04-06T08:00:00Z,in,acme,email,u1,k1,,Ma facture ?
@@ -1858,18 +1870,13 @@ b,2026-04-06T08:10:00Z,out,acme,email,ag1,k1,a,Voici
 c,2026-04-06T09:00:00Z,in,acme,email,u2,k2,,Mon colis ?
 ";
         let cfg = Config::default();
-        let import = |s: &mut ClickHouseStore| {
-            let mut r = RecordReader::new("o.csv", Kind::Messages, Format::Csv, rows.as_bytes());
-            s.import("w", &cfg, false, &mut r, &mut ()).unwrap()
-        };
-        import(&mut s);
+        import_csv(&mut s, "w", "o.csv", Kind::Messages, rows, false);
         let before = s.facts("w", &cfg, None, None).unwrap().sorted();
         assert_eq!(before.requests.len(), 2);
         // A strict import refused (its rows written, never committed), then every part merged:
         // the committed rows stay.
         let bad = format!("{rows}d,not a date,in,acme,email,u3,k3,,?\n");
-        let mut r = RecordReader::new("o.csv", Kind::Messages, Format::Csv, bad.as_bytes());
-        assert!(!s.import("w", &cfg, true, &mut r, &mut ()).unwrap().committed);
+        assert!(!import_csv(&mut s, "w", "o.csv", Kind::Messages, &bad, true).committed);
         for n in std::iter::once(&s.node).chain(&s.nodes) {
             let t = schema::local("row_versions", s.cluster.as_deref());
             n.exec(&format!("OPTIMIZE TABLE {}.{t} FINAL", n.database)).unwrap();
@@ -1887,7 +1894,7 @@ c,2026-04-06T09:00:00Z,in,acme,email,u2,k2,,Mon colis ?
         let t = s.table("w", &cfg, None, None).unwrap();
         assert_eq!(t.reqs.len(), 2);
         // The same rows again: nothing new, but the facts are written in this layout.
-        let sum = import(&mut s);
+        let sum = import_csv(&mut s, "w", "o.csv", Kind::Messages, rows, false);
         assert_eq!(sum.unchanged, 3);
         let st = s.state("w").unwrap();
         assert_eq!(st.generation.as_ref().map(|(_, fp)| fp.clone()), Some(facts_key(&cfg)));
@@ -1897,29 +1904,17 @@ c,2026-04-06T09:00:00Z,in,acme,email,u2,k2,,Mon colis ?
 
     #[test]
     fn facts_of_another_layout_are_computed_from_the_rows_then_written_anew() {
-        for var in ["BAROMETRE_TEST_CLICKHOUSE", "BAROMETRE_TEST_CLICKHOUSE_CLUSTER"] {
-            if let Some(base) = target(var) {
-                facts_of_another_layout(&base);
-            }
-        }
+        on_each_target(facts_of_another_layout);
     }
 
     #[test]
     fn several_import_workers_give_what_one_gives() {
-        for var in ["BAROMETRE_TEST_CLICKHOUSE", "BAROMETRE_TEST_CLICKHOUSE_CLUSTER"] {
-            if let Some(base) = target(var) {
-                workers_import_as_one(&base);
-            }
-        }
+        on_each_target(workers_import_as_one);
     }
 
     #[test]
     fn pushed_down_figures_equal_the_reports_on_one_server_and_a_cluster() {
-        for var in ["BAROMETRE_TEST_CLICKHOUSE", "BAROMETRE_TEST_CLICKHOUSE_CLUSTER"] {
-            if let Some(base) = target(var) {
-                pushed_down(&base);
-            }
-        }
+        on_each_target(pushed_down);
     }
 
     #[test]
