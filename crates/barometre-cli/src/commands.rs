@@ -338,6 +338,45 @@ impl ReadSink for Said {
     }
 }
 
+/// Rows read on another thread, in batches, while `take` stores the previous batch: reading
+/// (parsing, checking) and storing overlap on two cores. Nothing is read far ahead: a few
+/// batches wait at most, and reading stops when `take` returns. If the reader fails (a panic),
+/// `take` fails too, before the store commits anything: rows cut short never pass for a file.
+fn read_ahead<I, T>(files: &mut I, take: impl FnOnce(&mut dyn Iterator<Item = I::Item>) -> T) -> T
+where
+    I: Iterator + Send,
+    I::Item: Send,
+{
+    const BATCH: usize = 1024;
+    std::thread::scope(|sc| {
+        // `true` with the last batch: a channel closed without it is a reader that stopped.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<I::Item>, bool)>(4);
+        sc.spawn(move || {
+            let mut batch = Vec::with_capacity(BATCH);
+            for r in files {
+                batch.push(r);
+                if batch.len() == BATCH
+                    && tx.send((std::mem::replace(&mut batch, Vec::with_capacity(BATCH)), false)).is_err()
+                {
+                    return;
+                }
+            }
+            let _ = tx.send((batch, true));
+        });
+        let mut ended = false;
+        let mut rows = std::iter::from_fn(|| match rx.recv() {
+            Ok((batch, last)) => {
+                ended = last;
+                Some(batch)
+            }
+            Err(_) if ended => None,
+            Err(_) => panic!("the file reader stopped before the end of its files"),
+        })
+        .flatten();
+        take(&mut rows)
+    })
+}
+
 /// A source's rows, advancing a progress bar by bytes.
 struct Progress {
     r: Reading,
@@ -644,7 +683,7 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
         if a.workers > 1 && !store.set_import_workers(usize::from(a.workers)) {
             bail!("--workers: this store has one writer (SQLite); a ClickHouse store takes several");
         }
-        store.import(&ctx.workspace, &cfg, a.strict, &mut files, &mut printer)?
+        read_ahead(&mut files, |rows| store.import(&ctx.workspace, &cfg, a.strict, rows, &mut printer))?
     };
     let unreadable = files.r.unreadable;
     let kinds: Vec<(Kind, u64)> = Kind::ALL.iter().map(|&k| (k, files.r.rows_of(k))).filter(|(_, n)| *n > 0).collect();

@@ -191,8 +191,9 @@ pub struct Config {
 /// conversations say whether a person handled them; messages say whether they are attached to
 /// nothing. 3: messages carry their label (`crate::understand`). 4: messages carry the FAQ entry
 /// that answers them. 5: conversations count their customers and say whether they are public.
-/// 6: messages carry their themes.
-pub const FACTS_VERSION: u32 = 6;
+/// 6: messages carry their themes. 7: stores keep compact rows by byte planes and ids with short
+/// lengths (smaller chunks, same facts).
+pub const FACTS_VERSION: u32 = 7;
 
 pub const DEFAULT_SIGNATURES: [&str; 3] = [r"\^[A-Z]{2,3}\b", r"/[A-Z]{2,3}\b", r"(?m)^-- "];
 

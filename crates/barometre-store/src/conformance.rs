@@ -377,6 +377,24 @@ fn a_changed_row_replaces_its_old_version<S: Store>(mut s: S) {
     assert_eq!((sum.inserted, sum.updated), (0, 1));
     let f = s.facts("default", &Config::default(), None, None).unwrap();
     assert_eq!(f.requests.iter().find(|r| r.request_id == "x1").unwrap().response_ms(), Some(50 * 60_000));
+    // Only the current version is read, by every reader.
+    let at = |s: &S| {
+        let (rows, _) = s.rows("default").unwrap();
+        assert_eq!(rows.len(), 3, "one version a row");
+        let by_id = s.messages_by_id("default", &["x2".into()]).unwrap();
+        assert_eq!(by_id.len(), 1);
+        let x2 = rows.iter().find(|m| m.message_id == "x2").unwrap();
+        assert_eq!(x2.created_at, by_id[0].created_at);
+        x2.created_at.ms
+    };
+    assert_eq!(at(&s), 1_775_458_200_000, "2026-04-06T06:50:00Z");
+    // Back to the first version, then a repeat of it in the same file: the same row, once.
+    let twice = format!("{ROWS}x2,2026-04-06T06:20:00Z,out,acme,twitter,agent7,k1,x1,Nous regardons\n");
+    let sum = import(&mut s, "default", &twice, false).unwrap();
+    assert_eq!((sum.inserted, sum.updated, sum.unchanged, sum.rejected.len()), (0, 1, 3, 0));
+    assert_eq!(at(&s), 1_775_456_400_000, "2026-04-06T06:20:00Z");
+    let f = s.facts("default", &Config::default(), None, None).unwrap();
+    assert_eq!(f.requests.iter().find(|r| r.request_id == "x1").unwrap().response_ms(), Some(20 * 60_000));
 }
 
 fn a_duplicate_id_with_other_content_is_rejected_with_both_places<S: Store>(mut s: S) {

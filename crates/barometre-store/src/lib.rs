@@ -13,6 +13,7 @@ pub mod clickhouse;
 pub mod conformance;
 mod keyed;
 pub mod pg;
+mod rows;
 mod split;
 mod sqlite;
 pub mod summary;

@@ -3,6 +3,7 @@
 use crate::auth::Role;
 use crate::chunks::{self, CHUNK_ROWS};
 use crate::keyed;
+use crate::rows;
 use crate::{ControlPlane, Correction, DataStore, FaqSummary, ImportSink, ImportSummary, StoreError};
 use barometre_core::clock::{self, Facts};
 use barometre_core::config::Config;
@@ -38,7 +39,12 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (12, include_str!("../migrations/0012_competitor_mentions.sql")),
     (13, include_str!("../migrations/0013_faq.sql")),
     (14, include_str!("../migrations/0014_message_themes.sql")),
+    (15, include_str!("../migrations/0015_message_chunks.sql")),
 ];
+
+/// The migration that moved message rows into chunks: the rows of earlier versions are moved
+/// by this binary right after its SQL runs.
+const CHUNKED_ROWS: i64 = 15;
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
@@ -99,6 +105,9 @@ impl SqliteStore {
         for (v, sql) in MIGRATIONS {
             if *v > current {
                 tx.execute_batch(sql)?;
+                if *v == CHUNKED_ROWS {
+                    move_rows_into_chunks(&tx)?;
+                }
                 tx.execute("INSERT INTO schema_migrations (version, applied_ms) VALUES (?, ?)", params![v, now_ms()])?;
             }
         }
@@ -173,15 +182,6 @@ fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
-fn b(v: Option<bool>) -> Option<i64> {
-    v.map(i64::from)
-}
-
-/// A label as the `label` column keeps it.
-fn label_code(l: Option<barometre_core::understand::Label>) -> Option<i64> {
-    l.map(|l| i64::from(barometre_core::understand::Label::code(Some(l))))
-}
-
 fn label_of(v: Option<i64>) -> Option<barometre_core::understand::Label> {
     v.and_then(|c| u8::try_from(c).ok()).and_then(barometre_core::understand::Label::of_code)
 }
@@ -233,13 +233,18 @@ fn message_from_row(r: &Row) -> rusqlite::Result<Message> {
 }
 
 fn load_rows(conn: &Connection, ws: &str, text: bool) -> Result<(Vec<Message>, Vec<ConversationEvent>), StoreError> {
-    let cols = if text {
-        MESSAGE_COLS.to_string()
-    } else {
-        MESSAGE_COLS.replace(" text,", " NULL,") + ", signed, thanks, label, competitor, faq, themes"
-    };
-    let mut st = conn.prepare_cached(&format!("SELECT {cols} FROM messages WHERE workspace = ?"))?;
-    let mut msgs = st.query_map([ws], |r| message_row(r, text))?.collect::<Result<Vec<_>, _>>()?;
+    let mut msgs = Vec::new();
+    each_stored(conn, ws, |_, _, r| {
+        let mut m = r.message();
+        if text {
+            // The clock reads the text again.
+            m.derived = None;
+        } else {
+            m.text = None;
+        }
+        msgs.push(m);
+        Ok(())
+    })?;
     let corrected = corrections_of(conn, ws)?;
     if !corrected.is_empty() {
         for m in &mut msgs {
@@ -247,6 +252,119 @@ fn load_rows(conn: &Connection, ws: &str, text: bool) -> Result<(Vec<Message>, V
         }
     }
     Ok((msgs, load_events(conn, ws)?))
+}
+
+/// Calls `each` with every live message row of a workspace, chunk by chunk in the order they
+/// were written, with the chunk's number and the row's place in it.
+fn each_stored(
+    conn: &Connection,
+    ws: &str,
+    mut each: impl FnMut(u32, usize, rows::RowRef) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let mut st =
+        conn.prepare_cached("SELECT seq, n, keys, data, dead FROM message_chunks WHERE workspace = ? ORDER BY seq")?;
+    let mut q = st.query([ws])?;
+    while let Some(r) = q.next()? {
+        let seq: u32 = r.get(0)?;
+        let n: usize = r.get(1)?;
+        let blob = |i: usize| r.get_ref(i).and_then(|v| Ok(v.as_blob_or_null()?));
+        let (keys, data, dead) = (blob(2)?.unwrap_or_default(), blob(3)?.unwrap_or_default(), blob(4)?);
+        rows::each_row(keys, data, n, dead, |i, row| each(seq, i, row))?;
+    }
+    Ok(())
+}
+
+/// The stored rows of the given ids, by id (ids not stored are absent).
+fn find_rows(conn: &Connection, ws: &str, ids: &[String]) -> Result<HashMap<String, Message>, StoreError> {
+    let wanted: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
+    let mut out = HashMap::new();
+    if wanted.is_empty() {
+        return Ok(out);
+    }
+    // The keys first (a few bytes a row); only the chunks holding a wanted row are decoded.
+    let mut at: HashMap<u32, std::collections::HashSet<usize>> = HashMap::new();
+    {
+        let mut st =
+            conn.prepare_cached("SELECT seq, n, keys, dead FROM message_chunks WHERE workspace = ? ORDER BY seq")?;
+        let mut q = st.query([ws])?;
+        while let Some(r) = q.next()? {
+            let seq: u32 = r.get(0)?;
+            let n: usize = r.get(1)?;
+            let keys = r.get_ref(2)?.as_blob().map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let dead = r.get_ref(3)?.as_blob_or_null().map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            rows::each_key(keys, n, |i, id, _| {
+                if !rows::is_dead(dead, i) && wanted.contains(id) {
+                    at.entry(seq).or_default().insert(i);
+                }
+                Ok(())
+            })?;
+        }
+    }
+    let mut st = conn.prepare_cached("SELECT n, keys, data FROM message_chunks WHERE workspace = ? AND seq = ?")?;
+    for (seq, places) in at {
+        let mut q = st.query(params![ws, seq])?;
+        let Some(r) = q.next()? else { continue };
+        let n: usize = r.get(0)?;
+        let keys = r.get_ref(1)?.as_blob().map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let data = r.get_ref(2)?.as_blob().map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        rows::each_row(keys, data, n, None, |i, row| {
+            if places.contains(&i) {
+                let mut m = row.message();
+                m.derived = None;
+                out.insert(m.message_id.clone(), m);
+            }
+            Ok(())
+        })?;
+    }
+    Ok(out)
+}
+
+/// Moves the rows of the `messages` table (stores written before migration 15) into chunks.
+fn move_rows_into_chunks(tx: &Transaction) -> Result<(), StoreError> {
+    let workspaces: Vec<String> = {
+        let mut st = tx.prepare("SELECT DISTINCT workspace FROM messages ORDER BY workspace")?;
+        let v = st.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        v
+    };
+    let mut put = tx.prepare("INSERT INTO message_chunks (workspace, seq, n, keys, data) VALUES (?, ?, ?, ?, ?)")?;
+    for ws in &workspaces {
+        let mut st = tx.prepare(&format!(
+            "SELECT {MESSAGE_COLS}, signed, thanks, label, competitor, faq, themes, fp, src, line FROM messages \
+             WHERE workspace = ? ORDER BY src, line, message_id"
+        ))?;
+        let mut q = st.query([ws])?;
+        let mut batch: Vec<(Message, TextFacts, u64, i64, u64)> = Vec::new();
+        let mut bytes = 0usize;
+        let mut seq = 0u32;
+        let mut flush = |batch: &mut Vec<(Message, TextFacts, u64, i64, u64)>| -> Result<(), StoreError> {
+            let rows: Vec<rows::NewRow> = batch
+                .iter()
+                .map(|(m, tf, fp, src, line)| rows::NewRow { m, tf, fp: *fp, src: *src, line: *line })
+                .collect();
+            let (keys, data) = rows::encode(&rows);
+            put.execute(params![ws, seq, rows.len(), keys, data])?;
+            seq += 1;
+            batch.clear();
+            Ok(())
+        };
+        while let Some(r) = q.next()? {
+            let mut m = message_row(r, false)?;
+            let tf = m.derived.take().unwrap_or_default();
+            batch.push((m, tf, r.get::<_, i64>(24)? as u64, r.get(25)?, r.get::<_, i64>(26)? as u64));
+            bytes += rows::weight(&batch[batch.len() - 1].0);
+            if batch.len() == rows::ROWS_PER_CHUNK || bytes >= rows::CHUNK_BYTES {
+                bytes = 0;
+                flush(&mut batch)?;
+            }
+        }
+        if !batch.is_empty() {
+            flush(&mut batch)?;
+        }
+    }
+    // Dropped, not emptied: a binary of an earlier version fails on this store instead of
+    // finding no message.
+    tx.execute("DROP TABLE messages", [])?;
+    Ok(())
 }
 
 /// A workspace's knowledge base, in its file's order.
@@ -296,48 +414,42 @@ fn load_events(conn: &Connection, ws: &str) -> Result<Vec<ConversationEvent>, St
 }
 
 /// Streams a workspace's rows into the clock's compact input, texts left in the store: the
-/// kept `signed`/`thanks` columns stand for them.
+/// kept text facts stand for them.
 fn load_input(conn: &Connection, ws: &str) -> Result<ClockInput, StoreError> {
-    let n: i64 = conn.query_row("SELECT COUNT(*) FROM messages WHERE workspace = ?", [ws], |r| r.get(0))?;
+    let n: i64 =
+        conn.query_row("SELECT COALESCE(SUM(n), 0) FROM message_chunks WHERE workspace = ?", [ws], |r| r.get(0))?;
     let mut inp = engine::Bulk::default();
     inp.reserve(n as usize, 0);
     let corrected = corrections_of(conn, ws)?;
-    let mut st = conn.prepare_cached(
-        "SELECT message_id, created_ms, direction, account, channel, author_id, conversation_id, reply_to, customer_id, \
-         bot, public, kind, in_scope, actionable, handle_seconds, team, signed, thanks, label, competitor, faq, themes FROM messages WHERE workspace = ?",
-    )?;
-    let mut rows = st.query([ws])?;
-    while let Some(r) = rows.next()? {
-        let s = |i: usize| r.get_ref(i).and_then(|v| v.as_str_or_null().map_err(Into::into));
-        let b = |i: usize| r.get::<_, Option<i64>>(i).map(|v| v.map(|x| x != 0));
+    each_stored(conn, ws, |_, _, r| {
         let kept = engine::Kept {
-            id: s(0)?.unwrap_or_default(),
-            ms: r.get(1)?,
-            inbound: s(2)? == Some("in"),
-            bot: r.get::<_, i64>(9)? != 0,
-            account: s(3)?.unwrap_or_default(),
-            channel: s(4)?.unwrap_or_default(),
-            author: s(5)?.unwrap_or_default(),
-            team: s(15)?,
-            conversation_id: s(6)?,
-            reply_to: s(7)?,
-            customer_id: s(8)?,
-            public: b(10)?,
-            kind: s(11)?,
-            in_scope: b(12)?,
-            actionable: b(13)?,
-            handle_seconds: r.get::<_, Option<f64>>(14)?,
-            signed: b(16)?,
-            bare_thanks: r.get::<_, i64>(17)? != 0,
-            label: label_of(r.get::<_, Option<i64>>(18)?),
-            competitor: r.get::<_, i64>(19)? != 0,
-            faq: r.get::<_, i64>(20)? as u32,
-            themes: r.get::<_, i64>(21)? as u64,
-            corrected: if corrected.is_empty() { None } else { s(0)?.and_then(|id| corrected.get(id).copied()) },
+            id: r.id,
+            ms: r.ms,
+            inbound: r.direction == Direction::In,
+            bot: r.bot,
+            account: r.account,
+            channel: r.channel,
+            author: r.author,
+            team: r.team,
+            conversation_id: r.conversation_id,
+            reply_to: r.reply_to,
+            customer_id: r.customer_id,
+            public: r.public,
+            kind: r.kind,
+            in_scope: r.in_scope,
+            actionable: r.actionable,
+            handle_seconds: r.handle_seconds,
+            signed: r.tf.signed,
+            bare_thanks: r.tf.bare_thanks,
+            label: r.tf.label,
+            competitor: r.tf.competitor,
+            faq: r.tf.faq,
+            themes: r.tf.themes,
+            corrected: if corrected.is_empty() { None } else { corrected.get(r.id).copied() },
         };
         inp.push(kept.raw());
-    }
-    drop(rows);
+        Ok(())
+    })?;
     for e in load_events(conn, ws)? {
         inp.push_event(&e);
     }
@@ -349,26 +461,147 @@ fn load_input(conn: &Connection, ws: &str) -> Result<ClockInput, StoreError> {
 /// kept text facts were read with other settings (signature patterns) and are read again.
 fn recompute(tx: &Transaction, ws: &str, cfg: &Config, stale: bool) -> Result<(), StoreError> {
     if stale {
-        let (msgs, _) = load_rows(tx, ws, true)?;
-        let mut up = tx.prepare_cached(
-            "UPDATE messages SET signed = ?, thanks = ?, label = ?, competitor = ?, faq = ?, themes = ? WHERE workspace = ? AND message_id = ?",
-        )?;
-        for m in &msgs {
-            let t = clock::text_facts(m, cfg);
-            up.execute(params![
-                b(t.signed),
-                t.bare_thanks,
-                label_code(t.label),
-                t.competitor,
-                t.faq,
-                t.themes as i64,
-                ws,
-                m.message_id
-            ])?;
+        let chunks: Vec<(u32, usize, Vec<u8>, Vec<u8>)> = {
+            let mut st =
+                tx.prepare_cached("SELECT seq, n, keys, data FROM message_chunks WHERE workspace = ? ORDER BY seq")?;
+            let v =
+                st.query_map([ws], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?.collect::<Result<_, _>>()?;
+            v
+        };
+        let mut up =
+            tx.prepare_cached("UPDATE message_chunks SET keys = ?, data = ? WHERE workspace = ? AND seq = ?")?;
+        for (seq, n, keys, data) in chunks {
+            // Every row, dead ones included: a row keeps its place in its chunk.
+            let mut all = Vec::with_capacity(n);
+            rows::each_row(&keys, &data, n, None, |_, r| {
+                let mut m = r.message();
+                m.derived = None;
+                let tf = clock::text_facts(&m, cfg);
+                all.push((m, tf, r.fp, r.src, r.line));
+                Ok(())
+            })?;
+            let rows: Vec<rows::NewRow> = all
+                .iter()
+                .map(|(m, tf, fp, src, line)| rows::NewRow { m, tf, fp: *fp, src: *src, line: *line })
+                .collect();
+            let (keys, data) = rows::encode(&rows);
+            up.execute(params![keys, data, ws, seq])?;
         }
     }
     let inp = load_input(tx, ws)?;
     write_facts(tx, ws, cfg, &inp)
+}
+
+/// Where a stored row is: its chunk, its place there, its fingerprint, and where its current
+/// version was last read (the `sources` id and line).
+#[derive(Clone, Copy)]
+struct Slot {
+    seq: u32,
+    idx: u32,
+    fp: u64,
+    src: i64,
+    line: u64,
+}
+
+/// A workspace's rows by id, as an import sees them.
+#[derive(Default)]
+struct Known {
+    ids: barometre_core::intern::Interner,
+    /// By interned id.
+    at: Vec<Slot>,
+}
+
+impl Known {
+    /// The live rows of every chunk (their keys only: a few bytes a row).
+    fn read(conn: &Connection, ws: &str) -> Result<Known, StoreError> {
+        let mut k = Known::default();
+        let mut st =
+            conn.prepare_cached("SELECT seq, n, keys, dead FROM message_chunks WHERE workspace = ? ORDER BY seq")?;
+        let mut q = st.query([ws])?;
+        while let Some(r) = q.next()? {
+            let seq: u32 = r.get(0)?;
+            let n: usize = r.get(1)?;
+            let keys = r.get_ref(2)?.as_blob().map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let dead = r.get_ref(3)?.as_blob_or_null().map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            rows::each_key(keys, n, |i, id, fp| {
+                if rows::is_dead(dead, i) {
+                    return Ok(());
+                }
+                let slot = Slot { seq, idx: i as u32, fp, src: 0, line: 0 };
+                match k.ids.intern(id) {
+                    (_, true) => k.at.push(slot),
+                    (at, false) => {
+                        return Err(StoreError::Corrupt(format!(
+                            "message `{id}` stored twice (chunks {} and {seq})",
+                            k.at[at as usize].seq
+                        )))
+                    }
+                }
+                Ok(())
+            })?;
+        }
+        Ok(k)
+    }
+}
+
+/// A row of this import not yet written.
+struct Pending {
+    m: Message,
+    tf: TextFacts,
+    fp: u64,
+    src: i64,
+    line: u64,
+}
+
+impl Pending {
+    fn same(&self, m: &Message) -> bool {
+        self.m == *m
+    }
+}
+
+/// Chunks read back by an import to confirm rows with equal fingerprints, the most recent kept
+/// within [`Reread::BUDGET`] bytes: a re-import usually comes in the order of the first.
+#[derive(Default)]
+struct Reread {
+    chunks: HashMap<u32, rows::Chunk>,
+    order: std::collections::VecDeque<u32>,
+    bytes: usize,
+}
+
+impl Reread {
+    const BUDGET: usize = 256 << 20;
+
+    fn row<T>(
+        &mut self,
+        conn: &Connection,
+        ws: &str,
+        seq: u32,
+        idx: u32,
+        f: impl FnOnce(&rows::RowRef) -> T,
+    ) -> Result<T, StoreError> {
+        if !self.chunks.contains_key(&seq) {
+            let (n, keys, data): (usize, Vec<u8>, Vec<u8>) = conn.query_row(
+                "SELECT n, keys, data FROM message_chunks WHERE workspace = ? AND seq = ?",
+                params![ws, seq],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )?;
+            let c = rows::Chunk::new(keys, data, n)?;
+            self.bytes += c.bytes();
+            self.chunks.insert(seq, c);
+            self.order.push_back(seq);
+            while self.bytes > Self::BUDGET && self.order.len() > 1 {
+                if let Some(c) = self.order.pop_front().and_then(|s| self.chunks.remove(&s)) {
+                    self.bytes -= c.bytes();
+                }
+            }
+        } else if self.order.back() != Some(&seq) {
+            // Most recently used last: the chunk evicted is the one unused the longest.
+            self.order.retain(|&s| s != seq);
+            self.order.push_back(seq);
+        }
+        let c = &self.chunks[&seq];
+        Ok(f(&c.row(idx as usize)?))
+    }
 }
 
 /// Runs the clock over `inp` and replaces the workspace's fact chunks with its output.
@@ -522,7 +755,7 @@ impl DataStore for SqliteStore {
         // Into an empty workspace every row taken is new: the clock's input is built as rows come,
         // instead of read back from the store afterwards.
         let empty: bool = tx.query_row(
-            "SELECT NOT EXISTS (SELECT 1 FROM messages WHERE workspace = ?1) AND NOT EXISTS (SELECT 1 FROM conversation_events WHERE workspace = ?1)",
+            "SELECT NOT EXISTS (SELECT 1 FROM message_chunks WHERE workspace = ?1) AND NOT EXISTS (SELECT 1 FROM conversation_events WHERE workspace = ?1)",
             [ws],
             |r| r.get(0),
         )?;
@@ -532,25 +765,32 @@ impl DataStore for SqliteStore {
         // This import's files: name → source id, and back.
         let mut src_of: HashMap<Arc<str>, i64> = HashMap::new();
         let mut file_of: HashMap<i64, Arc<str>> = HashMap::new();
+        // Every stored row by id (read from the chunks' keys), then this import's rows too.
+        let mut known = if empty { Known::default() } else { Known::read(&tx, ws)? };
+        let mut next_seq: u32 =
+            tx.query_row("SELECT COALESCE(MAX(seq) + 1, 0) FROM message_chunks WHERE workspace = ?", [ws], |r| {
+                r.get(0)
+            })?;
+        let mut pending: Vec<Pending> = Vec::new();
+        let mut pending_bytes = 0usize;
+        // Rows a later version replaces, by chunk.
+        let mut dead: HashMap<u32, Vec<u32>> = HashMap::new();
+        let mut reread = Reread::default();
         {
             let mut new_src = tx.prepare_cached("INSERT INTO sources (import_id, file) VALUES (?, ?)")?;
-            let mut insert = tx.prepare_cached(&format!(
-                "INSERT OR IGNORE INTO messages (workspace, {MESSAGE_COLS}, fp, signed, thanks, label, competitor, faq, themes, src, line) \
-                 VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-            ))?;
-            let mut replace = tx.prepare_cached(&format!(
-                "INSERT OR REPLACE INTO messages (workspace, {MESSAGE_COLS}, fp, signed, thanks, label, competitor, faq, themes, src, line) \
-                 VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-            ))?;
-            let mut old =
-                tx.prepare_cached("SELECT fp, src, line FROM messages WHERE workspace = ? AND message_id = ?")?;
-            // Equal fingerprints are confirmed on the stored row itself: a 64-bit hash alone could
-            // take a changed row for an unchanged one.
-            let mut stored = tx.prepare_cached(&format!(
-                "SELECT {MESSAGE_COLS} FROM messages WHERE workspace = ? AND message_id = ?"
-            ))?;
-            let mut touch =
-                tx.prepare_cached("UPDATE messages SET src = ?, line = ? WHERE workspace = ? AND message_id = ?")?;
+            let mut put =
+                tx.prepare_cached("INSERT INTO message_chunks (workspace, seq, n, keys, data) VALUES (?, ?, ?, ?, ?)")?;
+            let mut flush = |pending: &mut Vec<Pending>, seq: &mut u32| -> Result<(), StoreError> {
+                let rows: Vec<rows::NewRow> = pending
+                    .iter()
+                    .map(|p| rows::NewRow { m: &p.m, tf: &p.tf, fp: p.fp, src: p.src, line: p.line })
+                    .collect();
+                let (keys, data) = rows::encode(&rows);
+                put.execute(params![ws, *seq, rows.len(), keys, data])?;
+                *seq += 1;
+                pending.clear();
+                Ok(())
+            };
             let mut ev_put = tx.prepare_cached(
                 "INSERT OR IGNORE INTO conversation_events (workspace, event_key, conversation_id, event, at_ms, offset_s, agent_id) VALUES (?,?,?,?,?,?,?)",
             )?;
@@ -566,96 +806,78 @@ impl DataStore for SqliteStore {
                         continue;
                     }
                 };
-                match &loc.record {
-                    Record::Message(m) => {
-                        let src = match src_of.get(&loc.file) {
-                            Some(&s) => s,
-                            None => {
-                                new_src.execute(params![import_id, &*loc.file])?;
-                                let s = tx.last_insert_rowid();
-                                src_of.insert(loc.file.clone(), s);
-                                file_of.insert(s, loc.file.clone());
-                                s
-                            }
-                        };
-                        if barometre_core::ingest::unattached(m) {
-                            sum.unattached += 1;
+                if let Record::Message(_) = &loc.record {
+                    let Located { file, line, id_column, record: Record::Message(m) } = loc else { unreachable!() };
+                    let src = match src_of.get(&file) {
+                        Some(&s) => s,
+                        None => {
+                            new_src.execute(params![import_id, &*file])?;
+                            let s = tx.last_insert_rowid();
+                            src_of.insert(file.clone(), s);
+                            file_of.insert(s, file.clone());
+                            s
                         }
-                        let fp = m.fingerprint() as i64;
-                        let tf = clock::text_facts(m, cfg);
-                        let values = params![
-                            ws,
-                            m.message_id,
-                            m.created_at.ms,
-                            m.created_at.offset_s,
-                            m.direction.as_str(),
-                            m.account,
-                            m.channel,
-                            m.author_id,
-                            m.conversation_id,
-                            m.reply_to,
-                            m.customer_id,
-                            m.text,
-                            m.bot,
-                            b(m.public),
-                            m.kind,
-                            b(m.in_scope),
-                            b(m.actionable),
-                            m.handle_seconds,
-                            m.team,
-                            fp,
-                            b(tf.signed),
-                            tf.bare_thanks,
-                            label_code(tf.label),
-                            tf.competitor,
-                            tf.faq,
-                            tf.themes as i64,
-                            src,
-                            loc.line as i64
-                        ];
-                        if insert.execute(values)? == 1 {
-                            sum.rows += 1;
-                            sum.inserted += 1;
-                            if let Some(inp) = &mut fresh {
-                                inp.push_read(m, &tf);
-                            }
-                            continue;
-                        }
-                        let (ofp, osrc, oline): (i64, i64, i64) =
-                            old.query_row(params![ws, m.message_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-                        let same = ofp == fp && {
-                            let mut kept = stored.query_row(params![ws, m.message_id], message_from_row)?;
-                            // What the clock derived from the text is not part of the row.
-                            kept.derived = m.derived;
-                            kept == *m
-                        };
-                        if let Some(first) = file_of.get(&osrc) {
+                    };
+                    if barometre_core::ingest::unattached(&m) {
+                        sum.unattached += 1;
+                    }
+                    let fp = m.fingerprint();
+                    let (k, new) = known.ids.intern(&m.message_id);
+                    let here = Slot { seq: next_seq, idx: pending.len() as u32, fp, src, line };
+                    if new {
+                        known.at.push(here);
+                    } else {
+                        let was = known.at[k as usize];
+                        // Equal fingerprints are confirmed on the stored row itself: a 64-bit
+                        // hash alone could take a changed row for an unchanged one.
+                        let same = was.fp == fp
+                            && if was.seq == next_seq {
+                                pending[was.idx as usize].same(&m)
+                            } else {
+                                reread.row(&tx, ws, was.seq, was.idx, |r| r.is(&m))?
+                            };
+                        if let Some(first) = file_of.get(&was.src) {
                             // Seen earlier in this same import.
                             if same {
                                 sum.rows += 1;
                                 sum.unchanged += 1;
                             } else {
-                                sum.reject(
-                                    loc.error(barometre_core::ingest::duplicate_id(
-                                        "message_id",
-                                        &m.message_id,
-                                        first,
-                                        oline as u64,
-                                    )),
-                                    sink,
-                                );
+                                let reason =
+                                    barometre_core::ingest::duplicate_id("message_id", &m.message_id, first, was.line);
+                                sum.reject(RowError { file: file.to_string(), line, column: id_column, reason }, sink);
                             }
                             continue;
                         }
                         sum.rows += 1;
                         if same {
                             sum.unchanged += 1;
-                            touch.execute(params![src, loc.line as i64, ws, m.message_id])?;
-                        } else {
-                            sum.updated += 1;
-                            replace.execute(values)?;
+                            // Where the current version was last read: a different row with
+                            // this id later in this import is a duplicate.
+                            known.at[k as usize] = Slot { src, line, ..was };
+                            continue;
+                        }
+                        sum.updated += 1;
+                        dead.entry(was.seq).or_default().push(was.idx);
+                        known.at[k as usize] = here;
+                    }
+                    let tf = clock::text_facts(&m, cfg);
+                    if new {
+                        sum.rows += 1;
+                        sum.inserted += 1;
+                        if let Some(inp) = &mut fresh {
+                            inp.push_read(&m, &tf);
                         }
                     }
+                    pending.push(Pending { m, tf, fp, src, line });
+                    pending_bytes += rows::weight(&pending[pending.len() - 1].m);
+                    if pending.len() == rows::ROWS_PER_CHUNK || pending_bytes >= rows::CHUNK_BYTES {
+                        pending_bytes = 0;
+                        flush(&mut pending, &mut next_seq)?;
+                    }
+                    continue;
+                }
+                match &loc.record {
+                    Record::Message(_) => unreachable!("taken above"),
                     Record::Survey(_)
                     | Record::Invitation(_)
                     | Record::Contact(_)
@@ -707,11 +929,25 @@ impl DataStore for SqliteStore {
                     }
                 }
             }
+            if !pending.is_empty() {
+                flush(&mut pending, &mut next_seq)?;
+            }
         }
         sink.progress(read);
+        // What the loop kept (every id, chunks read back) is not held through the clock's run.
+        drop((known, reread, pending));
         if strict && sum.rejected_count > 0 {
             tx.rollback()?;
             return Ok(sum);
+        }
+        if !dead.is_empty() {
+            let mut get = tx.prepare_cached("SELECT n, dead FROM message_chunks WHERE workspace = ? AND seq = ?")?;
+            let mut set = tx.prepare_cached("UPDATE message_chunks SET dead = ? WHERE workspace = ? AND seq = ?")?;
+            for (seq, idx) in &dead {
+                let (n, old): (usize, Option<Vec<u8>>) =
+                    get.query_row(params![ws, seq], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                set.execute(params![rows::mark_dead(old.as_deref(), n, idx), ws, seq])?;
+            }
         }
         if sum.inserted + sum.updated > 0 || stale {
             match fresh {
@@ -958,14 +1194,13 @@ impl DataStore for SqliteStore {
     }
 
     fn messages_by_id(&self, ws: &str, ids: &[String]) -> Result<Vec<Message>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare_cached(&format!("SELECT {MESSAGE_COLS} FROM messages WHERE workspace = ? AND message_id = ?"))?;
+        let found = find_rows(&self.conn, ws, ids)?;
         let mut out = Vec::new();
         let mut corrected =
             self.conn.prepare_cached("SELECT label FROM label_corrections WHERE workspace = ? AND message_id = ?")?;
         for id in ids {
-            if let Some(mut m) = st.query_row(params![ws, id], message_from_row).optional()? {
+            // An id asked twice is answered twice, as before.
+            if let Some(mut m) = found.get(id).cloned() {
                 let l: Option<String> = corrected.query_row(params![ws, id], |r| r.get(0)).optional()?;
                 m.corrected = l.as_deref().map(corrected_label).transpose()?;
                 out.push(m);
@@ -984,14 +1219,8 @@ impl DataStore for SqliteStore {
     ) -> Result<bool, StoreError> {
         let cfg = &*self.attached(ws, cfg)?;
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let inbound: Option<String> = tx
-            .query_row(
-                "SELECT direction FROM messages WHERE workspace = ? AND message_id = ?",
-                params![ws, message_id],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if inbound.as_deref() != Some("in") {
+        let found = find_rows(&tx, ws, &[message_id.to_string()])?;
+        if found.get(message_id).map(|m| m.direction) != Some(Direction::In) {
             return Ok(false);
         }
         match label {
@@ -1254,6 +1483,103 @@ mod upgrade_tests {
     use barometre_core::ingest::{Format, Kind, RecordReader};
 
     #[test]
+    fn rows_of_a_store_written_before_chunks_are_moved_once_and_known_again() {
+        let cfg = Config::default();
+        let csv = "message_id,created_at,direction,account,channel,author_id,conversation_id,text,handle_seconds\n\
+                   q1,2026-04-06T08:00:00+02:00,in,acme,chat,u1,k1,\"Ma box\r\nne marche plus\",\n\
+                   a1,2026-04-06T08:05:00Z,out,acme,chat,ag,k1,Voici,12.5\n";
+        let import = |s: &mut SqliteStore| {
+            let mut r = RecordReader::new("m.csv", Kind::Messages, Format::Csv, csv.as_bytes());
+            s.import("w", &cfg, false, &mut r, &mut ()).unwrap()
+        };
+        let mut now = SqliteStore::memory().unwrap();
+        import(&mut now);
+        let (want, _) = now.rows("w").unwrap();
+        // A store as version 14 left it: the same rows in the `messages` table.
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL);",
+        )
+        .unwrap();
+        for (v, sql) in MIGRATIONS.iter().filter(|(v, _)| *v < CHUNKED_ROWS) {
+            conn.execute_batch(sql).unwrap();
+            conn.execute("INSERT INTO schema_migrations VALUES (?, 0)", [v]).unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO workspaces VALUES ('w', 0); INSERT INTO imports (workspace, started_ms) VALUES ('w', 0);
+             INSERT INTO sources (import_id, file) VALUES (1, 'm.csv');",
+        )
+        .unwrap();
+        for (line, m) in want.iter().enumerate() {
+            let tf = clock::text_facts(m, &cfg);
+            let b = |v: Option<bool>| v.map(i64::from);
+            conn.execute(
+                &format!(
+                    "INSERT INTO messages (workspace, {MESSAGE_COLS}, fp, signed, thanks, label, competitor, faq, themes, src, line) \
+                     VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                ),
+                params![
+                    "w", m.message_id, m.created_at.ms, m.created_at.offset_s, m.direction.as_str(), m.account, m.channel,
+                    m.author_id, m.conversation_id, m.reply_to, m.customer_id, m.text, m.bot, b(m.public), m.kind,
+                    b(m.in_scope), b(m.actionable), m.handle_seconds, m.team, m.fingerprint() as i64, b(tf.signed),
+                    tf.bare_thanks, tf.label.map(|l| i64::from(Label::code(Some(l)))), tf.competitor, tf.faq,
+                    tf.themes as i64, 1, line as i64 + 2
+                ],
+            )
+            .unwrap();
+        }
+        let mut old = SqliteStore::setup(conn).unwrap();
+        assert_eq!(old.schema_version().unwrap(), CHUNKED_ROWS);
+        let left: i64 = old
+            .conn
+            .query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'messages'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(left, 0, "moved, and the old table dropped: an older binary fails instead of finding nothing");
+        let mut moved = old.rows("w").unwrap().0;
+        moved.sort_by(|a, b| a.message_id.cmp(&b.message_id));
+        let mut want = want;
+        want.sort_by(|a, b| a.message_id.cmp(&b.message_id));
+        assert_eq!(moved, want);
+        // Known again by id and content: importing the same file changes nothing.
+        let again = import(&mut old);
+        assert_eq!((again.inserted, again.updated, again.unchanged), (0, 0, 2));
+        assert_eq!(old.table("w", &cfg, None, None).unwrap(), now.table("w", &cfg, None, None).unwrap());
+    }
+
+    /// As a store written before labels: every kept label forgotten.
+    fn forget_labels(s: &SqliteStore, ws: &str) {
+        let chunks: Vec<(u32, usize, Vec<u8>, Vec<u8>)> = s
+            .conn
+            .prepare("SELECT seq, n, keys, data FROM message_chunks WHERE workspace = ?")
+            .unwrap()
+            .query_map([ws], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        for (seq, n, keys, data) in chunks {
+            let mut all = Vec::new();
+            rows::each_row(&keys, &data, n, None, |_, r| {
+                all.push((r.message(), TextFacts { label: None, ..r.tf }, r.fp, r.src, r.line));
+                Ok(())
+            })
+            .unwrap();
+            let rows: Vec<rows::NewRow> = all
+                .iter()
+                .map(|(m, tf, fp, src, line)| rows::NewRow { m, tf, fp: *fp, src: *src, line: *line })
+                .collect();
+            let (keys, data) = rows::encode(&rows);
+            s.conn
+                .execute(
+                    "UPDATE message_chunks SET keys = ?, data = ? WHERE workspace = ? AND seq = ?",
+                    params![keys, data, ws, seq],
+                )
+                .unwrap();
+        }
+    }
+
+    #[test]
     fn facts_of_an_older_layout_are_recomputed_once_and_stored() {
         let cfg = Config::default();
         let mut s = SqliteStore::memory().unwrap();
@@ -1265,7 +1591,7 @@ mod upgrade_tests {
         // As stores written by older binaries with the same settings: before facts had a layout
         // version, at layout 2 (words, no model), and at layout 3 with another model. Labels
         // the old binary never wrote are read from the texts when stored anew.
-        s.conn.execute("UPDATE messages SET label = NULL WHERE workspace = 'w'", []).unwrap();
+        forget_labels(&s, "w");
         let sig = cfg.signature_patterns.join("\u{1f}");
         for old in [
             format!("gap={};sig={sig}", cfg.session_gap_ms),
@@ -1285,8 +1611,14 @@ mod upgrade_tests {
             };
             assert_eq!(plain(after), plain(before.clone()));
         }
-        let label: Option<i64> =
-            s.conn.query_row("SELECT label FROM messages WHERE message_id = 'q1'", [], |r| r.get(0)).unwrap();
+        let mut label = None;
+        each_stored(&s.conn, "w", |_, _, r| {
+            if r.id == "q1" {
+                label = r.tf.label;
+            }
+            Ok(())
+        })
+        .unwrap();
         assert!(label.is_some(), "q1's text read again and its label stored");
         // Another configuration's settings are not an upgrade.
         let named = Config::load(Some("[listening]\ncompetitors = [\"Free\"]\n"), std::iter::empty()).unwrap();
