@@ -650,13 +650,17 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
     let mut files = Progress { r: source::read(ins, opts, Box::new(said)), pb: pb.clone(), rows: 0, base: 0, after };
     // Each refused row is printed when it is found (around the bar, not through it): nothing
     // is kept in memory for them but a count and the first few.
-    struct Printer(indicatif::ProgressBar);
+    struct Printer(indicatif::ProgressBar, Timings);
     impl barometre_store::ImportSink for Printer {
         fn rejected(&mut self, e: &barometre_core::ingest::RowError) {
             self.0.suspend(|| eprintln!("{e}"));
         }
+        fn phase(&mut self, done: &str) {
+            let t = &mut self.1;
+            self.0.suspend(|| t.mark(done));
+        }
     }
-    let mut printer = Printer(pb.clone());
+    let mut printer = Printer(pb.clone(), Timings::start());
     let sum = if a.check {
         let mut sum = barometre_store::ImportSummary { committed: false, ..Default::default() };
         let mut shown = 0;

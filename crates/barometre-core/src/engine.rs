@@ -544,11 +544,16 @@ impl ClockOut {
     /// Sorts facts by instant, then id: the order they are stored and shown in.
     pub fn sort(&mut self, inp: &ClockInput) {
         let id = |i: u32| inp.id(i);
-        self.reqs
-            .sort_unstable_by(|a, b| a.row.start_ms.cmp(&b.row.start_ms).then_with(|| id(a.first).cmp(id(b.first))));
-        self.msgs.sort_unstable_by(|a, b| a.row.ms.cmp(&b.row.ms).then_with(|| id(a.msg).cmp(id(b.msg))));
-        self.convs.sort_unstable_by(|a, b| {
-            a.row.start_ms.cmp(&b.row.start_ms).then_with(|| inp.conv_name(a.conv).cmp(inp.conv_name(b.conv)))
+        let ClockOut { reqs, msgs, convs } = self;
+        // Messages on another core, requests and conversations on this one.
+        std::thread::scope(|sc| {
+            sc.spawn(|| msgs.sort_unstable_by(|a, b| a.row.ms.cmp(&b.row.ms).then_with(|| id(a.msg).cmp(id(b.msg)))));
+            reqs.sort_unstable_by(|a, b| {
+                a.row.start_ms.cmp(&b.row.start_ms).then_with(|| id(a.first).cmp(id(b.first)))
+            });
+            convs.sort_unstable_by(|a, b| {
+                a.row.start_ms.cmp(&b.row.start_ms).then_with(|| inp.conv_name(a.conv).cmp(inp.conv_name(b.conv)))
+            });
         });
     }
 

@@ -74,6 +74,8 @@ pub const REASON_KEPT_CHARS: usize = 300;
 pub trait ImportSink {
     fn progress(&mut self, _rows_read: u64) {}
     fn rejected(&mut self, _error: &RowError) {}
+    /// A phase of the import ended (`BAROMETRE_TIMINGS` prints how long each took).
+    fn phase(&mut self, _done: &str) {}
 }
 
 /// Reports nothing.

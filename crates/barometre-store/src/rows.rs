@@ -332,41 +332,31 @@ pub fn each_row<'a>(
     Ok(())
 }
 
-/// A chunk read back whole, its rows reachable by place (an import confirming that a row with
-/// an equal fingerprint is the same row).
-pub struct Chunk {
-    keys: Vec<u8>,
-    data: Vec<u8>,
-    at: Vec<(u32, u32)>,
+/// Where each row of a chunk starts in its `keys` and `data` blobs, and where the last ends
+/// (`n + 1` entries): a row can then be read alone.
+pub fn offsets(keys: &[u8], data: &[u8], n: usize) -> Result<Vec<(u32, u32)>, StoreError> {
+    if n > ROWS_PER_CHUNK {
+        return Err(StoreError::Corrupt(format!("message chunk of {n} rows")));
+    }
+    let mut at = Vec::with_capacity(n + 1);
+    let mut k = R { b: keys, at: 0 };
+    let mut d = R { b: data, at: 0 };
+    for _ in 0..n {
+        at.push((k.at as u32, d.at as u32));
+        read_one(&mut k, &mut d)?;
+    }
+    at.push((k.at as u32, d.at as u32));
+    Ok(at)
 }
 
-impl Chunk {
-    pub fn new(keys: Vec<u8>, data: Vec<u8>, n: usize) -> Result<Chunk, StoreError> {
-        if n > ROWS_PER_CHUNK {
-            return Err(StoreError::Corrupt(format!("message chunk of {n} rows")));
-        }
-        let mut at = Vec::with_capacity(n);
-        {
-            let mut k = R { b: &keys, at: 0 };
-            let mut d = R { b: &data, at: 0 };
-            for _ in 0..n {
-                at.push((k.at as u32, d.at as u32));
-                read_one(&mut k, &mut d)?;
-            }
-        }
-        Ok(Chunk { keys, data, at })
+/// The one row whose bytes are `keys` and `data` (as cut by [`offsets`]).
+pub fn row_of<'a>(keys: &'a [u8], data: &'a [u8]) -> Result<RowRef<'a>, StoreError> {
+    let (mut k, mut d) = (R { b: keys, at: 0 }, R { b: data, at: 0 });
+    let r = read_one(&mut k, &mut d)?;
+    if k.at != keys.len() || d.at != data.len() {
+        return Err(StoreError::Corrupt("message row longer than its fields".into()));
     }
-
-    /// The row at place `i`.
-    pub fn row(&self, i: usize) -> Result<RowRef<'_>, StoreError> {
-        let &(ko, dof) = self.at.get(i).ok_or_else(|| StoreError::Corrupt(format!("message chunk has no row {i}")))?;
-        read_one(&mut R { b: &self.keys, at: ko as usize }, &mut R { b: &self.data, at: dof as usize })
-    }
-
-    /// Bytes held.
-    pub fn bytes(&self) -> usize {
-        self.keys.len() + self.data.len() + self.at.len() * 8
-    }
+    Ok(r)
 }
 
 impl RowRef<'_> {
@@ -465,6 +455,25 @@ mod tests {
         })
         .unwrap();
         assert_eq!(ks, vec![(0, "m1".into(), u64::MAX), (1, "m2".into(), 1)]);
+    }
+
+    #[test]
+    fn a_row_is_read_alone_from_its_offsets() {
+        let (a, b) = (message("m1", Some("un"), None), message("m22", None, Some(1.0)));
+        let tf = TextFacts::default();
+        let (keys, data) = encode(&[
+            NewRow { m: &a, tf: &tf, fp: 1, src: 1, line: 2 },
+            NewRow { m: &b, tf: &tf, fp: 2, src: 1, line: 3 },
+        ]);
+        let at = offsets(&keys, &data, 2).unwrap();
+        assert_eq!(at.len(), 3);
+        assert_eq!(at[2], (keys.len() as u32, data.len() as u32));
+        let (k, d) = (at[1].0 as usize..at[2].0 as usize, at[1].1 as usize..at[2].1 as usize);
+        let r = row_of(&keys[k.clone()], &data[d.clone()]).unwrap();
+        assert!(r.is(&b) && !r.is(&a));
+        assert_eq!((r.fp, r.line), (2, 3));
+        assert!(row_of(&keys[k], &data[at[0].1 as usize..at[2].1 as usize]).is_err(), "two rows' data");
+        assert!(offsets(&keys, &data, ROWS_PER_CHUNK + 1).is_err());
     }
 
     #[test]

@@ -492,6 +492,44 @@ fn recompute(tx: &Transaction, ws: &str, cfg: &Config, stale: bool) -> Result<()
     write_facts(tx, ws, cfg, &inp)
 }
 
+/// Marks superseded rows dead, chunk by chunk. A chunk left with fewer live rows than dead ones
+/// is written again with its live rows only (dropped when none is left): rows changed import
+/// after import do not make the store grow without end. Nothing refers to a row's place once an
+/// import is over (facts name rows by id), so places may change.
+fn mark_dead(tx: &Transaction, ws: &str, dead: &HashMap<u32, Vec<u32>>) -> Result<(), StoreError> {
+    let mut get =
+        tx.prepare_cached("SELECT n, keys, data, dead FROM message_chunks WHERE workspace = ? AND seq = ?")?;
+    let mut set = tx.prepare_cached("UPDATE message_chunks SET dead = ? WHERE workspace = ? AND seq = ?")?;
+    let mut put = tx.prepare_cached(
+        "UPDATE message_chunks SET n = ?, keys = ?, data = ?, dead = NULL WHERE workspace = ? AND seq = ?",
+    )?;
+    let mut drop = tx.prepare_cached("DELETE FROM message_chunks WHERE workspace = ? AND seq = ?")?;
+    for (seq, idx) in dead {
+        let (n, keys, data, old): (usize, Vec<u8>, Vec<u8>, Option<Vec<u8>>) =
+            get.query_row(params![ws, seq], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+        let bits = rows::mark_dead(old.as_deref(), n, idx);
+        let gone = bits.iter().map(|b| b.count_ones() as usize).sum::<usize>();
+        if gone * 2 <= n {
+            set.execute(params![bits, ws, seq])?;
+            continue;
+        }
+        let mut live = Vec::with_capacity(n - gone);
+        rows::each_row(&keys, &data, n, Some(&bits), |_, r| {
+            live.push((r.message(), r.tf, r.fp, r.src, r.line));
+            Ok(())
+        })?;
+        if live.is_empty() {
+            drop.execute(params![ws, seq])?;
+            continue;
+        }
+        let rows: Vec<rows::NewRow> =
+            live.iter().map(|(m, tf, fp, src, line)| rows::NewRow { m, tf, fp: *fp, src: *src, line: *line }).collect();
+        let (keys, data) = rows::encode(&rows);
+        put.execute(params![rows.len(), keys, data, ws, seq])?;
+    }
+    Ok(())
+}
+
 /// Where a stored row is: its chunk, its place there, its fingerprint, and where its current
 /// version was last read (the `sources` id and line).
 #[derive(Clone, Copy)]
@@ -559,18 +597,19 @@ impl Pending {
     }
 }
 
-/// Chunks read back by an import to confirm rows with equal fingerprints, the most recent kept
-/// within [`Reread::BUDGET`] bytes: a re-import usually comes in the order of the first.
+/// Stored rows read back by an import to confirm rows with equal fingerprints. The chunk read
+/// last is kept whole (a re-import usually comes in the order of the first); of the others only
+/// where each row starts is kept (8 bytes a row), and a row is then read alone from its blobs:
+/// a re-import in another order costs two small reads a row, never a chunk a row.
 #[derive(Default)]
 struct Reread {
-    chunks: HashMap<u32, rows::Chunk>,
-    order: std::collections::VecDeque<u32>,
-    bytes: usize,
+    /// By chunk: its SQLite row id and its rows' offsets.
+    at: HashMap<u32, (i64, Vec<(u32, u32)>)>,
+    /// The chunk read last, whole: its number, keys and data.
+    last: Option<(u32, Vec<u8>, Vec<u8>)>,
 }
 
 impl Reread {
-    const BUDGET: usize = 256 << 20;
-
     fn row<T>(
         &mut self,
         conn: &Connection,
@@ -579,28 +618,32 @@ impl Reread {
         idx: u32,
         f: impl FnOnce(&rows::RowRef) -> T,
     ) -> Result<T, StoreError> {
-        if !self.chunks.contains_key(&seq) {
-            let (n, keys, data): (usize, Vec<u8>, Vec<u8>) = conn.query_row(
-                "SELECT n, keys, data FROM message_chunks WHERE workspace = ? AND seq = ?",
+        let corrupt = || StoreError::Corrupt(format!("message chunk {seq} has no row {idx}"));
+        if let std::collections::hash_map::Entry::Vacant(e) = self.at.entry(seq) {
+            let (rowid, n, keys, data): (i64, usize, Vec<u8>, Vec<u8>) = conn.query_row(
+                "SELECT rowid, n, keys, data FROM message_chunks WHERE workspace = ? AND seq = ?",
                 params![ws, seq],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )?;
-            let c = rows::Chunk::new(keys, data, n)?;
-            self.bytes += c.bytes();
-            self.chunks.insert(seq, c);
-            self.order.push_back(seq);
-            while self.bytes > Self::BUDGET && self.order.len() > 1 {
-                if let Some(c) = self.order.pop_front().and_then(|s| self.chunks.remove(&s)) {
-                    self.bytes -= c.bytes();
-                }
-            }
-        } else if self.order.back() != Some(&seq) {
-            // Most recently used last: the chunk evicted is the one unused the longest.
-            self.order.retain(|&s| s != seq);
-            self.order.push_back(seq);
+            e.insert((rowid, rows::offsets(&keys, &data, n)?));
+            self.last = Some((seq, keys, data));
         }
-        let c = &self.chunks[&seq];
-        Ok(f(&c.row(idx as usize)?))
+        let (rowid, at) = &self.at[&seq];
+        let (i, j) = (idx as usize, idx as usize + 1);
+        let ((k0, d0), (k1, d1)) = (*at.get(i).ok_or_else(corrupt)?, *at.get(j).ok_or_else(corrupt)?);
+        let (k, d) = (k0 as usize..k1 as usize, d0 as usize..d1 as usize);
+        if let Some((_, keys, data)) = self.last.as_ref().filter(|l| l.0 == seq) {
+            let (keys, data) = (keys.get(k).ok_or_else(corrupt)?, data.get(d).ok_or_else(corrupt)?);
+            return Ok(f(&rows::row_of(keys, data)?));
+        }
+        let read = |column: &str, range: std::ops::Range<usize>| -> Result<Vec<u8>, StoreError> {
+            let blob = conn.blob_open(rusqlite::DatabaseName::Main, "message_chunks", column, *rowid, true)?;
+            let mut buf = vec![0u8; range.len()];
+            blob.read_at_exact(&mut buf, range.start)?;
+            Ok(buf)
+        };
+        let (keys, data) = (read("keys", k)?, read("data", d)?);
+        Ok(f(&rows::row_of(&keys, &data)?))
     }
 }
 
@@ -613,24 +656,42 @@ fn write_facts(tx: &Transaction, ws: &str, cfg: &Config, inp: &ClockInput) -> Re
         "INSERT INTO fact_chunks (workspace, part, seq, lo_ms, hi_ms, n, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
     )?;
     put.execute(params![ws, "dict", 0, 0, 0, inp.dims.len(), chunks::encode_dict(&inp.dims)])?;
-    for (seq, rows) in out.reqs.chunks(CHUNK_ROWS).enumerate() {
-        let (hot, ids) = chunks::encode_reqs(rows, inp);
-        let (lo, hi) = (rows[0].row.start_ms, rows[rows.len() - 1].row.start_ms);
-        put.execute(params![ws, "req", seq, lo, hi, rows.len(), hot])?;
-        put.execute(params![ws, "req_ids", seq, lo, hi, rows.len(), ids])?;
-    }
-    for (seq, rows) in out.convs.chunks(CHUNK_ROWS).enumerate() {
-        let (hot, ids) = chunks::encode_convs(rows, inp);
-        let (lo, hi) = (rows[0].row.start_ms, rows[rows.len() - 1].row.start_ms);
-        put.execute(params![ws, "conv", seq, lo, hi, rows.len(), hot])?;
-        put.execute(params![ws, "conv_ids", seq, lo, hi, rows.len(), ids])?;
-    }
-    for (seq, rows) in out.msgs.chunks(CHUNK_ROWS).enumerate() {
-        let (hot, ids) = chunks::encode_msgs(rows, inp);
-        let (lo, hi) = (rows[0].row.ms, rows[rows.len() - 1].row.ms);
-        put.execute(params![ws, "msg", seq, lo, hi, rows.len(), hot])?;
-        put.execute(params![ws, "msg_ids", seq, lo, hi, rows.len(), ids])?;
-    }
+    // Chunks are encoded on another core while this one writes them; a few wait at most.
+    type Encoded = (&'static str, usize, i64, i64, usize, Vec<u8>);
+    let out = &out;
+    std::thread::scope(|sc| -> Result<(), StoreError> {
+        let (send, encoded) = std::sync::mpsc::sync_channel::<Encoded>(4);
+        sc.spawn(move || {
+            let put = |part: &'static str, seq: usize, lo: i64, hi: i64, n: usize, data: Vec<u8>| {
+                send.send((part, seq, lo, hi, n, data)).is_ok()
+            };
+            for (seq, rows) in out.reqs.chunks(CHUNK_ROWS).enumerate() {
+                let (hot, ids) = chunks::encode_reqs(rows, inp);
+                let (lo, hi) = (rows[0].row.start_ms, rows[rows.len() - 1].row.start_ms);
+                if !(put("req", seq, lo, hi, rows.len(), hot) && put("req_ids", seq, lo, hi, rows.len(), ids)) {
+                    return;
+                }
+            }
+            for (seq, rows) in out.convs.chunks(CHUNK_ROWS).enumerate() {
+                let (hot, ids) = chunks::encode_convs(rows, inp);
+                let (lo, hi) = (rows[0].row.start_ms, rows[rows.len() - 1].row.start_ms);
+                if !(put("conv", seq, lo, hi, rows.len(), hot) && put("conv_ids", seq, lo, hi, rows.len(), ids)) {
+                    return;
+                }
+            }
+            for (seq, rows) in out.msgs.chunks(CHUNK_ROWS).enumerate() {
+                let (hot, ids) = chunks::encode_msgs(rows, inp);
+                let (lo, hi) = (rows[0].row.ms, rows[rows.len() - 1].row.ms);
+                if !(put("msg", seq, lo, hi, rows.len(), hot) && put("msg_ids", seq, lo, hi, rows.len(), ids)) {
+                    return;
+                }
+            }
+        });
+        for (part, seq, lo, hi, n, data) in encoded {
+            put.execute(params![ws, part, seq, lo, hi, n, data])?;
+        }
+        Ok(())
+    })?;
     tx.execute(
         "INSERT INTO meta (workspace, key, value) VALUES (?, ?, ?) ON CONFLICT (workspace, key) DO UPDATE SET value = excluded.value",
         params![ws, FINGERPRINT, cfg.clock_fingerprint()],
@@ -936,18 +997,13 @@ impl DataStore for SqliteStore {
         sink.progress(read);
         // What the loop kept (every id, chunks read back) is not held through the clock's run.
         drop((known, reread, pending));
+        sink.phase("rows read and stored");
         if strict && sum.rejected_count > 0 {
             tx.rollback()?;
             return Ok(sum);
         }
         if !dead.is_empty() {
-            let mut get = tx.prepare_cached("SELECT n, dead FROM message_chunks WHERE workspace = ? AND seq = ?")?;
-            let mut set = tx.prepare_cached("UPDATE message_chunks SET dead = ? WHERE workspace = ? AND seq = ?")?;
-            for (seq, idx) in &dead {
-                let (n, old): (usize, Option<Vec<u8>>) =
-                    get.query_row(params![ws, seq], |r| Ok((r.get(0)?, r.get(1)?)))?;
-                set.execute(params![rows::mark_dead(old.as_deref(), n, idx), ws, seq])?;
-            }
+            mark_dead(&tx, ws, &dead)?;
         }
         if sum.inserted + sum.updated > 0 || stale {
             match fresh {
@@ -955,8 +1011,10 @@ impl DataStore for SqliteStore {
                 Some(bulk) => write_facts(&tx, ws, cfg, &bulk.finish().0)?,
                 None => recompute(&tx, ws, cfg, stale)?,
             }
+            sink.phase("facts computed and stored");
         }
         tx.commit()?;
+        sink.phase("committed");
         sum.committed = true;
         Ok(sum)
     }
@@ -1546,6 +1604,83 @@ mod upgrade_tests {
         let again = import(&mut old);
         assert_eq!((again.inserted, again.updated, again.unchanged), (0, 0, 2));
         assert_eq!(old.table("w", &cfg, None, None).unwrap(), now.table("w", &cfg, None, None).unwrap());
+    }
+
+    #[test]
+    fn a_reimport_in_another_order_confirms_rows_across_chunks() {
+        let cfg = Config::default();
+        let n = rows::ROWS_PER_CHUNK + 5_000;
+        let line = |i: usize| {
+            format!("m{i},2026-04-06T08:{:02}:{:02}Z,in,acme,chat,u{i},k{i},texte {i}\n", i / 60 % 60, i % 60)
+        };
+        let head = "message_id,created_at,direction,account,channel,author_id,conversation_id,text\n";
+        let mut s = SqliteStore::memory().unwrap();
+        let import = |s: &mut SqliteStore, body: String| {
+            let csv = format!("{head}{body}");
+            let mut r = RecordReader::new("m.csv", Kind::Messages, Format::Csv, csv.as_bytes());
+            s.import("w", &cfg, false, &mut r, &mut ()).unwrap()
+        };
+        let first = import(&mut s, (0..n).map(line).collect());
+        assert_eq!((first.inserted, first.rejected_count), (n as u64, 0));
+        let chunks: i64 = s.conn.query_row("SELECT COUNT(*) FROM message_chunks", [], |r| r.get(0)).unwrap();
+        assert_eq!(chunks, 2);
+        // Rows of both chunks in turn: each confirmation reads its row from the other chunk.
+        let interleaved = |changed: Option<usize>| -> String {
+            (0..n / 2)
+                .flat_map(|i| [i, n - 1 - i])
+                .map(|i| if Some(i) == changed { line(i).replace("texte", "autre") } else { line(i) })
+                .collect()
+        };
+        let again = import(&mut s, interleaved(None));
+        assert_eq!((again.inserted, again.updated, again.unchanged), (0, 0, n as u64));
+        let changed = import(&mut s, interleaved(Some(3)));
+        assert_eq!((changed.inserted, changed.updated, changed.unchanged), (0, 1, n as u64 - 1));
+        let (msgs, _) = s.rows("w").unwrap();
+        assert_eq!(msgs.len(), n);
+        assert_eq!(msgs.iter().find(|m| m.message_id == "m3").unwrap().text.as_deref(), Some("autre 3"));
+    }
+
+    #[test]
+    fn rows_changed_import_after_import_do_not_make_the_store_grow() {
+        let cfg = Config::default();
+        let mut s = SqliteStore::memory().unwrap();
+        // Row m0 in version `first`, the two others in version `rest`.
+        let csv = |first: usize, rest: usize| {
+            let mut out =
+                String::from("message_id,created_at,direction,account,channel,author_id,conversation_id,text\n");
+            for i in 0..3 {
+                let text = format!("version {}", if i == 0 { first } else { rest });
+                out += &format!("m{i},2026-04-06T08:0{i}:00Z,in,acme,chat,u{i},k{i},{text}\n");
+            }
+            out
+        };
+        let mut import = |data: String| {
+            let mut r = RecordReader::new("m.csv", Kind::Messages, Format::Csv, data.as_bytes());
+            s.import("w", &cfg, false, &mut r, &mut ()).unwrap()
+        };
+        import(csv(0, 0));
+        for v in 1..=5 {
+            assert_eq!(import(csv(v, v)).updated, 3);
+        }
+        // One more with a single row changed: its chunk keeps two live rows of three.
+        assert_eq!(import(csv(6, 5)).updated, 1);
+        let chunks: Vec<(i64, i64, Option<Vec<u8>>)> = s
+            .conn
+            .prepare("SELECT seq, n, dead FROM message_chunks ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(chunks, vec![(5, 3, Some(vec![0b001])), (6, 1, None)], "chunks 0 to 4 dropped, all dead");
+        let (rows, _) = s.rows("w").unwrap();
+        let mut texts: Vec<_> = rows.iter().map(|m| (m.message_id.clone(), m.text.clone().unwrap())).collect();
+        texts.sort();
+        assert_eq!(
+            texts,
+            [("m0", "version 6"), ("m1", "version 5"), ("m2", "version 5")]
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+        );
     }
 
     /// As a store written before labels: every kept label forgotten.
