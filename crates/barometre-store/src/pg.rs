@@ -32,13 +32,62 @@ const MIGRATIONS: &[(i64, &str)] = &[
 /// The advisory lock migrations run under (any number only this program uses).
 const MIGRATION_LOCK: i64 = 0x6261_726f_6d65_7472;
 
-/// [`ControlPlane`] on a PostgreSQL server: one connection, behind a lock (the trait reads
-/// through `&self`; a query needs the connection mutably).
+/// [`ControlPlane`] on a PostgreSQL server, over a small pool of connections: a request takes
+/// one for its query and gives it back, so that an instance's requests do not queue behind one
+/// connection (the trait reads through `&self`; a query needs its connection mutably).
 pub struct PgControlPlane {
-    client: std::sync::Mutex<Client>,
-    /// Where to connect again when the connection is lost (a server restarted, a failover):
+    pool: std::sync::Mutex<Pool>,
+    /// Signalled when a connection is given back or a place in the pool frees.
+    freed: std::sync::Condvar,
+    /// Connections at most: [`POOL_SIZE`], or 1 for a connection handed over.
+    max: usize,
+    /// Where to connect (again, when a connection is lost: a server restarted, a failover):
     /// `None` for a connection handed over ([`PgControlPlane::with_client`]).
     url: Option<String>,
+}
+
+/// Connections an instance opens at most. Two instances behind a load balancer take 16 of
+/// PostgreSQL's default 100.
+pub const POOL_SIZE: usize = 8;
+
+struct Pool {
+    idle: Vec<Client>,
+    /// Connections made and not dropped: idle or lent.
+    open: usize,
+}
+
+/// A connection lent by the pool, given back when dropped (dropped instead when closed).
+struct Lent<'a> {
+    from: &'a PgControlPlane,
+    client: Option<Client>,
+}
+
+impl std::ops::Deref for Lent<'_> {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        self.client.as_ref().expect("lent until dropped")
+    }
+}
+
+impl std::ops::DerefMut for Lent<'_> {
+    fn deref_mut(&mut self) -> &mut Client {
+        self.client.as_mut().expect("lent until dropped")
+    }
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        let Some(c) = self.client.take() else { return };
+        // A thread that panicked holding the lock left nothing half-written in the pool.
+        let mut p = self.from.pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if c.is_closed() && self.from.url.is_some() {
+            p.open -= 1;
+        } else {
+            // PostgreSQL rolled back whatever a panicking request left open, with its statement.
+            p.idle.push(c);
+        }
+        self.from.freed.notify_one();
+    }
 }
 
 fn now_ms() -> i64 {
@@ -50,13 +99,18 @@ impl PgControlPlane {
     /// and brings the schema to this binary's version.
     pub fn connect(url: &str) -> Result<PgControlPlane, StoreError> {
         let client = dial(url)?;
-        Ok(PgControlPlane { url: Some(url.to_string()), ..PgControlPlane::with_client(client)? })
+        Ok(PgControlPlane { url: Some(url.to_string()), max: POOL_SIZE, ..PgControlPlane::with_client(client)? })
     }
 
-    /// Over a connection already made (its `search_path` chooses the schema).
+    /// Over a connection already made (its `search_path` chooses the schema): that one only.
     pub fn with_client(mut client: Client) -> Result<PgControlPlane, StoreError> {
         migrate(&mut client)?;
-        Ok(PgControlPlane { client: std::sync::Mutex::new(client), url: None })
+        Ok(PgControlPlane {
+            pool: std::sync::Mutex::new(Pool { idle: vec![client], open: 1 }),
+            freed: std::sync::Condvar::new(),
+            max: 1,
+            url: None,
+        })
     }
 
     /// The schema's version: the last migration applied.
@@ -64,18 +118,35 @@ impl PgControlPlane {
         Ok(self.c()?.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[])?.get(0))
     }
 
-    /// The connection, made again first when the server closed it: a restarted PostgreSQL costs
-    /// the requests made while it was down, not every request until the instance restarts.
-    fn c(&self) -> Result<std::sync::MutexGuard<'_, Client>, StoreError> {
-        // A thread that panicked holding the lock left nothing half-written: PostgreSQL rolled
-        // back its transaction with the connection, or will with the next one.
-        let mut g = self.client.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if g.is_closed() {
-            if let Some(url) = &self.url {
-                *g = dial(url)?;
+    /// A connection from the pool: an idle one, else a new one while the pool has room, else the
+    /// first given back. One the server closed is dropped and made again: a restarted
+    /// PostgreSQL costs the requests made while it was down, not every request until the
+    /// instance restarts.
+    fn c(&self) -> Result<Lent<'_>, StoreError> {
+        let mut p = self.pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        loop {
+            if let Some(c) = p.idle.pop() {
+                if c.is_closed() && self.url.is_some() {
+                    p.open -= 1;
+                    continue;
+                }
+                return Ok(Lent { from: self, client: Some(c) });
             }
+            if let Some(url) = self.url.as_deref().filter(|_| p.open < self.max) {
+                // Connecting takes a while: the lock is not held meanwhile.
+                p.open += 1;
+                drop(p);
+                return match dial(url) {
+                    Ok(c) => Ok(Lent { from: self, client: Some(c) }),
+                    Err(e) => {
+                        self.pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner).open -= 1;
+                        self.freed.notify_one();
+                        Err(e)
+                    }
+                };
+            }
+            p = self.freed.wait(p).unwrap_or_else(std::sync::PoisonError::into_inner);
         }
-        Ok(g)
     }
 }
 
@@ -368,6 +439,31 @@ mod tests {
         }
         assert!(failed, "the connection was ended");
         assert_eq!(p.workspaces().unwrap(), ["w"]);
+    }
+
+    #[test]
+    fn requests_do_not_wait_for_one_another_up_to_the_pool_size() {
+        let Some(url) = server() else { return };
+        let schema = fresh(&url).c().unwrap().query_one("SELECT current_schema()", &[]).unwrap().get::<_, String>(0);
+        let p = PgControlPlane::connect(&format!("{url}?options=-c%20search_path%3D{schema}")).unwrap();
+        p.create_workspace("w").unwrap();
+        // Every connection but one held by a request that takes its time: the last still answers.
+        let held: Vec<_> = (0..POOL_SIZE - 1).map(|_| p.c().unwrap()).collect();
+        let pids: std::collections::HashSet<i32> =
+            held.into_iter().map(|mut c| c.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0)).collect();
+        assert_eq!(pids.len(), POOL_SIZE - 1, "one connection each");
+        let mut all: Vec<_> = (0..POOL_SIZE).map(|_| p.c().unwrap()).collect();
+        assert_eq!(all.len(), POOL_SIZE, "the connections given back are lent again");
+        // With every connection lent, the next request waits for one to be given back.
+        std::thread::scope(|sc| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let asker = &p;
+            sc.spawn(move || tx.send(asker.workspaces().unwrap()).unwrap());
+            assert!(rx.recv_timeout(std::time::Duration::from_millis(300)).is_err(), "waits");
+            all.pop();
+            assert_eq!(rx.recv_timeout(std::time::Duration::from_secs(5)).unwrap(), ["w"]);
+        });
+        assert_eq!(p.pool.lock().unwrap().open, POOL_SIZE);
     }
 
     #[test]
