@@ -51,7 +51,8 @@ pub struct PgControlPlane {
 pub const POOL_SIZE: usize = 8;
 
 struct Pool {
-    idle: Vec<Client>,
+    /// Connections given back, with when.
+    idle: Vec<(Client, std::time::Instant)>,
     /// Connections made and not dropped: idle or lent.
     open: usize,
 }
@@ -83,8 +84,9 @@ impl Drop for Lent<'_> {
         if c.is_closed() && self.from.url.is_some() {
             p.open -= 1;
         } else {
-            // PostgreSQL rolled back whatever a panicking request left open, with its statement.
-            p.idle.push(c);
+            // A transaction a request left open (a panic) was rolled back when it was dropped,
+            // before its connection.
+            p.idle.push((c, std::time::Instant::now()));
         }
         self.from.freed.notify_one();
     }
@@ -106,7 +108,7 @@ impl PgControlPlane {
     pub fn with_client(mut client: Client) -> Result<PgControlPlane, StoreError> {
         migrate(&mut client)?;
         Ok(PgControlPlane {
-            pool: std::sync::Mutex::new(Pool { idle: vec![client], open: 1 }),
+            pool: std::sync::Mutex::new(Pool { idle: vec![(client, std::time::Instant::now())], open: 1 }),
             freed: std::sync::Condvar::new(),
             max: 1,
             url: None,
@@ -119,40 +121,62 @@ impl PgControlPlane {
     }
 
     /// A connection from the pool: an idle one, else a new one while the pool has room, else the
-    /// first given back. One the server closed is dropped and made again: a restarted
-    /// PostgreSQL costs the requests made while it was down, not every request until the
-    /// instance restarts.
+    /// first given back. An idle connection is only seen closed once used: one idle for more
+    /// than [`IDLE_CHECK`] is asked first whether it still answers, so that a restarted
+    /// PostgreSQL costs the requests made while it was down, not one more per pooled connection.
+    /// One that does not answer is dropped and made again.
     fn c(&self) -> Result<Lent<'_>, StoreError> {
-        let mut p = self.pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         loop {
-            if let Some(c) = p.idle.pop() {
-                if c.is_closed() && self.url.is_some() {
-                    p.open -= 1;
-                    continue;
+            let mut p = self.pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let taken = loop {
+                if let Some(idle) = p.idle.pop() {
+                    break Some(idle);
                 }
-                return Ok(Lent { from: self, client: Some(c) });
-            }
-            if let Some(url) = self.url.as_deref().filter(|_| p.open < self.max) {
-                // Connecting takes a while: the lock is not held meanwhile.
-                p.open += 1;
-                drop(p);
-                return match dial(url) {
-                    Ok(c) => Ok(Lent { from: self, client: Some(c) }),
-                    Err(e) => {
-                        self.pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner).open -= 1;
-                        self.freed.notify_one();
-                        Err(e)
+                if self.url.is_some() && p.open < self.max {
+                    p.open += 1;
+                    break None;
+                }
+                p = self.freed.wait(p).unwrap_or_else(std::sync::PoisonError::into_inner);
+            };
+            // Asking and connecting take a while: the lock is not held meanwhile.
+            drop(p);
+            match (taken, self.url.as_deref()) {
+                (Some((mut c, since)), Some(_)) => {
+                    if c.is_closed() || (since.elapsed() > IDLE_CHECK && c.is_valid(IDLE_CHECK).is_err()) {
+                        self.forget();
+                        continue;
                     }
-                };
+                    return Ok(Lent { from: self, client: Some(c) });
+                }
+                // The connection handed over is the only one: lent as it is.
+                (Some((c, _)), None) => return Ok(Lent { from: self, client: Some(c) }),
+                (None, url) => {
+                    return match dial(url.expect("a place is taken only with a URL")) {
+                        Ok(c) => Ok(Lent { from: self, client: Some(c) }),
+                        Err(e) => {
+                            self.forget();
+                            Err(e)
+                        }
+                    }
+                }
             }
-            p = self.freed.wait(p).unwrap_or_else(std::sync::PoisonError::into_inner);
         }
+    }
+
+    /// A connection dropped: its place in the pool frees.
+    fn forget(&self) {
+        self.pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner).open -= 1;
+        self.freed.notify_one();
     }
 }
 
+/// How long a connection may stay idle before it is asked whether it still answers, and how
+/// long it has to answer.
+const IDLE_CHECK: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A connection that gives up instead of hanging: 5 s to connect, keepalives on an idle
 /// connection (a half-open one is found out), 5 s for a statement — a request waiting on the
-/// control plane holds its lock, and every other request with it.
+/// control plane holds its connection, and, once all are lent, every other request with it.
 fn dial(url: &str) -> Result<Client, StoreError> {
     let mut cfg: postgres::Config = url.parse()?;
     cfg.connect_timeout(std::time::Duration::from_secs(5))
@@ -193,7 +217,7 @@ fn migrate(c: &mut Client) -> Result<(), StoreError> {
 }
 
 /// The control plane's operations through a shared reference: one server for every instance
-/// and request, the connection behind its lock.
+/// and request, a connection of the pool for each operation.
 impl PgControlPlane {
     pub fn create_token(&self, workspace: &str, role: Role, expires_ms: Option<Millis>) -> Result<String, StoreError> {
         let token = auth::new_token()?;
@@ -442,27 +466,49 @@ mod tests {
     }
 
     #[test]
-    fn requests_do_not_wait_for_one_another_up_to_the_pool_size() {
+    fn a_connection_ended_while_idle_costs_no_request() {
         let Some(url) = server() else { return };
         let schema = fresh(&url).c().unwrap().query_one("SELECT current_schema()", &[]).unwrap().get::<_, String>(0);
         let p = PgControlPlane::connect(&format!("{url}?options=-c%20search_path%3D{schema}")).unwrap();
         p.create_workspace("w").unwrap();
-        // Every connection but one held by a request that takes its time: the last still answers.
+        let pid: i32 = p.c().unwrap().query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
+        let mut other = Client::connect(&url, NoTls).unwrap();
+        other.execute("SELECT pg_terminate_backend($1)", &[&pid]).unwrap();
+        // Idle past the check: asked first, found ended, made again — the request itself works.
+        std::thread::sleep(IDLE_CHECK + std::time::Duration::from_millis(500));
+        assert_eq!(p.workspaces().unwrap(), ["w"]);
+        let now: i32 = p.c().unwrap().query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
+        assert_ne!(now, pid);
+    }
+
+    #[test]
+    fn requests_do_not_wait_for_one_another_up_to_the_pool_size() {
+        use std::sync::mpsc::RecvTimeoutError;
+        let Some(url) = server() else { return };
+        let schema = fresh(&url).c().unwrap().query_one("SELECT current_schema()", &[]).unwrap().get::<_, String>(0);
+        let p = PgControlPlane::connect(&format!("{url}?options=-c%20search_path%3D{schema}")).unwrap();
+        p.create_workspace("w").unwrap();
+        // Every connection but one held by requests that take their time: the last still answers.
         let held: Vec<_> = (0..POOL_SIZE - 1).map(|_| p.c().unwrap()).collect();
+        assert_eq!(p.workspaces().unwrap(), ["w"]);
         let pids: std::collections::HashSet<i32> =
             held.into_iter().map(|mut c| c.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0)).collect();
         assert_eq!(pids.len(), POOL_SIZE - 1, "one connection each");
         let mut all: Vec<_> = (0..POOL_SIZE).map(|_| p.c().unwrap()).collect();
-        assert_eq!(all.len(), POOL_SIZE, "the connections given back are lent again");
-        // With every connection lent, the next request waits for one to be given back.
-        std::thread::scope(|sc| {
+        // With every connection lent, the next request waits for one to be given back. Every
+        // connection is given back before asserting: a failed check fails, never hangs.
+        let (waited, answered) = std::thread::scope(|sc| {
             let (tx, rx) = std::sync::mpsc::channel();
             let asker = &p;
             sc.spawn(move || tx.send(asker.workspaces().unwrap()).unwrap());
-            assert!(rx.recv_timeout(std::time::Duration::from_millis(300)).is_err(), "waits");
+            let waited = rx.recv_timeout(std::time::Duration::from_millis(300));
             all.pop();
-            assert_eq!(rx.recv_timeout(std::time::Duration::from_secs(5)).unwrap(), ["w"]);
+            let answered = rx.recv_timeout(std::time::Duration::from_secs(5));
+            all.clear();
+            (waited, answered)
         });
+        assert!(matches!(waited, Err(RecvTimeoutError::Timeout)), "{waited:?}");
+        assert_eq!(answered.unwrap(), ["w"]);
         assert_eq!(p.pool.lock().unwrap().open, POOL_SIZE);
     }
 
