@@ -23,19 +23,19 @@ impl W {
         self.0.push(v);
     }
     /// An unsigned LEB128 varint: most lengths take one byte.
-    fn v(&mut self, mut x: u64) {
+    pub(crate) fn v(&mut self, mut x: u64) {
         while x >= 0x80 {
             self.0.push((x as u8) | 0x80);
             x >>= 7;
         }
         self.0.push(x as u8);
     }
-    fn str(&mut self, s: &str) {
+    pub(crate) fn str(&mut self, s: &str) {
         self.v(s.len() as u64);
         self.0.extend_from_slice(s.as_bytes());
     }
     /// `v(0)` for none, else `v(len + 1)` and the bytes.
-    fn opt(&mut self, s: Option<&str>) {
+    pub(crate) fn opt(&mut self, s: Option<&str>) {
         match s {
             None => self.v(0),
             Some(s) => {
@@ -118,15 +118,23 @@ impl<'a> R<'a> {
     pub fn new(b: &'a [u8]) -> Self {
         R { b, at: 0 }
     }
+    /// Where the next read starts.
+    pub(crate) fn at(&self) -> usize {
+        self.at
+    }
     fn take(&mut self, n: usize) -> Result<&'a [u8], StoreError> {
-        let s = self.b.get(self.at..self.at + n).ok_or_else(|| StoreError::Corrupt("fact chunk too short".into()))?;
+        let short = || StoreError::Corrupt("chunk too short".into());
+        let s = self.b.get(self.at..self.at.checked_add(n).ok_or_else(short)?).ok_or_else(short)?;
         self.at += n;
         Ok(s)
     }
-    fn u32(&mut self) -> Result<u32, StoreError> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().expect("4 bytes")))
+    pub(crate) fn fixed<const N: usize>(&mut self) -> Result<[u8; N], StoreError> {
+        Ok(self.take(N)?.try_into().expect("N bytes"))
     }
-    fn v(&mut self) -> Result<u64, StoreError> {
+    fn u32(&mut self) -> Result<u32, StoreError> {
+        Ok(u32::from_le_bytes(self.fixed()?))
+    }
+    pub(crate) fn v(&mut self) -> Result<u64, StoreError> {
         let mut x = 0u64;
         for shift in (0..64).step_by(7) {
             let b = self.take(1)?[0];
@@ -135,19 +143,28 @@ impl<'a> R<'a> {
                 return Ok(x);
             }
         }
-        Err(StoreError::Corrupt("fact chunk: varint too long".into()))
+        Err(StoreError::Corrupt("chunk: varint too long".into()))
+    }
+    fn utf8(b: &'a [u8]) -> Result<&'a str, StoreError> {
+        std::str::from_utf8(b).map_err(|_| StoreError::Corrupt("chunk: string not UTF-8".into()))
+    }
+    /// A string, borrowed from the chunk.
+    pub(crate) fn str_ref(&mut self) -> Result<&'a str, StoreError> {
+        let n = self.v()? as usize;
+        Self::utf8(self.take(n)?)
+    }
+    /// An optional string ([`W::opt`]), borrowed from the chunk.
+    pub(crate) fn opt_ref(&mut self) -> Result<Option<&'a str>, StoreError> {
+        match self.v()? {
+            0 => Ok(None),
+            n => Ok(Some(Self::utf8(self.take(n as usize - 1)?)?)),
+        }
     }
     fn str(&mut self) -> Result<String, StoreError> {
-        let n = self.v()? as usize;
-        String::from_utf8(self.take(n)?.to_vec()).map_err(|_| StoreError::Corrupt("fact chunk string".into()))
+        self.str_ref().map(str::to_string)
     }
     fn opt(&mut self) -> Result<Option<String>, StoreError> {
-        let n = self.v()?;
-        if n == 0 {
-            return Ok(None);
-        }
-        let s = self.take(n as usize - 1)?;
-        String::from_utf8(s.to_vec()).map(Some).map_err(|_| StoreError::Corrupt("fact chunk string".into()))
+        Ok(self.opt_ref()?.map(str::to_string))
     }
 }
 

@@ -402,6 +402,19 @@ mod tests {
         PgControlPlane::with_client(c).unwrap()
     }
 
+    /// A control plane in a schema of its own, connected by URL (a pool), with a workspace `w`.
+    fn pooled(url: &str) -> PgControlPlane {
+        let schema = fresh(url).c().unwrap().query_one("SELECT current_schema()", &[]).unwrap().get::<_, String>(0);
+        let p = PgControlPlane::connect(&format!("{url}?options=-c%20search_path%3D{schema}")).unwrap();
+        p.create_workspace("w").unwrap();
+        p
+    }
+
+    /// The server process behind the connection the pool lends next.
+    fn backend(p: &PgControlPlane) -> i32 {
+        p.c().unwrap().query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0)
+    }
+
     /// The server's URL; CI always gives one (`.ci/run`), so the checks never pass unseen there.
     fn server() -> Option<String> {
         match std::env::var("BAROMETRE_TEST_POSTGRES") {
@@ -444,10 +457,8 @@ mod tests {
     #[test]
     fn a_lost_connection_is_made_again() {
         let Some(url) = server() else { return };
-        let schema = fresh(&url).c().unwrap().query_one("SELECT current_schema()", &[]).unwrap().get::<_, String>(0);
-        let p = PgControlPlane::connect(&format!("{url}?options=-c%20search_path%3D{schema}")).unwrap();
-        p.create_workspace("w").unwrap();
-        let pid: i32 = p.c().unwrap().query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
+        let p = pooled(&url);
+        let pid = backend(&p);
         // The server ends the connection, as a restart would.
         let mut other = Client::connect(&url, NoTls).unwrap();
         other.execute("SELECT pg_terminate_backend($1)", &[&pid]).unwrap();
@@ -468,16 +479,14 @@ mod tests {
     #[test]
     fn a_connection_ended_while_idle_costs_no_request() {
         let Some(url) = server() else { return };
-        let schema = fresh(&url).c().unwrap().query_one("SELECT current_schema()", &[]).unwrap().get::<_, String>(0);
-        let p = PgControlPlane::connect(&format!("{url}?options=-c%20search_path%3D{schema}")).unwrap();
-        p.create_workspace("w").unwrap();
-        let pid: i32 = p.c().unwrap().query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
+        let p = pooled(&url);
+        let pid = backend(&p);
         let mut other = Client::connect(&url, NoTls).unwrap();
         other.execute("SELECT pg_terminate_backend($1)", &[&pid]).unwrap();
         // Idle past the check: asked first, found ended, made again — the request itself works.
         std::thread::sleep(IDLE_CHECK + std::time::Duration::from_millis(500));
         assert_eq!(p.workspaces().unwrap(), ["w"]);
-        let now: i32 = p.c().unwrap().query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
+        let now = backend(&p);
         assert_ne!(now, pid);
     }
 
@@ -485,9 +494,7 @@ mod tests {
     fn requests_do_not_wait_for_one_another_up_to_the_pool_size() {
         use std::sync::mpsc::RecvTimeoutError;
         let Some(url) = server() else { return };
-        let schema = fresh(&url).c().unwrap().query_one("SELECT current_schema()", &[]).unwrap().get::<_, String>(0);
-        let p = PgControlPlane::connect(&format!("{url}?options=-c%20search_path%3D{schema}")).unwrap();
-        p.create_workspace("w").unwrap();
+        let p = pooled(&url);
         // Every connection but one held by requests that take their time: the last still answers.
         let held: Vec<_> = (0..POOL_SIZE - 1).map(|_| p.c().unwrap()).collect();
         assert_eq!(p.workspaces().unwrap(), ["w"]);

@@ -15,6 +15,7 @@
 //!   customer, text, kind and team (optional strings), `f64` handle seconds when flagged,
 //!   `v` source, `v` line.
 
+use crate::chunks::{R, W};
 use crate::StoreError;
 use barometre_core::model::{Direction, Message, TextFacts};
 use barometre_core::time::Stamp;
@@ -121,76 +122,6 @@ fn tri_of(c: u16) -> Option<bool> {
     }
 }
 
-#[derive(Default)]
-struct W(Vec<u8>);
-
-impl W {
-    fn v(&mut self, mut x: u64) {
-        while x >= 0x80 {
-            self.0.push((x as u8) | 0x80);
-            x >>= 7;
-        }
-        self.0.push(x as u8);
-    }
-    fn str(&mut self, s: &str) {
-        self.v(s.len() as u64);
-        self.0.extend_from_slice(s.as_bytes());
-    }
-    fn opt(&mut self, s: Option<&str>) {
-        match s {
-            None => self.v(0),
-            Some(s) => {
-                self.v(s.len() as u64 + 1);
-                self.0.extend_from_slice(s.as_bytes());
-            }
-        }
-    }
-}
-
-struct R<'a> {
-    b: &'a [u8],
-    at: usize,
-}
-
-fn short() -> StoreError {
-    StoreError::Corrupt("message chunk too short".into())
-}
-
-impl<'a> R<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], StoreError> {
-        let s = self.b.get(self.at..self.at.checked_add(n).ok_or_else(short)?).ok_or_else(short)?;
-        self.at += n;
-        Ok(s)
-    }
-    fn fixed<const N: usize>(&mut self) -> Result<[u8; N], StoreError> {
-        Ok(self.take(N)?.try_into().expect("N bytes"))
-    }
-    fn v(&mut self) -> Result<u64, StoreError> {
-        let mut x = 0u64;
-        for shift in (0..64).step_by(7) {
-            let b = *self.b.get(self.at).ok_or_else(short)?;
-            self.at += 1;
-            x |= u64::from(b & 0x7f) << shift;
-            if b < 0x80 {
-                return Ok(x);
-            }
-        }
-        Err(StoreError::Corrupt("message chunk: varint too long".into()))
-    }
-    fn str(&mut self) -> Result<&'a str, StoreError> {
-        let n = self.v()? as usize;
-        std::str::from_utf8(self.take(n)?).map_err(|_| StoreError::Corrupt("message chunk: string not UTF-8".into()))
-    }
-    fn opt(&mut self) -> Result<Option<&'a str>, StoreError> {
-        match self.v()? {
-            0 => Ok(None),
-            n => std::str::from_utf8(self.take(n as usize - 1)?)
-                .map(Some)
-                .map_err(|_| StoreError::Corrupt("message chunk: string not UTF-8".into())),
-        }
-    }
-}
-
 /// Encodes rows into a chunk's `keys` and `data` blobs.
 pub fn encode(rows: &[NewRow]) -> (Vec<u8>, Vec<u8>) {
     let mut keys = W(Vec::with_capacity(rows.len() * 20));
@@ -236,9 +167,9 @@ pub fn each_key<'a>(
     n: usize,
     mut each: impl FnMut(usize, &'a str, u64) -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {
-    let mut k = R { b: keys, at: 0 };
+    let mut k = R::new(keys);
     for i in 0..n {
-        let id = k.str()?;
+        let id = k.str_ref()?;
         let fp = u64::from_le_bytes(k.fixed()?);
         each(i, id, fp)?;
     }
@@ -262,7 +193,7 @@ pub fn mark_dead(dead: Option<&[u8]>, n: usize, idx: &[u32]) -> Vec<u8> {
 
 /// Reads the row at the readers' places and moves them past it.
 fn read_one<'a>(k: &mut R<'a>, d: &mut R<'a>) -> Result<RowRef<'a>, StoreError> {
-    let id = k.str()?;
+    let id = k.str_ref()?;
     let fp = u64::from_le_bytes(k.fixed()?);
     let ms = i64::from_le_bytes(d.fixed()?);
     let offset_s = i32::from_le_bytes(d.fixed()?);
@@ -270,9 +201,9 @@ fn read_one<'a>(k: &mut R<'a>, d: &mut R<'a>) -> Result<RowRef<'a>, StoreError> 
     let label = Label::of_code(d.fixed::<1>()?[0]);
     let faq = u32::try_from(d.v()?).map_err(|_| StoreError::Corrupt("message chunk: FAQ entry".into()))?;
     let themes = d.v()?;
-    let (account, channel, author) = (d.str()?, d.str()?, d.str()?);
-    let (conversation_id, reply_to, customer_id) = (d.opt()?, d.opt()?, d.opt()?);
-    let (text, kind, team) = (d.opt()?, d.opt()?, d.opt()?);
+    let (account, channel, author) = (d.str_ref()?, d.str_ref()?, d.str_ref()?);
+    let (conversation_id, reply_to, customer_id) = (d.opt_ref()?, d.opt_ref()?, d.opt_ref()?);
+    let (text, kind, team) = (d.opt_ref()?, d.opt_ref()?, d.opt_ref()?);
     let handle_seconds =
         if flags & (1 << 12) != 0 { Some(f64::from_bits(u64::from_le_bytes(d.fixed()?))) } else { None };
     let src = d.v()? as i64;
@@ -318,15 +249,15 @@ pub fn each_row<'a>(
     dead: Option<&[u8]>,
     mut each: impl FnMut(usize, RowRef<'a>) -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {
-    let mut k = R { b: keys, at: 0 };
-    let mut d = R { b: data, at: 0 };
+    let mut k = R::new(keys);
+    let mut d = R::new(data);
     for i in 0..n {
         let r = read_one(&mut k, &mut d)?;
         if !is_dead(dead, i) {
             each(i, r)?;
         }
     }
-    if k.at != keys.len() || d.at != data.len() {
+    if k.at() != keys.len() || d.at() != data.len() {
         return Err(StoreError::Corrupt("message chunk longer than its rows".into()));
     }
     Ok(())
@@ -339,21 +270,21 @@ pub fn offsets(keys: &[u8], data: &[u8], n: usize) -> Result<Vec<(u32, u32)>, St
         return Err(StoreError::Corrupt(format!("message chunk of {n} rows")));
     }
     let mut at = Vec::with_capacity(n + 1);
-    let mut k = R { b: keys, at: 0 };
-    let mut d = R { b: data, at: 0 };
+    let mut k = R::new(keys);
+    let mut d = R::new(data);
     for _ in 0..n {
-        at.push((k.at as u32, d.at as u32));
+        at.push((k.at() as u32, d.at() as u32));
         read_one(&mut k, &mut d)?;
     }
-    at.push((k.at as u32, d.at as u32));
+    at.push((k.at() as u32, d.at() as u32));
     Ok(at)
 }
 
 /// The one row whose bytes are `keys` and `data` (as cut by [`offsets`]).
 pub fn row_of<'a>(keys: &'a [u8], data: &'a [u8]) -> Result<RowRef<'a>, StoreError> {
-    let (mut k, mut d) = (R { b: keys, at: 0 }, R { b: data, at: 0 });
+    let (mut k, mut d) = (R::new(keys), R::new(data));
     let r = read_one(&mut k, &mut d)?;
-    if k.at != keys.len() || d.at != data.len() {
+    if k.at() != keys.len() || d.at() != data.len() {
         return Err(StoreError::Corrupt("message row longer than its fields".into()));
     }
     Ok(r)

@@ -283,23 +283,12 @@ fn find_rows(conn: &Connection, ws: &str, ids: &[String]) -> Result<HashMap<Stri
     }
     // The keys first (a few bytes a row); only the chunks holding a wanted row are decoded.
     let mut at: HashMap<u32, std::collections::HashSet<usize>> = HashMap::new();
-    {
-        let mut st =
-            conn.prepare_cached("SELECT seq, n, keys, dead FROM message_chunks WHERE workspace = ? ORDER BY seq")?;
-        let mut q = st.query([ws])?;
-        while let Some(r) = q.next()? {
-            let seq: u32 = r.get(0)?;
-            let n: usize = r.get(1)?;
-            let keys = r.get_ref(2)?.as_blob().map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let dead = r.get_ref(3)?.as_blob_or_null().map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            rows::each_key(keys, n, |i, id, _| {
-                if !rows::is_dead(dead, i) && wanted.contains(id) {
-                    at.entry(seq).or_default().insert(i);
-                }
-                Ok(())
-            })?;
+    each_live_key(conn, ws, |seq, i, id, _| {
+        if wanted.contains(id) {
+            at.entry(seq).or_default().insert(i);
         }
-    }
+        Ok(())
+    })?;
     let mut st = conn.prepare_cached("SELECT n, keys, data FROM message_chunks WHERE workspace = ? AND seq = ?")?;
     for (seq, places) in at {
         let mut q = st.query(params![ws, seq])?;
@@ -553,33 +542,41 @@ impl Known {
     /// The live rows of every chunk (their keys only: a few bytes a row).
     fn read(conn: &Connection, ws: &str) -> Result<Known, StoreError> {
         let mut k = Known::default();
-        let mut st =
-            conn.prepare_cached("SELECT seq, n, keys, dead FROM message_chunks WHERE workspace = ? ORDER BY seq")?;
-        let mut q = st.query([ws])?;
-        while let Some(r) = q.next()? {
-            let seq: u32 = r.get(0)?;
-            let n: usize = r.get(1)?;
-            let keys = r.get_ref(2)?.as_blob().map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let dead = r.get_ref(3)?.as_blob_or_null().map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            rows::each_key(keys, n, |i, id, fp| {
-                if rows::is_dead(dead, i) {
-                    return Ok(());
+        each_live_key(conn, ws, |seq, i, id, fp| {
+            let slot = Slot { seq, idx: i as u32, fp, src: 0, line: 0 };
+            match k.ids.intern(id) {
+                (_, true) => k.at.push(slot),
+                (at, false) => {
+                    return Err(StoreError::Corrupt(format!(
+                        "message `{id}` stored twice (chunks {} and {seq})",
+                        k.at[at as usize].seq
+                    )))
                 }
-                let slot = Slot { seq, idx: i as u32, fp, src: 0, line: 0 };
-                match k.ids.intern(id) {
-                    (_, true) => k.at.push(slot),
-                    (at, false) => {
-                        return Err(StoreError::Corrupt(format!(
-                            "message `{id}` stored twice (chunks {} and {seq})",
-                            k.at[at as usize].seq
-                        )))
-                    }
-                }
-                Ok(())
-            })?;
-        }
+            }
+            Ok(())
+        })?;
         Ok(k)
     }
+}
+
+/// Calls `each` with the chunk, place, id and fingerprint of every live row of a workspace,
+/// reading only the chunks' keys (a few bytes a row).
+fn each_live_key(
+    conn: &Connection,
+    ws: &str,
+    mut each: impl FnMut(u32, usize, &str, u64) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let mut st =
+        conn.prepare_cached("SELECT seq, n, keys, dead FROM message_chunks WHERE workspace = ? ORDER BY seq")?;
+    let mut q = st.query([ws])?;
+    while let Some(r) = q.next()? {
+        let seq: u32 = r.get(0)?;
+        let n: usize = r.get(1)?;
+        let keys = r.get_ref(2)?.as_blob().map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let dead = r.get_ref(3)?.as_blob_or_null().map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        rows::each_key(keys, n, |i, id, fp| if rows::is_dead(dead, i) { Ok(()) } else { each(seq, i, id, fp) })?;
+    }
+    Ok(())
 }
 
 /// A row of this import not yet written.
