@@ -4,7 +4,7 @@
 
 use crate::StoreError;
 use barometre_core::clock::{ConversationFact, MessageFact, Outcome, RequestFact, Role};
-use barometre_core::engine::{ClockInput, ConvOut, MsgOut, ReqOut};
+use barometre_core::engine::{ClockInput, ClockOut, ConvOut, MsgOut, ReqOut};
 use barometre_core::table::{ConvRow, Dict, MsgRow, ReqRow, NONE};
 
 pub const CHUNK_ROWS: usize = 65_536;
@@ -211,6 +211,40 @@ fn tri_of(c: u8) -> Option<bool> {
         2 => Some(true),
         _ => None,
     }
+}
+
+/// One chunk of a part, encoded: what a store writes.
+pub struct Encoded {
+    pub part: &'static str,
+    pub seq: usize,
+    /// The first and last row's instants.
+    pub lo: i64,
+    pub hi: i64,
+    pub n: usize,
+    pub data: Vec<u8>,
+}
+
+/// Encodes the clock's output chunk by chunk, in the order every store writes it — requests,
+/// conversations, then messages; each chunk's compact rows, then its ids — handing each to
+/// `put`, which says whether to go on.
+pub fn encode_all(out: &ClockOut, inp: &ClockInput, mut put: impl FnMut(Encoded) -> bool) {
+    fn part<T>(
+        all: &[T],
+        (hot_part, ids_part): (&'static str, &'static str),
+        ms: impl Fn(&T) -> i64,
+        encode: impl Fn(&[T]) -> (Vec<u8>, Vec<u8>),
+        put: &mut impl FnMut(Encoded) -> bool,
+    ) -> bool {
+        all.chunks(CHUNK_ROWS).enumerate().all(|(seq, rows)| {
+            let (hot, ids) = encode(rows);
+            let (lo, hi, n) = (ms(&rows[0]), ms(&rows[rows.len() - 1]), rows.len());
+            put(Encoded { part: hot_part, seq, lo, hi, n, data: hot })
+                && put(Encoded { part: ids_part, seq, lo, hi, n, data: ids })
+        })
+    }
+    let _ = part(&out.reqs, ("req", "req_ids"), |x| x.row.start_ms, |r| encode_reqs(r, inp), &mut put)
+        && part(&out.convs, ("conv", "conv_ids"), |x| x.row.start_ms, |r| encode_convs(r, inp), &mut put)
+        && part(&out.msgs, ("msg", "msg_ids"), |x| x.row.ms, |r| encode_msgs(r, inp), &mut put);
 }
 
 pub fn encode_dict(d: &Dict) -> Vec<u8> {

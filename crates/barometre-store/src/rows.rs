@@ -29,7 +29,7 @@ pub const ROWS_PER_CHUNK: usize = 65_536;
 pub const CHUNK_BYTES: usize = 64 << 20;
 
 /// About the bytes `m` takes in a chunk.
-pub fn weight(m: &Message) -> usize {
+fn weight(m: &Message) -> usize {
     let opt = |s: &Option<String>| s.as_deref().map_or(0, str::len);
     48 + m.message_id.len()
         + m.account.len()
@@ -41,14 +41,40 @@ pub fn weight(m: &Message) -> usize {
             .sum::<usize>()
 }
 
-/// A row to store: the message, what the clock read in its text, its fingerprint and where it
-/// was read (the `sources` id and line).
-pub struct NewRow<'a> {
-    pub m: &'a Message,
-    pub tf: &'a TextFacts,
+/// A row to store: the message (its `derived` unused), what the clock read in its text, its
+/// fingerprint and where it was read (the `sources` id and line).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub m: Message,
+    pub tf: TextFacts,
     pub fp: u64,
     pub src: i64,
     pub line: u64,
+}
+
+/// Rows gathered for the next chunk: full at [`ROWS_PER_CHUNK`] rows or [`CHUNK_BYTES`].
+#[derive(Default)]
+pub struct Batch {
+    pub rows: Vec<Row>,
+    bytes: usize,
+}
+
+impl Batch {
+    /// Adds a row; whether the batch is now full.
+    pub fn push(&mut self, r: Row) -> bool {
+        self.bytes += weight(&r.m);
+        self.rows.push(r);
+        self.rows.len() == ROWS_PER_CHUNK || self.bytes >= CHUNK_BYTES
+    }
+
+    /// The batch's chunk (its row count, keys and data), the batch left empty.
+    pub fn take(&mut self) -> (usize, Vec<u8>, Vec<u8>) {
+        let (keys, data) = encode(&self.rows);
+        let n = self.rows.len();
+        self.rows.clear();
+        self.bytes = 0;
+        (n, keys, data)
+    }
 }
 
 /// A stored row, its strings borrowed from the chunk.
@@ -79,6 +105,11 @@ pub struct RowRef<'a> {
 }
 
 impl RowRef<'_> {
+    /// The row, owned (to write it again).
+    pub fn row(&self) -> Row {
+        Row { m: Message { derived: None, ..self.message() }, tf: self.tf, fp: self.fp, src: self.src, line: self.line }
+    }
+
     /// The message as imported; `derived` carries the kept text facts.
     pub fn message(&self) -> Message {
         let s = |x: Option<&str>| x.map(str::to_string);
@@ -123,14 +154,14 @@ fn tri_of(c: u16) -> Option<bool> {
 }
 
 /// Encodes rows into a chunk's `keys` and `data` blobs.
-pub fn encode(rows: &[NewRow]) -> (Vec<u8>, Vec<u8>) {
+pub fn encode(rows: &[Row]) -> (Vec<u8>, Vec<u8>) {
     let mut keys = W(Vec::with_capacity(rows.len() * 20));
     let mut data = W(Vec::with_capacity(rows.len() * 64));
     for r in rows {
-        let m = r.m;
+        let m = &r.m;
         keys.str(&m.message_id);
         keys.0.extend_from_slice(&r.fp.to_le_bytes());
-        let t = r.tf;
+        let t = &r.tf;
         let flags = u16::from(m.direction == Direction::Out)
             | u16::from(m.bot) << 1
             | tri(m.public) << 2
@@ -355,8 +386,8 @@ mod tests {
             themes: 1 << 40,
         };
         let rows = [
-            NewRow { m: &a, tf: &tf, fp: u64::MAX, src: 7, line: 1 << 40 },
-            NewRow { m: &b, tf: &TextFacts::default(), fp: 1, src: 1, line: 2 },
+            Row { m: a.clone(), tf, fp: u64::MAX, src: 7, line: 1 << 40 },
+            Row { m: b.clone(), tf: TextFacts::default(), fp: 1, src: 1, line: 2 },
         ];
         let (keys, data) = encode(&rows);
         let mut back = Vec::new();
@@ -370,6 +401,13 @@ mod tests {
         let mut want_b = b.clone();
         want_b.derived = Some(TextFacts::default());
         assert_eq!(back, vec![(0, want_a, u64::MAX, 7, 1 << 40), (1, want_b.clone(), 1, 1, 2)]);
+        let mut owned = Vec::new();
+        each_row(&keys, &data, 2, None, |_, r| {
+            owned.push(r.row());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(owned, rows, "written again as read");
         let dead = mark_dead(None, 2, &[0]);
         assert_eq!(dead, vec![1]);
         let mut live = Vec::new();
@@ -393,8 +431,8 @@ mod tests {
         let (a, b) = (message("m1", Some("un"), None), message("m22", None, Some(1.0)));
         let tf = TextFacts::default();
         let (keys, data) = encode(&[
-            NewRow { m: &a, tf: &tf, fp: 1, src: 1, line: 2 },
-            NewRow { m: &b, tf: &tf, fp: 2, src: 1, line: 3 },
+            Row { m: a.clone(), tf, fp: 1, src: 1, line: 2 },
+            Row { m: b.clone(), tf, fp: 2, src: 1, line: 3 },
         ]);
         let at = offsets(&keys, &data, 2).unwrap();
         assert_eq!(at.len(), 3);
@@ -408,9 +446,23 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_is_full_at_its_row_count_or_its_bytes() {
+        let row =
+            |text: String| Row { m: message("m", Some(&text), None), tf: TextFacts::default(), fp: 0, src: 1, line: 1 };
+        let mut b = Batch::default();
+        assert!((1..ROWS_PER_CHUNK).all(|_| !b.push(row(String::new()))));
+        assert!(b.push(row(String::new())), "full at {ROWS_PER_CHUNK} rows");
+        let (n, keys, data) = b.take();
+        assert_eq!(n, ROWS_PER_CHUNK);
+        assert!(b.rows.is_empty() && each_row(&keys, &data, n, None, |_, _| Ok(())).is_ok());
+        assert!(!b.push(row("x".repeat(CHUNK_BYTES / 2))));
+        assert!(b.push(row("x".repeat(CHUNK_BYTES / 2))), "full at {CHUNK_BYTES} bytes");
+    }
+
+    #[test]
     fn a_cut_chunk_is_corrupt_not_a_panic() {
         let a = message("m1", Some("texte"), None);
-        let (keys, data) = encode(&[NewRow { m: &a, tf: &TextFacts::default(), fp: 3, src: 1, line: 1 }]);
+        let (keys, data) = encode(&[Row { m: a, tf: TextFacts::default(), fp: 3, src: 1, line: 1 }]);
         for cut in 0..data.len() {
             assert!(each_row(&keys, &data[..cut], 1, None, |_, _| Ok(())).is_err(), "cut at {cut}");
         }

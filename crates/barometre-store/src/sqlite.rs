@@ -1,7 +1,7 @@
 //! The embedded default: one SQLite file.
 
 use crate::auth::Role;
-use crate::chunks::{self, CHUNK_ROWS};
+use crate::chunks;
 use crate::keyed;
 use crate::rows;
 use crate::{ControlPlane, Correction, DataStore, FaqSummary, ImportSink, ImportSummary, StoreError};
@@ -322,31 +322,29 @@ fn move_rows_into_chunks(tx: &Transaction) -> Result<(), StoreError> {
              WHERE workspace = ? ORDER BY src, line, message_id"
         ))?;
         let mut q = st.query([ws])?;
-        let mut batch: Vec<(Message, TextFacts, u64, i64, u64)> = Vec::new();
-        let mut bytes = 0usize;
+        let mut batch = rows::Batch::default();
         let mut seq = 0u32;
-        let mut flush = |batch: &mut Vec<(Message, TextFacts, u64, i64, u64)>| -> Result<(), StoreError> {
-            let rows: Vec<rows::NewRow> = batch
-                .iter()
-                .map(|(m, tf, fp, src, line)| rows::NewRow { m, tf, fp: *fp, src: *src, line: *line })
-                .collect();
-            let (keys, data) = rows::encode(&rows);
-            put.execute(params![ws, seq, rows.len(), keys, data])?;
+        let mut flush = |batch: &mut rows::Batch| -> Result<(), StoreError> {
+            let (n, keys, data) = batch.take();
+            put.execute(params![ws, seq, n, keys, data])?;
             seq += 1;
-            batch.clear();
             Ok(())
         };
         while let Some(r) = q.next()? {
             let mut m = message_row(r, false)?;
             let tf = m.derived.take().unwrap_or_default();
-            batch.push((m, tf, r.get::<_, i64>(24)? as u64, r.get(25)?, r.get::<_, i64>(26)? as u64));
-            bytes += rows::weight(&batch[batch.len() - 1].0);
-            if batch.len() == rows::ROWS_PER_CHUNK || bytes >= rows::CHUNK_BYTES {
-                bytes = 0;
+            let row = rows::Row {
+                m,
+                tf,
+                fp: r.get::<_, i64>(24)? as u64,
+                src: r.get(25)?,
+                line: r.get::<_, i64>(26)? as u64,
+            };
+            if batch.push(row) {
                 flush(&mut batch)?;
             }
         }
-        if !batch.is_empty() {
+        if !batch.rows.is_empty() {
             flush(&mut batch)?;
         }
     }
@@ -450,30 +448,27 @@ fn load_input(conn: &Connection, ws: &str) -> Result<ClockInput, StoreError> {
 /// kept text facts were read with other settings (signature patterns) and are read again.
 fn recompute(tx: &Transaction, ws: &str, cfg: &Config, stale: bool) -> Result<(), StoreError> {
     if stale {
-        let chunks: Vec<(u32, usize, Vec<u8>, Vec<u8>)> = {
-            let mut st =
-                tx.prepare_cached("SELECT seq, n, keys, data FROM message_chunks WHERE workspace = ? ORDER BY seq")?;
-            let v =
-                st.query_map([ws], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?.collect::<Result<_, _>>()?;
+        // One chunk in memory at a time: the workspace's texts may not fit.
+        let seqs: Vec<u32> = {
+            let mut st = tx.prepare_cached("SELECT seq FROM message_chunks WHERE workspace = ? ORDER BY seq")?;
+            let v = st.query_map([ws], |r| r.get(0))?.collect::<Result<_, _>>()?;
             v
         };
+        let mut get = tx.prepare_cached("SELECT n, keys, data FROM message_chunks WHERE workspace = ? AND seq = ?")?;
         let mut up =
             tx.prepare_cached("UPDATE message_chunks SET keys = ?, data = ? WHERE workspace = ? AND seq = ?")?;
-        for (seq, n, keys, data) in chunks {
+        for seq in seqs {
+            let (n, keys, data): (usize, Vec<u8>, Vec<u8>) =
+                get.query_row(params![ws, seq], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
             // Every row, dead ones included: a row keeps its place in its chunk.
             let mut all = Vec::with_capacity(n);
             rows::each_row(&keys, &data, n, None, |_, r| {
-                let mut m = r.message();
-                m.derived = None;
-                let tf = clock::text_facts(&m, cfg);
-                all.push((m, tf, r.fp, r.src, r.line));
+                let mut row = r.row();
+                row.tf = clock::text_facts(&row.m, cfg);
+                all.push(row);
                 Ok(())
             })?;
-            let rows: Vec<rows::NewRow> = all
-                .iter()
-                .map(|(m, tf, fp, src, line)| rows::NewRow { m, tf, fp: *fp, src: *src, line: *line })
-                .collect();
-            let (keys, data) = rows::encode(&rows);
+            let (keys, data) = rows::encode(&all);
             up.execute(params![keys, data, ws, seq])?;
         }
     }
@@ -504,17 +499,15 @@ fn mark_dead(tx: &Transaction, ws: &str, dead: &HashMap<u32, Vec<u32>>) -> Resul
         }
         let mut live = Vec::with_capacity(n - gone);
         rows::each_row(&keys, &data, n, Some(&bits), |_, r| {
-            live.push((r.message(), r.tf, r.fp, r.src, r.line));
+            live.push(r.row());
             Ok(())
         })?;
         if live.is_empty() {
             drop.execute(params![ws, seq])?;
             continue;
         }
-        let rows: Vec<rows::NewRow> =
-            live.iter().map(|(m, tf, fp, src, line)| rows::NewRow { m, tf, fp: *fp, src: *src, line: *line }).collect();
-        let (keys, data) = rows::encode(&rows);
-        put.execute(params![rows.len(), keys, data, ws, seq])?;
+        let (keys, data) = rows::encode(&live);
+        put.execute(params![live.len(), keys, data, ws, seq])?;
     }
     Ok(())
 }
@@ -579,21 +572,6 @@ fn each_live_key(
     Ok(())
 }
 
-/// A row of this import not yet written.
-struct Pending {
-    m: Message,
-    tf: TextFacts,
-    fp: u64,
-    src: i64,
-    line: u64,
-}
-
-impl Pending {
-    fn same(&self, m: &Message) -> bool {
-        self.m == *m
-    }
-}
-
 /// Stored rows read back by an import to confirm rows with equal fingerprints. The chunk read
 /// last is kept whole (a re-import usually comes in the order of the first); of the others only
 /// where each row starts is kept (8 bytes a row), and a row is then read alone from its blobs:
@@ -654,38 +632,12 @@ fn write_facts(tx: &Transaction, ws: &str, cfg: &Config, inp: &ClockInput) -> Re
     )?;
     put.execute(params![ws, "dict", 0, 0, 0, inp.dims.len(), chunks::encode_dict(&inp.dims)])?;
     // Chunks are encoded on another core while this one writes them; a few wait at most.
-    type Encoded = (&'static str, usize, i64, i64, usize, Vec<u8>);
     let out = &out;
     std::thread::scope(|sc| -> Result<(), StoreError> {
-        let (send, encoded) = std::sync::mpsc::sync_channel::<Encoded>(4);
-        sc.spawn(move || {
-            let put = |part: &'static str, seq: usize, lo: i64, hi: i64, n: usize, data: Vec<u8>| {
-                send.send((part, seq, lo, hi, n, data)).is_ok()
-            };
-            for (seq, rows) in out.reqs.chunks(CHUNK_ROWS).enumerate() {
-                let (hot, ids) = chunks::encode_reqs(rows, inp);
-                let (lo, hi) = (rows[0].row.start_ms, rows[rows.len() - 1].row.start_ms);
-                if !(put("req", seq, lo, hi, rows.len(), hot) && put("req_ids", seq, lo, hi, rows.len(), ids)) {
-                    return;
-                }
-            }
-            for (seq, rows) in out.convs.chunks(CHUNK_ROWS).enumerate() {
-                let (hot, ids) = chunks::encode_convs(rows, inp);
-                let (lo, hi) = (rows[0].row.start_ms, rows[rows.len() - 1].row.start_ms);
-                if !(put("conv", seq, lo, hi, rows.len(), hot) && put("conv_ids", seq, lo, hi, rows.len(), ids)) {
-                    return;
-                }
-            }
-            for (seq, rows) in out.msgs.chunks(CHUNK_ROWS).enumerate() {
-                let (hot, ids) = chunks::encode_msgs(rows, inp);
-                let (lo, hi) = (rows[0].row.ms, rows[rows.len() - 1].row.ms);
-                if !(put("msg", seq, lo, hi, rows.len(), hot) && put("msg_ids", seq, lo, hi, rows.len(), ids)) {
-                    return;
-                }
-            }
-        });
-        for (part, seq, lo, hi, n, data) in encoded {
-            put.execute(params![ws, part, seq, lo, hi, n, data])?;
+        let (send, encoded) = std::sync::mpsc::sync_channel::<chunks::Encoded>(4);
+        sc.spawn(move || chunks::encode_all(out, inp, |c| send.send(c).is_ok()));
+        for c in encoded {
+            put.execute(params![ws, c.part, c.seq, c.lo, c.hi, c.n, c.data])?;
         }
         Ok(())
     })?;
@@ -829,8 +781,8 @@ impl DataStore for SqliteStore {
             tx.query_row("SELECT COALESCE(MAX(seq) + 1, 0) FROM message_chunks WHERE workspace = ?", [ws], |r| {
                 r.get(0)
             })?;
-        let mut pending: Vec<Pending> = Vec::new();
-        let mut pending_bytes = 0usize;
+        // This import's rows not yet written.
+        let mut pending = rows::Batch::default();
         // Rows a later version replaces, by chunk.
         let mut dead: HashMap<u32, Vec<u32>> = HashMap::new();
         let mut reread = Reread::default();
@@ -838,15 +790,10 @@ impl DataStore for SqliteStore {
             let mut new_src = tx.prepare_cached("INSERT INTO sources (import_id, file) VALUES (?, ?)")?;
             let mut put =
                 tx.prepare_cached("INSERT INTO message_chunks (workspace, seq, n, keys, data) VALUES (?, ?, ?, ?, ?)")?;
-            let mut flush = |pending: &mut Vec<Pending>, seq: &mut u32| -> Result<(), StoreError> {
-                let rows: Vec<rows::NewRow> = pending
-                    .iter()
-                    .map(|p| rows::NewRow { m: &p.m, tf: &p.tf, fp: p.fp, src: p.src, line: p.line })
-                    .collect();
-                let (keys, data) = rows::encode(&rows);
-                put.execute(params![ws, *seq, rows.len(), keys, data])?;
+            let mut flush = |pending: &mut rows::Batch, seq: &mut u32| -> Result<(), StoreError> {
+                let (n, keys, data) = pending.take();
+                put.execute(params![ws, *seq, n, keys, data])?;
                 *seq += 1;
-                pending.clear();
                 Ok(())
             };
             let mut ev_put = tx.prepare_cached(
@@ -881,7 +828,7 @@ impl DataStore for SqliteStore {
                     }
                     let fp = m.fingerprint();
                     let (k, new) = known.ids.intern(&m.message_id);
-                    let here = Slot { seq: next_seq, idx: pending.len() as u32, fp, src, line };
+                    let here = Slot { seq: next_seq, idx: pending.rows.len() as u32, fp, src, line };
                     if new {
                         known.at.push(here);
                     } else {
@@ -890,7 +837,7 @@ impl DataStore for SqliteStore {
                         // hash alone could take a changed row for an unchanged one.
                         let same = was.fp == fp
                             && if was.seq == next_seq {
-                                pending[was.idx as usize].same(&m)
+                                pending.rows[was.idx as usize].m == m
                             } else {
                                 reread.row(&tx, ws, was.seq, was.idx, |r| r.is(&m))?
                             };
@@ -926,10 +873,7 @@ impl DataStore for SqliteStore {
                             inp.push_read(&m, &tf);
                         }
                     }
-                    pending.push(Pending { m, tf, fp, src, line });
-                    pending_bytes += rows::weight(&pending[pending.len() - 1].m);
-                    if pending.len() == rows::ROWS_PER_CHUNK || pending_bytes >= rows::CHUNK_BYTES {
-                        pending_bytes = 0;
+                    if pending.push(rows::Row { m, tf, fp, src, line }) {
                         flush(&mut pending, &mut next_seq)?;
                     }
                     continue;
@@ -987,7 +931,7 @@ impl DataStore for SqliteStore {
                     }
                 }
             }
-            if !pending.is_empty() {
+            if !pending.rows.is_empty() {
                 flush(&mut pending, &mut next_seq)?;
             }
         }
@@ -1693,15 +1637,13 @@ mod upgrade_tests {
         for (seq, n, keys, data) in chunks {
             let mut all = Vec::new();
             rows::each_row(&keys, &data, n, None, |_, r| {
-                all.push((r.message(), TextFacts { label: None, ..r.tf }, r.fp, r.src, r.line));
+                let mut row = r.row();
+                row.tf.label = None;
+                all.push(row);
                 Ok(())
             })
             .unwrap();
-            let rows: Vec<rows::NewRow> = all
-                .iter()
-                .map(|(m, tf, fp, src, line)| rows::NewRow { m, tf, fp: *fp, src: *src, line: *line })
-                .collect();
-            let (keys, data) = rows::encode(&rows);
+            let (keys, data) = rows::encode(&all);
             s.conn
                 .execute(
                     "UPDATE message_chunks SET keys = ?, data = ? WHERE workspace = ? AND seq = ?",

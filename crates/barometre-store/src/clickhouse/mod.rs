@@ -27,7 +27,7 @@ use barometre_core::engine;
 use barometre_core::ingest::{Located, Record, RowError};
 use barometre_core::model::{ConversationEvent, Message, Probe, TextFacts};
 use barometre_core::report::Records;
-use barometre_core::table::{Dict, FactTable, ReqRow};
+use barometre_core::table::{Dict, FactTable};
 use barometre_core::time::Millis;
 use barometre_core::understand::faq::{Entry as FaqEntry, Faq};
 use barometre_core::understand::Label;
@@ -781,18 +781,28 @@ impl ClickHouseStore {
         const COLS: &str = "workspace, generation, part, seq, lo_ms, hi_ms, n, data";
         chunk(&mut w, "dict", 0, 0, 0, inp.dims.len(), &chunks::encode_dict(&inp.dims));
         self.insert("fact_parts", COLS, &w)?;
-        let mut cols = RowBinary::default();
+        // Each chunk's compact rows and ids in one insert.
+        let mut pair = RowBinary::default();
+        let mut failed = None;
+        chunks::encode_all(&out, &inp, |c| {
+            chunk(&mut pair, c.part, c.seq, c.lo, c.hi, c.n, &c.data);
+            if c.part.ends_with("_ids") {
+                if let Err(e) = self.insert("fact_parts", COLS, &pair) {
+                    failed = Some(e);
+                    return false;
+                }
+                pair.0.clear();
+            }
+            true
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        // The requests as columns, for the aggregations ClickHouse computes itself.
         let name = |id: u32| inp.dims.name(id).unwrap_or("");
-        for (seq, rows) in out.reqs.chunks(CHUNK_ROWS).enumerate() {
-            let (hot, ids) = chunks::encode_reqs(rows, &inp);
-            let (lo, hi) = (rows[0].row.start_ms, rows[rows.len() - 1].row.start_ms);
-            let mut w = RowBinary::default();
-            chunk(&mut w, "req", seq, lo, hi, rows.len(), &hot);
-            chunk(&mut w, "req_ids", seq, lo, hi, rows.len(), &ids);
-            self.insert("fact_parts", COLS, &w)?;
-            let mut decoded: Vec<ReqRow> = Vec::with_capacity(rows.len());
-            chunks::decode_reqs(&hot, rows.len(), &mut decoded)?;
-            for r in &decoded {
+        let mut cols = RowBinary::default();
+        for rows in out.reqs.chunks(CHUNK_ROWS) {
+            for r in rows.iter().map(|x| &x.row) {
                 cols.str(ws).u64(version).i64(r.start_ms).i64(r.closed_ms);
                 cols.str(name(r.account)).str(name(r.channel)).str(name(r.agent)).str(name(r.team));
                 cols.u8(r.outcome as u8).u8(u8::from(r.public)).u8(u8::from(r.first));
@@ -803,22 +813,6 @@ impl ClickHouseStore {
                 &cols,
             )?;
             cols.0.clear();
-        }
-        for (seq, rows) in out.convs.chunks(CHUNK_ROWS).enumerate() {
-            let (hot, ids) = chunks::encode_convs(rows, &inp);
-            let (lo, hi) = (rows[0].row.start_ms, rows[rows.len() - 1].row.start_ms);
-            let mut w = RowBinary::default();
-            chunk(&mut w, "conv", seq, lo, hi, rows.len(), &hot);
-            chunk(&mut w, "conv_ids", seq, lo, hi, rows.len(), &ids);
-            self.insert("fact_parts", COLS, &w)?;
-        }
-        for (seq, rows) in out.msgs.chunks(CHUNK_ROWS).enumerate() {
-            let (hot, ids) = chunks::encode_msgs(rows, &inp);
-            let (lo, hi) = (rows[0].row.ms, rows[rows.len() - 1].row.ms);
-            let mut w = RowBinary::default();
-            chunk(&mut w, "msg", seq, lo, hi, rows.len(), &hot);
-            chunk(&mut w, "msg_ids", seq, lo, hi, rows.len(), &ids);
-            self.insert("fact_parts", COLS, &w)?;
         }
         let mut w = RowBinary::default();
         w.str(ws).u64(version).str(&facts_key(cfg));
