@@ -245,11 +245,24 @@ fn reserve() -> usize {
         )
     };
     if p == libc::MAP_FAILED {
-        usize::MAX
-    } else {
-        p as usize
+        return usize::MAX;
     }
+    hugepages(p as usize, RESERVE);
+    p as usize
 }
+
+/// Asks for the range to be backed by 2 MiB pages where the system allows it (Linux's
+/// transparent huge pages, `madvise` mode by default): a fresh vector of 100 MiB then costs 50
+/// page faults instead of 25,600. Measured: the faults were most of a stored report's loading.
+/// A refusal (another system, huge pages off) leaves 4 KiB pages: nothing else changes.
+#[cfg(target_os = "linux")]
+fn hugepages(at: usize, len: usize) {
+    // SAFETY: advice on the range just mapped, which holds no block yet; no memory is touched.
+    let _ = unsafe { libc::madvise(at as *mut libc::c_void, len, libc::MADV_HUGEPAGE) };
+}
+
+#[cfg(all(unix, not(target_os = "linux")))]
+fn hugepages(_: usize, _: usize) {}
 
 /// Elsewhere every block is the system allocator's.
 #[cfg(not(unix))]
