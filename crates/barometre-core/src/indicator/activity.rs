@@ -14,9 +14,11 @@ pub struct ActivityByHour;
 /// Day names, Monday first, as the value and the drill-down write them.
 pub const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
-/// An instant's day of week (Monday 0) and hour in a zone. A zone's offset changes only on a
-/// quarter hour of UTC, so it is looked up once a quarter hour: rows come in time order, and a
-/// million of them cost a few thousand look-ups.
+/// An instant's day of week (Monday 0) and hour in a zone. A zone's offset is looked up once a
+/// quarter hour of UTC — rows come in time order, and a million of them cost a few thousand
+/// look-ups — and kept for the quarter only when it is the same at both ends: most zones change
+/// on a quarter hour, not all (St. John's changed at 00:01 local time until 2011), and within a
+/// quarter that holds a change every instant is looked up alone.
 pub struct WeekHour {
     zone: Zone,
     slot: Millis,
@@ -30,13 +32,22 @@ impl WeekHour {
         WeekHour { zone, slot: Millis::MIN, offset: 0 }
     }
     pub fn of(&mut self, ms: Millis) -> (usize, usize) {
+        let offset_at = |t: Millis| self.zone.local(t).and_utc().timestamp_millis() - t;
         let slot = ms.div_euclid(QUARTER);
-        if slot != self.slot {
+        let offset = if slot == self.slot {
+            self.offset
+        } else {
             let start = slot * QUARTER;
-            self.offset = self.zone.local(start).and_utc().timestamp_millis() - start;
-            self.slot = slot;
-        }
-        let local = ms + self.offset;
+            let first = offset_at(start);
+            if first == offset_at(start + QUARTER - 1) {
+                (self.slot, self.offset) = (slot, first);
+                first
+            } else {
+                self.slot = Millis::MIN;
+                offset_at(ms)
+            }
+        };
+        let local = ms + offset;
         let hour = local.div_euclid(3_600_000).rem_euclid(24) as usize;
         // 1970-01-01 was a Thursday (Monday 0 → Thursday 3).
         let day = (local.div_euclid(86_400_000) + 3).rem_euclid(7) as usize;
@@ -111,6 +122,18 @@ fn by_calendar(zone: Zone, ms: Millis) -> (usize, usize) {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// St. John's left daylight time at 00:01 local time on 1992-10-25 (02:31 UTC): the minutes
+    /// of that quarter hour on both sides of the change (found by the property below).
+    #[test]
+    fn a_change_of_offset_off_the_quarter_hour_is_read_exactly() {
+        let zone = Zone::parse("America/St_Johns").unwrap();
+        let mut wh = WeekHour::new(zone);
+        for ms in [719_980_200_000, 719_980_260_000, 719_980_320_000, 719_981_000_000] {
+            assert_eq!(wh.of(ms), by_calendar(zone, ms), "{ms}");
+        }
+        assert_eq!(WeekHour::new(zone).of(719_980_260_000), (5, 23), "00:01 daylight time is 23:01 standard time");
+    }
 
     proptest! {
         /// Across daylight-saving changes and half-hour zones, in any order.
