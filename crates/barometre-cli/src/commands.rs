@@ -877,7 +877,12 @@ pub fn report(ctx: &Ctx, a: ReportArgs) -> Result<ExitCode> {
         let store = ctx.store()?;
         tm.mark("open store");
         let (from, to) = report::load_span(&cfg, &p, a.format == "table");
-        store.table(&ctx.workspace, &cfg, from, to)?
+        // A workbook holds a sheet per dimension, time included: it reads every message.
+        if a.format != "xlsx" && !report::reads_messages(&cfg, &p) {
+            store.table_covering(&ctx.workspace, &cfg, from, to, (p.from, p.to))?
+        } else {
+            store.table(&ctx.workspace, &cfg, from, to)?
+        }
     } else {
         let (table, bad) = one_shot(&a, &cfg, &mut tm)?;
         rejected = bad;

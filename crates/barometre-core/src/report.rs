@@ -250,6 +250,23 @@ fn own_metrics(ctx: &Ctx, sel: Option<MetricSet>) -> Vec<&'static MetricDef> {
     METRICS.iter().filter(|d| !(same && d.id.ends_with("_business")) && wanted(d.id)).collect()
 }
 
+/// Whether a report of `p` reads messages themselves: grouped by time, or with a metric that
+/// reads messages (or of its own kind, which may). When it does not, a store may cover messages
+/// by groups instead of giving every one ([`FactTable::unattached_covered`]): the report is the
+/// same, read from a fraction of the facts.
+pub fn reads_messages(cfg: &Config, p: &Params) -> bool {
+    let Some(sel) = p.metrics else { return true };
+    if p.by.is_some_and(Dim::is_time) {
+        return true;
+    }
+    let same = !cfg.has_business_hours();
+    let wanted = |id: &str| sel.contains(id) || (same && sel.contains(&format!("{id}_business")));
+    METRICS
+        .iter()
+        .filter(|d| wanted(d.id))
+        .any(|d| matches!(d.rule, Rule::MsgCount { .. } | Rule::MsgRatio { .. } | Rule::MsgDuration(_) | Rule::Own(_)))
+}
+
 /// Final values in registry order, twins filled in.
 fn assemble(own: &[&'static MetricDef], accs: &mut [Acc], q: &Pass<'_>, sel: Option<MetricSet>) -> Metrics {
     let values = accs.iter_mut().map(|a| a.finish(q)).collect();
@@ -857,7 +874,7 @@ pub fn build(t: &FactTable, p: &Params, cfg: &Config) -> Report {
     let total = total.unwrap_or_else(|| {
         metrics_par(&Pass { rows, slots: &UNGROUPED, n: 1, ctx: &ctx, table: t, scope, end, grouping: None }, p.metrics)
     });
-    let unattached = msgs.iter().filter(|m| m.unattached).count() as u64;
+    let unattached = msgs.iter().filter(|m| m.unattached).count() as u64 + t.unattached_covered;
     Report {
         period: Period { from: p.from.map(rfc3339_utc), to: p.to.map(rfc3339_utc) },
         timezone: p.zone.name(),

@@ -343,6 +343,12 @@ pub struct FactTable {
     /// Whether its messages were matched against a knowledge base (a workspace that imported
     /// one): without one, no question can be said answered by it.
     pub has_faq: bool,
+    /// Unattached messages that `msgs` stands for without holding them. For a report none of
+    /// whose metrics reads messages, a store may give, for whole chunks of messages inside the
+    /// report's period, one row per account, channel, agent and team (at its latest instant)
+    /// instead of every message: all such a report needs of them is which groups they fall in
+    /// and where the data ends — and how many are unattached, counted here.
+    pub unattached_covered: u64,
 }
 
 impl FactTable {

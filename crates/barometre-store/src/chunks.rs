@@ -7,7 +7,8 @@ use barometre_core::clock::{ConversationFact, MessageFact, Outcome, RequestFact,
 use barometre_core::engine::{ClockInput, ClockOut, ConvOut, MsgOut, ReqOut};
 use barometre_core::table::{ConvRow, Dict, MsgRow, ReqRow, NONE};
 
-pub const CHUNK_ROWS: usize = 65_536;
+/// Facts a chunk holds at most; a few hundred in tests, whose stores then hold many chunks.
+pub const CHUNK_ROWS: usize = if cfg!(test) { 256 } else { 65_536 };
 
 #[derive(Default)]
 pub struct W(pub Vec<u8>);
@@ -361,6 +362,66 @@ pub fn encode_msgs(rows: &[MsgOut], inp: &ClockInput) -> (Vec<u8>, Vec<u8>) {
         ids.opt((x.request != NONE).then(|| inp.id(x.request)));
     }
     (planes(&w.0, MSG_SIZE), ids.0)
+}
+
+/// What a chunk of messages holds for a report that reads no message itself
+/// ([`barometre_core::report::reads_messages`]): its unattached messages' count, then each
+/// account, channel, agent and team it holds, with its latest instant (`v` unattached, `v`
+/// count, then per entry four `u32` and an `i64`, by instant). A few entries for 65,536 rows.
+pub fn encode_cover(rows: &[MsgOut]) -> (usize, Vec<u8>) {
+    let mut latest: std::collections::HashMap<[u32; 4], i64> = std::collections::HashMap::new();
+    let mut unattached = 0u64;
+    for m in rows.iter().map(|x| &x.row) {
+        unattached += u64::from(m.unattached);
+        let e = latest.entry([m.account, m.channel, m.agent, m.team]).or_insert(m.ms);
+        *e = (*e).max(m.ms);
+    }
+    let mut entries: Vec<([u32; 4], i64)> = latest.into_iter().collect();
+    entries.sort_unstable_by_key(|&(k, ms)| (ms, k));
+    let mut w = W::default();
+    w.v(unattached);
+    w.v(entries.len() as u64);
+    for (k, ms) in &entries {
+        for x in k {
+            w.u32(*x);
+        }
+        w.i64(*ms);
+    }
+    (entries.len(), w.0)
+}
+
+/// Rows standing for a chunk's messages ([`encode_cover`]), onto `out`; its unattached count.
+pub fn decode_cover(b: &[u8], out: &mut Vec<MsgRow>) -> Result<u64, StoreError> {
+    let mut r = R::new(b);
+    let unattached = r.v()?;
+    let n = r.v()?;
+    for _ in 0..n {
+        let [account, channel, agent, team] = [r.u32()?, r.u32()?, r.u32()?, r.u32()?];
+        let ms = i64::from_le_bytes(r.fixed()?);
+        out.push(MsgRow {
+            ms,
+            account,
+            channel,
+            agent,
+            team,
+            handle_ms: i64::MIN,
+            role: Role::Customer,
+            public: false,
+            in_scope: None,
+            actionable: false,
+            signed: None,
+            feedback: false,
+            label: 0,
+            faq: 0,
+            themes: 0,
+            answered: false,
+            unattached: false,
+        });
+    }
+    if r.at() != b.len() {
+        return Err(StoreError::Corrupt("message cover: trailing bytes".into()));
+    }
+    Ok(unattached)
 }
 
 pub fn decode_msgs(b: &[u8], n: usize, out: &mut Vec<MsgRow>) -> Result<(), StoreError> {

@@ -123,6 +123,23 @@ pub trait DataStore {
         to: Option<Millis>,
     ) -> Result<FactTable, StoreError>;
 
+    /// [`DataStore::table`] for a report that reads no message itself
+    /// ([`barometre_core::report::reads_messages`]) over the period `within`: a store may give,
+    /// for chunks of messages wholly inside `within`, one row per account, channel, agent and
+    /// team instead of every message ([`FactTable::unattached_covered`]). The report is the
+    /// same; by default, the whole table.
+    fn table_covering(
+        &self,
+        workspace: &str,
+        cfg: &Config,
+        from: Option<Millis>,
+        to: Option<Millis>,
+        within: (Option<Millis>, Option<Millis>),
+    ) -> Result<FactTable, StoreError> {
+        let _ = within;
+        self.table(workspace, cfg, from, to)
+    }
+
     /// Facts whose instant lies in `[from, to)` (open ends: all). When `cfg` would place messages
     /// differently from the stored facts (another session gap or signature), they are recomputed.
     fn facts(

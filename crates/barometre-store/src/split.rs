@@ -49,6 +49,16 @@ impl DataStore for Split {
     fn table(&self, ws: &str, cfg: &Config, from: Option<Millis>, to: Option<Millis>) -> Result<FactTable, StoreError> {
         self.data.table(ws, cfg, from, to)
     }
+    fn table_covering(
+        &self,
+        ws: &str,
+        cfg: &Config,
+        from: Option<Millis>,
+        to: Option<Millis>,
+        within: (Option<Millis>, Option<Millis>),
+    ) -> Result<FactTable, StoreError> {
+        self.data.table_covering(ws, cfg, from, to, within)
+    }
     fn facts(&self, ws: &str, cfg: &Config, from: Option<Millis>, to: Option<Millis>) -> Result<Facts, StoreError> {
         self.data.facts(ws, cfg, from, to)
     }

@@ -1100,11 +1100,16 @@ impl DataStore for ClickHouseStore {
         seen.push(v);
         let job = Importing { ws, cfg, key: &key, version: v, seen: &seen };
         let mut sum = ImportSummary::default();
-        let read = if self.workers <= 1 {
-            import_alone(&self.node, &job, records, &mut sum, sink)?
-        } else {
-            import_by_workers(&self.node, &job, self.workers, records, &mut sum, sink)?
-        };
+        // Texts are read on every core while this thread sends rows (as the embedded store does).
+        let node = &self.node;
+        let workers = self.workers;
+        let read = clock::with_texts_read(records, cfg, |records| {
+            if workers <= 1 {
+                import_alone(node, &job, records, &mut sum, sink)
+            } else {
+                import_by_workers(node, &job, workers, records, &mut sum, sink)
+            }
+        })?;
         sink.progress(read);
         if strict && sum.rejected_count > 0 {
             // The rows written carry a version no `imports` row names: no read takes them.
