@@ -161,9 +161,24 @@ static KEEP: AtomicUsize = AtomicUsize::new(usize::MAX);
 
 /// Caps the freed pages kept for reuse: past `bytes`, freed large blocks go back to the system.
 /// Unbounded by default (a command runs, then exits); a server sets a cap.
+///
+/// A capped process also keeps to 4 KiB pages: the kernel may fill a huge page half given back
+/// again (khugepaged), and the cap would no longer bound its memory.
 pub fn keep_at_most(bytes: usize) {
     KEEP.store(bytes, Ordering::Relaxed);
+    if bytes != usize::MAX {
+        // Under the book's lock: the range is reserved under it too.
+        let _book = book();
+        HUGE.store(false, Ordering::Relaxed);
+        let base = BASE.load(Ordering::Acquire);
+        if base != 0 && base != usize::MAX {
+            small_pages(base, RESERVE);
+        }
+    }
 }
+
+/// Whether the reserved range asks for huge pages (until a cap is set).
+static HUGE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
 
 /// Where the large blocks stand: bytes held by live blocks, and bytes of written pages kept free.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -247,7 +262,9 @@ fn reserve() -> usize {
     if p == libc::MAP_FAILED {
         return usize::MAX;
     }
-    hugepages(p as usize, RESERVE);
+    if HUGE.load(Ordering::Relaxed) {
+        hugepages(p as usize, RESERVE);
+    }
     p as usize
 }
 
@@ -263,6 +280,16 @@ fn hugepages(at: usize, len: usize) {
 
 #[cfg(all(unix, not(target_os = "linux")))]
 fn hugepages(_: usize, _: usize) {}
+
+/// Takes back [`hugepages`]' advice.
+#[cfg(target_os = "linux")]
+fn small_pages(at: usize, len: usize) {
+    // SAFETY: advice on the reserved range; no memory is touched or freed.
+    let _ = unsafe { libc::madvise(at as *mut libc::c_void, len, libc::MADV_NOHUGEPAGE) };
+}
+
+#[cfg(not(target_os = "linux"))]
+fn small_pages(_: usize, _: usize) {}
 
 /// Elsewhere every block is the system allocator's.
 #[cfg(not(unix))]
@@ -513,5 +540,28 @@ mod tests {
             a.dealloc(z, Layout::from_size_align(4 * LARGE, 8).unwrap());
             a.dealloc(s, Layout::from_size_align(2 * LARGE, 8).unwrap());
         }
+    }
+
+    /// The reserved range asks for huge pages until a cap is set, then for small ones (Linux:
+    /// the mapping's `VmFlags` in `/proc/self/smaps` say `hg`, then `nh`).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_capped_process_keeps_to_small_pages() {
+        let a = Retain;
+        let l = Layout::from_size_align(LARGE, 8).unwrap();
+        // SAFETY: a non-zero layout, freed once with it.
+        unsafe { a.dealloc(a.alloc(l), l) };
+        let base = BASE.load(Ordering::Acquire);
+        assert!(base != 0 && base != usize::MAX);
+        let flags = || {
+            let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+            let at = format!("{base:x}-");
+            let from = smaps.find(&at).expect("the reserved range is mapped");
+            let line = smaps[from..].lines().find(|l| l.starts_with("VmFlags:")).unwrap().to_string();
+            line
+        };
+        keep_at_most(1 << 30);
+        assert!(flags().contains(" nh"), "{}", flags());
+        keep_at_most(usize::MAX);
     }
 }

@@ -874,7 +874,9 @@ pub fn build(t: &FactTable, p: &Params, cfg: &Config) -> Report {
     let total = total.unwrap_or_else(|| {
         metrics_par(&Pass { rows, slots: &UNGROUPED, n: 1, ctx: &ctx, table: t, scope, end, grouping: None }, p.metrics)
     });
-    let unattached = msgs.iter().filter(|m| m.unattached).count() as u64 + t.unattached_covered;
+    let covered: u64 =
+        t.unattached_covered.iter().filter(|&&(lo, hi, _)| p.contains(lo) && p.contains(hi)).map(|c| c.2).sum();
+    let unattached = msgs.iter().filter(|m| m.unattached).count() as u64 + covered;
     Report {
         period: Period { from: p.from.map(rfc3339_utc), to: p.to.map(rfc3339_utc) },
         timezone: p.zone.name(),

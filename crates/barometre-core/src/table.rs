@@ -343,12 +343,13 @@ pub struct FactTable {
     /// Whether its messages were matched against a knowledge base (a workspace that imported
     /// one): without one, no question can be said answered by it.
     pub has_faq: bool,
-    /// Unattached messages that `msgs` stands for without holding them. For a report none of
-    /// whose metrics reads messages, a store may give, for whole chunks of messages inside the
-    /// report's period, one row per account, channel, agent and team (at its latest instant)
-    /// instead of every message: all such a report needs of them is which groups they fall in
-    /// and where the data ends — and how many are unattached, counted here.
-    pub unattached_covered: u64,
+    /// Unattached messages that `msgs` stands for without holding them, by chunk: its first and
+    /// last instants and its count. For a report none of whose metrics reads messages, a store
+    /// may give, for whole chunks of messages inside the report's period, one row per account,
+    /// channel, agent and team (at its latest instant) instead of every message: all such a
+    /// report needs of them is which groups they fall in and where the data ends — and how many
+    /// are unattached, counted here for the periods that hold the whole chunk.
+    pub unattached_covered: Vec<(crate::time::Millis, crate::time::Millis, u64)>,
 }
 
 impl FactTable {
@@ -512,6 +513,8 @@ impl FactTable {
     /// account) are left out.
     pub fn filtered(&self, dim: crate::vocab::Dim, key: &str) -> FactTable {
         use crate::vocab::Dim;
+        // Covered messages (see `unattached_covered`) cannot be told apart by account.
+        debug_assert!(self.unattached_covered.is_empty(), "a table with covered messages is not filtered");
         let id = self.dict.get(key).unwrap_or(NONE - 1);
         let mut t = FactTable {
             dict: self.dict.clone(),

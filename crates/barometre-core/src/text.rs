@@ -124,6 +124,9 @@ struct Queue {
     /// Pieces read, by number.
     done: std::collections::HashMap<usize, Vec<Row>>,
     stopped: bool,
+    /// A helper's panic, raised again on the thread that gives the rows: a piece it never
+    /// finished must not be waited for.
+    panic: Option<Box<dyn std::any::Any + Send>>,
 }
 
 #[derive(Default)]
@@ -139,13 +142,29 @@ impl Pieces {
 
     /// A helper: reads pieces until stopped.
     fn help(&self, cfg: &Config) {
+        self.help_with(|piece| read_piece(piece, cfg));
+    }
+
+    fn help_with(&self, read_piece: impl Fn(&mut [Row])) {
         let mut q = self.lock();
         loop {
+            if q.stopped {
+                return;
+            }
             if let Some((no, mut piece)) = q.todo.pop_front() {
                 drop(q);
-                read_piece(&mut piece, cfg);
+                let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_piece(&mut piece)));
                 q = self.lock();
-                q.done.insert(no, piece);
+                match read {
+                    Ok(()) => {
+                        q.done.insert(no, piece);
+                    }
+                    Err(p) => {
+                        q.panic = Some(p);
+                        self.changed.notify_all();
+                        return;
+                    }
+                }
                 self.changed.notify_all();
             } else if q.stopped {
                 return;
@@ -160,7 +179,11 @@ struct Stop<'a>(&'a Pieces);
 
 impl Drop for Stop<'_> {
     fn drop(&mut self) {
-        self.0.lock().stopped = true;
+        let mut q = self.0.lock();
+        q.stopped = true;
+        // Pieces not yet read are not read: nobody will take them.
+        q.todo.clear();
+        drop(q);
         self.0.changed.notify_all();
     }
 }
@@ -214,6 +237,10 @@ impl InOrder<'_, '_> {
     fn piece(&mut self) -> Vec<Row> {
         let mut q = self.shared.lock();
         loop {
+            if let Some(p) = q.panic.take() {
+                drop(q);
+                std::panic::resume_unwind(p);
+            }
             if let Some(p) = q.done.remove(&self.next) {
                 return p;
             }
@@ -284,6 +311,32 @@ mod tests {
             }
             assert_eq!(r, want, "row {i}");
         }
+    }
+
+    #[test]
+    fn a_helper_that_panics_raises_the_panic_instead_of_a_wait() {
+        let cfg = Config::default();
+        let pieces = Pieces::default();
+        pieces.lock().todo.push_back((0, vec![row(3)]));
+        let raised = std::thread::scope(|sc| {
+            sc.spawn(|| pieces.help_with(|_| panic!("a text no reading survives")));
+            // The helper takes the piece before the reader asks for it.
+            while !pieces.lock().todo.is_empty() {
+                std::thread::yield_now();
+            }
+            let mut rows = std::iter::empty();
+            let mut given = InOrder {
+                rows: &mut rows,
+                cfg: &cfg,
+                shared: &pieces,
+                issued: 1,
+                next: 0,
+                ended: true,
+                ready: Vec::new().into_iter(),
+            };
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| given.next()))
+        });
+        assert!(raised.is_err(), "the helper's panic reaches the reader");
     }
 
     #[test]

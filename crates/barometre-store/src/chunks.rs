@@ -314,7 +314,7 @@ const REQ_SIZE: usize = 41;
 const MSG_SIZE: usize = 47;
 
 pub fn decode_reqs(b: &[u8], n: usize, out: &mut Vec<ReqRow>) -> Result<(), StoreError> {
-    out.reserve(n);
+    out.reserve(n.min(CHUNK_ROWS));
     unplanes_each(b, REQ_SIZE, n, |b| {
         out.extend(b.chunks_exact(REQ_SIZE).map(|x| {
             let f = x[32];
@@ -425,7 +425,7 @@ pub fn decode_cover(b: &[u8], out: &mut Vec<MsgRow>) -> Result<u64, StoreError> 
 }
 
 pub fn decode_msgs(b: &[u8], n: usize, out: &mut Vec<MsgRow>) -> Result<(), StoreError> {
-    out.reserve(n);
+    out.reserve(n.min(CHUNK_ROWS));
     unplanes_each(b, MSG_SIZE, n, |b| {
         out.extend(b.chunks_exact(MSG_SIZE).map(|x| {
             let f = x[33];
@@ -541,7 +541,7 @@ pub fn encode_convs(rows: &[ConvOut], inp: &ClockInput) -> (Vec<u8>, Vec<u8>) {
 }
 
 pub fn decode_convs(b: &[u8], n: usize, out: &mut Vec<ConvRow>) -> Result<(), StoreError> {
-    out.reserve(n);
+    out.reserve(n.min(CHUNK_ROWS));
     unplanes_each(b, CONV_SIZE, n, |b| {
         out.extend(b.chunks_exact(CONV_SIZE).map(|x| ConvRow {
             start_ms: le64(&x[0..8]),
