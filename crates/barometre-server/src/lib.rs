@@ -254,7 +254,12 @@ async fn report_handler(State(st): State<AppState>, headers: HeaderMap, guard::Q
         let (bytes, _) = reports.get(&key, version, move || {
             let (_permit, store) = open_heavy(&st, None)?;
             let (from, to) = report::load_span(&st.cfg, &p, false);
-            let table = store.table(&ws, &st.cfg, from, to)?;
+            // A selection that reads no message reads what chunks of messages cover, as the CLI.
+            let table = if report::reads_messages(&st.cfg, &p) {
+                store.table(&ws, &st.cfg, from, to)?
+            } else {
+                store.table_covering(&ws, &st.cfg, from, to, (p.from, p.to))?
+            };
             let rep = report::build(&table, &p, &st.cfg);
             drop(table);
             let text =

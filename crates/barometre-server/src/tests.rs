@@ -87,6 +87,20 @@ async fn a_report_with_metrics_returns_only_those() {
     let m = &v(&body)["total"]["metrics"];
     assert_eq!(m.as_object().map(|o| o.len()), Some(1));
     assert_eq!(m["response_rate"]["numerator"], 1);
+    // By channel (read from what chunks of messages cover): each group's figure is the full
+    // report's, and the groups are the same.
+    let (_, _, sel) = call(&w, "GET", "/api/v1/report?metrics=response_rate&by=channel", Some(&w.viewer_a), "").await;
+    let (_, _, full) = call(&w, "GET", "/api/v1/report?by=channel", Some(&w.viewer_a), "").await;
+    let groups = |b: &str| -> Vec<(serde_json::Value, serde_json::Value)> {
+        v(b)["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| (g["key"].clone(), g["metrics"]["response_rate"].clone()))
+            .collect()
+    };
+    assert!(!groups(&sel).is_empty());
+    assert_eq!(groups(&sel), groups(&full));
     let (status, ctype, body) = call(&w, "GET", "/api/v1/report?metrics=speed", Some(&w.viewer_a), "").await;
     assert_eq!((status, ctype.as_str()), (StatusCode::BAD_REQUEST, "application/problem+json"));
     assert!(v(&body)["detail"].as_str().unwrap().contains("unknown metric `speed`"));
