@@ -242,27 +242,36 @@ pub struct Encoded {
     pub data: Vec<u8>,
 }
 
+/// The part that says what each chunk of messages covers ([`encode_cover`]).
+pub const COVER: &str = "msg_cover";
+
 /// Encodes the clock's output chunk by chunk, in the order every store writes it — requests,
-/// conversations, then messages; each chunk's compact rows, then its ids — handing each to
-/// `put`, which says whether to go on.
+/// conversations, then messages; each chunk's compact rows, then (messages) its cover, then its
+/// ids — handing each to `put`, which says whether to go on.
 pub fn encode_all(out: &ClockOut, inp: &ClockInput, mut put: impl FnMut(Encoded) -> bool) {
+    type Cover<T> = fn(&[T]) -> (usize, Vec<u8>);
     fn part<T>(
         all: &[T],
         (hot_part, ids_part): (&'static str, &'static str),
         ms: impl Fn(&T) -> i64,
         encode: impl Fn(&[T]) -> (Vec<u8>, Vec<u8>),
+        cover: Option<Cover<T>>,
         put: &mut impl FnMut(Encoded) -> bool,
     ) -> bool {
         all.chunks(CHUNK_ROWS).enumerate().all(|(seq, rows)| {
             let (hot, ids) = encode(rows);
             let (lo, hi, n) = (ms(&rows[0]), ms(&rows[rows.len() - 1]), rows.len());
             put(Encoded { part: hot_part, seq, lo, hi, n, data: hot })
+                && cover.is_none_or(|c| {
+                    let (n, data) = c(rows);
+                    put(Encoded { part: COVER, seq, lo, hi, n, data })
+                })
                 && put(Encoded { part: ids_part, seq, lo, hi, n, data: ids })
         })
     }
-    let _ = part(&out.reqs, ("req", "req_ids"), |x| x.row.start_ms, |r| encode_reqs(r, inp), &mut put)
-        && part(&out.convs, ("conv", "conv_ids"), |x| x.row.start_ms, |r| encode_convs(r, inp), &mut put)
-        && part(&out.msgs, ("msg", "msg_ids"), |x| x.row.ms, |r| encode_msgs(r, inp), &mut put);
+    let _ = part(&out.reqs, ("req", "req_ids"), |x| x.row.start_ms, |r| encode_reqs(r, inp), None, &mut put)
+        && part(&out.convs, ("conv", "conv_ids"), |x| x.row.start_ms, |r| encode_convs(r, inp), None, &mut put)
+        && part(&out.msgs, ("msg", "msg_ids"), |x| x.row.ms, |r| encode_msgs(r, inp), Some(encode_cover), &mut put);
 }
 
 pub fn encode_dict(d: &Dict) -> Vec<u8> {

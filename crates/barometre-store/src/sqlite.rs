@@ -622,9 +622,6 @@ impl Reread {
     }
 }
 
-/// The fact part that says what each chunk of messages covers ([`chunks::encode_cover`]).
-const COVER: &str = "msg_cover";
-
 /// Runs the clock over `inp` and replaces the workspace's fact chunks with its output.
 fn write_facts(tx: &Transaction, ws: &str, cfg: &Config, inp: &ClockInput) -> Result<(), StoreError> {
     let mut out = engine::run(inp, cfg);
@@ -638,21 +635,7 @@ fn write_facts(tx: &Transaction, ws: &str, cfg: &Config, inp: &ClockInput) -> Re
     let out = &out;
     std::thread::scope(|sc| -> Result<(), StoreError> {
         let (send, encoded) = std::sync::mpsc::sync_channel::<chunks::Encoded>(4);
-        sc.spawn(move || {
-            let mut go = true;
-            chunks::encode_all(out, inp, |c| {
-                go = send.send(c).is_ok();
-                go
-            });
-            // Then what each chunk of messages covers, for reports that read no message.
-            for (seq, rows) in out.msgs.chunks(chunks::CHUNK_ROWS).enumerate() {
-                let (n, data) = chunks::encode_cover(rows);
-                let (lo, hi) = (rows[0].row.ms, rows[rows.len() - 1].row.ms);
-                if !go || send.send(chunks::Encoded { part: COVER, seq, lo, hi, n, data }).is_err() {
-                    break;
-                }
-            }
-        });
+        sc.spawn(move || chunks::encode_all(out, inp, |c| send.send(c).is_ok()));
         for c in encoded {
             put.execute(params![ws, c.part, c.seq, c.lo, c.hi, c.n, c.data])?;
         }
@@ -1034,6 +1017,7 @@ impl DataStore for SqliteStore {
         to: Option<Millis>,
         within: (Option<Millis>, Option<Millis>),
     ) -> Result<FactTable, StoreError> {
+        let whole = cfg;
         let cfg = &*self.attached(ws, cfg)?;
         self.refresh_if_outdated(ws, cfg)?;
         // Facts stored without covers (by an earlier binary, until the next import) are read whole.
@@ -1045,8 +1029,8 @@ impl DataStore for SqliteStore {
             )?)
         };
         let current = self.fingerprint(ws)?.as_deref() == Some(cfg.clock_fingerprint().as_str());
-        if !current || count(COVER)? != count("msg")? {
-            return self.table(ws, cfg, from, to);
+        if !current || count(chunks::COVER)? != count("msg")? {
+            return self.table(ws, whole, from, to);
         }
         let mut t = FactTable { dict: read_dict(&self.conn, ws)?, ..FactTable::default() };
         t.reqs.reserve(count_rows(&self.conn, ws, "req", from, to)?);
@@ -1060,7 +1044,7 @@ impl DataStore for SqliteStore {
                ON c.workspace = f.workspace AND c.part = ?3 AND c.seq = f.seq
              WHERE f.workspace = ?1 AND f.part = ?2 AND f.hi_ms >= ?4 AND f.lo_ms < ?5 ORDER BY f.seq",
         )?;
-        let mut rows = st.query(params![ws, "msg", COVER, from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX)])?;
+        let mut rows = st.query(params![ws, "msg", chunks::COVER, from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX)])?;
         while let Some(r) = rows.next()? {
             let (lo, hi, n): (i64, i64, usize) = (r.get(1)?, r.get(2)?, r.get(3)?);
             let blob = |i: usize| r.get_ref(i)?.as_blob().map_err(|e| StoreError::Corrupt(e.to_string()));
@@ -1722,71 +1706,6 @@ mod upgrade_tests {
                 )
                 .unwrap();
         }
-    }
-
-    /// A report whose metrics read no message, from covers of chunks of messages: the same JSON
-    /// as from every message, by every dimension that is not time, over periods that cut chunks
-    /// or hold them whole, with some messages unattached (the demo's messages make about forty
-    /// chunks of 256 facts in tests).
-    #[test]
-    fn a_report_reading_no_message_is_the_same_read_from_covers() {
-        use barometre_core::ingest::{Located, Record};
-        use barometre_core::report::{build, reads_messages, Params};
-        let cfg = Config::default();
-        let end = 1_780_000_000_000;
-        let mut data = barometre_core::demo::generate(13, 30, end);
-        let mut unattached = 0;
-        for m in data.messages.iter_mut().filter(|m| m.direction == barometre_core::model::Direction::Out).step_by(40) {
-            (m.conversation_id, m.reply_to, m.customer_id) = (None, None, None);
-            unattached += 1;
-        }
-        let mut s = SqliteStore::memory().unwrap();
-        let mut rows = data.messages.into_iter().enumerate().map(|(i, m)| {
-            Ok(Located { file: "m.csv".into(), line: i as u64 + 2, id_column: 1, record: Record::Message(m) })
-        });
-        s.import("w", &cfg, false, &mut rows, &mut ()).unwrap();
-        let chunks: i64 =
-            s.conn.query_row("SELECT COUNT(*) FROM fact_chunks WHERE part = ?", [COVER], |r| r.get(0)).unwrap();
-        assert!(chunks > 10, "{chunks} chunks");
-        let day = 86_400_000;
-        let periods = [
-            (None, None),
-            (Some(end - 20 * day + 12_345), Some(end - 3 * day - 777)),
-            (Some(end - 9 * day), None),
-            (None, Some(end - 25 * day)),
-        ];
-        let mut covered_any = false;
-        for (from, to) in periods {
-            for by in [None, Some("account"), Some("channel"), Some("agent"), Some("team"), Some("theme")] {
-                for metrics in
-                    ["response_rate,response_time", "first_response_time,reopen_rate,requests,resolution_time_business"]
-                {
-                    let fmt = |ms: Option<i64>| ms.map(barometre_core::time::rfc3339_utc);
-                    let p = Params::parse(fmt(from).as_deref(), fmt(to).as_deref(), by, None)
-                        .unwrap()
-                        .with_metrics(Some(metrics))
-                        .unwrap();
-                    assert!(!reads_messages(&cfg, &p), "{metrics}");
-                    let (lo, hi) = barometre_core::report::load_span(&cfg, &p, false);
-                    let whole = s.table("w", &cfg, lo, hi).unwrap();
-                    let covered = s.table_covering("w", &cfg, lo, hi, (p.from, p.to)).unwrap();
-                    covered_any |= covered.msgs.len() * 4 < whole.msgs.len();
-                    let want = serde_json::to_string(&build(&whole, &p, &cfg)).unwrap();
-                    let got = serde_json::to_string(&build(&covered, &p, &cfg)).unwrap();
-                    assert_eq!(got, want, "{from:?}..{to:?} by {by:?}: {metrics}");
-                    if from.is_none() && to.is_none() {
-                        let n: u64 = covered.unattached_covered.iter().map(|c| c.2).sum();
-                        assert!(n > 0 && n <= unattached);
-                    }
-                    // The period before, from the same table (as `--format table` shows it).
-                    if let Some(prev) = p.previous() {
-                        let want = serde_json::to_string(&build(&whole, &prev, &cfg)).unwrap();
-                        assert_eq!(serde_json::to_string(&build(&covered, &prev, &cfg)).unwrap(), want);
-                    }
-                }
-            }
-        }
-        assert!(covered_any, "covers stand for far fewer rows than messages");
     }
 
     #[test]

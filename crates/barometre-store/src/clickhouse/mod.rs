@@ -914,6 +914,79 @@ impl ClickHouseStore {
         Ok(t)
     }
 
+    /// [`Self::stored_table`] with the chunks of messages wholly inside `within` read as their
+    /// covers (see `DataStore::table_covering`); `None` for a generation written without covers.
+    fn covered_table(
+        &self,
+        ws: &str,
+        g: u64,
+        from: Option<Millis>,
+        to: Option<Millis>,
+        within: (Option<Millis>, Option<Millis>),
+    ) -> Result<Option<FactTable>, StoreError> {
+        let (db, w) = (&self.node.database, quote(ws));
+        let mut counts = (0, 1);
+        self.select(
+            &format!(
+                "SELECT countIf(part = 'msg'), countIf(part = {}) FROM {db}.fact_parts \
+                 WHERE workspace = {w} AND generation = {g}",
+                quote(chunks::COVER)
+            ),
+            |r| {
+                counts = (r.u64()?, r.u64()?);
+                Ok(())
+            },
+        )?;
+        if counts.0 != counts.1 {
+            return Ok(None);
+        }
+        let mut t = FactTable { dict: self.dict(ws, g)?, ..FactTable::default() };
+        let overlap = format!("hi_ms >= {} AND lo_ms < {}", from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX));
+        let inside = format!("lo_ms >= {} AND hi_ms < {}", within.0.unwrap_or(i64::MIN), within.1.unwrap_or(i64::MAX));
+        let node = &self.node;
+        let (reqs, msgs, convs) = (&mut t.reqs, &mut t.msgs, &mut t.convs);
+        let covered = &mut t.unattached_covered;
+        std::thread::scope(|sc| -> Result<(), StoreError> {
+            let r = sc.spawn(move || node.each_chunk(ws, g, "req", from, to, |n, b| chunks::decode_reqs(b, n, reqs)));
+            let c =
+                sc.spawn(move || node.each_chunk(ws, g, "conv", from, to, |n, b| chunks::decode_convs(b, n, convs)));
+            // The chunks the period's bounds cut, whole; the others, as their covers.
+            let cut = node.select(
+                &format!(
+                    "SELECT n, data FROM {db}.fact_parts WHERE workspace = {w} AND generation = {g} \
+                     AND part = 'msg' AND {overlap} AND NOT ({inside}) ORDER BY seq"
+                ),
+                |r| {
+                    let n = r.u64()? as usize;
+                    chunks::decode_msgs(&r.bytes()?, n, msgs)
+                },
+            );
+            let cover = cut.and_then(|()| {
+                node.select(
+                    &format!(
+                        "SELECT lo_ms, hi_ms, data FROM {db}.fact_parts WHERE workspace = {w} AND generation = {g} \
+                         AND part = {} AND {overlap} AND {inside} ORDER BY seq",
+                        quote(chunks::COVER)
+                    ),
+                    |r| {
+                        let (lo, hi) = (r.i64()?, r.i64()?);
+                        let unattached = chunks::decode_cover(&r.bytes()?, msgs)?;
+                        if unattached > 0 {
+                            covered.push((lo, hi, unattached));
+                        }
+                        Ok(())
+                    },
+                )
+            });
+            let joined = |h: std::thread::ScopedJoinHandle<'_, Result<(), StoreError>>| {
+                h.join().map_err(|_| StoreError::Corrupt("a fact reader panicked".into()))?
+            };
+            let (r, c) = (joined(r), joined(c));
+            r.and(c).and(cover)
+        })?;
+        Ok(Some(t))
+    }
+
     fn dict(&self, ws: &str, g: u64) -> Result<Dict, StoreError> {
         let mut dict = None;
         self.node.each_chunk(ws, g, "dict", None, None, |_, b| {
@@ -1145,6 +1218,30 @@ impl DataStore for ClickHouseStore {
         })?;
         records.add_to(&mut t);
         t.has_faq = cfg.faq.is_some();
+        Ok(crate::sqlite::clip(t, from, to))
+    }
+
+    fn table_covering(
+        &self,
+        ws: &str,
+        cfg: &Config,
+        from: Option<Millis>,
+        to: Option<Millis>,
+        within: (Option<Millis>, Option<Millis>),
+    ) -> Result<FactTable, StoreError> {
+        let st = self.state(ws)?;
+        let attached = &*self.attached(ws, cfg, &st.versions)?;
+        let covered = match &st.generation {
+            Some((g, fp)) if *fp == facts_key(attached) => self.covered_table(ws, *g, from, to, within)?,
+            _ => None,
+        };
+        // Facts of other settings, or written without covers: the whole table.
+        let Some(mut t) = covered else { return self.table(ws, cfg, from, to) };
+        let faq = attached.faq.as_ref().map_or_else(Vec::new, |f| f.entries().to_vec());
+        let mut records = self.records_at(ws, &st.versions, from, to, faq)?;
+        records.credit_conversations(|| self.facts_at(ws, attached, &st, None, None).map(|f| f.first_agents()))?;
+        records.add_to(&mut t);
+        t.has_faq = attached.faq.is_some();
         Ok(crate::sqlite::clip(t, from, to))
     }
 
