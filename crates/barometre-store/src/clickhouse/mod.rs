@@ -984,6 +984,8 @@ impl ClickHouseStore {
             let (r, c) = (joined(r), joined(c));
             r.and(c).and(cover)
         })?;
+        // In time order, as every table's messages are (the cut chunks came before the covers).
+        t.msgs.sort_by_key(|m| m.ms);
         Ok(Some(t))
     }
 
