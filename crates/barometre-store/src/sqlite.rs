@@ -622,6 +622,11 @@ impl Reread {
     }
 }
 
+/// Threads that encode fact chunks while the importing thread writes them (which mostly waits).
+fn encoders() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// Runs the clock over `inp` and replaces the workspace's fact chunks with its output.
 fn write_facts(tx: &Transaction, ws: &str, cfg: &Config, inp: &ClockInput) -> Result<(), StoreError> {
     let mut out = engine::run(inp, cfg);
@@ -631,16 +636,20 @@ fn write_facts(tx: &Transaction, ws: &str, cfg: &Config, inp: &ClockInput) -> Re
         "INSERT INTO fact_chunks (workspace, part, seq, lo_ms, hi_ms, n, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
     )?;
     put.execute(params![ws, "dict", 0, 0, 0, inp.dims.len(), chunks::encode_dict(&inp.dims)])?;
-    // Chunks are encoded on another core while this one writes them; a few wait at most.
-    let out = &out;
-    std::thread::scope(|sc| -> Result<(), StoreError> {
-        let (send, encoded) = std::sync::mpsc::sync_channel::<chunks::Encoded>(4);
-        sc.spawn(move || chunks::encode_all(out, inp, |c| send.send(c).is_ok()));
-        for c in encoded {
-            put.execute(params![ws, c.part, c.seq, c.lo, c.hi, c.n, c.data])?;
+    // Chunks are encoded on every core while this thread writes them.
+    let mut failed = None;
+    chunks::encode_all_par(&out, inp, encoders(), |c| {
+        match put.execute(params![ws, c.part, c.seq, c.lo, c.hi, c.n, c.data]) {
+            Ok(_) => true,
+            Err(e) => {
+                failed = Some(e);
+                false
+            }
         }
-        Ok(())
-    })?;
+    });
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
     tx.execute(
         "INSERT INTO meta (workspace, key, value) VALUES (?, ?, ?) ON CONFLICT (workspace, key) DO UPDATE SET value = excluded.value",
         params![ws, FINGERPRINT, cfg.clock_fingerprint()],

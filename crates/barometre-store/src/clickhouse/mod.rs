@@ -784,7 +784,8 @@ impl ClickHouseStore {
         // Each chunk's compact rows and ids in one insert.
         let mut pair = RowBinary::default();
         let mut failed = None;
-        chunks::encode_all(&out, &inp, |c| {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        chunks::encode_all_par(&out, &inp, threads, |c| {
             chunk(&mut pair, c.part, c.seq, c.lo, c.hi, c.n, &c.data);
             if c.part.ends_with("_ids") {
                 if let Err(e) = self.insert("fact_parts", COLS, &pair) {
