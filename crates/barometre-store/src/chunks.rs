@@ -299,36 +299,34 @@ pub fn encode_all_par(out: &ClockOut, inp: &ClockInput, threads: usize, mut put:
         .chain((0..chunks(out.msgs.len())).map(Job::Msg))
         .collect();
     let slice = |all_len: usize, i: usize| i * CHUNK_ROWS..((i + 1) * CHUNK_ROWS).min(all_len);
+    /// A chunk's parts: its compact rows, its cover (messages), its ids.
+    fn parts<T>(
+        rows: &[T],
+        seq: usize,
+        (hot_part, ids_part): (&'static str, &'static str),
+        ms: impl Fn(&T) -> i64,
+        (hot, ids): (Vec<u8>, Vec<u8>),
+        cover: Option<(usize, Vec<u8>)>,
+    ) -> Vec<Encoded> {
+        let (lo, hi, n) = (ms(&rows[0]), ms(&rows[rows.len() - 1]), rows.len());
+        let mut v = vec![Encoded { part: hot_part, seq, lo, hi, n, data: hot }];
+        v.extend(cover.map(|(k, data)| Encoded { part: COVER, seq, lo, hi, n: k, data }));
+        v.push(Encoded { part: ids_part, seq, lo, hi, n, data: ids });
+        v
+    }
     let encode = |job: Job| -> Vec<Encoded> {
         match job {
             Job::Req(seq) => {
                 let rows = &out.reqs[slice(out.reqs.len(), seq)];
-                let (hot, ids) = encode_reqs(rows, inp);
-                let (lo, hi, n) = (rows[0].row.start_ms, rows[rows.len() - 1].row.start_ms, rows.len());
-                vec![
-                    Encoded { part: "req", seq, lo, hi, n, data: hot },
-                    Encoded { part: "req_ids", seq, lo, hi, n, data: ids },
-                ]
+                parts(rows, seq, ("req", "req_ids"), |x| x.row.start_ms, encode_reqs(rows, inp), None)
             }
             Job::Conv(seq) => {
                 let rows = &out.convs[slice(out.convs.len(), seq)];
-                let (hot, ids) = encode_convs(rows, inp);
-                let (lo, hi, n) = (rows[0].row.start_ms, rows[rows.len() - 1].row.start_ms, rows.len());
-                vec![
-                    Encoded { part: "conv", seq, lo, hi, n, data: hot },
-                    Encoded { part: "conv_ids", seq, lo, hi, n, data: ids },
-                ]
+                parts(rows, seq, ("conv", "conv_ids"), |x| x.row.start_ms, encode_convs(rows, inp), None)
             }
             Job::Msg(seq) => {
                 let rows = &out.msgs[slice(out.msgs.len(), seq)];
-                let (hot, ids) = encode_msgs(rows, inp);
-                let (k, cover) = encode_cover(rows);
-                let (lo, hi, n) = (rows[0].row.ms, rows[rows.len() - 1].row.ms, rows.len());
-                vec![
-                    Encoded { part: "msg", seq, lo, hi, n, data: hot },
-                    Encoded { part: COVER, seq, lo, hi, n: k, data: cover },
-                    Encoded { part: "msg_ids", seq, lo, hi, n, data: ids },
-                ]
+                parts(rows, seq, ("msg", "msg_ids"), |x| x.row.ms, encode_msgs(rows, inp), Some(encode_cover(rows)))
             }
         }
     };
