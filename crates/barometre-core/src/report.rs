@@ -245,7 +245,12 @@ fn total_of(def: &MetricDef, groups: &[Acc], q: &Pass<'_>) -> Acc {
 /// The metrics a group computes itself; business durations without opening hours anywhere
 /// are their calendar twins and are copied instead.
 fn own_metrics(ctx: &Ctx, sel: Option<MetricSet>) -> Vec<&'static MetricDef> {
-    let same = !ctx.cfg.has_business_hours();
+    own_metric_defs(ctx.cfg, sel)
+}
+
+/// [`own_metrics`] from the configuration alone.
+fn own_metric_defs(cfg: &Config, sel: Option<MetricSet>) -> Vec<&'static MetricDef> {
+    let same = !cfg.has_business_hours();
     let wanted = |id: &str| sel.is_none_or(|s| s.contains(id) || (same && s.contains(&format!("{id}_business"))));
     METRICS.iter().filter(|d| !(same && d.id.ends_with("_business")) && wanted(d.id)).collect()
 }
@@ -255,15 +260,11 @@ fn own_metrics(ctx: &Ctx, sel: Option<MetricSet>) -> Vec<&'static MetricDef> {
 /// by groups instead of giving every one ([`FactTable::unattached_covered`]): the report is the
 /// same, read from a fraction of the facts.
 pub fn reads_messages(cfg: &Config, p: &Params) -> bool {
-    let Some(sel) = p.metrics else { return true };
-    if p.by.is_some_and(Dim::is_time) {
+    if p.metrics.is_none() || p.by.is_some_and(Dim::is_time) {
         return true;
     }
-    let same = !cfg.has_business_hours();
-    let wanted = |id: &str| sel.contains(id) || (same && sel.contains(&format!("{id}_business")));
-    METRICS
-        .iter()
-        .filter(|d| wanted(d.id))
+    own_metric_defs(cfg, p.metrics)
+        .into_iter()
         .any(|d| matches!(d.rule, Rule::MsgCount { .. } | Rule::MsgRatio { .. } | Rule::MsgDuration(_) | Rule::Own(_)))
 }
 

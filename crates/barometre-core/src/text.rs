@@ -166,8 +166,6 @@ impl Pieces {
                     }
                 }
                 self.changed.notify_all();
-            } else if q.stopped {
-                return;
             } else {
                 q = self.changed.wait(q).unwrap_or_else(std::sync::PoisonError::into_inner);
             }

@@ -276,6 +276,11 @@ pub fn encode_all(out: &ClockOut, inp: &ClockInput, mut put: impl FnMut(Encoded)
         && part(&out.msgs, ("msg", "msg_ids"), |x| x.row.ms, |r| encode_msgs(r, inp), Some(encode_cover), &mut put);
 }
 
+/// Threads that encode fact chunks while the importing thread writes them (which mostly waits).
+pub fn encoders() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// Chunks encoded ahead of the one being written, at most: memory stays bounded.
 const AHEAD: usize = 8;
 

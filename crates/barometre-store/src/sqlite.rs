@@ -622,11 +622,6 @@ impl Reread {
     }
 }
 
-/// Threads that encode fact chunks while the importing thread writes them (which mostly waits).
-fn encoders() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
 /// Runs the clock over `inp` and replaces the workspace's fact chunks with its output.
 fn write_facts(tx: &Transaction, ws: &str, cfg: &Config, inp: &ClockInput) -> Result<(), StoreError> {
     let mut out = engine::run(inp, cfg);
@@ -638,7 +633,7 @@ fn write_facts(tx: &Transaction, ws: &str, cfg: &Config, inp: &ClockInput) -> Re
     put.execute(params![ws, "dict", 0, 0, 0, inp.dims.len(), chunks::encode_dict(&inp.dims)])?;
     // Chunks are encoded on every core while this thread writes them.
     let mut failed = None;
-    chunks::encode_all_par(&out, inp, encoders(), |c| {
+    chunks::encode_all_par(&out, inp, chunks::encoders(), |c| {
         match put.execute(params![ws, c.part, c.seq, c.lo, c.hi, c.n, c.data]) {
             Ok(_) => true,
             Err(e) => {

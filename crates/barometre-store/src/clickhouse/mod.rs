@@ -27,7 +27,7 @@ use barometre_core::engine;
 use barometre_core::ingest::{Located, Record, RowError};
 use barometre_core::model::{ConversationEvent, Message, Probe, TextFacts};
 use barometre_core::report::Records;
-use barometre_core::table::{Dict, FactTable};
+use barometre_core::table::{Dict, FactTable, MsgRow};
 use barometre_core::time::Millis;
 use barometre_core::understand::faq::{Entry as FaqEntry, Faq};
 use barometre_core::understand::Label;
@@ -333,6 +333,49 @@ impl Node {
             |r| {
                 let n = r.u64()? as usize;
                 each(n, &r.bytes()?)
+            },
+        )
+    }
+
+    /// The messages of generation `g` in `[from, to)` for a report over `within`: the chunks
+    /// `within`'s bounds cut, whole; the others as their covers, unattached counts onto `covered`.
+    #[allow(clippy::too_many_arguments)]
+    fn covered_msgs(
+        &self,
+        ws: &str,
+        g: u64,
+        from: Option<Millis>,
+        to: Option<Millis>,
+        within: (Option<Millis>, Option<Millis>),
+        msgs: &mut Vec<MsgRow>,
+        covered: &mut Vec<(Millis, Millis, u64)>,
+    ) -> Result<(), StoreError> {
+        let (db, w) = (&self.database, quote(ws));
+        let overlap = format!("hi_ms >= {} AND lo_ms < {}", from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX));
+        let inside = format!("lo_ms >= {} AND hi_ms < {}", within.0.unwrap_or(i64::MIN), within.1.unwrap_or(i64::MAX));
+        self.select(
+            &format!(
+                "SELECT n, data FROM {db}.fact_parts WHERE workspace = {w} AND generation = {g} \
+                 AND part = 'msg' AND {overlap} AND NOT ({inside}) ORDER BY seq"
+            ),
+            |r| {
+                let n = r.u64()? as usize;
+                chunks::decode_msgs(&r.bytes()?, n, msgs)
+            },
+        )?;
+        self.select(
+            &format!(
+                "SELECT lo_ms, hi_ms, data FROM {db}.fact_parts WHERE workspace = {w} AND generation = {g} \
+                 AND part = {} AND {overlap} AND {inside} ORDER BY seq",
+                quote(chunks::COVER)
+            ),
+            |r| {
+                let (lo, hi) = (r.i64()?, r.i64()?);
+                let unattached = chunks::decode_cover(&r.bytes()?, msgs)?;
+                if unattached > 0 {
+                    covered.push((lo, hi, unattached));
+                }
+                Ok(())
             },
         )
     }
@@ -784,8 +827,7 @@ impl ClickHouseStore {
         // Each chunk's compact rows and ids in one insert.
         let mut pair = RowBinary::default();
         let mut failed = None;
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        chunks::encode_all_par(&out, &inp, threads, |c| {
+        chunks::encode_all_par(&out, &inp, chunks::encoders(), |c| {
             chunk(&mut pair, c.part, c.seq, c.lo, c.hi, c.n, &c.data);
             if c.part.ends_with("_ids") {
                 if let Err(e) = self.insert("fact_parts", COLS, &pair) {
@@ -889,22 +931,28 @@ impl ClickHouseStore {
         })
     }
 
-    /// The compact facts of generation `g` that may lie in `[from, to)`.
+    /// The compact facts of generation `g` that may lie in `[from, to)`; with `within`, the
+    /// chunks of messages wholly inside it read as their covers (see `DataStore::table_covering`).
     fn stored_table(
         &self,
         ws: &str,
         g: u64,
         from: Option<Millis>,
         to: Option<Millis>,
+        within: Option<(Option<Millis>, Option<Millis>)>,
     ) -> Result<FactTable, StoreError> {
         let mut t = FactTable { dict: self.dict(ws, g)?, ..FactTable::default() };
         // The three parts over three connections at once: each streams from the shard that keeps
         // it while this machine decodes (a third of the time of one after the other).
         let node = &self.node;
         let (reqs, msgs, convs) = (&mut t.reqs, &mut t.msgs, &mut t.convs);
+        let covered = &mut t.unattached_covered;
         std::thread::scope(|sc| -> Result<(), StoreError> {
             let r = sc.spawn(move || node.each_chunk(ws, g, "req", from, to, |n, b| chunks::decode_reqs(b, n, reqs)));
-            let m = sc.spawn(move || node.each_chunk(ws, g, "msg", from, to, |n, b| chunks::decode_msgs(b, n, msgs)));
+            let m = sc.spawn(move || match within {
+                None => node.each_chunk(ws, g, "msg", from, to, |n, b| chunks::decode_msgs(b, n, msgs)),
+                Some(within) => node.covered_msgs(ws, g, from, to, within, msgs, covered),
+            });
             let c = node.each_chunk(ws, g, "conv", from, to, |n, b| chunks::decode_convs(b, n, convs));
             let joined = |h: std::thread::ScopedJoinHandle<'_, Result<(), StoreError>>| {
                 h.join().map_err(|_| StoreError::Corrupt("a fact reader panicked".into()))?
@@ -912,11 +960,14 @@ impl ClickHouseStore {
             let (r, m) = (joined(r), joined(m));
             r.and(m).and(c)
         })?;
+        // In time order, as every table's messages are (cut chunks come before covers).
+        if within.is_some() {
+            t.msgs.sort_by_key(|m| m.ms);
+        }
         Ok(t)
     }
 
-    /// [`Self::stored_table`] with the chunks of messages wholly inside `within` read as their
-    /// covers (see `DataStore::table_covering`); `None` for a generation written without covers.
+    /// [`Self::stored_table`] with covers, or `None` for a generation written without them.
     fn covered_table(
         &self,
         ws: &str,
@@ -925,13 +976,14 @@ impl ClickHouseStore {
         to: Option<Millis>,
         within: (Option<Millis>, Option<Millis>),
     ) -> Result<Option<FactTable>, StoreError> {
-        let (db, w) = (&self.node.database, quote(ws));
         let mut counts = (0, 1);
         self.select(
             &format!(
-                "SELECT countIf(part = 'msg'), countIf(part = {}) FROM {db}.fact_parts \
-                 WHERE workspace = {w} AND generation = {g}",
-                quote(chunks::COVER)
+                "SELECT countIf(part = 'msg'), countIf(part = {}) FROM {}.fact_parts \
+                 WHERE workspace = {} AND generation = {g}",
+                quote(chunks::COVER),
+                self.node.database,
+                quote(ws)
             ),
             |r| {
                 counts = (r.u64()?, r.u64()?);
@@ -941,53 +993,7 @@ impl ClickHouseStore {
         if counts.0 != counts.1 {
             return Ok(None);
         }
-        let mut t = FactTable { dict: self.dict(ws, g)?, ..FactTable::default() };
-        let overlap = format!("hi_ms >= {} AND lo_ms < {}", from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX));
-        let inside = format!("lo_ms >= {} AND hi_ms < {}", within.0.unwrap_or(i64::MIN), within.1.unwrap_or(i64::MAX));
-        let node = &self.node;
-        let (reqs, msgs, convs) = (&mut t.reqs, &mut t.msgs, &mut t.convs);
-        let covered = &mut t.unattached_covered;
-        std::thread::scope(|sc| -> Result<(), StoreError> {
-            let r = sc.spawn(move || node.each_chunk(ws, g, "req", from, to, |n, b| chunks::decode_reqs(b, n, reqs)));
-            let c =
-                sc.spawn(move || node.each_chunk(ws, g, "conv", from, to, |n, b| chunks::decode_convs(b, n, convs)));
-            // The chunks the period's bounds cut, whole; the others, as their covers.
-            let cut = node.select(
-                &format!(
-                    "SELECT n, data FROM {db}.fact_parts WHERE workspace = {w} AND generation = {g} \
-                     AND part = 'msg' AND {overlap} AND NOT ({inside}) ORDER BY seq"
-                ),
-                |r| {
-                    let n = r.u64()? as usize;
-                    chunks::decode_msgs(&r.bytes()?, n, msgs)
-                },
-            );
-            let cover = cut.and_then(|()| {
-                node.select(
-                    &format!(
-                        "SELECT lo_ms, hi_ms, data FROM {db}.fact_parts WHERE workspace = {w} AND generation = {g} \
-                         AND part = {} AND {overlap} AND {inside} ORDER BY seq",
-                        quote(chunks::COVER)
-                    ),
-                    |r| {
-                        let (lo, hi) = (r.i64()?, r.i64()?);
-                        let unattached = chunks::decode_cover(&r.bytes()?, msgs)?;
-                        if unattached > 0 {
-                            covered.push((lo, hi, unattached));
-                        }
-                        Ok(())
-                    },
-                )
-            });
-            let joined = |h: std::thread::ScopedJoinHandle<'_, Result<(), StoreError>>| {
-                h.join().map_err(|_| StoreError::Corrupt("a fact reader panicked".into()))?
-            };
-            let (r, c) = (joined(r), joined(c));
-            r.and(c).and(cover)
-        })?;
-        // In time order, as every table's messages are (the cut chunks came before the covers).
-        t.msgs.sort_by_key(|m| m.ms);
-        Ok(Some(t))
+        self.stored_table(ws, g, from, to, Some(within)).map(Some)
     }
 
     fn dict(&self, ws: &str, g: u64) -> Result<Dict, StoreError> {
@@ -1206,7 +1212,7 @@ impl DataStore for ClickHouseStore {
         let cfg = &*self.attached(ws, cfg, &st.versions)?;
         // Facts of other settings are computed from the rows (and then credit answers at once).
         let (mut t, computed) = match &st.generation {
-            Some((g, fp)) if *fp == facts_key(cfg) => (self.stored_table(ws, *g, from, to)?, None),
+            Some((g, fp)) if *fp == facts_key(cfg) => (self.stored_table(ws, *g, from, to, None)?, None),
             _ => {
                 let f = self.facts_at(ws, cfg, &st, None, None)?;
                 (FactTable::from_facts(&f), Some(f))
