@@ -377,6 +377,25 @@ where
     })
 }
 
+/// Where the one file of an import can be cut to be read in two halves on two cores (see
+/// `DataStore::import_in_halves`): a large canonical CSV file of messages, read with no option
+/// that changes how its rows read.
+fn halves_at(kind: Kind, opts: &Options, ins: &[Input]) -> Option<(u64, u64)> {
+    let [input] = ins else { return None };
+    let plain = kind == Kind::Messages
+        && matches!(opts.format, None | Some(SourceFormat::Csv))
+        && matches!(opts.delimiter, None | Some(b','))
+        && matches!(opts.encoding, None | Some(Encoding::Utf8))
+        && opts.rules == barometre_core::ingest::Rules::default()
+        && opts.accounts.is_empty()
+        && opts.account_name.is_none()
+        && opts.sheet.is_none();
+    if !plain || !source::reads_plainly(&input.name, &input.head().ok()?, kind) {
+        return None;
+    }
+    oneshot::split_point(input).ok().flatten()
+}
+
 /// A source's rows, advancing a progress bar by bytes.
 struct Progress {
     r: Reading,
@@ -644,13 +663,15 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
     // A file that cannot be read is said with the others' rows (its own error, at line 1): the
     // valid files are taken all the same.
     let ins = inputs(&a.files);
+    let halves = if a.check { None } else { halves_at(kind, &opts, &ins) };
+    let half_input = halves.map(|_| ins[0].clone());
     let pb = reading_bar(ins.iter().map(|i| i.len).sum(), lang);
     let after = Some(after_reading(lang).to_string());
     let said = Said { pb: pb.clone(), fr: lang == Lang::Fr, all: a.check };
     let mut files = Progress { r: source::read(ins, opts, Box::new(said)), pb: pb.clone(), rows: 0, base: 0, after };
     // Each refused row is printed when it is found (around the bar, not through it): nothing
     // is kept in memory for them but a count and the first few.
-    struct Printer(indicatif::ProgressBar, Timings);
+    struct Printer(indicatif::ProgressBar, Timings, String);
     impl barometre_store::ImportSink for Printer {
         fn rejected(&mut self, e: &barometre_core::ingest::RowError) {
             self.0.suspend(|| eprintln!("{e}"));
@@ -658,9 +679,13 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
         fn phase(&mut self, done: &str) {
             let t = &mut self.1;
             self.0.suspend(|| t.mark(done));
+            if done == barometre_store::ROWS_STORED {
+                // Reading is over; the clock's pass over every conversation comes next.
+                computing(&self.0, &self.2);
+            }
         }
     }
-    let mut printer = Printer(pb.clone(), Timings::start());
+    let mut printer = Printer(pb.clone(), Timings::start(), after_reading(lang).to_string());
     let sum = if a.check {
         let mut sum = barometre_store::ImportSummary { committed: false, ..Default::default() };
         let mut shown = 0;
@@ -687,7 +712,18 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
         if a.workers > 1 && !store.set_import_workers(usize::from(a.workers)) {
             bail!("--workers: this store has one writer (SQLite); a ClickHouse store takes several");
         }
-        read_ahead(&mut files, |rows| store.import(&ctx.workspace, &cfg, a.strict, rows, &mut printer))?
+        // A large canonical CSV file is read on two cores where the store takes it so.
+        let whole = match (halves, &half_input) {
+            (Some(at), Some(input)) => {
+                let progress = |n: u64| pb.inc(n);
+                store.import_in_halves(&ctx.workspace, &cfg, a.strict, input, at, &progress, &mut printer)?
+            }
+            _ => None,
+        };
+        match whole {
+            Some(sum) => sum,
+            None => read_ahead(&mut files, |rows| store.import(&ctx.workspace, &cfg, a.strict, rows, &mut printer))?,
+        }
     };
     let unreadable = files.r.unreadable;
     let kinds: Vec<(Kind, u64)> = Kind::ALL.iter().map(|&k| (k, files.r.rows_of(k))).filter(|(_, n)| *n > 0).collect();

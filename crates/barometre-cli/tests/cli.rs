@@ -639,6 +639,28 @@ fn a_big_file_read_on_two_cores_gives_the_figures_and_errors_of_one() {
         assert_eq!(a, b, "line ends {ends}, quoted {quoted}, trapped {trapped}");
         assert_eq!(b.len(), 3, "{b:?}");
         assert!(b[2].contains("duplicate message_id `q7` with other content"), "{b:?}");
+        if (quoted && nl == "\r\n") || (trapped && nl == "\n") {
+            // Imported with a second file (of no row), the file is read by one reader: the same
+            // counts, refusals and figures as read in halves.
+            let none = write(d.path(), "none.csv", text.split(nl).next().unwrap_or_default());
+            let db1 = d.path().join(format!("w{ends}{quoted}{trapped}.db"));
+            let whole = run(&["import", "messages", s(&f), s(&none), "--db", s(&db1)]);
+            assert_eq!(whole.status.code(), Some(2));
+            let said = |o: &Output| {
+                let e = String::from_utf8_lossy(&o.stderr).into_owned();
+                e.lines().find(|l| l.contains("lignes lues") || l.contains("rows read")).map(String::from)
+            };
+            assert!(
+                said(&whole)
+                    .is_some_and(|l| l.contains(" 1 unchanged, 3 rejected") || l.contains(" 1 inchangées, 3 rejetées")),
+                "{}",
+                String::from_utf8_lossy(&whole.stderr)
+            );
+            assert_eq!(said(&imported), said(&whole));
+            assert_eq!(errors(&whole), a);
+            let stored1 = run(&["report", "--db", s(&db1), "--format", "json", "--by", "account"]);
+            assert_eq!(String::from_utf8_lossy(&stored1.stdout), String::from_utf8_lossy(&stored.stdout));
+        }
         // The cut is checked by the reader that knows quotes: taken only where a row ends.
         let cut = if trapped { "missed" } else { "held" };
         let err = String::from_utf8_lossy(&once.stderr);

@@ -243,6 +243,35 @@ fn breaks_in(b: &[u8]) -> u64 {
     memchr::memchr2_iter(b'\r', b'\n', b).filter(|&i| b[i] == b'\r' || i == 0 || b[i - 1] != b'\r').count() as u64
 }
 
+/// What reads one part of a file is given: its messages and its refused rows, in reading order.
+/// [`read_parts`] calls one part per core.
+pub trait Part: Send {
+    /// A message read at `file:line`, its id in `column`; `false` to stop reading.
+    fn message(&mut self, m: &Message, file: &std::sync::Arc<str>, line: u64, column: u64) -> bool;
+    /// A refused row; `false` to stop reading.
+    fn error(&mut self, e: RowError) -> bool;
+    /// Reading is over: at the cut (`at_cut`, which only the first part can hear), or at the
+    /// end of the file.
+    fn finish(&mut self, at_cut: bool) {
+        let _ = at_cut;
+    }
+}
+
+/// The one-shot reader's part: rows gathered into the clock's input.
+struct Gather<'a>(Gathered, &'a Config);
+
+impl Part for Gather<'_> {
+    fn message(&mut self, m: &Message, file: &std::sync::Arc<str>, line: u64, column: u64) -> bool {
+        self.0.take_message(m, file, line, column, self.1);
+        true
+    }
+
+    fn error(&mut self, e: RowError) -> bool {
+        self.0.take_error(e);
+        true
+    }
+}
+
 /// Reads one CSV file of messages on two cores, cut at `cut`, a guessed row start: the second
 /// part reads the header again, then the rows from the cut, their lines shifted back into the
 /// file's. The first part reads from the file's start and checks the guess: the cut held if a row
@@ -255,6 +284,49 @@ pub fn read_in_halves(
     cfg: &Config,
     progress: &(dyn Fn(u64) + Sync),
 ) -> io::Result<(Gathered, bool)> {
+    let make = |room: Room| {
+        let mut g = Gathered::default();
+        g.seen.reserve(room.rows);
+        g.bulk.reserve(room.rows, room.bytes as usize / 2);
+        Gather(g, cfg)
+    };
+    let read = read_parts(input, header_end, cut, make, progress)?;
+    let mut a = read.first.0;
+    if read.held {
+        a.append(read.second.0, read.lines);
+    }
+    Ok((a, read.held))
+}
+
+/// What a part is made with: the bytes it will read at most and about how many rows they hold.
+#[derive(Clone, Copy, Debug)]
+pub struct Room {
+    /// The first part (from the file's start) or the second (from the cut).
+    pub first: bool,
+    pub bytes: u64,
+    pub rows: usize,
+}
+
+/// Both parts of a file read by [`read_parts`].
+pub struct Parts<P> {
+    pub first: P,
+    /// Read from the cut; its rows are the file's only if the cut `held`.
+    pub second: P,
+    pub held: bool,
+    /// Lines before the second part's rows that its reader did not see: its line numbers
+    /// (which count its copy of the header) plus these are the file's.
+    pub lines: u64,
+}
+
+/// Reads a CSV file of messages in two parts on two cores (see [`read_in_halves`]): `make` makes
+/// each part on the thread that reads it, `progress` is told of bytes read.
+pub fn read_parts<P: Part>(
+    input: &Input,
+    header_end: u64,
+    cut: u64,
+    make: impl Fn(Room) -> P + Sync,
+    progress: &(dyn Fn(u64) + Sync),
+) -> io::Result<Parts<P>> {
     let name = input.name.to_string();
     let size = input.len;
     // The file's start, read once: its header for the second part, and its first rows to tell
@@ -276,13 +348,12 @@ pub fn read_in_halves(
     // Comes back with what was read: the line breaks before the cut and whether it held.
     let read = |r: Box<dyn Read + Send>, room: u64, mut stop: Option<u64>| {
         let first = stop.is_some();
-        let mut g = Gathered::default();
-        g.seen.reserve(rows(room));
-        g.bulk.reserve(rows(room), room as usize / 2);
+        let mut part = make(Room { first, bytes: room, rows: rows(room) });
         let mut rr = RecordReader::new(&name, Kind::Messages, Format::Csv, r);
+        let mut go = true;
         if let Some(e) = rr.fatal.take() {
             if first {
-                g.take_error(e);
+                go = part.error(e);
             }
         }
         let mut m = Message::empty();
@@ -290,7 +361,7 @@ pub fn read_in_halves(
         // The second part reads the header again: those bytes are not counted twice.
         let (mut rows, mut shown) = (0u64, if first { 0 } else { header_end });
         let (mut held, mut breaks) = (false, 0);
-        loop {
+        while go {
             if let Some(cut) = stop {
                 match rr.position() {
                     Some(p) if p == row_ends_at => {
@@ -304,30 +375,55 @@ pub fn read_in_halves(
                 }
             }
             let Some(x) = rr.next_message(&mut m) else { break };
-            match x {
-                Ok((line, column)) => g.take_message(&m, &file, line, column, cfg),
-                Err(e) => g.take_error(e),
-            }
+            go = match x {
+                Ok((line, column)) => part.message(&m, &file, line, column),
+                Err(e) => part.error(e),
+            };
             rows += 1;
             if rows.is_multiple_of(16_384) {
-                let now = rr.bytes_read();
+                let now = read_to(&rr, stop);
                 progress(now.saturating_sub(shown));
                 shown = now;
             }
         }
-        progress(rr.bytes_read().saturating_sub(shown));
-        (g, breaks, held)
+        progress(read_to(&rr, stop).saturating_sub(shown));
+        part.finish(held);
+        (part, breaks, held)
     };
-    let ((mut a, breaks, held), (b, _, _)) = std::thread::scope(|sc| {
+    // Bytes read so far: the reader reads ahead of its rows, past a cut it stops at too (those
+    // bytes are the other part's to say).
+    fn read_to<R: Read>(rr: &RecordReader<R>, stop: Option<u64>) -> u64 {
+        stop.map_or(rr.bytes_read(), |cut| rr.bytes_read().min(cut))
+    }
+    let ((first, breaks, held), (second, _, _)) = std::thread::scope(|sc| {
         let other = sc.spawn(|| read(Box::new(second), size - cut, None));
         let mine = read(Box::new(first), size, Some(cut));
         (mine, other.join().expect("the reading thread does not panic"))
     });
-    if held {
-        // The second part's lines count its copy of the header.
-        a.append(b, breaks - breaks_in(&header));
+    // The second part's lines count its copy of the header.
+    let lines = if held { breaks - breaks_in(&header) } else { 0 };
+    Ok(Parts { first, second, held, lines })
+}
+
+/// The lines before the cut that the second part of [`read_parts`] does not see, counted by
+/// reading the bytes between the header and the cut: what its `lines` will say if the cut
+/// holds, known before the first part has read that far.
+pub fn lines_before(input: &Input, header_end: u64, cut: u64) -> io::Result<u64> {
+    let mut r = input.open_at(header_end)?.take(cut - header_end);
+    let mut buf = vec![0u8; 1 << 16];
+    let (mut n, mut last) = (0u64, 0u8);
+    loop {
+        let k = r.read(&mut buf)?;
+        if k == 0 {
+            return Ok(n);
+        }
+        let b = &buf[..k];
+        // A `\n` right after a `\r` ends the same line, across reads too.
+        n += memchr::memchr2_iter(b'\r', b'\n', b)
+            .filter(|&i| b[i] == b'\r' || if i == 0 { last != b'\r' } else { b[i - 1] != b'\r' })
+            .count() as u64;
+        last = b[k - 1];
     }
-    Ok((a, held))
 }
 
 #[cfg(test)]
@@ -373,5 +469,42 @@ mod tests {
         // Reading order: the bad row of the second part comes after the first part's rows.
         let seqs: Vec<u32> = first.seen.iter().map(|s| s.seq).collect();
         assert_eq!((seqs, first.bad[0].0), (vec![1, 2, 4, 5, 6], 3));
+    }
+
+    /// The lines of the rows a part read.
+    struct Lines(Vec<u64>);
+
+    impl Part for Lines {
+        fn message(&mut self, _: &Message, _: &std::sync::Arc<str>, line: u64, _: u64) -> bool {
+            self.0.push(line);
+            true
+        }
+        fn error(&mut self, e: RowError) -> bool {
+            self.0.push(e.line);
+            true
+        }
+    }
+
+    #[test]
+    fn the_lines_before_the_cut_are_counted_as_the_first_part_reads_them() {
+        let header = "message_id,created_at,direction,account,channel,author_id,text";
+        for end in ["\n", "\r\n", "\r"] {
+            // Rows 1..=40, row 7 with a line break in quotes (CRLF at a read's edge in some).
+            let mut rows = vec![header.to_string()];
+            for i in 1..=40 {
+                let text = if i == 7 { format!("\"a{end}b\"") } else { format!("t{i}") };
+                rows.push(format!("x{i},2026-04-06T08:00:00Z,in,acme,chat,u{i},{text}"));
+            }
+            let data = rows.join(end) + end;
+            let header_end = (header.len() + end.len()) as u64;
+            let cut: u64 = rows[..25].iter().map(|r| (r.len() + end.len()) as u64).sum();
+            let input = Input::bytes("t.csv", data.as_bytes().to_vec());
+            let parts = read_parts(&input, header_end, cut, |_| Lines(Vec::new()), &|_| {}).unwrap();
+            assert!(parts.held, "{end:?}");
+            assert_eq!(lines_before(&input, header_end, cut).unwrap(), parts.lines, "{end:?}");
+            // Row 25 starts on line 27: its index plus one, plus the break in row 7.
+            let second: Vec<u64> = parts.second.0.iter().map(|l| l + parts.lines).collect();
+            assert_eq!((parts.first.0.len(), second[0], second.len()), (24, 27, 16), "{end:?}");
+        }
     }
 }

@@ -81,6 +81,9 @@ pub trait ImportSink {
 /// Reports nothing.
 impl ImportSink for () {}
 
+/// The phase an import names when its rows are read and stored (facts come next).
+pub const ROWS_STORED: &str = "rows read and stored";
+
 impl ImportSummary {
     /// Records a refused row: handed to the sink, kept while fewer than [`REJECTED_KEPT`] are.
     pub fn reject(&mut self, e: RowError, sink: &mut dyn ImportSink) {
@@ -113,6 +116,28 @@ pub trait DataStore {
         records: &mut dyn Iterator<Item = Result<Located, RowError>>,
         sink: &mut dyn ImportSink,
     ) -> Result<ImportSummary, StoreError>;
+
+    /// Imports one canonical CSV file of messages (see
+    /// [`barometre_core::ingest::source::reads_plainly`]) read in two parts on two cores, cut at
+    /// `cut` after the header that ends at `header_end` (see
+    /// [`barometre_core::oneshot::split_point`]): the same rows, refusals and facts as
+    /// [`DataStore::import`] of that file. `progress` is told of bytes read. `None`, with nothing
+    /// done: this store, or this workspace, takes the file through [`DataStore::import`] (by
+    /// default, every store; the embedded store takes it into an empty workspace).
+    #[allow(clippy::too_many_arguments)]
+    fn import_in_halves(
+        &mut self,
+        workspace: &str,
+        cfg: &Config,
+        strict: bool,
+        input: &barometre_core::ingest::source::Input,
+        (header_end, cut): (u64, u64),
+        progress: &(dyn Fn(u64) + Sync),
+        sink: &mut dyn ImportSink,
+    ) -> Result<Option<ImportSummary>, StoreError> {
+        let _ = (workspace, cfg, strict, input, header_end, cut, progress, sink);
+        Ok(None)
+    }
 
     /// The compact facts reports aggregate, whose instant lies in `[from, to)`.
     fn table(

@@ -21,8 +21,8 @@ use barometre_core::model::{Direction, Message, TextFacts};
 use barometre_core::time::Stamp;
 use barometre_core::understand::Label;
 
-/// Rows a chunk holds at most.
-pub const ROWS_PER_CHUNK: usize = 65_536;
+/// Rows a chunk holds at most (a few in tests, so that their files make several chunks).
+pub const ROWS_PER_CHUNK: usize = if cfg!(test) { 32 } else { 65_536 };
 
 /// Bytes of rows after which a chunk is written whatever its row count: long e-mail bodies would
 /// otherwise make blobs past SQLite's limit (10⁹ bytes) and chunks too large to read back whole.
@@ -158,38 +158,77 @@ pub fn encode(rows: &[Row]) -> (Vec<u8>, Vec<u8>) {
     let mut keys = W(Vec::with_capacity(rows.len() * 20));
     let mut data = W(Vec::with_capacity(rows.len() * 64));
     for r in rows {
-        let m = &r.m;
-        keys.str(&m.message_id);
-        keys.0.extend_from_slice(&r.fp.to_le_bytes());
-        let t = &r.tf;
-        let flags = u16::from(m.direction == Direction::Out)
-            | u16::from(m.bot) << 1
-            | tri(m.public) << 2
-            | tri(m.in_scope) << 4
-            | tri(m.actionable) << 6
-            | tri(t.signed) << 8
-            | u16::from(t.bare_thanks) << 10
-            | u16::from(t.competitor) << 11
-            | u16::from(m.handle_seconds.is_some()) << 12;
-        data.0.extend_from_slice(&m.created_at.ms.to_le_bytes());
-        data.0.extend_from_slice(&m.created_at.offset_s.to_le_bytes());
-        data.0.extend_from_slice(&flags.to_le_bytes());
-        data.0.push(Label::code(t.label));
-        data.v(u64::from(t.faq));
-        data.v(t.themes);
-        data.str(&m.account);
-        data.str(&m.channel);
-        data.str(&m.author_id);
-        for o in [&m.conversation_id, &m.reply_to, &m.customer_id, &m.text, &m.kind, &m.team] {
-            data.opt(o.as_deref());
-        }
-        if let Some(h) = m.handle_seconds {
-            data.0.extend_from_slice(&h.to_bits().to_le_bytes());
-        }
-        data.v(r.src as u64);
-        data.v(r.line);
+        encode_row(&mut keys, &mut data, &r.m, &r.tf, r.fp, r.src, r.line);
     }
     (keys.0, data.0)
+}
+
+/// Adds one row to a chunk's blobs.
+fn encode_row(keys: &mut W, data: &mut W, m: &Message, t: &TextFacts, fp: u64, src: i64, line: u64) {
+    keys.str(&m.message_id);
+    keys.0.extend_from_slice(&fp.to_le_bytes());
+    let flags = u16::from(m.direction == Direction::Out)
+        | u16::from(m.bot) << 1
+        | tri(m.public) << 2
+        | tri(m.in_scope) << 4
+        | tri(m.actionable) << 6
+        | tri(t.signed) << 8
+        | u16::from(t.bare_thanks) << 10
+        | u16::from(t.competitor) << 11
+        | u16::from(m.handle_seconds.is_some()) << 12;
+    data.0.extend_from_slice(&m.created_at.ms.to_le_bytes());
+    data.0.extend_from_slice(&m.created_at.offset_s.to_le_bytes());
+    data.0.extend_from_slice(&flags.to_le_bytes());
+    data.0.push(Label::code(t.label));
+    data.v(u64::from(t.faq));
+    data.v(t.themes);
+    data.str(&m.account);
+    data.str(&m.channel);
+    data.str(&m.author_id);
+    for o in [&m.conversation_id, &m.reply_to, &m.customer_id, &m.text, &m.kind, &m.team] {
+        data.opt(o.as_deref());
+    }
+    if let Some(h) = m.handle_seconds {
+        data.0.extend_from_slice(&h.to_bits().to_le_bytes());
+    }
+    data.v(src as u64);
+    data.v(line);
+}
+
+/// A chunk encoded as rows come, none of them kept: full at the same bounds as a [`Batch`].
+#[derive(Default)]
+pub struct Encoder {
+    keys: W,
+    data: W,
+    n: usize,
+    bytes: usize,
+}
+
+impl Encoder {
+    /// Adds a row; whether the chunk is now full.
+    pub fn push(&mut self, m: &Message, tf: &TextFacts, fp: u64, src: i64, line: u64) -> bool {
+        self.bytes += weight(m);
+        self.n += 1;
+        encode_row(&mut self.keys, &mut self.data, m, tf, fp, src, line);
+        self.n == ROWS_PER_CHUNK || self.bytes >= CHUNK_BYTES
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// Room for `keys` and `data` bytes more.
+    pub fn reserve(&mut self, keys: usize, data: usize) {
+        self.keys.0.reserve(keys);
+        self.data.0.reserve(data);
+    }
+
+    /// The chunk (its row count, keys and data), the encoder left empty.
+    pub fn take(&mut self) -> (usize, Vec<u8>, Vec<u8>) {
+        let n = std::mem::take(&mut self.n);
+        self.bytes = 0;
+        (n, std::mem::take(&mut self.keys.0), std::mem::take(&mut self.data.0))
+    }
 }
 
 /// Calls `each` with every key of a chunk: its place, id and fingerprint.
