@@ -753,8 +753,22 @@ impl SqliteStore {
     }
 }
 
-impl DataStore for SqliteStore {
-    fn import(
+/// The page cache of an import's connection, in KiB: an import writes its pages once and reads
+/// few back, and a larger cache only makes the process touch more fresh memory (a million
+/// messages imported 1.74 s → 1.45 s, median of 7, with 8 MiB instead of 128 MiB).
+const IMPORT_CACHE_KIB: i64 = 8 << 10;
+
+impl SqliteStore {
+    /// Runs `f` with the connection's page cache set to [`IMPORT_CACHE_KIB`], then set back.
+    fn with_import_cache<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let was: i64 = self.conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
+        self.conn.execute_batch(&format!("PRAGMA cache_size = -{IMPORT_CACHE_KIB}"))?;
+        let out = f(self);
+        self.conn.execute_batch(&format!("PRAGMA cache_size = {was}"))?;
+        out
+    }
+
+    fn import_rows(
         &mut self,
         ws: &str,
         cfg: &Config,
@@ -967,6 +981,19 @@ impl DataStore for SqliteStore {
         sum.committed = true;
         Ok(sum)
     }
+}
+
+impl DataStore for SqliteStore {
+    fn import(
+        &mut self,
+        ws: &str,
+        cfg: &Config,
+        strict: bool,
+        records: &mut dyn Iterator<Item = Result<Located, RowError>>,
+        sink: &mut dyn ImportSink,
+    ) -> Result<ImportSummary, StoreError> {
+        self.with_import_cache(|s| s.import_rows(ws, cfg, strict, records, sink))
+    }
 
     fn import_in_halves(
         &mut self,
@@ -978,8 +1005,10 @@ impl DataStore for SqliteStore {
         progress: &(dyn Fn(u64) + Sync),
         sink: &mut dyn ImportSink,
     ) -> Result<Option<ImportSummary>, StoreError> {
-        let cfg = &*self.attached(ws, cfg)?;
-        halves::import(&mut self.conn, ws, cfg, strict, input, at, progress, sink)
+        self.with_import_cache(|s| {
+            let cfg = &*s.attached(ws, cfg)?;
+            halves::import(&mut s.conn, ws, cfg, strict, input, at, progress, sink)
+        })
     }
 
     fn table(&self, ws: &str, cfg: &Config, from: Option<Millis>, to: Option<Millis>) -> Result<FactTable, StoreError> {
