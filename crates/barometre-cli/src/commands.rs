@@ -377,6 +377,26 @@ where
     })
 }
 
+/// A large file read in halves into an SQLite store file that does not exist yet: built aside
+/// and moved into place (`SqliteStore::import_new`). `None`: imported the usual way.
+fn import_new(
+    ctx: &Ctx,
+    a: &ImportArgs,
+    cfg: &Config,
+    halves: Option<((u64, u64), &Input)>,
+    pb: &ProgressBar,
+    sink: &mut dyn barometre_store::ImportSink,
+) -> Result<Option<barometre_store::ImportSummary>> {
+    let Some((at, input)) = halves.filter(|_| a.workers <= 1) else { return Ok(None) };
+    let Target::Sqlite(path) = ctx.target()? else { return Ok(None) };
+    if path.exists() {
+        return Ok(None);
+    }
+    let progress = |n: u64| pb.inc(n);
+    SqliteStore::import_new(&path, &ctx.workspace, cfg, a.strict, input, at, &progress, sink)
+        .with_context(|| format!("cannot import into the new store {}", path.display()))
+}
+
 /// Where the one file of an import can be cut to be read in two halves on two cores (see
 /// `DataStore::import_in_halves`): a large canonical CSV file of messages, read with no option
 /// that changes how its rows read.
@@ -706,6 +726,8 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
                 Err(e) => sum.reject(e, &mut printer),
             }
         }
+        sum
+    } else if let Some(sum) = import_new(ctx, &a, &cfg, halves.zip(half_input.as_ref()), &pb, &mut printer)? {
         sum
     } else {
         let mut store = ctx.store()?;

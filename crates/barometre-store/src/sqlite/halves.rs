@@ -312,3 +312,66 @@ fn write(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{DataStore, SqliteStore};
+    use barometre_core::config::Config;
+    use barometre_core::ingest::source::Input;
+
+    fn listing(dir: &std::path::Path) -> Vec<String> {
+        let mut v: Vec<String> =
+            std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn a_new_store_file_is_built_aside_and_placed_with_its_log_only_when_written() {
+        let cfg = Config::default();
+        let (data, cut, _) = crate::conformance::halves_file();
+        let header_end = data.find('\n').unwrap() as u64 + 1;
+        let input = Input::bytes("t.csv", data.as_bytes().to_vec());
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("b.db");
+        let sum = SqliteStore::import_new(&path, "w", &cfg, false, &input, (header_end, cut), &|_| {}, &mut ())
+            .unwrap()
+            .unwrap();
+        assert_eq!((sum.inserted, sum.unchanged, sum.rejected_count, sum.committed), (173, 3, 4, true));
+        // Nothing left beside it once closed, and it opens as any store does: with its log.
+        assert_eq!(listing(d.path()), ["b.db"]);
+        let s = SqliteStore::open(&path).unwrap();
+        let mode: String = s.conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        let ok: String = s.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+        assert_eq!((mode.as_str(), ok.as_str()), ("wal", "ok"));
+        let mut mem = SqliteStore::memory().unwrap();
+        mem.import_in_halves("w", &cfg, false, &input, (header_end, cut), &|_| {}, &mut ()).unwrap().unwrap();
+        let rows = |s: &SqliteStore| {
+            let mut m = s.rows("w").unwrap().0;
+            m.sort_by(|a, b| a.message_id.cmp(&b.message_id));
+            m
+        };
+        assert_eq!(rows(&s), rows(&mem));
+        assert_eq!(
+            s.facts("w", &cfg, None, None).unwrap().sorted(),
+            mem.facts("w", &cfg, None, None).unwrap().sorted()
+        );
+        drop(s);
+        // A file that came to exist meanwhile is left as it is: the caller imports into it.
+        let other = d.path().join("o.db");
+        drop(SqliteStore::open(&other).unwrap());
+        let before = std::fs::read(&other).unwrap();
+        let none = SqliteStore::import_new(&other, "w", &cfg, false, &input, (header_end, cut), &|_| {}, &mut ());
+        assert!(none.unwrap().is_none());
+        assert_eq!(std::fs::read(&other).unwrap(), before);
+        assert_eq!(listing(d.path()), ["b.db", "o.db"]);
+        // Strict mode and a bad row: nothing taken, an empty store made, as usual.
+        let strict = d.path().join("s.db");
+        let sum = SqliteStore::import_new(&strict, "w", &cfg, true, &input, (header_end, cut), &|_| {}, &mut ())
+            .unwrap()
+            .unwrap();
+        assert!(!sum.committed);
+        assert!(SqliteStore::open(&strict).unwrap().rows("w").unwrap().0.is_empty());
+        assert_eq!(listing(d.path()), ["b.db", "o.db", "s.db"]);
+    }
+}
