@@ -389,9 +389,6 @@ fn import_new(
 ) -> Result<Option<barometre_store::ImportSummary>> {
     let Some((at, input)) = halves.filter(|_| a.workers <= 1) else { return Ok(None) };
     let Target::Sqlite(path) = ctx.target()? else { return Ok(None) };
-    if path.exists() {
-        return Ok(None);
-    }
     let progress = |n: u64| pb.inc(n);
     SqliteStore::import_new(&path, &ctx.workspace, cfg, a.strict, input, at, &progress, sink)
         .with_context(|| format!("cannot import into the new store {}", path.display()))
@@ -695,6 +692,10 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
     impl barometre_store::ImportSink for Printer {
         fn rejected(&mut self, e: &barometre_core::ingest::RowError) {
             self.0.suspend(|| eprintln!("{e}"));
+        }
+        fn note(&mut self, what: &str) {
+            let t = &mut self.1;
+            self.0.suspend(|| t.note(what));
         }
         fn phase(&mut self, done: &str) {
             let t = &mut self.1;

@@ -618,7 +618,8 @@ fn a_big_file_read_on_two_cores_gives_the_figures_and_errors_of_one() {
         let f = write(d.path(), "big.csv", &text);
         assert!(std::fs::metadata(&f).unwrap().len() > 5 << 20);
         let db = d.path().join(format!("b{ends}{quoted}{trapped}.db"));
-        let imported = run(&["import", "messages", s(&f), "--db", s(&db)]);
+        let imported =
+            bin().args(["import", "messages", s(&f), "--db", s(&db)]).env("BAROMETRE_TIMINGS", "1").output().unwrap();
         assert_eq!(imported.status.code(), Some(2));
         let stored = run(&["report", "--db", s(&db), "--format", "json", "--by", "account"]);
         let once = bin()
@@ -648,7 +649,7 @@ fn a_big_file_read_on_two_cores_gives_the_figures_and_errors_of_one() {
             assert_eq!(whole.status.code(), Some(2));
             let said = |o: &Output| {
                 let e = String::from_utf8_lossy(&o.stderr).into_owned();
-                e.lines().find(|l| l.contains("lignes lues") || l.contains("rows read")).map(String::from)
+                e.lines().find(|l| l.contains(" lignes lues :") || l.contains(" rows read:")).map(String::from)
             };
             assert!(
                 said(&whole)
@@ -660,10 +661,26 @@ fn a_big_file_read_on_two_cores_gives_the_figures_and_errors_of_one() {
             assert_eq!(errors(&whole), a);
             let stored1 = run(&["report", "--db", s(&db1), "--format", "json", "--by", "account"]);
             assert_eq!(String::from_utf8_lossy(&stored1.stdout), String::from_utf8_lossy(&stored.stdout));
+            // Into a store file that exists, its workspace empty: read in halves there too.
+            let db2 = d.path().join(format!("e{ends}{quoted}{trapped}.db"));
+            assert_eq!(run(&["admin", "workspace", "create", "default", "--db", s(&db2)]).status.code(), Some(0));
+            let into = bin()
+                .args(["import", "messages", s(&f), "--db", s(&db2)])
+                .env("BAROMETRE_TIMINGS", "1")
+                .output()
+                .unwrap();
+            assert_eq!(said(&into), said(&whole));
+            assert_eq!(errors(&into), a);
+            assert!(String::from_utf8_lossy(&into.stderr).contains(": cut at byte "));
+            let stored2 = run(&["report", "--db", s(&db2), "--format", "json", "--by", "account"]);
+            assert_eq!(String::from_utf8_lossy(&stored2.stdout), String::from_utf8_lossy(&stored.stdout));
         }
         // The cut is checked by the reader that knows quotes: taken only where a row ends.
         let cut = if trapped { "missed" } else { "held" };
         let err = String::from_utf8_lossy(&once.stderr);
+        assert!(err.lines().any(|l| l.contains(": cut at byte ") && l.ends_with(cut)), "{ends} {quoted}: {err}");
+        // The import read it in halves too.
+        let err = String::from_utf8_lossy(&imported.stderr);
         assert!(err.lines().any(|l| l.contains(": cut at byte ") && l.ends_with(cut)), "{ends} {quoted}: {err}");
     }
     // A header without a required column: one error, said once, as for a small file.

@@ -335,9 +335,11 @@ pub fn read_parts<P: Part>(
     input.open()?.read_exact(&mut head)?;
     let header = head[..header_end as usize].to_vec();
     // After a row that ends with `\r\n`, the CSV reader stands between the two bytes.
-    let mut before = [0u8; 2];
-    input.open_at(cut - 2)?.read_exact(&mut before)?;
-    let row_ends_at = if &before == b"\r\n" { cut - 1 } else { cut };
+    let mut around = Vec::with_capacity(3);
+    input.open_at(cut - 2)?.take(3).read_to_end(&mut around)?;
+    let row_ends_at = if around.starts_with(b"\r\n") { cut - 1 } else { cut };
+    // A cut between the two bytes of a `\r\n` is no row's start: the first part reads on.
+    let splits_line_end = around.get(1..3) == Some(b"\r\n".as_slice());
     let first = input.open()?;
     let second = io::Cursor::new(header.clone()).chain(input.open_at(cut)?);
     // Rows expected, from the length of the first ones: the first part makes room for the
@@ -397,7 +399,7 @@ pub fn read_parts<P: Part>(
     }
     let ((first, breaks, held), (second, _, _)) = std::thread::scope(|sc| {
         let other = sc.spawn(|| read(Box::new(second), size - cut, None));
-        let mine = read(Box::new(first), size, Some(cut));
+        let mine = read(Box::new(first), size, (!splits_line_end).then_some(cut));
         (mine, other.join().expect("the reading thread does not panic"))
     });
     // The second part's lines count its copy of the header.
@@ -489,7 +491,7 @@ mod tests {
     fn the_lines_before_the_cut_are_counted_as_the_first_part_reads_them() {
         let header = "message_id,created_at,direction,account,channel,author_id,text";
         for end in ["\n", "\r\n", "\r"] {
-            // Rows 1..=40, row 7 with a line break in quotes (CRLF at a read's edge in some).
+            // Rows 1..=40, row 7 with a line break in quotes.
             let mut rows = vec![header.to_string()];
             for i in 1..=40 {
                 let text = if i == 7 { format!("\"a{end}b\"") } else { format!("t{i}") };
@@ -505,6 +507,25 @@ mod tests {
             // Row 25 starts on line 27: its index plus one, plus the break in row 7.
             let second: Vec<u64> = parts.second.0.iter().map(|l| l + parts.lines).collect();
             assert_eq!((parts.first.0.len(), second[0], second.len()), (24, 27, 16), "{end:?}");
+            if end == "\r\n" {
+                // One byte back, between `\r` and `\n`: not a row's start, read by one part.
+                let parts = read_parts(&input, header_end, cut - 1, |_| Lines(Vec::new()), &|_| {}).unwrap();
+                assert!(!parts.held);
+                assert_eq!(parts.first.0.len(), 40);
+            }
         }
+    }
+
+    #[test]
+    fn a_crlf_across_two_reads_is_one_line_break() {
+        // `\r` the last byte of the first 64 KiB read, `\n` the first of the next.
+        let mut body = "x".repeat(98) + "\r\n";
+        body = body.repeat(655) + &"y".repeat(35) + "\r\n" + &"z\r\n".repeat(10);
+        assert_eq!(&body.as_bytes()[65_535..65_537], b"\r\n");
+        let data = format!("h\n{body}");
+        let input = Input::bytes("t.csv", data.as_bytes().to_vec());
+        let n = lines_before(&input, 2, data.len() as u64).unwrap();
+        assert_eq!(n, 655 + 1 + 10);
+        assert_eq!(n, breaks_in(body.as_bytes()));
     }
 }

@@ -76,6 +76,8 @@ pub trait ImportSink {
     fn rejected(&mut self, _error: &RowError) {}
     /// A phase of the import ended (`BAROMETRE_TIMINGS` prints how long each took).
     fn phase(&mut self, _done: &str) {}
+    /// Something `BAROMETRE_TIMINGS` prints beside the phases (where a file was cut).
+    fn note(&mut self, _what: &str) {}
 }
 
 /// Reports nothing.

@@ -78,7 +78,7 @@ impl SqliteStore {
     }
 
     /// `journaled`: a write-ahead log, synced at checkpoints; without, writes go straight into
-    /// the file, never synced (only for a file no one else sees yet: [`SqliteStore::import_new`]).
+    /// the file, never synced (only for a file no one else sees yet: `SqliteStore::import_new`).
     fn setup(conn: Connection, journaled: bool) -> Result<SqliteStore, StoreError> {
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
         // Large pages: fact chunks are megabyte blobs, read whole (set before the file has tables).
@@ -95,66 +95,6 @@ impl SqliteStore {
         let mut s = SqliteStore { conn, faq: std::cell::RefCell::new(None) };
         s.migrate()?;
         Ok(s)
-    }
-
-    /// [`DataStore::import_in_halves`] into a store file that does not exist yet, the first
-    /// import of a large export: the file is built beside `path` with no journal (nothing in it
-    /// to keep safe: it is new, and no one else sees it), synced once, then linked into place —
-    /// half the bytes written, and no log synced (a million messages: 1.37 s → 1.08 s, median of
-    /// 7). `None`, with nothing left behind: the file takes the one-reader import, or `path` came
-    /// to exist meanwhile (another process made it: the caller imports into it as usual).
-    #[allow(clippy::too_many_arguments)]
-    pub fn import_new(
-        path: &Path,
-        ws: &str,
-        cfg: &Config,
-        strict: bool,
-        input: &barometre_core::ingest::source::Input,
-        at: (u64, u64),
-        progress: &(dyn Fn(u64) + Sync),
-        sink: &mut dyn ImportSink,
-    ) -> Result<Option<ImportSummary>, StoreError> {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let aside = path.with_file_name(format!(".{name}.{}.importing", std::process::id()));
-        let io =
-            |e: std::io::Error| StoreError::Backend { engine: "SQLite", message: format!("{}: {e}", aside.display()) };
-        let gone = || {
-            for end in ["", "-wal", "-shm", "-journal"] {
-                let _ = std::fs::remove_file(format!("{}{end}", aside.display()));
-            }
-        };
-        gone();
-        let built = (|| {
-            let mut s = Self::setup(Connection::open(&aside)?, false)?;
-            let sum = s.import_in_halves(ws, cfg, strict, input, at, progress, sink)?;
-            if sum.as_ref().is_some_and(|s| s.committed) {
-                // The file says how it is opened from now on: with its write-ahead log.
-                s.conn.execute_batch("PRAGMA journal_mode = WAL;")?;
-            }
-            s.conn.close().map_err(|(_, e)| StoreError::from(e))?;
-            Ok::<_, StoreError>(sum)
-        })();
-        let placed = match built {
-            Ok(Some(sum)) if sum.committed => (|| {
-                std::fs::File::open(&aside).and_then(|f| f.sync_all()).map_err(io)?;
-                match std::fs::hard_link(&aside, path) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(None),
-                    Err(e) => return Err(io(e)),
-                }
-                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
-                }
-                Ok(Some(sum))
-            })(),
-            // Strict mode refused a row: the file is dropped (a rollback means nothing without a
-            // journal), and an empty store made, as the one-reader import leaves it.
-            Ok(Some(sum)) => Self::open(path).map(|_| Some(sum)),
-            // The file takes the one-reader import, or failed.
-            other => other,
-        };
-        gone();
-        placed
     }
 
     /// The schema's version: the last migration applied.
@@ -831,7 +771,8 @@ impl SqliteStore {
         let was: i64 = self.conn.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
         self.conn.execute_batch(&format!("PRAGMA cache_size = -{IMPORT_CACHE_KIB}"))?;
         let out = f(self);
-        self.conn.execute_batch(&format!("PRAGMA cache_size = {was}"))?;
+        // Only a cache size: an import's outcome stands whether it is set back or not.
+        let _ = self.conn.execute_batch(&format!("PRAGMA cache_size = {was}"));
         out
     }
 
