@@ -170,11 +170,14 @@ fn a_file_read_in_halves_is_imported_as_read_whole<S: Store>(make: &impl Fn() ->
     assert_eq!((want.rows, want.inserted, want.unchanged, want.rejected_count), (176, 173, 3, 4));
     assert_eq!(want.unattached, 1);
     // Lines counted by hand: a row's index plus one, plus the line breaks in quotes before it.
-    let lines: Vec<String> =
-        said_whole.0.iter().map(|e| e.split(": ").next().unwrap_or_default().to_string()).collect();
-    assert_eq!(lines, ["t.csv:32:2", "t.csv:112:1", "t.csv:123:3", "t.csv:144:1"]);
-    assert!(said_whole.0[1].ends_with("(first at t.csv:8)"), "{}", said_whole.0[1]);
-    assert!(said_whole.0[3].ends_with("(first at t.csv:127)"), "{}", said_whole.0[3]);
+    // (A back end may say repeated ids once the file is read, after the bad rows.)
+    let place = |e: &String| e.split(": ").next().unwrap_or_default().to_string();
+    let mut lines: Vec<String> = said_whole.0.iter().map(place).collect();
+    lines.sort();
+    assert_eq!(lines, ["t.csv:112:1", "t.csv:123:3", "t.csv:144:1", "t.csv:32:2"]);
+    let said_at = |said: &[String], at: &str| said.iter().find(|e| e.starts_with(at)).cloned().unwrap_or_default();
+    assert!(said_at(&said_whole.0, "t.csv:112:").ends_with("(first at t.csv:8)"), "{:?}", said_whole.0);
+    assert!(said_at(&said_whole.0, "t.csv:144:").ends_with("(first at t.csv:127)"), "{:?}", said_whole.0);
     let header_end = data.find('\n').unwrap() as u64 + 1;
     let input = Input::bytes("t.csv", data.as_bytes().to_vec());
     for at in [cut, inside] {
@@ -206,8 +209,8 @@ fn a_file_read_in_halves_is_imported_as_read_whole<S: Store>(make: &impl Fn() ->
         let mut sorted = said.0.clone();
         sorted.sort();
         assert_eq!(sorted, by_line(&want.rejected));
-        let order = [&said_whole.0[0], &said_whole.0[2], &said_whole.0[1], &said_whole.0[3]];
-        assert_eq!(said.0.iter().collect::<Vec<_>>(), order);
+        let order: Vec<String> = said.0.iter().map(place).collect();
+        assert_eq!(order, ["t.csv:32:2", "t.csv:123:3", "t.csv:112:1", "t.csv:144:1"]);
         let rows = |s: &S| {
             let mut m = s.rows("w").unwrap().0;
             m.sort_by(|a, b| a.message_id.cmp(&b.message_id));
