@@ -746,7 +746,98 @@ pub(crate) fn clip(mut t: FactTable, from: Option<Millis>, to: Option<Millis>) -
     t
 }
 
+/// A chunk of facts to decode, read from SQLite on one thread and decoded on another.
+enum Chunk {
+    Reqs(usize, Vec<u8>),
+    Msgs(usize, Vec<u8>),
+    /// What a chunk of messages covers, and its bounds ([`chunks::encode_cover`]).
+    Cover(i64, i64, Vec<u8>),
+}
+
 impl SqliteStore {
+    /// The stored facts in `[from, to)` (current ones: the caller checked), their records
+    /// credited; with `within`, a report's period, a chunk of messages wholly inside it is read
+    /// as its cover ([`DataStore::table_covering`]). SQLite reads the chunks on this thread while
+    /// another decodes them: the two overlap.
+    fn stored_table(
+        &self,
+        ws: &str,
+        cfg: &Config,
+        from: Option<Millis>,
+        to: Option<Millis>,
+        within: Option<(Option<Millis>, Option<Millis>)>,
+    ) -> Result<FactTable, StoreError> {
+        let mut t = FactTable { dict: read_dict(&self.conn, ws)?, ..FactTable::default() };
+        t.reqs.reserve(count_rows(&self.conn, ws, "req", from, to)?);
+        if within.is_none() {
+            t.msgs.reserve(count_rows(&self.conn, ws, "msg", from, to)?);
+        }
+        read_chunks(&self.conn, ws, "conv", from, to, |n, b| chunks::decode_convs(b, n, &mut t.convs))?;
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(4);
+        let (reqs, msgs, covered) = (&mut t.reqs, &mut t.msgs, &mut t.unattached_covered);
+        std::thread::scope(|sc| -> Result<(), StoreError> {
+            let decoder = sc.spawn(move || -> Result<(), StoreError> {
+                for c in rx {
+                    match c {
+                        Chunk::Reqs(n, b) => chunks::decode_reqs(&b, n, reqs)?,
+                        Chunk::Msgs(n, b) => chunks::decode_msgs(&b, n, msgs)?,
+                        Chunk::Cover(lo, hi, b) => {
+                            let unattached = chunks::decode_cover(&b, msgs)?;
+                            if unattached > 0 {
+                                covered.push((lo, hi, unattached));
+                            }
+                        }
+                    }
+                }
+                Ok(())
+            });
+            let stopped = || StoreError::Corrupt("fact decoder stopped".into());
+            let send = |c: Chunk| tx.send(c).map_err(|_| stopped());
+            let read =
+                read_chunks(&self.conn, ws, "req", from, to, |n, b| send(Chunk::Reqs(n, b.to_vec()))).and_then(|()| {
+                    match within {
+                        None => read_chunks(&self.conn, ws, "msg", from, to, |n, b| send(Chunk::Msgs(n, b.to_vec()))),
+                        Some(within) => self.covered_msgs(ws, from, to, within, &send),
+                    }
+                });
+            drop(tx);
+            let decoded = decoder.join().map_err(|_| StoreError::Corrupt("fact decoder panicked".into()))?;
+            read.and(decoded)
+        })?;
+        self.records_credited(ws, cfg, from, to)?.add_to(&mut t);
+        t.has_faq = cfg.faq.is_some();
+        Ok(clip(t, from, to))
+    }
+
+    /// The chunks of messages in `[from, to)`: one wholly inside the report's period `within`
+    /// as its cover; one that its bounds cut, whole (its rows outside are then left out as usual).
+    fn covered_msgs(
+        &self,
+        ws: &str,
+        from: Option<Millis>,
+        to: Option<Millis>,
+        within: (Option<Millis>, Option<Millis>),
+        send: &dyn Fn(Chunk) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let inside = |lo: i64, hi: i64| within.0.is_none_or(|f| lo >= f) && within.1.is_none_or(|u| hi < u);
+        let mut st = self.conn.prepare_cached(
+            "SELECT f.seq, f.lo_ms, f.hi_ms, f.n, f.data, c.data FROM fact_chunks f JOIN fact_chunks c
+               ON c.workspace = f.workspace AND c.part = ?3 AND c.seq = f.seq
+             WHERE f.workspace = ?1 AND f.part = ?2 AND f.hi_ms >= ?4 AND f.lo_ms < ?5 ORDER BY f.seq",
+        )?;
+        let mut rows = st.query(params![ws, "msg", chunks::COVER, from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX)])?;
+        while let Some(r) = rows.next()? {
+            let (lo, hi, n): (i64, i64, usize) = (r.get(1)?, r.get(2)?, r.get(3)?);
+            let blob = |i: usize| r.get_ref(i)?.as_blob().map_err(|e| StoreError::Corrupt(e.to_string()));
+            send(if inside(lo, hi) {
+                Chunk::Cover(lo, hi, blob(5)?.to_vec())
+            } else {
+                Chunk::Msgs(n, blob(4)?.to_vec())
+            })?;
+        }
+        Ok(())
+    }
+
     /// The rows of one query, each mapped to a value.
     fn query_rows<T>(
         &self,
@@ -1031,39 +1122,7 @@ impl DataStore for SqliteStore {
             t.has_faq = cfg.faq.is_some();
             return Ok(clip(t, from, to));
         }
-        let mut t = FactTable { dict: read_dict(&self.conn, ws)?, ..FactTable::default() };
-        t.reqs.reserve(count_rows(&self.conn, ws, "req", from, to)?);
-        t.msgs.reserve(count_rows(&self.conn, ws, "msg", from, to)?);
-        read_chunks(&self.conn, ws, "conv", from, to, |n, b| chunks::decode_convs(b, n, &mut t.convs))?;
-        // SQLite reads the chunks on this thread while another decodes them: the two overlap.
-        let (tx, rx) = std::sync::mpsc::sync_channel::<(bool, usize, Vec<u8>)>(4);
-        let (reqs, msgs) = (&mut t.reqs, &mut t.msgs);
-        std::thread::scope(|sc| -> Result<(), StoreError> {
-            let decoder = sc.spawn(move || -> Result<(), StoreError> {
-                for (is_req, n, b) in rx {
-                    if is_req {
-                        chunks::decode_reqs(&b, n, reqs)?;
-                    } else {
-                        chunks::decode_msgs(&b, n, msgs)?;
-                    }
-                }
-                Ok(())
-            });
-            let send = |is_req: bool| {
-                let tx = tx.clone();
-                move |n: usize, b: &[u8]| {
-                    tx.send((is_req, n, b.to_vec())).map_err(|_| StoreError::Corrupt("fact decoder stopped".into()))
-                }
-            };
-            let read = read_chunks(&self.conn, ws, "req", from, to, send(true))
-                .and_then(|()| read_chunks(&self.conn, ws, "msg", from, to, send(false)));
-            drop(tx);
-            let decoded = decoder.join().map_err(|_| StoreError::Corrupt("fact decoder panicked".into()))?;
-            read.and(decoded)
-        })?;
-        self.records_credited(ws, cfg, from, to)?.add_to(&mut t);
-        t.has_faq = cfg.faq.is_some();
-        Ok(clip(t, from, to))
+        self.stored_table(ws, cfg, from, to, None)
     }
 
     fn table_covering(
@@ -1089,34 +1148,7 @@ impl DataStore for SqliteStore {
         if !current || count(chunks::COVER)? != count("msg")? {
             return self.table(ws, whole, from, to);
         }
-        let mut t = FactTable { dict: read_dict(&self.conn, ws)?, ..FactTable::default() };
-        t.reqs.reserve(count_rows(&self.conn, ws, "req", from, to)?);
-        read_chunks(&self.conn, ws, "conv", from, to, |n, b| chunks::decode_convs(b, n, &mut t.convs))?;
-        read_chunks(&self.conn, ws, "req", from, to, |n, b| chunks::decode_reqs(b, n, &mut t.reqs))?;
-        // A chunk of messages wholly inside the report's period is read as its cover; one that
-        // its bounds cut, whole (its rows outside are then left out as usual).
-        let inside = |lo: i64, hi: i64| within.0.is_none_or(|f| lo >= f) && within.1.is_none_or(|u| hi < u);
-        let mut st = self.conn.prepare_cached(
-            "SELECT f.seq, f.lo_ms, f.hi_ms, f.n, f.data, c.data FROM fact_chunks f JOIN fact_chunks c
-               ON c.workspace = f.workspace AND c.part = ?3 AND c.seq = f.seq
-             WHERE f.workspace = ?1 AND f.part = ?2 AND f.hi_ms >= ?4 AND f.lo_ms < ?5 ORDER BY f.seq",
-        )?;
-        let mut rows = st.query(params![ws, "msg", chunks::COVER, from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX)])?;
-        while let Some(r) = rows.next()? {
-            let (lo, hi, n): (i64, i64, usize) = (r.get(1)?, r.get(2)?, r.get(3)?);
-            let blob = |i: usize| r.get_ref(i)?.as_blob().map_err(|e| StoreError::Corrupt(e.to_string()));
-            if inside(lo, hi) {
-                let unattached = chunks::decode_cover(blob(5)?, &mut t.msgs)?;
-                if unattached > 0 {
-                    t.unattached_covered.push((lo, hi, unattached));
-                }
-            } else {
-                chunks::decode_msgs(blob(4)?, n, &mut t.msgs)?;
-            }
-        }
-        self.records_credited(ws, cfg, from, to)?.add_to(&mut t);
-        t.has_faq = cfg.faq.is_some();
-        Ok(clip(t, from, to))
+        self.stored_table(ws, cfg, from, to, Some(within))
     }
 
     fn facts(&self, ws: &str, cfg: &Config, from: Option<Millis>, to: Option<Millis>) -> Result<Facts, StoreError> {
