@@ -111,6 +111,26 @@ fn a_report_reading_no_message_is_the_same_read_from_covers<S: Store>(mut s: S) 
     assert!(covered_any, "covers stand for far fewer rows than messages");
 }
 
+/// Refused rows as a sink is told them, in order.
+pub(crate) struct Said(pub Vec<String>);
+
+impl crate::ImportSink for Said {
+    fn rejected(&mut self, e: &barometre_core::ingest::RowError) {
+        self.0.push(e.to_string());
+    }
+}
+
+/// Two stores hold the same rows (whatever their order) and the same facts for `ws`.
+pub(crate) fn same_rows_and_facts(a: &impl crate::DataStore, b: &impl crate::DataStore, ws: &str, cfg: &Config) {
+    let rows = |s: &dyn crate::DataStore| {
+        let mut m = s.rows(ws).unwrap().0;
+        m.sort_by(|x, y| x.message_id.cmp(&y.message_id));
+        m
+    };
+    assert_eq!(rows(a), rows(b));
+    assert_eq!(a.facts(ws, cfg, None, None).unwrap().sorted(), b.facts(ws, cfg, None, None).unwrap().sorted());
+}
+
 /// A file of messages to import in halves: conversations of three rows, CRLF line ends, a text
 /// over two lines (in quotes) in each half, a bad row in each half, an `out` row that joins
 /// nothing, and repeated ids — the same content and other content, across the halves and within
@@ -155,12 +175,6 @@ fn a_file_read_in_halves_is_imported_as_read_whole<S: Store>(make: &impl Fn() ->
     use barometre_core::report::{build, Params};
     let cfg = Config::default();
     let (data, cut, inside) = halves_file();
-    struct Said(Vec<String>);
-    impl crate::ImportSink for Said {
-        fn rejected(&mut self, e: &barometre_core::ingest::RowError) {
-            self.0.push(e.to_string());
-        }
-    }
     let mut whole = make();
     let mut said_whole = Said(Vec::new());
     let mut r = RecordReader::new("t.csv", Kind::Messages, Format::Csv, data.as_bytes());
@@ -211,16 +225,7 @@ fn a_file_read_in_halves_is_imported_as_read_whole<S: Store>(make: &impl Fn() ->
         assert_eq!(sorted, by_line(&want.rejected));
         let order: Vec<String> = said.0.iter().map(place).collect();
         assert_eq!(order, ["t.csv:32:2", "t.csv:123:3", "t.csv:112:1", "t.csv:144:1"]);
-        let rows = |s: &S| {
-            let mut m = s.rows("w").unwrap().0;
-            m.sort_by(|a, b| a.message_id.cmp(&b.message_id));
-            m
-        };
-        assert_eq!(rows(&s), rows(&whole));
-        assert_eq!(
-            s.facts("w", &cfg, None, None).unwrap().sorted(),
-            whole.facts("w", &cfg, None, None).unwrap().sorted()
-        );
+        same_rows_and_facts(&s, &whole, "w", &cfg);
         let p = Params::parse(None, None, Some("agent"), None).unwrap();
         let report = |s: &S| serde_json::to_string(&build(&s.table("w", &cfg, None, None).unwrap(), &p, &cfg)).unwrap();
         assert_eq!(report(&s), report(&whole));

@@ -455,6 +455,7 @@ fn write(
 
 #[cfg(test)]
 mod tests {
+    use crate::conformance::Said;
     use crate::{DataStore, SqliteStore};
     use barometre_core::config::Config;
     use barometre_core::ingest::source::Input;
@@ -486,16 +487,7 @@ mod tests {
         assert_eq!((mode.as_str(), ok.as_str()), ("wal", "ok"));
         let mut mem = SqliteStore::memory().unwrap();
         mem.import_in_halves("w", &cfg, false, &input, (header_end, cut), &|_| {}, &mut ()).unwrap().unwrap();
-        let rows = |s: &SqliteStore| {
-            let mut m = s.rows("w").unwrap().0;
-            m.sort_by(|a, b| a.message_id.cmp(&b.message_id));
-            m
-        };
-        assert_eq!(rows(&s), rows(&mem));
-        assert_eq!(
-            s.facts("w", &cfg, None, None).unwrap().sorted(),
-            mem.facts("w", &cfg, None, None).unwrap().sorted()
-        );
+        crate::conformance::same_rows_and_facts(&s, &mem, "w", &cfg);
         drop(s);
         // A file that came to exist meanwhile is left as it is: the caller imports into it.
         let other = d.path().join("o.db");
@@ -513,15 +505,6 @@ mod tests {
         assert!(!sum.committed);
         assert!(SqliteStore::open(&strict).unwrap().rows("w").unwrap().0.is_empty());
         assert_eq!(listing(d.path()), ["b.db", "o.db", "s.db"]);
-    }
-
-    /// Refusals in the order of the file, counted by hand.
-    struct Said(Vec<String>);
-
-    impl crate::ImportSink for Said {
-        fn rejected(&mut self, e: &barometre_core::ingest::RowError) {
-            self.0.push(e.to_string());
-        }
     }
 
     #[test]
