@@ -394,25 +394,6 @@ fn import_new(
         .with_context(|| format!("cannot import into the new store {}", path.display()))
 }
 
-/// Where the one file of an import can be cut to be read in two halves on two cores (see
-/// `DataStore::import_in_halves`): a large canonical CSV file of messages, read with no option
-/// that changes how its rows read.
-fn halves_at(kind: Kind, opts: &Options, ins: &[Input]) -> Option<(u64, u64)> {
-    let [input] = ins else { return None };
-    let plain = kind == Kind::Messages
-        && matches!(opts.format, None | Some(SourceFormat::Csv))
-        && matches!(opts.delimiter, None | Some(b','))
-        && matches!(opts.encoding, None | Some(Encoding::Utf8))
-        && opts.rules == barometre_core::ingest::Rules::default()
-        && opts.accounts.is_empty()
-        && opts.account_name.is_none()
-        && opts.sheet.is_none();
-    if !plain || !source::reads_plainly(&input.name, &input.head().ok()?, kind) {
-        return None;
-    }
-    oneshot::split_point(input).ok().flatten()
-}
-
 /// A source's rows, advancing a progress bar by bytes.
 struct Progress {
     r: Reading,
@@ -680,7 +661,7 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
     // A file that cannot be read is said with the others' rows (its own error, at line 1): the
     // valid files are taken all the same.
     let ins = inputs(&a.files);
-    let halves = if a.check { None } else { halves_at(kind, &opts, &ins) };
+    let halves = if a.check { None } else { source::halves_at(&opts, &ins) };
     let half_input = halves.map(|_| ins[0].clone());
     let pb = reading_bar(ins.iter().map(|i| i.len).sum(), lang);
     let after = Some(after_reading(lang).to_string());

@@ -529,12 +529,26 @@ async fn import_handler(
         // its own handle. The file goes when `path` does, after the import.
         let at = path.to_path_buf();
         let len = std::fs::metadata(&at).map_err(staged)?.len();
-        let input = Input::new("body", len, move || {
-            Ok(Box::new(std::io::BufReader::new(std::fs::File::open(&at)?)) as Box<dyn std::io::Read + Send>)
+        let input = Input::seekable("body", len, move |from| {
+            use std::io::Seek;
+            let mut f = std::fs::File::open(&at)?;
+            f.seek(std::io::SeekFrom::Start(from))?;
+            Ok(Box::new(std::io::BufReader::with_capacity(1 << 16, f)) as Box<dyn std::io::Read + Send>)
         });
         let mut store = open(&st)?;
-        let mut records = source::read(vec![input], opts, Box::new(()));
-        let sum = store.import(&ws, &st.cfg, strict, &mut records, &mut ())?;
+        // A large canonical CSV body into an empty workspace is read in two halves, as the CLI
+        // reads such a file.
+        let halves = match source::halves_at(&opts, std::slice::from_ref(&input)) {
+            Some(cut) => store.import_in_halves(&ws, &st.cfg, strict, &input, cut, &|_| {}, &mut ())?,
+            None => None,
+        };
+        let sum = match halves {
+            Some(sum) => sum,
+            None => {
+                let mut records = source::read(vec![input], opts, Box::new(()));
+                store.import(&ws, &st.cfg, strict, &mut records, &mut ())?
+            }
+        };
         drop(path);
         let status = if !sum.committed { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
         let body = json!({

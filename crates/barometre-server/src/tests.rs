@@ -207,6 +207,61 @@ async fn a_large_body_is_imported_as_it_streams() {
     assert_eq!(b["inserted"], 50_000);
 }
 
+#[tokio::test]
+async fn a_large_csv_body_into_an_empty_workspace_gives_the_figures_of_one_reader() {
+    let w = world();
+    // Two empty workspaces: one takes the body read in halves, the other (`tz`: a rule, so one
+    // reader) the same rows.
+    let mut store = SqliteStore::open(&w.state.db).unwrap();
+    let (halves, whole) = ("brand-h", "brand-w");
+    let tokens: Vec<String> = [halves, whole]
+        .iter()
+        .map(|ws| {
+            store.create_workspace(ws).unwrap();
+            store.create_token(ws, Role::Analyst, None).unwrap()
+        })
+        .collect();
+    drop(store);
+    // 60 000 conversations (over 4 MiB): a bad row in each half, an id repeated across the halves
+    // with other content.
+    let mut csv = String::from("message_id,created_at,direction,account,channel,author_id,conversation_id\n");
+    for c in 0..60_000 {
+        let (d, m) = (1 + c % 28, c % 60);
+        csv.push_str(&format!("q{c},2026-02-{d:02}T08:{m:02}:00Z,in,acct{},email,u{c},k{c}\n", c % 7));
+        if c % 4 != 0 {
+            csv.push_str(&format!("r{c},2026-02-{d:02}T09:{m:02}:00Z,out,acct{},email,agent{},k{c}\n", c % 7, c % 5));
+        }
+        if c == 10_000 || c == 50_000 {
+            csv.push_str(&format!("bad{c},2026-02-01T09:00:00Z,sideways,acct1,email,u1,k{c}\n"));
+        }
+        if c == 45_000 {
+            csv.push_str("q7,2026-02-08T08:07:00Z,in,acct0,email,u8,k7\n");
+        }
+    }
+    assert!(csv.len() > 4 << 20);
+    let mut answers = Vec::new();
+    for (token, query) in tokens.iter().zip(["", "?tz=UTC"]) {
+        let uri = format!("/api/v1/import/messages{query}");
+        let (status, _, body) = call(&w, "POST", &uri, Some(token), &csv).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let mut b = v(&body);
+        // Refusals compared as a set: a repeated id is said once the file is read.
+        let rejected = b["rejected"].as_array_mut().unwrap();
+        rejected.sort_by_key(|e| e["line"].as_u64());
+        answers.push(b);
+    }
+    assert_eq!(answers[0], answers[1]);
+    // Counted by hand: 60 000 + 45 000 rows, two bad, q7 again with other content.
+    let a = &answers[0];
+    assert_eq!(
+        (a["rows"].as_u64(), a["inserted"].as_u64(), a["rejected_count"].as_u64()),
+        (Some(105_003), Some(105_000), Some(3))
+    );
+    let (_, _, mine) = call(&w, "GET", "/api/v1/report?by=account", Some(&tokens[0]), "").await;
+    let (_, _, theirs) = call(&w, "GET", "/api/v1/report?by=account", Some(&tokens[1]), "").await;
+    assert_eq!(mine, theirs);
+}
+
 /// `POST /api/v1/import/messages` of `body` with `token`.
 fn import_request(token: &str, body: Body) -> Request<Body> {
     Request::builder()
