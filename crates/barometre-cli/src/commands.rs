@@ -661,7 +661,7 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
     // A file that cannot be read is said with the others' rows (its own error, at line 1): the
     // valid files are taken all the same.
     let ins = inputs(&a.files);
-    let halves = if a.check { None } else { source::halves_at(&opts, &ins) };
+    let halves = if a.check { None } else { barometre_core::oneshot::halves_at(&opts, &ins) };
     let half_input = halves.map(|_| ins[0].clone());
     let pb = reading_bar(ins.iter().map(|i| i.len).sum(), lang);
     let after = Some(after_reading(lang).to_string());

@@ -5,7 +5,7 @@
 
 use crate::config::Config;
 use crate::engine::Bulk;
-use crate::ingest::source::Input;
+use crate::ingest::source::{self, Input};
 use crate::ingest::{Format, Kind, Located, Record, RecordReader, RowError};
 use crate::model::Message;
 use std::io::{self, Read};
@@ -236,6 +236,25 @@ pub fn split_point(input: &Input) -> io::Result<Option<(u64, u64)>> {
         }
     }
     Ok(first.map(|start| (header_end as u64, mid + start as u64)))
+}
+
+/// Where the one file of an import can be cut to be read in two halves on two cores: a large
+/// canonical CSV file of messages ([`source::reads_plainly`]), read with no option that changes how its
+/// rows read; `(end of the header, the cut)` as [`split_point`] gives them.
+pub fn halves_at(opts: &source::Options, ins: &[Input]) -> Option<(u64, u64)> {
+    let [input] = ins else { return None };
+    let plain = opts.kind == Kind::Messages
+        && matches!(opts.format, None | Some(source::SourceFormat::Csv))
+        && matches!(opts.delimiter, None | Some(b','))
+        && matches!(opts.encoding, None | Some(crate::ingest::decode::Encoding::Utf8))
+        && opts.rules == crate::ingest::Rules::default()
+        && opts.accounts.is_empty()
+        && opts.account_name.is_none()
+        && opts.sheet.is_none();
+    if !plain || !source::reads_plainly(&input.name, &input.head().ok()?, opts.kind) {
+        return None;
+    }
+    split_point(input).ok().flatten()
 }
 
 /// Line breaks in `b`, counted as the readers count them.

@@ -538,7 +538,7 @@ async fn import_handler(
         let mut store = open(&st)?;
         // A large canonical CSV body into an empty workspace is read in two halves, as the CLI
         // reads such a file.
-        let halves = match source::halves_at(&opts, std::slice::from_ref(&input)) {
+        let halves = match barometre_core::oneshot::halves_at(&opts, std::slice::from_ref(&input)) {
             Some(cut) => store.import_in_halves(&ws, &st.cfg, strict, &input, cut, &|_| {}, &mut ())?,
             None => None,
         };

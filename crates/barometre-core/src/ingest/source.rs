@@ -636,25 +636,6 @@ pub fn reads_plainly(name: &str, head: &[u8], kind: Kind) -> bool {
     matches!(date_layout(head, b',', &Options::new(kind), &Rules::default()), Ok(None))
 }
 
-/// Where the one file of an import can be cut to be read in two halves on two cores: a large
-/// canonical CSV file of messages ([`reads_plainly`]), read with no option that changes how its
-/// rows read; `(end of the header, the cut)` as [`crate::oneshot::split_point`] gives them.
-pub fn halves_at(opts: &Options, ins: &[Input]) -> Option<(u64, u64)> {
-    let [input] = ins else { return None };
-    let plain = opts.kind == Kind::Messages
-        && matches!(opts.format, None | Some(SourceFormat::Csv))
-        && matches!(opts.delimiter, None | Some(b','))
-        && matches!(opts.encoding, None | Some(Encoding::Utf8))
-        && opts.rules == Rules::default()
-        && opts.accounts.is_empty()
-        && opts.account_name.is_none()
-        && opts.sheet.is_none();
-    if !plain || !reads_plainly(&input.name, &input.head().ok()?, opts.kind) {
-        return None;
-    }
-    crate::oneshot::split_point(input).ok().flatten()
-}
-
 /// The layout of a delimited file's instants, from the rows of its first 64 KiB: `None` when
 /// they are RFC 3339; refused once, whole, when they fit both day-first and month-first layouts
 /// or none.
