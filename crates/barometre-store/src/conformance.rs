@@ -6,7 +6,7 @@ use barometre_core::clock::Outcome;
 use barometre_core::config::Config;
 use barometre_core::ingest::{Format, Kind, RecordReader};
 
-const ROWS: &str = "message_id,created_at,direction,account,channel,author_id,conversation_id,reply_to,text
+pub(crate) const ROWS: &str = "message_id,created_at,direction,account,channel,author_id,conversation_id,reply_to,text
 x1,2026-04-06T08:00:00+02:00,in,acme,twitter,u1,k1,,\"Bonjour, colis perdu ?\"
 x2,2026-04-06T06:20:00Z,out,acme,twitter,agent7,k1,x1,Nous regardons
 x3,2026-04-06T09:00:00Z,in,acme,email,u2,k2,,Facture

@@ -653,11 +653,14 @@ impl ClickHouseStore {
         Ok(State { versions, generation })
     }
 
-    /// A version above every one of the workspace's: the time in microseconds, or one more.
+    /// A version above every one of the workspace's: the time in microseconds, or one more, plus
+    /// a number of this process and call below 65,536. Two imports that start together (the same
+    /// microsecond, or clocks behind the last version) then take different versions: with the
+    /// same one, the rows of an import refused at its commit would be read as the other's.
     fn next_version(&self, st: &State) -> u64 {
         let now =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_micros() as u64);
-        now.max(st.versions.last().map_or(0, |v| v + 1))
+        now.max(st.versions.last().map_or(0, |v| v + 1)) + version_salt()
     }
 
     fn faq_at(&self, ws: &str, versions: &[u64]) -> Result<Vec<FaqEntry>, StoreError> {
@@ -1678,6 +1681,21 @@ impl ClickHouseStore {
     }
 }
 
+/// A number below 65,536 drawn once per process, plus one per call: what sets apart the versions
+/// of imports that start together ([`ClickHouseStore::next_version`]).
+fn version_salt() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static DRAWN: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+    let drawn = *DRAWN.get_or_init(|| {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u32(std::process::id());
+        h.finish()
+    });
+    (drawn.wrapping_add(CALLS.fetch_add(1, Ordering::Relaxed))) % 65_536
+}
+
 /// Accounts are the control plane's.
 impl ControlPlane for ClickHouseStore {
     fn create_token(
@@ -2005,6 +2023,28 @@ c,2026-04-06T09:00:00Z,in,acme,email,u2,k2,,Mon colis ?
         assert_eq!(st.generation.as_ref().map(|(_, fp)| fp.clone()), Some(facts_key(&cfg)));
         assert_eq!(s.facts("w", &cfg, None, None).unwrap().sorted(), before);
         drop_dbs(&a);
+    }
+
+    /// Two imports of a workspace that start together (the same state read, the same
+    /// microsecond or a clock behind its last version) take different versions above it.
+    fn versions_apart(base: &str) {
+        use barometre_core::ingest::Kind;
+        let (a, mut s) = open_fresh(base);
+        import_csv(&mut s, "w", "m.csv", Kind::Messages, crate::conformance::ROWS, false);
+        let st = s.state("w").unwrap();
+        let last = *st.versions.last().unwrap();
+        let (one, two) = (s.next_version(&st), s.next_version(&st));
+        assert!(one > last && two > last && one != two, "{last} {one} {two}");
+        // A clock far behind the last version: one more, still apart.
+        let behind = State { versions: vec![u64::MAX / 2], generation: None };
+        let (one, two) = (s.next_version(&behind), s.next_version(&behind));
+        assert!(one > u64::MAX / 2 && two > u64::MAX / 2 && one != two);
+        drop_dbs(&a);
+    }
+
+    #[test]
+    fn imports_that_start_together_take_different_versions() {
+        on_each_target(versions_apart);
     }
 
     #[test]
