@@ -92,16 +92,32 @@ impl ImportSummary {
         sink.rejected(&e);
         self.rejected_count += 1;
         if self.rejected.len() < REJECTED_KEPT {
-            // A reason echoes the bad cell: kept ones are cut, so that 1,000 of them stay small
-            // whatever the cells hold (the sink saw it whole).
-            let mut e = e;
-            if let Some((cut, _)) = e.reason.char_indices().nth(REASON_KEPT_CHARS) {
-                e.reason.truncate(cut);
-                e.reason.push('…');
-            }
-            self.rejected.push(e);
+            self.rejected.push(kept(e));
         }
     }
+
+    /// [`ImportSummary::reject`] of a row refused after rows further in its file (a repeated id
+    /// found once the whole file is read): kept in its line's place, so that the rows kept are
+    /// still the file's first refused ones.
+    pub fn reject_in_line_order(&mut self, e: RowError, sink: &mut dyn ImportSink) {
+        sink.rejected(&e);
+        self.rejected_count += 1;
+        let at = self.rejected.partition_point(|r| r.file != e.file || r.line <= e.line);
+        if at < REJECTED_KEPT {
+            self.rejected.insert(at, kept(e));
+            self.rejected.truncate(REJECTED_KEPT);
+        }
+    }
+}
+
+/// A refused row as a summary keeps it: a reason echoes the bad cell, so kept ones are cut, and
+/// 1,000 of them stay small whatever the cells hold (the sink saw it whole).
+fn kept(mut e: RowError) -> RowError {
+    if let Some((cut, _)) = e.reason.char_indices().nth(REASON_KEPT_CHARS) {
+        e.reason.truncate(cut);
+        e.reason.push('…');
+    }
+    e
 }
 
 /// The rows a workspace imported and the clock's facts derived from them: what every report and

@@ -802,7 +802,8 @@ impl SqliteStore {
                 });
             drop(tx);
             let decoded = decoder.join().map_err(|_| StoreError::Corrupt("fact decoder panicked".into()))?;
-            read.and(decoded)
+            // A decoder that failed stopped the reading: its own error says why.
+            decoded.and(read)
         })?;
         self.records_credited(ws, cfg, from, to)?.add_to(&mut t);
         t.has_faq = cfg.faq.is_some();

@@ -654,7 +654,7 @@ impl ClickHouseStore {
     }
 
     /// A version above every one of the workspace's: the time in microseconds, or one more, plus
-    /// a number of this process and call below 65,536. Two imports that start together (the same
+    /// a number of this process and call. Two imports that start together (the same
     /// microsecond, or clocks behind the last version) then take different versions: with the
     /// same one, the rows of an import refused at its commit would be read as the other's.
     fn next_version(&self, st: &State) -> u64 {
@@ -1681,8 +1681,9 @@ impl ClickHouseStore {
     }
 }
 
-/// A number below 65,536 drawn once per process, plus one per call: what sets apart the versions
-/// of imports that start together ([`ClickHouseStore::next_version`]).
+/// A number below 65,536 drawn once per process, plus one more at every call (never wrapping, so
+/// that a process's versions never repeat): what sets apart the versions of imports that start
+/// together ([`ClickHouseStore::next_version`]).
 fn version_salt() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -1693,7 +1694,7 @@ fn version_salt() -> u64 {
         h.write_u32(std::process::id());
         h.finish()
     });
-    (drawn.wrapping_add(CALLS.fetch_add(1, Ordering::Relaxed))) % 65_536
+    drawn % 65_536 + CALLS.fetch_add(1, Ordering::Relaxed)
 }
 
 /// Accounts are the control plane's.

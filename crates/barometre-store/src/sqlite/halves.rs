@@ -224,8 +224,7 @@ impl Aside {
         if Path::new("/proc/self").exists() {
             for e in std::fs::read_dir(dir).ok()?.flatten() {
                 let f = e.file_name().to_string_lossy().into_owned();
-                let pid = f.strip_prefix(&prefix).and_then(|r| r.split_once('-')).map(|(pid, _)| pid);
-                if let Some(pid) = pid.filter(|p| f.contains(".importing") && p.parse::<u32>().is_ok()) {
+                if let Some(pid) = aside_pid(&f, &prefix) {
                     if !Path::new("/proc").join(pid).exists() {
                         let _ = std::fs::remove_file(e.path());
                     }
@@ -238,6 +237,19 @@ impl Aside {
         std::fs::OpenOptions::new().write(true).create_new(true).open(&path).ok()?;
         Some(Aside { path })
     }
+}
+
+/// The process that made the side file `f` of the store whose side files start with `prefix`:
+/// `PREFIX{pid}-{nanos}-{n}.importing` and its log files, every field digits (a sibling store
+/// named `NAME.2024-01-01` has side files of its own, never taken for these).
+fn aside_pid<'f>(f: &'f str, prefix: &str) -> Option<&'f str> {
+    let rest = f.strip_prefix(prefix)?;
+    let stem = [".importing", ".importing-wal", ".importing-shm", ".importing-journal"]
+        .iter()
+        .find_map(|end| rest.strip_suffix(end))?;
+    let fields: Vec<&str> = stem.split('-').collect();
+    let digits = |x: &&str| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit());
+    (fields.len() == 3 && fields.iter().all(digits)).then(|| fields[0])
 }
 
 impl Drop for Aside {
@@ -325,15 +337,11 @@ pub(super) fn import(
     sink.phase(crate::ROWS_STORED);
     let (mut a, mut b) = (parts.first, parts.second);
     if parts.held {
-        match &b.shift {
-            Ok(n) if *n == parts.lines => {}
-            Ok(n) => {
-                return Err(StoreError::Corrupt(format!(
-                    "{}: the second half's lines were counted as {n} after the first's, its reader says {}",
-                    input.name, parts.lines
-                )))
-            }
-            Err(e) => return Err(StoreError::Backend { engine: "SQLite", message: format!("{}: {e}", input.name) }),
+        // The second half's lines could not be counted, or were counted otherwise than its reader
+        // counts them: nothing is kept, and one reader takes the file.
+        if !matches!(&b.shift, Ok(n) if *n == parts.lines) {
+            tx.rollback()?;
+            return Ok(None);
         }
     } else {
         let mut drop = tx.prepare_cached("DELETE FROM message_chunks WHERE workspace = ? AND seq = ?")?;
@@ -371,7 +379,7 @@ pub(super) fn import(
         } else {
             refused += 1;
             let reason = ingest::duplicate_id("message_id", &m.message_id, &input.name, first_line);
-            sum.reject(RowError { file: input.name.to_string(), line, column, reason }, sink);
+            sum.reject_in_line_order(RowError { file: input.name.to_string(), line, column, reason }, sink);
         }
         dead.entry(seq).or_default().push(idx);
     }
@@ -538,5 +546,48 @@ mod tests {
         assert_eq!(lines, want);
         assert_eq!(s.rows("w").unwrap().0.len(), 26);
         assert_eq!(s.rows("other").unwrap().0.len(), 26);
+    }
+
+    #[test]
+    fn the_refused_rows_kept_are_the_files_first_ones_as_one_reader_keeps_them() {
+        let cfg = Config::default();
+        // m1 repeated with other content on line 3, then more bad rows than a summary keeps.
+        let mut rows = vec!["message_id,created_at,direction,account,channel,author_id".to_string()];
+        rows.push("m1,2026-04-06T08:00:00Z,in,acme,chat,u1".into());
+        rows.push("m1,2026-04-06T08:00:00Z,in,acme,chat,u2".into());
+        for i in 0..crate::REJECTED_KEPT + 5 {
+            rows.push(format!("b{i},nope,in,acme,chat,u{i}"));
+        }
+        rows.push("m2,2026-04-06T09:00:00Z,in,acme,chat,u2".into());
+        let data = rows.join("\n") + "\n";
+        let cut: u64 = rows[..rows.len() / 2].iter().map(|r| r.len() as u64 + 1).sum();
+        let header_end = rows[0].len() as u64 + 1;
+        let input = Input::bytes("t.csv", data.as_bytes().to_vec());
+        let mut halves = SqliteStore::memory().unwrap();
+        let got =
+            halves.import_in_halves("w", &cfg, false, &input, (header_end, cut), &|_| {}, &mut ()).unwrap().unwrap();
+        let mut whole = SqliteStore::memory().unwrap();
+        let mut r = barometre_core::ingest::RecordReader::new(
+            "t.csv",
+            barometre_core::ingest::Kind::Messages,
+            barometre_core::ingest::Format::Csv,
+            data.as_bytes(),
+        );
+        let want = whole.import("w", &cfg, false, &mut r, &mut ()).unwrap();
+        assert_eq!(want.rejected_count, crate::REJECTED_KEPT as u64 + 6);
+        assert_eq!((want.rejected.len(), want.rejected[0].line, want.rejected[1].line), (crate::REJECTED_KEPT, 3, 4));
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn only_side_files_of_this_stores_name_are_taken_for_one() {
+        let p = ".b.db.";
+        assert_eq!(super::aside_pid(".b.db.123-456-0.importing", p), Some("123"));
+        assert_eq!(super::aside_pid(".b.db.123-456-0.importing-wal", p), Some("123"));
+        // A sibling store's (`b.db.2024-01-01`), a name cut short, another file.
+        assert_eq!(super::aside_pid(".b.db.2024-01-01.9-8-7.importing", p), None);
+        assert_eq!(super::aside_pid(".b.db.123-456.importing", p), None);
+        assert_eq!(super::aside_pid(".b.db.123-456-0.importing.bak", p), None);
+        assert_eq!(super::aside_pid("b.db", p), None);
     }
 }
