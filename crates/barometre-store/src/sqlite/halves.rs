@@ -139,8 +139,8 @@ impl SqliteStore {
     /// import of a large export: the file is built beside `path` with no journal (nothing in it
     /// to keep safe: it is new, and no one else sees it), synced once, then linked into place —
     /// half the bytes written, and no log synced (a million messages: 1.22 s → 0.94 s, median of
-    /// 7). `None`, with nothing done: `path` exists, is not a plain file name, or the file takes
-    /// the one-reader import. Another process that makes `path` meanwhile wins: this import then
+    /// 7). `None`, with nothing done: `path` exists, is not a plain file name, its folder's file
+    /// system has no hard links, or the file takes the one-reader import. Another process that makes `path` meanwhile wins: this import then
     /// fails, its rows said, nothing placed.
     #[allow(clippy::too_many_arguments)]
     pub fn import_new(
@@ -159,6 +159,15 @@ impl SqliteStore {
             return Ok(None);
         }
         let Some(aside) = Aside::make(path) else { return Ok(None) };
+        // The file is placed by a hard link, which never replaces a file made meanwhile: a file
+        // system without them (FAT, some network mounts) takes the usual import, before anything
+        // is read.
+        let probe = aside.path.with_extension("importing-link");
+        let linked = std::fs::hard_link(&aside.path, &probe).is_ok();
+        let _ = std::fs::remove_file(&probe);
+        if !linked {
+            return Ok(None);
+        }
         let io = |e: std::io::Error| StoreError::Backend {
             engine: "SQLite",
             message: format!("{}: {e}", aside.path.display()),
@@ -186,10 +195,6 @@ impl SqliteStore {
                                 path.display()
                             ),
                         });
-                    }
-                    // A file system without hard links: moved instead (the name was free a moment ago).
-                    Err(_) if std::fs::symlink_metadata(path).is_err() => {
-                        std::fs::rename(&aside.path, path).map_err(io)?;
                     }
                     Err(e) => return Err(io(e)),
                 }
@@ -244,7 +249,7 @@ impl Aside {
 /// named `NAME.2024-01-01` has side files of its own, never taken for these).
 fn aside_pid<'f>(f: &'f str, prefix: &str) -> Option<&'f str> {
     let rest = f.strip_prefix(prefix)?;
-    let stem = [".importing", ".importing-wal", ".importing-shm", ".importing-journal"]
+    let stem = [".importing", ".importing-wal", ".importing-shm", ".importing-journal", ".importing-link"]
         .iter()
         .find_map(|end| rest.strip_suffix(end))?;
     let fields: Vec<&str> = stem.split('-').collect();
@@ -584,6 +589,7 @@ mod tests {
         let p = ".b.db.";
         assert_eq!(super::aside_pid(".b.db.123-456-0.importing", p), Some("123"));
         assert_eq!(super::aside_pid(".b.db.123-456-0.importing-wal", p), Some("123"));
+        assert_eq!(super::aside_pid(".b.db.123-456-0.importing-link", p), Some("123"));
         // A sibling store's (`b.db.2024-01-01`), a name cut short, another file.
         assert_eq!(super::aside_pid(".b.db.2024-01-01.9-8-7.importing", p), None);
         assert_eq!(super::aside_pid(".b.db.123-456.importing", p), None);
