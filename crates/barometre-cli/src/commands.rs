@@ -974,19 +974,16 @@ fn one_shot(a: &ReportArgs, cfg: &Config, tm: &mut Timings) -> Result<(barometre
         // The files of a kind are one source (an API's pages answer one another), except the
         // canonical CSV files large enough to be read in two halves on two cores.
         let mut rest = Vec::new();
+        let mut plain = Options::new(kind);
+        plain.format = fmt;
         for p in paths {
-            let input = inputs(std::slice::from_ref(p)).remove(0);
-            let head = input.head().unwrap_or_default();
-            let plain = !matches!(fmt, Some(f) if f != SourceFormat::Csv)
-                && source::reads_plainly(&p.display().to_string(), &head, kind);
-            if kind == Kind::Messages && plain {
-                if let Ok(Some((header_end, cut))) = oneshot::split_point(&input) {
-                    let progress = |n: u64| pb.inc(n);
-                    let (part, held) = oneshot::read_in_halves(&input, header_end, cut, cfg, &progress)?;
-                    tm.note(&format!("{}: cut at byte {cut} {}", p.display(), if held { "held" } else { "missed" }));
-                    g.append(part, 0);
-                    continue;
-                }
+            let input = inputs(std::slice::from_ref(p));
+            if let Some((header_end, cut)) = oneshot::halves_at(&plain, &input) {
+                let progress = |n: u64| pb.inc(n);
+                let (part, held) = oneshot::read_in_halves(&input[0], header_end, cut, cfg, &progress)?;
+                tm.note(&format!("{}: cut at byte {cut} {}", p.display(), if held { "held" } else { "missed" }));
+                g.append(part, 0);
+                continue;
             }
             rest.push(p.clone());
         }

@@ -259,7 +259,15 @@ pub fn halves_at(opts: &source::Options, ins: &[Input]) -> Option<(u64, u64)> {
 
 /// Line breaks in `b`, counted as the readers count them.
 fn breaks_in(b: &[u8]) -> u64 {
-    memchr::memchr2_iter(b'\r', b'\n', b).filter(|&i| b[i] == b'\r' || i == 0 || b[i - 1] != b'\r').count() as u64
+    breaks_after(b'\n', b)
+}
+
+/// Line breaks in `b`, which comes after the byte `prev`: a `\n` right after a `\r` ends the
+/// same line, across reads too.
+fn breaks_after(prev: u8, b: &[u8]) -> u64 {
+    memchr::memchr2_iter(b'\r', b'\n', b)
+        .filter(|&i| b[i] == b'\r' || (if i == 0 { prev } else { b[i - 1] }) != b'\r')
+        .count() as u64
 }
 
 /// What reads one part of a file is given: its messages and its refused rows, in reading order.
@@ -432,18 +440,14 @@ pub fn read_parts<P: Part>(
 pub fn lines_before(input: &Input, header_end: u64, cut: u64) -> io::Result<u64> {
     let mut r = input.open_at(header_end)?.take(cut - header_end);
     let mut buf = vec![0u8; 1 << 16];
-    let (mut n, mut last) = (0u64, 0u8);
+    let (mut n, mut last) = (0u64, b'\n');
     loop {
         let k = r.read(&mut buf)?;
         if k == 0 {
             return Ok(n);
         }
-        let b = &buf[..k];
-        // A `\n` right after a `\r` ends the same line, across reads too.
-        n += memchr::memchr2_iter(b'\r', b'\n', b)
-            .filter(|&i| b[i] == b'\r' || if i == 0 { last != b'\r' } else { b[i - 1] != b'\r' })
-            .count() as u64;
-        last = b[k - 1];
+        n += breaks_after(last, &buf[..k]);
+        last = buf[k - 1];
     }
 }
 

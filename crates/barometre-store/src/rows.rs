@@ -41,6 +41,11 @@ fn weight(m: &Message) -> usize {
             .sum::<usize>()
 }
 
+/// Whether a chunk of `n` rows weighing about `bytes` is full (see [`CHUNK_BYTES`]).
+fn full(n: usize, bytes: usize) -> bool {
+    n == ROWS_PER_CHUNK || bytes >= CHUNK_BYTES
+}
+
 /// A row to store: the message (its `derived` unused), what the clock read in its text, its
 /// fingerprint and where it was read (the `sources` id and line).
 #[derive(Debug, Clone, PartialEq)]
@@ -64,7 +69,7 @@ impl Batch {
     pub fn push(&mut self, r: Row) -> bool {
         self.bytes += weight(&r.m);
         self.rows.push(r);
-        self.rows.len() == ROWS_PER_CHUNK || self.bytes >= CHUNK_BYTES
+        full(self.rows.len(), self.bytes)
     }
 
     /// The batch's chunk (its row count, keys and data), the batch left empty.
@@ -210,7 +215,7 @@ impl Encoder {
         self.bytes += weight(m);
         self.n += 1;
         encode_row(&mut self.keys, &mut self.data, m, tf, fp, src, line);
-        self.n == ROWS_PER_CHUNK || self.bytes >= CHUNK_BYTES
+        full(self.n, self.bytes)
     }
 
     pub fn is_empty(&self) -> bool {

@@ -6,7 +6,7 @@
 //! halves are read, from the clock's input, and the repeats' rows are then marked dead.
 
 use super::SqliteStore;
-use super::{mark_dead, now_ms, self_fingerprint, write_facts, Reread};
+use super::{begin_import, holds_nothing, mark_dead, write_facts, Reread};
 use crate::rows;
 use crate::DataStore;
 use crate::{ImportSink, ImportSummary, StoreError};
@@ -278,18 +278,10 @@ pub(super) fn import(
     sink: &mut dyn ImportSink,
 ) -> Result<Option<ImportSummary>, StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let empty: bool = tx.query_row(
-        "SELECT NOT EXISTS (SELECT 1 FROM message_chunks WHERE workspace = ?1) AND NOT EXISTS (SELECT 1 FROM conversation_events WHERE workspace = ?1)",
-        [ws],
-        |r| r.get(0),
-    )?;
-    if !empty {
+    if !holds_nothing(&tx, ws)? {
         return Ok(None);
     }
-    tx.execute("INSERT OR IGNORE INTO workspaces (name, created_ms) VALUES (?, ?)", params![ws, now_ms()])?;
-    tx.execute("INSERT INTO imports (workspace, started_ms) VALUES (?, ?)", params![ws, now_ms()])?;
-    let import_id = tx.last_insert_rowid();
-    let stale = self_fingerprint(&tx, ws)?.as_deref() != Some(cfg.clock_fingerprint().as_str());
+    let (import_id, stale) = begin_import(&tx, ws, cfg)?;
     tx.execute("INSERT INTO sources (import_id, file) VALUES (?, ?)", params![import_id, &*input.name])?;
     let src = tx.last_insert_rowid();
     let mut sum = ImportSummary::default();
