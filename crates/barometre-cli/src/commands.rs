@@ -12,8 +12,7 @@ use barometre_core::report::{self, Dim, Params};
 use barometre_core::time::{parse_bound, Zone};
 use barometre_store::{ControlPlane, SqliteStore};
 use indicatif::{ProgressBar, ProgressStyle};
-use std::fs::File;
-use std::io::{BufReader, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -301,19 +300,7 @@ fn map_value_arg(s: &str) -> Result<(String, String, String), String> {
 fn inputs(paths: &[PathBuf]) -> Vec<Input> {
     paths
         .iter()
-        .map(|p| {
-            let len = std::fs::metadata(p).map_or(0, |m| m.len());
-            let path = p.clone();
-            Input::seekable(&p.display().to_string(), len, move |at| {
-                use std::io::Seek;
-                let mut f = File::open(&path)?;
-                if f.metadata()?.is_dir() {
-                    return Err(std::io::Error::other("a folder, not a file"));
-                }
-                f.seek(std::io::SeekFrom::Start(at))?;
-                Ok(Box::new(BufReader::with_capacity(1 << 16, f)) as Box<dyn std::io::Read + Send>)
-            })
-        })
+        .map(|p| Input::file(&p.display().to_string(), p, std::fs::metadata(p).map_or(0, |m| m.len())))
         .collect()
 }
 
@@ -383,11 +370,11 @@ fn import_new(
     ctx: &Ctx,
     a: &ImportArgs,
     cfg: &Config,
-    halves: Option<((u64, u64), &Input)>,
+    halves: Option<&((u64, u64), Input)>,
     pb: &ProgressBar,
     sink: &mut dyn barometre_store::ImportSink,
 ) -> Result<Option<barometre_store::ImportSummary>> {
-    let Some((at, input)) = halves.filter(|_| a.workers <= 1) else { return Ok(None) };
+    let Some(&(at, ref input)) = halves.filter(|_| a.workers <= 1) else { return Ok(None) };
     let Target::Sqlite(path) = ctx.target()? else { return Ok(None) };
     let progress = |n: u64| pb.inc(n);
     SqliteStore::import_new(&path, &ctx.workspace, cfg, a.strict, input, at, &progress, sink)
@@ -661,8 +648,9 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
     // A file that cannot be read is said with the others' rows (its own error, at line 1): the
     // valid files are taken all the same.
     let ins = inputs(&a.files);
-    let halves = if a.check { None } else { barometre_core::oneshot::halves_at(&opts, &ins) };
-    let half_input = halves.map(|_| ins[0].clone());
+    // A large canonical CSV file: where it is cut, and the file.
+    let halves =
+        if a.check { None } else { barometre_core::oneshot::halves_at(&opts, &ins).map(|at| (at, ins[0].clone())) };
     let pb = reading_bar(ins.iter().map(|i| i.len).sum(), lang);
     let after = Some(after_reading(lang).to_string());
     let said = Said { pb: pb.clone(), fr: lang == Lang::Fr, all: a.check };
@@ -709,7 +697,7 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
             }
         }
         sum
-    } else if let Some(sum) = import_new(ctx, &a, &cfg, halves.zip(half_input.as_ref()), &pb, &mut printer)? {
+    } else if let Some(sum) = import_new(ctx, &a, &cfg, halves.as_ref(), &pb, &mut printer)? {
         sum
     } else {
         let mut store = ctx.store()?;
@@ -717,12 +705,12 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
             bail!("--workers: this store has one writer (SQLite); a ClickHouse store takes several");
         }
         // A large canonical CSV file is read on two cores where the store takes it so.
-        let whole = match (halves, &half_input) {
-            (Some(at), Some(input)) => {
+        let whole = match &halves {
+            Some((at, input)) => {
                 let progress = |n: u64| pb.inc(n);
-                store.import_in_halves(&ctx.workspace, &cfg, a.strict, input, at, &progress, &mut printer)?
+                store.import_in_halves(&ctx.workspace, &cfg, a.strict, input, *at, &progress, &mut printer)?
             }
-            _ => None,
+            None => None,
         };
         match whole {
             Some(sum) => sum,

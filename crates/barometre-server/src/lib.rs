@@ -527,14 +527,8 @@ async fn import_handler(
     blocking(move || {
         // Read from its path, as often as the format needs (the Twitter file twice): each read
         // its own handle. The file goes when `path` does, after the import.
-        let at = path.to_path_buf();
-        let len = std::fs::metadata(&at).map_err(staged)?.len();
-        let input = Input::seekable("body", len, move |from| {
-            use std::io::Seek;
-            let mut f = std::fs::File::open(&at)?;
-            f.seek(std::io::SeekFrom::Start(from))?;
-            Ok(Box::new(std::io::BufReader::with_capacity(1 << 16, f)) as Box<dyn std::io::Read + Send>)
-        });
+        let len = std::fs::metadata(&path).map_err(staged)?.len();
+        let input = Input::file("body", &path, len);
         let mut store = open(&st)?;
         // A large canonical CSV body into an empty workspace is read in two halves, as the CLI
         // reads such a file.

@@ -101,6 +101,21 @@ impl Input {
         Input { name: Arc::from(name), len, open: Arc::new(open_at) }
     }
 
+    /// A file on disk of `len` bytes, opened at any offset (read in parts, on several cores);
+    /// `name` is what its errors call it. A folder fails to open, as a file that is not there.
+    pub fn file(name: &str, path: &std::path::Path, len: u64) -> Input {
+        let path = path.to_path_buf();
+        Input::seekable(name, len, move |at| {
+            use std::io::Seek;
+            let mut f = std::fs::File::open(&path)?;
+            if f.metadata()?.is_dir() {
+                return Err(io::Error::other("a folder, not a file"));
+            }
+            f.seek(io::SeekFrom::Start(at))?;
+            Ok(Box::new(BufReader::with_capacity(1 << 16, f)) as Box<dyn Read + Send>)
+        })
+    }
+
     /// A file held in memory.
     pub fn bytes(name: &str, data: impl Into<Arc<[u8]>>) -> Input {
         let data: Arc<[u8]> = data.into();
