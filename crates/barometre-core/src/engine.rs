@@ -640,9 +640,10 @@ impl ClockOut {
 
 /// Conversation of every message (see METRICS.md §1 and the crate docs).
 /// `replied[i]`: some row replies to row `i`.
+/// Only the first `parent.len()` rows exist.
 fn conversations(inp: &ClockInput, parent: &[u32], replied: &[bool], gap: Millis) -> Vec<ConvKey> {
-    let n = inp.rows.len();
-    let rows = &inp.rows;
+    let n = parent.len();
+    let rows = &inp.rows[..n];
     let mut conv: Vec<Option<ConvKey>> = vec![None; n];
     let mut path = Vec::new();
     for i in 0..n {
@@ -718,15 +719,112 @@ fn conversations(inp: &ClockInput, parent: &[u32], replied: &[bool], gap: Millis
 /// Runs the clock.
 pub fn run(inp: &ClockInput, cfg: &Config) -> ClockOut {
     let mut out = ClockOut::default();
-    clock(inp, cfg, &mut out);
+    clock(inp, cfg, &mut out, None);
     out
+}
+
+/// Runs the clock for the conversations `keep` accepts only: their facts are the ones [`run`]
+/// gives, since a conversation's facts depend on its own messages and events alone (members
+/// found by [`assign`] over every row). What a store that changes a few conversations
+/// recomputes.
+pub fn run_only(inp: &ClockInput, cfg: &Config, keep: &dyn Fn(ConvKey) -> bool) -> ClockOut {
+    let mut out = ClockOut::default();
+    clock(inp, cfg, &mut out, Some(keep));
+    out
+}
+
+/// What appending rows changes: the conversations to compute again ([`changed`]).
+#[derive(Debug, Default)]
+pub struct Changed {
+    /// Names of the conversations whose facts may differ: every conversation of these names,
+    /// before and after, is computed again (a conversation is stored by its name, and a name
+    /// may name two: a `conversation_id` equal to a message id).
+    pub names: FxHashSet<String>,
+    /// The instants the facts of those conversations took before the rows came: one span per
+    /// conversation (its messages' first and last instants; no fact of it sorts outside).
+    pub spans: Vec<(Millis, Millis)>,
+    /// How many of the rows held before are in them: as many message facts are replaced.
+    pub held: usize,
+}
+
+/// The conversations whose facts differ, or may, once rows `before..` are appended to the
+/// first `before` rows and events naming `events` are added: the new rows' conversations, the
+/// conversations a held row leaves or joins, those of a held row that a new row answers, and
+/// those the events name. Every other conversation keeps its members, its events and so its
+/// facts. Why it holds only for appended rows: a held row that changed would move names' and
+/// dimensions' numbers, which stored facts keep (the caller computes everything again then).
+pub fn changed<'a>(inp: &ClockInput, before: usize, events: impl IntoIterator<Item = &'a str>, gap: Millis) -> Changed {
+    let (was, was_replied) = assign(inp, before, gap);
+    let (now, now_replied) = assign(inp, inp.rows.len(), gap);
+    let mut keys: FxHashSet<ConvKey> = FxHashSet::default();
+    for i in 0..inp.rows.len() {
+        if i >= before {
+            keys.insert(now[i]);
+        } else if was[i] != now[i] || was_replied[i] != now_replied[i] {
+            keys.insert(was[i]);
+            keys.insert(now[i]);
+        }
+    }
+    let mut names: FxHashSet<String> = keys.iter().map(|&k| inp.conv_name(k).to_string()).collect();
+    names.extend(events.into_iter().map(str::to_string));
+    // The conversations held before under those names, with their spans.
+    let mut spans: FxHashMap<ConvKey, (Millis, Millis)> = FxHashMap::default();
+    let mut held = 0;
+    for (i, &k) in was.iter().enumerate() {
+        if names.contains(inp.conv_name(k)) {
+            held += 1;
+            let ms = inp.rows[i].ms;
+            let e = spans.entry(k).or_insert((ms, ms));
+            e.0 = e.0.min(ms);
+            e.1 = e.1.max(ms);
+        }
+    }
+    let mut spans: Vec<(Millis, Millis)> = spans.into_values().collect();
+    spans.sort_unstable();
+    Changed { names, spans, held }
+}
+
+/// Where the first `n` rows point: each row's parent among them (the row its `reply_to` names,
+/// or NONE), and whether some row among them replies to it.
+fn parents(inp: &ClockInput, n: usize) -> (Vec<u32>, Vec<bool>) {
+    let parent: Vec<u32> = inp.rows[..n]
+        .iter()
+        .map(|r| {
+            if r.reply_to == NONE {
+                NONE
+            } else {
+                match inp.names.name(r.reply_to).and_then(|p| inp.ids.find(p)) {
+                    Some(p) if (p as usize) < n => p,
+                    _ => NONE,
+                }
+            }
+        })
+        .collect();
+    // Rows some message replies to: they start chains, and an `out` row without ids that a
+    // customer answered is the start of a thread, not a reply attached to nothing.
+    let mut replied = vec![false; n];
+    for &p in &parent {
+        if p != NONE {
+            replied[p as usize] = true;
+        }
+    }
+    (parent, replied)
+}
+
+/// What the clock reads of the rows around each of the first `n`: its conversation and
+/// whether a row replies to it, as if only those rows existed. Comparing this for the rows a
+/// store held with this for all rows names every conversation whose facts a change of rows can
+/// touch (a row that moved, or that a new row answers; new rows' own).
+pub fn assign(inp: &ClockInput, n: usize, gap: Millis) -> (Vec<ConvKey>, Vec<bool>) {
+    let (parent, replied) = parents(inp, n);
+    (conversations(inp, &parent, &replied, gap), replied)
 }
 
 /// The clock straight into the compact table reports aggregate: the facts' rows only, none of
 /// the ids that stores and `explain` keep beside them (less memory written, no copy after).
 pub fn run_table(inp: &ClockInput, cfg: &Config) -> crate::table::FactTable {
     let mut t = crate::table::FactTable { dict: inp.dims.clone(), ..Default::default() };
-    clock(inp, cfg, &mut t);
+    clock(inp, cfg, &mut t, None);
     t
 }
 
@@ -812,27 +910,10 @@ impl Sink for crate::table::FactTable {
     }
 }
 
-fn clock(inp: &ClockInput, cfg: &Config, out: &mut impl Sink) {
+fn clock(inp: &ClockInput, cfg: &Config, out: &mut impl Sink, keep: Option<&dyn Fn(ConvKey) -> bool>) {
     let n = inp.rows.len();
     let rows = &inp.rows;
-    let parent: Vec<u32> = rows
-        .iter()
-        .map(|r| {
-            if r.reply_to == NONE {
-                NONE
-            } else {
-                inp.names.name(r.reply_to).and_then(|p| inp.ids.find(p)).unwrap_or(NONE)
-            }
-        })
-        .collect();
-    // Rows some message replies to: they start chains, and an `out` row without ids that a
-    // customer answered is the start of a thread, not a reply attached to nothing.
-    let mut replied = vec![false; n];
-    for &p in &parent {
-        if p != NONE {
-            replied[p as usize] = true;
-        }
-    }
+    let (parent, replied) = parents(inp, n);
     let conv = conversations(inp, &parent, &replied, cfg.session_gap_ms);
 
     // Members of each conversation, contiguous (a counting sort by dense conversation number).
@@ -926,13 +1007,18 @@ fn clock(inp: &ClockInput, cfg: &Config, out: &mut impl Sink) {
         }
     }
 
-    out.reserve(n / 2, n, keys.len());
+    if keep.is_none() {
+        out.reserve(n / 2, n, keys.len());
+    }
     let mut items: Vec<(Millis, u32, u8, u32)> = Vec::new();
     // For each message fact of the conversation, the index of its request in `out.reqs`.
     let mut req_of: Vec<usize> = Vec::new();
     // The customers of the conversation at hand (repeats removed at its end).
     let mut customers: Vec<u32> = Vec::new();
     for c in 0..keys.len() {
+        if keep.is_some_and(|k| !k(keys[c])) {
+            continue;
+        }
         let ms = &members[start[c] as usize..start[c + 1] as usize];
         let evs = events.get(&(c as u32)).map(Vec::as_slice).unwrap_or(&[]);
         items.clear();
@@ -1238,6 +1324,120 @@ mod tests {
             assert_eq!(name(&lean, a.reply_to), name(&one, b.reply_to));
             let strip = |r: &ClockRow| ClockRow { author: 0, conv: 0, customer: 0, reply_to: 0, ..*r };
             assert_eq!(strip(a), strip(b));
+        }
+    }
+
+    /// A message of the appended-rows property: fields drawn from small pools, so that
+    /// threads, reply chains (missing, forward, cyclic), sessions and names shared by a thread
+    /// and a message id all occur.
+    #[allow(clippy::type_complexity)]
+    fn drawn(
+        k: usize,
+        (at, inbound, conv, reply, customer, account, bot): (u8, bool, u8, u8, u8, bool, bool),
+    ) -> Message {
+        let gap = Config::default().session_gap_ms;
+        Message {
+            message_id: format!("m{k}"),
+            created_at: crate::time::Stamp { ms: 1_780_000_000_000 + i64::from(at) * gap / 3, offset_s: 0 },
+            direction: if inbound { Direction::In } else { Direction::Out },
+            account: if account { "x" } else { "y" }.into(),
+            channel: "chat".into(),
+            author_id: if inbound { format!("u{customer}") } else { "agent".into() },
+            conversation_id: match conv {
+                0 => Some("c1".into()),
+                1 => Some("c2".into()),
+                2 => Some("m3".into()),
+                _ => None,
+            },
+            reply_to: (reply < 12).then(|| format!("m{reply}")),
+            customer_id: (customer < 2).then(|| format!("u{customer}")),
+            bot,
+            ..Message::empty()
+        }
+    }
+
+    fn input(msgs: &[Message], events: &[ConversationEvent], cfg: &Config) -> ClockInput {
+        let mut bulk = Bulk::default();
+        for m in msgs {
+            bulk.push_message(m, cfg);
+        }
+        for e in events {
+            bulk.push_event(e);
+        }
+        bulk.finish().0
+    }
+
+    fn sorted(inp: &ClockInput, mut out: ClockOut) -> (ClockOut, Facts) {
+        out.sort(inp);
+        let f = out.facts(inp);
+        (out, f)
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(400))]
+        /// Rows appended to held rows change the facts of the conversations [`changed`] names
+        /// only; [`run_only`] gives those as the whole clock does; the held facts of those
+        /// conversations lie in its spans and number its `held` messages.
+        #[test]
+        fn appended_rows_change_the_facts_of_the_conversations_changed_names_only(
+            rows in proptest::collection::vec((0u8..12, proptest::bool::ANY, 0u8..6, 0u8..30, 0u8..3, proptest::bool::ANY, proptest::bool::weighted(0.15)), 1..40),
+            evs in proptest::collection::vec((0u8..5, 0u8..12, 0usize..6, proptest::bool::ANY), 0..6),
+            cut in 0.0f64..=1.0,
+            ev_cut in 0.0f64..=1.0,
+        ) {
+            let cfg = Config::default();
+            let msgs: Vec<Message> = rows.iter().enumerate().map(|(k, &r)| drawn(k, r)).collect();
+            let events: Vec<ConversationEvent> = evs
+                .iter()
+                .map(|&(c, at, kind, agent)| ConversationEvent {
+                    conversation_id: ["c1", "c2", "m1", "m3", "zz"][c as usize].into(),
+                    event: EventKind::ALL[kind],
+                    at: crate::time::Stamp { ms: 1_780_000_000_000 + i64::from(at) * cfg.session_gap_ms / 3 + 1, offset_s: 0 },
+                    agent_id: agent.then(|| "agent".into()),
+                })
+                .collect();
+            let before = (msgs.len() as f64 * cut) as usize;
+            let ev_before = (events.len() as f64 * ev_cut) as usize;
+            let old = input(&msgs[..before], &events[..ev_before], &cfg);
+            let all = input(&msgs, &events, &cfg);
+            let ch = changed(&all, before, events[ev_before..].iter().map(|e| e.conversation_id.as_str()), cfg.session_gap_ms);
+            let (old_out, old_facts) = sorted(&old, run(&old, &cfg));
+            let (all_out, all_facts) = sorted(&all, run(&all, &cfg));
+            let out = |n: &str| !ch.names.contains(n);
+            // Untouched conversations: the same facts before and after.
+            let keep = |f: &Facts, inside: bool| Facts {
+                requests: f.requests.iter().filter(|r| out(&r.conversation_id) != inside).cloned().collect(),
+                messages: f.messages.iter().filter(|r| out(&r.conversation_id) != inside).cloned().collect(),
+                conversations: f.conversations.iter().filter(|r| out(&r.conversation_id) != inside).cloned().collect(),
+            };
+            proptest::prop_assert_eq!(keep(&old_facts, false), keep(&all_facts, false));
+            // Their rows too, names' and dimensions' numbers included, when the held
+            // dimensions keep theirs (what a store checks before patching).
+            if old.dims.names().zip(all.dims.names()).all(|(a, b)| a == b) {
+                let reqs = |o: &ClockOut, i: &ClockInput| o.reqs.iter().filter(|r| out(i.conv_name(r.conv))).map(|r| r.row).collect::<Vec<_>>();
+                let msgs = |o: &ClockOut, i: &ClockInput| o.msgs.iter().filter(|r| out(i.conv_name(r.conv))).map(|r| r.row).collect::<Vec<_>>();
+                let convs = |o: &ClockOut, i: &ClockInput| o.convs.iter().filter(|r| out(i.conv_name(r.conv))).map(|r| r.row).collect::<Vec<_>>();
+                proptest::prop_assert_eq!(reqs(&old_out, &old), reqs(&all_out, &all));
+                proptest::prop_assert_eq!(msgs(&old_out, &old), msgs(&all_out, &all));
+                proptest::prop_assert_eq!(convs(&old_out, &old), convs(&all_out, &all));
+            }
+            // The touched ones held `held` messages, within the spans.
+            let before_in = keep(&old_facts, true);
+            proptest::prop_assert_eq!(before_in.messages.len(), ch.held);
+            let within = |ms: Millis| ch.spans.iter().any(|&(a, b)| a <= ms && ms <= b);
+            proptest::prop_assert!(before_in.messages.iter().all(|m| within(m.ms)));
+            proptest::prop_assert!(before_in.requests.iter().all(|r| within(r.start_ms)));
+            proptest::prop_assert!(before_in.conversations.iter().all(|c| within(c.start_ms)));
+            // Computed alone, they are what the whole clock gives.
+            let (only_out, only_facts) = sorted(&all, run_only(&all, &cfg, &|k| ch.names.contains(all.conv_name(k))));
+            proptest::prop_assert_eq!(only_facts, keep(&all_facts, true));
+            let rows = |o: &ClockOut| (o.reqs.iter().map(|r| r.row).collect::<Vec<_>>(), o.msgs.iter().map(|r| r.row).collect::<Vec<_>>());
+            let inside = ClockOut {
+                reqs: all_out.reqs.iter().filter(|r| !out(all.conv_name(r.conv))).copied().collect(),
+                msgs: all_out.msgs.iter().filter(|r| !out(all.conv_name(r.conv))).copied().collect(),
+                convs: Vec::new(),
+            };
+            proptest::prop_assert_eq!(rows(&only_out), rows(&inside));
         }
     }
 
