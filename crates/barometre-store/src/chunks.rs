@@ -149,7 +149,7 @@ impl<'a> R<'a> {
     pub(crate) fn fixed<const N: usize>(&mut self) -> Result<[u8; N], StoreError> {
         Ok(self.take(N)?.try_into().expect("N bytes"))
     }
-    fn u32(&mut self) -> Result<u32, StoreError> {
+    pub(crate) fn u32(&mut self) -> Result<u32, StoreError> {
         Ok(u32::from_le_bytes(self.fixed()?))
     }
     pub(crate) fn v(&mut self) -> Result<u64, StoreError> {
@@ -273,7 +273,14 @@ pub fn encode_all(out: &ClockOut, inp: &ClockInput, mut put: impl FnMut(Encoded)
     }
     let _ = part(&out.reqs, ("req", "req_ids"), |x| x.row.start_ms, |r| encode_reqs(r, inp), None, &mut put)
         && part(&out.convs, ("conv", "conv_ids"), |x| x.row.start_ms, |r| encode_convs(r, inp), None, &mut put)
-        && part(&out.msgs, ("msg", "msg_ids"), |x| x.row.ms, |r| encode_msgs(r, inp), Some(encode_cover), &mut put);
+        && part(
+            &out.msgs,
+            ("msg", "msg_ids"),
+            |x| x.row.ms,
+            |r| encode_msgs(r, inp),
+            Some(|r: &[MsgOut]| encode_cover(r.iter().map(|x| &x.row))),
+            &mut put,
+        );
 }
 
 /// Threads that encode fact chunks while the importing thread writes them (which mostly waits).
@@ -331,7 +338,14 @@ pub fn encode_all_par(out: &ClockOut, inp: &ClockInput, threads: usize, mut put:
             }
             Job::Msg(seq) => {
                 let rows = &out.msgs[slice(out.msgs.len(), seq)];
-                parts(rows, seq, ("msg", "msg_ids"), |x| x.row.ms, encode_msgs(rows, inp), Some(encode_cover(rows)))
+                parts(
+                    rows,
+                    seq,
+                    ("msg", "msg_ids"),
+                    |x| x.row.ms,
+                    encode_msgs(rows, inp),
+                    Some(encode_cover(rows.iter().map(|x| &x.row))),
+                )
             }
         }
     };
@@ -415,6 +429,12 @@ pub fn decode_dict(b: &[u8]) -> Result<Dict, StoreError> {
 }
 
 pub fn encode_reqs(rows: &[ReqOut], inp: &ClockInput) -> (Vec<u8>, Vec<u8>) {
+    let (hot, ids) = encode_reqs_rows(rows, inp);
+    (planes(&hot, REQ_SIZE), ids)
+}
+
+/// [`encode_reqs`]'s rows one after another, before [`planes`]: what a patch merges.
+pub fn encode_reqs_rows(rows: &[ReqOut], inp: &ClockInput) -> (Vec<u8>, Vec<u8>) {
     let mut w = W(Vec::with_capacity(rows.len() * REQ_SIZE));
     let mut ids = W::default();
     for x in rows {
@@ -433,7 +453,7 @@ pub fn encode_reqs(rows: &[ReqOut], inp: &ClockInput) -> (Vec<u8>, Vec<u8>) {
         ids.opt((x.answer != NONE).then(|| inp.id(x.answer)));
         ids.u32(x.messages);
     }
-    (planes(&w.0, REQ_SIZE), ids.0)
+    (w.0, ids.0)
 }
 
 fn le64(b: &[u8]) -> i64 {
@@ -443,8 +463,8 @@ fn le32(b: &[u8]) -> u32 {
     u32::from_le_bytes(b.try_into().expect("4 bytes"))
 }
 
-const REQ_SIZE: usize = 41;
-const MSG_SIZE: usize = 47;
+pub(crate) const REQ_SIZE: usize = 41;
+pub(crate) const MSG_SIZE: usize = 47;
 
 pub fn decode_reqs(b: &[u8], n: usize, out: &mut Vec<ReqRow>) -> Result<(), StoreError> {
     out.reserve(n.min(CHUNK_ROWS));
@@ -468,6 +488,12 @@ pub fn decode_reqs(b: &[u8], n: usize, out: &mut Vec<ReqRow>) -> Result<(), Stor
 }
 
 pub fn encode_msgs(rows: &[MsgOut], inp: &ClockInput) -> (Vec<u8>, Vec<u8>) {
+    let (hot, ids) = encode_msgs_rows(rows, inp);
+    (planes(&hot, MSG_SIZE), ids)
+}
+
+/// [`encode_msgs`]'s rows one after another, before [`planes`]: what a patch merges.
+pub fn encode_msgs_rows(rows: &[MsgOut], inp: &ClockInput) -> (Vec<u8>, Vec<u8>) {
     let mut w = W(Vec::with_capacity(rows.len() * MSG_SIZE));
     let mut ids = W::default();
     for x in rows {
@@ -494,17 +520,17 @@ pub fn encode_msgs(rows: &[MsgOut], inp: &ClockInput) -> (Vec<u8>, Vec<u8>) {
         ids.str(inp.names.name(inp.rows[x.msg as usize].author).unwrap_or_default());
         ids.opt((x.request != NONE).then(|| inp.id(x.request)));
     }
-    (planes(&w.0, MSG_SIZE), ids.0)
+    (w.0, ids.0)
 }
 
 /// What a chunk of messages holds for a report that reads no message itself
 /// ([`barometre_core::report::reads_messages`]): its unattached messages' count, then each
 /// account, channel, agent and team it holds, with its latest instant (`v` unattached, `v`
 /// count, then per entry four `u32` and an `i64`, by instant). A few entries for 65,536 rows.
-pub fn encode_cover(rows: &[MsgOut]) -> (usize, Vec<u8>) {
+pub fn encode_cover<'a>(rows: impl IntoIterator<Item = &'a MsgRow>) -> (usize, Vec<u8>) {
     let mut latest: std::collections::HashMap<[u32; 4], i64> = std::collections::HashMap::new();
     let mut unattached = 0u64;
-    for m in rows.iter().map(|x| &x.row) {
+    for m in rows {
         unattached += u64::from(m.unattached);
         let e = latest.entry([m.account, m.channel, m.agent, m.team]).or_insert(m.ms);
         *e = (*e).max(m.ms);
@@ -652,9 +678,15 @@ pub fn decode_msg_facts(d: &Dict, rows: &[MsgRow], ids: &[u8], out: &mut Vec<Mes
     Ok(())
 }
 
-const CONV_SIZE: usize = 69;
+pub(crate) const CONV_SIZE: usize = 69;
 
 pub fn encode_convs(rows: &[ConvOut], inp: &ClockInput) -> (Vec<u8>, Vec<u8>) {
+    let (hot, ids) = encode_convs_rows(rows, inp);
+    (planes(&hot, CONV_SIZE), ids)
+}
+
+/// [`encode_convs`]'s rows one after another, before [`planes`]: what a patch merges.
+pub fn encode_convs_rows(rows: &[ConvOut], inp: &ClockInput) -> (Vec<u8>, Vec<u8>) {
     let mut w = W(Vec::with_capacity(rows.len() * CONV_SIZE));
     let mut ids = W::default();
     for x in rows {
@@ -670,7 +702,7 @@ pub fn encode_convs(rows: &[ConvOut], inp: &ClockInput) -> (Vec<u8>, Vec<u8>) {
         w.u32(c.participants);
         ids.str(inp.conv_name(x.conv));
     }
-    (planes(&w.0, CONV_SIZE), ids.0)
+    (w.0, ids.0)
 }
 
 pub fn decode_convs(b: &[u8], n: usize, out: &mut Vec<ConvRow>) -> Result<(), StoreError> {

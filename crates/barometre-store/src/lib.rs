@@ -12,6 +12,7 @@ mod chunks;
 pub mod clickhouse;
 pub mod conformance;
 mod keyed;
+mod patch;
 pub mod pg;
 mod rows;
 mod split;

@@ -24,6 +24,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 mod halves;
+mod patch;
 
 /// Migrations, in order. A landed migration is never edited: add the next one.
 const MIGRATIONS: &[(i64, &str)] = &[
@@ -919,6 +920,8 @@ impl SqliteStore {
         // Rows a later version replaces, by chunk.
         let mut dead: HashMap<u32, Vec<u32>> = HashMap::new();
         let mut reread = Reread::default();
+        // What the facts depend on: messages new and changed, events new (their conversations).
+        let (mut msgs_new, mut msgs_changed, mut events_new) = (0usize, 0usize, Vec::<String>::new());
         // Texts are read on every core while this thread stores rows.
         clock::with_texts_read(records, cfg, |records| -> Result<(), StoreError> {
             let mut new_src = tx.prepare_cached("INSERT INTO sources (import_id, file) VALUES (?, ?)")?;
@@ -996,6 +999,7 @@ impl SqliteStore {
                             continue;
                         }
                         sum.updated += 1;
+                        msgs_changed += 1;
                         dead.entry(was.seq).or_default().push(was.idx);
                         known.at[k as usize] = here;
                     }
@@ -1003,6 +1007,7 @@ impl SqliteStore {
                     if new {
                         sum.rows += 1;
                         sum.inserted += 1;
+                        msgs_new += 1;
                         if let Some(inp) = &mut fresh {
                             inp.push_read(&m, &tf);
                         }
@@ -1059,6 +1064,7 @@ impl SqliteStore {
                         ])?;
                         if n == 1 {
                             sum.inserted += 1;
+                            events_new.push(e.conversation_id.clone());
                         } else {
                             sum.unchanged += 1;
                         }
@@ -1081,10 +1087,24 @@ impl SqliteStore {
         if !dead.is_empty() {
             mark_dead(&tx, ws, &dead)?;
         }
-        if sum.inserted + sum.updated > 0 || stale {
+        // Surveys, customers, posts… are no input of the clock: importing only those into a
+        // workspace leaves its facts as they are.
+        let clock_input_changed = msgs_new + msgs_changed > 0 || !events_new.is_empty();
+        if (fresh.is_some() && sum.inserted + sum.updated > 0) || clock_input_changed || stale {
             match fresh {
                 // Only new ids were pushed: nothing is left out.
                 Some(bulk) => write_facts(&tx, ws, cfg, &bulk.finish().0)?,
+                // Only appended: the conversations they touch are computed again, alone.
+                None if !stale && msgs_changed == 0 => {
+                    let inp = load_input(&tx, ws)?;
+                    match patch::patch_facts(&tx, ws, cfg, &inp, inp.len() - msgs_new, &events_new)? {
+                        Some(p) => sink.note(&format!(
+                            "facts of {} conversations computed again, {} fact chunks written",
+                            p.conversations, p.chunks
+                        )),
+                        None => write_facts(&tx, ws, cfg, &inp)?,
+                    }
+                }
                 None => recompute(&tx, ws, cfg, stale)?,
             }
             sink.phase("facts computed and stored");
