@@ -1097,6 +1097,7 @@ impl SqliteStore {
                 // Only appended: the conversations they touch are computed again, alone.
                 None if !stale && msgs_changed == 0 => {
                     let inp = load_input(&tx, ws)?;
+                    sink.phase("rows read back");
                     match patch::patch_facts(&tx, ws, cfg, &inp, inp.len() - msgs_new, &events_new)? {
                         Some(p) => sink.note(&format!(
                             "facts of {} conversations computed again, {} fact chunks written",
