@@ -639,8 +639,49 @@ fn period_bounds_select_facts<S: Store>(mut s: S) {
     assert_eq!(g.requests.len(), 1);
 }
 
+/// A workspace's lock keeps a second holder of the same control plane waiting (`a` and `b`: two
+/// handles on it, as two processes or instances have), and only for that workspace; it is
+/// released when dropped. `ws` names a workspace no other check locks.
+pub fn a_workspace_lock_keeps_a_second_holder_waiting<C: crate::ControlPlane + Send + 'static>(a: C, b: C, ws: &str) {
+    use std::sync::mpsc::{channel, RecvTimeoutError};
+    use std::time::Duration;
+    let other = format!("{ws}-other");
+    let held = a.lock_workspace(ws).unwrap();
+    let (said, heard) = channel();
+    let waiter = {
+        let (ws, other) = (ws.to_string(), other.clone());
+        std::thread::spawn(move || {
+            // Another workspace is not held.
+            drop(b.lock_workspace(&other).unwrap());
+            said.send("other").unwrap();
+            let l = b.lock_workspace(&ws).unwrap();
+            said.send("taken").unwrap();
+            drop(l);
+            b
+        })
+    };
+    assert_eq!(heard.recv_timeout(Duration::from_secs(20)), Ok("other"));
+    assert_eq!(heard.recv_timeout(Duration::from_millis(500)), Err(RecvTimeoutError::Timeout), "held: it waits");
+    drop(held);
+    assert_eq!(heard.recv_timeout(Duration::from_secs(20)), Ok("taken"), "released: it takes it");
+    let b = waiter.join().unwrap();
+    // Released by the second too: either takes it again.
+    drop(a.lock_workspace(ws).unwrap());
+    drop(b.lock_workspace(ws).unwrap());
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_workspace_lock_keeps_a_second_store_on_the_same_file_waiting() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("accounts.db");
+        let (a, b) = (crate::SqliteStore::open(&path).unwrap(), crate::SqliteStore::open(&path).unwrap());
+        super::a_workspace_lock_keeps_a_second_holder_waiting(a, b, "w");
+        // The locks' folder beside the file, one file per workspace locked.
+        assert_eq!(std::fs::read_dir(dir.path().join("accounts.db.locks")).unwrap().count(), 2);
+    }
+
     #[test]
     fn sqlite_in_memory_passes_the_suite() {
         super::run_all(|| crate::SqliteStore::memory().unwrap());

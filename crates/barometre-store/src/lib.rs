@@ -12,12 +12,15 @@ mod chunks;
 pub mod clickhouse;
 pub mod conformance;
 mod keyed;
+mod lock;
 mod patch;
 pub mod pg;
 mod rows;
 mod split;
 mod sqlite;
 pub mod summary;
+
+pub use lock::WorkspaceLock;
 
 use barometre_core::clock::Facts;
 use barometre_core::config::Config;
@@ -370,6 +373,12 @@ pub trait ControlPlane {
 
     fn end_session(&mut self, id: &str) -> Result<(), StoreError>;
     fn create_workspace(&mut self, name: &str) -> Result<bool, StoreError>;
+
+    /// Waits until no other change of workspace `ws` (an import, a correction) made through
+    /// this control plane — by any process sharing it — is running, then keeps the others
+    /// waiting until the lock is dropped: what lets an engine without transactions (ClickHouse)
+    /// take one change of a workspace at a time.
+    fn lock_workspace(&self, ws: &str) -> Result<WorkspaceLock<'_>, StoreError>;
 }
 
 /// A whole store: its facts and its control plane.

@@ -339,11 +339,45 @@ impl PgControlPlane {
         Ok(self.c()?.query("SELECT name FROM workspaces ORDER BY name", &[])?.iter().map(|r| r.get(0)).collect())
     }
 
+    /// A workspace's lock: a session-level advisory lock on a connection of its own, outside
+    /// the pool (a long import does not take one of the requests'), released when dropped — or
+    /// by the server when the connection goes (a process that dies holds nothing). A control
+    /// plane over one handed-over connection locks on that connection, and unlocks before it
+    /// goes back.
+    pub fn lock_workspace(&self, ws: &str) -> Result<crate::WorkspaceLock<'_>, StoreError> {
+        let key = crate::lock::key(ws);
+        match &self.url {
+            Some(url) => {
+                let mut c = dial(url)?;
+                c.execute("SELECT pg_advisory_lock($1)", &[&key])?;
+                Ok(crate::WorkspaceLock::holding(c))
+            }
+            None => {
+                let mut c = self.c()?;
+                c.execute("SELECT pg_advisory_lock($1)", &[&key])?;
+                Ok(crate::WorkspaceLock::holding(Unlocking { c, key }))
+            }
+        }
+    }
+
     pub fn create_workspace(&self, name: &str) -> Result<bool, StoreError> {
         Ok(self.c()?.execute(
             "INSERT INTO workspaces (name, created_ms) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
             &[&name, &now_ms()],
         )? == 1)
+    }
+}
+
+/// A workspace's lock on a pooled connection, released before the connection goes back.
+struct Unlocking<'a> {
+    c: Lent<'a>,
+    key: i64,
+}
+
+impl Drop for Unlocking<'_> {
+    fn drop(&mut self) {
+        // A connection that cannot unlock is a connection lost: the server released the lock.
+        let _ = self.c.execute("SELECT pg_advisory_unlock($1)", &[&self.key]);
     }
 }
 
@@ -385,6 +419,9 @@ impl ControlPlane for PgControlPlane {
     }
     fn create_workspace(&mut self, name: &str) -> Result<bool, StoreError> {
         PgControlPlane::create_workspace(self, name)
+    }
+    fn lock_workspace(&self, ws: &str) -> Result<crate::WorkspaceLock<'_>, StoreError> {
+        PgControlPlane::lock_workspace(self, ws)
     }
 }
 
@@ -433,6 +470,24 @@ mod tests {
     fn postgresql_passes_the_control_plane_suite() {
         let Some(url) = server() else { return };
         crate::conformance::run_control_plane(|| fresh(&url));
+    }
+
+    #[test]
+    fn a_workspace_lock_keeps_a_second_instance_waiting() {
+        let Some(url) = server() else { return };
+        // Advisory locks span the server's database, not a schema: a name of this run only.
+        let ws = format!("lock-{}", std::process::id());
+        // Two pools on one control plane (locks on connections of their own)…
+        let a = pooled(&url);
+        let schema: String = a.c().unwrap().query_one("SELECT current_schema()", &[]).unwrap().get(0);
+        let b = PgControlPlane::connect(&format!("{url}?options=-c%20search_path%3D{schema}")).unwrap();
+        crate::conformance::a_workspace_lock_keeps_a_second_holder_waiting(a, b, &ws);
+        // …and two over handed-over connections (locks on them, unlocked before they go back).
+        let a = fresh(&url);
+        let mut c = Client::connect(&url, NoTls).unwrap();
+        c.batch_execute(&format!("SET search_path TO {schema}")).unwrap();
+        let b = PgControlPlane::with_client(c).unwrap();
+        crate::conformance::a_workspace_lock_keeps_a_second_holder_waiting(a, b, &format!("{ws}-handed"));
     }
 
     #[test]

@@ -44,6 +44,8 @@ impl DataStore for Split {
         records: &mut dyn Iterator<Item = Result<Located, RowError>>,
         sink: &mut dyn ImportSink,
     ) -> Result<ImportSummary, StoreError> {
+        // Every instance sharing the control plane takes one change of a workspace at a time.
+        let _lock = self.control.lock_workspace(ws)?;
         self.data.import(ws, cfg, strict, records, sink)
     }
     fn table(&self, ws: &str, cfg: &Config, from: Option<Millis>, to: Option<Millis>) -> Result<FactTable, StoreError> {
@@ -106,12 +108,14 @@ impl DataStore for Split {
         label: Option<barometre_core::understand::Label>,
         by: Option<&str>,
     ) -> Result<bool, StoreError> {
+        let _lock = self.control.lock_workspace(ws)?;
         self.data.correct_label(ws, cfg, message_id, label, by)
     }
     fn corrections(&self, ws: &str) -> Result<Vec<Correction>, StoreError> {
         self.data.corrections(ws)
     }
     fn import_faq(&mut self, ws: &str, cfg: &Config, entries: &[Entry]) -> Result<FaqSummary, StoreError> {
+        let _lock = self.control.lock_workspace(ws)?;
         self.data.import_faq(ws, cfg, entries)
     }
     fn faq(&self, ws: &str) -> Result<Vec<Entry>, StoreError> {
@@ -181,5 +185,8 @@ impl ControlPlane for Split {
     }
     fn create_workspace(&mut self, name: &str) -> Result<bool, StoreError> {
         self.control.as_ref().create_workspace(name)
+    }
+    fn lock_workspace(&self, ws: &str) -> Result<crate::WorkspaceLock<'_>, StoreError> {
+        self.control.lock_workspace(ws)
     }
 }

@@ -60,6 +60,8 @@ pub struct SqliteStore {
     /// The last knowledge base read, by workspace and version (every import, FAQ ones included,
     /// moves the version): a report does not read and index it again.
     faq: std::cell::RefCell<Option<FaqSeen>>,
+    /// Workspace locks of a store in memory, which no other process opens.
+    locks: crate::lock::Local,
 }
 
 /// A workspace, its version, and its knowledge base at that version (`None`: it has none).
@@ -93,7 +95,7 @@ impl SqliteStore {
              PRAGMA temp_store = MEMORY; PRAGMA cache_size = -131072;
              CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL);",
         ))?;
-        let mut s = SqliteStore { conn, faq: std::cell::RefCell::new(None) };
+        let mut s = SqliteStore { conn, faq: std::cell::RefCell::new(None), locks: Default::default() };
         s.migrate()?;
         Ok(s)
     }
@@ -1646,6 +1648,15 @@ impl ControlPlane for SqliteStore {
             .conn
             .execute("INSERT OR IGNORE INTO workspaces (name, created_ms) VALUES (?, ?)", params![name, now_ms()])?
             == 1)
+    }
+
+    /// A file lock in the folder `NAME.locks` beside the store's file `NAME`; in this process
+    /// only for a store in memory.
+    fn lock_workspace(&self, ws: &str) -> Result<crate::WorkspaceLock<'_>, StoreError> {
+        match self.conn.path().filter(|p| !p.is_empty()) {
+            Some(path) => crate::lock::file_lock(Path::new(&format!("{path}.locks")), ws),
+            None => Ok(self.locks.lock(ws)),
+        }
     }
 }
 

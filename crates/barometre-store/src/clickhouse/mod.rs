@@ -875,6 +875,10 @@ impl ClickHouseStore {
     /// [`Self::commit`], once sure that no other change of the workspace was committed since
     /// `started` (the last committed version it read): facts derived without that change's rows
     /// would then be taken as current. Refused instead (its rows stay uncommitted, never read).
+    /// Changes made through one control plane never meet here: each holds the workspace's lock
+    /// ([`ControlPlane::lock_workspace`]) from reading the state to committing. This check is
+    /// what is left for processes that share no control plane (a check, then an insert: two
+    /// such imports ending at the same instant can still both pass it).
     fn commit_after(
         &self,
         ws: &str,
@@ -1177,6 +1181,8 @@ impl DataStore for ClickHouseStore {
         // The accounts' store knows the workspace, as the embedded store does after an import
         // (users and tokens are given for a known workspace).
         self.control.create_workspace(ws)?;
+        // One change of the workspace at a time, its state read once it is this one's turn.
+        let _lock = self.control.lock_workspace(ws)?;
         let st = self.state(ws)?;
         let cfg = &*self.attached(ws, cfg, &st.versions)?;
         let v = self.next_version(&st);
@@ -1338,6 +1344,7 @@ impl DataStore for ClickHouseStore {
         label: Option<Label>,
         by: Option<&str>,
     ) -> Result<bool, StoreError> {
+        let _lock = self.control.lock_workspace(ws)?;
         let st = self.state(ws)?;
         let cfg = &*self.attached(ws, cfg, &st.versions)?;
         let inbound = self
@@ -1369,6 +1376,7 @@ impl DataStore for ClickHouseStore {
 
     fn import_faq(&mut self, ws: &str, cfg: &Config, entries: &[FaqEntry]) -> Result<FaqSummary, StoreError> {
         self.control.create_workspace(ws)?;
+        let lock = self.control.lock_workspace(ws)?;
         let st = self.state(ws)?;
         let changed = self.faq_at(ws, &st.versions)? != entries;
         if changed {
@@ -1384,6 +1392,7 @@ impl DataStore for ClickHouseStore {
             }
             self.commit_after(ws, v, "faq", st.generation.as_ref().map(|g| g.0), Some(&st))?;
         }
+        drop(lock);
         let t = self.table(ws, cfg, None, None)?;
         Ok(FaqSummary::counted(entries.len(), changed, &t))
     }
@@ -1746,6 +1755,9 @@ impl ControlPlane for ClickHouseStore {
     fn create_workspace(&mut self, name: &str) -> Result<bool, StoreError> {
         self.control.create_workspace(name)
     }
+    fn lock_workspace(&self, ws: &str) -> Result<crate::WorkspaceLock<'_>, StoreError> {
+        self.control.lock_workspace(ws)
+    }
 }
 
 /// Opens ClickHouse stores for a server's pool, each with its own control plane connection.
@@ -2041,6 +2053,79 @@ c,2026-04-06T09:00:00Z,in,acme,email,u2,k2,,Mon colis ?
         let (one, two) = (s.next_version(&behind), s.next_version(&behind));
         assert!(one > u64::MAX / 2 && two > u64::MAX / 2 && one != two);
         drop_dbs(&a);
+    }
+
+    /// Two imports of one workspace started together through two stores `open` makes (two
+    /// processes or instances sharing a control plane): one waits for the other, both are
+    /// taken, and the facts are those of every row.
+    fn imports_together<S: crate::Store + Send>(base: &str, a: &Address, open: impl Fn() -> S + Sync) {
+        use barometre_core::ingest::{Format, Kind, RecordReader};
+        // Two files of other messages in the same conversations: facts missing either's rows differ.
+        let file = |p: &str| {
+            let mut out = String::from("message_id,created_at,direction,account,channel,author_id,conversation_id\n");
+            for k in 0..200 {
+                let (dir, who) = if p == "q" { ("in", format!("u{k}")) } else { ("out", "agent".to_string()) };
+                let min = if p == "q" { 2 * k } else { 2 * k + 1 };
+                out += &format!(
+                    "{p}{k},2026-04-06T{:02}:{:02}:00Z,{dir},acme,chat,{who},c{}\n",
+                    min / 60,
+                    min % 60,
+                    k % 50
+                );
+            }
+            out
+        };
+        let (questions, answers) = (file("q"), file("a"));
+        let import = |s: &mut S, name: &str, text: &str| {
+            let mut r = RecordReader::new(name, Kind::Messages, Format::Csv, text.as_bytes());
+            s.import("w", &Config::default(), false, &mut r, &mut ()).unwrap()
+        };
+        let sums = std::thread::scope(|sc| {
+            let one = sc.spawn(|| import(&mut open(), "q.csv", &questions));
+            let two = sc.spawn(|| import(&mut open(), "a.csv", &answers));
+            [one.join().unwrap(), two.join().unwrap()]
+        });
+        assert!(sums.iter().all(|s| s.committed && s.inserted == 200), "both taken");
+        let (b, mut whole) = open_fresh(base);
+        import_csv(&mut whole, "w", "q.csv", Kind::Messages, &questions, false);
+        import_csv(&mut whole, "w", "a.csv", Kind::Messages, &answers, false);
+        let cfg = Config::default();
+        let facts = open().facts("w", &cfg, None, None).unwrap();
+        assert_eq!(facts.messages.len(), 400);
+        assert_eq!(facts, whole.facts("w", &cfg, None, None).unwrap());
+        drop_dbs(a);
+        drop_dbs(&b);
+    }
+
+    /// Stores sharing an accounts' store (two processes of one machine).
+    fn imports_together_on_one_machine(base: &str) {
+        let a = fresh(base);
+        let dir = tempfile::tempdir().unwrap();
+        let accounts = dir.path().join("accounts.db");
+        // Made before: two connections making a new SQLite file at once may find it locked.
+        ClickHouseStore::open(&a, Box::new(crate::SqliteStore::open(&accounts).unwrap())).unwrap();
+        imports_together(base, &a, || {
+            ClickHouseStore::open(&a, Box::new(crate::SqliteStore::open(&accounts).unwrap())).unwrap()
+        });
+    }
+
+    /// Instances with accounts' stores of their own, sharing a PostgreSQL control plane (two
+    /// servers behind a load balancer).
+    fn imports_together_through_postgresql(base: &str) {
+        let Ok(url) = std::env::var("BAROMETRE_TEST_POSTGRES") else { return };
+        let control = Arc::new(crate::pg::PgControlPlane::connect(&url).unwrap());
+        let a = fresh(base);
+        ClickHouseStore::open(&a, Box::new(crate::SqliteStore::memory().unwrap())).unwrap();
+        imports_together(base, &a, || crate::Split {
+            data: Box::new(ClickHouseStore::open(&a, Box::new(crate::SqliteStore::memory().unwrap())).unwrap()),
+            control: control.clone(),
+        });
+    }
+
+    #[test]
+    fn imports_of_one_workspace_started_together_are_both_taken_one_after_the_other() {
+        on_each_target(imports_together_on_one_machine);
+        on_each_target(imports_together_through_postgresql);
     }
 
     #[test]
