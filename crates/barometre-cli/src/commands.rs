@@ -42,7 +42,15 @@ impl Ctx {
             Target::Sqlite(path) => {
                 Box::new(SqliteStore::open(&path).with_context(|| format!("cannot open the store {}", path.display()))?)
             }
-            Target::ClickHouse(addr) => Box::new(self.clickhouse(&addr)?),
+            Target::ClickHouse(addr) => {
+                let data = Box::new(self.clickhouse(&addr)?);
+                // With a shared control plane, changes of a workspace wait for those of the
+                // servers and of other machines' commands (its lock), not only this machine's.
+                match self.control()? {
+                    Some(control) => Box::new(barometre_store::Split { data, control }),
+                    None => data,
+                }
+            }
         })
     }
     /// A ClickHouse store, its accounts in the SQLite file `--db`.
@@ -103,6 +111,10 @@ impl Ctx {
     }
     /// The store with its control plane: the shared one when `--control` names one.
     pub fn full_store(&self) -> Result<Box<dyn barometre_store::Store + Send>> {
+        if let Target::ClickHouse(_) = self.target()? {
+            // Its control plane is the shared one already.
+            return self.store();
+        }
         let data = self.store()?;
         Ok(match self.control()? {
             Some(control) => Box::new(barometre_store::Split { data, control }),

@@ -34,6 +34,7 @@ struct Cli {
     config: Option<PathBuf>,
     /// A PostgreSQL control plane (workspaces, users, sessions, tokens) shared by several
     /// `serve` instances: postgres://user[:password]@host[:port]/database (docs/deployment.md).
+    /// With a ClickHouse store, every command's changes of a workspace wait there for one another.
     #[arg(long, global = true, env = "BAROMETRE_CONTROL", hide_env_values = true)]
     control: Option<String>,
     #[command(subcommand)]
