@@ -4,8 +4,10 @@ and the per-account response clock computed by both (the figures must agree).
 
 Usage: bench.py BAROMETRE_BIN N [N ...]   (run through bench/run.sh)
 """
+import calendar
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -90,6 +92,39 @@ def main():
                                                "--metrics", "response_rate,response_time"], RUNS)
         same_one_shot = same_one_shot and ones_out == sel_out
 
+        # Late messages: ten answers, each in a conversation of the stored file, spread over it.
+        late_csv = os.path.join(WORK, f"late{n}.csv")
+        picks = {(k + 1) * n // 11 for k in range(10)}
+        with open(csv) as f, open(late_csv, "w") as out:
+            out.write(next(f))
+            for i, line in enumerate(f):
+                if i in picks:
+                    mid, at, _, acc, ch, _, conv, _ = line.rstrip("\n").split(",")
+                    t = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(
+                        calendar.timegm(time.strptime(at, "%Y-%m-%dT%H:%M:%SZ")) + 30))
+                    out.write(f"late{i},{t},out,{acc},{ch},agent-late,{conv},\n")
+        late_db = os.path.join(WORK, f"late{n}.db")
+        late_runs = []
+        for _ in range(RUNS):
+            for suffix in ("", "-wal", "-shm"):
+                if os.path.exists(late_db + suffix):
+                    os.remove(late_db + suffix)
+                if os.path.exists(db + suffix):
+                    shutil.copy(db + suffix, late_db + suffix)
+            late_runs.append(peak_mib([exe, "import", "messages", late_csv, "--db", late_db]))
+        late_mem = max(m for m, _, _ in late_runs)
+        late_s = sorted(s for _, s, _ in late_runs)[len(late_runs) // 2]
+        _, late_rep_s, late_out = peak_mib([exe, "report", "--db", late_db, "--by", "account", "--format", "json"])
+        # The same rows in one import: the late import must give its figures.
+        whole_db = os.path.join(WORK, f"whole{n}.db")
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(whole_db + suffix):
+                os.remove(whole_db + suffix)
+        subprocess.run([exe, "import", "messages", csv, late_csv, "--db", whole_db], check=True, capture_output=True)
+        _, _, whole_out = peak_mib([exe, "report", "--db", whole_db, "--by", "account", "--format", "json"])
+        late_equals_one_import = whole_out == late_out
+        ours_late = {g["key"]: g["metrics"] for g in json.loads(late_out)["groups"]}
+
         ddb = os.path.join(WORK, f"d{n}.duckdb")
         if os.path.exists(ddb):
             os.remove(ddb)
@@ -115,8 +150,27 @@ for k in range({RUNS}):
 load = sorted(loads)[len(loads) // 2]
 con = duckdb.connect({ddb!r}); con.execute("SET enable_progress_bar = false")
 stored, rows2 = timed('''{CLOCK_SQL.format(src='messages')}''')
-print(json.dumps({{"oneshot": oneshot, "load": load, "stored": stored, "rows": rows2}}))
+# The late messages: inserted, then the figures asked again.
+t = time.perf_counter()
+con.execute("INSERT INTO messages SELECT * FROM {src.replace(csv, late_csv)}")
+con.execute('''{CLOCK_SQL.format(src='messages')}''').fetchall()
+late = time.perf_counter() - t
+late_rows = con.execute('''{CLOCK_SQL.format(src='messages')}''').fetchall()
+print(json.dumps({{"oneshot": oneshot, "load": load, "stored": stored, "rows": rows2, "late": late, "late_rows": late_rows}}))
 """, n)
+        def disagreeing(rows, ours):
+            return sum(not agree(r, ours) for r in rows)
+
+        def agree(r, ours):
+            acc, req, ans, mean, med, p90 = r
+            m = ours.get(acc, {})
+            rr = m.get("response_rate", {})
+            rt = m.get("response_time", {})
+            return (rr.get("denominator") == req and rr.get("numerator") == ans
+                    and abs((rt.get("mean") or 0) - (mean or 0)) < 1e-6
+                    and abs((rt.get("median") or 0) - (med or 0)) < 1e-6
+                    and abs((rt.get("p90") or 0) - (p90 or 0)) < 1e-6)
+
         mismatches = 0
         for acc, req, ans, mean, med, p90 in d["rows"]:
             m = ours.get(acc, {})
@@ -145,6 +199,12 @@ print(json.dumps({{"oneshot": oneshot, "load": load, "stored": stored, "rows": r
             "one_shot_vs_duckdb_oneshot": round(one_s / d["oneshot"], 2),
             "one_shot_selected_vs_duckdb_oneshot": round(ones_s / d["oneshot"], 2),
             "accounts_disagreeing": mismatches,
+            "late_import_s": round(late_s, 2), "late_import_peak_mib": round(late_mem),
+            "late_then_report_s": round(late_s + late_rep_s, 2),
+            "duckdb_late_insert_then_query_s": round(d["late"], 2),
+            "late_then_report_vs_duckdb": round((late_s + late_rep_s) / d["late"], 2),
+            "late_equals_one_import": late_equals_one_import,
+            "late_accounts_disagreeing": disagreeing(d["late_rows"], ours_late),
         }
         print(json.dumps(row), flush=True)
         results.append(row)

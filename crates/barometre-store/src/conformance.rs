@@ -642,7 +642,14 @@ fn period_bounds_select_facts<S: Store>(mut s: S) {
 /// A workspace's lock keeps a second holder of the same control plane waiting (`a` and `b`: two
 /// handles on it, as two processes or instances have), and only for that workspace; it is
 /// released when dropped. `ws` names a workspace no other check locks.
-pub fn a_workspace_lock_keeps_a_second_holder_waiting<C: crate::ControlPlane + Send + 'static>(a: C, b: C, ws: &str) {
+/// `hold`: how long the second waits while the first holds it (past PostgreSQL's statement
+/// timeout, where that applies: waiting for a lock is no statement that took too long).
+pub fn a_workspace_lock_keeps_a_second_holder_waiting<C: crate::ControlPlane + Send + 'static>(
+    a: C,
+    b: C,
+    ws: &str,
+    hold: std::time::Duration,
+) {
     use std::sync::mpsc::{channel, RecvTimeoutError};
     use std::time::Duration;
     let other = format!("{ws}-other");
@@ -661,7 +668,7 @@ pub fn a_workspace_lock_keeps_a_second_holder_waiting<C: crate::ControlPlane + S
         })
     };
     assert_eq!(heard.recv_timeout(Duration::from_secs(20)), Ok("other"));
-    assert_eq!(heard.recv_timeout(Duration::from_millis(500)), Err(RecvTimeoutError::Timeout), "held: it waits");
+    assert_eq!(heard.recv_timeout(hold), Err(RecvTimeoutError::Timeout), "held: it waits");
     drop(held);
     assert_eq!(heard.recv_timeout(Duration::from_secs(20)), Ok("taken"), "released: it takes it");
     let b = waiter.join().unwrap();
@@ -677,7 +684,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("accounts.db");
         let (a, b) = (crate::SqliteStore::open(&path).unwrap(), crate::SqliteStore::open(&path).unwrap());
-        super::a_workspace_lock_keeps_a_second_holder_waiting(a, b, "w");
+        super::a_workspace_lock_keeps_a_second_holder_waiting(a, b, "w", std::time::Duration::from_millis(500));
         // The locks' folder beside the file, one file per workspace locked.
         assert_eq!(std::fs::read_dir(dir.path().join("accounts.db.locks")).unwrap().count(), 2);
     }

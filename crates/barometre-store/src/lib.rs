@@ -130,6 +130,12 @@ pub trait DataStore {
     /// Imports every record of `records` in one transaction: valid rows are kept and each bad row
     /// reported; with `strict`, one bad row means nothing is kept. The clock's facts are
     /// recomputed before the transaction commits.
+    /// Whether changes of a workspace must hold its lock from the control plane
+    /// ([`ControlPlane::lock_workspace`]): an engine without transactions (ClickHouse).
+    fn changes_need_a_lock(&self) -> bool {
+        false
+    }
+
     fn import(
         &mut self,
         workspace: &str,

@@ -177,13 +177,16 @@ const IDLE_CHECK: std::time::Duration = std::time::Duration::from_secs(5);
 /// A connection that gives up instead of hanging: 5 s to connect, keepalives on an idle
 /// connection (a half-open one is found out), 5 s for a statement — a request waiting on the
 /// control plane holds its connection, and, once all are lent, every other request with it.
+/// How long a statement of the control plane may take (a lock awaited is no statement).
+const STATEMENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 fn dial(url: &str) -> Result<Client, StoreError> {
     let mut cfg: postgres::Config = url.parse()?;
     cfg.connect_timeout(std::time::Duration::from_secs(5))
         .keepalives(true)
         .keepalives_idle(std::time::Duration::from_secs(30));
     let mut c = cfg.connect(NoTls)?;
-    c.batch_execute("SET statement_timeout = 5000")?;
+    c.batch_execute(&format!("SET statement_timeout = {}", STATEMENT_TIMEOUT.as_millis()))?;
     Ok(c)
 }
 
@@ -346,16 +349,21 @@ impl PgControlPlane {
     /// goes back.
     pub fn lock_workspace(&self, ws: &str) -> Result<crate::WorkspaceLock<'_>, StoreError> {
         let key = crate::lock::key(ws);
+        // Waiting is the point: no statement timeout while the lock is awaited (another
+        // import of the workspace may take minutes).
         match &self.url {
             Some(url) => {
                 let mut c = dial(url)?;
+                c.batch_execute("SET statement_timeout = 0")?;
                 c.execute("SELECT pg_advisory_lock($1)", &[&key])?;
                 Ok(crate::WorkspaceLock::holding(c))
             }
             None => {
                 let mut c = self.c()?;
+                let timeout: String = c.query_one("SHOW statement_timeout", &[])?.get(0);
+                c.batch_execute("SET statement_timeout = 0")?;
                 c.execute("SELECT pg_advisory_lock($1)", &[&key])?;
-                Ok(crate::WorkspaceLock::holding(Unlocking { c, key }))
+                Ok(crate::WorkspaceLock::holding(Unlocking { c, key, timeout }))
             }
         }
     }
@@ -372,12 +380,15 @@ impl PgControlPlane {
 struct Unlocking<'a> {
     c: Lent<'a>,
     key: i64,
+    /// The connection's statement timeout before the lock, set back after.
+    timeout: String,
 }
 
 impl Drop for Unlocking<'_> {
     fn drop(&mut self) {
         // A connection that cannot unlock is a connection lost: the server released the lock.
         let _ = self.c.execute("SELECT pg_advisory_unlock($1)", &[&self.key]);
+        let _ = self.c.execute("SELECT set_config('statement_timeout', $1, false)", &[&self.timeout]);
     }
 }
 
@@ -481,13 +492,15 @@ mod tests {
         let a = pooled(&url);
         let schema: String = a.c().unwrap().query_one("SELECT current_schema()", &[]).unwrap().get(0);
         let b = PgControlPlane::connect(&format!("{url}?options=-c%20search_path%3D{schema}")).unwrap();
-        crate::conformance::a_workspace_lock_keeps_a_second_holder_waiting(a, b, &ws);
+        // Held past the 5 s a statement may take: the second still waits.
+        let hold = STATEMENT_TIMEOUT + std::time::Duration::from_secs(1);
+        crate::conformance::a_workspace_lock_keeps_a_second_holder_waiting(a, b, &ws, hold);
         // …and two over handed-over connections (locks on them, unlocked before they go back).
         let a = fresh(&url);
         let mut c = Client::connect(&url, NoTls).unwrap();
         c.batch_execute(&format!("SET search_path TO {schema}")).unwrap();
         let b = PgControlPlane::with_client(c).unwrap();
-        crate::conformance::a_workspace_lock_keeps_a_second_holder_waiting(a, b, &format!("{ws}-handed"));
+        crate::conformance::a_workspace_lock_keeps_a_second_holder_waiting(a, b, &format!("{ws}-handed"), hold);
     }
 
     #[test]

@@ -36,6 +36,9 @@ impl DataStore for Split {
     fn set_import_workers(&mut self, workers: usize) -> bool {
         self.data.set_import_workers(workers)
     }
+    fn changes_need_a_lock(&self) -> bool {
+        self.data.changes_need_a_lock()
+    }
     fn import(
         &mut self,
         ws: &str,
@@ -45,7 +48,7 @@ impl DataStore for Split {
         sink: &mut dyn ImportSink,
     ) -> Result<ImportSummary, StoreError> {
         // Every instance sharing the control plane takes one change of a workspace at a time.
-        let _lock = self.control.lock_workspace(ws)?;
+        let _lock = lock(self.data.changes_need_a_lock(), &self.control, ws)?;
         self.data.import(ws, cfg, strict, records, sink)
     }
     fn table(&self, ws: &str, cfg: &Config, from: Option<Millis>, to: Option<Millis>) -> Result<FactTable, StoreError> {
@@ -108,18 +111,28 @@ impl DataStore for Split {
         label: Option<barometre_core::understand::Label>,
         by: Option<&str>,
     ) -> Result<bool, StoreError> {
-        let _lock = self.control.lock_workspace(ws)?;
+        let _lock = lock(self.data.changes_need_a_lock(), &self.control, ws)?;
         self.data.correct_label(ws, cfg, message_id, label, by)
     }
     fn corrections(&self, ws: &str) -> Result<Vec<Correction>, StoreError> {
         self.data.corrections(ws)
     }
     fn import_faq(&mut self, ws: &str, cfg: &Config, entries: &[Entry]) -> Result<FaqSummary, StoreError> {
-        let _lock = self.control.lock_workspace(ws)?;
+        let _lock = lock(self.data.changes_need_a_lock(), &self.control, ws)?;
         self.data.import_faq(ws, cfg, entries)
     }
     fn faq(&self, ws: &str) -> Result<Vec<Entry>, StoreError> {
         self.data.faq(ws)
+    }
+}
+
+/// The workspace's lock in the shared control plane, when the data store's changes `need` it
+/// (an embedded store's transactions order its own).
+fn lock<'a>(need: bool, control: &'a PgControlPlane, ws: &str) -> Result<Option<crate::WorkspaceLock<'a>>, StoreError> {
+    if need {
+        control.lock_workspace(ws).map(Some)
+    } else {
+        Ok(None)
     }
 }
 

@@ -1052,9 +1052,6 @@ impl SqliteStore {
                     }
                     Record::Event(e) => {
                         sum.rows += 1;
-                        if let Some(inp) = &mut fresh {
-                            inp.push_event(e);
-                        }
                         let n = ev_put.execute(params![
                             ws,
                             e.key(),
@@ -1067,6 +1064,10 @@ impl SqliteStore {
                         if n == 1 {
                             sum.inserted += 1;
                             events_new.push(e.conversation_id.clone());
+                            // An event given twice is stored, and counted, once.
+                            if let Some(inp) = &mut fresh {
+                                inp.push_event(e);
+                            }
                         } else {
                             sum.unchanged += 1;
                         }

@@ -1165,6 +1165,10 @@ impl DataStore for ClickHouseStore {
         self.response_summary(ws, cfg, from, to, by)
     }
 
+    fn changes_need_a_lock(&self) -> bool {
+        true
+    }
+
     fn set_import_workers(&mut self, workers: usize) -> bool {
         self.workers = workers.max(1);
         true

@@ -390,6 +390,18 @@ pub(super) fn import(
     if !dead.is_empty() {
         mark_dead(&tx, ws, &dead)?;
     }
+    // The halves' chunks were numbered as they came, in turns: numbered again in the file's
+    // order, the order the facts below are computed in. Rows read back later (an import that
+    // appends, `sqlite::patch`) must come in that order, or names would be numbered otherwise
+    // than in the facts kept.
+    let order: Vec<u32> = seqs[0].iter().chain(if parts.held { &seqs[1][..] } else { &[] }).copied().collect();
+    if order.iter().enumerate().any(|(k, &s)| k as u32 != s) {
+        let mut away = tx.prepare_cached("UPDATE message_chunks SET seq = ? WHERE workspace = ? AND seq = ?")?;
+        for (k, &s) in order.iter().enumerate() {
+            away.execute(params![-1 - k as i64, ws, s])?;
+        }
+        tx.execute("UPDATE message_chunks SET seq = -1 - seq WHERE workspace = ? AND seq < 0", [ws])?;
+    }
     if sum.inserted > 0 || stale {
         write_facts(&tx, ws, cfg, &inp)?;
         sink.phase("facts computed and stored");
@@ -510,6 +522,42 @@ mod tests {
         assert!(!sum.committed);
         assert!(SqliteStore::open(&strict).unwrap().rows("w").unwrap().0.is_empty());
         assert_eq!(listing(d.path()), ["b.db", "o.db", "s.db"]);
+    }
+
+    /// Rows read back after an import in halves come in the file's order, the order its facts
+    /// were computed in: messages appended later keep every name's number (distinct customers
+    /// counted alike) as after one reader's import.
+    #[test]
+    fn messages_appended_after_an_import_in_halves_find_the_numbers_of_one_readers_import() {
+        use barometre_core::ingest::{Format, Kind, RecordReader};
+        let cfg = Config::default();
+        let (data, cut, _) = crate::conformance::halves_file();
+        let header_end = data.find('\n').unwrap() as u64 + 1;
+        let input = Input::bytes("t.csv", data.as_bytes().to_vec());
+        let mut halves = SqliteStore::memory().unwrap();
+        halves.import_in_halves("w", &cfg, false, &input, (header_end, cut), &|_| {}, &mut ()).unwrap().unwrap();
+        let seqs: Vec<i64> = halves
+            .conn
+            .prepare("SELECT seq FROM message_chunks ORDER BY seq")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(seqs, (0..seqs.len() as i64).collect::<Vec<_>>(), "numbered from 0 again");
+        let mut one = SqliteStore::memory().unwrap();
+        let mut r = RecordReader::new("t.csv", Kind::Messages, Format::Csv, data.as_bytes());
+        one.import("w", &cfg, false, &mut r, &mut ()).unwrap();
+        let late = "message_id,created_at,direction,account,channel,author_id,conversation_id,reply_to,text\r\n\
+                    z1,2026-04-06T12:00:00Z,in,acme,chat,u-new,k3,,Encore\r\n\
+                    z2,2026-04-06T12:05:00Z,out,acme,chat,agent9,k3,z1,Voici\r\n\
+                    z3,2026-04-06T12:06:00Z,in,bolt,email,u7,k50,,Et moi\r\n";
+        for s in [&mut halves, &mut one] {
+            let mut r = RecordReader::new("late.csv", Kind::Messages, Format::Csv, late.as_bytes());
+            assert_eq!(s.import("w", &cfg, false, &mut r, &mut ()).unwrap().inserted, 3);
+        }
+        assert_eq!(halves.table("w", &cfg, None, None).unwrap(), one.table("w", &cfg, None, None).unwrap());
+        crate::conformance::same_rows_and_facts(&halves, &one, "w", &cfg);
     }
 
     #[test]

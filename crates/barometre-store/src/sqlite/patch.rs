@@ -300,4 +300,23 @@ mod tests {
         import(&mut whole, &held.iter().chain(&later).cloned().collect::<Vec<_>>(), &[]);
         assert_same(&s, &whole, (t.ms + 60_000, t.ms + 60_001));
     }
+
+    /// Overlapping exports give an event twice: stored once, counted once, in a first import as
+    /// in a later one (before, the first import's facts counted it twice until the next one).
+    #[test]
+    fn an_event_given_twice_in_a_first_import_counts_once() {
+        let data = barometre_core::demo::generate(4, 3, 1_780_000_000_000);
+        let twice: Vec<ConversationEvent> = data.events.iter().chain(&data.events).cloned().collect();
+        let mut s = SqliteStore::memory().unwrap();
+        import(&mut s, &data.messages, &twice);
+        let mut once = SqliteStore::memory().unwrap();
+        import(&mut once, &data.messages, &data.events);
+        let cfg = Config::default();
+        let reopens = |s: &SqliteStore| {
+            s.facts("w", &cfg, None, None).unwrap().conversations.iter().map(|c| c.reopens).sum::<u32>()
+        };
+        assert!(reopens(&once) > 0, "the demo's conversations are reopened");
+        assert_eq!(reopens(&s), reopens(&once));
+        assert_same(&s, &once, (0, i64::MAX));
+    }
 }
