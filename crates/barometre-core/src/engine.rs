@@ -753,10 +753,23 @@ pub struct Changed {
 /// those the events name. Every other conversation keeps its members, its events and so its
 /// facts. Why it holds only for appended rows: a held row that changed would move names' and
 /// dimensions' numbers, which stored facts keep (the caller computes everything again then).
-pub fn changed<'a>(inp: &ClockInput, before: usize, events: impl IntoIterator<Item = &'a str>, gap: Millis) -> Changed {
+///
+/// `also`: held rows whose content changed in place, their keys (id, instant, thread, reply
+/// target, customer, account, channel) as they were (an analyst's label): their conversations too.
+pub fn changed<'a>(
+    inp: &ClockInput,
+    before: usize,
+    also: &[u32],
+    events: impl IntoIterator<Item = &'a str>,
+    gap: Millis,
+) -> Changed {
     let (was, was_replied) = assign(inp, before, gap);
     let (now, now_replied) = assign(inp, inp.rows.len(), gap);
     let mut keys: FxHashSet<ConvKey> = FxHashSet::default();
+    for &i in also {
+        keys.insert(was[i as usize]);
+        keys.insert(now[i as usize]);
+    }
     for i in 0..inp.rows.len() {
         if i >= before {
             keys.insert(now[i]);
@@ -1400,7 +1413,7 @@ mod tests {
             let ev_before = (events.len() as f64 * ev_cut) as usize;
             let old = input(&msgs[..before], &events[..ev_before], &cfg);
             let all = input(&msgs, &events, &cfg);
-            let ch = changed(&all, before, events[ev_before..].iter().map(|e| e.conversation_id.as_str()), cfg.session_gap_ms);
+            let ch = changed(&all, before, &[], events[ev_before..].iter().map(|e| e.conversation_id.as_str()), cfg.session_gap_ms);
             let (old_out, old_facts) = sorted(&old, run(&old, &cfg));
             let (all_out, all_facts) = sorted(&all, run(&all, &cfg));
             let out = |n: &str| !ch.names.contains(n);

@@ -1101,7 +1101,7 @@ impl SqliteStore {
                 None if !stale && msgs_changed == 0 => {
                     let inp = load_input(&tx, ws)?;
                     sink.phase("rows read back");
-                    match patch::patch_facts(&tx, ws, cfg, &inp, inp.len() - msgs_new, &events_new)? {
+                    match patch::patch_facts(&tx, ws, cfg, &inp, inp.len() - msgs_new, &[], &events_new)? {
                         Some(p) => sink.note(&format!(
                             "facts of {} conversations computed again, {} fact chunks written",
                             p.conversations, p.chunks
@@ -1427,7 +1427,16 @@ impl DataStore for SqliteStore {
         // stale (the imports log is the workspace's version).
         tx.execute("INSERT INTO imports (workspace, started_ms) VALUES (?, ?)", params![ws, now_ms()])?;
         let stale = self_fingerprint(&tx, ws)?.is_some_and(|f| f != cfg.clock_fingerprint());
-        recompute(&tx, ws, cfg, stale)?;
+        if stale {
+            recompute(&tx, ws, cfg, stale)?;
+        } else {
+            // One message's label: its conversation's facts only (an analyst waits for them).
+            let inp = load_input(&tx, ws)?;
+            let at = inp.ids.find(message_id).map(|i| vec![i]).unwrap_or_default();
+            if patch::patch_facts(&tx, ws, cfg, &inp, inp.len(), &at, &[])?.is_none() {
+                write_facts(&tx, ws, cfg, &inp)?;
+            }
+        }
         tx.commit()?;
         Ok(true)
     }

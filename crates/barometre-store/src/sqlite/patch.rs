@@ -25,7 +25,8 @@ pub struct Patched {
 }
 
 /// Replaces the facts of the conversations that rows `before..` of `inp` (every live row, in
-/// stored order, the new ones last) and the new events naming `events` touch. `None` when it
+/// stored order, the new ones last), the held rows `also` (changed in place: a label) and the
+/// new events naming `events` touch. `None` when it
 /// cannot, and the caller writes every fact again: the stored dimensions are not the first of
 /// `inp`'s (a name first seen in events now comes after new rows' names), or too much changed.
 pub(super) fn patch_facts(
@@ -34,6 +35,7 @@ pub(super) fn patch_facts(
     cfg: &Config,
     inp: &ClockInput,
     before: usize,
+    also: &[u32],
     events: &[String],
 ) -> Result<Option<Patched>, StoreError> {
     let dict = read_dict(tx, ws)?;
@@ -41,7 +43,7 @@ pub(super) fn patch_facts(
     if dict.len() > inp.dims.len() || dict.names().zip(inp.dims.names()).any(|(a, b)| a != b) {
         return Ok(None);
     }
-    let ch = engine::changed(inp, before, events.iter().map(String::as_str), cfg.session_gap_ms);
+    let ch = engine::changed(inp, before, also, events.iter().map(String::as_str), cfg.session_gap_ms);
     if (ch.held + inp.len() - before) * MOST > inp.len() {
         return Ok(None);
     }
@@ -252,6 +254,7 @@ mod tests {
             all_evs.extend_from_slice(&evs[cut..]);
             import(&mut whole, &all, &all_evs);
             assert_same(&s, &whole, (end - 3 * 86_400_000, end - 86_400_000));
+            assert_as_computed_whole(&mut s);
             runs += 2;
             patches += usize::from(patched(&n1)) + usize::from(patched(&n2));
             if patched(&n1) {
@@ -318,5 +321,49 @@ mod tests {
         assert!(reopens(&once) > 0, "the demo's conversations are reopened");
         assert_eq!(reopens(&s), reopens(&once));
         assert_same(&s, &once, (0, i64::MAX));
+    }
+
+    /// A store's facts and tables, then the same after computing every fact again from its rows:
+    /// what a patch wrote must be what a whole computation writes.
+    fn assert_as_computed_whole(s: &mut SqliteStore) {
+        let cfg = Config::default();
+        let patched = (s.facts("w", &cfg, None, None).unwrap(), s.table("w", &cfg, None, None).unwrap());
+        let tx = s.conn.transaction().unwrap();
+        super::super::recompute(&tx, "w", &cfg, false).unwrap();
+        tx.commit().unwrap();
+        assert_eq!(patched, (s.facts("w", &cfg, None, None).unwrap(), s.table("w", &cfg, None, None).unwrap()));
+    }
+
+    /// An analyst's label computes its message's conversation again, and only it.
+    #[test]
+    fn a_label_correction_gives_the_facts_of_a_whole_computation() {
+        use barometre_core::understand::Label;
+        let data = barometre_core::demo::generate(9, 6, 1_780_000_000_000);
+        let mut s = SqliteStore::memory().unwrap();
+        import(&mut s, &data.messages, &data.events);
+        let cfg = Config::default();
+        let inbound: Vec<&Message> =
+            data.messages.iter().filter(|m| m.direction == barometre_core::model::Direction::In).collect();
+        let before = s.facts("w", &cfg, None, None).unwrap();
+        let chunks_before = chunks(&s);
+        for (k, label) in [(3, Label::Complaint), (400, Label::Question), (401, Label::ThanksOnly)] {
+            assert!(s.correct_label("w", &cfg, &inbound[k].message_id, Some(label), Some("ana")).unwrap());
+            assert_as_computed_whole(&mut s);
+        }
+        let after = s.facts("w", &cfg, None, None).unwrap();
+        let label_of = |f: &barometre_core::clock::Facts, id: &str| {
+            f.messages.iter().find(|m| m.message_id == id).and_then(|m| m.label)
+        };
+        assert_eq!(label_of(&after, &inbound[3].message_id), Some(Label::Complaint));
+        assert_eq!(label_of(&after, &inbound[401].message_id), Some(Label::ThanksOnly));
+        let differing = before.messages.iter().zip(&after.messages).filter(|(a, b)| a != b).count();
+        assert!((1..=3).contains(&differing), "{differing} message facts differ");
+        assert_eq!(chunks(&s).len(), chunks_before.len());
+        // Taken back: as before.
+        for k in [3, 400, 401] {
+            assert!(s.correct_label("w", &cfg, &inbound[k].message_id, None, None).unwrap());
+        }
+        assert_as_computed_whole(&mut s);
+        assert_eq!(s.facts("w", &cfg, None, None).unwrap(), before);
     }
 }
