@@ -149,6 +149,80 @@ fn the_same_files_give_byte_identical_reports_on_sqlite_and_a_clickhouse_cluster
     drop_db(&url);
 }
 
+/// Two machines import into one ClickHouse workspace at the same time, each with its own
+/// accounts' file, sharing the PostgreSQL control plane: one waits for the other (the
+/// workspace's lock), both are taken, and the report is that of both files in one store.
+#[test]
+fn imports_started_together_on_two_machines_sharing_a_control_plane_are_both_taken() {
+    let Some(base) = cluster() else { return };
+    let Ok(control) = std::env::var("BAROMETRE_TEST_POSTGRES") else {
+        assert!(std::env::var_os("CI").is_none(), "CI runs the PostgreSQL checks: set BAROMETRE_TEST_POSTGRES");
+        return;
+    };
+    let url = with_db(&base, "cli_together");
+    assert_eq!(run(&["migrate", "--store", &url]).status.code(), Some(0));
+    let plain = url.split('?').next().unwrap().to_string();
+    let d = tempfile::tempdir().unwrap();
+    // Questions and their answers, in the same conversations, one file each.
+    let file = |name: &str, p: &str| {
+        let mut out = String::from("message_id,created_at,direction,account,channel,author_id,conversation_id\n");
+        for k in 0..300 {
+            let (dir, who, min) =
+                if p == "q" { ("in", format!("u{k}"), 2 * k) } else { ("out", "agent".into(), 2 * k + 1) };
+            out +=
+                &format!("{p}{k},2026-04-06T{:02}:{:02}:00Z,{dir},acme,chat,{who},c{}\n", min / 60, min % 60, k % 70);
+        }
+        write(d.path(), name, &out)
+    };
+    let (q, a) = (file("q.csv", "q"), file("a.csv", "a"));
+    let import = |f: &std::path::Path, accounts: &str| {
+        bin()
+            .args(["import", "messages", s(f), "--store", &plain, "--control", &control])
+            .args(["--db", s(&d.path().join(accounts)), "--workspace", "together"])
+            .output()
+            .unwrap()
+    };
+    let both = std::thread::scope(|sc| {
+        let one = sc.spawn(|| import(&q, "one.db"));
+        let two = sc.spawn(|| import(&a, "two.db"));
+        [one.join().unwrap(), two.join().unwrap()]
+    });
+    for o in &both {
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let sqlite = format!("sqlite:{}", s(&d.path().join("b.db")));
+    for f in [&q, &a] {
+        assert_eq!(
+            run(&["import", "messages", s(f), "--store", &sqlite, "--workspace", "together"]).status.code(),
+            Some(0)
+        );
+    }
+    let report = |store: &str| {
+        let o = run(&[
+            "report",
+            "--format",
+            "json",
+            "--store",
+            store,
+            "--db",
+            s(&d.path().join("one.db")),
+            "--workspace",
+            "together",
+        ]);
+        String::from_utf8_lossy(&o.stdout).to_string()
+    };
+    let r: serde_json::Value = serde_json::from_str(&report(&plain)).unwrap();
+    // Every question answered a minute later: 300 of 300, 60 s each.
+    let t = &r["total"]["metrics"];
+    assert_eq!(
+        (t["response_rate"]["numerator"].as_u64(), t["response_rate"]["denominator"].as_u64()),
+        (Some(300), Some(300))
+    );
+    assert_eq!(t["response_time"]["median"].as_f64(), Some(60.0));
+    assert_eq!(report(&plain), report(&sqlite));
+    drop_db(&url);
+}
+
 #[test]
 fn the_summary_gives_the_reports_request_figures_by_group() {
     let d = tempfile::tempdir().unwrap();
