@@ -51,26 +51,26 @@ impl Kind {
         }
     }
 
-    /// One fact's ids, read past: the id its ties are ordered by, and its conversation's name
-    /// (the layouts of `chunks::encode_*`).
-    fn ids<'a>(self, r: &mut R<'a>) -> Result<(&'a str, &'a str), StoreError> {
+    /// One fact's ids, read past: the id its ties are ordered by, its conversation's name and
+    /// (requests) its customer (the layouts of `chunks::encode_*`).
+    #[allow(clippy::type_complexity)]
+    fn ids<'a>(self, r: &mut R<'a>) -> Result<(&'a str, &'a str, Option<&'a str>), StoreError> {
         Ok(match self {
             Kind::Req => {
-                let (id, conv) = (r.str_ref()?, r.str_ref()?);
-                r.opt_ref()?;
+                let (id, conv, customer) = (r.str_ref()?, r.str_ref()?, r.opt_ref()?);
                 r.opt_ref()?;
                 r.u32()?;
-                (id, conv)
+                (id, conv, customer)
             }
             Kind::Msg => {
                 let (id, conv) = (r.str_ref()?, r.str_ref()?);
                 r.str_ref()?;
                 r.opt_ref()?;
-                (id, conv)
+                (id, conv, None)
             }
             Kind::Conv => {
                 let conv = r.str_ref()?;
-                (conv, conv)
+                (conv, conv, None)
             }
         })
     }
@@ -138,8 +138,18 @@ pub struct Item<'a> {
     pub key: i64,
     tie: &'a str,
     pub conv: &'a str,
+    /// A request's customer, by name.
+    pub customer: Option<&'a str>,
     hot: &'a [u8],
     ids: &'a [u8],
+}
+
+impl Item<'_> {
+    /// A request's customer, by the number its compact row keeps (`ReqRow::customer`: the
+    /// customer's number among the workspace's names, plus one; 0 for none).
+    pub fn customer_number(&self) -> u64 {
+        u64::from_le_bytes(self.hot[33..41].try_into().expect("a request row holds 41 bytes"))
+    }
 }
 
 /// The facts of rows laid one after another (`chunks::encode_*_rows`, or a stored chunk's
@@ -150,9 +160,9 @@ pub fn items<'a>(kind: Kind, rows: &'a [u8], ids: &'a [u8]) -> Result<Vec<Item<'
     let mut out = Vec::with_capacity(rows.len() / size);
     for hot in rows.chunks_exact(size) {
         let start = r.at();
-        let (tie, conv) = kind.ids(&mut r)?;
+        let (tie, conv, customer) = kind.ids(&mut r)?;
         let key = i64::from_le_bytes(hot[..8].try_into().expect("8 bytes"));
-        out.push(Item { key, tie, conv, hot, ids: &ids[start..r.at()] });
+        out.push(Item { key, tie, conv, customer, hot, ids: &ids[start..r.at()] });
     }
     if r.at() != ids.len() {
         return Err(StoreError::Corrupt(format!("{}: ids for more facts than rows", kind.parts().1)));
