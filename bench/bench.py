@@ -44,6 +44,18 @@ def peak_mib(cmd, runs=1):
     return peak, sorted(times)[len(times) // 2], r.stdout
 
 
+def remove_store(path):
+    """Removes a SQLite store and its log files."""
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(path + suffix):
+            os.remove(path + suffix)
+
+
+def median_runs(runs):
+    """Peak memory (the highest) and median seconds of `peak_mib` results."""
+    return max(m for m, _, _ in runs), sorted(s for _, s, _ in runs)[len(runs) // 2]
+
+
 # Reads are repeated and their median kept: this machine's speed drifts from one second to the next.
 RUNS = 3
 
@@ -72,12 +84,9 @@ def main():
         # Imports are repeated too (each into a new file, the last one kept for the reports).
         imp_runs = []
         for _ in range(RUNS):
-            for suffix in ("", "-wal", "-shm"):
-                if os.path.exists(db + suffix):
-                    os.remove(db + suffix)
+            remove_store(db)
             imp_runs.append(peak_mib([exe, "import", "messages", csv, "--db", db]))
-        imp_mem = max(m for m, _, _ in imp_runs)
-        imp_s = sorted(s for _, s, _ in imp_runs)[len(imp_runs) // 2]
+        imp_mem, imp_s = median_runs(imp_runs)
         rep_mem, rep_s, rep_out = peak_mib([exe, "report", "--db", db, "--by", "account", "--format", "json"], RUNS)
         ours = {g["key"]: g["metrics"] for g in json.loads(rep_out)["groups"]}
         # The figures DuckDB computes, and only those (`--metrics`): the like-for-like report.
@@ -106,20 +115,16 @@ def main():
         late_db = os.path.join(WORK, f"late{n}.db")
         late_runs = []
         for _ in range(RUNS):
+            remove_store(late_db)
             for suffix in ("", "-wal", "-shm"):
-                if os.path.exists(late_db + suffix):
-                    os.remove(late_db + suffix)
                 if os.path.exists(db + suffix):
                     shutil.copy(db + suffix, late_db + suffix)
             late_runs.append(peak_mib([exe, "import", "messages", late_csv, "--db", late_db]))
-        late_mem = max(m for m, _, _ in late_runs)
-        late_s = sorted(s for _, s, _ in late_runs)[len(late_runs) // 2]
+        late_mem, late_s = median_runs(late_runs)
         _, late_rep_s, late_out = peak_mib([exe, "report", "--db", late_db, "--by", "account", "--format", "json"])
         # The same rows in one import: the late import must give its figures.
         whole_db = os.path.join(WORK, f"whole{n}.db")
-        for suffix in ("", "-wal", "-shm"):
-            if os.path.exists(whole_db + suffix):
-                os.remove(whole_db + suffix)
+        remove_store(whole_db)
         subprocess.run([exe, "import", "messages", csv, late_csv, "--db", whole_db], check=True, capture_output=True)
         _, _, whole_out = peak_mib([exe, "report", "--db", whole_db, "--by", "account", "--format", "json"])
         late_equals_one_import = whole_out == late_out
