@@ -552,7 +552,11 @@ impl ClockOut {
                 a.row.start_ms.cmp(&b.row.start_ms).then_with(|| id(a.first).cmp(id(b.first)))
             });
             convs.sort_unstable_by(|a, b| {
-                a.row.start_ms.cmp(&b.row.start_ms).then_with(|| inp.conv_name(a.conv).cmp(inp.conv_name(b.conv)))
+                a.row
+                    .start_ms
+                    .cmp(&b.row.start_ms)
+                    .then_with(|| inp.conv_name(a.conv).cmp(inp.conv_name(b.conv)))
+                    .then_with(|| a.row.cmp(&b.row))
             });
         });
     }

@@ -89,8 +89,11 @@ impl ReqRow {
     }
 }
 
-/// A conversation's resolution facts, compact. Instants are `i64::MIN` when absent.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// A conversation's resolution facts, compact. Instants are `i64::MIN` when absent. Ordered
+/// field by field: what orders two conversations of one name starting at one instant (a
+/// `conversation_id` equal to another conversation's first message id), wherever facts are
+/// sorted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ConvRow {
     /// Its first message.
     pub start_ms: Millis,

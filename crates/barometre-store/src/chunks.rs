@@ -707,25 +707,28 @@ pub fn encode_convs_rows(rows: &[ConvOut], inp: &ClockInput) -> (Vec<u8>, Vec<u8
 
 pub fn decode_convs(b: &[u8], n: usize, out: &mut Vec<ConvRow>) -> Result<(), StoreError> {
     out.reserve(n.min(CHUNK_ROWS));
-    unplanes_each(b, CONV_SIZE, n, |b| {
-        out.extend(b.chunks_exact(CONV_SIZE).map(|x| ConvRow {
-            start_ms: le64(&x[0..8]),
-            first_resolved_ms: le64(&x[8..16]),
-            final_resolved_ms: le64(&x[16..24]),
-            complaint_ms: le64(&x[24..32]),
-            complaint_resolved_ms: le64(&x[32..40]),
-            account: le32(&x[40..44]),
-            channel: le32(&x[44..48]),
-            agent: le32(&x[48..52]),
-            team: le32(&x[52..56]),
-            reopens: le32(&x[56..60]),
-            human_out: le32(&x[60..64]),
-            bot_only: x[64] & 1 != 0,
-            human: x[64] & 2 != 0,
-            public: x[64] & 4 != 0,
-            participants: le32(&x[65..69]),
-        }))
-    })
+    unplanes_each(b, CONV_SIZE, n, |b| out.extend(b.chunks_exact(CONV_SIZE).map(conv_row)))
+}
+
+/// A conversation's compact row from its bytes (row-major, [`encode_convs_rows`]).
+pub fn conv_row(x: &[u8]) -> ConvRow {
+    ConvRow {
+        start_ms: le64(&x[0..8]),
+        first_resolved_ms: le64(&x[8..16]),
+        final_resolved_ms: le64(&x[16..24]),
+        complaint_ms: le64(&x[24..32]),
+        complaint_resolved_ms: le64(&x[32..40]),
+        account: le32(&x[40..44]),
+        channel: le32(&x[44..48]),
+        agent: le32(&x[48..52]),
+        team: le32(&x[52..56]),
+        reopens: le32(&x[56..60]),
+        human_out: le32(&x[60..64]),
+        bot_only: x[64] & 1 != 0,
+        human: x[64] & 2 != 0,
+        public: x[64] & 4 != 0,
+        participants: le32(&x[65..69]),
+    }
 }
 
 pub fn decode_conv_facts(

@@ -193,8 +193,17 @@ pub struct Written {
 /// A run's facts in their stored order — `kept`, then `new`, both as stored — cut into chunks
 /// of at most [`CHUNK_ROWS`] facts, as even as can be (none when no fact is left).
 pub fn merge(kind: Kind, mut all: Vec<Item>) -> Result<Vec<Written>, StoreError> {
-    // Stable: the stored facts come first and keep their order among equals.
-    all.sort_by(|a, b| a.key.cmp(&b.key).then_with(|| a.tie.cmp(b.tie)));
+    // As the clock's output is sorted (`ClockOut::sort`): two conversations of one name that
+    // start at one instant by their rows.
+    all.sort_by(|a, b| {
+        a.key.cmp(&b.key).then_with(|| a.tie.cmp(b.tie)).then_with(|| {
+            if kind == Kind::Conv {
+                chunks::conv_row(a.hot).cmp(&chunks::conv_row(b.hot))
+            } else {
+                std::cmp::Ordering::Equal
+            }
+        })
+    });
     let m = all.len().div_ceil(CHUNK_ROWS);
     let mut out = Vec::with_capacity(m);
     let mut at = 0;

@@ -410,4 +410,45 @@ mod tests {
         assert!(patched(&import(&mut s, &[next], &[])));
         assert_as_computed_whole(&mut s);
     }
+
+    /// Two conversations of one name starting at one instant — a thread `X1` and a session
+    /// named after its first message `X1` — come in one order whether patched or computed whole.
+    #[test]
+    fn conversations_of_one_name_and_start_keep_one_order() {
+        use barometre_core::model::Direction;
+        let t = barometre_core::time::parse_instant("2026-04-06T08:00:00Z").unwrap();
+        let msg = |id: &str, s: i64, dir: Direction, who: &str, conv: Option<&str>, customer: Option<&str>| Message {
+            message_id: id.into(),
+            created_at: barometre_core::time::Stamp { ms: t.ms + s * 1000, ..t },
+            direction: dir,
+            account: "acme".into(),
+            channel: "chat".into(),
+            author_id: who.into(),
+            conversation_id: conv.map(str::to_string),
+            customer_id: customer.map(str::to_string),
+            ..Message::empty()
+        };
+        let held = vec![
+            msg("X1", 0, Direction::In, "u1", None, Some("u1")),
+            msg("T1", 0, Direction::In, "u2", Some("X1"), Some("u2")),
+            msg("T2", 60, Direction::Out, "agent", Some("X1"), None),
+        ];
+        let late = vec![msg("T3", 120, Direction::In, "u2", Some("X1"), Some("u2"))];
+        // Other conversations: a patch is worth it (a few messages of many).
+        let mut held = held;
+        for k in 0..40 {
+            let c = format!("c{k}");
+            held.push(msg(&format!("o{k}"), 300 + k, Direction::In, &format!("v{k}"), Some(&c), None));
+        }
+        let mut s = SqliteStore::memory().unwrap();
+        import(&mut s, &held, &[]);
+        assert!(patched(&import(&mut s, &late, &[])));
+        let cfg = Config::default();
+        let convs = s.facts("w", &cfg, None, None).unwrap().conversations;
+        assert_eq!(convs.iter().filter(|c| c.conversation_id == "X1" && c.start_ms == t.ms).count(), 2);
+        assert_as_computed_whole(&mut s);
+        let mut whole = SqliteStore::memory().unwrap();
+        import(&mut whole, &[held, late].concat(), &[]);
+        assert_same(&s, &whole, (t.ms, t.ms + 1));
+    }
 }
