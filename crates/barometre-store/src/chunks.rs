@@ -69,7 +69,6 @@ pub fn planes(rows: &[u8], size: usize) -> Vec<u8> {
 }
 
 /// The rows [`planes`] stored, `n` rows of `size` bytes, at once.
-#[cfg(test)]
 pub fn unplanes(b: &[u8], size: usize, n: usize) -> Result<Vec<u8>, StoreError> {
     let mut rows = Vec::with_capacity(n * size);
     unplanes_each(b, size, n, |block| rows.extend_from_slice(block))?;

@@ -43,7 +43,8 @@ impl Kind {
         }
     }
 
-    fn size(self) -> usize {
+    /// The bytes of one compact row.
+    pub fn size(self) -> usize {
         match self {
             Kind::Req => chunks::REQ_SIZE,
             Kind::Conv => chunks::CONV_SIZE,
@@ -168,13 +169,6 @@ pub fn items<'a>(kind: Kind, rows: &'a [u8], ids: &'a [u8]) -> Result<Vec<Item<'
         return Err(StoreError::Corrupt(format!("{}: ids for more facts than rows", kind.parts().1)));
     }
     Ok(out)
-}
-
-/// A stored chunk's compact rows (byte planes) laid one after another.
-pub fn unplaned(kind: Kind, planes: &[u8], n: usize) -> Result<Vec<u8>, StoreError> {
-    let mut rows = Vec::with_capacity(n * kind.size());
-    chunks::unplanes_each(planes, kind.size(), n, |b| rows.extend_from_slice(b))?;
-    Ok(rows)
 }
 
 /// A chunk a patch writes.

@@ -88,7 +88,7 @@ pub(super) fn patch_facts(
                     let (n, hot): (usize, Vec<u8>) =
                         get.query_row(params![ws, hot_part, m.seq], |r| Ok((r.get(0)?, r.get(1)?)))?;
                     let ids: Vec<u8> = get.query_row(params![ws, ids_part, m.seq], |r| r.get(1))?;
-                    stored.push((patch::unplaned(kind, &hot, n)?, ids));
+                    stored.push((chunks::unplanes(&hot, kind.size(), n)?, ids));
                 }
                 let mut all: Vec<Item> = Vec::new();
                 for (rows, ids) in &stored {
