@@ -32,11 +32,25 @@ use barometre_core::time::Millis;
 use barometre_core::understand::faq::{Entry as FaqEntry, Faq};
 use barometre_core::understand::Label;
 use http::{quote, Node, RowBinary, Rows};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// Rows looked up and inserted together: one query each way per batch.
 const BATCH: usize = 20_000;
+
+/// A UTC day in milliseconds: the rollup's unit.
+const DAY_MS: i64 = 86_400_000;
+
+/// The UTC days `[d1, d2)` wholly inside the period `[from, to)` (unbounded ends: every day
+/// on that side), or `None` when it holds no whole day.
+fn whole_days(from: Option<Millis>, to: Option<Millis>) -> Option<(i64, i64)> {
+    let d1 = from.map_or(i64::MIN, |f| f.div_euclid(DAY_MS) + i64::from(f.rem_euclid(DAY_MS) != 0));
+    let d2 = to.map_or(i64::MAX, |t| t.div_euclid(DAY_MS));
+    (d1 < d2).then_some((d1, d2))
+}
+
+/// The daily rollup's columns, as written.
+const DAILY_COLS: &str = "workspace, generation, day, account, channel, agent, team, outcome, delay_ms, n";
 
 fn err(message: impl Into<String>) -> StoreError {
     StoreError::Backend { engine: "ClickHouse", message: message.into() }
@@ -471,6 +485,9 @@ pub struct ClickHouseStore {
     control: Box<dyn ControlPlane + Send>,
     /// Threads that look rows up and write them during an import (1: the reading thread).
     workers: usize,
+    /// Whether summaries read whole days from the daily rollup (`BAROMETRE_CLICKHOUSE_ROLLUPS=off`
+    /// reads every request instead: the same figures, to compare their times).
+    rollups: bool,
 }
 
 impl ClickHouseStore {
@@ -484,6 +501,7 @@ impl ClickHouseStore {
             nodes: addr.nodes.clone(),
             control,
             workers: 1,
+            rollups: std::env::var("BAROMETRE_CLICKHOUSE_ROLLUPS").map_or(true, |v| !matches!(v.as_str(), "off" | "0")),
         };
         let layout = s.layout(&s.node)?;
         match (&layout, &s.cluster) {
@@ -860,6 +878,25 @@ impl ClickHouseStore {
             )?;
             cols.0.clear();
         }
+        // Their daily rollup: requests that share a day, their groups, outcome and response time
+        // counted once (ids, not names, as keys: the names are written once a row).
+        let mut daily: BTreeMap<(i64, [u32; 4], u8, i64), u64> = BTreeMap::new();
+        for r in out.reqs.iter().map(|x| &x.row) {
+            let delay = r.response_ms().unwrap_or(0);
+            let key = (r.start_ms.div_euclid(DAY_MS), [r.account, r.channel, r.agent, r.team], r.outcome as u8, delay);
+            *daily.entry(key).or_default() += 1;
+        }
+        let mut rows = RowBinary::default();
+        for (i, ((day, [account, channel, agent, team], outcome, delay), n)) in daily.into_iter().enumerate() {
+            rows.str(ws).u64(version).i64(day);
+            rows.str(name(account)).str(name(channel)).str(name(agent)).str(name(team));
+            rows.u8(outcome).i64(delay).u64(n);
+            if (i + 1) % CHUNK_ROWS == 0 {
+                self.insert("requests_daily", DAILY_COLS, &rows)?;
+                rows.0.clear();
+            }
+        }
+        self.insert("requests_daily", DAILY_COLS, &rows)?;
         let mut w = RowBinary::default();
         w.str(ws).u64(version).str(&facts_key(cfg));
         self.insert("generations", "workspace, generation, fingerprint", &w)
@@ -901,7 +938,7 @@ impl ClickHouseStore {
         self.insert("imports", "workspace, version, at_ms, what", &w)?;
         if let Some(prev) = previous {
             for node in &self.nodes {
-                for t in ["fact_parts", "requests"] {
+                for t in ["fact_parts", "requests", "requests_daily"] {
                     // Asynchronous mutations: a failure here costs space, never a figure.
                     let _ = node.exec(&format!(
                         "ALTER TABLE {}.{} DELETE WHERE workspace = {} AND generation < {prev}",
@@ -1107,38 +1144,85 @@ impl ClickHouseStore {
                 "the stored facts were derived with other clock settings: import again to push figures down",
             ));
         }
-        let group = match by {
-            None => "''".to_string(),
-            Some(c @ ("account" | "channel" | "agent" | "team")) => c.to_string(),
-            Some("day") => "toString(toDate(toDateTime(intDiv(start_ms, 1000), 'UTC')))".to_string(),
+        let day = |secs: &str| format!("toString(toDate(toDateTime({secs}, 'UTC')))");
+        let (group, daily_group) = match by {
+            // Materialized: UNION ALL in ClickHouse 18.16 refuses a constant on one side only.
+            None => ("materialize('')".to_string(), "materialize('')".to_string()),
+            Some(c @ ("account" | "channel" | "agent" | "team")) => (c.to_string(), c.to_string()),
+            Some("day") => (day("intDiv(start_ms, 1000)"), day("day * 86400")),
             Some(other) => return Err(err(format!("cannot group by `{other}` (account, channel, agent, team, day)"))),
         };
         let answered = clock::Outcome::Answered as u8;
         let examined = clock::Outcome::Examined as u8;
-        // Exact type-7 quantiles (`quantile` samples, `quantileTiming` caps): the sorted
-        // response times of each group, interpolated between closest ranks. The array is named in
-        // WITH: ClickHouse 18.16 does not see a subquery's column inside a lambda.
-        let q = |p: &str| {
+        let (db, w) = (self.db(), quote(ws));
+        let (from_ms, to_ms) = (from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX));
+        // The period's whole UTC days come from the daily rollup, when this generation has one;
+        // the parts of days at its ends from the requests themselves.
+        let rolled = self.rollups
+            && self
+                .node
+                .text(&format!("SELECT count() FROM {db}.requests_daily WHERE workspace = {w} AND generation = {g}"))?
+                .trim()
+                != "0";
+        let days = whole_days(from, to).filter(|_| rolled);
+        let requests = |cond: &str| {
             format!(
-                "if(length(a) = 0, nan, a[toUInt64(floor((length(a) - 1) * {p})) + 1] + ((length(a) - 1) * {p} - \
-                 floor((length(a) - 1) * {p})) * (a[least(toUInt64(floor((length(a) - 1) * {p})) + 2, length(a))] - \
-                 a[toUInt64(floor((length(a) - 1) * {p})) + 1]))"
+                "SELECT {group} AS g, outcome, if(outcome = {answered}, closed_ms - start_ms, 0) AS d, toUInt64(1) AS n \
+                 FROM {db}.requests WHERE workspace = {w} AND generation = {g} AND ({cond})"
+            )
+        };
+        let source = match days {
+            None => requests(&format!("start_ms >= {from_ms} AND start_ms < {to_ms}")),
+            Some((d1, d2)) => {
+                let mut cond = Vec::new();
+                let mut edges = Vec::new();
+                if let Some(f) = from {
+                    cond.push(format!("day >= {d1}"));
+                    edges.push(format!("start_ms >= {f} AND start_ms < {}", d1.saturating_mul(DAY_MS)));
+                }
+                if let Some(t) = to {
+                    cond.push(format!("day < {d2}"));
+                    edges.push(format!("start_ms >= {} AND start_ms < {t}", d2.saturating_mul(DAY_MS)));
+                }
+                let mut daily = format!(
+                    "SELECT {daily_group} AS g, outcome, delay_ms AS d, n FROM {db}.requests_daily \
+                     WHERE workspace = {w} AND generation = {g}"
+                );
+                for c in cond {
+                    daily.push_str(&format!(" AND {c}"));
+                }
+                if edges.is_empty() {
+                    daily
+                } else {
+                    let edges = edges.iter().map(|e| format!("({e})")).collect::<Vec<_>>().join(" OR ");
+                    format!("{daily} UNION ALL {}", requests(&edges))
+                }
+            }
+        };
+        // Exact type-7 quantiles (`quantile` samples, `quantileTiming` caps): each group's
+        // response times, sorted with how many requests share each, and the value of the k-th
+        // smallest (from 0) read where the running count first passes k; then interpolated
+        // between closest ranks, in the same operations as `Durations::of`. The lambdas see only
+        // columns of their own SELECT: ClickHouse 18.16 does not see a subquery's inside one.
+        let x = |k: &str| format!("h[arrayFirstIndex(c -> c > {k}, cs)].1");
+        let q = |p: &str| {
+            let lo = format!("toUInt64(floor((answered - 1) * {p}))");
+            format!(
+                "if(answered = 0, nan, {} + ((answered - 1) * {p} - floor((answered - 1) * {p})) * ({} - {}))",
+                x(&lo),
+                x(&format!("least({lo} + 1, answered - 1)")),
+                x(&lo)
             )
         };
         let sql = format!(
-            "SELECT g, requests, rated, answered, length(a), arraySum(a), if(length(a) = 0, 0, a[1]), \
-             if(length(a) = 0, 0, a[length(a)]), {}, {} FROM ( \
-             SELECT {group} AS g, count() AS requests, countIf(outcome != {examined}) AS rated, \
-             countIf(outcome = {answered}) AS answered, \
-             arraySort(groupArrayIf(closed_ms - start_ms, outcome = {answered})) AS a \
-             FROM {}.requests WHERE workspace = {} AND generation = {g} AND start_ms >= {} AND start_ms < {} \
-             GROUP BY g) ORDER BY g",
+            "SELECT g, requests, rated, answered, answered, total, lo, hi, p50, p90 FROM ( \
+             SELECT g, sum(n) AS requests, sumIf(n, outcome != {examined}) AS rated, \
+             sumIf(n, outcome = {answered}) AS answered, sumIf(d * toInt64(n), outcome = {answered}) AS total, \
+             minIf(d, outcome = {answered}) AS lo, maxIf(d, outcome = {answered}) AS hi, \
+             arraySort(groupArrayIf((d, n), outcome = {answered})) AS h, arrayCumSum(arrayMap(t -> t.2, h)) AS cs, \
+             {} AS p50, {} AS p90 FROM ({source}) GROUP BY g) ORDER BY g",
             q("0.5"),
             q("0.9"),
-            self.db(),
-            quote(ws),
-            from.unwrap_or(i64::MIN),
-            to.unwrap_or(i64::MAX)
         );
         let mut out = Vec::new();
         self.select(&sql, |r| {
@@ -1949,6 +2033,95 @@ j,2026-04-07T12:00:00Z,in,acme,chat,u6,k6,,Une question ?
         drop_dbs(&a);
     }
 
+    /// Summaries over whole days read the daily rollup, the ends of days the requests: the same
+    /// bytes as reading every request, and as the facts computed here, by hand too.
+    fn rolled_up(base: &str) {
+        use barometre_core::ingest::Kind;
+        use barometre_core::time::parse_instant;
+        let (a, mut s) = open_fresh(base);
+        // Response times: April 6th k1, k2, k3 600 s each (one rollup row of three), k4
+        // unanswered; April 7th k5 1800 s, k6 60 s (chat), k7 unanswered; April 8th k8 7200 s,
+        // k9 600 s.
+        let rows = "message_id,created_at,direction,account,channel,author_id,conversation_id,reply_to
+a1,2026-04-06T08:00:00Z,in,acme,email,u1,k1,
+a2,2026-04-06T08:10:00Z,out,acme,email,ag1,k1,a1
+b1,2026-04-06T09:00:00Z,in,acme,email,u2,k2,
+b2,2026-04-06T09:10:00Z,out,acme,email,ag1,k2,b1
+c1,2026-04-06T11:00:00Z,in,acme,email,u3,k3,
+c2,2026-04-06T11:10:00Z,out,acme,email,ag1,k3,c1
+d1,2026-04-06T13:00:00Z,in,acme,email,u4,k4,
+e1,2026-04-07T08:00:00Z,in,acme,email,u5,k5,
+e2,2026-04-07T08:30:00Z,out,acme,email,ag1,k5,e1
+f1,2026-04-07T10:00:00Z,in,acme,chat,u6,k6,
+f2,2026-04-07T10:01:00Z,out,acme,chat,ag2,k6,f1
+g1,2026-04-07T12:00:00Z,in,acme,chat,u7,k7,
+h1,2026-04-08T07:00:00Z,in,acme,email,u8,k8,
+h2,2026-04-08T09:00:00Z,out,acme,email,ag2,k8,h1
+i1,2026-04-08T09:00:00Z,in,acme,email,u9,k9,
+i2,2026-04-08T09:10:00Z,out,acme,email,ag1,k9,i1
+";
+        import_csv(&mut s, "w", "r.csv", Kind::Messages, rows, false);
+        let st = s.state("w").unwrap();
+        let g = st.generation.unwrap().0;
+        let shares = s
+            .node
+            .text(&format!(
+                "SELECT count(), sum(n), max(n) FROM {}.requests_daily WHERE workspace = 'w' AND generation = {g}",
+                s.db()
+            ))
+            .unwrap();
+        // Nine requests in seven rows: k1, k2 and k3 share theirs.
+        assert_eq!(shares.trim(), "7\t9\t3");
+        let at = |t: &str| Some(parse_instant(t).unwrap().ms);
+        let cfg = Config::default();
+        let table = s.table("w", &cfg, None, None).unwrap();
+        // From 10:00 on April 6th to 08:00 on April 8th: k3, k4 (end of a day), all of April 7th
+        // (rollup), k8 (start of a day). Sorted 60, 600, 1800, 7200 s: median (600 + 1800) / 2;
+        // p90 at rank 2.7: 1800 + 0.7 × 5400.
+        let (from, to) = (at("2026-04-06T10:00:00Z"), at("2026-04-08T08:00:00Z"));
+        let t = &s.response_summary("w", &cfg, from, to, None).unwrap()[0];
+        let rt = &t.response_time;
+        assert_eq!((t.requests, t.response_rate.denominator, t.response_rate.numerator, rt.count), (6, 6, 4, 4));
+        assert_eq!((rt.median, rt.min, rt.max, rt.sum), (Some(1200.0), Some(60.0), Some(7200.0), 9660.0));
+        assert!((rt.p90.unwrap() - 5580.0).abs() < 1e-9, "{:?}", rt.p90);
+        // The whole of it: 600 s four times among seven answers (weights across rows).
+        let all = &s.response_summary("w", &cfg, None, None, None).unwrap()[0];
+        assert_eq!((all.requests, all.response_time.median), (9, Some(600.0)));
+        let periods = [
+            (None, None),
+            (from, to),
+            (at("2026-04-07T00:00:00Z"), at("2026-04-08T00:00:00Z")),
+            (from, None),
+            (None, to),
+            (at("2026-04-07T09:00:00Z"), at("2026-04-07T23:00:00Z")),
+            (at("2026-04-06T00:00:00Z"), at("2026-04-08T09:00:00Z")),
+            (at("2026-04-09T00:00:00Z"), None),
+        ];
+        for (from, to) in periods {
+            for by in [None, Some("account"), Some("channel"), Some("agent"), Some("team"), Some("day")] {
+                s.rollups = true;
+                let rolled = serde_json::to_string(&s.response_summary("w", &cfg, from, to, by).unwrap()).unwrap();
+                s.rollups = false;
+                let each = serde_json::to_string(&s.response_summary("w", &cfg, from, to, by).unwrap()).unwrap();
+                let here = serde_json::to_string(&crate::summary::Summary::from_table(&table, from, to, by)).unwrap();
+                assert_eq!(rolled, each, "{from:?} {to:?} {by:?}");
+                assert_eq!(rolled, here, "{from:?} {to:?} {by:?}");
+            }
+        }
+        // Read indeed: five more requests written into April 7th's rollup alone count there.
+        let day = parse_instant("2026-04-07T00:00:00Z").unwrap().ms / DAY_MS;
+        let mut w = RowBinary::default();
+        w.str("w").u64(g).i64(day).str("acme").str("email").str("ag1").str("").u8(clock::Outcome::Answered as u8);
+        w.i64(1000).u64(5);
+        s.insert("requests_daily", DAILY_COLS, &w).unwrap();
+        let (from, to) = (at("2026-04-07T00:00:00Z"), at("2026-04-08T00:00:00Z"));
+        s.rollups = true;
+        assert_eq!(s.response_summary("w", &cfg, from, to, None).unwrap()[0].requests, 8);
+        s.rollups = false;
+        assert_eq!(s.response_summary("w", &cfg, from, to, None).unwrap()[0].requests, 3);
+        drop_dbs(&a);
+    }
+
     /// Several import workers give what one gives: the same counts, the same refused rows, the
     /// same facts.
     fn workers_import_as_one(base: &str) {
@@ -2145,6 +2318,11 @@ c,2026-04-06T09:00:00Z,in,acme,email,u2,k2,,Mon colis ?
     #[test]
     fn several_import_workers_give_what_one_gives() {
         on_each_target(workers_import_as_one);
+    }
+
+    #[test]
+    fn summaries_over_whole_days_read_the_daily_rollup_and_give_the_same_bytes() {
+        on_each_target(rolled_up);
     }
 
     #[test]

@@ -131,6 +131,29 @@ pub const MIGRATIONS: &[(u32, &[Table])] = &[
             },
         ],
     ),
+    (
+        4,
+        &[
+            // The daily rollup of the requests: one row per UTC day, account, channel, agent, team,
+            // outcome and response time (milliseconds; 0 unless answered), with how many requests
+            // share them. Counts and sums add up, and the response times' exact type-7 quantiles
+            // are read from the weights, so a summary over whole days reads this instead of every
+            // request (a rollup of sums alone could not give exact medians). Written with each
+            // generation's facts; a generation written before this version has none, and its
+            // summaries read `requests`.
+            Table {
+                name: "requests_daily",
+                columns: "workspace String, generation UInt64, day Int64, account String, channel String, \
+                          agent String, team String, outcome UInt8, delay_ms Int64, n UInt64",
+                engine: concat!(
+                    "ENGINE = MergeTree PARTITION BY ",
+                    month!("day * 86400000"),
+                    " ORDER BY (workspace, generation, day, account, channel, agent, team, outcome, delay_ms)"
+                ),
+                shard_key: "cityHash64(workspace, account, channel, day)",
+            },
+        ],
+    ),
 ];
 
 /// Rows a migration copies from an older table into its new one, node by node: `(version, from,
