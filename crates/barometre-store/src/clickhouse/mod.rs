@@ -429,6 +429,10 @@ struct Importing<'a> {
 struct Writer {
     pending: Vec<Pending>,
     at: HashMap<(u8, String), usize>,
+    /// Rows this import read unchanged, and where: not written again (their stored version
+    /// stays current), yet a different row with the same key later in the import is a
+    /// duplicate, as on the embedded store.
+    here: HashMap<(u8, String), (Arc<str>, u64)>,
 }
 
 /// Rows a worker keeps before writing them.
@@ -1709,13 +1713,15 @@ impl Node {
             }
             let k = (kind, id);
             let kept = w.at.get(&k).map(|&i| &w.pending[i]);
-            let old = match kept {
-                Some(p) => Some((p.fp, v, &*p.file, p.line, &p.body)),
-                None => stored.get(&k).map(|o| (o.fp, o.version, o.file.as_str(), o.line, &o.body)),
+            // The row this one replaces, and whether this import read it already.
+            let old = match (kept, w.here.get(&k)) {
+                (Some(p), _) => Some((p.fp, true, &*p.file, p.line, &p.body)),
+                (None, Some((file, line))) => stored.get(&k).map(|o| (o.fp, true, &**file, *line, &o.body)),
+                (None, None) => stored.get(&k).map(|o| (o.fp, o.version == v, o.file.as_str(), o.line, &o.body)),
             };
-            if let Some((ofp, oversion, ofile, oline, obody)) = old {
+            if let Some((ofp, this_import, ofile, oline, obody)) = old {
                 let same = ofp == fp && *obody == body;
-                if oversion == v {
+                if this_import {
                     // Seen earlier in this import.
                     if same || kind == 1 {
                         sum.rows += 1;
@@ -1734,9 +1740,10 @@ impl Node {
                 }
                 if same {
                     sum.unchanged += 1;
-                } else {
-                    sum.updated += 1;
+                    w.here.insert(k, (loc.file.clone(), loc.line));
+                    continue;
                 }
+                sum.updated += 1;
             } else {
                 sum.rows += 1;
                 sum.inserted += 1;
@@ -2202,6 +2209,31 @@ i2,2026-04-08T09:10:00Z,out,acme,email,ag1,k9,i1
         drop_dbs(&a);
     }
 
+    /// A file imported again writes no row; a row with the key of one it read unchanged, later
+    /// in the same import, is a duplicate named at that place.
+    fn imported_again(base: &str) {
+        use barometre_core::ingest::Kind;
+        let (a, mut s) = open_fresh(base);
+        let head = "message_id,created_at,direction,account,channel,author_id,conversation_id,reply_to,text\n";
+        let a1 = "a,2026-04-06T08:00:00Z,in,acme,email,u1,k1,,Bonjour";
+        let b1 = "b,2026-04-06T08:10:00Z,out,acme,email,ag1,k1,a,Voici";
+        let rows = |s: &ClickHouseStore| s.node.text(&format!("SELECT count() FROM {}.row_versions", s.db())).unwrap();
+        let first = import_csv(&mut s, "w", "a.csv", Kind::Messages, &format!("{head}{a1}\n{b1}\n"), false);
+        assert_eq!((first.inserted, rows(&s).trim()), (2, "2"));
+        let again = import_csv(&mut s, "w", "b.csv", Kind::Messages, &format!("{head}{a1}\n{b1}\n{a1}\n"), false);
+        assert_eq!((again.rows, again.unchanged, again.rejected_count), (3, 3, 0));
+        assert_eq!(rows(&s).trim(), "2");
+        let other = "a,2026-04-06T08:00:00Z,in,acme,email,u1,k1,,Bonsoir";
+        let dup = import_csv(&mut s, "w", "c.csv", Kind::Messages, &format!("{head}{a1}\n{other}\n"), false);
+        assert_eq!((dup.unchanged, dup.updated, dup.rejected_count), (1, 0, 1));
+        assert!(dup.rejected[0].reason.contains("first at c.csv:2"), "{}", dup.rejected[0].reason);
+        assert_eq!(rows(&s).trim(), "2");
+        // Changed, it is written: its second version.
+        let changed = import_csv(&mut s, "w", "d.csv", Kind::Messages, &format!("{head}{other}\n"), false);
+        assert_eq!((changed.updated, rows(&s).trim()), (1, "3"));
+        drop_dbs(&a);
+    }
+
     /// Several import workers give what one gives: the same counts, the same refused rows, the
     /// same facts.
     fn workers_import_as_one(base: &str) {
@@ -2408,6 +2440,11 @@ c,2026-04-06T09:00:00Z,in,acme,email,u2,k2,,Mon colis ?
     #[test]
     fn rows_imported_again_with_changes_count_in_their_last_version() {
         on_each_target(changed_again);
+    }
+
+    #[test]
+    fn a_file_imported_again_writes_no_row_and_a_later_duplicate_is_refused() {
+        on_each_target(imported_again);
     }
 
     #[test]
