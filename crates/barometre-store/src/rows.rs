@@ -109,6 +109,37 @@ pub struct RowRef<'a> {
     pub line: u64,
 }
 
+impl<'a> RowRef<'a> {
+    /// The row as the clock's input takes it, with an analyst's label: no copy of its strings.
+    pub fn kept(&self, corrected: Option<Label>) -> barometre_core::engine::Kept<'a> {
+        barometre_core::engine::Kept {
+            id: self.id,
+            ms: self.ms,
+            inbound: self.direction == Direction::In,
+            bot: self.bot,
+            account: self.account,
+            channel: self.channel,
+            author: self.author,
+            team: self.team,
+            conversation_id: self.conversation_id,
+            reply_to: self.reply_to,
+            customer_id: self.customer_id,
+            public: self.public,
+            kind: self.kind,
+            in_scope: self.in_scope,
+            actionable: self.actionable,
+            handle_seconds: self.handle_seconds,
+            signed: self.tf.signed,
+            bare_thanks: self.tf.bare_thanks,
+            label: self.tf.label,
+            competitor: self.tf.competitor,
+            faq: self.tf.faq,
+            themes: self.tf.themes,
+            corrected,
+        }
+    }
+}
+
 impl RowRef<'_> {
     /// The row, owned (to write it again).
     pub fn row(&self) -> Row {
@@ -200,6 +231,25 @@ fn encode_row(keys: &mut W, data: &mut W, m: &Message, t: &TextFacts, fp: u64, s
     data.v(line);
 }
 
+/// One row's `data` bytes, its id and fingerprint kept apart (how the ClickHouse back end keeps a
+/// message beside its key columns).
+pub fn encode_data(m: &Message, tf: &TextFacts, line: u64) -> Vec<u8> {
+    let mut keys = W(Vec::new());
+    let mut data = W(Vec::with_capacity(weight(m)));
+    encode_row(&mut keys, &mut data, m, tf, 0, 0, line);
+    data.0
+}
+
+/// The row of id `id` and fingerprint `fp` whose [`encode_data`] bytes are `data`.
+pub fn row_of_data<'a>(id: &'a str, fp: u64, data: &'a [u8]) -> Result<RowRef<'a>, StoreError> {
+    let mut d = R::new(data);
+    let r = read_data(id, fp, &mut d)?;
+    if d.at() != data.len() {
+        return Err(StoreError::Corrupt("message row longer than its fields".into()));
+    }
+    Ok(r)
+}
+
 /// A chunk encoded as rows come, none of them kept: full at the same bounds as a [`Batch`].
 #[derive(Default)]
 pub struct Encoder {
@@ -270,6 +320,11 @@ pub fn mark_dead(dead: Option<&[u8]>, n: usize, idx: &[u32]) -> Vec<u8> {
 fn read_one<'a>(k: &mut R<'a>, d: &mut R<'a>) -> Result<RowRef<'a>, StoreError> {
     let id = k.str_ref()?;
     let fp = u64::from_le_bytes(k.fixed()?);
+    read_data(id, fp, d)
+}
+
+/// The row of id `id` and fingerprint `fp` whose `data` bytes `d` is at.
+fn read_data<'a>(id: &'a str, fp: u64, d: &mut R<'a>) -> Result<RowRef<'a>, StoreError> {
     let ms = i64::from_le_bytes(d.fixed()?);
     let offset_s = i32::from_le_bytes(d.fixed()?);
     let flags = u16::from_le_bytes(d.fixed()?);
@@ -415,6 +470,29 @@ mod tests {
             derived: None,
             corrected: None,
         }
+    }
+
+    #[test]
+    fn one_row_kept_apart_from_its_key_reads_back_whole() {
+        let m = message("m1", Some("bonjour\r\nà vous 🙂"), Some(12.5));
+        let tf = TextFacts {
+            signed: Some(false),
+            bare_thanks: false,
+            label: Label::of_code(2),
+            competitor: true,
+            faq: 3,
+            themes: 5,
+        };
+        let data = encode_data(&m, &tf, 42);
+        let r = row_of_data("m1", 9, &data).unwrap();
+        let mut want = m.clone();
+        want.derived = Some(tf);
+        assert_eq!((r.message(), r.fp, r.line, r.src), (want, 9, 42, 0));
+        assert!(r.is(&m));
+        assert!(row_of_data("m1", 9, &data[..data.len() - 1]).is_err());
+        let mut longer = data.clone();
+        longer.push(0);
+        assert!(row_of_data("m1", 9, &longer).is_err());
     }
 
     #[test]

@@ -421,31 +421,7 @@ fn load_input(conn: &Connection, ws: &str) -> Result<ClockInput, StoreError> {
     inp.reserve(n as usize, 0);
     let corrected = corrections_of(conn, ws)?;
     each_stored(conn, ws, |_, _, r| {
-        let kept = engine::Kept {
-            id: r.id,
-            ms: r.ms,
-            inbound: r.direction == Direction::In,
-            bot: r.bot,
-            account: r.account,
-            channel: r.channel,
-            author: r.author,
-            team: r.team,
-            conversation_id: r.conversation_id,
-            reply_to: r.reply_to,
-            customer_id: r.customer_id,
-            public: r.public,
-            kind: r.kind,
-            in_scope: r.in_scope,
-            actionable: r.actionable,
-            handle_seconds: r.handle_seconds,
-            signed: r.tf.signed,
-            bare_thanks: r.tf.bare_thanks,
-            label: r.tf.label,
-            competitor: r.tf.competitor,
-            faq: r.tf.faq,
-            themes: r.tf.themes,
-            corrected: if corrected.is_empty() { None } else { corrected.get(r.id).copied() },
-        };
+        let kept = r.kept(if corrected.is_empty() { None } else { corrected.get(r.id).copied() });
         inp.push(kept.raw());
         Ok(())
     })?;

@@ -19,6 +19,7 @@ pub mod http;
 pub mod schema;
 
 use crate::chunks::{self, CHUNK_ROWS};
+use crate::rows;
 use crate::summary::Summary;
 use crate::{ControlPlane, Correction, DataStore, FaqSummary, ImportSink, ImportSummary, StoreError};
 use barometre_core::clock::{self, Facts};
@@ -232,6 +233,18 @@ fn body(r: &Record) -> Result<String, StoreError> {
     j.map_err(|e| err(format!("cannot write a row: {e}")))
 }
 
+/// A message's JSON body, as [`body`] writes it.
+fn body_of_message(m: &Message) -> Result<String, StoreError> {
+    body(&Record::Message(m.clone()))
+}
+
+/// A message an import reads back: its compact row (with an analyst's label), or a message read
+/// from JSON (its label set) with its text's reading.
+enum Loaded<'a> {
+    Row(rows::RowRef<'a>, Option<Label>),
+    Json(Message, TextFacts),
+}
+
 fn parse<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, StoreError> {
     serde_json::from_str(s).map_err(corrupt)
 }
@@ -286,6 +299,8 @@ struct Pending {
     tf_key: String,
     body: String,
     derived: String,
+    /// A message's compact row (`rows::encode_data`); empty for other kinds.
+    data: Vec<u8>,
 }
 
 /// What is stored of a row, as a batch's lookup finds it.
@@ -399,11 +414,11 @@ impl Node {
             let mut w = RowBinary::default();
             for p in part {
                 w.str(ws).u8(p.kind).str(&p.id).str(&p.conv).i64(p.at_ms).u64(version).u64(p.fp);
-                w.str(&p.file).u64(p.line).str(&p.tf_key).str(&p.body).str(&p.derived);
+                w.str(&p.file).u64(p.line).str(&p.tf_key).str(&p.body).str(&p.derived).bytes(&p.data);
             }
             self.insert(
                 "row_versions",
-                "workspace, kind, id, conv, at_ms, version, fp, file, line, tf_key, body, derived",
+                "workspace, kind, id, conv, at_ms, version, fp, file, line, tf_key, body, derived, data",
                 &w,
             )?;
         }
@@ -610,6 +625,25 @@ impl ClickHouseStore {
                             node.exec(&sql)?;
                         }
                     }
+                    for (_, table, column, def) in schema::COLUMNS.iter().filter(|c| c.0 == *v) {
+                        let local = schema::local(table, cluster);
+                        let mut on = vec![local.clone()];
+                        if local != *table {
+                            on.push(table.to_string());
+                        }
+                        for t in on {
+                            // ClickHouse 18.16 knows no `ADD COLUMN IF NOT EXISTS`.
+                            let has = node.text(&format!(
+                                "SELECT count() FROM system.columns WHERE database = {} AND table = {} AND name = {}",
+                                quote(db),
+                                quote(&t),
+                                quote(column)
+                            ))?;
+                            if has.trim() == "0" {
+                                node.exec(&format!("ALTER TABLE {db}.{t} ADD COLUMN {column} {def}"))?;
+                            }
+                        }
+                    }
                     for (_, from, to) in schema::COPIES.iter().filter(|c| c.0 == *v) {
                         // Each node copies its own part: no row crosses shards.
                         node.exec(&format!(
@@ -752,7 +786,12 @@ impl ClickHouseStore {
         unique: bool,
     ) -> Result<(Vec<(Message, TextFacts)>, Vec<ConversationEvent>, Vec<Pending>), StoreError> {
         let mut msgs = Vec::new();
-        let (evs, stale) = self.load_each(ws, cfg, versions, unique, |m, tf| msgs.push((m, tf)))?;
+        let (evs, stale) = self.load_each(ws, cfg, versions, unique, |l| {
+            msgs.push(match l {
+                Loaded::Row(r, corrected) => (Message { derived: None, corrected, ..r.message() }, r.tf),
+                Loaded::Json(m, tf) => (m, tf),
+            })
+        })?;
         Ok((msgs, evs, stale))
     }
 
@@ -763,18 +802,20 @@ impl ClickHouseStore {
         cfg: Option<&Config>,
         versions: &[u64],
         unique: bool,
-        mut each: impl FnMut(Message, TextFacts),
+        mut each: impl FnMut(Loaded<'_>),
     ) -> Result<(Vec<ConversationEvent>, Vec<Pending>), StoreError> {
         let key = cfg.map(Config::clock_fingerprint).unwrap_or_default();
         let (db, w, vs) = (self.db(), quote(ws), list(versions));
-        let cols = "kind, id, body, tf_key, derived, conv, at_ms, fp, file, line";
-        let plain = format!(
-            "SELECT {cols} FROM {db}.row_versions WHERE workspace = {w} AND kind IN (0, 1) AND version IN {vs}"
-        );
+        let tail = "conv, at_ms, fp, file, line";
+        let rows = format!("FROM {db}.row_versions WHERE workspace = {w} AND kind IN (0, 1) AND version IN {vs}");
+        // Messages written since schema 5 are read from their compact rows alone; other rows,
+        // events and messages written before, from their JSON.
+        let compact = format!("SELECT kind, id, '', tf_key, '', data, {tail} {rows} AND data != ''");
+        let json = format!("SELECT kind, id, body, tf_key, derived, '', {tail} {rows} AND data = ''");
         let latest = format!(
             "SELECT kind, id, argMax(body, version), argMax(tf_key, version), argMax(derived, version), \
-             argMax(conv, version), argMax(at_ms, version), argMax(fp, version), argMax(file, version), \
-             argMax(line, version) FROM {db}.row_versions WHERE workspace = {w} AND kind IN (0, 1) AND version IN {vs}"
+             argMax(data, version), argMax(conv, version), argMax(at_ms, version), argMax(fp, version), \
+             argMax(file, version), argMax(line, version) {rows}"
         );
         // Every row has one version among `versions` (the first import of a workspace): read as
         // they are, without grouping them by key. Else the keys with several versions are found
@@ -784,28 +825,25 @@ impl ClickHouseStore {
         // every row is grouped.
         const SEVERAL: usize = if cfg!(test) { 2 } else { 2_000 };
         let queries = if unique {
-            vec![plain]
+            vec![compact, json]
         } else {
             let mut several = Vec::new();
             self.select(
-                &format!(
-                    "SELECT kind, id FROM {db}.row_versions WHERE workspace = {w} AND kind IN (0, 1) AND version IN {vs} \
-                     GROUP BY kind, id HAVING count() > 1 LIMIT {}",
-                    SEVERAL + 1
-                ),
+                &format!("SELECT kind, id {rows} GROUP BY kind, id HAVING count() > 1 LIMIT {}", SEVERAL + 1),
                 |r| {
                     several.push(format!("({}, {})", r.u8()?, quote(&r.str()?)));
                     Ok(())
                 },
             )?;
             if several.is_empty() {
-                vec![plain]
+                vec![compact, json]
             } else if several.len() > SEVERAL {
                 vec![format!("{latest} GROUP BY kind, id")]
             } else {
                 let keys = several.join(", ");
                 vec![
-                    format!("{plain} AND (kind, id) NOT IN ({keys})"),
+                    format!("{compact} AND (kind, id) NOT IN ({keys})"),
+                    format!("{json} AND (kind, id) NOT IN ({keys})"),
                     format!("{latest} AND (kind, id) IN ({keys}) GROUP BY kind, id"),
                 ]
             }
@@ -816,36 +854,57 @@ impl ClickHouseStore {
         for sql in &queries {
             self.select(sql, |r| {
                 let (kind, id, body, tf_key, derived) = (r.u8()?, r.str()?, r.str()?, r.str()?, r.str()?);
+                let data = r.bytes()?;
                 let (conv, at_ms, fp, file, line) = (r.str()?, r.i64()?, r.u64()?, r.str()?, r.u64()?);
                 if kind == 1 {
                     evs.push(parse::<ConversationEvent>(&body)?);
                     return Ok(());
                 }
-                let mut m: Message = parse(&body)?;
-                m.corrected = corrected.get(&m.message_id).copied();
-                let tf = match cfg {
-                    // The texts are all that is asked (the clock will read them itself).
-                    None => TextFacts::default(),
-                    Some(_) if tf_key == key => parse::<TextFacts>(&derived)?,
-                    Some(cfg) => {
-                        let tf = clock::text_facts(&m, cfg);
-                        let derived = serde_json::to_string(&tf).map_err(corrupt)?;
-                        stale.push(Pending {
-                            kind,
-                            id,
-                            conv,
-                            at_ms,
-                            fp,
-                            file: file.into(),
-                            line,
-                            tf_key: key.clone(),
-                            body,
-                            derived,
-                        });
-                        tf
+                let label = corrected.get(&id).copied();
+                // The message, and its text read again when the kept reading was made with other
+                // settings (`None`: the texts are all that is asked; the clock reads them itself).
+                let (mut m, tf) = if data.is_empty() {
+                    let m: Message = parse(&body)?;
+                    let tf = match cfg {
+                        Some(cfg) if tf_key != key => clock::text_facts(&m, cfg),
+                        Some(_) => parse::<TextFacts>(&derived)?,
+                        None => TextFacts::default(),
+                    };
+                    (m, tf)
+                } else {
+                    let row = rows::row_of_data(&id, fp, &data)?;
+                    match cfg {
+                        Some(cfg) if tf_key != key => {
+                            let m = Message { derived: None, ..row.message() };
+                            let tf = clock::text_facts(&m, cfg);
+                            (m, tf)
+                        }
+                        _ => {
+                            each(Loaded::Row(row, label));
+                            return Ok(());
+                        }
                     }
                 };
-                each(m, tf);
+                if cfg.is_some() && tf_key != key {
+                    // Kept again with this reading, in the compact form (a message written
+                    // before schema 5 and read as it was stays in its JSON: rewritten, each of
+                    // them would have two versions to group at every later import).
+                    stale.push(Pending {
+                        kind,
+                        data: rows::encode_data(&m, &tf, line),
+                        body: body_of_message(&m)?,
+                        id,
+                        conv,
+                        at_ms,
+                        fp,
+                        file: file.into(),
+                        line,
+                        tf_key: key.clone(),
+                        derived: String::new(),
+                    });
+                }
+                m.corrected = label;
+                each(Loaded::Json(m, tf));
                 Ok(())
             })?;
         }
@@ -870,7 +929,10 @@ impl ClickHouseStore {
         // Each message goes into the clock's input as it arrives: a million of them held as
         // structures first took 300 MiB, grown by doubling (a fifth of the time zeroing pages).
         let mut bulk = engine::Bulk::default();
-        let (evs, stale) = self.load_each(ws, Some(cfg), versions, unique, |m, tf| bulk.push_read(&m, &tf))?;
+        let (evs, stale) = self.load_each(ws, Some(cfg), versions, unique, |l| match l {
+            Loaded::Row(r, corrected) => bulk.push(r.kept(corrected).raw()),
+            Loaded::Json(m, tf) => bulk.push_read(&m, &tf),
+        })?;
         sink.phase("rows read back");
         self.write_rows(ws, version, &stale)?;
         drop(stale);
@@ -1748,12 +1810,10 @@ impl Node {
                 sum.rows += 1;
                 sum.inserted += 1;
             }
-            let (tf_key, derived) = match rec {
-                Record::Message(m) => {
-                    let tf = clock::text_facts(m, cfg);
-                    (key.to_string(), serde_json::to_string(&tf).map_err(corrupt)?)
-                }
-                _ => (String::new(), String::new()),
+            // A message's reading of its text is kept in its compact row.
+            let (tf_key, data) = match rec {
+                Record::Message(m) => (key.to_string(), rows::encode_data(m, &clock::text_facts(m, cfg), loc.line)),
+                _ => (String::new(), Vec::new()),
             };
             w.at.insert(k.clone(), w.pending.len());
             w.pending.push(Pending {
@@ -1766,7 +1826,8 @@ impl Node {
                 line: loc.line,
                 tf_key,
                 body,
-                derived,
+                derived: String::new(),
+                data,
             });
         }
         if w.pending.len() >= WRITE_ROWS {
@@ -2234,6 +2295,95 @@ i2,2026-04-08T09:10:00Z,out,acme,email,ag1,k9,i1
         drop_dbs(&a);
     }
 
+    /// Messages written before schema 5 (JSON only) are read from their JSON beside compact ones.
+    fn json_rows_of_before(base: &str) {
+        use barometre_core::ingest::Kind;
+        let (a, mut s) = open_fresh(base);
+        let cfg = Config::default();
+        let head = "message_id,created_at,direction,account,channel,author_id,conversation_id,reply_to\n";
+        let csv = |rows: &str| format!("{head}{rows}");
+        // k1: 600 s.
+        let ab = "a,2026-04-06T08:00:00Z,in,acme,email,u1,k1,\nb,2026-04-06T08:10:00Z,out,acme,email,ag1,k1,a\n";
+        import_csv(&mut s, "w", "a.csv", Kind::Messages, &csv(ab), false);
+        // k2: 1800 s, as a version 4 import wrote it.
+        let cd = "c,2026-04-06T09:00:00Z,in,acme,email,u2,k2,\nd,2026-04-06T09:30:00Z,out,acme,email,ag1,k2,c\n";
+        let text = csv(cd);
+        let mut r = barometre_core::ingest::RecordReader::new(
+            "b.csv",
+            Kind::Messages,
+            barometre_core::ingest::Format::Csv,
+            text.as_bytes(),
+        );
+        let st = s.state("w").unwrap();
+        let v = s.next_version(&st);
+        let mut old = Vec::new();
+        for l in &mut r {
+            let l = l.unwrap();
+            let Record::Message(m) = &l.record else { unreachable!() };
+            let tf = clock::text_facts(m, &cfg);
+            old.push(Pending {
+                kind: 0,
+                id: m.message_id.clone(),
+                conv: m.conversation_id.clone().unwrap_or_default(),
+                at_ms: m.created_at.ms,
+                fp: crate::keyed::fingerprint(&l.record) as u64,
+                file: l.file.clone(),
+                line: l.line,
+                tf_key: cfg.clock_fingerprint(),
+                body: body(&l.record).unwrap(),
+                derived: serde_json::to_string(&tf).unwrap(),
+                data: Vec::new(),
+            });
+        }
+        s.write_rows("w", v, &old).unwrap();
+        s.commit("w", v, "import", None).unwrap();
+        // k3: 3600 s; the facts computed again from all six.
+        let ef = "e,2026-04-06T10:00:00Z,in,acme,email,u3,k3,\nf,2026-04-06T11:00:00Z,out,acme,email,ag1,k3,e\n";
+        import_csv(&mut s, "w", "c.csv", Kind::Messages, &csv(ef), false);
+        let t = &s.response_summary("w", &cfg, None, None, None).unwrap()[0];
+        assert_eq!((t.requests, t.response_time.median, t.response_time.sum), (3, Some(1800.0), 6000.0));
+        let (msgs, _) = s.rows("w").unwrap();
+        let mut ids: Vec<_> = msgs.iter().map(|m| m.message_id.as_str()).collect();
+        ids.sort_unstable();
+        assert_eq!(ids, ["a", "b", "c", "d", "e", "f"]);
+        drop_dbs(&a);
+    }
+
+    /// A database of schema 4 gains the compact rows' column when opened, on every node, once.
+    fn upgraded_to_5(base: &str) {
+        use barometre_core::ingest::Kind;
+        let (a, s) = open_fresh(base);
+        let cluster = s.cluster.clone();
+        for n in &s.nodes {
+            let db = &n.database;
+            let mut tables = vec![schema::local("row_versions", cluster.as_deref())];
+            if cluster.is_some() {
+                tables.push("row_versions".to_string());
+            }
+            for t in tables {
+                n.exec(&format!("ALTER TABLE {db}.{t} DROP COLUMN data")).unwrap();
+            }
+            n.exec(&format!("DROP TABLE {db}.schema_migrations")).unwrap();
+            n.exec(&format!("CREATE TABLE {db}.schema_migrations (version UInt32, applied_ms Int64) ENGINE = TinyLog"))
+                .unwrap();
+            n.exec(&format!("INSERT INTO {db}.schema_migrations VALUES (1, 0), (2, 0), (3, 0), (4, 0)")).unwrap();
+        }
+        drop(s);
+        let mut s = ClickHouseStore::open(&a, Box::new(crate::SqliteStore::memory().unwrap())).unwrap();
+        assert_eq!(s.schema_version().unwrap(), 5);
+        assert_eq!(s.migrate().unwrap(), 5, "again: nothing to add");
+        let rows = "message_id,created_at,direction,account,channel,author_id,conversation_id,reply_to
+a,2026-04-06T08:00:00Z,in,acme,email,u1,k1,
+b,2026-04-06T08:10:00Z,out,acme,email,ag1,k1,a
+";
+        import_csv(&mut s, "w", "a.csv", Kind::Messages, rows, false);
+        let t = &s.response_summary("w", &Config::default(), None, None, None).unwrap()[0];
+        assert_eq!((t.requests, t.response_time.median), (1, Some(600.0)));
+        let compact = s.node.text(&format!("SELECT countIf(data != '') FROM {}.row_versions", s.db())).unwrap();
+        assert_eq!(compact.trim(), "2");
+        drop_dbs(&a);
+    }
+
     /// Several import workers give what one gives: the same counts, the same refused rows, the
     /// same facts.
     fn workers_import_as_one(base: &str) {
@@ -2445,6 +2595,16 @@ c,2026-04-06T09:00:00Z,in,acme,email,u2,k2,,Mon colis ?
     #[test]
     fn a_file_imported_again_writes_no_row_and_a_later_duplicate_is_refused() {
         on_each_target(imported_again);
+    }
+
+    #[test]
+    fn messages_written_before_schema_5_are_read_from_their_json() {
+        on_each_target(json_rows_of_before);
+    }
+
+    #[test]
+    fn a_schema_4_database_gains_the_compact_rows_column_once() {
+        on_each_target(upgraded_to_5);
     }
 
     #[test]
