@@ -233,9 +233,13 @@ fn body(r: &Record) -> Result<String, StoreError> {
     j.map_err(|e| err(format!("cannot write a row: {e}")))
 }
 
-/// A message's JSON body, as [`body`] writes it.
-fn body_of_message(m: &Message) -> Result<String, StoreError> {
-    body(&Record::Message(m.clone()))
+/// A kept message: from its compact row, or from its JSON when written before schema 5.
+fn message_of(id: &str, fp: u64, body: &str, data: &[u8]) -> Result<Message, StoreError> {
+    if data.is_empty() {
+        parse(body)
+    } else {
+        Ok(Message { derived: None, ..rows::row_of_data(id, fp, data)?.message() })
+    }
 }
 
 /// A message an import reads back: its compact row (with an analyst's label), or a message read
@@ -310,6 +314,7 @@ struct Stored {
     file: String,
     line: u64,
     body: String,
+    data: Vec<u8>,
 }
 
 impl Node {
@@ -892,7 +897,7 @@ impl ClickHouseStore {
                     stale.push(Pending {
                         kind,
                         data: rows::encode_data(&m, &tf, line),
-                        body: body_of_message(&m)?,
+                        body: String::new(),
                         id,
                         conv,
                         at_ms,
@@ -1495,14 +1500,15 @@ impl DataStore for ClickHouseStore {
             let idl = part.iter().map(|i| quote(i)).collect::<Vec<_>>().join(",");
             self.select(
                 &format!(
-                    "SELECT argMax(body, version) FROM {}.row_versions WHERE workspace = {} AND kind = 0 AND id IN ({idl}) \
-                     AND version IN {} GROUP BY id",
+                    "SELECT id, argMax(fp, version), argMax(body, version), argMax(data, version) FROM {}.row_versions \
+                     WHERE workspace = {} AND kind = 0 AND id IN ({idl}) AND version IN {} GROUP BY id",
                     self.db(),
                     quote(ws),
                     list(&st.versions)
                 ),
                 |r| {
-                    let mut m: Message = parse(&r.str()?)?;
+                    let (id, fp) = (r.str()?, r.u64()?);
+                    let mut m = message_of(&id, fp, &r.str()?, &r.bytes()?)?;
                     m.corrected = corrected.get(&m.message_id).copied();
                     found.insert(m.message_id.clone(), m);
                     Ok(())
@@ -1744,7 +1750,8 @@ impl Node {
         };
         let sql = format!(
             "SELECT kind, id, argMax(fp, version), max(version), argMax(file, version), argMax(line, version), \
-             argMax(body, version) FROM {}.row_versions WHERE workspace = {} AND kind IN {kinds} AND id IN batch_ids \
+             argMax(body, version), argMax(data, version) FROM {}.row_versions WHERE workspace = {} AND kind IN {kinds} \
+             AND id IN batch_ids \
              AND version IN {} GROUP BY kind, id FORMAT RowBinary",
             &self.database,
             quote(ws),
@@ -1759,7 +1766,8 @@ impl Node {
         while rows.more()? {
             let r = &mut rows;
             let (kind, id) = (r.u8()?, r.str()?);
-            let s = Stored { fp: r.u64()?, version: r.u64()?, file: r.str()?, line: r.u64()?, body: r.str()? };
+            let (fp, version, file, line) = (r.u64()?, r.u64()?, r.str()?, r.u64()?);
+            let s = Stored { fp, version, file, line, body: r.str()?, data: r.bytes()? };
             stored.insert((kind, id), s);
         }
         for loc in batch {
@@ -1767,7 +1775,8 @@ impl Node {
             let kind = kind_of(rec);
             let (col, id, conv, at_ms) = keys(rec);
             let fp = crate::keyed::fingerprint(rec) as u64;
-            let body = body(rec)?;
+            // A message is kept as its compact row alone (below), other rows as JSON.
+            let body = if kind == 0 { String::new() } else { body(rec)? };
             if let Record::Message(m) = rec {
                 if barometre_core::ingest::unattached(m) {
                     sum.unattached += 1;
@@ -1777,12 +1786,21 @@ impl Node {
             let kept = w.at.get(&k).map(|&i| &w.pending[i]);
             // The row this one replaces, and whether this import read it already.
             let old = match (kept, w.here.get(&k)) {
-                (Some(p), _) => Some((p.fp, true, &*p.file, p.line, &p.body)),
-                (None, Some((file, line))) => stored.get(&k).map(|o| (o.fp, true, &**file, *line, &o.body)),
-                (None, None) => stored.get(&k).map(|o| (o.fp, o.version == v, o.file.as_str(), o.line, &o.body)),
+                (Some(p), _) => Some((p.fp, true, &*p.file, p.line, &p.body, &p.data)),
+                (None, Some((file, line))) => stored.get(&k).map(|o| (o.fp, true, &**file, *line, &o.body, &o.data)),
+                (None, None) => {
+                    stored.get(&k).map(|o| (o.fp, o.version == v, o.file.as_str(), o.line, &o.body, &o.data))
+                }
             };
-            if let Some((ofp, this_import, ofile, oline, obody)) = old {
-                let same = ofp == fp && *obody == body;
+            if let Some((ofp, this_import, ofile, oline, obody, odata)) = old {
+                // Equal fingerprints are confirmed on the kept row itself: a message on its
+                // compact row (its JSON when written before schema 5), another row on its JSON.
+                let same = ofp == fp
+                    && match rec {
+                        Record::Message(m) if !odata.is_empty() => rows::row_of_data(&k.1, ofp, odata)?.is(m),
+                        Record::Message(_) => *obody == self::body(rec)?,
+                        _ => *obody == body,
+                    };
                 if this_import {
                     // Seen earlier in this import.
                     if same || kind == 1 {
@@ -2346,6 +2364,14 @@ i2,2026-04-08T09:10:00Z,out,acme,email,ag1,k9,i1
         let mut ids: Vec<_> = msgs.iter().map(|m| m.message_id.as_str()).collect();
         ids.sort_unstable();
         assert_eq!(ids, ["a", "b", "c", "d", "e", "f"]);
+        // Imported again, they are known from their JSON: unchanged, then one changed.
+        let again = import_csv(&mut s, "w", "b.csv", Kind::Messages, &csv(cd), false);
+        assert_eq!((again.unchanged, again.updated), (2, 0));
+        let later = cd.replace("09:30:00Z", "09:40:00Z");
+        let changed = import_csv(&mut s, "w", "b.csv", Kind::Messages, &csv(&later), false);
+        assert_eq!((changed.unchanged, changed.updated), (1, 1));
+        let t = &s.response_summary("w", &cfg, None, None, None).unwrap()[0];
+        assert_eq!((t.requests, t.response_time.median, t.response_time.sum), (3, Some(2400.0), 6600.0));
         drop_dbs(&a);
     }
 
