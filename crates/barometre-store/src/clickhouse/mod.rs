@@ -645,7 +645,19 @@ impl ClickHouseStore {
                                 quote(column)
                             ))?;
                             if has.trim() == "0" {
-                                node.exec(&format!("ALTER TABLE {db}.{t} ADD COLUMN {column} {def}"))?;
+                                if let Err(e) = node.exec(&format!("ALTER TABLE {db}.{t} ADD COLUMN {column} {def}")) {
+                                    // Another process migrating at the same time may have added it.
+                                    let now = node.text(&format!(
+                                        "SELECT count() FROM system.columns WHERE database = {} AND table = {} \
+                                         AND name = {}",
+                                        quote(db),
+                                        quote(&t),
+                                        quote(column)
+                                    ))?;
+                                    if now.trim() == "0" {
+                                        return Err(e);
+                                    }
+                                }
                             }
                         }
                     }
@@ -822,12 +834,19 @@ impl ClickHouseStore {
              argMax(data, version), argMax(conv, version), argMax(at_ms, version), argMax(fp, version), \
              argMax(file, version), argMax(line, version) {rows}"
         );
+        // Each key's last version, chosen by the keys alone: a semi-join on (kind, id, version).
+        let last = format!(
+            "SELECT kind, id, body, tf_key, derived, data, {tail} {rows} AND (kind, id, version) GLOBAL IN \
+             (SELECT kind, id, max(version) {rows} GROUP BY kind, id)"
+        );
         // Every row has one version among `versions` (the first import of a workspace): read as
         // they are, without grouping them by key. Else the keys with several versions are found
         // first (their ids alone, grouped): the rows of the others are read as they are, and only
         // those grouped to take their last version — grouping every row with its body took four
-        // times as long as reading them. Past `SEVERAL` keys (a file imported again with changes),
-        // every row is grouped.
+        // times as long as reading them. Past `SEVERAL` keys (a file imported again with changes,
+        // every message's text read again under new settings), each key's last version is chosen
+        // by a semi-join on the keys (1.8 s for a million keys of two versions each, against 4.1 s
+        // grouping the rows).
         const SEVERAL: usize = if cfg!(test) { 2 } else { 2_000 };
         let queries = if unique {
             vec![compact, json]
@@ -843,7 +862,7 @@ impl ClickHouseStore {
             if several.is_empty() {
                 vec![compact, json]
             } else if several.len() > SEVERAL {
-                vec![format!("{latest} GROUP BY kind, id")]
+                vec![last]
             } else {
                 let keys = several.join(", ");
                 vec![
@@ -2372,6 +2391,33 @@ i2,2026-04-08T09:10:00Z,out,acme,email,ag1,k9,i1
         assert_eq!((changed.unchanged, changed.updated), (1, 1));
         let t = &s.response_summary("w", &cfg, None, None, None).unwrap()[0];
         assert_eq!((t.requests, t.response_time.median, t.response_time.sum), (3, Some(2400.0), 6600.0));
+        // An analyst's label on a message kept as JSON.
+        let label = Label::of_code(1).unwrap();
+        assert!(s.correct_label("w", &cfg, "c", Some(label), Some("ana")).unwrap());
+        assert_eq!(s.messages_by_id("w", &["c".into()]).unwrap()[0].corrected, Some(label));
+        // Other settings: every text read again, the JSON rows kept compact from then on; the
+        // same figures, the label kept.
+        let mut other = Config::default();
+        other.competitors = vec!["Rival".into()];
+        let mut none = barometre_core::ingest::RecordReader::new(
+            "n.csv",
+            Kind::Messages,
+            barometre_core::ingest::Format::Csv,
+            head.as_bytes(),
+        );
+        s.import("w", &other, false, &mut none, &mut ()).unwrap();
+        let t = &s.response_summary("w", &other, None, None, None).unwrap()[0];
+        assert_eq!((t.requests, t.response_time.median, t.response_time.sum), (3, Some(2400.0), 6600.0));
+        let kept = s
+            .node
+            .text(&format!(
+                "SELECT sum(c) FROM (SELECT argMax(data != '', version) AS c FROM {}.row_versions WHERE kind = 0 \
+                 GROUP BY id)",
+                s.db()
+            ))
+            .unwrap();
+        assert_eq!(kept.trim(), "6");
+        assert_eq!(s.messages_by_id("w", &["c".into()]).unwrap()[0].corrected, Some(label));
         drop_dbs(&a);
     }
 
