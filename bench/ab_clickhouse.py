@@ -9,12 +9,14 @@ Usage: ab_clickhouse.py OLD_BIN NEW_BIN CLUSTER_URL N RUNS
 (the cluster from scripts/clickhouse.sh; bench-out/mN.csv and bench-out/lateN.csv are made when
 missing, as bench/run.sh makes them)
 """
-import calendar
 import json
 import os
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench  # noqa: E402  (write_late)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORK = os.path.join(HERE, "..", "bench-out")
@@ -26,15 +28,7 @@ def files(n):
         subprocess.run([sys.executable, os.path.join(HERE, "gen.py"), str(n), csv], check=True)
     late = os.path.join(WORK, f"late{n}.csv")
     if not os.path.exists(late):
-        picks = {(k + 1) * n // 11 for k in range(10)}
-        with open(csv) as f, open(late, "w") as out:
-            out.write(next(f))
-            for i, line in enumerate(f):
-                if i in picks:
-                    _, at, _, acc, ch, _, conv, _ = line.rstrip("\n").split(",")
-                    t = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(
-                        calendar.timegm(time.strptime(at, "%Y-%m-%dT%H:%M:%SZ")) + 30))
-                    out.write(f"late{i},{t},out,{acc},{ch},agent-late,{conv},\n")
+        bench.write_late(csv, late, n)
     return csv, late
 
 

@@ -44,6 +44,20 @@ def peak_mib(cmd, runs=1):
     return peak, sorted(times)[len(times) // 2], r.stdout
 
 
+def write_late(csv, late_csv, n):
+    """Ten late answers to `csv`'s N messages: an `out` reply 30 s after ten messages spread over
+    the file, each in its conversation."""
+    picks = {(k + 1) * n // 11 for k in range(10)}
+    with open(csv) as f, open(late_csv, "w") as out:
+        out.write(next(f))
+        for i, line in enumerate(f):
+            if i in picks:
+                _, at, _, acc, ch, _, conv, _ = line.rstrip("\n").split(",")
+                t = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(
+                    calendar.timegm(time.strptime(at, "%Y-%m-%dT%H:%M:%SZ")) + 30))
+                out.write(f"late{i},{t},out,{acc},{ch},agent-late,{conv},\n")
+
+
 def remove_store(path):
     """Removes a SQLite store and its log files."""
     for suffix in ("", "-wal", "-shm"):
@@ -103,15 +117,7 @@ def main():
 
         # Late messages: ten answers, each in a conversation of the stored file, spread over it.
         late_csv = os.path.join(WORK, f"late{n}.csv")
-        picks = {(k + 1) * n // 11 for k in range(10)}
-        with open(csv) as f, open(late_csv, "w") as out:
-            out.write(next(f))
-            for i, line in enumerate(f):
-                if i in picks:
-                    mid, at, _, acc, ch, _, conv, _ = line.rstrip("\n").split(",")
-                    t = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(
-                        calendar.timegm(time.strptime(at, "%Y-%m-%dT%H:%M:%SZ")) + 30))
-                    out.write(f"late{i},{t},out,{acc},{ch},agent-late,{conv},\n")
+        write_late(csv, late_csv, n)
         late_db = os.path.join(WORK, f"late{n}.db")
         late_runs = []
         for _ in range(RUNS):
