@@ -107,6 +107,10 @@ print(json.dumps({{"load": load, "stored": sorted(ts)[len(ts) // 2], "rows": row
     print(json.dumps(row), flush=True)
     with open(os.path.join(WORK, f"cluster-{n}.json"), "w") as f:
         json.dump(row, f, indent=1)
+    # The cluster's databases are gigabytes at 10 M: not left behind.
+    for w in workers:
+        for node in nodes:
+            ch(f"clickhouse://{node}/", f"DROP DATABASE IF EXISTS bench_{n}_w{w}")
 
 
 if __name__ == "__main__":

@@ -59,7 +59,8 @@ XML
 </yandex>
 XML
   "$server" --config-file="$d/config.xml" --pid-file="$d/server.pid" --daemon >/dev/null 2>&1 || true
-  for _ in $(seq 100); do answers "$http" && break; sleep 0.1; done
+  # Up to a minute: a server with large tables takes a while to load them.
+  for _ in $(seq 600); do answers "$http" && break; sleep 0.1; done
   if ! answers "$http"; then
     echo "shard $n did not start:" >&2
     tail -20 "$d/server.err.log" >&2 2>/dev/null || true
