@@ -302,7 +302,6 @@ struct Pending {
     line: u64,
     tf_key: String,
     body: String,
-    derived: String,
     /// A message's compact row (`rows::encode_data`); empty for other kinds.
     data: Vec<u8>,
 }
@@ -419,7 +418,9 @@ impl Node {
             let mut w = RowBinary::default();
             for p in part {
                 w.str(ws).u8(p.kind).str(&p.id).str(&p.conv).i64(p.at_ms).u64(version).u64(p.fp);
-                w.str(&p.file).u64(p.line).str(&p.tf_key).str(&p.body).str(&p.derived).bytes(&p.data);
+                // `derived` (a message's text facts as JSON, before schema 5) is left empty: the
+                // compact row holds them.
+                w.str(&p.file).u64(p.line).str(&p.tf_key).str(&p.body).str("").bytes(&p.data);
             }
             self.insert(
                 "row_versions",
@@ -637,24 +638,20 @@ impl ClickHouseStore {
                             on.push(table.to_string());
                         }
                         for t in on {
+                            let has = || -> Result<bool, StoreError> {
+                                let n = node.text(&format!(
+                                    "SELECT count() FROM system.columns WHERE database = {} AND table = {} AND name = {}",
+                                    quote(db),
+                                    quote(&t),
+                                    quote(column)
+                                ))?;
+                                Ok(n.trim() != "0")
+                            };
                             // ClickHouse 18.16 knows no `ADD COLUMN IF NOT EXISTS`.
-                            let has = node.text(&format!(
-                                "SELECT count() FROM system.columns WHERE database = {} AND table = {} AND name = {}",
-                                quote(db),
-                                quote(&t),
-                                quote(column)
-                            ))?;
-                            if has.trim() == "0" {
+                            if !has()? {
                                 if let Err(e) = node.exec(&format!("ALTER TABLE {db}.{t} ADD COLUMN {column} {def}")) {
                                     // Another process migrating at the same time may have added it.
-                                    let now = node.text(&format!(
-                                        "SELECT count() FROM system.columns WHERE database = {} AND table = {} \
-                                         AND name = {}",
-                                        quote(db),
-                                        quote(&t),
-                                        quote(column)
-                                    ))?;
-                                    if now.trim() == "0" {
+                                    if !has()? {
                                         return Err(e);
                                     }
                                 }
@@ -924,7 +921,6 @@ impl ClickHouseStore {
                         file: file.into(),
                         line,
                         tf_key: key.clone(),
-                        derived: String::new(),
                     });
                 }
                 m.corrected = label;
@@ -1863,7 +1859,6 @@ impl Node {
                 line: loc.line,
                 tf_key,
                 body,
-                derived: String::new(),
                 data,
             });
         }
@@ -2353,26 +2348,22 @@ i2,2026-04-08T09:10:00Z,out,acme,email,ag1,k9,i1
         );
         let st = s.state("w").unwrap();
         let v = s.next_version(&st);
-        let mut old = Vec::new();
+        // Written as schema 4 wrote them: no `data` column named (it reads its default).
+        let mut old = RowBinary::default();
         for l in &mut r {
             let l = l.unwrap();
             let Record::Message(m) = &l.record else { unreachable!() };
             let tf = clock::text_facts(m, &cfg);
-            old.push(Pending {
-                kind: 0,
-                id: m.message_id.clone(),
-                conv: m.conversation_id.clone().unwrap_or_default(),
-                at_ms: m.created_at.ms,
-                fp: crate::keyed::fingerprint(&l.record) as u64,
-                file: l.file.clone(),
-                line: l.line,
-                tf_key: cfg.clock_fingerprint(),
-                body: body(&l.record).unwrap(),
-                derived: serde_json::to_string(&tf).unwrap(),
-                data: Vec::new(),
-            });
+            old.str("w").u8(0).str(&m.message_id).str(m.conversation_id.as_deref().unwrap_or("")).i64(m.created_at.ms);
+            old.u64(v).u64(crate::keyed::fingerprint(&l.record) as u64).str(&l.file).u64(l.line);
+            old.str(&cfg.clock_fingerprint()).str(&body(&l.record).unwrap()).str(&serde_json::to_string(&tf).unwrap());
         }
-        s.write_rows("w", v, &old).unwrap();
+        s.insert(
+            "row_versions",
+            "workspace, kind, id, conv, at_ms, version, fp, file, line, tf_key, body, derived",
+            &old,
+        )
+        .unwrap();
         s.commit("w", v, "import", None).unwrap();
         // k3: 3600 s; the facts computed again from all six.
         let ef = "e,2026-04-06T10:00:00Z,in,acme,email,u3,k3,\nf,2026-04-06T11:00:00Z,out,acme,email,ag1,k3,e\n";
