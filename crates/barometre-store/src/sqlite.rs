@@ -90,11 +90,27 @@ impl SqliteStore {
         } else {
             "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
         };
-        conn.execute_batch(&format!(
+        let setup = format!(
             "PRAGMA page_size = 65536; {journal} PRAGMA foreign_keys = ON;
              PRAGMA temp_store = MEMORY; PRAGMA cache_size = -131072;
              CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL);",
-        ))?;
+        );
+        // Turning a new file to WAL takes it alone, and SQLite answers "database is locked" at
+        // once to another connection doing the same, without waiting as `busy_timeout` does
+        // elsewhere: two processes that create the same file (two servers started together on
+        // a new accounts file) would fail. Waited for here, as long as `busy_timeout`.
+        let since = std::time::Instant::now();
+        loop {
+            match conn.execute_batch(&setup) {
+                Err(e)
+                    if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy)
+                        && since.elapsed() < std::time::Duration::from_secs(30) =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                r => break r?,
+            }
+        }
         let mut s = SqliteStore { conn, faq: std::cell::RefCell::new(None), locks: Default::default() };
         s.migrate()?;
         Ok(s)
@@ -1878,5 +1894,32 @@ mod upgrade_tests {
         let other = Config::load(Some("[clock]\nsession_gap = \"2h\"\n"), std::iter::empty()).unwrap();
         s.table("w", &other, None, None).unwrap();
         assert_eq!(s.fingerprint("w").unwrap().as_deref(), Some(cfg.clock_fingerprint().as_str()));
+    }
+}
+
+#[cfg(test)]
+mod open_tests {
+    use super::*;
+
+    #[test]
+    fn processes_that_create_the_same_file_together_all_open_it() {
+        for round in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("accounts.db");
+            let start = std::sync::Arc::new(std::sync::Barrier::new(6));
+            let opened: Vec<_> = (0..6)
+                .map(|_| {
+                    let (path, start) = (path.clone(), start.clone());
+                    std::thread::spawn(move || {
+                        start.wait();
+                        SqliteStore::open(&path).map(|s| s.schema_version().unwrap())
+                    })
+                })
+                .collect();
+            for t in opened {
+                let v = t.join().unwrap();
+                assert_eq!(v.as_ref().ok(), MIGRATIONS.last().map(|(v, _)| v), "round {round}: {v:?}");
+            }
+        }
     }
 }
