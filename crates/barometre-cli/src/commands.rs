@@ -919,7 +919,7 @@ pub fn report(ctx: &Ctx, a: ReportArgs) -> Result<ExitCode> {
         let (from, to) = report::load_span(&cfg, &p, a.format == "table");
         // A workbook holds a sheet per dimension, time included: it reads every message.
         if a.format != "xlsx" && !report::reads_messages(&cfg, &p) {
-            store.table_covering(&ctx.workspace, &cfg, from, to, (p.from, p.to))?
+            store.table_covering(&ctx.workspace, &cfg, from, to, barometre_store::Covering::of(&cfg, &p))?
         } else {
             store.table(&ctx.workspace, &cfg, from, to)?
         }

@@ -255,6 +255,21 @@ fn own_metric_defs(cfg: &Config, sel: Option<MetricSet>) -> Vec<&'static MetricD
     METRICS.iter().filter(|d| !(same && d.id.ends_with("_business")) && wanted(d.id)).collect()
 }
 
+/// Whether a report of `p` reads conversations: unless no metric of its reads them (nor is of
+/// its own kind), and its groups are none, accounts, channels or themes. A conversation starts
+/// at its first message, in its account and channel: that message, in the same period, already
+/// makes the conversation's group appear (an agent or a team may be a conversation's without
+/// any of its messages in the period, so those groupings read them). When it does not, a store
+/// may leave conversations out of the table ([`FactTable::convs`]): the report is the same.
+pub fn reads_conversations(cfg: &Config, p: &Params) -> bool {
+    if p.metrics.is_none() || !matches!(p.by, None | Some(Dim::Account | Dim::Channel | Dim::Theme)) {
+        return true;
+    }
+    own_metric_defs(cfg, p.metrics)
+        .into_iter()
+        .any(|d| matches!(d.rule, Rule::ConvCount(_) | Rule::ConvRatio { .. } | Rule::ConvDuration(_) | Rule::Own(_)))
+}
+
 /// Whether a report of `p` reads messages themselves: grouped by time, or with a metric that
 /// reads messages (or of its own kind, which may). When it does not, a store may cover messages
 /// by groups instead of giving every one ([`FactTable::unattached_covered`]): the report is the

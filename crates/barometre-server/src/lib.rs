@@ -258,7 +258,7 @@ async fn report_handler(State(st): State<AppState>, headers: HeaderMap, guard::Q
             let table = if report::reads_messages(&st.cfg, &p) {
                 store.table(&ws, &st.cfg, from, to)?
             } else {
-                store.table_covering(&ws, &st.cfg, from, to, (p.from, p.to))?
+                store.table_covering(&ws, &st.cfg, from, to, barometre_store::Covering::of(&st.cfg, &p))?
             };
             let rep = report::build(&table, &p, &st.cfg);
             drop(table);

@@ -124,6 +124,24 @@ fn kept(mut e: RowError) -> RowError {
     e
 }
 
+/// What a report that reads no message itself needs of the messages and conversations
+/// ([`DataStore::table_covering`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Covering {
+    /// The report's period: chunks of messages wholly inside it may be read as their covers.
+    pub within: (Option<Millis>, Option<Millis>),
+    /// Whether the report reads conversations
+    /// ([`barometre_core::report::reads_conversations`]); when not, they may be left out.
+    pub conversations: bool,
+}
+
+impl Covering {
+    /// What the report of `p` needs.
+    pub fn of(cfg: &Config, p: &barometre_core::report::Params) -> Covering {
+        Covering { within: (p.from, p.to), conversations: barometre_core::report::reads_conversations(cfg, p) }
+    }
+}
+
 /// The rows a workspace imported and the clock's facts derived from them: what every report and
 /// drill-down reads. Every back end passes the conformance suite ([`conformance`]).
 pub trait DataStore {
@@ -177,19 +195,20 @@ pub trait DataStore {
     ) -> Result<FactTable, StoreError>;
 
     /// [`DataStore::table`] for a report that reads no message itself
-    /// ([`barometre_core::report::reads_messages`]) over the period `within`: a store may give,
-    /// for chunks of messages wholly inside `within`, one row per account, channel, agent and
-    /// team instead of every message ([`FactTable::unattached_covered`]). The report is the
-    /// same; by default, the whole table.
+    /// ([`barometre_core::report::reads_messages`]) over the period `cover.within`: a store may
+    /// give, for chunks of messages wholly inside it, one row per account, channel, agent and
+    /// team instead of every message ([`FactTable::unattached_covered`]), and no conversation
+    /// when the report reads none (`cover.conversations`). The report is the same; by default,
+    /// the whole table.
     fn table_covering(
         &self,
         workspace: &str,
         cfg: &Config,
         from: Option<Millis>,
         to: Option<Millis>,
-        within: (Option<Millis>, Option<Millis>),
+        cover: Covering,
     ) -> Result<FactTable, StoreError> {
-        let _ = within;
+        let _ = cover;
         self.table(workspace, cfg, from, to)
     }
 

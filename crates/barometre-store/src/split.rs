@@ -60,9 +60,9 @@ impl DataStore for Split {
         cfg: &Config,
         from: Option<Millis>,
         to: Option<Millis>,
-        within: (Option<Millis>, Option<Millis>),
+        cover: crate::Covering,
     ) -> Result<FactTable, StoreError> {
-        self.data.table_covering(ws, cfg, from, to, within)
+        self.data.table_covering(ws, cfg, from, to, cover)
     }
     fn facts(&self, ws: &str, cfg: &Config, from: Option<Millis>, to: Option<Millis>) -> Result<Facts, StoreError> {
         self.data.facts(ws, cfg, from, to)

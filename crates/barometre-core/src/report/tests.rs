@@ -1083,3 +1083,40 @@ fn rows_a_century_apart_make_two_day_buckets_not_thirty_thousand() {
     let keys: Vec<&str> = got.iter().map(|x| x.2.as_str()).collect();
     assert_eq!(keys, vec!["1971-01-01", "2099-12-31"]);
 }
+
+/// A report that reads no conversation is the same without them when grouped by account,
+/// channel or theme (or not at all): a conversation's first message, in the same period, makes
+/// its group appear. Not by agent: a conversation that starts with an agent's message is
+/// credited to whoever answers its first request, here after the period, and only the
+/// conversation makes that agent's group appear — so that grouping reads conversations.
+#[rstest::rstest]
+#[case::total(None, false)]
+#[case::by_account(Some(Dim::Account), false)]
+#[case::by_channel(Some(Dim::Channel), false)]
+#[case::by_theme(Some(Dim::Theme), false)]
+#[case::by_agent(Some(Dim::Agent), true)]
+#[case::by_team(Some(Dim::Team), true)]
+fn a_report_reads_conversations_only_where_leaving_them_out_could_change_it(
+    #[case] by: Option<Dim>,
+    #[case] reads: bool,
+) {
+    let cfg = Config::default();
+    let mut rows = vec![
+        m("p1", "2026-04-06T09:00:00Z", "out", "ag1", "k1", ""),
+        m("q1", "2026-04-06T11:00:00Z", "in", "u1", "k1", ""),
+        m("a1", "2026-04-06T11:05:00Z", "out", "ag2", "k1", "q1"),
+    ];
+    for x in &mut rows {
+        x.team = (x.author_id.starts_with("ag")).then(|| format!("team-{}", x.author_id));
+    }
+    let p = Params { to: Some(parse_instant("2026-04-06T10:00:00Z").unwrap().ms), by, ..Params::default() }
+        .with_metrics(Some("response_rate,response_time"))
+        .unwrap();
+    assert_eq!(reads_conversations(&cfg, &p), reads);
+    let whole = crate::table::FactTable::from_facts(&run(&rows, &[], &cfg));
+    let without = crate::table::FactTable { convs: Vec::new(), ..whole.clone() };
+    let json = |t| serde_json::to_string(&build(t, &p, &cfg)).unwrap();
+    assert_eq!(json(&without) == json(&whole), !reads, "{by:?}");
+    // Every selection of the full report reads them.
+    assert!(reads_conversations(&cfg, &Params { by, ..Params::default() }));
+}

@@ -1110,8 +1110,10 @@ impl ClickHouseStore {
         g: u64,
         from: Option<Millis>,
         to: Option<Millis>,
-        within: Option<(Option<Millis>, Option<Millis>)>,
+        cover: Option<crate::Covering>,
     ) -> Result<FactTable, StoreError> {
+        let within = cover.map(|c| c.within);
+        let convs_read = cover.is_none_or(|c| c.conversations);
         let mut t = FactTable { dict: self.dict(ws, g)?, ..FactTable::default() };
         // The three parts over three connections at once: each streams from the shard that keeps
         // it while this machine decodes (a third of the time of one after the other).
@@ -1124,7 +1126,12 @@ impl ClickHouseStore {
                 None => node.each_chunk(ws, g, "msg", from, to, |n, b| chunks::decode_msgs(b, n, msgs)),
                 Some(within) => node.covered_msgs(ws, g, from, to, within, msgs, covered),
             });
-            let c = node.each_chunk(ws, g, "conv", from, to, |n, b| chunks::decode_convs(b, n, convs));
+            // Conversations are left out of a report that reads none.
+            let c = if convs_read {
+                node.each_chunk(ws, g, "conv", from, to, |n, b| chunks::decode_convs(b, n, convs))
+            } else {
+                Ok(())
+            };
             let joined = |h: std::thread::ScopedJoinHandle<'_, Result<(), StoreError>>| {
                 h.join().map_err(|_| StoreError::Corrupt("a fact reader panicked".into()))?
             };
@@ -1145,7 +1152,7 @@ impl ClickHouseStore {
         g: u64,
         from: Option<Millis>,
         to: Option<Millis>,
-        within: (Option<Millis>, Option<Millis>),
+        cover: crate::Covering,
     ) -> Result<Option<FactTable>, StoreError> {
         let mut counts = (0, 1);
         self.select(
@@ -1164,7 +1171,7 @@ impl ClickHouseStore {
         if counts.0 != counts.1 {
             return Ok(None);
         }
-        self.stored_table(ws, g, from, to, Some(within)).map(Some)
+        self.stored_table(ws, g, from, to, Some(cover)).map(Some)
     }
 
     fn dict(&self, ws: &str, g: u64) -> Result<Dict, StoreError> {
@@ -1462,12 +1469,12 @@ impl DataStore for ClickHouseStore {
         cfg: &Config,
         from: Option<Millis>,
         to: Option<Millis>,
-        within: (Option<Millis>, Option<Millis>),
+        cover: crate::Covering,
     ) -> Result<FactTable, StoreError> {
         let st = self.state(ws)?;
         let attached = &*self.attached(ws, cfg, &st.versions)?;
         let covered = match &st.generation {
-            Some((g, fp)) if *fp == facts_key(attached) => self.covered_table(ws, *g, from, to, within)?,
+            Some((g, fp)) if *fp == facts_key(attached) => self.covered_table(ws, *g, from, to, cover)?,
             _ => None,
         };
         // Facts of other settings, or written without covers: the whole table.
