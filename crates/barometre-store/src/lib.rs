@@ -82,6 +82,12 @@ pub trait ImportSink {
     fn phase(&mut self, _done: &str) {}
     /// Something `BAROMETRE_TIMINGS` prints beside the phases (where a file was cut).
     fn note(&mut self, _what: &str) {}
+    /// Called just before an import that takes its rows in steps (ClickHouse) makes them
+    /// visible: an error stops it there, nothing of it taken. What a caller holding the
+    /// workspace's lock outside the store ([`Split`]) checks that lock with.
+    fn before_commit(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// Reports nothing.

@@ -14,13 +14,33 @@ use std::sync::{Condvar, Mutex, PoisonError};
 
 /// A workspace's lock, held until dropped ([`crate::ControlPlane::lock_workspace`]).
 #[must_use = "the lock is released when dropped"]
-pub struct WorkspaceLock<'a>(#[allow(dead_code)] Box<dyn Send + 'a>);
+pub struct WorkspaceLock<'a>(Box<dyn Held + 'a>);
 
 impl<'a> WorkspaceLock<'a> {
-    pub(crate) fn holding(what: impl Send + 'a) -> WorkspaceLock<'a> {
+    pub(crate) fn holding(what: impl Held + 'a) -> WorkspaceLock<'a> {
         WorkspaceLock(Box::new(what))
     }
+
+    /// Whether the lock is still held: an error when it was lost on the way (PostgreSQL's
+    /// advisory lock goes with its connection, and a server restarted or a connection cut
+    /// releases it, unseen, to whoever waits). A change checks it just before it commits: past
+    /// a lost lock another change may have run alongside, and its facts could miss those rows.
+    pub fn check(&mut self) -> Result<(), StoreError> {
+        self.0.check()
+    }
 }
+
+/// What holds a lock.
+pub(crate) trait Held: Send {
+    /// An error when the lock was lost; held by this process alone, a lock cannot be.
+    fn check(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+impl Held for LocalHeld<'_> {}
+
+impl Held for std::fs::File {}
 
 /// The number a workspace's lock is known by: the same in every process and release (the
 /// first bytes of a SHA-256 of its name), positive, below 2^62.

@@ -376,6 +376,29 @@ impl PgControlPlane {
     }
 }
 
+/// The advisory lock goes with its connection: a connection that still answers still holds it.
+fn still_held(c: &mut Client) -> Result<(), StoreError> {
+    c.simple_query("SELECT 1").map(drop).map_err(|e| StoreError::Backend {
+        engine: "PostgreSQL",
+        message: format!(
+            "the workspace's lock was lost with its connection ({e}): another change may have run meanwhile, and \
+             nothing of this one was taken; run it again"
+        ),
+    })
+}
+
+impl crate::lock::Held for Client {
+    fn check(&mut self) -> Result<(), StoreError> {
+        still_held(self)
+    }
+}
+
+impl crate::lock::Held for Unlocking<'_> {
+    fn check(&mut self) -> Result<(), StoreError> {
+        still_held(&mut self.c)
+    }
+}
+
 /// A workspace's lock on a pooled connection, released before the connection goes back.
 struct Unlocking<'a> {
     c: Lent<'a>,

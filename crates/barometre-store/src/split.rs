@@ -48,8 +48,11 @@ impl DataStore for Split {
         sink: &mut dyn ImportSink,
     ) -> Result<ImportSummary, StoreError> {
         // Every instance sharing the control plane takes one change of a workspace at a time.
-        let _lock = lock(self.data.changes_need_a_lock(), &self.control, ws)?;
-        self.data.import(ws, cfg, strict, records, sink)
+        let mut lock = lock(self.data.changes_need_a_lock(), &self.control, ws)?;
+        // Checked again just before the data store commits: an import takes minutes, and the
+        // lock's connection may be lost meanwhile.
+        let mut held = Holding { lock: lock.as_mut(), sink };
+        self.data.import(ws, cfg, strict, records, &mut held)
     }
     fn table(&self, ws: &str, cfg: &Config, from: Option<Millis>, to: Option<Millis>) -> Result<FactTable, StoreError> {
         self.data.table(ws, cfg, from, to)
@@ -123,6 +126,33 @@ impl DataStore for Split {
     }
     fn faq(&self, ws: &str) -> Result<Vec<Entry>, StoreError> {
         self.data.faq(ws)
+    }
+}
+
+/// An import's sink that checks the workspace's lock before the data store commits.
+struct Holding<'l, 'a, 's> {
+    lock: Option<&'l mut crate::WorkspaceLock<'a>>,
+    sink: &'s mut dyn ImportSink,
+}
+
+impl ImportSink for Holding<'_, '_, '_> {
+    fn progress(&mut self, rows_read: u64) {
+        self.sink.progress(rows_read);
+    }
+    fn rejected(&mut self, error: &RowError) {
+        self.sink.rejected(error);
+    }
+    fn phase(&mut self, done: &str) {
+        self.sink.phase(done);
+    }
+    fn note(&mut self, what: &str) {
+        self.sink.note(what);
+    }
+    fn before_commit(&mut self) -> Result<(), StoreError> {
+        if let Some(lock) = self.lock.as_mut() {
+            lock.check()?;
+        }
+        self.sink.before_commit()
     }
 }
 

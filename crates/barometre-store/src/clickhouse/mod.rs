@@ -1404,7 +1404,7 @@ impl DataStore for ClickHouseStore {
         // (users and tokens are given for a known workspace).
         self.control.create_workspace(ws)?;
         // One change of the workspace at a time, its state read once it is this one's turn.
-        let _lock = self.control.lock_workspace(ws)?;
+        let mut lock = self.control.lock_workspace(ws)?;
         let st = self.state(ws)?;
         let cfg = &*self.attached(ws, cfg, &st.versions)?;
         let v = self.next_version(&st);
@@ -1434,6 +1434,10 @@ impl DataStore for ClickHouseStore {
             // A first import wrote each key once (a repeat within it is not written again).
             self.recompute(ws, cfg, &seen, v, st.versions.is_empty(), sink)?;
         }
+        // Still this change's turn (a lock lost on the way, here or in the caller's control
+        // plane, is said rather than committed over).
+        lock.check()?;
+        sink.before_commit()?;
         self.commit_after(ws, v, "import", st.generation.as_ref().map(|g| g.0), Some(&st))?;
         sink.phase("committed");
         sum.committed = true;
@@ -2629,6 +2633,66 @@ c,2026-04-06T09:00:00Z,in,acme,email,u2,k2,,Mon colis ?
             data: Box::new(ClickHouseStore::open(&a, Box::new(crate::SqliteStore::memory().unwrap())).unwrap()),
             control: control.clone(),
         });
+    }
+
+    /// A lock lost during an import (PostgreSQL restarted, the lock's connection cut): the
+    /// import fails before its commit, saying so, and nothing of it is taken; imported again, it is.
+    fn lock_lost(base: &str) {
+        use barometre_core::ingest::{Format, Kind, RecordReader};
+        let Ok(url) = std::env::var("BAROMETRE_TEST_POSTGRES") else { return };
+        // A workspace of its own: its lock's number is this test's alone on a shared server.
+        let ws = format!("lost-{}", version_salt());
+        let control = Arc::new(crate::pg::PgControlPlane::connect(&url).unwrap());
+        let a = fresh(base);
+        let mut s = crate::Split {
+            data: Box::new(ClickHouseStore::open(&a, Box::new(crate::SqliteStore::memory().unwrap())).unwrap()),
+            control,
+        };
+        let first = "message_id,created_at,direction,account,channel,author_id,conversation_id\n\
+                     q1,2026-04-06T08:00:00Z,in,acme,chat,u1,c1\n";
+        let late = "message_id,created_at,direction,account,channel,author_id,conversation_id\n\
+                    a1,2026-04-06T08:05:00Z,out,acme,chat,agent,c1\n";
+        let import = |s: &mut crate::Split, text: &str, sink: &mut dyn ImportSink| {
+            let mut r = RecordReader::new("m.csv", Kind::Messages, Format::Csv, text.as_bytes());
+            s.import(&ws, &Config::default(), false, &mut r, sink)
+        };
+        assert!(import(&mut s, first, &mut ()).unwrap().committed);
+        let before = (s.version(&ws).unwrap(), s.facts(&ws, &Config::default(), None, None).unwrap());
+        /// Cuts the connection that holds the workspace's lock once the rows are written.
+        struct Cut(String, i64, u64);
+        impl ImportSink for Cut {
+            fn phase(&mut self, done: &str) {
+                if done == crate::ROWS_STORED {
+                    let mut c = postgres::Client::connect(&self.0, postgres::NoTls).unwrap();
+                    let (hi, lo) = (self.1 >> 32, self.1 & 0xffff_ffff);
+                    let rows = c
+                        .query(
+                            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted \
+                             AND classid = $1::bigint::oid AND objid = $2::bigint::oid AND objsubid = 1",
+                            &[&hi, &lo],
+                        )
+                        .unwrap();
+                    self.2 += rows.len() as u64;
+                }
+            }
+        }
+        let mut cut = Cut(url.clone(), crate::lock::key(&ws), 0);
+        let e = import(&mut s, late, &mut cut).unwrap_err().to_string();
+        assert_eq!(cut.2, 1, "one connection held the lock");
+        assert!(e.contains("lock was lost") && e.contains("run it again"), "{e}");
+        let after = (s.version(&ws).unwrap(), s.facts(&ws, &Config::default(), None, None).unwrap());
+        assert_eq!(after, before, "nothing of it taken");
+        // Imported again (a new connection takes the lock): taken.
+        let sum = import(&mut s, late, &mut ()).unwrap();
+        assert!(sum.committed && sum.inserted == 1);
+        let f = s.facts(&ws, &Config::default(), None, None).unwrap();
+        assert_eq!((f.messages.len(), f.requests[0].answer_id.as_deref()), (2, Some("a1")));
+        drop_dbs(&a);
+    }
+
+    #[test]
+    fn a_lock_lost_during_an_import_stops_it_before_its_commit() {
+        on_each_target(lock_lost);
     }
 
     #[test]
