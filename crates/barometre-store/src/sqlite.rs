@@ -431,10 +431,16 @@ fn load_events(conn: &Connection, ws: &str) -> Result<Vec<ConversationEvent>, St
 /// Streams a workspace's rows into the clock's compact input, texts left in the store: the
 /// kept text facts stand for them.
 fn load_input(conn: &Connection, ws: &str) -> Result<ClockInput, StoreError> {
-    let n: i64 =
-        conn.query_row("SELECT COALESCE(SUM(n), 0) FROM message_chunks WHERE workspace = ?", [ws], |r| r.get(0))?;
+    let (n, bytes): (i64, i64) = conn.query_row(
+        "SELECT COALESCE(SUM(n), 0), COALESCE(SUM(length(keys)), 0) FROM message_chunks WHERE workspace = ?",
+        [ws],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     let mut inp = engine::Bulk::default();
-    inp.reserve(n as usize, 0);
+    // Ids and names take about three times the keys' bytes (the ids, and the authors,
+    // conversations and customers beside them): reserved, not touched, so that growing never
+    // copies what is there.
+    inp.reserve(n as usize, 3 * bytes as usize);
     let corrected = corrections_of(conn, ws)?;
     each_stored(conn, ws, |_, _, r| {
         let kept = r.kept(if corrected.is_empty() { None } else { corrected.get(r.id).copied() });
@@ -539,6 +545,14 @@ impl Known {
     /// The live rows of every chunk (their keys only: a few bytes a row).
     fn read(conn: &Connection, ws: &str) -> Result<Known, StoreError> {
         let mut k = Known::default();
+        // Sized once: the keys' bytes hold the ids and a few bytes a row besides.
+        let (n, bytes): (i64, i64) = conn.query_row(
+            "SELECT COALESCE(SUM(n), 0), COALESCE(SUM(length(keys)), 0) FROM message_chunks WHERE workspace = ?",
+            [ws],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        k.ids.reserve(n as usize, bytes as usize);
+        k.at.reserve(n as usize);
         each_live_key(conn, ws, |seq, i, id, fp| {
             let slot = Slot { seq, idx: i as u32, fp, src: 0, line: 0 };
             match k.ids.intern(id) {
