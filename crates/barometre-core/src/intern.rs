@@ -143,7 +143,8 @@ impl Interner {
     /// every id twice more).
     pub fn reserve(&mut self, n: usize, bytes: usize) {
         let need = size_for(self.spans.len() + n);
-        if self.table().len() < need {
+        // Not `table()`: a table never built would be built at the current size, then again.
+        if self.slots.get().is_none_or(|t| t.len() < need) {
             self.slots = OnceLock::from(build(&self.arena, &self.spans, need));
         }
         self.spans.reserve(n);
@@ -542,6 +543,28 @@ fn rank<const N: usize>(col: &Strings) -> (Vec<u32>, Vec<u32>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn room_reserved_before_or_between_strings_changes_no_id() {
+        let words: Vec<String> = (0..5000).map(|k| format!("id-{}", k % 3700)).collect();
+        let mut plain = Interner::default();
+        let mut sized = Interner::default();
+        sized.reserve(10, 40);
+        for (k, w) in words.iter().enumerate() {
+            if k == 1234 {
+                sized.reserve(4000, 40_000);
+            }
+            assert_eq!(sized.intern(w), plain.intern(w), "{w}");
+        }
+        assert_eq!((sized.len(), plain.len()), (3700, 3700));
+        assert!((0..3700).all(|k| sized.find(&format!("id-{k}")) == Some(k)));
+        assert_eq!(sized.find("id-3700"), None);
+        // A table never built, over strings already held, is built once and finds them.
+        let mut held = sized.clone();
+        held.slots = OnceLock::new();
+        held.reserve(100, 0);
+        assert_eq!(held.find("id-42"), Some(42));
+    }
 
     #[test]
     fn interning_twice_gives_the_same_id() {

@@ -341,7 +341,9 @@ pub struct FactTable {
     pub reviews: Vec<ReviewRow>,
     /// The earliest instant from which the table holds every message, request and conversation
     /// (`None`: from the first): a figure that looks before its period checks it reads rows that
-    /// were loaded, instead of counting rows left out as none.
+    /// were loaded, instead of counting rows left out as none. A table read for a report that
+    /// reads no conversation (`report::reads_conversations`) may hold none at all: only a figure
+    /// that reads conversations may rely on this for them.
     pub complete_from: Option<crate::time::Millis>,
     /// Whether its messages were matched against a knowledge base (a workspace that imported
     /// one): without one, no question can be said answered by it.

@@ -437,9 +437,9 @@ fn load_input(conn: &Connection, ws: &str) -> Result<ClockInput, StoreError> {
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     let mut inp = engine::Bulk::default();
-    // Ids and names take about three times the keys' bytes (the ids, and the authors,
-    // conversations and customers beside them): reserved, not touched, so that growing never
-    // copies what is there.
+    // The ids take about the keys' bytes, and the names beside them (authors, conversations,
+    // customers) up to about three times as many (`Bulk::reserve` gives the ids a third of what
+    // it is given): reserved, not touched, so that growing never copies what is there.
     inp.reserve(n as usize, 3 * bytes as usize);
     let corrected = corrections_of(conn, ws)?;
     each_stored(conn, ws, |_, _, r| {
