@@ -279,6 +279,23 @@ pub trait DataStore {
         by: Option<&str>,
     ) -> Result<bool, StoreError>;
 
+    /// [`DataStore::correct_label`], telling `sink` its phases and asking
+    /// [`ImportSink::before_commit`] before the change is committed (what [`Split`] checks the
+    /// workspace's lock with). By default, asked first: a store that commits in one transaction
+    /// takes the change whole or not at all.
+    fn correct_label_with(
+        &mut self,
+        workspace: &str,
+        cfg: &Config,
+        message_id: &str,
+        label: Option<barometre_core::understand::Label>,
+        by: Option<&str>,
+        sink: &mut dyn ImportSink,
+    ) -> Result<bool, StoreError> {
+        sink.before_commit()?;
+        self.correct_label(workspace, cfg, message_id, label, by)
+    }
+
     /// The analyst's labels of a workspace, by message id.
     fn corrections(&self, workspace: &str) -> Result<Vec<Correction>, StoreError>;
 
@@ -292,6 +309,18 @@ pub trait DataStore {
         cfg: &Config,
         entries: &[barometre_core::understand::faq::Entry],
     ) -> Result<FaqSummary, StoreError>;
+
+    /// [`DataStore::import_faq`], with `sink` as in [`DataStore::correct_label_with`].
+    fn import_faq_with(
+        &mut self,
+        workspace: &str,
+        cfg: &Config,
+        entries: &[barometre_core::understand::faq::Entry],
+        sink: &mut dyn ImportSink,
+    ) -> Result<FaqSummary, StoreError> {
+        sink.before_commit()?;
+        self.import_faq(workspace, cfg, entries)
+    }
 
     /// A workspace's knowledge base, in its file's order.
     fn faq(&self, workspace: &str) -> Result<Vec<barometre_core::understand::faq::Entry>, StoreError>;

@@ -23,10 +23,10 @@ impl<'a> WorkspaceLock<'a> {
 
     /// Whether the lock is still held: an error when it was lost on the way (PostgreSQL's
     /// advisory lock goes with its connection, and a server restarted or a connection cut
-    /// releases it, unseen, to whoever waits). An import checks it just before it commits: past
-    /// a lost lock another change may have run alongside, and its facts could miss those rows.
-    /// (A label correction or a knowledge base, which take seconds, do not; a loss between the
-    /// check and the commit is left to the commit's own check of the last version.)
+    /// releases it, unseen, to whoever waits). An import, a label correction or a knowledge base
+    /// checks it just before it commits: past a lost lock another change may have run alongside,
+    /// and its facts could miss those rows. (A loss between the check and the commit is left to
+    /// the commit's own check of the last version.)
     pub fn check(&mut self) -> Result<(), StoreError> {
         self.0.check()
     }

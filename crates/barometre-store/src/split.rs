@@ -114,15 +114,37 @@ impl DataStore for Split {
         label: Option<barometre_core::understand::Label>,
         by: Option<&str>,
     ) -> Result<bool, StoreError> {
-        let _lock = lock(self.data.changes_need_a_lock(), &self.control, ws)?;
-        self.data.correct_label(ws, cfg, message_id, label, by)
+        self.correct_label_with(ws, cfg, message_id, label, by, &mut ())
+    }
+    fn correct_label_with(
+        &mut self,
+        ws: &str,
+        cfg: &Config,
+        message_id: &str,
+        label: Option<barometre_core::understand::Label>,
+        by: Option<&str>,
+        sink: &mut dyn ImportSink,
+    ) -> Result<bool, StoreError> {
+        let mut lock = lock(self.data.changes_need_a_lock(), &self.control, ws)?;
+        let mut held = Holding { lock: lock.as_mut(), sink };
+        self.data.correct_label_with(ws, cfg, message_id, label, by, &mut held)
     }
     fn corrections(&self, ws: &str) -> Result<Vec<Correction>, StoreError> {
         self.data.corrections(ws)
     }
     fn import_faq(&mut self, ws: &str, cfg: &Config, entries: &[Entry]) -> Result<FaqSummary, StoreError> {
-        let _lock = lock(self.data.changes_need_a_lock(), &self.control, ws)?;
-        self.data.import_faq(ws, cfg, entries)
+        self.import_faq_with(ws, cfg, entries, &mut ())
+    }
+    fn import_faq_with(
+        &mut self,
+        ws: &str,
+        cfg: &Config,
+        entries: &[Entry],
+        sink: &mut dyn ImportSink,
+    ) -> Result<FaqSummary, StoreError> {
+        let mut lock = lock(self.data.changes_need_a_lock(), &self.control, ws)?;
+        let mut held = Holding { lock: lock.as_mut(), sink };
+        self.data.import_faq_with(ws, cfg, entries, &mut held)
     }
     fn faq(&self, ws: &str) -> Result<Vec<Entry>, StoreError> {
         self.data.faq(ws)

@@ -1573,7 +1573,19 @@ impl DataStore for ClickHouseStore {
         label: Option<Label>,
         by: Option<&str>,
     ) -> Result<bool, StoreError> {
-        let _lock = self.control.lock_workspace(ws)?;
+        self.correct_label_with(ws, cfg, message_id, label, by, &mut ())
+    }
+
+    fn correct_label_with(
+        &mut self,
+        ws: &str,
+        cfg: &Config,
+        message_id: &str,
+        label: Option<Label>,
+        by: Option<&str>,
+        sink: &mut dyn ImportSink,
+    ) -> Result<bool, StoreError> {
+        let mut lock = self.control.lock_workspace(ws)?;
         let st = self.state(ws)?;
         let cfg = &*self.attached(ws, cfg, &st.versions)?;
         let inbound = self
@@ -1593,7 +1605,10 @@ impl DataStore for ClickHouseStore {
         self.insert("corrections", "workspace, message_id, label, by, at_ms, version", &w)?;
         let mut seen = st.versions.clone();
         seen.push(v);
-        self.recompute(ws, cfg, &seen, v, false, &mut ())?;
+        self.recompute(ws, cfg, &seen, v, false, sink)?;
+        // Still this change's turn (as an import checks it).
+        lock.check()?;
+        sink.before_commit()?;
         self.commit_after(ws, v, "label", st.generation.as_ref().map(|g| g.0), Some(&st))?;
         Ok(true)
     }
@@ -1604,8 +1619,18 @@ impl DataStore for ClickHouseStore {
     }
 
     fn import_faq(&mut self, ws: &str, cfg: &Config, entries: &[FaqEntry]) -> Result<FaqSummary, StoreError> {
+        self.import_faq_with(ws, cfg, entries, &mut ())
+    }
+
+    fn import_faq_with(
+        &mut self,
+        ws: &str,
+        cfg: &Config,
+        entries: &[FaqEntry],
+        sink: &mut dyn ImportSink,
+    ) -> Result<FaqSummary, StoreError> {
         self.control.create_workspace(ws)?;
-        let lock = self.control.lock_workspace(ws)?;
+        let mut lock = self.control.lock_workspace(ws)?;
         let st = self.state(ws)?;
         let changed = self.faq_at(ws, &st.versions)? != entries;
         if changed {
@@ -1617,8 +1642,10 @@ impl DataStore for ClickHouseStore {
             seen.push(v);
             if st.generation.is_some() {
                 let cfg = cfg.with_faq((!entries.is_empty()).then(|| Arc::new(Faq::new(entries.to_vec()))));
-                self.recompute(ws, &cfg, &seen, v, false, &mut ())?;
+                self.recompute(ws, &cfg, &seen, v, false, sink)?;
             }
+            lock.check()?;
+            sink.before_commit()?;
             self.commit_after(ws, v, "faq", st.generation.as_ref().map(|g| g.0), Some(&st))?;
         }
         drop(lock);
@@ -2636,7 +2663,8 @@ c,2026-04-06T09:00:00Z,in,acme,email,u2,k2,,Mon colis ?
     }
 
     /// A lock lost during an import (PostgreSQL restarted, the lock's connection cut): the
-    /// import fails before its commit, saying so, and nothing of it is taken; imported again, it is.
+    /// import fails before its commit, saying so, and nothing of it is taken; imported again, it
+    /// is. A label correction and a knowledge base alike.
     fn lock_lost(base: &str) {
         use barometre_core::ingest::{Format, Kind, RecordReader};
         let Ok(url) = std::env::var("BAROMETRE_TEST_POSTGRES") else { return };
@@ -2662,7 +2690,8 @@ c,2026-04-06T09:00:00Z,in,acme,email,u2,k2,,Mon colis ?
         struct Cut(String, i64, u64);
         impl ImportSink for Cut {
             fn phase(&mut self, done: &str) {
-                if done == crate::ROWS_STORED {
+                // An import's rows written, or a correction's rows read back.
+                if done == crate::ROWS_STORED || done == "rows read back" {
                     let mut c = postgres::Client::connect(&self.0, postgres::NoTls).unwrap();
                     let (hi, lo) = (self.1 >> 32, self.1 & 0xffff_ffff);
                     let rows = c
@@ -2687,11 +2716,29 @@ c,2026-04-06T09:00:00Z,in,acme,email,u2,k2,,Mon colis ?
         assert!(sum.committed && sum.inserted == 1);
         let f = s.facts(&ws, &Config::default(), None, None).unwrap();
         assert_eq!((f.messages.len(), f.requests[0].answer_id.as_deref()), (2, Some("a1")));
+        // A label correction and a knowledge base alike: stopped, nothing taken, then taken.
+        let cfg = Config::default();
+        let v = s.version(&ws).unwrap();
+        let label = Some(barometre_core::understand::Label::Complaint);
+        let mut cut = Cut(url.clone(), crate::lock::key(&ws), 0);
+        let e = s.correct_label_with(&ws, &cfg, "q1", label, Some("ana"), &mut cut).unwrap_err().to_string();
+        assert!(cut.2 == 1 && e.contains("lock was lost"), "{e}");
+        assert!(s.corrections(&ws).unwrap().is_empty() && s.version(&ws).unwrap() == v);
+        assert!(s.correct_label(&ws, &cfg, "q1", label, Some("ana")).unwrap());
+        assert_eq!(s.corrections(&ws).unwrap().len(), 1);
+        let v = s.version(&ws).unwrap();
+        let entries = [barometre_core::understand::faq::Entry::new("f1", "Ma box ne marche plus", "Redémarrez-la")];
+        let mut cut = Cut(url.clone(), crate::lock::key(&ws), 0);
+        let e = s.import_faq_with(&ws, &cfg, &entries, &mut cut).unwrap_err().to_string();
+        assert!(cut.2 == 1 && e.contains("lock was lost"), "{e}");
+        assert!(s.faq(&ws).unwrap().is_empty() && s.version(&ws).unwrap() == v);
+        s.import_faq(&ws, &cfg, &entries).unwrap();
+        assert_eq!(s.faq(&ws).unwrap(), entries);
         drop_dbs(&a);
     }
 
     #[test]
-    fn a_lock_lost_during_an_import_stops_it_before_its_commit() {
+    fn a_lock_lost_during_an_import_a_label_or_a_knowledge_base_stops_it_before_its_commit() {
         on_each_target(lock_lost);
     }
 
