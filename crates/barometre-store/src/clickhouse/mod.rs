@@ -2250,17 +2250,20 @@ i1,2026-04-08T09:00:00Z,in,acme,email,u9,k9,
 i2,2026-04-08T09:10:00Z,out,acme,email,ag1,k9,i1
 ";
         import_csv(&mut s, "w", "r.csv", Kind::Messages, rows, false);
-        let st = s.state("w").unwrap();
-        let g = st.generation.unwrap().0;
-        let shares = s
-            .node
-            .text(&format!(
-                "SELECT count(), sum(n), max(n) FROM {}.requests_daily WHERE workspace = 'w' AND generation = {g}",
-                s.db()
-            ))
-            .unwrap();
+        // The rollup rows of a workspace's current generation: how many, the requests they count,
+        // the most one counts.
+        let rolled_rows = |s: &ClickHouseStore, ws: &str| {
+            let g = s.state(ws).unwrap().generation.unwrap().0;
+            let sql = format!(
+                "SELECT count(), sum(n), max(n) FROM {}.requests_daily WHERE workspace = {} AND generation = {g}",
+                s.db(),
+                quote(ws)
+            );
+            s.node.text(&sql).unwrap().trim().to_string()
+        };
         // Nine requests in seven rows: k1, k2 and k3 share theirs.
-        assert_eq!(shares.trim(), "7\t9\t3");
+        assert_eq!(rolled_rows(&s, "w"), "7\t9\t3");
+        let g = s.state("w").unwrap().generation.unwrap().0;
         let at = |t: &str| Some(parse_instant(t).unwrap().ms);
         let cfg = Config::default();
         let table = s.table("w", &cfg, None, None).unwrap();
@@ -2309,15 +2312,7 @@ r3,2026-04-07T09:03:00Z,out,acme,chat,ag2,k3,q3
 q4,2026-04-08T09:00:00Z,in,acme,chat,u4,k4,
 ";
         import_csv(&mut s, "sparse", "s.csv", Kind::Messages, sparse, false);
-        let g2 = s.state("sparse").unwrap().generation.unwrap().0;
-        let none = s
-            .node
-            .text(&format!(
-                "SELECT count() FROM {}.requests_daily WHERE workspace = 'sparse' AND generation = {g2}",
-                s.db()
-            ))
-            .unwrap();
-        assert_eq!(none.trim(), "0", "four requests in four rows: not written");
+        assert_eq!(rolled_rows(&s, "sparse"), "0\t0\t0", "four requests in four rows: not written");
         s.rollups = true;
         let sparse_table = s.table("sparse", &cfg, None, None).unwrap();
         for (from, to) in periods {
