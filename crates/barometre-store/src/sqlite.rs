@@ -428,19 +428,26 @@ fn load_events(conn: &Connection, ws: &str) -> Result<Vec<ConversationEvent>, St
     Ok(evs)
 }
 
-/// Streams a workspace's rows into the clock's compact input, texts left in the store: the
-/// kept text facts stand for them.
-fn load_input(conn: &Connection, ws: &str) -> Result<ClockInput, StoreError> {
+/// How many rows a workspace's chunks hold, and their keys' bytes (ids and a few bytes a row):
+/// what readers of every row size their tables by (SQLite reads `length` without the blobs).
+fn stored_size(conn: &Connection, ws: &str) -> Result<(usize, usize), StoreError> {
     let (n, bytes): (i64, i64) = conn.query_row(
         "SELECT COALESCE(SUM(n), 0), COALESCE(SUM(length(keys)), 0) FROM message_chunks WHERE workspace = ?",
         [ws],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
+    Ok((n as usize, bytes as usize))
+}
+
+/// Streams a workspace's rows into the clock's compact input, texts left in the store: the
+/// kept text facts stand for them.
+fn load_input(conn: &Connection, ws: &str) -> Result<ClockInput, StoreError> {
+    let (n, bytes) = stored_size(conn, ws)?;
     let mut inp = engine::Bulk::default();
     // The ids take about the keys' bytes, and the names beside them (authors, conversations,
     // customers) up to about three times as many (`Bulk::reserve` gives the ids a third of what
     // it is given): reserved, not touched, so that growing never copies what is there.
-    inp.reserve(n as usize, 3 * bytes as usize);
+    inp.reserve(n, 3 * bytes);
     let corrected = corrections_of(conn, ws)?;
     each_stored(conn, ws, |_, _, r| {
         let kept = r.kept(if corrected.is_empty() { None } else { corrected.get(r.id).copied() });
@@ -546,13 +553,9 @@ impl Known {
     fn read(conn: &Connection, ws: &str) -> Result<Known, StoreError> {
         let mut k = Known::default();
         // Sized once: the keys' bytes hold the ids and a few bytes a row besides.
-        let (n, bytes): (i64, i64) = conn.query_row(
-            "SELECT COALESCE(SUM(n), 0), COALESCE(SUM(length(keys)), 0) FROM message_chunks WHERE workspace = ?",
-            [ws],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        k.ids.reserve(n as usize, bytes as usize);
-        k.at.reserve(n as usize);
+        let (n, bytes) = stored_size(conn, ws)?;
+        k.ids.reserve(n, bytes);
+        k.at.reserve(n);
         each_live_key(conn, ws, |seq, i, id, fp| {
             let slot = Slot { seq, idx: i as u32, fp, src: 0, line: 0 };
             match k.ids.intern(id) {

@@ -1442,10 +1442,7 @@ impl DataStore for ClickHouseStore {
             // A first import wrote each key once (a repeat within it is not written again).
             self.recompute(ws, cfg, &seen, v, st.versions.is_empty(), sink)?;
         }
-        // Still this change's turn (a lock lost on the way, here or in the caller's control
-        // plane, is said rather than committed over).
-        lock.check()?;
-        sink.before_commit()?;
+        still_ours(&mut lock, sink)?;
         self.commit_after(ws, v, "import", st.generation.as_ref().map(|g| g.0), Some(&st))?;
         sink.phase("committed");
         sum.committed = true;
@@ -1614,9 +1611,7 @@ impl DataStore for ClickHouseStore {
         let mut seen = st.versions.clone();
         seen.push(v);
         self.recompute(ws, cfg, &seen, v, false, sink)?;
-        // Still this change's turn (as an import checks it).
-        lock.check()?;
-        sink.before_commit()?;
+        still_ours(&mut lock, sink)?;
         self.commit_after(ws, v, "label", st.generation.as_ref().map(|g| g.0), Some(&st))?;
         Ok(true)
     }
@@ -1652,8 +1647,7 @@ impl DataStore for ClickHouseStore {
                 let cfg = cfg.with_faq((!entries.is_empty()).then(|| Arc::new(Faq::new(entries.to_vec()))));
                 self.recompute(ws, &cfg, &seen, v, false, sink)?;
             }
-            lock.check()?;
-            sink.before_commit()?;
+            still_ours(&mut lock, sink)?;
             self.commit_after(ws, v, "faq", st.generation.as_ref().map(|g| g.0), Some(&st))?;
         }
         drop(lock);
@@ -1665,6 +1659,14 @@ impl DataStore for ClickHouseStore {
         let st = self.state(ws)?;
         self.faq_at(ws, &st.versions)
     }
+}
+
+/// Whether a change may still commit: its own lock held, and the caller's (a [`crate::Split`]'s
+/// in the shared control plane, through `sink`). A lock lost on the way is said rather than
+/// committed over.
+fn still_ours(lock: &mut crate::WorkspaceLock<'_>, sink: &mut dyn ImportSink) -> Result<(), StoreError> {
+    lock.check()?;
+    sink.before_commit()
 }
 
 /// Reads every record on this thread, a batch looked up and written at a time; returns how many

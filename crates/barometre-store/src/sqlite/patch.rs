@@ -99,11 +99,10 @@ pub(super) fn patch_facts(
                         }
                         // The facts kept number customers as the rows read back do, or the
                         // rows do not come in the order the facts were computed in: then
-                        // every fact is computed again.
-                        // The name at the kept number, compared: the same as looking the name's
-                        // number up (names and numbers go one to one), without the names' hash
-                        // table (built for this alone, then probed: 0.19 s of ten late answers
-                        // into a million messages).
+                        // every fact is computed again. Checked by the name at the kept number:
+                        // the same as looking the name's number up (names and numbers go one to
+                        // one), without building the names' hash table for it (0.19 s of ten
+                        // late answers into a million messages).
                         if kind == Kind::Req {
                             let same = match (it.customer, it.customer_number()) {
                                 (None, 0) => true,
