@@ -18,7 +18,7 @@ use std::process::ExitCode;
 
 pub struct Ctx {
     pub db: PathBuf,
-    /// `--store` / `BAROMETRE_STORE`: `sqlite:PATH` or `clickhouse://…` (default: `db`).
+    /// `--store` / `BAROMETRE_STORE`: `sqlite:PATH`, `clickhouse://…` or `postgres://…` (default: `db`).
     pub store: Option<String>,
     pub workspace: String,
     pub config: Option<PathBuf>,
@@ -41,6 +41,17 @@ impl Ctx {
         Ok(match self.target()? {
             Target::Sqlite(path) => {
                 Box::new(SqliteStore::open(&path).with_context(|| format!("cannot open the store {}", path.display()))?)
+            }
+            Target::Postgres(url) => {
+                let data = Box::new(
+                    barometre_store::pg_data::PgStore::connect(&url)
+                        .with_context(|| format!("cannot open the store {}", redacted(&url)))?,
+                );
+                // Its own server keeps its control plane; another one only when `--control` says.
+                match self.control()? {
+                    Some(control) => Box::new(barometre_store::Split { data, control }),
+                    None => data,
+                }
             }
             Target::ClickHouse(addr) => {
                 let data = Box::new(self.clickhouse(&addr)?);
@@ -83,14 +94,10 @@ impl Ctx {
             return Ok(Target::ClickHouse(addr));
         }
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            bail!(
-                "PostgreSQL keeps the control plane (workspaces, users, sessions, tokens: `--control {}`), not rows \
-                 and facts: give --store sqlite:PATH or clickhouse://HOST:HTTP_PORT/DATABASE",
-                redacted(url)
-            );
+            return Ok(Target::Postgres(url.to_string()));
         }
         bail!(
-            "unknown store `{}`: sqlite:PATH, clickhouse://HOST:HTTP_PORT/DATABASE, or (for `migrate`) postgres://…",
+            "unknown store `{}`: sqlite:PATH, clickhouse://HOST:HTTP_PORT/DATABASE or postgres://user@host:port/database",
             redacted(url)
         )
     }
@@ -111,7 +118,7 @@ impl Ctx {
     }
     /// The store with its control plane: the shared one when `--control` names one.
     pub fn full_store(&self) -> Result<Box<dyn barometre_store::Store + Send>> {
-        if let Target::ClickHouse(_) = self.target()? {
+        if let Target::ClickHouse(_) | Target::Postgres(_) = self.target()? {
             // Its control plane is the shared one already.
             return self.store();
         }
@@ -127,6 +134,8 @@ impl Ctx {
 enum Target {
     Sqlite(PathBuf),
     ClickHouse(barometre_store::clickhouse::Address),
+    /// Rows, facts and the control plane on one PostgreSQL server.
+    Postgres(String),
 }
 
 /// A store's address without its password, to be printed: scheme, user, host, port and
@@ -147,7 +156,7 @@ fn redacted(url: &str) -> String {
     }
 }
 
-/// `migrate` takes the global `--store` (`sqlite:PATH`, `clickhouse://…`, or a control plane's
+/// `migrate` takes the global `--store` (`sqlite:PATH`, `clickhouse://…`, or a PostgreSQL server's
 /// `postgres://…`; default: `--db`'s SQLite).
 #[derive(clap::Args)]
 pub struct MigrateArgs {}
@@ -167,7 +176,7 @@ pub fn migrate(ctx: &Ctx, _: MigrateArgs) -> Result<ExitCode> {
     } else if target.starts_with("postgres://") || target.starts_with("postgresql://") {
         let p = barometre_store::pg::PgControlPlane::connect(&target)
             .with_context(|| format!("cannot reach {}", redacted(&target)))?;
-        ("PostgreSQL (control plane)", p.schema_version()?)
+        ("PostgreSQL", p.schema_version()?)
     } else if target.starts_with("clickhouse://") {
         let Target::ClickHouse(addr) = ctx.target()? else { unreachable!("a clickhouse:// store") };
         let s = ctx.clickhouse(&addr)?;
@@ -1284,6 +1293,13 @@ pub fn serve(ctx: &Ctx, a: ServeArgs) -> Result<ExitCode> {
                 }),
             })
         }
+        // Every store of the pool over one pool of connections.
+        Target::Postgres(url) => std::sync::Arc::new(barometre_store::pg_data::PgOpener {
+            control: std::sync::Arc::new(
+                barometre_store::pg::PgControlPlane::connect(&url)
+                    .with_context(|| format!("cannot open the store {}", redacted(&url)))?,
+            ),
+        }),
     };
     let opener: std::sync::Arc<dyn barometre_store::Opener> = match ctx.control()? {
         // Users, sessions and tokens in the shared control plane: several instances as one.
@@ -1293,7 +1309,7 @@ pub fn serve(ctx: &Ctx, a: ServeArgs) -> Result<ExitCode> {
     // Import bodies are staged beside the SQLite file (the accounts' one for ClickHouse).
     let staging = match ctx.target()? {
         Target::Sqlite(path) => path,
-        Target::ClickHouse(_) => ctx.db.clone(),
+        Target::ClickHouse(_) | Target::Postgres(_) => ctx.db.clone(),
     };
     let state = barometre_server::AppState::with_store(opener, staging, cfg);
     let rt = tokio::runtime::Runtime::new()?;

@@ -21,9 +21,10 @@ struct Cli {
     /// file that keeps accounts (users, tokens) unless `--control` names a control plane.
     #[arg(long, global = true, env = "BAROMETRE_DB", default_value = "barometre.db")]
     db: PathBuf,
-    /// Where rows and facts live: `sqlite:PATH` (default: `--db`) or a ClickHouse server or
-    /// cluster, `clickhouse://HOST:HTTP_PORT/DATABASE[?cluster=NAME&nodes=HOST:PORT,…]`
-    /// (docs/deployment.md); `migrate` also takes a PostgreSQL control plane's `postgres://…`.
+    /// Where rows and facts live: `sqlite:PATH` (default: `--db`), a ClickHouse server or
+    /// cluster, `clickhouse://HOST:HTTP_PORT/DATABASE[?cluster=NAME&nodes=HOST:PORT,…]`, or a
+    /// PostgreSQL server that then also keeps users, sessions and tokens,
+    /// `postgres://user[:password]@host[:port]/database` (docs/deployment.md).
     #[arg(long, global = true, env = "BAROMETRE_STORE", hide_env_values = true)]
     store: Option<String>,
     /// Workspace (one brand or client).

@@ -15,6 +15,7 @@ mod keyed;
 mod lock;
 mod patch;
 pub mod pg;
+pub mod pg_data;
 mod rows;
 mod split;
 mod sqlite;

@@ -27,6 +27,7 @@ impl From<postgres::Error> for StoreError {
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_control_plane.sql")),
     (2, include_str!("../migrations/postgres/0002_workspace_keys.sql")),
+    (3, include_str!("../migrations/postgres/0003_rows_and_facts.sql")),
 ];
 
 /// The advisory lock migrations run under (any number only this program uses).
@@ -58,7 +59,7 @@ struct Pool {
 }
 
 /// A connection lent by the pool, given back when dropped (dropped instead when closed).
-struct Lent<'a> {
+pub(crate) struct Lent<'a> {
     from: &'a PgControlPlane,
     client: Option<Client>,
 }
@@ -125,7 +126,7 @@ impl PgControlPlane {
     /// than [`IDLE_CHECK`] is asked first whether it still answers, so that a restarted
     /// PostgreSQL costs the requests made while it was down, not one more per pooled connection.
     /// One that does not answer is dropped and made again.
-    fn c(&self) -> Result<Lent<'_>, StoreError> {
+    pub(crate) fn c(&self) -> Result<Lent<'_>, StoreError> {
         loop {
             let mut p = self.pool.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             let taken = loop {

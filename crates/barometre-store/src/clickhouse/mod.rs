@@ -160,7 +160,7 @@ impl Address {
 }
 
 /// The kinds of rows, as the `rows` table numbers them.
-fn kind_of(r: &Record) -> u8 {
+pub(crate) fn kind_of(r: &Record) -> u8 {
     match r {
         Record::Message(_) => 0,
         Record::Event(_) => 1,
@@ -177,7 +177,7 @@ fn kind_of(r: &Record) -> u8 {
 
 /// A row's id column (named in duplicate errors, as the embedded store names it), id,
 /// conversation (its shard) and instant (its month).
-fn keys(r: &Record) -> (&'static str, String, &str, Millis) {
+pub(crate) fn keys(r: &Record) -> (&'static str, String, &str, Millis) {
     match r {
         Record::Message(m) => {
             ("message_id", m.message_id.clone(), m.conversation_id.as_deref().unwrap_or(""), m.created_at.ms)
@@ -198,7 +198,7 @@ fn keys(r: &Record) -> (&'static str, String, &str, Millis) {
 
 /// A row as it is kept: what the embedded store keeps of it (a contact's or a probe's later
 /// instants carry the first one's offset there), so that both back ends give the same rows back.
-fn body(r: &Record) -> Result<String, StoreError> {
+pub(crate) fn body(r: &Record) -> Result<String, StoreError> {
     let j = match r {
         Record::Message(m) => {
             let mut m = m.clone();
@@ -282,7 +282,7 @@ fn facts_key(cfg: &Config) -> String {
 }
 
 /// Decodes `n` compact rows of a chunk onto a vector.
-type Decode<H> = fn(&[u8], usize, &mut Vec<H>) -> Result<(), StoreError>;
+pub(crate) type Decode<H> = fn(&[u8], usize, &mut Vec<H>) -> Result<(), StoreError>;
 
 /// A workspace as reads see it: its committed versions and its current facts.
 struct State {

@@ -1,0 +1,1082 @@
+//! Rows and facts on PostgreSQL (issue 13, `--store postgres://…`): a deployment whose one
+//! engine is PostgreSQL keeps its control plane ([`crate::pg`]) and its workspaces' rows and
+//! facts in the same database, and several `barometre serve` instances share both.
+//!
+//! What stays as on the other back ends: the conversation clock runs here, in Rust, over the
+//! workspace's rows, and the facts are stored as the embedded store's chunks (the same bytes, so
+//! that reports are byte-identical on every engine). What PostgreSQL gives: an import, a label or
+//! a knowledge base is one transaction, visible whole at its commit or not at all; and every
+//! change first locks its workspace's row in `data_state`, so that changes of a workspace run
+//! one at a time whichever instance or machine makes them, and a change whose connection is lost
+//! takes nothing (its transaction is rolled back by the server).
+//!
+//! Every change computes the workspace's facts again from its rows (a late message recomputes
+//! every conversation here; the embedded store patches those it touches).
+
+use crate::chunks;
+use crate::pg::PgControlPlane;
+use crate::rows;
+use crate::{ControlPlane, Correction, DataStore, FaqSummary, ImportSink, ImportSummary, StoreError};
+use barometre_core::clock::{self, Facts};
+use barometre_core::config::Config;
+use barometre_core::engine;
+use barometre_core::ingest::{Located, Record, RowError};
+use barometre_core::model::{ConversationEvent, Message, Probe, TextFacts};
+use barometre_core::report::Records;
+use barometre_core::table::{Dict, FactTable, MsgRow};
+use barometre_core::time::Millis;
+use barometre_core::understand::faq::{Entry as FaqEntry, Faq};
+use barometre_core::understand::Label;
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::types::ToSql;
+use postgres::Transaction;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Rows looked up and written together: one query each way per batch.
+const BATCH: usize = 5_000;
+
+/// Fact chunks written by one statement, at most.
+const CHUNKS_PER_INSERT: usize = 16;
+
+/// What the facts stored were derived with: the clock's settings and this back end's layout.
+fn facts_key(cfg: &Config) -> String {
+    format!("{}; postgres facts 1", cfg.clock_fingerprint())
+}
+
+fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
+fn parse<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, StoreError> {
+    serde_json::from_str(s).map_err(corrupt)
+}
+
+/// Parameters of a query, as the driver takes them.
+type Params<'a> = [&'a (dyn ToSql + Sync)];
+
+/// A workspace's committed version and the settings its facts were derived with.
+struct State {
+    version: i64,
+    facts: String,
+}
+
+/// Rows and facts in PostgreSQL, with the control plane of the same server.
+pub struct PgStore {
+    cp: Arc<PgControlPlane>,
+}
+
+impl PgStore {
+    /// Connects (`postgres://user[:password]@host[:port]/database`) and brings the schema to
+    /// this binary's version.
+    pub fn connect(url: &str) -> Result<PgStore, StoreError> {
+        Ok(PgStore { cp: Arc::new(PgControlPlane::connect(url)?) })
+    }
+
+    /// Over a control plane already open (a server's instances share its pool).
+    pub fn with_control(cp: Arc<PgControlPlane>) -> PgStore {
+        PgStore { cp }
+    }
+
+    /// The schema's version: the last migration applied.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        self.cp.schema_version()
+    }
+
+    /// Runs `f` in a transaction that changes the workspace: its row in `data_state` locked
+    /// first (made when missing), no statement timeout (an import takes minutes). Committed when
+    /// `f` says so, else rolled back.
+    fn change<T>(
+        &self,
+        ws: &str,
+        f: impl FnOnce(&mut Transaction<'_>, &State) -> Result<(T, bool), StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut c = self.cp.c()?;
+        let mut tx = c.transaction()?;
+        tx.batch_execute("SET LOCAL statement_timeout = 0")?;
+        tx.execute("INSERT INTO data_state (workspace, version) VALUES ($1, 0) ON CONFLICT DO NOTHING", &[&ws])?;
+        let r = tx.query_one("SELECT version, facts_key FROM data_state WHERE workspace = $1 FOR UPDATE", &[&ws])?;
+        let st = State { version: r.get(0), facts: r.get(1) };
+        let (out, commit) = f(&mut tx, &st)?;
+        if commit {
+            tx.commit()?;
+        }
+        Ok(out)
+    }
+
+    /// Runs `f` in a read-only transaction that sees one committed state of every table (a
+    /// report reads the state, the facts and the records: never parts of two changes).
+    fn read<T>(&self, f: impl FnOnce(&mut Transaction<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let mut c = self.cp.c()?;
+        let mut tx =
+            c.build_transaction().isolation_level(postgres::IsolationLevel::RepeatableRead).read_only(true).start()?;
+        tx.batch_execute("SET LOCAL statement_timeout = 0")?;
+        f(&mut tx)
+    }
+}
+
+fn state(tx: &mut Transaction<'_>, ws: &str) -> Result<State, StoreError> {
+    Ok(match tx.query_opt("SELECT version, facts_key FROM data_state WHERE workspace = $1", &[&ws])? {
+        Some(r) => State { version: r.get(0), facts: r.get(1) },
+        None => State { version: 0, facts: String::new() },
+    })
+}
+
+fn faq_of(tx: &mut Transaction<'_>, ws: &str) -> Result<Vec<FaqEntry>, StoreError> {
+    match tx.query_opt("SELECT entries FROM data_faq WHERE workspace = $1", &[&ws])? {
+        Some(r) => parse(r.get(0)),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// `cfg` with the workspace's knowledge base (see the embedded store's `attached`).
+fn attached<'c>(
+    tx: &mut Transaction<'_>,
+    ws: &str,
+    cfg: &'c Config,
+) -> Result<std::borrow::Cow<'c, Config>, StoreError> {
+    let entries = faq_of(tx, ws)?;
+    let faq = (!entries.is_empty()).then(|| Arc::new(Faq::new(entries)));
+    Ok(if faq.is_none() && cfg.faq.is_none() {
+        std::borrow::Cow::Borrowed(cfg)
+    } else {
+        std::borrow::Cow::Owned(cfg.with_faq(faq))
+    })
+}
+
+fn corrections_of(tx: &mut Transaction<'_>, ws: &str) -> Result<Vec<Correction>, StoreError> {
+    tx.query(
+        "SELECT message_id, label, by_name, at_ms FROM data_corrections WHERE workspace = $1 ORDER BY message_id",
+        &[&ws],
+    )?
+    .iter()
+    .map(|r| {
+        let label: String = r.get(1);
+        let label = Label::parse(&label).ok_or_else(|| corrupt(format!("label `{label}`")))?;
+        Ok(Correction { message_id: r.get(0), label, by: r.get(2), at_ms: r.get(3) })
+    })
+    .collect()
+}
+
+fn corrected(tx: &mut Transaction<'_>, ws: &str) -> Result<HashMap<String, Label>, StoreError> {
+    Ok(corrections_of(tx, ws)?.into_iter().map(|c| (c.message_id, c.label)).collect())
+}
+
+/// Hands each row of a query to `each` as it arrives (none kept here).
+fn each_row(
+    tx: &mut Transaction<'_>,
+    sql: &str,
+    params: &Params<'_>,
+    mut each: impl FnMut(&postgres::Row) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let mut it = tx.query_raw(sql, params.iter().copied())?;
+    while let Some(r) = it.next()? {
+        each(&r)?;
+    }
+    Ok(())
+}
+
+/// A message read back: its compact row with an analyst's label, or (its text read again
+/// under other settings) the message and that reading.
+enum Loaded<'a> {
+    Row(rows::RowRef<'a>, Option<Label>),
+    Read(Message, TextFacts),
+}
+
+/// Every message and event of the workspace, each message handed to `each` as it is read. With
+/// `cfg`, a message whose text was read under other settings is read again, and its new compact
+/// row returned to be kept.
+#[allow(clippy::type_complexity)]
+fn load_each(
+    tx: &mut Transaction<'_>,
+    ws: &str,
+    cfg: Option<&Config>,
+    mut each: impl FnMut(Loaded<'_>),
+) -> Result<(Vec<ConversationEvent>, Vec<(String, Vec<u8>)>), StoreError> {
+    let key = cfg.map(Config::clock_fingerprint).unwrap_or_default();
+    let labels = corrected(tx, ws)?;
+    let (mut evs, mut stale) = (Vec::new(), Vec::new());
+    each_row(
+        tx,
+        "SELECT kind, id, fp, line, tf_key, body, data FROM data_rows WHERE workspace = $1 AND kind IN (0, 1)",
+        &[&ws],
+        |r| {
+            let kind: i16 = r.get(0);
+            if kind == 1 {
+                evs.push(parse::<ConversationEvent>(r.get(5))?);
+                return Ok(());
+            }
+            let (id, fp, line, tf_key): (&str, i64, i64, &str) = (r.get(1), r.get(2), r.get(3), r.get(4));
+            let row = rows::row_of_data(id, fp as u64, r.get(6))?;
+            let label = labels.get(id).copied();
+            match cfg {
+                Some(cfg) if tf_key != key => {
+                    let mut m = Message { derived: None, ..row.message() };
+                    let tf = clock::text_facts(&m, cfg);
+                    stale.push((id.to_string(), rows::encode_data(&m, &tf, line as u64)));
+                    m.corrected = label;
+                    each(Loaded::Read(m, tf));
+                }
+                _ => each(Loaded::Row(row, label)),
+            }
+            Ok(())
+        },
+    )?;
+    Ok((evs, stale))
+}
+
+/// Runs the clock over every row of the workspace and writes its facts in place of the stored
+/// ones (messages whose text was read under other settings are kept with the new reading).
+fn recompute(tx: &mut Transaction<'_>, ws: &str, cfg: &Config, sink: &mut dyn ImportSink) -> Result<(), StoreError> {
+    let mut bulk = engine::Bulk::default();
+    let (evs, stale) = load_each(tx, ws, Some(cfg), |l| match l {
+        Loaded::Row(r, corrected) => bulk.push(r.kept(corrected).raw()),
+        Loaded::Read(m, tf) => bulk.push_read(&m, &tf),
+    })?;
+    sink.phase("rows read back");
+    let key = cfg.clock_fingerprint();
+    for part in stale.chunks(BATCH) {
+        let ids: Vec<&str> = part.iter().map(|(i, _)| i.as_str()).collect();
+        let data: Vec<&[u8]> = part.iter().map(|(_, d)| d.as_slice()).collect();
+        tx.execute(
+            "UPDATE data_rows r SET data = u.d, tf_key = $2 FROM UNNEST($3::text[], $4::bytea[]) AS u(i, d) \
+             WHERE r.workspace = $1 AND r.kind = 0 AND r.id = u.i",
+            &[&ws, &key, &ids, &data],
+        )?;
+    }
+    drop(stale);
+    for e in &evs {
+        bulk.push_event(e);
+    }
+    let inp = bulk.finish().0;
+    let mut out = engine::run(&inp, cfg);
+    out.sort(&inp);
+    sink.phase("facts computed");
+    tx.execute("DELETE FROM data_facts WHERE workspace = $1", &[&ws])?;
+    let mut pending: Vec<chunks::Encoded> = vec![chunks::Encoded {
+        part: "dict",
+        seq: 0,
+        lo: 0,
+        hi: 0,
+        n: inp.dims.len(),
+        data: chunks::encode_dict(&inp.dims),
+    }];
+    let mut failed = None;
+    chunks::encode_all_par(&out, &inp, chunks::encoders(), |c| {
+        pending.push(c);
+        if pending.len() >= CHUNKS_PER_INSERT {
+            if let Err(e) = write_chunks(tx, ws, &pending) {
+                failed = Some(e);
+                return false;
+            }
+            pending.clear();
+        }
+        true
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    write_chunks(tx, ws, &pending)?;
+    tx.execute("UPDATE data_state SET facts_key = $2 WHERE workspace = $1", &[&ws, &facts_key(cfg)])?;
+    sink.phase("facts written");
+    Ok(())
+}
+
+fn write_chunks(tx: &mut Transaction<'_>, ws: &str, cs: &[chunks::Encoded]) -> Result<(), StoreError> {
+    if cs.is_empty() {
+        return Ok(());
+    }
+    let parts: Vec<&str> = cs.iter().map(|c| c.part).collect();
+    let seqs: Vec<i32> = cs.iter().map(|c| c.seq as i32).collect();
+    let lo: Vec<i64> = cs.iter().map(|c| c.lo).collect();
+    let hi: Vec<i64> = cs.iter().map(|c| c.hi).collect();
+    let n: Vec<i64> = cs.iter().map(|c| c.n as i64).collect();
+    let data: Vec<&[u8]> = cs.iter().map(|c| c.data.as_slice()).collect();
+    tx.execute(
+        "INSERT INTO data_facts (workspace, part, seq, lo_ms, hi_ms, n, data) \
+         SELECT $1, * FROM UNNEST($2::text[], $3::int[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bytea[])",
+        &[&ws, &parts, &seqs, &lo, &hi, &n, &data],
+    )?;
+    Ok(())
+}
+
+/// Hands each `(n, bytes)` chunk of a fact part that may hold instants in `[from, to)` to
+/// `each`, in order, as it arrives.
+fn each_chunk(
+    tx: &mut Transaction<'_>,
+    ws: &str,
+    part: &str,
+    (from, to): (Option<Millis>, Option<Millis>),
+    mut each: impl FnMut(usize, &[u8]) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let (from, to) = (from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX));
+    each_row(
+        tx,
+        "SELECT n, data FROM data_facts WHERE workspace = $1 AND part = $2 AND hi_ms >= $3 AND lo_ms < $4 ORDER BY seq",
+        &[&ws, &part, &from, &to],
+        |r| each(r.get::<_, i64>(0) as usize, r.get(1)),
+    )
+}
+
+fn dict(tx: &mut Transaction<'_>, ws: &str) -> Result<Dict, StoreError> {
+    let mut d = None;
+    each_chunk(tx, ws, "dict", (None, None), |_, b| {
+        d = Some(chunks::decode_dict(b)?);
+        Ok(())
+    })?;
+    // Every computation writes its dictionary first: without it, the facts are not all there.
+    d.ok_or_else(|| StoreError::Corrupt(format!("the facts of `{ws}` are missing")))
+}
+
+/// The compact facts that may lie in `[from, to)`; with `cover`, the chunks of messages wholly
+/// inside its period read as their covers, and conversations left out of a report that reads
+/// none (see `DataStore::table_covering`).
+fn stored_table(
+    tx: &mut Transaction<'_>,
+    ws: &str,
+    span: (Option<Millis>, Option<Millis>),
+    cover: Option<crate::Covering>,
+) -> Result<FactTable, StoreError> {
+    let mut t = FactTable { dict: dict(tx, ws)?, ..FactTable::default() };
+    each_chunk(tx, ws, "req", span, |n, b| chunks::decode_reqs(b, n, &mut t.reqs))?;
+    match cover {
+        None => each_chunk(tx, ws, "msg", span, |n, b| chunks::decode_msgs(b, n, &mut t.msgs))?,
+        Some(c) => {
+            covered_msgs(tx, ws, span, c.within, &mut t.msgs, &mut t.unattached_covered)?;
+            // In time order, as every table's messages are (cut chunks come before covers).
+            t.msgs.sort_by_key(|m| m.ms);
+        }
+    }
+    if cover.is_none_or(|c| c.conversations) {
+        each_chunk(tx, ws, "conv", span, |n, b| chunks::decode_convs(b, n, &mut t.convs))?;
+    }
+    Ok(t)
+}
+
+/// The messages in `[from, to)` for a report over `within`: the chunks `within`'s bounds cut,
+/// whole; the others as their covers, unattached counts onto `covered`.
+fn covered_msgs(
+    tx: &mut Transaction<'_>,
+    ws: &str,
+    (from, to): (Option<Millis>, Option<Millis>),
+    within: (Option<Millis>, Option<Millis>),
+    msgs: &mut Vec<MsgRow>,
+    covered: &mut Vec<(Millis, Millis, u64)>,
+) -> Result<(), StoreError> {
+    let (from, to) = (from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX));
+    let (a, b) = (within.0.unwrap_or(i64::MIN), within.1.unwrap_or(i64::MAX));
+    let overlap = "workspace = $1 AND part = $2 AND hi_ms >= $3 AND lo_ms < $4";
+    let inside = "lo_ms >= $5 AND hi_ms < $6";
+    each_row(
+        tx,
+        &format!("SELECT n, data FROM data_facts WHERE {overlap} AND NOT ({inside}) ORDER BY seq"),
+        &[&ws, &"msg", &from, &to, &a, &b],
+        |r| chunks::decode_msgs(r.get(1), r.get::<_, i64>(0) as usize, msgs),
+    )?;
+    each_row(
+        tx,
+        &format!("SELECT lo_ms, hi_ms, data FROM data_facts WHERE {overlap} AND {inside} ORDER BY seq"),
+        &[&ws, &chunks::COVER, &from, &to, &a, &b],
+        |r| {
+            let unattached = chunks::decode_cover(r.get(2), msgs)?;
+            if unattached > 0 {
+                covered.push((r.get(0), r.get(1), unattached));
+            }
+            Ok(())
+        },
+    )
+}
+
+/// A part's compact rows, then its `_ids` chunks: the full facts (the embedded store's
+/// `read_full`).
+fn full<H, F>(
+    tx: &mut Transaction<'_>,
+    ws: &str,
+    part: &str,
+    span: (Option<Millis>, Option<Millis>),
+    hot: crate::clickhouse::Decode<H>,
+    ids: impl Fn(&[H], &[u8], &mut Vec<F>) -> Result<(), StoreError>,
+    out: &mut Vec<F>,
+) -> Result<(), StoreError> {
+    let mut rows = Vec::new();
+    each_chunk(tx, ws, part, span, |n, b| hot(b, n, &mut rows))?;
+    let mut at = 0;
+    each_chunk(tx, ws, &format!("{part}_ids"), span, |n, b| {
+        let h = rows.get(at..at + n).ok_or_else(|| corrupt(format!("{part}: ids without rows")))?;
+        at += n;
+        ids(h, b, out)
+    })
+}
+
+/// The facts in `[from, to)`: stored ones when derived with `cfg` (attached), else computed
+/// from the rows.
+fn facts_at(
+    tx: &mut Transaction<'_>,
+    ws: &str,
+    cfg: &Config,
+    st: &State,
+    from: Option<Millis>,
+    to: Option<Millis>,
+) -> Result<Facts, StoreError> {
+    let mut f = if st.facts == facts_key(cfg) {
+        let d = dict(tx, ws)?;
+        let mut f = Facts::default();
+        let span = (from, to);
+        full(
+            tx,
+            ws,
+            "req",
+            span,
+            chunks::decode_reqs,
+            |h, b, o| chunks::decode_req_facts(&d, h, b, o),
+            &mut f.requests,
+        )?;
+        full(
+            tx,
+            ws,
+            "conv",
+            span,
+            chunks::decode_convs,
+            |h, b, o| chunks::decode_conv_facts(&d, h, b, o),
+            &mut f.conversations,
+        )?;
+        full(
+            tx,
+            ws,
+            "msg",
+            span,
+            chunks::decode_msgs,
+            |h, b, o| chunks::decode_msg_facts(&d, h, b, o),
+            &mut f.messages,
+        )?;
+        f
+    } else {
+        let (msgs, evs) = messages_and_events(tx, ws)?;
+        clock::run(&msgs, &evs, cfg)
+    };
+    f.requests.retain(|r| crate::sqlite::within(r.start_ms, from, to));
+    f.messages.retain(|m| crate::sqlite::within(m.ms, from, to));
+    f.conversations.retain(|c| crate::sqlite::within(c.start_ms, from, to));
+    Ok(f)
+}
+
+/// Every message (with its analyst's label) and event of the workspace, as imported.
+fn messages_and_events(
+    tx: &mut Transaction<'_>,
+    ws: &str,
+) -> Result<(Vec<Message>, Vec<ConversationEvent>), StoreError> {
+    let mut msgs = Vec::new();
+    let (evs, _) = load_each(tx, ws, None, |l| {
+        msgs.push(match l {
+            Loaded::Row(r, corrected) => Message { derived: None, corrected, ..r.message() },
+            Loaded::Read(m, _) => m,
+        })
+    })?;
+    Ok((msgs, evs))
+}
+
+/// The kept JSON of the rows of `kinds`.
+fn keyed(tx: &mut Transaction<'_>, ws: &str, kinds: &[i16]) -> Result<Vec<(i16, String)>, StoreError> {
+    Ok(tx
+        .query("SELECT kind, body FROM data_rows WHERE workspace = $1 AND kind = ANY($2)", &[&ws, &kinds])?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect())
+}
+
+/// The records of kinds other than messages and events (the knowledge base `faq` given).
+fn records_at(
+    tx: &mut Transaction<'_>,
+    ws: &str,
+    from: Option<Millis>,
+    to: Option<Millis>,
+    faq: Vec<FaqEntry>,
+) -> Result<Records, StoreError> {
+    let inside = |ms: Millis| crate::sqlite::within(ms, from, to);
+    let mut rec = Records::default();
+    for (kind, b) in keyed(tx, ws, &[2, 3, 4, 5, 6, 7, 8])? {
+        match kind {
+            2 => rec.surveys.push(parse(&b)?),
+            3 => rec.invitations.push(parse(&b)?),
+            4 => {
+                let c: barometre_core::model::Contact = parse(&b)?;
+                if inside(c.queued_at.ms) {
+                    rec.contacts.push(c);
+                }
+            }
+            5 => {
+                let p: barometre_core::model::Post = parse(&b)?;
+                if inside(p.published_at.ms) {
+                    rec.posts.push(p);
+                }
+            }
+            6 => rec.customers.push(parse(&b)?),
+            7 => rec.orders.push(parse(&b)?),
+            8 => {
+                let r: barometre_core::model::Review = parse(&b)?;
+                if inside(r.at.ms) {
+                    rec.reviews.push(r);
+                }
+            }
+            _ => {}
+        }
+    }
+    // The embedded store's orders, so that every back end gives the same rows in the same order.
+    rec.surveys.sort_by(|a, b| (a.answered_at.ms, &a.response_id).cmp(&(b.answered_at.ms, &b.response_id)));
+    rec.invitations.sort_by(|a, b| (a.sent_at.ms, &a.invitation_id).cmp(&(b.sent_at.ms, &b.invitation_id)));
+    rec.contacts.sort_by(|a, b| (a.queued_at.ms, &a.contact_id).cmp(&(b.queued_at.ms, &b.contact_id)));
+    rec.posts.sort_by(|a, b| (a.published_at.ms, &a.post_id).cmp(&(b.published_at.ms, &b.post_id)));
+    rec.customers.sort_by(|a, b| a.customer_id.cmp(&b.customer_id));
+    rec.orders.sort_by(|a, b| a.order_id.cmp(&b.order_id));
+    rec.reviews.sort_by(|a, b| (a.at.ms, &a.key).cmp(&(b.at.ms, &b.key)));
+    rec.faq = faq;
+    Ok(rec)
+}
+
+/// The fact table of `[from, to)` with the records, read in one transaction.
+fn table_in(
+    tx: &mut Transaction<'_>,
+    ws: &str,
+    cfg: &Config,
+    from: Option<Millis>,
+    to: Option<Millis>,
+    cover: Option<crate::Covering>,
+) -> Result<FactTable, StoreError> {
+    let st = state(tx, ws)?;
+    let cfg = &*attached(tx, ws, cfg)?;
+    // Facts of other settings are computed from the rows (and then credit answers at once).
+    let (mut t, computed) = if st.facts == facts_key(cfg) {
+        (stored_table(tx, ws, (from, to), cover)?, None)
+    } else {
+        let f = facts_at(tx, ws, cfg, &st, None, None)?;
+        (FactTable::from_facts(&f), Some(f))
+    };
+    let faq = cfg.faq.as_ref().map_or_else(Vec::new, |f| f.entries().to_vec());
+    let mut records = records_at(tx, ws, from, to, faq)?;
+    records.credit_conversations(|| match &computed {
+        Some(f) => Ok(f.first_agents()),
+        None => facts_at(tx, ws, cfg, &st, None, None).map(|f| f.first_agents()),
+    })?;
+    records.add_to(&mut t);
+    t.has_faq = cfg.faq.is_some();
+    Ok(crate::sqlite::clip(t, from, to))
+}
+
+/// What is kept of a row, as a batch's lookup finds it.
+struct Stored {
+    fp: i64,
+    version: i64,
+    file: String,
+    line: i64,
+    body: String,
+    data: Vec<u8>,
+}
+
+/// A row about to be written.
+struct Pending {
+    kind: i16,
+    id: String,
+    at_ms: Millis,
+    fp: i64,
+    file: Arc<str>,
+    line: u64,
+    tf_key: String,
+    body: String,
+    data: Vec<u8>,
+}
+
+/// The kinds of rows, as `data_rows` numbers them (the ClickHouse store's numbers).
+fn kind_of(r: &Record) -> i16 {
+    i16::from(crate::clickhouse::kind_of(r))
+}
+
+/// An import under way: the workspace, its settings, their fingerprint, the version it writes,
+/// and the rows it read unchanged with where (not written again, yet a different row with the
+/// same key later in the import is a duplicate, as on the embedded store).
+struct Importing<'a> {
+    ws: &'a str,
+    cfg: &'a Config,
+    key: String,
+    version: i64,
+    here: HashMap<(i16, String), (Arc<str>, u64)>,
+}
+
+impl Importing<'_> {
+    /// Looks a batch of rows up, classifies each (new, changed, the same, or a repeat of this
+    /// import with other content) and writes the new and changed ones.
+    fn batch(
+        &mut self,
+        tx: &mut Transaction<'_>,
+        batch: &[Located],
+        sum: &mut ImportSummary,
+        sink: &mut dyn ImportSink,
+    ) -> Result<(), StoreError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let (ws, v) = (self.ws, self.version);
+        let mut kinds: Vec<i16> = batch.iter().map(|l| kind_of(&l.record)).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        let mut ids: Vec<String> = batch.iter().map(|l| crate::clickhouse::keys(&l.record).1).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut stored: HashMap<(i16, String), Stored> = HashMap::new();
+        for r in tx.query(
+            "SELECT kind, id, fp, version, file, line, body, data FROM data_rows \
+             WHERE workspace = $1 AND kind = ANY($2) AND id = ANY($3)",
+            &[&ws, &kinds, &ids],
+        )? {
+            let s = Stored {
+                fp: r.get(2),
+                version: r.get(3),
+                file: r.get(4),
+                line: r.get(5),
+                body: r.get(6),
+                data: r.get(7),
+            };
+            stored.insert((r.get(0), r.get(1)), s);
+        }
+        drop(ids);
+        let mut pending: Vec<Pending> = Vec::new();
+        let mut at: HashMap<(i16, String), usize> = HashMap::new();
+        for loc in batch {
+            let rec = &loc.record;
+            let kind = kind_of(rec);
+            let (col, id, _, at_ms) = crate::clickhouse::keys(rec);
+            let fp = crate::keyed::fingerprint(rec) as u64 as i64;
+            // A message is kept as its compact row alone (below), other rows as JSON.
+            let body = if kind == 0 { String::new() } else { crate::clickhouse::body(rec)? };
+            if let Record::Message(m) = rec {
+                if barometre_core::ingest::unattached(m) {
+                    sum.unattached += 1;
+                }
+            }
+            let k = (kind, id);
+            // The row this one replaces, and whether this import read it already.
+            let old = match (at.get(&k).map(|&i| &pending[i]), self.here.get(&k)) {
+                (Some(p), _) => Some((p.fp, true, &*p.file, p.line, &p.body, &p.data)),
+                (None, Some((file, line))) => stored.get(&k).map(|o| (o.fp, true, &**file, *line, &o.body, &o.data)),
+                (None, None) => {
+                    stored.get(&k).map(|o| (o.fp, o.version == v, o.file.as_str(), o.line as u64, &o.body, &o.data))
+                }
+            };
+            if let Some((ofp, this_import, ofile, oline, obody, odata)) = old {
+                // Equal fingerprints are confirmed on the kept row itself: a message on its
+                // compact row, another row on its JSON.
+                let same = ofp == fp
+                    && match rec {
+                        Record::Message(m) => rows::row_of_data(&k.1, ofp as u64, odata)?.is(m),
+                        _ => *obody == body,
+                    };
+                if this_import {
+                    if same || kind == 1 {
+                        sum.rows += 1;
+                        sum.unchanged += 1;
+                    } else {
+                        let e = barometre_core::ingest::duplicate_id(col, &k.1, ofile, oline);
+                        sum.reject(loc.error(e), sink);
+                    }
+                    continue;
+                }
+                sum.rows += 1;
+                if kind == 1 {
+                    // An event is its key: the first one kept stays (as the embedded store keeps it).
+                    sum.unchanged += 1;
+                    continue;
+                }
+                if same {
+                    sum.unchanged += 1;
+                    self.here.insert(k, (loc.file.clone(), loc.line));
+                    continue;
+                }
+                sum.updated += 1;
+            } else {
+                sum.rows += 1;
+                sum.inserted += 1;
+            }
+            // A message's reading of its text is kept in its compact row.
+            let (tf_key, data) = match rec {
+                Record::Message(m) => {
+                    (self.key.clone(), rows::encode_data(m, &clock::text_facts(m, self.cfg), loc.line))
+                }
+                _ => (String::new(), Vec::new()),
+            };
+            at.insert(k.clone(), pending.len());
+            pending.push(Pending {
+                kind,
+                id: k.1,
+                at_ms,
+                fp,
+                file: loc.file.clone(),
+                line: loc.line,
+                tf_key,
+                body,
+                data,
+            });
+        }
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let kinds: Vec<i16> = pending.iter().map(|p| p.kind).collect();
+        let ids: Vec<&str> = pending.iter().map(|p| p.id.as_str()).collect();
+        let ats: Vec<i64> = pending.iter().map(|p| p.at_ms).collect();
+        let fps: Vec<i64> = pending.iter().map(|p| p.fp).collect();
+        let files: Vec<&str> = pending.iter().map(|p| &*p.file).collect();
+        let lines: Vec<i64> = pending.iter().map(|p| p.line as i64).collect();
+        let keys: Vec<&str> = pending.iter().map(|p| p.tf_key.as_str()).collect();
+        let bodies: Vec<&str> = pending.iter().map(|p| p.body.as_str()).collect();
+        let data: Vec<&[u8]> = pending.iter().map(|p| p.data.as_slice()).collect();
+        tx.execute(
+            "INSERT INTO data_rows (workspace, kind, id, at_ms, fp, version, file, line, tf_key, body, data) \
+             SELECT $1, k, i, a, f, $2, fi, l, t, b, d FROM UNNEST($3::smallint[], $4::text[], $5::bigint[], \
+             $6::bigint[], $7::text[], $8::bigint[], $9::text[], $10::text[], $11::bytea[]) AS u(k, i, a, f, fi, l, t, b, d) \
+             ON CONFLICT (workspace, kind, id) DO UPDATE SET at_ms = EXCLUDED.at_ms, fp = EXCLUDED.fp, \
+             version = EXCLUDED.version, file = EXCLUDED.file, line = EXCLUDED.line, tf_key = EXCLUDED.tf_key, \
+             body = EXCLUDED.body, data = EXCLUDED.data",
+            &[&ws, &v, &kinds, &ids, &ats, &fps, &files, &lines, &keys, &bodies, &data],
+        )?;
+        Ok(())
+    }
+}
+
+impl DataStore for PgStore {
+    fn import(
+        &mut self,
+        ws: &str,
+        cfg: &Config,
+        strict: bool,
+        records: &mut dyn Iterator<Item = Result<Located, RowError>>,
+        sink: &mut dyn ImportSink,
+    ) -> Result<ImportSummary, StoreError> {
+        // The control plane knows the workspace, as the embedded store does after an import
+        // (users and tokens are given for a known workspace).
+        self.cp.create_workspace(ws)?;
+        self.change(ws, |tx, st| {
+            let cfg = &*attached(tx, ws, cfg)?;
+            let mut job =
+                Importing { ws, cfg, key: cfg.clock_fingerprint(), version: st.version + 1, here: HashMap::new() };
+            let mut sum = ImportSummary::default();
+            // Texts are read on every core while this thread looks rows up and writes them.
+            let read = clock::with_texts_read(records, cfg, |records| -> Result<u64, StoreError> {
+                let mut read = 0u64;
+                let mut batch: Vec<Located> = Vec::with_capacity(BATCH);
+                for rec in records {
+                    read += 1;
+                    if read.is_multiple_of(10_000) {
+                        sink.progress(read);
+                    }
+                    match rec {
+                        Ok(loc) => batch.push(loc),
+                        Err(e) => sum.reject(e, sink),
+                    }
+                    if batch.len() == BATCH {
+                        job.batch(tx, &batch, &mut sum, sink)?;
+                        batch.clear();
+                    }
+                }
+                job.batch(tx, &batch, &mut sum, sink)?;
+                Ok(read)
+            })?;
+            drop(job.here);
+            sink.progress(read);
+            sink.phase(crate::ROWS_STORED);
+            if strict && sum.rejected_count > 0 {
+                // Rolled back: nothing of it is taken.
+                return Ok((sum, false));
+            }
+            let stale = st.facts != facts_key(cfg);
+            if sum.inserted + sum.updated > 0 || stale {
+                recompute(tx, ws, cfg, sink)?;
+            }
+            tx.execute("UPDATE data_state SET version = $2 WHERE workspace = $1", &[&ws, &job.version])?;
+            sink.before_commit()?;
+            sum.committed = true;
+            Ok((sum, true))
+        })
+        .inspect(|s| {
+            if s.committed {
+                sink.phase("committed");
+            }
+        })
+    }
+
+    fn table(&self, ws: &str, cfg: &Config, from: Option<Millis>, to: Option<Millis>) -> Result<FactTable, StoreError> {
+        self.read(|tx| table_in(tx, ws, cfg, from, to, None))
+    }
+
+    fn table_covering(
+        &self,
+        ws: &str,
+        cfg: &Config,
+        from: Option<Millis>,
+        to: Option<Millis>,
+        cover: crate::Covering,
+    ) -> Result<FactTable, StoreError> {
+        self.read(|tx| table_in(tx, ws, cfg, from, to, Some(cover)))
+    }
+
+    fn facts(&self, ws: &str, cfg: &Config, from: Option<Millis>, to: Option<Millis>) -> Result<Facts, StoreError> {
+        self.read(|tx| {
+            let st = state(tx, ws)?;
+            let cfg = &*attached(tx, ws, cfg)?;
+            facts_at(tx, ws, cfg, &st, from, to)
+        })
+    }
+
+    fn records(&self, ws: &str, from: Option<Millis>, to: Option<Millis>) -> Result<Records, StoreError> {
+        self.read(|tx| {
+            let faq = faq_of(tx, ws)?;
+            records_at(tx, ws, from, to, faq)
+        })
+    }
+
+    fn conversation_facts(&self, ws: &str, cfg: &Config, conversation_id: &str) -> Result<Facts, StoreError> {
+        let mut f = self.facts(ws, cfg, None, None)?;
+        f.requests.retain(|r| r.conversation_id == conversation_id);
+        f.messages.retain(|m| m.conversation_id == conversation_id);
+        f.conversations.retain(|c| c.conversation_id == conversation_id);
+        Ok(f)
+    }
+
+    fn rows(&self, ws: &str) -> Result<(Vec<Message>, Vec<ConversationEvent>), StoreError> {
+        self.read(|tx| messages_and_events(tx, ws))
+    }
+
+    fn messages_by_id(&self, ws: &str, ids: &[String]) -> Result<Vec<Message>, StoreError> {
+        self.read(|tx| messages_by_id(tx, ws, ids))
+    }
+
+    fn workspaces(&self) -> Result<Vec<String>, StoreError> {
+        self.read(|tx| {
+            Ok(tx
+                .query("SELECT workspace FROM data_state WHERE version > 0 ORDER BY workspace", &[])?
+                .iter()
+                .map(|r| r.get(0))
+                .collect())
+        })
+    }
+
+    fn probes(&self, ws: &str) -> Result<Vec<Probe>, StoreError> {
+        let mut p: Vec<Probe> =
+            self.read(|tx| keyed(tx, ws, &[9]))?.iter().map(|(_, b)| parse(b)).collect::<Result<_, _>>()?;
+        p.sort_by(|a, b| (a.sent_at.ms, &a.probe_id).cmp(&(b.sent_at.ms, &b.probe_id)));
+        Ok(p)
+    }
+
+    fn version(&self, ws: &str) -> Result<i64, StoreError> {
+        self.read(|tx| Ok(state(tx, ws)?.version))
+    }
+
+    fn correct_label(
+        &mut self,
+        ws: &str,
+        cfg: &Config,
+        message_id: &str,
+        label: Option<Label>,
+        by: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        self.correct_label_with(ws, cfg, message_id, label, by, &mut ())
+    }
+
+    fn correct_label_with(
+        &mut self,
+        ws: &str,
+        cfg: &Config,
+        message_id: &str,
+        label: Option<Label>,
+        by: Option<&str>,
+        sink: &mut dyn ImportSink,
+    ) -> Result<bool, StoreError> {
+        self.change(ws, |tx, st| {
+            let cfg = &*attached(tx, ws, cfg)?;
+            let inbound = messages_by_id(tx, ws, &[message_id.to_string()])?
+                .first()
+                .is_some_and(|m| m.direction == barometre_core::model::Direction::In);
+            if !inbound {
+                return Ok((false, false));
+            }
+            let changed = match label {
+                Some(l) => tx.execute(
+                    "INSERT INTO data_corrections (workspace, message_id, label, by_name, at_ms) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (workspace, message_id) DO UPDATE SET label = EXCLUDED.label, \
+                     by_name = EXCLUDED.by_name, at_ms = EXCLUDED.at_ms",
+                    &[&ws, &message_id, &l.as_str(), &by, &now_ms()],
+                )?,
+                None => tx.execute(
+                    "DELETE FROM data_corrections WHERE workspace = $1 AND message_id = $2",
+                    &[&ws, &message_id],
+                )?,
+            };
+            if changed == 0 {
+                return Ok((true, false));
+            }
+            recompute(tx, ws, cfg, sink)?;
+            tx.execute("UPDATE data_state SET version = $2 WHERE workspace = $1", &[&ws, &(st.version + 1)])?;
+            sink.before_commit()?;
+            Ok((true, true))
+        })
+    }
+
+    fn corrections(&self, ws: &str) -> Result<Vec<Correction>, StoreError> {
+        self.read(|tx| corrections_of(tx, ws))
+    }
+
+    fn import_faq(&mut self, ws: &str, cfg: &Config, entries: &[FaqEntry]) -> Result<FaqSummary, StoreError> {
+        self.import_faq_with(ws, cfg, entries, &mut ())
+    }
+
+    fn import_faq_with(
+        &mut self,
+        ws: &str,
+        cfg: &Config,
+        entries: &[FaqEntry],
+        sink: &mut dyn ImportSink,
+    ) -> Result<FaqSummary, StoreError> {
+        self.cp.create_workspace(ws)?;
+        let changed = self.change(ws, |tx, st| {
+            if faq_of(tx, ws)? == entries {
+                return Ok((false, false));
+            }
+            let json = serde_json::to_string(entries).map_err(corrupt)?;
+            tx.execute(
+                "INSERT INTO data_faq (workspace, entries) VALUES ($1, $2) \
+                 ON CONFLICT (workspace) DO UPDATE SET entries = EXCLUDED.entries",
+                &[&ws, &json],
+            )?;
+            if !st.facts.is_empty() {
+                let cfg = cfg.with_faq((!entries.is_empty()).then(|| Arc::new(Faq::new(entries.to_vec()))));
+                recompute(tx, ws, &cfg, sink)?;
+            }
+            tx.execute("UPDATE data_state SET version = $2 WHERE workspace = $1", &[&ws, &(st.version + 1)])?;
+            sink.before_commit()?;
+            Ok((true, true))
+        })?;
+        let t = self.table(ws, cfg, None, None)?;
+        Ok(FaqSummary::counted(entries.len(), changed, &t))
+    }
+
+    fn faq(&self, ws: &str) -> Result<Vec<FaqEntry>, StoreError> {
+        self.read(|tx| faq_of(tx, ws))
+    }
+}
+
+fn messages_by_id(tx: &mut Transaction<'_>, ws: &str, ids: &[String]) -> Result<Vec<Message>, StoreError> {
+    let labels = corrected(tx, ws)?;
+    let mut found: HashMap<String, Message> = HashMap::new();
+    for part in ids.chunks(BATCH) {
+        for r in tx.query(
+            "SELECT id, fp, data FROM data_rows WHERE workspace = $1 AND kind = 0 AND id = ANY($2)",
+            &[&ws, &part],
+        )? {
+            let (id, fp): (&str, i64) = (r.get(0), r.get(1));
+            let mut m = Message { derived: None, ..rows::row_of_data(id, fp as u64, r.get(2))?.message() };
+            m.corrected = labels.get(id).copied();
+            found.insert(m.message_id.clone(), m);
+        }
+    }
+    Ok(ids.iter().filter_map(|i| found.get(i).cloned()).collect())
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Accounts are the control plane's, on the same server.
+impl ControlPlane for PgStore {
+    fn create_token(
+        &mut self,
+        workspace: &str,
+        role: crate::auth::Role,
+        expires_ms: Option<Millis>,
+    ) -> Result<String, StoreError> {
+        self.cp.create_token(workspace, role, expires_ms)
+    }
+    fn token(&self, token: &str) -> Result<Option<(String, crate::auth::Role)>, StoreError> {
+        self.cp.token(token)
+    }
+    fn tokens(&self) -> Result<Vec<crate::auth::TokenInfo>, StoreError> {
+        self.cp.tokens()
+    }
+    fn revoke_token(&mut self, token_or_id: &str) -> Result<u64, StoreError> {
+        self.cp.revoke_token(token_or_id)
+    }
+    fn set_password(&mut self, name: &str, password_hash: &str) -> Result<bool, StoreError> {
+        self.cp.set_password(name, password_hash)
+    }
+    fn create_user(
+        &mut self,
+        name: &str,
+        workspace: &str,
+        role: crate::auth::Role,
+        password_hash: &str,
+    ) -> Result<(), StoreError> {
+        self.cp.create_user(name, workspace, role, password_hash)
+    }
+    fn user(&self, name: &str) -> Result<Option<(String, crate::auth::Role, String)>, StoreError> {
+        self.cp.user(name)
+    }
+    fn login(&self, name: &str, password: &str) -> Result<Option<(String, crate::auth::Role)>, StoreError> {
+        self.cp.login(name, password)
+    }
+    fn create_session(&mut self, user: &str, ttl_ms: Millis) -> Result<(String, String), StoreError> {
+        self.cp.create_session(user, ttl_ms)
+    }
+    fn session(&self, id: &str) -> Result<Option<crate::auth::Session>, StoreError> {
+        self.cp.session(id)
+    }
+    fn end_session(&mut self, id: &str) -> Result<(), StoreError> {
+        self.cp.end_session(id)
+    }
+    fn create_workspace(&mut self, name: &str) -> Result<bool, StoreError> {
+        self.cp.create_workspace(name)
+    }
+    fn lock_workspace(&self, ws: &str) -> Result<crate::WorkspaceLock<'_>, StoreError> {
+        self.cp.lock_workspace(ws)
+    }
+}
+
+/// Opens PostgreSQL stores for a server's pool: every one over the same pool of connections.
+pub struct PgOpener {
+    pub control: Arc<PgControlPlane>,
+}
+
+impl crate::Opener for PgOpener {
+    fn open(&self) -> Result<Box<dyn crate::Store + Send>, StoreError> {
+        Ok(Box::new(PgStore::with_control(self.control.clone())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store in a schema of its own on the test server (`BAROMETRE_TEST_POSTGRES`), connected
+    /// by URL (a pool, as `--store postgres://…` opens it): every check starts empty.
+    fn fresh(url: &str) -> PgStore {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let schema = format!("d{}_{}", std::process::id(), N.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        let mut c = postgres::Client::connect(url, postgres::NoTls).expect("the test server answers");
+        c.batch_execute(&format!("CREATE SCHEMA {schema}")).unwrap();
+        PgStore::connect(&format!("{url}?options=-c%20search_path%3D{schema}")).unwrap()
+    }
+
+    fn server() -> Option<String> {
+        match std::env::var("BAROMETRE_TEST_POSTGRES") {
+            Ok(u) => Some(u),
+            Err(_) if std::env::var_os("CI").is_some() => {
+                panic!("CI runs the PostgreSQL checks: set BAROMETRE_TEST_POSTGRES")
+            }
+            Err(_) => {
+                eprintln!("skipped: no BAROMETRE_TEST_POSTGRES (scripts/postgres.sh starts a server)");
+                None
+            }
+        }
+    }
+
+    #[test]
+    fn postgresql_rows_and_facts_pass_the_suite() {
+        let Some(url) = server() else { return };
+        crate::conformance::run_all(|| fresh(&url));
+    }
+}
