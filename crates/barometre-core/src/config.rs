@@ -178,7 +178,7 @@ pub struct Config {
     /// it ([`Config::with_faq`]), never read from a file: incoming questions are matched against
     /// it when their text is read.
     pub faq: Option<std::sync::Arc<crate::understand::faq::Faq>>,
-    /// Where rows and facts live (`[store] url`: `sqlite:PATH` or `clickhouse://…`), when neither
+    /// Where rows and facts live (`[store] url`: `sqlite:PATH`, `clickhouse://…` or `postgres://…`), when neither
     /// `--store` nor `BAROMETRE_STORE` says.
     pub store: Option<String>,
     /// The shared control plane (`[store] control`: `postgres://…`), when neither `--control` nor
