@@ -574,6 +574,8 @@ struct Stored {
 
 /// A row about to be written.
 struct Pending {
+    /// No row of its key is stored: copied in, not upserted.
+    new: bool,
     kind: i16,
     id: String,
     at_ms: Millis,
@@ -615,16 +617,21 @@ impl Importing<'_> {
             return Ok(());
         }
         let (ws, v) = (self.ws, self.version);
-        let mut kinds: Vec<i16> = batch.iter().map(|l| kind_of(&l.record)).collect();
-        kinds.sort_unstable();
-        kinds.dedup();
-        let mut ids: Vec<String> = batch.iter().map(|l| crate::clickhouse::keys(&l.record).1).collect();
-        ids.sort_unstable();
-        ids.dedup();
+        let mut keys: Vec<(i16, String)> =
+            batch.iter().map(|l| (kind_of(&l.record), crate::clickhouse::keys(&l.record).1)).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let (kinds, ids): (Vec<i16>, Vec<String>) = keys.into_iter().unzip();
         let mut stored: HashMap<(i16, String), Stored> = HashMap::new();
+        // Key by key through the primary key, whatever the statistics say. In the middle of a
+        // first import the table's statistics are those of an empty one: `id = ANY($3)` was
+        // planned as a scan of the workspace's every row (180 ms a batch at a million rows,
+        // against 10 ms), a join on the keys as a hash join over them (worse). A subquery with a
+        // `LIMIT` is never folded into a join: it runs once per key, on the primary key.
         for r in tx.query(
-            "SELECT kind, id, fp, version, file, line, body, data FROM data_rows \
-             WHERE workspace = $1 AND kind = ANY($2) AND id = ANY($3)",
+            "SELECT r.kind, r.id, r.fp, r.version, r.file, r.line, r.body, r.data \
+             FROM UNNEST($2::smallint[], $3::text[]) AS u(k, i) CROSS JOIN LATERAL \
+             (SELECT * FROM data_rows WHERE workspace = $1 AND kind = u.k AND id = u.i LIMIT 1) r",
             &[&ws, &kinds, &ids],
         )? {
             let s = Stored {
@@ -637,7 +644,7 @@ impl Importing<'_> {
             };
             stored.insert((r.get(0), r.get(1)), s);
         }
-        drop(ids);
+        drop((kinds, ids));
         let mut pending: Vec<Pending> = Vec::new();
         let mut at: HashMap<(i16, String), usize> = HashMap::new();
         for loc in batch {
@@ -661,6 +668,7 @@ impl Importing<'_> {
                     stored.get(&k).map(|o| (o.fp, o.version == v, o.file.as_str(), o.line as u64, &o.body, &o.data))
                 }
             };
+            let new = old.is_none();
             if let Some((ofp, this_import, ofile, oline, obody, odata)) = old {
                 // Equal fingerprints are confirmed on the kept row itself: a message on its
                 // compact row, another row on its JSON.
@@ -704,6 +712,7 @@ impl Importing<'_> {
             };
             at.insert(k.clone(), pending.len());
             pending.push(Pending {
+                new,
                 kind,
                 id: k.1,
                 at_ms,
@@ -715,6 +724,36 @@ impl Importing<'_> {
                 data,
             });
         }
+        // New keys are copied in (the workspace's row is locked: no other change writes them
+        // meanwhile), three times as fast as the insert below; changed ones replace their row.
+        let (new, changed): (Vec<Pending>, Vec<Pending>) = pending.into_iter().partition(|p| p.new);
+        if !new.is_empty() {
+            use postgres::types::Type;
+            let into = tx.copy_in(
+                "COPY data_rows (workspace, kind, id, at_ms, fp, version, file, line, tf_key, body, data) \
+                 FROM STDIN BINARY",
+            )?;
+            let types = [
+                Type::TEXT,
+                Type::INT2,
+                Type::TEXT,
+                Type::INT8,
+                Type::INT8,
+                Type::INT8,
+                Type::TEXT,
+                Type::INT8,
+                Type::TEXT,
+                Type::TEXT,
+                Type::BYTEA,
+            ];
+            let mut w = postgres::binary_copy::BinaryCopyInWriter::new(into, &types);
+            for p in &new {
+                let line = p.line as i64;
+                w.write(&[&ws, &p.kind, &p.id, &p.at_ms, &p.fp, &v, &&*p.file, &line, &p.tf_key, &p.body, &p.data])?;
+            }
+            w.finish()?;
+        }
+        let pending = changed;
         if pending.is_empty() {
             return Ok(());
         }
@@ -965,8 +1004,10 @@ fn messages_by_id(tx: &mut Transaction<'_>, ws: &str, ids: &[String]) -> Result<
     let labels = corrected(tx, ws)?;
     let mut found: HashMap<String, Message> = HashMap::new();
     for part in ids.chunks(BATCH) {
+        // Key by key through the primary key (see `Importing::batch`).
         for r in tx.query(
-            "SELECT id, fp, data FROM data_rows WHERE workspace = $1 AND kind = 0 AND id = ANY($2)",
+            "SELECT r.id, r.fp, r.data FROM UNNEST($2::text[]) AS u(i) CROSS JOIN LATERAL \
+             (SELECT * FROM data_rows WHERE workspace = $1 AND kind = 0 AND id = u.i LIMIT 1) r",
             &[&ws, &part],
         )? {
             let (id, fp): (&str, i64) = (r.get(0), r.get(1));
