@@ -723,7 +723,7 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> Result<ExitCode> {
     } else {
         let mut store = ctx.store()?;
         if a.workers > 1 && !store.set_import_workers(usize::from(a.workers)) {
-            bail!("--workers: this store has one writer (SQLite); a ClickHouse store takes several");
+            bail!("--workers: this store (SQLite or PostgreSQL) takes one writer; a ClickHouse store takes several");
         }
         // A large canonical CSV file is read on two cores where the store takes it so.
         let whole = match &halves {
@@ -1294,12 +1294,10 @@ pub fn serve(ctx: &Ctx, a: ServeArgs) -> Result<ExitCode> {
             })
         }
         // Every store of the pool over one pool of connections.
-        Target::Postgres(url) => std::sync::Arc::new(barometre_store::pg_data::PgOpener {
-            control: std::sync::Arc::new(
-                barometre_store::pg::PgControlPlane::connect(&url)
-                    .with_context(|| format!("cannot open the store {}", redacted(&url)))?,
-            ),
-        }),
+        Target::Postgres(url) => std::sync::Arc::new(
+            barometre_store::pg_data::PgOpener::connect(&url)
+                .with_context(|| format!("cannot open the store {}", redacted(&url)))?,
+        ),
     };
     let opener: std::sync::Arc<dyn barometre_store::Opener> = match ctx.control()? {
         // Users, sessions and tokens in the shared control plane: several instances as one.

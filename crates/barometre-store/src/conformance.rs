@@ -42,6 +42,7 @@ pub fn run_all<S: Store>(make: impl Fn() -> S) {
     refused_rows_are_counted_all_and_kept_few(make());
     records_come_back_whole_and_answers_are_credited(make());
     one_conversation_rows_and_messages_by_id(make());
+    ids_holding_any_character_are_kept(make());
     probes_come_back_as_imported(make());
     the_version_moves_with_every_import(make());
     users_sessions_and_workspaces(make());
@@ -399,6 +400,27 @@ k1,resolved,2026-04-06T07:00:00Z
     assert!(s.messages_by_id("other", &["x3".into()]).unwrap().is_empty());
 }
 
+/// Ids are kept as read, whatever they hold: a NUL character (a JSON `\u0000`), a backslash,
+/// an emoji — found again by id, labelled by id, and answered by id.
+fn ids_holding_any_character_are_kept<S: Store>(mut s: S) {
+    let odd = ["x\u{0}1", "x\\2", "x🙏3"];
+    let rows = ROWS.replace("x1,", "@1,").replace(",x1,", ",@1,").replace("x2,", "@2,").replace("x3,", "@3,");
+    let rows = rows.replace("@1", odd[0]).replace("@2", odd[1]).replace("@3", odd[2]);
+    assert_eq!(import(&mut s, "w", &rows, true).unwrap().inserted, 3);
+    assert_eq!(import(&mut s, "w", &rows, true).unwrap().unchanged, 3, "importing twice changes nothing");
+    let ids: Vec<String> = odd.iter().map(|i| i.to_string()).collect();
+    let found = s.messages_by_id("w", &ids).unwrap();
+    assert_eq!(found.iter().map(|m| m.message_id.as_str()).collect::<Vec<_>>(), odd);
+    // The answer (reply_to the first id) answers it.
+    let f = s.facts("w", &Config::default(), None, None).unwrap();
+    let first = f.requests.iter().find(|r| r.request_id == odd[0]).unwrap();
+    // Asked 08:00+02:00, answered 06:20Z: 20 minutes.
+    assert_eq!((first.response_ms(), first.answer_id.as_deref()), (Some(20 * 60_000), Some(odd[1])));
+    let label = barometre_core::understand::Label::Complaint;
+    assert!(s.correct_label("w", &Config::default(), odd[0], Some(label), None).unwrap());
+    assert_eq!(s.corrections("w").unwrap()[0].message_id, odd[0]);
+}
+
 fn probes_come_back_as_imported<S: Store>(mut s: S) {
     let probes = "probe_id,campaign,brand,channel,sent_at,answered_at,resolution,signed
 t1,spring,acme,email,2026-04-06T09:00:00Z,2026-04-06T11:00:00Z,complete,true
@@ -429,6 +451,7 @@ fn users_sessions_and_workspaces<S: crate::ControlPlane>(mut s: S) {
     use crate::auth::{hash_password, Role};
     assert!(s.create_workspace("w").unwrap());
     assert!(!s.create_workspace("w").unwrap());
+    assert_eq!(s.known_workspaces().unwrap(), vec!["w".to_string()]);
     let hash = hash_password("a long pass", 1000).unwrap();
     s.create_user("lea", "w", Role::Analyst, &hash).unwrap();
     let (ws, role, kept) = s.user("lea").unwrap().unwrap();
@@ -621,6 +644,11 @@ fn workspaces_do_not_see_each_other<S: Store>(mut s: S) {
     import(&mut s, "brand-a", ROWS, false).unwrap();
     assert!(s.facts("brand-b", &Config::default(), None, None).unwrap().messages.is_empty());
     assert_eq!(s.workspaces().unwrap(), vec!["brand-a".to_string()]);
+    // A workspace created before any import (`admin workspace create`) is listed too: users and
+    // tokens are then given for it.
+    assert!(s.create_workspace("brand-0").unwrap());
+    assert_eq!(s.workspaces().unwrap(), vec!["brand-0".to_string(), "brand-a".to_string()]);
+    assert!(s.known_workspaces().unwrap().contains(&"brand-0".to_string()));
 }
 
 fn events_mark_requests_examined<S: Store>(mut s: S) {

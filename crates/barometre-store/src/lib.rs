@@ -434,6 +434,9 @@ pub trait ControlPlane {
 
     fn end_session(&mut self, id: &str) -> Result<(), StoreError>;
     fn create_workspace(&mut self, name: &str) -> Result<bool, StoreError>;
+    /// Every workspace created here (by `create_workspace`, or by an import into a store that
+    /// keeps its own accounts), by name.
+    fn known_workspaces(&self) -> Result<Vec<String>, StoreError>;
 
     /// Waits until no other change of workspace `ws` (an import, a correction) made through
     /// this control plane — by any process sharing it — is running, then keeps the others

@@ -419,6 +419,9 @@ impl Drop for Unlocking<'_> {
 /// The trait over the shared-reference operations above (a [`crate::Split`] store reaches them
 /// through its `Arc` instead).
 impl ControlPlane for PgControlPlane {
+    fn known_workspaces(&self) -> Result<Vec<String>, StoreError> {
+        PgControlPlane::workspaces(self)
+    }
     fn create_token(&mut self, workspace: &str, role: Role, expires_ms: Option<Millis>) -> Result<String, StoreError> {
         PgControlPlane::create_token(self, workspace, role, expires_ms)
     }

@@ -48,6 +48,11 @@ fn corrupt(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())
 }
 
+/// A key kept as its UTF-8 bytes (`data_rows.id`, `data_corrections.message_id`).
+fn utf8(b: &[u8]) -> Result<&str, StoreError> {
+    std::str::from_utf8(b).map_err(corrupt)
+}
+
 fn parse<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, StoreError> {
     serde_json::from_str(s).map_err(corrupt)
 }
@@ -63,19 +68,18 @@ struct State {
 
 /// Rows and facts in PostgreSQL, with the control plane of the same server.
 pub struct PgStore {
+    /// Accounts: users, sessions, tokens, workspaces.
     cp: Arc<PgControlPlane>,
+    /// Rows and facts, over a pool of their own: imports and reports hold their connection for
+    /// as long as they run, and a server's checks of sessions and tokens never wait behind them.
+    data: Arc<PgControlPlane>,
 }
 
 impl PgStore {
     /// Connects (`postgres://user[:password]@host[:port]/database`) and brings the schema to
     /// this binary's version.
     pub fn connect(url: &str) -> Result<PgStore, StoreError> {
-        Ok(PgStore { cp: Arc::new(PgControlPlane::connect(url)?) })
-    }
-
-    /// Over a control plane already open (a server's instances share its pool).
-    pub fn with_control(cp: Arc<PgControlPlane>) -> PgStore {
-        PgStore { cp }
+        Ok(PgStore { cp: Arc::new(PgControlPlane::connect(url)?), data: Arc::new(PgControlPlane::connect(url)?) })
     }
 
     /// The schema's version: the last migration applied.
@@ -91,7 +95,10 @@ impl PgStore {
         ws: &str,
         f: impl FnOnce(&mut Transaction<'_>, &State) -> Result<(T, bool), StoreError>,
     ) -> Result<T, StoreError> {
-        let mut c = self.cp.c()?;
+        // The workspace's turn is awaited on a connection of its own, outside the pool: changes
+        // queued behind a long import hold no pooled connection (reports keep theirs).
+        let _turn = self.cp.lock_workspace(ws)?;
+        let mut c = self.data.c()?;
         let mut tx = c.transaction()?;
         tx.batch_execute("SET LOCAL statement_timeout = 0")?;
         tx.execute("INSERT INTO data_state (workspace, version) VALUES ($1, 0) ON CONFLICT DO NOTHING", &[&ws])?;
@@ -107,12 +114,21 @@ impl PgStore {
     /// Runs `f` in a read-only transaction that sees one committed state of every table (a
     /// report reads the state, the facts and the records: never parts of two changes).
     fn read<T>(&self, f: impl FnOnce(&mut Transaction<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
-        let mut c = self.cp.c()?;
+        let mut c = self.data.c()?;
         let mut tx =
             c.build_transaction().isolation_level(postgres::IsolationLevel::RepeatableRead).read_only(true).start()?;
         tx.batch_execute("SET LOCAL statement_timeout = 0")?;
         f(&mut tx)
     }
+}
+
+/// The workspace in the control plane's table (the same database), with this change.
+fn known(tx: &mut Transaction<'_>, ws: &str) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO workspaces (name, created_ms) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        &[&ws, &now_ms()],
+    )?;
+    Ok(())
 }
 
 fn state(tx: &mut Transaction<'_>, ws: &str) -> Result<State, StoreError> {
@@ -153,7 +169,7 @@ fn corrections_of(tx: &mut Transaction<'_>, ws: &str) -> Result<Vec<Correction>,
     .map(|r| {
         let label: String = r.get(1);
         let label = Label::parse(&label).ok_or_else(|| corrupt(format!("label `{label}`")))?;
-        Ok(Correction { message_id: r.get(0), label, by: r.get(2), at_ms: r.get(3) })
+        Ok(Correction { message_id: utf8(r.get(0))?.to_string(), label, by: r.get(2), at_ms: r.get(3) })
     })
     .collect()
 }
@@ -206,7 +222,7 @@ fn load_each(
                 evs.push(parse::<ConversationEvent>(r.get(5))?);
                 return Ok(());
             }
-            let (id, fp, line, tf_key): (&str, i64, i64, &str) = (r.get(1), r.get(2), r.get(3), r.get(4));
+            let (id, fp, line, tf_key): (&str, i64, i64, &str) = (utf8(r.get(1))?, r.get(2), r.get(3), r.get(4));
             let row = rows::row_of_data(id, fp as u64, r.get(6))?;
             let label = labels.get(id).copied();
             match cfg {
@@ -236,10 +252,10 @@ fn recompute(tx: &mut Transaction<'_>, ws: &str, cfg: &Config, sink: &mut dyn Im
     sink.phase("rows read back");
     let key = cfg.clock_fingerprint();
     for part in stale.chunks(BATCH) {
-        let ids: Vec<&str> = part.iter().map(|(i, _)| i.as_str()).collect();
+        let ids: Vec<&[u8]> = part.iter().map(|(i, _)| i.as_bytes()).collect();
         let data: Vec<&[u8]> = part.iter().map(|(_, d)| d.as_slice()).collect();
         tx.execute(
-            "UPDATE data_rows r SET data = u.d, tf_key = $2 FROM UNNEST($3::text[], $4::bytea[]) AS u(i, d) \
+            "UPDATE data_rows r SET data = u.d, tf_key = $2 FROM UNNEST($3::bytea[], $4::bytea[]) AS u(i, d) \
              WHERE r.workspace = $1 AND r.kind = 0 AND r.id = u.i",
             &[&ws, &key, &ids, &data],
         )?;
@@ -622,6 +638,7 @@ impl Importing<'_> {
         keys.sort_unstable();
         keys.dedup();
         let (kinds, ids): (Vec<i16>, Vec<String>) = keys.into_iter().unzip();
+        let ids: Vec<&[u8]> = ids.iter().map(|i| i.as_bytes()).collect();
         let mut stored: HashMap<(i16, String), Stored> = HashMap::new();
         // Key by key through the primary key, whatever the statistics say. In the middle of a
         // first import the table's statistics are those of an empty one: `id = ANY($3)` was
@@ -630,7 +647,7 @@ impl Importing<'_> {
         // `LIMIT` is never folded into a join: it runs once per key, on the primary key.
         for r in tx.query(
             "SELECT r.kind, r.id, r.fp, r.version, r.file, r.line, r.body, r.data \
-             FROM UNNEST($2::smallint[], $3::text[]) AS u(k, i) CROSS JOIN LATERAL \
+             FROM UNNEST($2::smallint[], $3::bytea[]) AS u(k, i) CROSS JOIN LATERAL \
              (SELECT * FROM data_rows WHERE workspace = $1 AND kind = u.k AND id = u.i LIMIT 1) r",
             &[&ws, &kinds, &ids],
         )? {
@@ -642,7 +659,7 @@ impl Importing<'_> {
                 body: r.get(6),
                 data: r.get(7),
             };
-            stored.insert((r.get(0), r.get(1)), s);
+            stored.insert((r.get(0), utf8(r.get(1))?.to_string()), s);
         }
         drop((kinds, ids));
         let mut pending: Vec<Pending> = Vec::new();
@@ -736,7 +753,7 @@ impl Importing<'_> {
             let types = [
                 Type::TEXT,
                 Type::INT2,
-                Type::TEXT,
+                Type::BYTEA,
                 Type::INT8,
                 Type::INT8,
                 Type::INT8,
@@ -749,7 +766,19 @@ impl Importing<'_> {
             let mut w = postgres::binary_copy::BinaryCopyInWriter::new(into, &types);
             for p in &new {
                 let line = p.line as i64;
-                w.write(&[&ws, &p.kind, &p.id, &p.at_ms, &p.fp, &v, &&*p.file, &line, &p.tf_key, &p.body, &p.data])?;
+                w.write(&[
+                    &ws,
+                    &p.kind,
+                    &p.id.as_bytes(),
+                    &p.at_ms,
+                    &p.fp,
+                    &v,
+                    &&*p.file,
+                    &line,
+                    &p.tf_key,
+                    &p.body,
+                    &p.data,
+                ])?;
             }
             w.finish()?;
         }
@@ -758,7 +787,7 @@ impl Importing<'_> {
             return Ok(());
         }
         let kinds: Vec<i16> = pending.iter().map(|p| p.kind).collect();
-        let ids: Vec<&str> = pending.iter().map(|p| p.id.as_str()).collect();
+        let ids: Vec<&[u8]> = pending.iter().map(|p| p.id.as_bytes()).collect();
         let ats: Vec<i64> = pending.iter().map(|p| p.at_ms).collect();
         let fps: Vec<i64> = pending.iter().map(|p| p.fp).collect();
         let files: Vec<&str> = pending.iter().map(|p| &*p.file).collect();
@@ -768,7 +797,7 @@ impl Importing<'_> {
         let data: Vec<&[u8]> = pending.iter().map(|p| p.data.as_slice()).collect();
         tx.execute(
             "INSERT INTO data_rows (workspace, kind, id, at_ms, fp, version, file, line, tf_key, body, data) \
-             SELECT $1, k, i, a, f, $2, fi, l, t, b, d FROM UNNEST($3::smallint[], $4::text[], $5::bigint[], \
+             SELECT $1, k, i, a, f, $2, fi, l, t, b, d FROM UNNEST($3::smallint[], $4::bytea[], $5::bigint[], \
              $6::bigint[], $7::text[], $8::bigint[], $9::text[], $10::text[], $11::bytea[]) AS u(k, i, a, f, fi, l, t, b, d) \
              ON CONFLICT (workspace, kind, id) DO UPDATE SET at_ms = EXCLUDED.at_ms, fp = EXCLUDED.fp, \
              version = EXCLUDED.version, file = EXCLUDED.file, line = EXCLUDED.line, tf_key = EXCLUDED.tf_key, \
@@ -788,10 +817,10 @@ impl DataStore for PgStore {
         records: &mut dyn Iterator<Item = Result<Located, RowError>>,
         sink: &mut dyn ImportSink,
     ) -> Result<ImportSummary, StoreError> {
-        // The control plane knows the workspace, as the embedded store does after an import
-        // (users and tokens are given for a known workspace).
-        self.cp.create_workspace(ws)?;
         self.change(ws, |tx, st| {
+            // The control plane knows the workspace, as the embedded store does after an import
+            // (users and tokens are given for a known workspace); not when nothing is taken.
+            known(tx, ws)?;
             let cfg = &*attached(tx, ws, cfg)?;
             let mut job =
                 Importing { ws, cfg, key: cfg.clock_fingerprint(), version: st.version + 1, here: HashMap::new() };
@@ -886,14 +915,19 @@ impl DataStore for PgStore {
         self.read(|tx| messages_by_id(tx, ws, ids))
     }
 
+    /// Those imported into, and those created before any import (`admin workspace create`), as
+    /// the embedded store lists them.
     fn workspaces(&self) -> Result<Vec<String>, StoreError> {
-        self.read(|tx| {
+        let mut w: Vec<String> = self.read(|tx| {
             Ok(tx
-                .query("SELECT workspace FROM data_state WHERE version > 0 ORDER BY workspace", &[])?
+                .query("SELECT workspace FROM data_state WHERE version > 0 UNION SELECT name FROM workspaces", &[])?
                 .iter()
                 .map(|r| r.get(0))
                 .collect())
-        })
+        })?;
+        // By their bytes, as the embedded store orders them (not by the server's collation).
+        w.sort();
+        Ok(w)
     }
 
     fn probes(&self, ws: &str) -> Result<Vec<Probe>, StoreError> {
@@ -940,11 +974,11 @@ impl DataStore for PgStore {
                     "INSERT INTO data_corrections (workspace, message_id, label, by_name, at_ms) VALUES ($1, $2, $3, $4, $5) \
                      ON CONFLICT (workspace, message_id) DO UPDATE SET label = EXCLUDED.label, \
                      by_name = EXCLUDED.by_name, at_ms = EXCLUDED.at_ms",
-                    &[&ws, &message_id, &l.as_str(), &by, &now_ms()],
+                    &[&ws, &message_id.as_bytes(), &l.as_str(), &by, &now_ms()],
                 )?,
                 None => tx.execute(
                     "DELETE FROM data_corrections WHERE workspace = $1 AND message_id = $2",
-                    &[&ws, &message_id],
+                    &[&ws, &message_id.as_bytes()],
                 )?,
             };
             if changed == 0 {
@@ -972,10 +1006,10 @@ impl DataStore for PgStore {
         entries: &[FaqEntry],
         sink: &mut dyn ImportSink,
     ) -> Result<FaqSummary, StoreError> {
-        self.cp.create_workspace(ws)?;
         let changed = self.change(ws, |tx, st| {
+            known(tx, ws)?;
             if faq_of(tx, ws)? == entries {
-                return Ok((false, false));
+                return Ok((false, true));
             }
             let json = serde_json::to_string(entries).map_err(corrupt)?;
             tx.execute(
@@ -1004,13 +1038,14 @@ fn messages_by_id(tx: &mut Transaction<'_>, ws: &str, ids: &[String]) -> Result<
     let labels = corrected(tx, ws)?;
     let mut found: HashMap<String, Message> = HashMap::new();
     for part in ids.chunks(BATCH) {
+        let part: Vec<&[u8]> = part.iter().map(|i| i.as_bytes()).collect();
         // Key by key through the primary key (see `Importing::batch`).
         for r in tx.query(
-            "SELECT r.id, r.fp, r.data FROM UNNEST($2::text[]) AS u(i) CROSS JOIN LATERAL \
+            "SELECT r.id, r.fp, r.data FROM UNNEST($2::bytea[]) AS u(i) CROSS JOIN LATERAL \
              (SELECT * FROM data_rows WHERE workspace = $1 AND kind = 0 AND id = u.i LIMIT 1) r",
             &[&ws, &part],
         )? {
-            let (id, fp): (&str, i64) = (r.get(0), r.get(1));
+            let (id, fp): (&str, i64) = (utf8(r.get(0))?, r.get(1));
             let mut m = Message { derived: None, ..rows::row_of_data(id, fp as u64, r.get(2))?.message() };
             m.corrected = labels.get(id).copied();
             found.insert(m.message_id.clone(), m);
@@ -1025,6 +1060,9 @@ fn now_ms() -> i64 {
 
 /// Accounts are the control plane's, on the same server.
 impl ControlPlane for PgStore {
+    fn known_workspaces(&self) -> Result<Vec<String>, StoreError> {
+        self.cp.workspaces()
+    }
     fn create_token(
         &mut self,
         workspace: &str,
@@ -1077,14 +1115,19 @@ impl ControlPlane for PgStore {
     }
 }
 
-/// Opens PostgreSQL stores for a server's pool: every one over the same pool of connections.
-pub struct PgOpener {
-    pub control: Arc<PgControlPlane>,
+/// Opens PostgreSQL stores for a server's pool: every one over the same two pools of
+/// connections (accounts, and rows and facts).
+pub struct PgOpener(PgStore);
+
+impl PgOpener {
+    pub fn connect(url: &str) -> Result<PgOpener, StoreError> {
+        PgStore::connect(url).map(PgOpener)
+    }
 }
 
 impl crate::Opener for PgOpener {
     fn open(&self) -> Result<Box<dyn crate::Store + Send>, StoreError> {
-        Ok(Box::new(PgStore::with_control(self.control.clone())))
+        Ok(Box::new(PgStore { cp: self.0.cp.clone(), data: self.0.data.clone() }))
     }
 }
 

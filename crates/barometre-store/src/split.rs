@@ -213,6 +213,9 @@ impl Opener for SplitOpener {
 }
 
 impl ControlPlane for Split {
+    fn known_workspaces(&self) -> Result<Vec<String>, StoreError> {
+        self.control.as_ref().workspaces()
+    }
     fn create_token(&mut self, workspace: &str, role: Role, expires_ms: Option<Millis>) -> Result<String, StoreError> {
         self.known_to_control(workspace)?;
         self.control.as_ref().create_token(workspace, role, expires_ms)

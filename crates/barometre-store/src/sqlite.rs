@@ -1534,6 +1534,9 @@ impl DataStore for SqliteStore {
 }
 
 impl ControlPlane for SqliteStore {
+    fn known_workspaces(&self) -> Result<Vec<String>, StoreError> {
+        DataStore::workspaces(self)
+    }
     fn create_token(&mut self, workspace: &str, role: Role, expires_ms: Option<Millis>) -> Result<String, StoreError> {
         let token = crate::auth::new_token()?;
         self.conn.execute(

@@ -98,13 +98,25 @@ fn two_instances_share_sessions_and_tokens_through_a_postgresql_control_plane() 
 fn two_instances_over_a_postgresql_store_share_its_figures_sessions_and_tokens() {
     let Some(url) = control_plane("pgstore") else { return };
     let dir = tempfile::tempdir().unwrap();
+    // A workspace created before any import takes its users at once.
+    let admin_db = s(&dir.path().join("admin.db")).to_string();
+    for args in [&["workspace", "create", "fresh"][..], &["user", "create", "lea", "--role", "viewer"]] {
+        let o = bin()
+            .arg("admin")
+            .args(args)
+            .args(["--store", &url, "--db", &admin_db, "--workspace", "fresh"])
+            .env("BAROMETRE_PASSWORD", "a long password")
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    }
     let f = write(dir.path(), "m.csv", ROWS);
     let o = run(&["import", "messages", s(&f), "--store", &url, "--workspace", "brand"]);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     let own = |name: &str| s(&dir.path().join(name)).to_string();
     let (a, b) = (own("a.db"), own("b.db"));
     shared_by_two_instances(
-        &["--store", &url, "--db", &own("admin.db")],
+        &["--store", &url, "--db", &admin_db],
         serve(&["--store", &url, "--db", &a]),
         serve(&["--store", &url, "--db", &b]),
     );

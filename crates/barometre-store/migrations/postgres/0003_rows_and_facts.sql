@@ -14,11 +14,12 @@ CREATE TABLE data_state (
 
 -- Rows by key. A message is kept as its compact row (`data`, with the reading of its text made
 -- under the settings `tf_key` names); every other kind as JSON (`body`). `version`: the change
--- that last wrote the row (a row seen twice in one import is told apart by it).
+-- that last wrote the row (a row seen twice in one import is told apart by it). Ids are kept as
+-- their UTF-8 bytes: an id may hold a NUL character, which TEXT refuses.
 CREATE TABLE data_rows (
     workspace TEXT NOT NULL,
     kind SMALLINT NOT NULL,
-    id TEXT NOT NULL,
+    id BYTEA NOT NULL,
     at_ms BIGINT NOT NULL,
     fp BIGINT NOT NULL,
     version BIGINT NOT NULL,
@@ -47,7 +48,7 @@ ALTER TABLE data_facts ALTER COLUMN data SET STORAGE EXTERNAL;
 -- An analyst's label on an incoming message, kept across imports.
 CREATE TABLE data_corrections (
     workspace TEXT NOT NULL,
-    message_id TEXT NOT NULL,
+    message_id BYTEA NOT NULL,
     label TEXT NOT NULL,
     by_name TEXT,
     at_ms BIGINT NOT NULL,

@@ -1555,6 +1555,11 @@ impl DataStore for ClickHouseStore {
             out.push(r.str()?);
             Ok(())
         })?;
+        // And those created before any import (`admin workspace create`), as the embedded store
+        // lists them.
+        out.extend(self.control.known_workspaces()?);
+        out.sort();
+        out.dedup();
         Ok(out)
     }
 
@@ -1987,6 +1992,9 @@ fn version_salt() -> u64 {
 
 /// Accounts are the control plane's.
 impl ControlPlane for ClickHouseStore {
+    fn known_workspaces(&self) -> Result<Vec<String>, StoreError> {
+        self.control.known_workspaces()
+    }
     fn create_token(
         &mut self,
         workspace: &str,
