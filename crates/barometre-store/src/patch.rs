@@ -13,6 +13,148 @@ use std::ops::Range;
 
 use crate::chunks::{self, CHUNK_ROWS, R};
 use crate::StoreError;
+use barometre_core::config::Config;
+use barometre_core::engine::{self, ClockInput};
+use barometre_core::table::Dict;
+
+/// Past this share of the messages (held in touched conversations, or new), writing every fact
+/// again costs less than patching chunk by chunk.
+const MOST: usize = 4;
+
+/// A run of stored chunks (positions among the part's) and the chunks that replace it.
+pub type Rewrite = (Range<usize>, Vec<Written>);
+
+/// What a patch did: the conversations and chunks it wrote again.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Patched {
+    pub conversations: usize,
+    pub chunks: usize,
+}
+
+/// A workspace's stored facts, as a patch reads them: every back end that keeps the chunks.
+pub trait Stored {
+    /// The dictionary the stored facts number their dimensions by.
+    fn dict(&mut self) -> Result<Dict, StoreError>;
+    /// A part's chunks, in number order.
+    fn metas(&mut self, part: &str) -> Result<Vec<Meta>, StoreError>;
+    /// A chunk's fact count and stored bytes.
+    fn chunk(&mut self, part: &str, seq: i64) -> Result<(usize, Vec<u8>), StoreError>;
+}
+
+/// What a patch writes: for each kind, its chunks as they were and the runs replaced; and
+/// whether the dictionary grew (new names, after the stored ones).
+pub struct Plan {
+    pub writes: Vec<(Kind, Vec<Meta>, Vec<Rewrite>)>,
+    pub dict_grew: bool,
+    /// The conversations computed again.
+    pub conversations: usize,
+}
+
+/// The patch that replaces the facts of the conversations that rows `before..` of `inp` (every
+/// live row, in stored order, the new ones last), the held rows `also` (changed in place: a
+/// label) and the new events naming `events` touch: those conversations alone run through the
+/// clock ([`engine::changed`], [`engine::run_only`]), and only the chunks that held their facts,
+/// or where the new ones sort, are written again. Everything is computed before anything is
+/// written. `None` when it cannot, and the caller writes every fact again: the stored dimensions
+/// are not the first of `inp`'s (a name first seen in events now comes after new rows' names),
+/// kept facts number customers otherwise than `inp` (rows read back in another order), the
+/// stored facts are not the rows' before this import, or too much changed.
+pub fn plan(
+    stored: &mut dyn Stored,
+    cfg: &Config,
+    inp: &ClockInput,
+    before: usize,
+    also: &[u32],
+    events: &[String],
+) -> Result<Option<Plan>, StoreError> {
+    let dict = stored.dict()?;
+    // Stored facts number dimensions as the dictionary does: new names may only come after.
+    if dict.len() > inp.dims.len() || dict.names().zip(inp.dims.names()).any(|(a, b)| a != b) {
+        return Ok(None);
+    }
+    let ch = engine::changed(inp, before, also, events.iter().map(String::as_str), cfg.session_gap_ms);
+    if (ch.held + inp.len() - before) * MOST > inp.len() {
+        return Ok(None);
+    }
+    let mut out = engine::run_only(inp, cfg, &|k| ch.names.contains(inp.conv_name(k)));
+    out.sort(inp);
+    let gone = |c: &str| ch.names.contains(c);
+
+    // A patch that would not leave out as many messages as the touched conversations held is
+    // not written at all.
+    let mut writes: Vec<(Kind, Vec<Meta>, Vec<Rewrite>)> = Vec::new();
+    let mut msgs_left_out = 0;
+    for kind in Kind::ALL {
+        let (hot_part, ids_part) = kind.parts();
+        let metas = stored.metas(hot_part)?;
+        let (rows, ids) = match kind {
+            Kind::Req => chunks::encode_reqs_rows(&out.reqs, inp),
+            Kind::Conv => chunks::encode_convs_rows(&out.convs, inp),
+            Kind::Msg => chunks::encode_msgs_rows(&out.msgs, inp),
+        };
+        let new = items(kind, &rows, &ids)?;
+        let runs = runs(&metas, &ch.spans, new.iter().map(|it| it.key));
+        let mut per_run: Vec<Rewrite> = Vec::new();
+        if metas.is_empty() {
+            if !new.is_empty() {
+                per_run.push((0..0, merge(kind, new)?));
+            }
+        } else {
+            // New facts are sorted, and so are the runs: each run's are the next ones.
+            let mut next = 0;
+            for run in runs {
+                let mut kept = Vec::with_capacity(run.len());
+                for m in &metas[run.clone()] {
+                    let (n, hot) = stored.chunk(hot_part, m.seq)?;
+                    let (_, ids) = stored.chunk(ids_part, m.seq)?;
+                    kept.push((chunks::unplanes(&hot, kind.size(), n)?, ids));
+                }
+                let mut all: Vec<Item> = Vec::new();
+                for (rows, ids) in &kept {
+                    for it in items(kind, rows, ids)? {
+                        if gone(it.conv) {
+                            msgs_left_out += usize::from(kind == Kind::Msg);
+                            continue;
+                        }
+                        // The facts kept number customers as the rows read back do, or the
+                        // rows do not come in the order the facts were computed in: then
+                        // every fact is computed again. Checked by the name at the kept number:
+                        // the same as looking the name's number up (names and numbers go one to
+                        // one), without building the names' hash table for it (0.19 s of ten
+                        // late answers into a million messages).
+                        if kind == Kind::Req {
+                            let same = match (it.customer, it.customer_number()) {
+                                (None, 0) => true,
+                                (Some(c), k) if k > 0 => {
+                                    u32::try_from(k - 1).ok().and_then(|k| inp.names.name(k)) == Some(c)
+                                }
+                                _ => false,
+                            };
+                            if !same {
+                                return Ok(None);
+                            }
+                        }
+                        all.push(it);
+                    }
+                }
+                while next < new.len() && run.contains(&place(&metas, new[next].key)) {
+                    all.push(new[next]);
+                    next += 1;
+                }
+                per_run.push((run, merge(kind, all)?));
+            }
+            if next != new.len() {
+                return Err(StoreError::Corrupt(format!("{hot_part}: new facts outside the chunks patched")));
+            }
+        }
+        writes.push((kind, metas, per_run));
+    }
+    if msgs_left_out != ch.held {
+        // The stored facts are not the rows' before this import: compute everything again.
+        return Ok(None);
+    }
+    Ok(Some(Plan { writes, dict_grew: inp.dims.len() > dict.len(), conversations: out.convs.len() }))
+}
 
 /// A kind of fact, stored as two parts (and messages' cover).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

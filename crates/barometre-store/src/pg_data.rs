@@ -10,10 +10,13 @@
 //! one at a time whichever instance or machine makes them, and a change whose connection is lost
 //! takes nothing (its transaction is rolled back by the server).
 //!
-//! Every change computes the workspace's facts again from its rows (a late message recomputes
-//! every conversation here; the embedded store patches those it touches).
+//! A change that only adds messages and events, or sets a label, computes the conversations it
+//! touches again, alone, and writes only the chunks that held their facts ([`crate::patch`],
+//! shared with the embedded store); a changed row, a knowledge base or new settings compute every
+//! fact again.
 
 use crate::chunks;
+use crate::patch;
 use crate::pg::PgControlPlane;
 use crate::rows;
 use crate::{ControlPlane, Correction, DataStore, FaqSummary, ImportSink, ImportSummary, StoreError};
@@ -199,27 +202,32 @@ enum Loaded<'a> {
     Read(Message, TextFacts),
 }
 
-/// Every message and event of the workspace, each message handed to `each` as it is read. With
-/// `cfg`, a message whose text was read under other settings is read again, and its new compact
-/// row returned to be kept.
+/// Every message and event of the workspace, each message handed to `each` as it is read, with
+/// the version of the change that wrote it; the events with theirs. With `cfg`, a message whose
+/// text was read under other settings is read again, and its new compact row returned to be kept.
+///
+/// Rows come in the order of the changes that wrote them, then by key: the clock numbers
+/// customers in that order, and the order stays the same from one change to the next (a change's
+/// rows come after every earlier one's), so that facts kept by a patch keep their numbers.
 #[allow(clippy::type_complexity)]
 fn load_each(
     tx: &mut Transaction<'_>,
     ws: &str,
     cfg: Option<&Config>,
-    mut each: impl FnMut(Loaded<'_>),
-) -> Result<(Vec<ConversationEvent>, Vec<(String, Vec<u8>)>), StoreError> {
+    mut each: impl FnMut(Loaded<'_>, i64),
+) -> Result<(Vec<(ConversationEvent, i64)>, Vec<(String, Vec<u8>)>), StoreError> {
     let key = cfg.map(Config::clock_fingerprint).unwrap_or_default();
     let labels = corrected(tx, ws)?;
     let (mut evs, mut stale) = (Vec::new(), Vec::new());
     each_row(
         tx,
-        "SELECT kind, id, fp, line, tf_key, body, data FROM data_rows WHERE workspace = $1 AND kind IN (0, 1)",
+        "SELECT kind, id, fp, line, tf_key, body, data, version FROM data_rows WHERE workspace = $1 AND kind IN (0, 1) \
+         ORDER BY version, kind, id",
         &[&ws],
         |r| {
-            let kind: i16 = r.get(0);
+            let (kind, version): (i16, i64) = (r.get(0), r.get(7));
             if kind == 1 {
-                evs.push(parse::<ConversationEvent>(r.get(5))?);
+                evs.push((parse::<ConversationEvent>(r.get(5))?, version));
                 return Ok(());
             }
             let (id, fp, line, tf_key): (&str, i64, i64, &str) = (utf8(r.get(1))?, r.get(2), r.get(3), r.get(4));
@@ -231,9 +239,9 @@ fn load_each(
                     let tf = clock::text_facts(&m, cfg);
                     stale.push((id.to_string(), rows::encode_data(&m, &tf, line as u64)));
                     m.corrected = label;
-                    each(Loaded::Read(m, tf));
+                    each(Loaded::Read(m, tf), version);
                 }
-                _ => each(Loaded::Row(row, label)),
+                _ => each(Loaded::Row(row, label), version),
             }
             Ok(())
         },
@@ -241,13 +249,34 @@ fn load_each(
     Ok((evs, stale))
 }
 
-/// Runs the clock over every row of the workspace and writes its facts in place of the stored
-/// ones (messages whose text was read under other settings are kept with the new reading).
-fn recompute(tx: &mut Transaction<'_>, ws: &str, cfg: &Config, sink: &mut dyn ImportSink) -> Result<(), StoreError> {
+/// What a change lets the facts be patched with, rather than computed again: the rows of the
+/// change `version` (written last), and the ids of held messages it changed in place (a label).
+struct Patching<'a> {
+    version: i64,
+    also: &'a [&'a str],
+}
+
+/// Computes the workspace's facts from its rows and stores them in place of the stored ones
+/// (messages whose text was read under other settings are kept with the new reading). With
+/// `patch`, when the stored facts allow it, only the conversations the change touched run
+/// through the clock and only the chunks that held their facts are written ([`patch::plan`], as
+/// the embedded store patches them); else every fact.
+fn recompute(
+    tx: &mut Transaction<'_>,
+    ws: &str,
+    cfg: &Config,
+    patching: Option<Patching<'_>>,
+    sink: &mut dyn ImportSink,
+) -> Result<(), StoreError> {
     let mut bulk = engine::Bulk::default();
-    let (evs, stale) = load_each(tx, ws, Some(cfg), |l| match l {
-        Loaded::Row(r, corrected) => bulk.push(r.kept(corrected).raw()),
-        Loaded::Read(m, tf) => bulk.push_read(&m, &tf),
+    let since = patching.as_ref().map_or(i64::MAX, |p| p.version);
+    let mut before = 0;
+    let (evs, stale) = load_each(tx, ws, Some(cfg), |l, version| {
+        before += usize::from(version < since);
+        match l {
+            Loaded::Row(r, corrected) => bulk.push(r.kept(corrected).raw()),
+            Loaded::Read(m, tf) => bulk.push_read(&m, &tf),
+        }
     })?;
     sink.phase("rows read back");
     let key = cfg.clock_fingerprint();
@@ -260,11 +289,27 @@ fn recompute(tx: &mut Transaction<'_>, ws: &str, cfg: &Config, sink: &mut dyn Im
             &[&ws, &key, &ids, &data],
         )?;
     }
+    let reread = !stale.is_empty();
     drop(stale);
-    for e in &evs {
+    for (e, _) in &evs {
         bulk.push_event(e);
     }
     let inp = bulk.finish().0;
+    // Texts read again may change any conversation's facts: those are all computed again.
+    if let Some(p) = patching.filter(|_| !reread) {
+        let also: Vec<u32> = p.also.iter().filter_map(|id| inp.ids.find(id)).collect();
+        let events: Vec<String> =
+            evs.iter().filter(|(_, v)| *v >= p.version).map(|(e, _)| e.conversation_id.clone()).collect();
+        if let Some(plan) = patch::plan(&mut Chunks { tx, ws }, cfg, &inp, before, &also, &events)? {
+            let done = write_plan(tx, ws, &inp, plan)?;
+            sink.note(&format!(
+                "facts of {} conversations computed again, {} fact chunks written",
+                done.conversations, done.chunks
+            ));
+            sink.phase("facts computed and stored");
+            return Ok(());
+        }
+    }
     let mut out = engine::run(&inp, cfg);
     out.sort(&inp);
     sink.phase("facts computed");
@@ -296,6 +341,102 @@ fn recompute(tx: &mut Transaction<'_>, ws: &str, cfg: &Config, sink: &mut dyn Im
     tx.execute("UPDATE data_state SET facts_key = $2 WHERE workspace = $1", &[&ws, &facts_key(cfg)])?;
     sink.phase("facts written");
     Ok(())
+}
+
+/// A workspace's stored chunks, as a patch reads them.
+struct Chunks<'a, 't, 'c> {
+    tx: &'a mut Transaction<'t>,
+    ws: &'c str,
+}
+
+impl patch::Stored for Chunks<'_, '_, '_> {
+    fn dict(&mut self) -> Result<Dict, StoreError> {
+        dict(self.tx, self.ws)
+    }
+    fn metas(&mut self, part: &str) -> Result<Vec<patch::Meta>, StoreError> {
+        Ok(self
+            .tx
+            .query(
+                "SELECT seq, lo_ms, hi_ms FROM data_facts WHERE workspace = $1 AND part = $2 ORDER BY seq",
+                &[&self.ws, &part],
+            )?
+            .iter()
+            .map(|r| patch::Meta { seq: i64::from(r.get::<_, i32>(0)), lo: r.get(1), hi: r.get(2) })
+            .collect())
+    }
+    fn chunk(&mut self, part: &str, seq: i64) -> Result<(usize, Vec<u8>), StoreError> {
+        let seq = i32::try_from(seq).map_err(corrupt)?;
+        let r = self.tx.query_one(
+            "SELECT n, data FROM data_facts WHERE workspace = $1 AND part = $2 AND seq = $3",
+            &[&self.ws, &part, &seq],
+        )?;
+        Ok((r.get::<_, i64>(0) as usize, r.get(1)))
+    }
+}
+
+/// Writes a patch: each run of chunks replaced by its new chunks (numbers after a run move up by
+/// the chunks it gained; a run that lost some leaves its numbers unused), and the dictionary when
+/// it grew. Readers read chunks in number order, and see every fact in the order a whole
+/// computation stores them.
+fn write_plan(
+    tx: &mut Transaction<'_>,
+    ws: &str,
+    inp: &engine::ClockInput,
+    plan: patch::Plan,
+) -> Result<patch::Patched, StoreError> {
+    let mut done = patch::Patched { conversations: plan.conversations, chunks: 0 };
+    for (kind, metas, per_run) in plan.writes {
+        // From the last run back: moving later chunks never moves an earlier run's.
+        for (run, written) in per_run.into_iter().rev() {
+            let old: Vec<i32> = metas[run.clone()].iter().map(|m| m.seq as i32).collect();
+            let first = old.first().copied().unwrap_or(0);
+            let last = old.last().copied().unwrap_or(-1);
+            let gained = written.len().saturating_sub(old.len()) as i32;
+            for part in kind.all_parts() {
+                tx.execute(
+                    "DELETE FROM data_facts WHERE workspace = $1 AND part = $2 AND seq = ANY($3)",
+                    &[&ws, part, &old],
+                )?;
+                if gained > 0 {
+                    // In two steps (negative, then back): a number stays unique at every row.
+                    tx.execute(
+                        "UPDATE data_facts SET seq = -seq - 1 - $3 WHERE workspace = $1 AND part = $2 AND seq > $4",
+                        &[&ws, part, &gained, &last],
+                    )?;
+                    tx.execute(
+                        "UPDATE data_facts SET seq = -seq - 1 WHERE workspace = $1 AND part = $2 AND seq < 0",
+                        &[&ws, part],
+                    )?;
+                }
+            }
+            let (hot_part, ids_part) = kind.parts();
+            let mut cs = Vec::with_capacity(written.len() * 3);
+            for (k, w) in written.into_iter().enumerate() {
+                let seq = first as usize + k;
+                let at = |part, n, data| chunks::Encoded { part, seq, lo: w.lo, hi: w.hi, n, data };
+                cs.push(at(hot_part, w.n, w.hot));
+                if let Some((entries, cover)) = w.cover {
+                    cs.push(at(chunks::COVER, entries, cover));
+                }
+                cs.push(at(ids_part, w.n, w.ids));
+                done.chunks += 1;
+            }
+            write_chunks(tx, ws, &cs)?;
+        }
+    }
+    if plan.dict_grew {
+        tx.execute("DELETE FROM data_facts WHERE workspace = $1 AND part = 'dict'", &[&ws])?;
+        let d = chunks::Encoded {
+            part: "dict",
+            seq: 0,
+            lo: 0,
+            hi: 0,
+            n: inp.dims.len(),
+            data: chunks::encode_dict(&inp.dims),
+        };
+        write_chunks(tx, ws, &[d])?;
+    }
+    Ok(done)
 }
 
 fn write_chunks(tx: &mut Transaction<'_>, ws: &str, cs: &[chunks::Encoded]) -> Result<(), StoreError> {
@@ -482,13 +623,13 @@ fn messages_and_events(
     ws: &str,
 ) -> Result<(Vec<Message>, Vec<ConversationEvent>), StoreError> {
     let mut msgs = Vec::new();
-    let (evs, _) = load_each(tx, ws, None, |l| {
+    let (evs, _) = load_each(tx, ws, None, |l, _| {
         msgs.push(match l {
             Loaded::Row(r, corrected) => Message { derived: None, corrected, ..r.message() },
             Loaded::Read(m, _) => m,
         })
     })?;
-    Ok((msgs, evs))
+    Ok((msgs, evs.into_iter().map(|(e, _)| e).collect()))
 }
 
 /// The kept JSON of the rows of `kinds`.
@@ -617,6 +758,9 @@ struct Importing<'a> {
     key: String,
     version: i64,
     here: HashMap<(i16, String), (Arc<str>, u64)>,
+    /// Messages and events new to the workspace, and messages changed: the clock's input.
+    clock_new: u64,
+    clock_changed: u64,
 }
 
 impl Importing<'_> {
@@ -716,9 +860,11 @@ impl Importing<'_> {
                     continue;
                 }
                 sum.updated += 1;
+                self.clock_changed += u64::from(kind <= 1);
             } else {
                 sum.rows += 1;
                 sum.inserted += 1;
+                self.clock_new += u64::from(kind <= 1);
             }
             // A message's reading of its text is kept in its compact row.
             let (tf_key, data) = match rec {
@@ -822,8 +968,15 @@ impl DataStore for PgStore {
             // (users and tokens are given for a known workspace); not when nothing is taken.
             known(tx, ws)?;
             let cfg = &*attached(tx, ws, cfg)?;
-            let mut job =
-                Importing { ws, cfg, key: cfg.clock_fingerprint(), version: st.version + 1, here: HashMap::new() };
+            let mut job = Importing {
+                ws,
+                cfg,
+                key: cfg.clock_fingerprint(),
+                version: st.version + 1,
+                here: HashMap::new(),
+                clock_new: 0,
+                clock_changed: 0,
+            };
             let mut sum = ImportSummary::default();
             // Texts are read on every core while this thread looks rows up and writes them.
             let read = clock::with_texts_read(records, cfg, |records| -> Result<u64, StoreError> {
@@ -853,9 +1006,14 @@ impl DataStore for PgStore {
                 // Rolled back: nothing of it is taken.
                 return Ok((sum, false));
             }
+            // Surveys, customers, posts… are no input of the clock: importing only those leaves
+            // the facts as they are. Messages and events only added: the conversations they
+            // touch are computed again, alone.
             let stale = st.facts != facts_key(cfg);
-            if sum.inserted + sum.updated > 0 || stale {
-                recompute(tx, ws, cfg, sink)?;
+            if stale || job.clock_new + job.clock_changed > 0 {
+                let patching =
+                    (!stale && job.clock_changed == 0).then_some(Patching { version: job.version, also: &[] });
+                recompute(tx, ws, cfg, patching, sink)?;
             }
             tx.execute("UPDATE data_state SET version = $2 WHERE workspace = $1", &[&ws, &job.version])?;
             sink.before_commit()?;
@@ -984,7 +1142,10 @@ impl DataStore for PgStore {
             if changed == 0 {
                 return Ok((true, false));
             }
-            recompute(tx, ws, cfg, sink)?;
+            // One message's label: its conversation's facts only (an analyst waits for them).
+            let also = [message_id];
+            let patching = (st.facts == facts_key(cfg)).then_some(Patching { version: st.version + 1, also: &also });
+            recompute(tx, ws, cfg, patching, sink)?;
             tx.execute("UPDATE data_state SET version = $2 WHERE workspace = $1", &[&ws, &(st.version + 1)])?;
             sink.before_commit()?;
             Ok((true, true))
@@ -1019,7 +1180,8 @@ impl DataStore for PgStore {
             )?;
             if !st.facts.is_empty() {
                 let cfg = cfg.with_faq((!entries.is_empty()).then(|| Arc::new(Faq::new(entries.to_vec()))));
-                recompute(tx, ws, &cfg, sink)?;
+                // The knowledge base reads every incoming message: every fact is computed again.
+                recompute(tx, ws, &cfg, None, sink)?;
             }
             tx.execute("UPDATE data_state SET version = $2 WHERE workspace = $1", &[&ws, &(st.version + 1)])?;
             sink.before_commit()?;
@@ -1155,6 +1317,78 @@ mod tests {
                 eprintln!("skipped: no BAROMETRE_TEST_POSTGRES (scripts/postgres.sh starts a server)");
                 None
             }
+        }
+    }
+
+    /// The workspace `w`'s fact chunks (every part but the dictionary).
+    fn chunks(s: &PgStore) -> usize {
+        let r = s
+            .data
+            .c()
+            .unwrap()
+            .query_one("SELECT count(*) FROM data_facts WHERE workspace = 'w' AND part <> 'dict'", &[]);
+        r.unwrap().get::<_, i64>(0) as usize
+    }
+
+    /// Every fact of `w` computed again from its rows.
+    fn recomputed(s: &mut PgStore) {
+        s.change("w", |tx, _| recompute(tx, "w", &Config::default(), None, &mut ()).map(|()| ((), true))).unwrap();
+    }
+
+    #[test]
+    fn late_rows_and_labels_compute_their_conversations_alone_and_give_a_whole_computations_facts() {
+        let Some(url) = server() else { return };
+        use crate::sqlite::patch::tests as patch;
+        patch::late_rows_give_one_imports_facts(&|| fresh(&url), &chunks, &recomputed);
+        patch::a_label_computes_its_conversation_again(fresh(&url), &chunks, &recomputed);
+        patch::late_rows_at_shared_instants(&|| fresh(&url));
+        patch::a_run_gains_a_chunk(&|| fresh(&url), &chunks);
+    }
+
+    /// Rows read back in another order than the stored facts were computed in (their change's
+    /// numbers moved) would number customers otherwise: found, and every fact is computed again.
+    #[test]
+    fn rows_read_back_in_another_order_are_not_patched() {
+        let Some(url) = server() else { return };
+        let data = barometre_core::demo::generate(2, 4, 1_780_000_000_000);
+        let mut s = fresh(&url);
+        let file: Arc<str> = "m.csv".into();
+        let import = |s: &mut PgStore, msgs: &[Message]| {
+            let mut recs = msgs.iter().enumerate().map(|(k, m)| {
+                Ok(Located { file: file.clone(), line: k as u64 + 2, id_column: 1, record: Record::Message(m.clone()) })
+            });
+            let mut notes = Notes::default();
+            s.import("w", &Config::default(), false, &mut recs, &mut notes).unwrap();
+            notes.0.iter().any(|n| n.starts_with("facts of "))
+        };
+        import(&mut s, &data.messages);
+        let late = |id: &str| {
+            let first = &data.messages[170];
+            let ms = first.created_at.ms + 1_000;
+            vec![Message {
+                message_id: id.into(),
+                created_at: barometre_core::time::Stamp { ms, ..first.created_at },
+                ..first.clone()
+            }]
+        };
+        assert!(import(&mut s, &late("late-0")), "in order, a late message is patched");
+        // A tenth of the rows read first from now on.
+        s.data.c().unwrap().execute("UPDATE data_rows SET version = 0 WHERE id::text LIKE '%7'", &[]).unwrap();
+        let cfg = Config::default();
+        assert!(!import(&mut s, &late("late-1")));
+        let kept = (s.facts("w", &cfg, None, None).unwrap(), s.table("w", &cfg, None, None).unwrap());
+        recomputed(&mut s);
+        assert_eq!(kept, (s.facts("w", &cfg, None, None).unwrap(), s.table("w", &cfg, None, None).unwrap()));
+        // Computed whole in that order, the next one is patched again.
+        assert!(import(&mut s, &late("late-2")));
+    }
+
+    #[derive(Default)]
+    struct Notes(Vec<String>);
+
+    impl ImportSink for Notes {
+        fn note(&mut self, what: &str) {
+            self.0.push(what.to_string());
         }
     }
 

@@ -24,7 +24,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 mod halves;
-mod patch;
+pub(crate) mod patch;
 
 /// Migrations, in order. A landed migration is never edited: add the next one.
 const MIGRATIONS: &[(i64, &str)] = &[

@@ -4,31 +4,42 @@
 
 use super::read_dict;
 use crate::chunks;
-use crate::patch::{self, Item, Kind, Meta, Written};
+use crate::patch::{self, Meta, Patched};
 use crate::StoreError;
 use barometre_core::config::Config;
-use barometre_core::engine::{self, ClockInput};
+use barometre_core::engine::ClockInput;
 use rusqlite::{params, Transaction};
 
-/// Past this share of the messages (held in touched conversations, or new), writing every fact
-/// again costs less than patching chunk by chunk.
-const MOST: usize = 4;
+/// The stored chunks of a workspace, as a patch reads them.
+struct Tx<'a, 'c> {
+    tx: &'a Transaction<'c>,
+    ws: &'a str,
+}
 
-/// A run of stored chunks (positions among the part's) and the chunks that replace it.
-type Rewrite = (std::ops::Range<usize>, Vec<Written>);
-
-/// What a patch did: the conversations and chunks it wrote again.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Patched {
-    pub conversations: usize,
-    pub chunks: usize,
+impl patch::Stored for Tx<'_, '_> {
+    fn dict(&mut self) -> Result<barometre_core::table::Dict, StoreError> {
+        read_dict(self.tx, self.ws)
+    }
+    fn metas(&mut self, part: &str) -> Result<Vec<Meta>, StoreError> {
+        let mut st = self.tx.prepare_cached(
+            "SELECT seq, lo_ms, hi_ms FROM fact_chunks WHERE workspace = ? AND part = ? ORDER BY seq",
+        )?;
+        let v = st
+            .query_map(params![self.ws, part], |r| Ok(Meta { seq: r.get(0)?, lo: r.get(1)?, hi: r.get(2)? }))?
+            .collect::<Result<_, _>>()?;
+        Ok(v)
+    }
+    fn chunk(&mut self, part: &str, seq: i64) -> Result<(usize, Vec<u8>), StoreError> {
+        let mut get =
+            self.tx.prepare_cached("SELECT n, data FROM fact_chunks WHERE workspace = ? AND part = ? AND seq = ?")?;
+        Ok(get.query_row(params![self.ws, part, seq], |r| Ok((r.get(0)?, r.get(1)?)))?)
+    }
 }
 
 /// Replaces the facts of the conversations that rows `before..` of `inp` (every live row, in
 /// stored order, the new ones last), the held rows `also` (changed in place: a label) and the
-/// new events naming `events` touch. `None` when it
-/// cannot, and the caller writes every fact again: the stored dimensions are not the first of
-/// `inp`'s (a name first seen in events now comes after new rows' names), or too much changed.
+/// new events naming `events` touch ([`patch::plan`]). `None` when it cannot, and the caller
+/// writes every fact again.
 pub(super) fn patch_facts(
     tx: &Transaction,
     ws: &str,
@@ -38,105 +49,10 @@ pub(super) fn patch_facts(
     also: &[u32],
     events: &[String],
 ) -> Result<Option<Patched>, StoreError> {
-    let dict = read_dict(tx, ws)?;
-    // Stored facts number dimensions as the dictionary does: new names may only come after.
-    if dict.len() > inp.dims.len() || dict.names().zip(inp.dims.names()).any(|(a, b)| a != b) {
+    let Some(plan) = patch::plan(&mut Tx { tx, ws }, cfg, inp, before, also, events)? else {
         return Ok(None);
-    }
-    let ch = engine::changed(inp, before, also, events.iter().map(String::as_str), cfg.session_gap_ms);
-    if (ch.held + inp.len() - before) * MOST > inp.len() {
-        return Ok(None);
-    }
-    let mut out = engine::run_only(inp, cfg, &|k| ch.names.contains(inp.conv_name(k)));
-    out.sort(inp);
-    let gone = |c: &str| ch.names.contains(c);
-
-    // Everything is computed before anything is written: a patch that would not leave out as
-    // many messages as the touched conversations held is not written at all.
-    let mut writes: Vec<(Kind, Vec<Meta>, Vec<Rewrite>)> = Vec::new();
-    let mut msgs_left_out = 0;
-    let mut get = tx.prepare_cached("SELECT n, data FROM fact_chunks WHERE workspace = ? AND part = ? AND seq = ?")?;
-    for kind in Kind::ALL {
-        let (hot_part, ids_part) = kind.parts();
-        let metas: Vec<Meta> = {
-            let mut st = tx.prepare_cached(
-                "SELECT seq, lo_ms, hi_ms FROM fact_chunks WHERE workspace = ? AND part = ? ORDER BY seq",
-            )?;
-            let v = st
-                .query_map(params![ws, hot_part], |r| Ok(Meta { seq: r.get(0)?, lo: r.get(1)?, hi: r.get(2)? }))?
-                .collect::<Result<_, _>>()?;
-            v
-        };
-        let (rows, ids) = match kind {
-            Kind::Req => chunks::encode_reqs_rows(&out.reqs, inp),
-            Kind::Conv => chunks::encode_convs_rows(&out.convs, inp),
-            Kind::Msg => chunks::encode_msgs_rows(&out.msgs, inp),
-        };
-        let new = patch::items(kind, &rows, &ids)?;
-        let runs = patch::runs(&metas, &ch.spans, new.iter().map(|it| it.key));
-        let mut per_run: Vec<Rewrite> = Vec::new();
-        if metas.is_empty() {
-            if !new.is_empty() {
-                per_run.push((0..0, patch::merge(kind, new)?));
-            }
-        } else {
-            // New facts are sorted, and so are the runs: each run's are the next ones.
-            let mut next = 0;
-            for run in runs {
-                let mut stored = Vec::with_capacity(run.len());
-                for m in &metas[run.clone()] {
-                    let (n, hot): (usize, Vec<u8>) =
-                        get.query_row(params![ws, hot_part, m.seq], |r| Ok((r.get(0)?, r.get(1)?)))?;
-                    let ids: Vec<u8> = get.query_row(params![ws, ids_part, m.seq], |r| r.get(1))?;
-                    stored.push((chunks::unplanes(&hot, kind.size(), n)?, ids));
-                }
-                let mut all: Vec<Item> = Vec::new();
-                for (rows, ids) in &stored {
-                    for it in patch::items(kind, rows, ids)? {
-                        if gone(it.conv) {
-                            msgs_left_out += usize::from(kind == Kind::Msg);
-                            continue;
-                        }
-                        // The facts kept number customers as the rows read back do, or the
-                        // rows do not come in the order the facts were computed in: then
-                        // every fact is computed again. Checked by the name at the kept number:
-                        // the same as looking the name's number up (names and numbers go one to
-                        // one), without building the names' hash table for it (0.19 s of ten
-                        // late answers into a million messages).
-                        if kind == Kind::Req {
-                            let same = match (it.customer, it.customer_number()) {
-                                (None, 0) => true,
-                                (Some(c), k) if k > 0 => {
-                                    u32::try_from(k - 1).ok().and_then(|k| inp.names.name(k)) == Some(c)
-                                }
-                                _ => false,
-                            };
-                            if !same {
-                                return Ok(None);
-                            }
-                        }
-                        all.push(it);
-                    }
-                }
-                while next < new.len() && run.contains(&patch::place(&metas, new[next].key)) {
-                    all.push(new[next]);
-                    next += 1;
-                }
-                per_run.push((run, patch::merge(kind, all)?));
-            }
-            if next != new.len() {
-                return Err(StoreError::Corrupt(format!("{hot_part}: new facts outside the chunks patched")));
-            }
-        }
-        writes.push((kind, metas, per_run));
-    }
-    drop(get);
-    if msgs_left_out != ch.held {
-        // The stored facts are not the rows' before this import: compute everything again.
-        return Ok(None);
-    }
-
-    let mut patched = Patched { conversations: out.convs.len(), chunks: 0 };
+    };
+    let mut patched = Patched { conversations: plan.conversations, chunks: 0 };
     let mut put = tx.prepare_cached(
         "INSERT INTO fact_chunks (workspace, part, seq, lo_ms, hi_ms, n, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
     )?;
@@ -147,7 +63,7 @@ pub(super) fn patch_facts(
         tx.prepare_cached("UPDATE fact_chunks SET seq = -seq - 1 - ? WHERE workspace = ? AND part = ? AND seq > ?")?;
     let mut back =
         tx.prepare_cached("UPDATE fact_chunks SET seq = -seq - 1 WHERE workspace = ? AND part = ? AND seq < 0")?;
-    for (kind, metas, per_run) in writes {
+    for (kind, metas, per_run) in plan.writes {
         // From the last run back: moving later chunks never moves an earlier run's.
         for (run, written) in per_run.into_iter().rev() {
             let old: Vec<i64> = metas[run.clone()].iter().map(|m| m.seq).collect();
@@ -175,7 +91,7 @@ pub(super) fn patch_facts(
             }
         }
     }
-    if inp.dims.len() > dict.len() {
+    if plan.dict_grew {
         tx.execute(
             "INSERT INTO fact_chunks (workspace, part, seq, lo_ms, hi_ms, n, data) VALUES (?, 'dict', 0, 0, 0, ?, ?) \
              ON CONFLICT (workspace, part, seq) DO UPDATE SET n = excluded.n, data = excluded.data",
@@ -185,8 +101,9 @@ pub(super) fn patch_facts(
     Ok(Some(patched))
 }
 
+/// The patch's checks, on this store; [`crate::pg_data`] runs them too.
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::super::SqliteStore;
     use crate::{DataStore, ImportSink};
     use barometre_core::config::Config;
@@ -204,7 +121,7 @@ mod tests {
         }
     }
 
-    fn import(s: &mut SqliteStore, msgs: &[Message], evs: &[ConversationEvent]) -> Notes {
+    fn import(s: &mut impl DataStore, msgs: &[Message], evs: &[ConversationEvent]) -> Notes {
         let file: Arc<str> = "late.csv".into();
         let mut recs = msgs
             .iter()
@@ -222,12 +139,22 @@ mod tests {
         n.0.iter().any(|x| x.starts_with("facts of "))
     }
 
-    /// The facts and tables of two stores, whole and over a week.
-    fn assert_same(a: &SqliteStore, b: &SqliteStore, (from, to): (i64, i64)) {
+    /// The facts and reports of two stores, whole and over a week. (Their tables number
+    /// customers in the order each store reads its rows back, which may differ between stores:
+    /// [`assert_as_computed_whole`] compares a store's tables with its own whole computation.)
+    fn assert_same(a: &impl DataStore, b: &impl DataStore, (from, to): (i64, i64)) {
+        use barometre_core::report::{build, Params};
         let cfg = Config::default();
         for (f, t) in [(None, None), (Some(from), Some(to))] {
             assert_eq!(a.facts("w", &cfg, f, t).unwrap(), b.facts("w", &cfg, f, t).unwrap());
-            assert_eq!(a.table("w", &cfg, f, t).unwrap(), b.table("w", &cfg, f, t).unwrap());
+            let (ta, tb) = (a.table("w", &cfg, f, t).unwrap(), b.table("w", &cfg, f, t).unwrap());
+            // (Bounds past any instant, `(0, i64::MAX)`, are the whole period.)
+            let fmt = |ms: Option<i64>| ms.filter(|&ms| ms > 0 && ms < i64::MAX).map(barometre_core::time::rfc3339_utc);
+            for by in [None, Some("account"), Some("channel"), Some("agent"), Some("day")] {
+                let p = Params::parse(fmt(f).as_deref(), fmt(t).as_deref(), by, None).unwrap();
+                let report = |t| serde_json::to_string(&build(t, &p, &cfg)).unwrap();
+                assert_eq!(report(&ta), report(&tb), "by {by:?}");
+            }
         }
     }
 
@@ -244,6 +171,29 @@ mod tests {
 
     #[test]
     fn late_messages_and_events_recompute_their_conversations_and_give_one_imports_facts() {
+        late_rows_give_one_imports_facts(
+            &|| SqliteStore::memory().unwrap(),
+            &|s: &SqliteStore| chunks(s).len(),
+            &|s: &mut SqliteStore| recomputed(s),
+        );
+    }
+
+    /// Every fact of `s`'s workspace `w` computed again from its rows, as a back end does when
+    /// it cannot patch.
+    fn recomputed(s: &mut SqliteStore) {
+        let tx = s.conn.transaction().unwrap();
+        super::super::recompute(&tx, "w", &Config::default(), false).unwrap();
+        tx.commit().unwrap();
+    }
+
+    /// Late messages and events, in two imports, patch the facts (most of the time), and give
+    /// the facts of one import of every row: on stores made by `make`, whose fact chunks
+    /// `chunks` counts, and whose facts `whole` computes again from the rows.
+    pub(crate) fn late_rows_give_one_imports_facts<S: DataStore>(
+        make: &dyn Fn() -> S,
+        chunks: &dyn Fn(&S) -> usize,
+        whole: &dyn Fn(&mut S),
+    ) {
         let end = 1_780_000_000_000;
         let mut patches = 0;
         let mut runs = 0;
@@ -260,29 +210,29 @@ mod tests {
             let one: Vec<Message> = late1.iter().filter(|k| !late2.contains(k)).map(|&k| msgs[k].clone()).collect();
             let two: Vec<Message> = late2.iter().map(|&k| msgs[k].clone()).collect();
             let cut = evs.len() - evs.len() / 10;
-            let mut s = SqliteStore::memory().unwrap();
+            let mut s = make();
             import(&mut s, &held, &evs[..cut]);
             let before = chunks(&s);
             let n1 = import(&mut s, &one, &evs[cut..]);
             let n2 = import(&mut s, &two, &[]);
             // The same rows in the same order, in one import.
-            let mut whole = SqliteStore::memory().unwrap();
+            let mut once = make();
             let all: Vec<Message> = held.iter().chain(&one).chain(&two).cloned().collect();
             let mut all_evs = evs[..cut].to_vec();
             all_evs.extend_from_slice(&evs[cut..]);
-            import(&mut whole, &all, &all_evs);
-            assert_same(&s, &whole, (end - 3 * 86_400_000, end - 86_400_000));
-            assert_as_computed_whole(&mut s);
+            import(&mut once, &all, &all_evs);
+            assert_same(&s, &once, (end - 3 * 86_400_000, end - 86_400_000));
+            assert_as_computed_whole(&mut s, whole);
             runs += 2;
             patches += usize::from(patched(&n1)) + usize::from(patched(&n2));
             if patched(&n1) {
                 // Chunks of 256 facts in tests: a few of the store's are written again.
-                assert!(before.len() > 20, "{} chunks", before.len());
+                assert!(before > 20, "{before} chunks");
             }
             // The same late rows again: nothing changes, nothing is computed.
             let again = import(&mut s, &two, &[]);
             assert!(!patched(&again));
-            assert_same(&s, &whole, (end - 3 * 86_400_000, end - 86_400_000));
+            assert_same(&s, &once, (end - 3 * 86_400_000, end - 86_400_000));
         }
         assert!(patches * 4 >= runs * 3, "{patches} of {runs} imports patched");
     }
@@ -291,6 +241,43 @@ mod tests {
     /// across chunk cuts: a late message sorts among them, in whichever chunk its id puts it.
     #[test]
     fn late_messages_at_instants_many_facts_share_take_their_place_by_id() {
+        late_rows_at_shared_instants(&|| SqliteStore::memory().unwrap());
+    }
+
+    #[test]
+    fn a_run_that_gains_a_chunk_moves_the_later_ones_up() {
+        a_run_gains_a_chunk(&|| SqliteStore::memory().unwrap(), &|s: &SqliteStore| chunks(s).len());
+    }
+
+    /// Three full chunks of each kind (256 facts a chunk in tests), and a late message that sorts
+    /// into the first: that chunk is written again as two, and the two after it move up.
+    pub(crate) fn a_run_gains_a_chunk<S: DataStore>(make: &dyn Fn() -> S, chunks: &dyn Fn(&S) -> usize) {
+        let t = barometre_core::time::parse_instant("2026-04-06T08:00:00Z").unwrap();
+        let msg = |id: String, minute: i64| Message {
+            message_id: id.clone(),
+            created_at: barometre_core::time::Stamp { ms: t.ms + minute * 60_000 + 1, ..t },
+            account: "acme".into(),
+            channel: "chat".into(),
+            author_id: format!("u-{id}"),
+            conversation_id: Some(format!("c-{id}")),
+            ..Message::empty()
+        };
+        let held: Vec<Message> = (0..768).map(|k| msg(format!("m{k:04}"), k * 10)).collect();
+        let mut s = make();
+        import(&mut s, &held, &[]);
+        let before = chunks(&s);
+        let late = [msg("late".into(), 5)];
+        let notes = import(&mut s, &late, &[]);
+        assert!(patched(&notes), "{:?}", notes.0);
+        assert!(chunks(&s) > before, "{before} chunks, then {}", chunks(&s));
+        let mut whole = make();
+        import(&mut whole, &held.iter().chain(&late).cloned().collect::<Vec<_>>(), &[]);
+        assert_same(&s, &whole, (t.ms, t.ms + 3_000 * 60_000));
+    }
+
+    /// Full chunks cut inside one instant, and late messages that take their place by id: runs
+    /// of chunks written again with more chunks than they had (later chunks move up).
+    pub(crate) fn late_rows_at_shared_instants<S: DataStore>(make: &dyn Fn() -> S) {
         use barometre_core::model::Direction;
         let t = barometre_core::time::parse_instant("2026-04-06T08:00:00Z").unwrap();
         let msg = |k: usize, at: usize| {
@@ -313,11 +300,11 @@ mod tests {
         // instants and ids place them.
         let later: Vec<Message> =
             late.iter().map(|&k| Message { conversation_id: Some(format!("new{k}")), ..msg(k, k % 3) }).collect();
-        let mut s = SqliteStore::memory().unwrap();
+        let mut s = make();
         import(&mut s, &held, &[]);
         let notes = import(&mut s, &later, &[]);
         assert!(patched(&notes), "{:?}", notes.0);
-        let mut whole = SqliteStore::memory().unwrap();
+        let mut whole = make();
         import(&mut whole, &held.iter().chain(&later).cloned().collect::<Vec<_>>(), &[]);
         assert_same(&s, &whole, (t.ms + 60_000, t.ms + 60_001));
     }
@@ -343,21 +330,31 @@ mod tests {
 
     /// A store's facts and tables, then the same after computing every fact again from its rows:
     /// what a patch wrote must be what a whole computation writes.
-    fn assert_as_computed_whole(s: &mut SqliteStore) {
+    fn assert_as_computed_whole<S: DataStore>(s: &mut S, whole: &dyn Fn(&mut S)) {
         let cfg = Config::default();
         let patched = (s.facts("w", &cfg, None, None).unwrap(), s.table("w", &cfg, None, None).unwrap());
-        let tx = s.conn.transaction().unwrap();
-        super::super::recompute(&tx, "w", &cfg, false).unwrap();
-        tx.commit().unwrap();
+        whole(s);
         assert_eq!(patched, (s.facts("w", &cfg, None, None).unwrap(), s.table("w", &cfg, None, None).unwrap()));
     }
 
     /// An analyst's label computes its message's conversation again, and only it.
     #[test]
     fn a_label_correction_gives_the_facts_of_a_whole_computation() {
+        a_label_computes_its_conversation_again(
+            SqliteStore::memory().unwrap(),
+            &|s: &SqliteStore| chunks(s).len(),
+            &|s: &mut SqliteStore| recomputed(s),
+        );
+    }
+
+    /// Labels set and taken back on a store `s` (see [`late_rows_give_one_imports_facts`]).
+    pub(crate) fn a_label_computes_its_conversation_again<S: DataStore>(
+        mut s: S,
+        chunks: &dyn Fn(&S) -> usize,
+        whole: &dyn Fn(&mut S),
+    ) {
         use barometre_core::understand::Label;
         let data = barometre_core::demo::generate(9, 6, 1_780_000_000_000);
-        let mut s = SqliteStore::memory().unwrap();
         import(&mut s, &data.messages, &data.events);
         let cfg = Config::default();
         let inbound: Vec<&Message> =
@@ -366,7 +363,7 @@ mod tests {
         let chunks_before = chunks(&s);
         for (k, label) in [(3, Label::Complaint), (400, Label::Question), (401, Label::ThanksOnly)] {
             assert!(s.correct_label("w", &cfg, &inbound[k].message_id, Some(label), Some("ana")).unwrap());
-            assert_as_computed_whole(&mut s);
+            assert_as_computed_whole(&mut s, whole);
         }
         let after = s.facts("w", &cfg, None, None).unwrap();
         let label_of = |f: &barometre_core::clock::Facts, id: &str| {
@@ -376,12 +373,12 @@ mod tests {
         assert_eq!(label_of(&after, &inbound[401].message_id), Some(Label::ThanksOnly));
         let differing = before.messages.iter().zip(&after.messages).filter(|(a, b)| a != b).count();
         assert!((1..=3).contains(&differing), "{differing} message facts differ");
-        assert_eq!(chunks(&s).len(), chunks_before.len());
+        assert_eq!(chunks(&s), chunks_before);
         // Taken back: as before.
         for k in [3, 400, 401] {
             assert!(s.correct_label("w", &cfg, &inbound[k].message_id, None, None).unwrap());
         }
-        assert_as_computed_whole(&mut s);
+        assert_as_computed_whole(&mut s, whole);
         assert_eq!(s.facts("w", &cfg, None, None).unwrap(), before);
     }
 
@@ -412,12 +409,12 @@ mod tests {
             .unwrap();
         let notes = import(&mut s, late, &[]);
         assert!(!patched(&notes), "{:?}", notes.0);
-        assert_as_computed_whole(&mut s);
+        assert_as_computed_whole(&mut s, &recomputed);
         // In order again (computed whole just now), the next late message is patched.
         let mut next = late[0].clone();
         next.message_id = "late-again".into();
         assert!(patched(&import(&mut s, &[next], &[])));
-        assert_as_computed_whole(&mut s);
+        assert_as_computed_whole(&mut s, &recomputed);
     }
 
     /// Two conversations of one name starting at one instant — a thread `X1` and a session
@@ -455,7 +452,7 @@ mod tests {
         let cfg = Config::default();
         let convs = s.facts("w", &cfg, None, None).unwrap().conversations;
         assert_eq!(convs.iter().filter(|c| c.conversation_id == "X1" && c.start_ms == t.ms).count(), 2);
-        assert_as_computed_whole(&mut s);
+        assert_as_computed_whole(&mut s, &recomputed);
         let mut whole = SqliteStore::memory().unwrap();
         import(&mut whole, &[held, late].concat(), &[]);
         assert_same(&s, &whole, (t.ms, t.ms + 1));
