@@ -42,9 +42,26 @@ const BATCH: usize = 5_000;
 /// Fact chunks written by one statement, at most.
 const CHUNKS_PER_INSERT: usize = 16;
 
+/// The layout of this back end's stored facts (beside the embedded store's chunk layout, which
+/// the clock's fingerprint names).
+const LAYOUT: &str = "; postgres facts 1";
+
 /// What the facts stored were derived with: the clock's settings and this back end's layout.
 fn facts_key(cfg: &Config) -> String {
-    format!("{}; postgres facts 1", cfg.clock_fingerprint())
+    format!("{}{LAYOUT}", cfg.clock_fingerprint())
+}
+
+/// Whether facts stored under `stored` were written by an older binary with the settings of
+/// `cfg` (another layout, word list or text model): then computed again once and stored, rather
+/// than computed from the rows at every read (see the embedded store's `refresh_if_outdated`).
+fn outdated(stored: &str, cfg: &Config) -> bool {
+    match stored.strip_suffix(LAYOUT) {
+        Some(clock) => cfg.only_binary_differs(clock),
+        // Another layout of this back end's.
+        None => stored
+            .rsplit_once("; postgres facts ")
+            .is_some_and(|(clock, _)| clock == cfg.clock_fingerprint() || cfg.only_binary_differs(clock)),
+    }
 }
 
 fn corrupt(e: impl std::fmt::Display) -> StoreError {
@@ -112,6 +129,28 @@ impl PgStore {
             tx.commit()?;
         }
         Ok(out)
+    }
+
+    /// Facts stored by an older binary with the same clock settings are computed again from the
+    /// texts and stored once, here. Facts of other settings (a report asking another session
+    /// gap) are left as they are. When the store cannot be written, the facts are computed in
+    /// memory for this read, as for other settings.
+    fn refresh_if_outdated(&self, ws: &str, cfg: &Config) -> Result<(), StoreError> {
+        let (stored, cfg) = self.read(|tx| Ok((state(tx, ws)?.facts, attached(tx, ws, cfg)?.into_owned())))?;
+        if stored.is_empty() || !outdated(&stored, &cfg) {
+            return Ok(());
+        }
+        let refreshed = self.change(ws, |tx, st| {
+            // Another instance may have stored them meanwhile.
+            if st.facts == stored {
+                recompute(tx, ws, &cfg, None, &mut ())?;
+            }
+            Ok(((), true))
+        });
+        if let Err(e) = refreshed {
+            eprintln!("facts of an older layout not stored anew ({e}): computed for this read");
+        }
+        Ok(())
     }
 
     /// Runs `f` in a read-only transaction that sees one committed state of every table (a
@@ -1028,6 +1067,7 @@ impl DataStore for PgStore {
     }
 
     fn table(&self, ws: &str, cfg: &Config, from: Option<Millis>, to: Option<Millis>) -> Result<FactTable, StoreError> {
+        self.refresh_if_outdated(ws, cfg)?;
         self.read(|tx| table_in(tx, ws, cfg, from, to, None))
     }
 
@@ -1039,10 +1079,12 @@ impl DataStore for PgStore {
         to: Option<Millis>,
         cover: crate::Covering,
     ) -> Result<FactTable, StoreError> {
+        self.refresh_if_outdated(ws, cfg)?;
         self.read(|tx| table_in(tx, ws, cfg, from, to, Some(cover)))
     }
 
     fn facts(&self, ws: &str, cfg: &Config, from: Option<Millis>, to: Option<Millis>) -> Result<Facts, StoreError> {
+        self.refresh_if_outdated(ws, cfg)?;
         self.read(|tx| {
             let st = state(tx, ws)?;
             let cfg = &*attached(tx, ws, cfg)?;
@@ -1381,6 +1423,43 @@ mod tests {
         assert_eq!(kept, (s.facts("w", &cfg, None, None).unwrap(), s.table("w", &cfg, None, None).unwrap()));
         // Computed whole in that order, the next one is patched again.
         assert!(import(&mut s, &late("late-2")));
+    }
+
+    /// Facts written by an older binary with the same settings are computed again and stored by
+    /// the first read; another configuration's settings are computed for their read alone.
+    #[test]
+    fn facts_of_an_older_binary_are_computed_again_once_and_stored() {
+        let Some(url) = server() else { return };
+        let cfg = Config::default();
+        let mut s = fresh(&url);
+        let mut r = barometre_core::ingest::RecordReader::new(
+            "m.csv",
+            barometre_core::ingest::Kind::Messages,
+            barometre_core::ingest::Format::Csv,
+            crate::conformance::ROWS.as_bytes(),
+        );
+        s.import("w", &cfg, false, &mut r, &mut ()).unwrap();
+        let before = s.table("w", &cfg, None, None).unwrap();
+        let stored = |s: &PgStore| -> String {
+            s.data.c().unwrap().query_one("SELECT facts_key FROM data_state WHERE workspace = 'w'", &[]).unwrap().get(0)
+        };
+        let set = |s: &PgStore, key: &str| {
+            s.data.c().unwrap().execute("UPDATE data_state SET facts_key = $1 WHERE workspace = 'w'", &[&key]).unwrap();
+        };
+        let sig = cfg.signature_patterns.join("\u{1f}");
+        for old in [
+            format!("{}; postgres facts 0", cfg.clock_fingerprint()),
+            format!("facts=3;words=0;model=0|gap={};sig={sig};competitors={LAYOUT}", cfg.session_gap_ms),
+        ] {
+            set(&s, &old);
+            assert_eq!(s.table("w", &cfg, None, None).unwrap(), before, "{old}");
+            assert_eq!(stored(&s), facts_key(&cfg), "stored anew after {old}");
+        }
+        // Another session gap is a report's own setting: computed for it, nothing stored.
+        let other = Config::load(Some("[clock]\nsession_gap = \"2h\"\n"), std::iter::empty()).unwrap();
+        s.table("w", &other, None, None).unwrap();
+        assert_eq!(stored(&s), facts_key(&cfg));
+        assert!(!outdated(&facts_key(&cfg), &cfg));
     }
 
     #[derive(Default)]
