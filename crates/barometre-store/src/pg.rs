@@ -28,7 +28,6 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_control_plane.sql")),
     (2, include_str!("../migrations/postgres/0002_workspace_keys.sql")),
     (3, include_str!("../migrations/postgres/0003_rows_and_facts.sql")),
-    (4, include_str!("../migrations/postgres/0004_rows_in_change_order.sql")),
 ];
 
 /// The advisory lock migrations run under (any number only this program uses).

@@ -245,9 +245,11 @@ enum Loaded<'a> {
 /// the version of the change that wrote it; the events with theirs. With `cfg`, a message whose
 /// text was read under other settings is read again, and its new compact row returned to be kept.
 ///
-/// Rows come in the order of the changes that wrote them, then by key: the clock numbers
-/// customers in that order, and the order stays the same from one change to the next (a change's
-/// rows come after every earlier one's), so that facts kept by a patch keep their numbers.
+/// Rows come in the order they lie in the table, read from end to end whatever the statistics
+/// say: the clock numbers customers in that order, which stays the same from one change to the
+/// next (rows stay where they were written; a changed row moves, and then every fact is computed
+/// again), so that the facts a patch keeps keep their numbers. (Reading them by change and key
+/// took twice as long: 3.1 s against 1.3–1.9 s for a million rows.)
 #[allow(clippy::type_complexity)]
 fn load_each(
     tx: &mut Transaction<'_>,
@@ -258,10 +260,14 @@ fn load_each(
     let key = cfg.map(Config::clock_fingerprint).unwrap_or_default();
     let labels = corrected(tx, ws)?;
     let (mut evs, mut stale) = (Vec::new(), Vec::new());
+    // One plain scan from the table's start: no index order, no workers interleaving their
+    // rows, no scan joining another one already halfway through the table.
+    const PLAIN: [&str; 4] =
+        ["enable_indexscan", "enable_bitmapscan", "max_parallel_workers_per_gather", "synchronize_seqscans"];
+    tx.batch_execute(&PLAIN.map(|s| format!("SET LOCAL {s} = 0;")).concat())?;
     each_row(
         tx,
-        "SELECT kind, id, fp, line, tf_key, body, data, version FROM data_rows WHERE workspace = $1 AND kind IN (0, 1) \
-         ORDER BY version, kind, id",
+        "SELECT kind, id, fp, line, tf_key, body, data, version FROM data_rows WHERE workspace = $1 AND kind IN (0, 1)",
         &[&ws],
         |r| {
             let (kind, version): (i16, i64) = (r.get(0), r.get(7));
@@ -285,6 +291,7 @@ fn load_each(
             Ok(())
         },
     )?;
+    tx.batch_execute(&PLAIN.map(|s| format!("SET LOCAL {s} = DEFAULT;")).concat())?;
     Ok((evs, stale))
 }
 
@@ -308,15 +315,23 @@ fn recompute(
     sink: &mut dyn ImportSink,
 ) -> Result<(), StoreError> {
     let mut bulk = engine::Bulk::default();
+    // The change's own rows go in last, wherever they lie in the table: a patch computes what
+    // they touch by comparing the rows before them with all of them.
     let since = patching.as_ref().map_or(i64::MAX, |p| p.version);
-    let mut before = 0;
-    let (evs, stale) = load_each(tx, ws, Some(cfg), |l, version| {
-        before += usize::from(version < since);
-        match l {
-            Loaded::Row(r, corrected) => bulk.push(r.kept(corrected).raw()),
-            Loaded::Read(m, tf) => bulk.push_read(&m, &tf),
+    let mut late: Vec<(Message, TextFacts)> = Vec::new();
+    let (evs, stale) = load_each(tx, ws, Some(cfg), |l, version| match l {
+        Loaded::Row(r, corrected) if version >= since => {
+            late.push((Message { derived: None, corrected, ..r.message() }, r.tf));
         }
+        Loaded::Read(m, tf) if version >= since => late.push((m, tf)),
+        Loaded::Row(r, corrected) => bulk.push(r.kept(corrected).raw()),
+        Loaded::Read(m, tf) => bulk.push_read(&m, &tf),
     })?;
+    let before = bulk.len();
+    for (m, tf) in &late {
+        bulk.push_read(m, tf);
+    }
+    drop(late);
     sink.phase("rows read back");
     let key = cfg.clock_fingerprint();
     for part in stale.chunks(BATCH) {
@@ -1387,8 +1402,9 @@ mod tests {
         patch::a_run_gains_a_chunk(&|| fresh(&url), &chunks);
     }
 
-    /// Rows read back in another order than the stored facts were computed in (their change's
-    /// numbers moved) would number customers otherwise: found, and every fact is computed again.
+    /// Rows read back in another order than the stored facts were computed in (rows moved in
+    /// the table, as an update moves them) would number customers otherwise: found, and every
+    /// fact is computed again.
     #[test]
     fn rows_read_back_in_another_order_are_not_patched() {
         let Some(url) = server() else { return };
@@ -1414,8 +1430,10 @@ mod tests {
             }]
         };
         assert!(import(&mut s, &late("late-0")), "in order, a late message is patched");
-        // A tenth of the rows read first from now on.
-        s.data.c().unwrap().execute("UPDATE data_rows SET version = 0 WHERE id::text LIKE '%7'", &[]).unwrap();
+        // Half the rows (ids ending in 0 to 4) written again as they are: after the others in
+        // the table (its pages are full), customers first named in them numbered after.
+        let moved = "UPDATE data_rows SET line = line WHERE get_byte(id, length(id) - 1) BETWEEN 48 AND 52";
+        assert!(s.data.c().unwrap().execute(moved, &[]).unwrap() > 100);
         let cfg = Config::default();
         assert!(!import(&mut s, &late("late-1")));
         let kept = (s.facts("w", &cfg, None, None).unwrap(), s.table("w", &cfg, None, None).unwrap());
