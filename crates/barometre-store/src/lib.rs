@@ -5,6 +5,76 @@
 //! (recomputed in the same transaction as the rows they come from, so a killed import leaves
 //! both as they were).
 
+/// `impl ControlPlane for $store`, every account operation handed to its field `$accounts` (a
+/// store whose users, sessions and tokens are all another control plane's).
+macro_rules! accounts_in {
+    ($store:ty, $accounts:ident) => {
+        impl $crate::ControlPlane for $store {
+            fn known_workspaces(&self) -> Result<Vec<String>, $crate::StoreError> {
+                $crate::ControlPlane::known_workspaces(&*self.$accounts)
+            }
+            fn create_token(
+                &mut self,
+                workspace: &str,
+                role: $crate::auth::Role,
+                expires_ms: Option<barometre_core::time::Millis>,
+            ) -> Result<String, $crate::StoreError> {
+                self.$accounts.create_token(workspace, role, expires_ms)
+            }
+            fn token(&self, token: &str) -> Result<Option<(String, $crate::auth::Role)>, $crate::StoreError> {
+                self.$accounts.token(token)
+            }
+            fn tokens(&self) -> Result<Vec<$crate::auth::TokenInfo>, $crate::StoreError> {
+                self.$accounts.tokens()
+            }
+            fn revoke_token(&mut self, token_or_id: &str) -> Result<u64, $crate::StoreError> {
+                self.$accounts.revoke_token(token_or_id)
+            }
+            fn set_password(&mut self, name: &str, password_hash: &str) -> Result<bool, $crate::StoreError> {
+                self.$accounts.set_password(name, password_hash)
+            }
+            fn create_user(
+                &mut self,
+                name: &str,
+                workspace: &str,
+                role: $crate::auth::Role,
+                password_hash: &str,
+            ) -> Result<(), $crate::StoreError> {
+                self.$accounts.create_user(name, workspace, role, password_hash)
+            }
+            fn user(&self, name: &str) -> Result<Option<(String, $crate::auth::Role, String)>, $crate::StoreError> {
+                self.$accounts.user(name)
+            }
+            fn login(
+                &self,
+                name: &str,
+                password: &str,
+            ) -> Result<Option<(String, $crate::auth::Role)>, $crate::StoreError> {
+                self.$accounts.login(name, password)
+            }
+            fn create_session(
+                &mut self,
+                user: &str,
+                ttl_ms: barometre_core::time::Millis,
+            ) -> Result<(String, String), $crate::StoreError> {
+                self.$accounts.create_session(user, ttl_ms)
+            }
+            fn session(&self, id: &str) -> Result<Option<$crate::auth::Session>, $crate::StoreError> {
+                self.$accounts.session(id)
+            }
+            fn end_session(&mut self, id: &str) -> Result<(), $crate::StoreError> {
+                self.$accounts.end_session(id)
+            }
+            fn create_workspace(&mut self, name: &str) -> Result<bool, $crate::StoreError> {
+                self.$accounts.create_workspace(name)
+            }
+            fn lock_workspace(&self, ws: &str) -> Result<$crate::WorkspaceLock<'_>, $crate::StoreError> {
+                self.$accounts.lock_workspace(ws)
+            }
+        }
+    };
+}
+
 #[cfg(test)]
 mod agreement;
 pub mod auth;

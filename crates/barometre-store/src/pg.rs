@@ -464,7 +464,7 @@ impl ControlPlane for PgControlPlane {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A control plane in a schema of its own on the test server (`BAROMETRE_TEST_POSTGRES`,
@@ -491,7 +491,7 @@ mod tests {
     }
 
     /// The server's URL; CI always gives one (`.ci/run`), so the checks never pass unseen there.
-    fn server() -> Option<String> {
+    pub(crate) fn server() -> Option<String> {
         match std::env::var("BAROMETRE_TEST_POSTGRES") {
             Ok(u) => Some(u),
             Err(_) if std::env::var_os("CI").is_some() => {

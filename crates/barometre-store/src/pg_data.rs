@@ -19,7 +19,7 @@ use crate::chunks;
 use crate::patch;
 use crate::pg::PgControlPlane;
 use crate::rows;
-use crate::{ControlPlane, Correction, DataStore, FaqSummary, ImportSink, ImportSummary, StoreError};
+use crate::{Correction, DataStore, FaqSummary, ImportSink, ImportSummary, StoreError};
 use barometre_core::clock::{self, Facts};
 use barometre_core::config::Config;
 use barometre_core::engine;
@@ -368,14 +368,7 @@ fn recompute(
     out.sort(&inp);
     sink.phase("facts computed");
     tx.execute("DELETE FROM data_facts WHERE workspace = $1", &[&ws])?;
-    let mut pending: Vec<chunks::Encoded> = vec![chunks::Encoded {
-        part: "dict",
-        seq: 0,
-        lo: 0,
-        hi: 0,
-        n: inp.dims.len(),
-        data: chunks::encode_dict(&inp.dims),
-    }];
+    let mut pending: Vec<chunks::Encoded> = vec![dict_chunk(&inp)];
     let mut failed = None;
     chunks::encode_all_par(&out, &inp, chunks::encoders(), |c| {
         pending.push(c);
@@ -480,17 +473,14 @@ fn write_plan(
     }
     if plan.dict_grew {
         tx.execute("DELETE FROM data_facts WHERE workspace = $1 AND part = 'dict'", &[&ws])?;
-        let d = chunks::Encoded {
-            part: "dict",
-            seq: 0,
-            lo: 0,
-            hi: 0,
-            n: inp.dims.len(),
-            data: chunks::encode_dict(&inp.dims),
-        };
-        write_chunks(tx, ws, &[d])?;
+        write_chunks(tx, ws, &[dict_chunk(inp)])?;
     }
     Ok(done)
+}
+
+/// The dictionary the facts of `inp` number their dimensions by, as a chunk.
+fn dict_chunk(inp: &engine::ClockInput) -> chunks::Encoded {
+    chunks::Encoded { part: "dict", seq: 0, lo: 0, hi: 0, n: inp.dims.len(), data: chunks::encode_dict(&inp.dims) }
 }
 
 fn write_chunks(tx: &mut Transaction<'_>, ws: &str, cs: &[chunks::Encoded]) -> Result<(), StoreError> {
@@ -703,45 +693,8 @@ fn records_at(
     to: Option<Millis>,
     faq: Vec<FaqEntry>,
 ) -> Result<Records, StoreError> {
-    let inside = |ms: Millis| crate::sqlite::within(ms, from, to);
-    let mut rec = Records::default();
-    for (kind, b) in keyed(tx, ws, &[2, 3, 4, 5, 6, 7, 8])? {
-        match kind {
-            2 => rec.surveys.push(parse(&b)?),
-            3 => rec.invitations.push(parse(&b)?),
-            4 => {
-                let c: barometre_core::model::Contact = parse(&b)?;
-                if inside(c.queued_at.ms) {
-                    rec.contacts.push(c);
-                }
-            }
-            5 => {
-                let p: barometre_core::model::Post = parse(&b)?;
-                if inside(p.published_at.ms) {
-                    rec.posts.push(p);
-                }
-            }
-            6 => rec.customers.push(parse(&b)?),
-            7 => rec.orders.push(parse(&b)?),
-            8 => {
-                let r: barometre_core::model::Review = parse(&b)?;
-                if inside(r.at.ms) {
-                    rec.reviews.push(r);
-                }
-            }
-            _ => {}
-        }
-    }
-    // The embedded store's orders, so that every back end gives the same rows in the same order.
-    rec.surveys.sort_by(|a, b| (a.answered_at.ms, &a.response_id).cmp(&(b.answered_at.ms, &b.response_id)));
-    rec.invitations.sort_by(|a, b| (a.sent_at.ms, &a.invitation_id).cmp(&(b.sent_at.ms, &b.invitation_id)));
-    rec.contacts.sort_by(|a, b| (a.queued_at.ms, &a.contact_id).cmp(&(b.queued_at.ms, &b.contact_id)));
-    rec.posts.sort_by(|a, b| (a.published_at.ms, &a.post_id).cmp(&(b.published_at.ms, &b.post_id)));
-    rec.customers.sort_by(|a, b| a.customer_id.cmp(&b.customer_id));
-    rec.orders.sort_by(|a, b| a.order_id.cmp(&b.order_id));
-    rec.reviews.sort_by(|a, b| (a.at.ms, &a.key).cmp(&(b.at.ms, &b.key)));
-    rec.faq = faq;
-    Ok(rec)
+    let rows = keyed(tx, ws, &[2, 3, 4, 5, 6, 7, 8])?.into_iter().map(|(k, b)| (k as u8, b));
+    crate::clickhouse::records_of(rows, from, to, faq)
 }
 
 /// The fact table of `[from, to)` with the records, read in one transaction.
@@ -1277,62 +1230,8 @@ fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
-/// Accounts are the control plane's, on the same server.
-impl ControlPlane for PgStore {
-    fn known_workspaces(&self) -> Result<Vec<String>, StoreError> {
-        self.cp.workspaces()
-    }
-    fn create_token(
-        &mut self,
-        workspace: &str,
-        role: crate::auth::Role,
-        expires_ms: Option<Millis>,
-    ) -> Result<String, StoreError> {
-        self.cp.create_token(workspace, role, expires_ms)
-    }
-    fn token(&self, token: &str) -> Result<Option<(String, crate::auth::Role)>, StoreError> {
-        self.cp.token(token)
-    }
-    fn tokens(&self) -> Result<Vec<crate::auth::TokenInfo>, StoreError> {
-        self.cp.tokens()
-    }
-    fn revoke_token(&mut self, token_or_id: &str) -> Result<u64, StoreError> {
-        self.cp.revoke_token(token_or_id)
-    }
-    fn set_password(&mut self, name: &str, password_hash: &str) -> Result<bool, StoreError> {
-        self.cp.set_password(name, password_hash)
-    }
-    fn create_user(
-        &mut self,
-        name: &str,
-        workspace: &str,
-        role: crate::auth::Role,
-        password_hash: &str,
-    ) -> Result<(), StoreError> {
-        self.cp.create_user(name, workspace, role, password_hash)
-    }
-    fn user(&self, name: &str) -> Result<Option<(String, crate::auth::Role, String)>, StoreError> {
-        self.cp.user(name)
-    }
-    fn login(&self, name: &str, password: &str) -> Result<Option<(String, crate::auth::Role)>, StoreError> {
-        self.cp.login(name, password)
-    }
-    fn create_session(&mut self, user: &str, ttl_ms: Millis) -> Result<(String, String), StoreError> {
-        self.cp.create_session(user, ttl_ms)
-    }
-    fn session(&self, id: &str) -> Result<Option<crate::auth::Session>, StoreError> {
-        self.cp.session(id)
-    }
-    fn end_session(&mut self, id: &str) -> Result<(), StoreError> {
-        self.cp.end_session(id)
-    }
-    fn create_workspace(&mut self, name: &str) -> Result<bool, StoreError> {
-        self.cp.create_workspace(name)
-    }
-    fn lock_workspace(&self, ws: &str) -> Result<crate::WorkspaceLock<'_>, StoreError> {
-        self.cp.lock_workspace(ws)
-    }
-}
+// Accounts are the control plane's, on the same server.
+accounts_in!(PgStore, cp);
 
 /// Opens PostgreSQL stores for a server's pool: every one over the same two pools of
 /// connections (accounts, and rows and facts).
@@ -1364,18 +1263,7 @@ mod tests {
         PgStore::connect(&format!("{url}?options=-c%20search_path%3D{schema}")).unwrap()
     }
 
-    fn server() -> Option<String> {
-        match std::env::var("BAROMETRE_TEST_POSTGRES") {
-            Ok(u) => Some(u),
-            Err(_) if std::env::var_os("CI").is_some() => {
-                panic!("CI runs the PostgreSQL checks: set BAROMETRE_TEST_POSTGRES")
-            }
-            Err(_) => {
-                eprintln!("skipped: no BAROMETRE_TEST_POSTGRES (scripts/postgres.sh starts a server)");
-                None
-            }
-        }
-    }
+    use crate::pg::tests::server;
 
     /// The workspace `w`'s fact chunks (every part but the dictionary).
     fn chunks(s: &PgStore) -> usize {

@@ -1932,46 +1932,58 @@ impl ClickHouseStore {
         to: Option<Millis>,
         faq: Vec<FaqEntry>,
     ) -> Result<Records, StoreError> {
-        let inside = |ms: Millis| crate::sqlite::within(ms, from, to);
-        let mut rec = Records::default();
-        for (kind, b) in self.keyed(ws, versions, "(2, 3, 4, 5, 6, 7, 8)")? {
-            match kind {
-                2 => rec.surveys.push(parse(&b)?),
-                3 => rec.invitations.push(parse(&b)?),
-                4 => {
-                    let c: barometre_core::model::Contact = parse(&b)?;
-                    if inside(c.queued_at.ms) {
-                        rec.contacts.push(c);
-                    }
-                }
-                5 => {
-                    let p: barometre_core::model::Post = parse(&b)?;
-                    if inside(p.published_at.ms) {
-                        rec.posts.push(p);
-                    }
-                }
-                6 => rec.customers.push(parse(&b)?),
-                7 => rec.orders.push(parse(&b)?),
-                8 => {
-                    let r: barometre_core::model::Review = parse(&b)?;
-                    if inside(r.at.ms) {
-                        rec.reviews.push(r);
-                    }
-                }
-                _ => {}
-            }
-        }
-        // The embedded store's orders, so that both give the same rows in the same order.
-        rec.surveys.sort_by(|a, b| (a.answered_at.ms, &a.response_id).cmp(&(b.answered_at.ms, &b.response_id)));
-        rec.invitations.sort_by(|a, b| (a.sent_at.ms, &a.invitation_id).cmp(&(b.sent_at.ms, &b.invitation_id)));
-        rec.contacts.sort_by(|a, b| (a.queued_at.ms, &a.contact_id).cmp(&(b.queued_at.ms, &b.contact_id)));
-        rec.posts.sort_by(|a, b| (a.published_at.ms, &a.post_id).cmp(&(b.published_at.ms, &b.post_id)));
-        rec.customers.sort_by(|a, b| a.customer_id.cmp(&b.customer_id));
-        rec.orders.sort_by(|a, b| a.order_id.cmp(&b.order_id));
-        rec.reviews.sort_by(|a, b| (a.at.ms, &a.key).cmp(&(b.at.ms, &b.key)));
-        rec.faq = faq;
-        Ok(rec)
+        records_of(self.keyed(ws, versions, "(2, 3, 4, 5, 6, 7, 8)")?, from, to, faq)
     }
+}
+
+/// The records of kinds other than messages and events from their kept JSON, `(kind, body)`,
+/// those of a period inside `[from, to)`, in the embedded store's orders (so that every back end
+/// gives the same rows in the same order); the knowledge base `faq` given.
+pub(crate) fn records_of(
+    rows: impl IntoIterator<Item = (u8, String)>,
+    from: Option<Millis>,
+    to: Option<Millis>,
+    faq: Vec<FaqEntry>,
+) -> Result<Records, StoreError> {
+    let inside = |ms: Millis| crate::sqlite::within(ms, from, to);
+    let mut rec = Records::default();
+    for (kind, b) in rows {
+        match kind {
+            2 => rec.surveys.push(parse(&b)?),
+            3 => rec.invitations.push(parse(&b)?),
+            4 => {
+                let c: barometre_core::model::Contact = parse(&b)?;
+                if inside(c.queued_at.ms) {
+                    rec.contacts.push(c);
+                }
+            }
+            5 => {
+                let p: barometre_core::model::Post = parse(&b)?;
+                if inside(p.published_at.ms) {
+                    rec.posts.push(p);
+                }
+            }
+            6 => rec.customers.push(parse(&b)?),
+            7 => rec.orders.push(parse(&b)?),
+            8 => {
+                let r: barometre_core::model::Review = parse(&b)?;
+                if inside(r.at.ms) {
+                    rec.reviews.push(r);
+                }
+            }
+            _ => {}
+        }
+    }
+    // The embedded store's orders, so that both give the same rows in the same order.
+    rec.surveys.sort_by(|a, b| (a.answered_at.ms, &a.response_id).cmp(&(b.answered_at.ms, &b.response_id)));
+    rec.invitations.sort_by(|a, b| (a.sent_at.ms, &a.invitation_id).cmp(&(b.sent_at.ms, &b.invitation_id)));
+    rec.contacts.sort_by(|a, b| (a.queued_at.ms, &a.contact_id).cmp(&(b.queued_at.ms, &b.contact_id)));
+    rec.posts.sort_by(|a, b| (a.published_at.ms, &a.post_id).cmp(&(b.published_at.ms, &b.post_id)));
+    rec.customers.sort_by(|a, b| a.customer_id.cmp(&b.customer_id));
+    rec.orders.sort_by(|a, b| a.order_id.cmp(&b.order_id));
+    rec.reviews.sort_by(|a, b| (a.at.ms, &a.key).cmp(&(b.at.ms, &b.key)));
+    rec.faq = faq;
+    Ok(rec)
 }
 
 /// A number below 65,536 drawn once per process, plus one more at every call (never wrapping, so
@@ -1990,62 +2002,8 @@ fn version_salt() -> u64 {
     drawn % 65_536 + CALLS.fetch_add(1, Ordering::Relaxed)
 }
 
-/// Accounts are the control plane's.
-impl ControlPlane for ClickHouseStore {
-    fn known_workspaces(&self) -> Result<Vec<String>, StoreError> {
-        self.control.known_workspaces()
-    }
-    fn create_token(
-        &mut self,
-        workspace: &str,
-        role: crate::auth::Role,
-        expires_ms: Option<Millis>,
-    ) -> Result<String, StoreError> {
-        self.control.create_token(workspace, role, expires_ms)
-    }
-    fn token(&self, token: &str) -> Result<Option<(String, crate::auth::Role)>, StoreError> {
-        self.control.token(token)
-    }
-    fn tokens(&self) -> Result<Vec<crate::auth::TokenInfo>, StoreError> {
-        self.control.tokens()
-    }
-    fn revoke_token(&mut self, token_or_id: &str) -> Result<u64, StoreError> {
-        self.control.revoke_token(token_or_id)
-    }
-    fn set_password(&mut self, name: &str, password_hash: &str) -> Result<bool, StoreError> {
-        self.control.set_password(name, password_hash)
-    }
-    fn create_user(
-        &mut self,
-        name: &str,
-        workspace: &str,
-        role: crate::auth::Role,
-        password_hash: &str,
-    ) -> Result<(), StoreError> {
-        self.control.create_user(name, workspace, role, password_hash)
-    }
-    fn user(&self, name: &str) -> Result<Option<(String, crate::auth::Role, String)>, StoreError> {
-        self.control.user(name)
-    }
-    fn login(&self, name: &str, password: &str) -> Result<Option<(String, crate::auth::Role)>, StoreError> {
-        self.control.login(name, password)
-    }
-    fn create_session(&mut self, user: &str, ttl_ms: Millis) -> Result<(String, String), StoreError> {
-        self.control.create_session(user, ttl_ms)
-    }
-    fn session(&self, id: &str) -> Result<Option<crate::auth::Session>, StoreError> {
-        self.control.session(id)
-    }
-    fn end_session(&mut self, id: &str) -> Result<(), StoreError> {
-        self.control.end_session(id)
-    }
-    fn create_workspace(&mut self, name: &str) -> Result<bool, StoreError> {
-        self.control.create_workspace(name)
-    }
-    fn lock_workspace(&self, ws: &str) -> Result<crate::WorkspaceLock<'_>, StoreError> {
-        self.control.lock_workspace(ws)
-    }
-}
+// Accounts are the control plane's.
+accounts_in!(ClickHouseStore, control);
 
 /// Opens ClickHouse stores for a server's pool, each with its own control plane connection.
 pub struct ClickHouseOpener {
