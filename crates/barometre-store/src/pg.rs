@@ -28,6 +28,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_control_plane.sql")),
     (2, include_str!("../migrations/postgres/0002_workspace_keys.sql")),
     (3, include_str!("../migrations/postgres/0003_rows_and_facts.sql")),
+    (4, include_str!("../migrations/postgres/0004_names_kept.sql")),
 ];
 
 /// The advisory lock migrations run under (any number only this program uses).
@@ -367,6 +368,15 @@ impl PgControlPlane {
                 Ok(crate::WorkspaceLock::holding(Unlocking { c, key, timeout }))
             }
         }
+    }
+
+    /// [`Self::lock_workspace`] when no one holds it, else `None` at once (a connection of its
+    /// own, as there; none for a control plane over one handed-over connection).
+    pub fn try_lock_workspace(&self, ws: &str) -> Result<Option<crate::WorkspaceLock<'_>>, StoreError> {
+        let Some(url) = &self.url else { return Ok(None) };
+        let mut c = dial(url)?;
+        let got: bool = c.query_one("SELECT pg_try_advisory_lock($1)", &[&crate::lock::key(ws)])?.get(0);
+        Ok(got.then(|| crate::WorkspaceLock::holding(c)))
     }
 
     pub fn create_workspace(&self, name: &str) -> Result<bool, StoreError> {

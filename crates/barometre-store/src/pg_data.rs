@@ -45,6 +45,7 @@ const CHUNKS_PER_INSERT: usize = 16;
 /// The layout of this back end's stored facts (beside the embedded store's chunk layout, which
 /// the clock's fingerprint names).
 const LAYOUT: &str = "; postgres facts 1";
+const LAYOUT_NUMBER: u32 = 1;
 
 /// What the facts stored were derived with: the clock's settings and this back end's layout.
 fn facts_key(cfg: &Config) -> String {
@@ -57,10 +58,11 @@ fn facts_key(cfg: &Config) -> String {
 fn outdated(stored: &str, cfg: &Config) -> bool {
     match stored.strip_suffix(LAYOUT) {
         Some(clock) => cfg.only_binary_differs(clock),
-        // Another layout of this back end's.
-        None => stored
-            .rsplit_once("; postgres facts ")
-            .is_some_and(|(clock, _)| clock == cfg.clock_fingerprint() || cfg.only_binary_differs(clock)),
+        // An older layout of this back end's (a newer one is a newer binary's: left to it).
+        None => stored.rsplit_once("; postgres facts ").is_some_and(|(clock, layout)| {
+            layout.parse::<u32>().is_ok_and(|l| l < LAYOUT_NUMBER)
+                && (clock == cfg.clock_fingerprint() || cfg.only_binary_differs(clock))
+        }),
     }
 }
 
@@ -118,6 +120,15 @@ impl PgStore {
         // The workspace's turn is awaited on a connection of its own, outside the pool: changes
         // queued behind a long import hold no pooled connection (reports keep theirs).
         let _turn = self.cp.lock_workspace(ws)?;
+        self.change_in_turn(ws, f)
+    }
+
+    /// [`Self::change`], the workspace's turn taken already.
+    fn change_in_turn<T>(
+        &self,
+        ws: &str,
+        f: impl FnOnce(&mut Transaction<'_>, &State) -> Result<(T, bool), StoreError>,
+    ) -> Result<T, StoreError> {
         let mut c = self.data.c()?;
         let mut tx = c.transaction()?;
         tx.batch_execute("SET LOCAL statement_timeout = 0")?;
@@ -140,7 +151,10 @@ impl PgStore {
         if stored.is_empty() || !outdated(&stored, &cfg) {
             return Ok(());
         }
-        let refreshed = self.change(ws, |tx, st| {
+        // Never behind a change of the workspace (an import may take minutes): then computed for
+        // this read, and stored by a later one.
+        let Some(_turn) = self.cp.try_lock_workspace(ws)? else { return Ok(()) };
+        let refreshed = self.change_in_turn(ws, |tx, st| {
             // Another instance may have stored them meanwhile.
             if st.facts == stored {
                 recompute(tx, ws, &cfg, None, &mut ())?;
@@ -245,11 +259,11 @@ enum Loaded<'a> {
 /// the version of the change that wrote it; the events with theirs. With `cfg`, a message whose
 /// text was read under other settings is read again, and its new compact row returned to be kept.
 ///
-/// Rows come in the order they lie in the table, read from end to end whatever the statistics
-/// say: the clock numbers customers in that order, which stays the same from one change to the
-/// next (rows stay where they were written; a changed row moves, and then every fact is computed
-/// again), so that the facts a patch keeps keep their numbers. (Reading them by change and key
-/// took twice as long: 3.1 s against 1.3–1.9 s for a million rows.)
+/// Rows come in the order they lie in the table: the clock numbers names (customers among them)
+/// in that order, which mostly stays the same from one change to the next (rows stay where they
+/// were written), so that a patch may keep the stored facts' numbers; `recompute` checks that
+/// they are. (Reading them by change and key took twice as long: 3.1 s against 1.3–1.9 s for a
+/// million rows.)
 #[allow(clippy::type_complexity)]
 fn load_each(
     tx: &mut Transaction<'_>,
@@ -260,10 +274,10 @@ fn load_each(
     let key = cfg.map(Config::clock_fingerprint).unwrap_or_default();
     let labels = corrected(tx, ws)?;
     let (mut evs, mut stale) = (Vec::new(), Vec::new());
-    // One plain scan from the table's start: no index order, no workers interleaving their
-    // rows, no scan joining another one already halfway through the table.
-    const PLAIN: [&str; 4] =
-        ["enable_indexscan", "enable_bitmapscan", "max_parallel_workers_per_gather", "synchronize_seqscans"];
+    // In the table's order, from its start: a scan of the table or of a bitmap of the
+    // workspace's rows, not an index's key order, no workers interleaving their rows, no scan
+    // joining another one already halfway through the table.
+    const PLAIN: [&str; 3] = ["enable_indexscan", "max_parallel_workers_per_gather", "synchronize_seqscans"];
     tx.batch_execute(&PLAIN.map(|s| format!("SET LOCAL {s} = 0;")).concat())?;
     each_row(
         tx,
@@ -349,13 +363,21 @@ fn recompute(
         bulk.push_event(e);
     }
     let inp = bulk.finish().0;
-    // Texts read again may change any conversation's facts: those are all computed again.
-    if let Some(p) = patching.filter(|_| !reread) {
+    // Texts read again may change any conversation's facts: those are all computed again. So
+    // are they when the rows read now do not name the stored facts' names first, in their order
+    // (rows moved in the table: an update, space freed and reused, a `CLUSTER`).
+    let kept: (i64, i64) = {
+        let r = tx.query_one("SELECT names_n, names_hash FROM data_state WHERE workspace = $1", &[&ws])?;
+        (r.get(0), r.get(1))
+    };
+    let same_names = kept.0 > 0 && kept.0 as usize <= inp.names.len() && names_hash(&inp, kept.0 as usize) == kept.1;
+    if let Some(p) = patching.filter(|_| !reread && same_names) {
         let also: Vec<u32> = p.also.iter().filter_map(|id| inp.ids.find(id)).collect();
         let events: Vec<String> =
             evs.iter().filter(|(_, v)| *v >= p.version).map(|(e, _)| e.conversation_id.clone()).collect();
         if let Some(plan) = patch::plan(&mut Chunks { tx, ws }, cfg, &inp, before, &also, &events)? {
             let done = write_plan(tx, ws, &inp, plan)?;
+            names_kept(tx, ws, &inp)?;
             sink.note(&format!(
                 "facts of {} conversations computed again, {} fact chunks written",
                 done.conversations, done.chunks
@@ -386,6 +408,7 @@ fn recompute(
     }
     write_chunks(tx, ws, &pending)?;
     tx.execute("UPDATE data_state SET facts_key = $2 WHERE workspace = $1", &[&ws, &facts_key(cfg)])?;
+    names_kept(tx, ws, &inp)?;
     sink.phase("facts written");
     Ok(())
 }
@@ -476,6 +499,28 @@ fn write_plan(
         write_chunks(tx, ws, &[dict_chunk(inp)])?;
     }
     Ok(done)
+}
+
+/// The first `n` names of `inp`, in number order, as FNV-1a sees them (stable across builds).
+fn names_hash(inp: &engine::ClockInput, n: usize) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for k in 0..n {
+        // Each name, then a byte no UTF-8 text holds: "ab","c" and "a","bc" differ.
+        for &b in inp.names.name(k as u32).unwrap_or("").as_bytes().iter().chain(&[0xff]) {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h as i64
+}
+
+/// Keeps what the facts just stored number names by ([`names_hash`]).
+fn names_kept(tx: &mut Transaction<'_>, ws: &str, inp: &engine::ClockInput) -> Result<(), StoreError> {
+    let n = inp.names.len();
+    tx.execute(
+        "UPDATE data_state SET names_n = $2, names_hash = $3 WHERE workspace = $1",
+        &[&ws, &(n as i64), &names_hash(inp, n)],
+    )?;
+    Ok(())
 }
 
 /// The dictionary the facts of `inp` number their dimensions by, as a chunk.
@@ -1337,6 +1382,9 @@ mod tests {
     fn facts_of_an_older_binary_are_computed_again_once_and_stored() {
         let Some(url) = server() else { return };
         let cfg = Config::default();
+        // A workspace of this test's own: a workspace's lock spans the server's database, and
+        // other tests' changes of `w` would hold it (the refresh then computes for the read alone).
+        let ws = "older-binary";
         let mut s = fresh(&url);
         let mut r = barometre_core::ingest::RecordReader::new(
             "m.csv",
@@ -1344,13 +1392,22 @@ mod tests {
             barometre_core::ingest::Format::Csv,
             crate::conformance::ROWS.as_bytes(),
         );
-        s.import("w", &cfg, false, &mut r, &mut ()).unwrap();
-        let before = s.table("w", &cfg, None, None).unwrap();
+        s.import(ws, &cfg, false, &mut r, &mut ()).unwrap();
+        let before = s.table(ws, &cfg, None, None).unwrap();
         let stored = |s: &PgStore| -> String {
-            s.data.c().unwrap().query_one("SELECT facts_key FROM data_state WHERE workspace = 'w'", &[]).unwrap().get(0)
+            s.data
+                .c()
+                .unwrap()
+                .query_one("SELECT facts_key FROM data_state WHERE workspace = $1", &[&ws])
+                .unwrap()
+                .get(0)
         };
         let set = |s: &PgStore, key: &str| {
-            s.data.c().unwrap().execute("UPDATE data_state SET facts_key = $1 WHERE workspace = 'w'", &[&key]).unwrap();
+            s.data
+                .c()
+                .unwrap()
+                .execute("UPDATE data_state SET facts_key = $1 WHERE workspace = $2", &[&key, &ws])
+                .unwrap();
         };
         let sig = cfg.signature_patterns.join("\u{1f}");
         for old in [
@@ -1358,14 +1415,17 @@ mod tests {
             format!("facts=3;words=0;model=0|gap={};sig={sig};competitors={LAYOUT}", cfg.session_gap_ms),
         ] {
             set(&s, &old);
-            assert_eq!(s.table("w", &cfg, None, None).unwrap(), before, "{old}");
+            assert_eq!(s.table(ws, &cfg, None, None).unwrap(), before, "{old}");
             assert_eq!(stored(&s), facts_key(&cfg), "stored anew after {old}");
         }
         // Another session gap is a report's own setting: computed for it, nothing stored.
         let other = Config::load(Some("[clock]\nsession_gap = \"2h\"\n"), std::iter::empty()).unwrap();
-        s.table("w", &other, None, None).unwrap();
+        s.table(ws, &other, None, None).unwrap();
         assert_eq!(stored(&s), facts_key(&cfg));
         assert!(!outdated(&facts_key(&cfg), &cfg));
+        // A newer binary's layout is left to it (two binaries during an upgrade would otherwise
+        // store their facts in turn at every read).
+        assert!(!outdated(&format!("{}; postgres facts 2", cfg.clock_fingerprint()), &cfg));
     }
 
     #[derive(Default)]

@@ -189,7 +189,7 @@ fn migrate_creates_or_upgrades_each_engine_and_says_its_version() {
     let Some(control) = control_plane("migrate") else { return };
     let o = run(&["migrate", "--store", &control]);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "PostgreSQL: schema version 3");
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "PostgreSQL: schema version 4");
 }
 
 /// The same files give the same bytes from every command on SQLite and on PostgreSQL.

@@ -139,15 +139,14 @@ pub(crate) mod tests {
         n.0.iter().any(|x| x.starts_with("facts of "))
     }
 
-    /// The facts and reports of two stores, whole and over a week. (Their tables number
-    /// customers in the order each store reads its rows back, which may differ between stores:
-    /// [`assert_as_computed_whole`] compares a store's tables with its own whole computation.)
+    /// The facts, tables and reports of two stores, whole and over a week.
     fn assert_same(a: &impl DataStore, b: &impl DataStore, (from, to): (i64, i64)) {
         use barometre_core::report::{build, Params};
         let cfg = Config::default();
         for (f, t) in [(None, None), (Some(from), Some(to))] {
             assert_eq!(a.facts("w", &cfg, f, t).unwrap(), b.facts("w", &cfg, f, t).unwrap());
             let (ta, tb) = (a.table("w", &cfg, f, t).unwrap(), b.table("w", &cfg, f, t).unwrap());
+            assert_eq!(ta, tb);
             // (Bounds past any instant, `(0, i64::MAX)`, are the whole period.)
             let fmt = |ms: Option<i64>| ms.filter(|&ms| ms > 0 && ms < i64::MAX).map(barometre_core::time::rfc3339_utc);
             for by in [None, Some("account"), Some("channel"), Some("agent"), Some("day")] {
