@@ -2694,8 +2694,9 @@ c,2026-04-06T09:00:00Z,in,acme,email,u2,k2,,Mon colis ?
         struct Cut(String, i64, u64);
         impl ImportSink for Cut {
             fn phase(&mut self, done: &str) {
-                // An import's rows written, or a correction's rows read back.
-                if done == crate::ROWS_STORED || done == "rows read back" {
+                // An import's rows written, or a correction's rows read back; once (an import
+                // goes through both, and a backend terminated may still show its lock a moment).
+                if self.2 == 0 && (done == crate::ROWS_STORED || done == "rows read back") {
                     let mut c = postgres::Client::connect(&self.0, postgres::NoTls).unwrap();
                     let (hi, lo) = (self.1 >> 32, self.1 & 0xffff_ffff);
                     let rows = c
