@@ -259,7 +259,7 @@ enum Loaded<'a> {
 /// the version of the change that wrote it; the events with theirs. With `cfg`, a message whose
 /// text was read under other settings is read again, and its new compact row returned to be kept.
 ///
-/// Rows come in the order they lie in the table: the clock numbers names (customers among them)
+/// For the clock (`recompute` sets the scan), rows come in the order they lie in the table: it numbers names (customers among them)
 /// in that order, which mostly stays the same from one change to the next (rows stay where they
 /// were written), so that a patch may keep the stored facts' numbers; `recompute` checks that
 /// they are. (Reading them by change and key took twice as long: 3.1 s against 1.3–1.9 s for a
@@ -274,11 +274,6 @@ fn load_each(
     let key = cfg.map(Config::clock_fingerprint).unwrap_or_default();
     let labels = corrected(tx, ws)?;
     let (mut evs, mut stale) = (Vec::new(), Vec::new());
-    // In the table's order, from its start: a scan of the table or of a bitmap of the
-    // workspace's rows, not an index's key order, no workers interleaving their rows, no scan
-    // joining another one already halfway through the table.
-    const PLAIN: [&str; 3] = ["enable_indexscan", "max_parallel_workers_per_gather", "synchronize_seqscans"];
-    tx.batch_execute(&PLAIN.map(|s| format!("SET LOCAL {s} = 0;")).concat())?;
     each_row(
         tx,
         "SELECT kind, id, fp, line, tf_key, body, data, version FROM data_rows WHERE workspace = $1 AND kind IN (0, 1)",
@@ -305,7 +300,6 @@ fn load_each(
             Ok(())
         },
     )?;
-    tx.batch_execute(&PLAIN.map(|s| format!("SET LOCAL {s} = DEFAULT;")).concat())?;
     Ok((evs, stale))
 }
 
@@ -333,6 +327,11 @@ fn recompute(
     // they touch by comparing the rows before them with all of them.
     let since = patching.as_ref().map_or(i64::MAX, |p| p.version);
     let mut late: Vec<(Message, TextFacts)> = Vec::new();
+    // The clock reads rows in the table's order, from its start: a scan of the table or of a
+    // bitmap of the workspace's rows, not an index's key order, no workers interleaving their
+    // rows, no scan joining another one already halfway through the table.
+    const PLAIN: [&str; 3] = ["enable_indexscan", "max_parallel_workers_per_gather", "synchronize_seqscans"];
+    tx.batch_execute(&PLAIN.map(|s| format!("SET LOCAL {s} = 0;")).concat())?;
     let (evs, stale) = load_each(tx, ws, Some(cfg), |l, version| match l {
         Loaded::Row(r, corrected) if version >= since => {
             late.push((Message { derived: None, corrected, ..r.message() }, r.tf));
@@ -341,6 +340,7 @@ fn recompute(
         Loaded::Row(r, corrected) => bulk.push(r.kept(corrected).raw()),
         Loaded::Read(m, tf) => bulk.push_read(&m, &tf),
     })?;
+    tx.batch_execute(&PLAIN.map(|s| format!("SET LOCAL {s} = DEFAULT;")).concat())?;
     let before = bulk.len();
     for (m, tf) in &late {
         bulk.push_read(m, tf);
