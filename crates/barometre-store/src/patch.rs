@@ -48,6 +48,11 @@ pub struct Plan {
     pub dict_grew: bool,
     /// The conversations computed again.
     pub conversations: usize,
+    /// Their names: every fact of a conversation of one of these names is replaced.
+    pub touched: Vec<String>,
+    /// Their requests, computed again (sorted as stored): what a back end that keeps requests
+    /// apart (ClickHouse's `requests`) writes in place of theirs.
+    pub reqs: Vec<engine::ReqOut>,
 }
 
 /// The patch that replaces the facts of the conversations that rows `before..` of `inp` (every
@@ -153,7 +158,27 @@ pub fn plan(
         // The stored facts are not the rows' before this import: compute everything again.
         return Ok(None);
     }
-    Ok(Some(Plan { writes, dict_grew: inp.dims.len() > dict.len(), conversations: out.convs.len() }))
+    Ok(Some(Plan {
+        writes,
+        dict_grew: inp.dims.len() > dict.len(),
+        conversations: out.convs.len(),
+        touched: ch.names.into_iter().collect(),
+        reqs: out.reqs,
+    }))
+}
+
+/// The first `n` names of `inp`, in number order, as FNV-1a sees them (stable across builds):
+/// kept with stored facts, it tells whether rows read again number names (customers among
+/// them) as the facts do — the rows the facts came from, read first and in the same order.
+pub fn names_hash(inp: &ClockInput, n: usize) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for k in 0..n {
+        // Each name, then a byte no UTF-8 text holds: "ab","c" and "a","bc" differ.
+        for &b in inp.names.name(k as u32).unwrap_or("").as_bytes().iter().chain(&[0xff]) {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h as i64
 }
 
 /// A kind of fact, stored as two parts (and messages' cover).

@@ -370,7 +370,8 @@ fn recompute(
         let r = tx.query_one("SELECT names_n, names_hash FROM data_state WHERE workspace = $1", &[&ws])?;
         (r.get(0), r.get(1))
     };
-    let same_names = kept.0 > 0 && kept.0 as usize <= inp.names.len() && names_hash(&inp, kept.0 as usize) == kept.1;
+    let same_names =
+        kept.0 > 0 && kept.0 as usize <= inp.names.len() && patch::names_hash(&inp, kept.0 as usize) == kept.1;
     if let Some(p) = patching.filter(|_| !reread && same_names) {
         let also: Vec<u32> = p.also.iter().filter_map(|id| inp.ids.find(id)).collect();
         let events: Vec<String> =
@@ -501,24 +502,12 @@ fn write_plan(
     Ok(done)
 }
 
-/// The first `n` names of `inp`, in number order, as FNV-1a sees them (stable across builds).
-fn names_hash(inp: &engine::ClockInput, n: usize) -> i64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for k in 0..n {
-        // Each name, then a byte no UTF-8 text holds: "ab","c" and "a","bc" differ.
-        for &b in inp.names.name(k as u32).unwrap_or("").as_bytes().iter().chain(&[0xff]) {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    h as i64
-}
-
-/// Keeps what the facts just stored number names by ([`names_hash`]).
+/// Keeps what the facts just stored number names by ([`patch::names_hash`]).
 fn names_kept(tx: &mut Transaction<'_>, ws: &str, inp: &engine::ClockInput) -> Result<(), StoreError> {
     let n = inp.names.len();
     tx.execute(
         "UPDATE data_state SET names_n = $2, names_hash = $3 WHERE workspace = $1",
-        &[&ws, &(n as i64), &names_hash(inp, n)],
+        &[&ws, &(n as i64), &patch::names_hash(inp, n)],
     )?;
     Ok(())
 }

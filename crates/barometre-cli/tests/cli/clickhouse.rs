@@ -65,7 +65,7 @@ fn the_same_files_give_byte_identical_reports_on_sqlite_and_a_clickhouse_cluster
     let d = tempfile::tempdir().unwrap();
     let o = run(&["migrate", "--store", &url]);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "ClickHouse (cluster): schema version 5");
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "ClickHouse (cluster): schema version 6");
     // Once the schema exists, the first node's address alone is enough.
     let plain = url.split('?').next().unwrap().to_string();
     same_as_sqlite(&plain, d.path());

@@ -350,6 +350,11 @@ impl<R: Read> Rows<R> {
         self.exact(&mut b)?;
         Ok(b[0])
     }
+    pub fn u32(&mut self) -> Result<u32, StoreError> {
+        let mut b = [0u8; 4];
+        self.exact(&mut b)?;
+        Ok(u32::from_le_bytes(b))
+    }
     pub fn u64(&mut self) -> Result<u64, StoreError> {
         let mut b = [0u8; 8];
         self.exact(&mut b)?;

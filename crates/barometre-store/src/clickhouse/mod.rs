@@ -19,6 +19,7 @@ pub mod http;
 pub mod schema;
 
 use crate::chunks::{self, CHUNK_ROWS};
+use crate::patch;
 use crate::rows;
 use crate::summary::Summary;
 use crate::{ControlPlane, Correction, DataStore, FaqSummary, ImportSink, ImportSummary, StoreError};
@@ -34,6 +35,7 @@ use barometre_core::understand::faq::{Entry as FaqEntry, Faq};
 use barometre_core::understand::Label;
 use http::{quote, Node, RowBinary, Rows};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Rows looked up and inserted together: one query each way per batch.
@@ -52,6 +54,71 @@ fn whole_days(from: Option<Millis>, to: Option<Millis>) -> Option<(i64, i64)> {
 
 /// The daily rollup's columns, as written.
 const DAILY_COLS: &str = "workspace, generation, day, account, channel, agent, team, outcome, delay_ms, n";
+const FACT_COLS: &str = "workspace, generation, part, seq, lo_ms, hi_ms, n, data";
+const REQUEST_COLS: &str =
+    "workspace, generation, start_ms, closed_ms, account, channel, agent, team, outcome, public, first, conv";
+
+/// One row of `fact_parts`, onto `w`.
+#[allow(clippy::too_many_arguments)]
+fn chunk_row(w: &mut RowBinary, ws: &str, g: u64, part: &str, seq: i64, lo: i64, hi: i64, n: usize, data: &[u8]) {
+    w.str(ws).u64(g).str(part).u32(seq as u32).i64(lo).i64(hi).u64(n as u64).bytes(data);
+}
+
+/// What a change lets the facts be patched with, rather than computed again: the generation
+/// patched, and the ids of held messages the change changed in place (a label). The change's
+/// own rows are those of its version.
+struct Patching<'a> {
+    from: u64,
+    also: &'a [&'a str],
+}
+
+/// A generation's stored chunks, as a patch reads them.
+struct Chunks<'a> {
+    store: &'a ClickHouseStore,
+    ws: &'a str,
+    g: u64,
+}
+
+impl patch::Stored for Chunks<'_> {
+    fn dict(&mut self) -> Result<Dict, StoreError> {
+        self.store.dict(self.ws, self.g)
+    }
+    fn metas(&mut self, part: &str) -> Result<Vec<patch::Meta>, StoreError> {
+        let mut out = Vec::new();
+        self.store.select(
+            &format!(
+                "SELECT seq, lo_ms, hi_ms FROM {}.fact_parts WHERE workspace = {} AND generation = {} AND part = {} \
+                 ORDER BY seq",
+                self.store.db(),
+                quote(self.ws),
+                self.g,
+                quote(part)
+            ),
+            |r| {
+                out.push(patch::Meta { seq: i64::from(r.u32()?), lo: r.i64()?, hi: r.i64()? });
+                Ok(())
+            },
+        )?;
+        Ok(out)
+    }
+    fn chunk(&mut self, part: &str, seq: i64) -> Result<(usize, Vec<u8>), StoreError> {
+        let mut out = None;
+        self.store.select(
+            &format!(
+                "SELECT n, data FROM {}.fact_parts WHERE workspace = {} AND generation = {} AND part = {} AND seq = {seq}",
+                self.store.db(),
+                quote(self.ws),
+                self.g,
+                quote(part)
+            ),
+            |r| {
+                out = Some((r.u64()? as usize, r.bytes()?));
+                Ok(())
+            },
+        )?;
+        out.ok_or_else(|| corrupt(format!("{part} chunk {seq} of generation {} is missing", self.g)))
+    }
+}
 
 fn err(message: impl Into<String>) -> StoreError {
     StoreError::Backend { engine: "ClickHouse", message: message.into() }
@@ -441,6 +508,10 @@ struct Importing<'a> {
     version: u64,
     /// The committed versions and this one: what a batch looks rows up among.
     seen: &'a [u64],
+    /// Messages and events new to the workspace, and messages changed: the clock's input (every
+    /// worker counts here).
+    clock_new: AtomicU64,
+    clock_changed: AtomicU64,
 }
 
 /// Rows an import worker has classified and not written yet, by key: ClickHouse takes large
@@ -800,40 +871,54 @@ impl ClickHouseStore {
         unique: bool,
     ) -> Result<(Vec<(Message, TextFacts)>, Vec<ConversationEvent>, Vec<Pending>), StoreError> {
         let mut msgs = Vec::new();
-        let (evs, stale) = self.load_each(ws, cfg, versions, unique, |l| {
+        let (evs, stale) = self.load_each(ws, cfg, versions, unique, false, |l, _| {
             msgs.push(match l {
                 Loaded::Row(r, corrected) => (Message { derived: None, corrected, ..r.message() }, r.tf),
                 Loaded::Json(m, tf) => (m, tf),
             })
         })?;
-        Ok((msgs, evs, stale))
+        Ok((msgs, evs.into_iter().map(|(e, _)| e).collect(), stale))
     }
 
-    /// [`Self::load`], each message handed to `each` as it is read (none kept here).
+    /// [`Self::load`], each message handed to `each` as it is read (none kept here), with the
+    /// version of the change that wrote it; the events with theirs. With `ordered`, every row
+    /// comes by version, then kind and id: the clock numbers names (customers among them) in the
+    /// order it reads rows, and a patch keeps the stored facts' numbers only when the rows read
+    /// now begin with the rows the facts were computed from, in their order. Unordered, rows
+    /// come as the shards and their threads send them, a different order at every read.
+    #[allow(clippy::type_complexity)]
     fn load_each(
         &self,
         ws: &str,
         cfg: Option<&Config>,
         versions: &[u64],
         unique: bool,
-        mut each: impl FnMut(Loaded<'_>),
-    ) -> Result<(Vec<ConversationEvent>, Vec<Pending>), StoreError> {
+        ordered: bool,
+        mut each: impl FnMut(Loaded<'_>, u64),
+    ) -> Result<(Vec<(ConversationEvent, u64)>, Vec<Pending>), StoreError> {
         let key = cfg.map(Config::clock_fingerprint).unwrap_or_default();
         let (db, w, vs) = (self.db(), quote(ws), list(versions));
         let tail = "conv, at_ms, fp, file, line";
         let rows = format!("FROM {db}.row_versions WHERE workspace = {w} AND kind IN (0, 1) AND version IN {vs}");
         // Messages written since schema 5 are read from their compact rows alone; other rows,
-        // events and messages written before, from their JSON.
-        let compact = format!("SELECT kind, id, '', tf_key, '', data, {tail} {rows} AND data != ''");
-        let json = format!("SELECT kind, id, body, tf_key, derived, '', {tail} {rows} AND data = ''");
+        // events and messages written before, from their JSON. (Constants materialized: UNION
+        // ALL in ClickHouse 18.16 refuses a constant on one side only. Aliases name no column:
+        // ClickHouse puts an alias's expression wherever its name appears, conditions included.)
+        let compact = format!(
+            "SELECT kind, id, materialize('') AS no_body, tf_key, materialize('') AS no_derived, data, {tail}, \
+             version {rows} AND data != ''"
+        );
+        let json = format!(
+            "SELECT kind, id, body, tf_key, derived, materialize('') AS no_data, {tail}, version {rows} AND data = ''"
+        );
         let latest = format!(
             "SELECT kind, id, argMax(body, version), argMax(tf_key, version), argMax(derived, version), \
              argMax(data, version), argMax(conv, version), argMax(at_ms, version), argMax(fp, version), \
-             argMax(file, version), argMax(line, version) {rows}"
+             argMax(file, version), argMax(line, version), max(version) {rows}"
         );
         // Each key's last version, chosen by the keys alone: a semi-join on (kind, id, version).
         let last = format!(
-            "SELECT kind, id, body, tf_key, derived, data, {tail} {rows} AND (kind, id, version) GLOBAL IN \
+            "SELECT kind, id, body, tf_key, derived, data, {tail}, version {rows} AND (kind, id, version) GLOBAL IN \
              (SELECT kind, id, max(version) {rows} GROUP BY kind, id)"
         );
         // Every row has one version among `versions` (the first import of a workspace): read as
@@ -869,6 +954,12 @@ impl ClickHouseStore {
                 ]
             }
         };
+        // In one order, whichever query reads a row: one query over them all, sorted.
+        let queries = if ordered {
+            vec![format!("SELECT * FROM ({}) ORDER BY version, kind, id", queries.join(" UNION ALL "))]
+        } else {
+            queries
+        };
         let corrected: HashMap<String, Label> =
             self.corrections_at(ws, versions)?.into_iter().map(|c| (c.message_id, c.label)).collect();
         let (mut evs, mut stale) = (Vec::new(), Vec::new());
@@ -877,8 +968,9 @@ impl ClickHouseStore {
                 let (kind, id, body, tf_key, derived) = (r.u8()?, r.str()?, r.str()?, r.str()?, r.str()?);
                 let data = r.bytes()?;
                 let (conv, at_ms, fp, file, line) = (r.str()?, r.i64()?, r.u64()?, r.str()?, r.u64()?);
+                let version = r.u64()?;
                 if kind == 1 {
-                    evs.push(parse::<ConversationEvent>(&body)?);
+                    evs.push((parse::<ConversationEvent>(&body)?, version));
                     return Ok(());
                 }
                 let label = corrected.get(&id).copied();
@@ -901,7 +993,7 @@ impl ClickHouseStore {
                             (m, tf)
                         }
                         _ => {
-                            each(Loaded::Row(row, label));
+                            each(Loaded::Row(row, label), version);
                             return Ok(());
                         }
                     }
@@ -924,7 +1016,7 @@ impl ClickHouseStore {
                     });
                 }
                 m.corrected = label;
-                each(Loaded::Json(m, tf));
+                each(Loaded::Json(m, tf), version);
                 Ok(())
             })?;
         }
@@ -936,7 +1028,11 @@ impl ClickHouseStore {
     }
 
     /// Runs the clock over the workspace's rows as of `versions` and writes its facts as the
-    /// generation `version` (rows whose text was read with other settings are kept anew).
+    /// generation `version` (rows whose text was read with other settings are kept anew). With
+    /// `patching`, when the stored facts allow it, only the conversations the change touched
+    /// run through the clock ([`patch::plan`], as the other stores patch): the generation
+    /// patched is copied on the server, but for the chunks and requests of those conversations.
+    #[allow(clippy::too_many_arguments)]
     fn recompute(
         &self,
         ws: &str,
@@ -944,39 +1040,55 @@ impl ClickHouseStore {
         versions: &[u64],
         version: u64,
         unique: bool,
+        patching: Option<Patching<'_>>,
         sink: &mut dyn ImportSink,
     ) -> Result<(), StoreError> {
         // Each message goes into the clock's input as it arrives: a million of them held as
         // structures first took 300 MiB, grown by doubling (a fifth of the time zeroing pages).
+        // In version order: this change's rows come last, after the rows held before it.
         let mut bulk = engine::Bulk::default();
-        let (evs, stale) = self.load_each(ws, Some(cfg), versions, unique, |l| match l {
-            Loaded::Row(r, corrected) => bulk.push(r.kept(corrected).raw()),
-            Loaded::Json(m, tf) => bulk.push_read(&m, &tf),
+        let mut before = 0;
+        let (evs, stale) = self.load_each(ws, Some(cfg), versions, unique, true, |l, v| {
+            before += usize::from(v < version);
+            match l {
+                Loaded::Row(r, corrected) => bulk.push(r.kept(corrected).raw()),
+                Loaded::Json(m, tf) => bulk.push_read(&m, &tf),
+            }
         })?;
         sink.phase("rows read back");
         self.write_rows(ws, version, &stale)?;
+        let reread = !stale.is_empty();
         drop(stale);
-        for e in &evs {
+        for (e, _) in &evs {
             bulk.push_event(e);
         }
         let inp = bulk.finish().0;
+        // Texts read again may change any conversation's facts: those are all computed again.
+        if let Some(p) = patching.filter(|_| !reread) {
+            let events: Vec<String> =
+                evs.iter().filter(|(_, v)| *v >= version).map(|(e, _)| e.conversation_id.clone()).collect();
+            if let Some(done) = self.patch(ws, cfg, &inp, before, &p, version, &events)? {
+                sink.note(&format!(
+                    "facts of {} conversations computed again, {} fact chunks written",
+                    done.conversations, done.chunks
+                ));
+                sink.phase("facts computed and stored");
+                return Ok(());
+            }
+        }
         let mut out = engine::run(&inp, cfg);
         out.sort(&inp);
         sink.phase("facts computed");
         let mut w = RowBinary::default();
-        let chunk = |w: &mut RowBinary, part: &str, seq: usize, lo: i64, hi: i64, n: usize, data: &[u8]| {
-            w.str(ws).u64(version).str(part).u32(seq as u32).i64(lo).i64(hi).u64(n as u64).bytes(data);
-        };
-        const COLS: &str = "workspace, generation, part, seq, lo_ms, hi_ms, n, data";
-        chunk(&mut w, "dict", 0, 0, 0, inp.dims.len(), &chunks::encode_dict(&inp.dims));
-        self.insert("fact_parts", COLS, &w)?;
+        chunk_row(&mut w, ws, version, "dict", 0, 0, 0, inp.dims.len(), &chunks::encode_dict(&inp.dims));
+        self.insert("fact_parts", FACT_COLS, &w)?;
         // Each chunk's compact rows and ids in one insert.
         let mut pair = RowBinary::default();
         let mut failed = None;
         chunks::encode_all_par(&out, &inp, chunks::encoders(), |c| {
-            chunk(&mut pair, c.part, c.seq, c.lo, c.hi, c.n, &c.data);
+            chunk_row(&mut pair, ws, version, c.part, c.seq as i64, c.lo, c.hi, c.n, &c.data);
             if c.part.ends_with("_ids") {
-                if let Err(e) = self.insert("fact_parts", COLS, &pair) {
+                if let Err(e) = self.insert("fact_parts", FACT_COLS, &pair) {
                     failed = Some(e);
                     return false;
                 }
@@ -987,22 +1099,7 @@ impl ClickHouseStore {
         if let Some(e) = failed {
             return Err(e);
         }
-        // The requests as columns, for the aggregations ClickHouse computes itself.
-        let name = |id: u32| inp.dims.name(id).unwrap_or("");
-        let mut cols = RowBinary::default();
-        for rows in out.reqs.chunks(CHUNK_ROWS) {
-            for r in rows.iter().map(|x| &x.row) {
-                cols.str(ws).u64(version).i64(r.start_ms).i64(r.closed_ms);
-                cols.str(name(r.account)).str(name(r.channel)).str(name(r.agent)).str(name(r.team));
-                cols.u8(r.outcome as u8).u8(u8::from(r.public)).u8(u8::from(r.first));
-            }
-            self.insert(
-                "requests",
-                "workspace, generation, start_ms, closed_ms, account, channel, agent, team, outcome, public, first",
-                &cols,
-            )?;
-            cols.0.clear();
-        }
+        self.write_requests(ws, version, &inp, &out.reqs)?;
         // Their daily rollup: requests that share a day, their groups, outcome and response time
         // counted once (ids, not names, as keys: the names are written once a row).
         let mut daily: BTreeMap<(i64, [u32; 4], u8, i64), u64> = BTreeMap::new();
@@ -1019,6 +1116,7 @@ impl ClickHouseStore {
             sink.note(&format!("daily rollup not written: {} rows for {} requests", daily.len(), out.reqs.len()));
             daily.clear();
         }
+        let name = |id: u32| inp.dims.name(id).unwrap_or("");
         let mut rows = RowBinary::default();
         for (i, ((day, [account, channel, agent, team], outcome, delay), n)) in daily.into_iter().enumerate() {
             rows.str(ws).u64(version).i64(day);
@@ -1030,11 +1128,193 @@ impl ClickHouseStore {
             }
         }
         self.insert("requests_daily", DAILY_COLS, &rows)?;
-        let mut w = RowBinary::default();
-        w.str(ws).u64(version).str(&facts_key(cfg));
-        self.insert("generations", "workspace, generation, fingerprint", &w)?;
+        self.generation_written(ws, version, cfg, &inp)?;
         sink.phase("facts written");
         Ok(())
+    }
+
+    /// Requests as columns, for the aggregations ClickHouse computes itself.
+    fn write_requests(
+        &self,
+        ws: &str,
+        version: u64,
+        inp: &engine::ClockInput,
+        reqs: &[engine::ReqOut],
+    ) -> Result<(), StoreError> {
+        let name = |id: u32| inp.dims.name(id).unwrap_or("");
+        let mut cols = RowBinary::default();
+        for rows in reqs.chunks(CHUNK_ROWS) {
+            for x in rows {
+                let r = &x.row;
+                cols.str(ws).u64(version).i64(r.start_ms).i64(r.closed_ms);
+                cols.str(name(r.account)).str(name(r.channel)).str(name(r.agent)).str(name(r.team));
+                cols.u8(r.outcome as u8).u8(u8::from(r.public)).u8(u8::from(r.first)).str(inp.conv_name(x.conv));
+            }
+            self.insert("requests", REQUEST_COLS, &cols)?;
+            cols.0.clear();
+        }
+        Ok(())
+    }
+
+    /// Ends writing the generation `version`: what its facts number names by (a `names` row:
+    /// how many, and their [`patch::names_hash`] as `lo_ms`), then the row that names it the
+    /// workspace's facts with these settings.
+    fn generation_written(
+        &self,
+        ws: &str,
+        version: u64,
+        cfg: &Config,
+        inp: &engine::ClockInput,
+    ) -> Result<(), StoreError> {
+        let n = inp.names.len();
+        let mut w = RowBinary::default();
+        chunk_row(&mut w, ws, version, "names", 0, patch::names_hash(inp, n), 0, n, &[]);
+        self.insert("fact_parts", FACT_COLS, &w)?;
+        let mut w = RowBinary::default();
+        w.str(ws).u64(version).str(&facts_key(cfg));
+        self.insert("generations", "workspace, generation, fingerprint", &w)
+    }
+
+    /// The facts of generation `p.from` patched into generation `version` ([`patch::plan`]):
+    /// `None`, nothing written, when they cannot be — the generation was written without the
+    /// names its facts number (an older binary), the rows read now do not begin with the rows it
+    /// was computed from in their order, or the plan says so.
+    #[allow(clippy::too_many_arguments)]
+    fn patch(
+        &self,
+        ws: &str,
+        cfg: &Config,
+        inp: &engine::ClockInput,
+        before: usize,
+        p: &Patching<'_>,
+        version: u64,
+        events: &[String],
+    ) -> Result<Option<patch::Patched>, StoreError> {
+        let g = p.from;
+        let mut kept = None;
+        self.select(
+            &format!(
+                "SELECT n, lo_ms FROM {}.fact_parts WHERE workspace = {} AND generation = {g} AND part = 'names'",
+                self.db(),
+                quote(ws)
+            ),
+            |r| {
+                kept = Some((r.u64()? as usize, r.i64()?));
+                Ok(())
+            },
+        )?;
+        let Some((n, hash)) = kept else { return Ok(None) };
+        if n > inp.names.len() || patch::names_hash(inp, n) != hash {
+            return Ok(None);
+        }
+        let also: Vec<u32> = p.also.iter().filter_map(|id| inp.ids.find(id)).collect();
+        let Some(plan) = patch::plan(&mut Chunks { store: self, ws, g }, cfg, inp, before, &also, events)? else {
+            return Ok(None);
+        };
+        self.write_plan(ws, g, version, cfg, inp, plan).map(Some)
+    }
+
+    /// Writes the generation `version`: the patched runs' chunks; every other chunk of
+    /// generation `g` copied on the server, numbered up past runs that gained chunks (a run that
+    /// lost some leaves numbers unused); `g`'s requests but those of the conversations computed
+    /// again, and theirs; the daily rollup, when `g` has one, summed again from those requests.
+    /// Readers read chunks in number order, and see every fact in the order a whole computation
+    /// stores them.
+    fn write_plan(
+        &self,
+        ws: &str,
+        g: u64,
+        version: u64,
+        cfg: &Config,
+        inp: &engine::ClockInput,
+        plan: patch::Plan,
+    ) -> Result<patch::Patched, StoreError> {
+        let (db, w) = (self.db(), quote(ws));
+        let mut done = patch::Patched { conversations: plan.conversations, chunks: 0 };
+        let mut written = RowBinary::default();
+        // For each kind: which of `g`'s chunks are copied, and the number each one moves up by.
+        let (mut copied, mut moved) = (Vec::new(), Vec::new());
+        for (kind, metas, per_run) in plan.writes {
+            let parts = kind.all_parts().iter().map(|p| quote(p)).collect::<Vec<_>>().join(", ");
+            let of_kind = format!("part IN ({parts})");
+            let (mut replaced, mut gained, mut steps) = (Vec::new(), 0i64, Vec::new());
+            for (run, chunks) in per_run {
+                let olds = &metas[run];
+                replaced.extend(olds.iter().map(|m| m.seq.to_string()));
+                let first = olds.first().map_or(0, |m| m.seq);
+                let grew = chunks.len() as i64 - olds.len() as i64;
+                let (hot_part, ids_part) = kind.parts();
+                for (k, c) in chunks.into_iter().enumerate() {
+                    let seq = first + gained + k as i64;
+                    chunk_row(&mut written, ws, version, hot_part, seq, c.lo, c.hi, c.n, &c.hot);
+                    if let Some((entries, cover)) = &c.cover {
+                        chunk_row(&mut written, ws, version, chunks::COVER, seq, c.lo, c.hi, *entries, cover);
+                    }
+                    chunk_row(&mut written, ws, version, ids_part, seq, c.lo, c.hi, c.n, &c.ids);
+                    done.chunks += 1;
+                }
+                if let (Some(last), true) = (olds.last(), grew > 0) {
+                    gained += grew;
+                    steps.push((last.seq, gained));
+                }
+                if written.0.len() > 1 << 24 {
+                    self.insert("fact_parts", FACT_COLS, &written)?;
+                    written.0.clear();
+                }
+            }
+            copied.push(if replaced.is_empty() {
+                of_kind.clone()
+            } else {
+                format!("({of_kind} AND seq NOT IN ({}))", replaced.join(", "))
+            });
+            // Past each run that gained chunks, the later ones move up by all gained so far.
+            let by = steps.iter().fold("0".to_string(), |acc, (last, by)| format!("if(seq > {last}, {by}, {acc})"));
+            moved.push(format!("{of_kind}, {by}"));
+        }
+        if plan.dict_grew {
+            chunk_row(&mut written, ws, version, "dict", 0, 0, 0, inp.dims.len(), &chunks::encode_dict(&inp.dims));
+        } else {
+            copied.push("part = 'dict'".to_string());
+        }
+        self.insert("fact_parts", FACT_COLS, &written)?;
+        drop(written);
+        self.node.exec(&format!(
+            "INSERT INTO {db}.fact_parts ({FACT_COLS}) SELECT workspace, {version}, part, \
+             toUInt32(seq + multiIf({}, 0)), lo_ms, hi_ms, n, data FROM {db}.fact_parts \
+             WHERE workspace = {w} AND generation = {g} AND ({})",
+            moved.join(", "),
+            copied.join(" OR ")
+        ))?;
+        // The requests of the conversations not computed again, then theirs.
+        let touched: Vec<&str> = plan.touched.iter().map(String::as_str).collect();
+        let mut r = self.node.post_with_ids(
+            &format!(
+                "INSERT INTO {db}.requests ({REQUEST_COLS}) SELECT workspace, {version}, start_ms, closed_ms, account, \
+                 channel, agent, team, outcome, public, first, conv FROM {db}.requests \
+                 WHERE workspace = {w} AND generation = {g} AND conv NOT IN touched"
+            ),
+            "touched",
+            &touched,
+        )?;
+        std::io::copy(&mut r, &mut std::io::sink()).map_err(|e| err(e.to_string()))?;
+        self.write_requests(ws, version, inp, &plan.reqs)?;
+        let rolled = self
+            .node
+            .text(&format!("SELECT count() FROM {db}.requests_daily WHERE workspace = {w} AND generation = {g}"))?;
+        if rolled.trim() != "0" {
+            // The day as `div_euclid` gives it (instants are from 1970 on: `intDiv` rounds the
+            // same), the response time as `ReqRow::response_ms` (0 unless answered).
+            let answered = clock::Outcome::Answered as u8;
+            self.node.exec(&format!(
+                "INSERT INTO {db}.requests_daily ({DAILY_COLS}) SELECT workspace, generation, \
+                 toInt64(intDiv(start_ms, {DAY_MS})) AS d, account, channel, agent, team, \
+                 outcome, toInt64(if(outcome = {answered}, closed_ms - start_ms, 0)) AS delay, count() \
+                 FROM {db}.requests WHERE workspace = {w} AND generation = {version} \
+                 GROUP BY workspace, generation, d, account, channel, agent, team, outcome, delay"
+            ))?;
+        }
+        self.generation_written(ws, version, cfg, inp)?;
+        Ok(done)
     }
 
     /// Makes the change `version` visible, then drops facts two generations old (a read that
@@ -1286,7 +1566,9 @@ impl ClickHouseStore {
                 "the stored facts were derived with other clock settings: import again to push figures down",
             ));
         }
-        let day = |secs: &str| format!("toString(toDate(toDateTime({secs}, 'UTC')))");
+        // ClickHouse 18.16 writes the date 0 (January 1st, 1970) as `0000-00-00`.
+        let day =
+            |secs: &str| format!("replaceOne(toString(toDate(toDateTime({secs}, 'UTC'))), '0000-00-00', '1970-01-01')");
         let (group, daily_group) = match by {
             // Materialized: UNION ALL in ClickHouse 18.16 refuses a constant on one side only.
             None => ("materialize('')".to_string(), "materialize('')".to_string()),
@@ -1419,7 +1701,15 @@ impl DataStore for ClickHouseStore {
         let key = cfg.clock_fingerprint();
         let mut seen = st.versions.clone();
         seen.push(v);
-        let job = Importing { ws, cfg, key: &key, version: v, seen: &seen };
+        let job = Importing {
+            ws,
+            cfg,
+            key: &key,
+            version: v,
+            seen: &seen,
+            clock_new: AtomicU64::new(0),
+            clock_changed: AtomicU64::new(0),
+        };
         let mut sum = ImportSummary::default();
         // Texts are read on every core while this thread sends rows (as the embedded store does).
         let node = &self.node;
@@ -1438,9 +1728,17 @@ impl DataStore for ClickHouseStore {
             return Ok(sum);
         }
         let stale = st.generation.as_ref().is_none_or(|(_, fp)| *fp != facts_key(cfg));
-        if sum.inserted + sum.updated > 0 || (stale && !st.versions.is_empty()) {
+        let (new, changed) = (job.clock_new.into_inner(), job.clock_changed.into_inner());
+        // Surveys, customers, posts… are no input of the clock: importing only those into a
+        // workspace with facts leaves the facts as they are. Messages and events only added: the
+        // conversations they touch are computed again, alone.
+        if new + changed > 0 || (stale && !st.versions.is_empty()) || (st.generation.is_none() && sum.inserted > 0) {
+            let patching = match &st.generation {
+                Some((g, _)) if !stale && changed == 0 => Some(Patching { from: *g, also: &[] }),
+                _ => None,
+            };
             // A first import wrote each key once (a repeat within it is not written again).
-            self.recompute(ws, cfg, &seen, v, st.versions.is_empty(), sink)?;
+            self.recompute(ws, cfg, &seen, v, st.versions.is_empty(), patching, sink)?;
         }
         still_ours(&mut lock, sink)?;
         self.commit_after(ws, v, "import", st.generation.as_ref().map(|g| g.0), Some(&st))?;
@@ -1615,7 +1913,13 @@ impl DataStore for ClickHouseStore {
         self.insert("corrections", "workspace, message_id, label, by, at_ms, version", &w)?;
         let mut seen = st.versions.clone();
         seen.push(v);
-        self.recompute(ws, cfg, &seen, v, false, sink)?;
+        // The labelled message's conversation alone is computed again, when the facts allow.
+        let also = [message_id];
+        let patching = match &st.generation {
+            Some((g, fp)) if *fp == facts_key(cfg) => Some(Patching { from: *g, also: &also }),
+            _ => None,
+        };
+        self.recompute(ws, cfg, &seen, v, false, patching, sink)?;
         still_ours(&mut lock, sink)?;
         self.commit_after(ws, v, "label", st.generation.as_ref().map(|g| g.0), Some(&st))?;
         Ok(true)
@@ -1650,7 +1954,7 @@ impl DataStore for ClickHouseStore {
             seen.push(v);
             if st.generation.is_some() {
                 let cfg = cfg.with_faq((!entries.is_empty()).then(|| Arc::new(Faq::new(entries.to_vec()))));
-                self.recompute(ws, &cfg, &seen, v, false, sink)?;
+                self.recompute(ws, &cfg, &seen, v, false, None, sink)?;
             }
             still_ours(&mut lock, sink)?;
             self.commit_after(ws, v, "faq", st.generation.as_ref().map(|g| g.0), Some(&st))?;
@@ -1793,7 +2097,7 @@ impl Node {
         if batch.is_empty() {
             return Ok(out);
         }
-        let Importing { ws, cfg, key, version: v, seen } = *job;
+        let Importing { ws, cfg, key, version: v, seen, .. } = *job;
         let sum = &mut out.counts;
         let mut stored: HashMap<(u8, String), Stored> = HashMap::new();
         // Ids written already, or never: rows this worker keeps unwritten are looked up here.
@@ -1892,9 +2196,15 @@ impl Node {
                     continue;
                 }
                 sum.updated += 1;
+                if kind <= 1 {
+                    job.clock_changed.fetch_add(1, Ordering::Relaxed);
+                }
             } else {
                 sum.rows += 1;
                 sum.inserted += 1;
+                if kind <= 1 {
+                    job.clock_new.fetch_add(1, Ordering::Relaxed);
+                }
             }
             // A message's reading of its text is kept in its compact row.
             let (tf_key, data) = match rec {
@@ -2127,6 +2437,180 @@ mod conformance_tests {
         for a in made.into_inner().unwrap() {
             drop_dbs(&a);
         }
+    }
+
+    /// The current generation's fact chunks of `w` (every part but the dictionary and names).
+    fn chunks_of(s: &ClickHouseStore) -> usize {
+        let g = s.state("w").unwrap().generation.unwrap().0;
+        let n = s
+            .node
+            .text(&format!(
+                "SELECT count() FROM {}.fact_parts WHERE workspace = 'w' AND generation = {g} \
+                 AND part NOT IN ('dict', 'names')",
+                s.db()
+            ))
+            .unwrap();
+        n.trim().parse().unwrap()
+    }
+
+    /// Every fact of `w` computed again from its rows, as a new generation.
+    fn recomputed(s: &mut ClickHouseStore) {
+        let st = s.state("w").unwrap();
+        let v = s.next_version(&st);
+        let seen: Vec<u64> = st.versions.iter().copied().chain([v]).collect();
+        s.recompute("w", &Config::default(), &seen, v, false, None, &mut ()).unwrap();
+        s.commit("w", v, "test", st.generation.map(|g| g.0)).unwrap();
+    }
+
+    /// Late rows and labels patch the facts as on the other stores: the same scenarios.
+    fn patched(base: &str) {
+        use crate::sqlite::patch::tests as patch;
+        let made = std::sync::Mutex::new(Vec::new());
+        let make = || {
+            let (a, s) = open_fresh(base);
+            made.lock().unwrap().push(a);
+            s
+        };
+        patch::late_rows_give_one_imports_facts(&make, &chunks_of, &recomputed);
+        patch::a_label_computes_its_conversation_again(make(), &chunks_of, &recomputed);
+        patch::late_rows_at_shared_instants(&make);
+        patch::a_run_gains_a_chunk(&make, &chunks_of);
+        for a in made.into_inner().unwrap() {
+            drop_dbs(&a);
+        }
+    }
+
+    /// A generation written by an older binary (no names kept with it), or whose facts number
+    /// names otherwise than the rows read now (another order), is not patched: every fact is
+    /// computed again, and the next late rows are patched.
+    fn unpatchable(base: &str) {
+        use crate::sqlite::patch::tests as patch;
+        let data = barometre_core::demo::generate(5, 4, 1_780_000_000_000);
+        let n = data.messages.len();
+        let (held, late1, late2) = (&data.messages[..n - 6], &data.messages[n - 6..n - 3], &data.messages[n - 3..]);
+        for names in [None, Some("lo_ms + 1")] {
+            let (a, mut s) = open_fresh(base);
+            patch::import(&mut s, held, &data.events);
+            // The current generation copied as a new one: without its names, or with others.
+            let st = s.state("w").unwrap();
+            let g = st.generation.as_ref().unwrap().0;
+            let v = s.next_version(&st);
+            let (db, keep) = (s.db().to_string(), if names.is_some() { "1" } else { "part != 'names'" });
+            let lo = names.unwrap_or("lo_ms");
+            s.node
+                .exec(&format!(
+                    "INSERT INTO {db}.fact_parts ({FACT_COLS}) SELECT workspace, {v}, part, seq, \
+                     if(part = 'names', {lo}, lo_ms), hi_ms, n, data FROM {db}.fact_parts \
+                     WHERE workspace = 'w' AND generation = {g} AND {keep}"
+                ))
+                .unwrap();
+            s.node
+                .exec(&format!(
+                    "INSERT INTO {db}.requests ({REQUEST_COLS}) SELECT workspace, {v}, start_ms, closed_ms, account, \
+                     channel, agent, team, outcome, public, first, conv FROM {db}.requests \
+                     WHERE workspace = 'w' AND generation = {g}"
+                ))
+                .unwrap();
+            s.node
+                .exec(&format!(
+                    "INSERT INTO {db}.generations SELECT workspace, {v}, fingerprint FROM {db}.generations \
+                     WHERE workspace = 'w' AND generation = {g}"
+                ))
+                .unwrap();
+            s.commit("w", v, "test", Some(g)).unwrap();
+            assert!(!patch::patched(&patch::import(&mut s, late1, &[])), "names {names:?}");
+            patch::assert_as_computed_whole(&mut s, &recomputed);
+            assert!(patch::patched(&patch::import(&mut s, late2, &[])), "names {names:?}");
+            patch::assert_as_computed_whole(&mut s, &recomputed);
+            drop_dbs(&a);
+        }
+    }
+
+    /// A patch writes the requests and the daily rollup a whole computation writes: the
+    /// requests of the conversations not touched copied, theirs replaced, the rollup summed
+    /// again on the server.
+    fn patched_requests_and_rollup(base: &str) {
+        use barometre_core::ingest::{Format, Kind, RecordReader};
+        use barometre_core::time::{parse_instant, rfc3339_utc};
+        #[derive(Default)]
+        struct Notes(Vec<String>);
+        impl ImportSink for Notes {
+            fn note(&mut self, what: &str) {
+                self.0.push(what.to_string());
+            }
+        }
+        let head = "message_id,created_at,direction,account,channel,author_id,conversation_id,reply_to\n";
+        let (mut held, mut late) = (head.to_string(), head.to_string());
+        let days = ["1970-01-01", "2026-04-06", "2026-04-07", "2026-04-08"];
+        // 100 requests a day over two accounts and two channels, answered after 60, 600 or
+        // 1800 s (folded many to a rollup row); every seventh unanswered, and every other one of
+        // those answered by a late message; a new conversation a day, late.
+        for (d, day) in days.iter().enumerate() {
+            let t0 = parse_instant(&format!("{day}T08:00:00Z")).unwrap().ms;
+            for k in 0..100i64 {
+                let (acct, chan) = (["acme", "zeta"][k as usize % 2], ["email", "chat"][k as usize / 2 % 2]);
+                let at = t0 + k * 60_000;
+                held.push_str(&format!("q{d}-{k},{},in,{acct},{chan},u{k},k{d}-{k},\n", rfc3339_utc(at)));
+                let answer = |delay: i64| {
+                    format!("a{d}-{k},{},out,{acct},{chan},ag{},k{d}-{k},q{d}-{k}\n", rfc3339_utc(at + delay), k % 3)
+                };
+                if k % 7 != 0 {
+                    held.push_str(&answer([60_000, 600_000, 1_800_000][k as usize % 3]));
+                } else if k % 14 == 0 {
+                    late.push_str(&answer(600_000));
+                }
+            }
+            late.push_str(&format!("n{d},{},in,acme,chat,un{d},n{d},\n", rfc3339_utc(t0 + 30 * 60_000 + 1)));
+        }
+        let import = |s: &mut ClickHouseStore, text: &str| {
+            let mut notes = Notes::default();
+            let mut r = RecordReader::new("r.csv", Kind::Messages, Format::Csv, text.as_bytes());
+            s.import("w", &Config::default(), false, &mut r, &mut notes).unwrap();
+            notes.0
+        };
+        let (a, mut s) = open_fresh(base);
+        import(&mut s, &held);
+        let notes = import(&mut s, &late);
+        assert!(notes.iter().any(|n| n.starts_with("facts of 36 conversations computed again")), "{notes:?}");
+        let (b, mut once) = open_fresh(base);
+        import(&mut once, &format!("{held}{}", &late[head.len()..]));
+        // Every request and rollup row of the current generation, sorted.
+        let rows_of = |s: &ClickHouseStore, table: &str, cols: &str| {
+            let g = s.state("w").unwrap().generation.unwrap().0;
+            s.node
+                .text(&format!(
+                    "SELECT {cols} FROM {}.{table} WHERE workspace = 'w' AND generation = {g} ORDER BY {cols}",
+                    s.db()
+                ))
+                .unwrap()
+        };
+        let reqs = "start_ms, closed_ms, account, channel, agent, team, outcome, public, first, conv";
+        let daily = "day, account, channel, agent, team, outcome, delay_ms, n";
+        assert_eq!(rows_of(&s, "requests", reqs), rows_of(&once, "requests", reqs));
+        assert_eq!(rows_of(&s, "requests", reqs).lines().count(), 404);
+        let rolled = rows_of(&s, "requests_daily", daily);
+        assert_eq!(rolled, rows_of(&once, "requests_daily", daily));
+        // January 1st, 1970 is day 0, and holds its 100 requests and the late one.
+        let day_of = |line: &str| line.split('\t').next().unwrap().parse::<i64>().unwrap();
+        let n_of = |line: &str| line.rsplit('\t').next().unwrap().parse::<u64>().unwrap();
+        assert_eq!(rolled.lines().filter(|l| day_of(l) == 0).map(n_of).sum::<u64>(), 101);
+        assert!(rolled.lines().count() < 404 * 4 / 5, "{} rollup rows", rolled.lines().count());
+        let cfg = Config::default();
+        let table = s.table("w", &cfg, None, None).unwrap();
+        let at = |t: &str| Some(parse_instant(t).unwrap().ms);
+        for (from, to) in
+            [(None, None), (at("1970-01-01T00:00:00Z"), at("2026-04-08T00:00:00Z")), (at("2026-04-06T08:30:00Z"), None)]
+        {
+            for by in [None, Some("account"), Some("channel"), Some("agent"), Some("day")] {
+                let got = serde_json::to_string(&s.response_summary("w", &cfg, from, to, by).unwrap()).unwrap();
+                let whole = serde_json::to_string(&once.response_summary("w", &cfg, from, to, by).unwrap()).unwrap();
+                let here = serde_json::to_string(&crate::summary::Summary::from_table(&table, from, to, by)).unwrap();
+                assert_eq!(got, whole, "{from:?} {to:?} {by:?}");
+                assert_eq!(got, here, "{from:?} {to:?} {by:?}");
+            }
+        }
+        drop_dbs(&a);
+        drop_dbs(&b);
     }
 
     /// Figures ClickHouse aggregates itself equal the report's, by hand too.
@@ -2454,19 +2938,22 @@ q4,2026-04-08T09:00:00Z,in,acme,chat,u4,k4,
         drop_dbs(&a);
     }
 
-    /// A database of schema 4 gains the compact rows' column when opened, on every node, once.
-    fn upgraded_to_5(base: &str) {
+    /// A database of schema 4 gains the compact rows' column (5) and the requests' conversations (6)
+    /// when opened, on every node, once.
+    fn upgraded_to_6(base: &str) {
         use barometre_core::ingest::Kind;
         let (a, s) = open_fresh(base);
         let cluster = s.cluster.clone();
         for n in &s.nodes {
             let db = &n.database;
-            let mut tables = vec![schema::local("row_versions", cluster.as_deref())];
-            if cluster.is_some() {
-                tables.push("row_versions".to_string());
-            }
-            for t in tables {
-                n.exec(&format!("ALTER TABLE {db}.{t} DROP COLUMN data")).unwrap();
+            for (table, column) in [("row_versions", "data"), ("requests", "conv")] {
+                let mut tables = vec![schema::local(table, cluster.as_deref())];
+                if cluster.is_some() {
+                    tables.push(table.to_string());
+                }
+                for t in tables {
+                    n.exec(&format!("ALTER TABLE {db}.{t} DROP COLUMN {column}")).unwrap();
+                }
             }
             n.exec(&format!("DROP TABLE {db}.schema_migrations")).unwrap();
             n.exec(&format!("CREATE TABLE {db}.schema_migrations (version UInt32, applied_ms Int64) ENGINE = TinyLog"))
@@ -2475,8 +2962,8 @@ q4,2026-04-08T09:00:00Z,in,acme,chat,u4,k4,
         }
         drop(s);
         let mut s = ClickHouseStore::open(&a, Box::new(crate::SqliteStore::memory().unwrap())).unwrap();
-        assert_eq!(s.schema_version().unwrap(), 5);
-        assert_eq!(s.migrate().unwrap(), 5, "again: nothing to add");
+        assert_eq!(s.schema_version().unwrap(), 6);
+        assert_eq!(s.migrate().unwrap(), 6, "again: nothing to add");
         let rows = "message_id,created_at,direction,account,channel,author_id,conversation_id,reply_to
 a,2026-04-06T08:00:00Z,in,acme,email,u1,k1,
 b,2026-04-06T08:10:00Z,out,acme,email,ag1,k1,a
@@ -2486,6 +2973,8 @@ b,2026-04-06T08:10:00Z,out,acme,email,ag1,k1,a
         assert_eq!((t.requests, t.response_time.median), (1, Some(600.0)));
         let compact = s.node.text(&format!("SELECT countIf(data != '') FROM {}.row_versions", s.db())).unwrap();
         assert_eq!(compact.trim(), "2");
+        let convs = s.node.text(&format!("SELECT groupArray(conv) FROM {}.requests", s.db())).unwrap();
+        assert_eq!(convs.trim(), "['k1']");
         drop_dbs(&a);
     }
 
@@ -2789,8 +3278,8 @@ c,2026-04-06T09:00:00Z,in,acme,email,u2,k2,,Mon colis ?
     }
 
     #[test]
-    fn a_schema_4_database_gains_the_compact_rows_column_once() {
-        on_each_target(upgraded_to_5);
+    fn a_schema_4_database_gains_the_columns_of_versions_5_and_6_once() {
+        on_each_target(upgraded_to_6);
     }
 
     #[test]
@@ -2806,5 +3295,20 @@ c,2026-04-06T09:00:00Z,in,acme,email,u2,k2,,Mon colis ?
     #[test]
     fn conformance_on_a_two_shard_clickhouse_cluster() {
         run("BAROMETRE_TEST_CLICKHOUSE_CLUSTER");
+    }
+
+    #[test]
+    fn late_rows_and_labels_compute_their_conversations_alone_and_give_a_whole_computations_facts() {
+        on_each_target(patched);
+    }
+
+    #[test]
+    fn facts_of_an_older_binary_or_of_rows_in_another_order_are_computed_whole() {
+        on_each_target(unpatchable);
+    }
+
+    #[test]
+    fn a_patch_writes_the_requests_and_daily_rollup_a_whole_computation_writes() {
+        on_each_target(patched_requests_and_rollup);
     }
 }

@@ -154,8 +154,9 @@ pub const MIGRATIONS: &[(u32, &[Table])] = &[
             },
         ],
     ),
-    // Version 5 adds a column (below): no table.
+    // Versions 5 and 6 add a column each (below): no table.
     (5, &[]),
+    (6, &[]),
 ];
 
 /// Columns a migration adds to a table (on every node, to the local and the `Distributed` table):
@@ -166,6 +167,10 @@ pub const COLUMNS: &[(u32, &str, &str, &str)] = &[
     // JSON body and derived columns' bytes, and no JSON to parse. Empty for other kinds and for
     // rows written before version 5 (read from their JSON).
     (5, "row_versions", "data", "String DEFAULT ''"),
+    // A request's conversation, by name: a late message computes its conversations again, and
+    // their requests are replaced while the others' are copied (empty for requests written
+    // before version 6: such facts are computed whole again).
+    (6, "requests", "conv", "String DEFAULT ''"),
 ];
 
 /// Rows a migration copies from an older table into its new one, node by node: `(version, from,
