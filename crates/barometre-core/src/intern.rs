@@ -232,7 +232,7 @@ impl Strings {
     }
 
     /// Spells out every mark: entries can then be left out without breaking them.
-    fn resolve(&mut self) {
+    pub(crate) fn resolve(&mut self) {
         let mut hashes = Vec::with_capacity(self.spans.len());
         let mut old = self.hashes.iter();
         let mut last = vec![(0, 0, 0); self.stride];
@@ -273,6 +273,52 @@ impl Strings {
         self.spans.extend(other.spans.iter().map(|&(a, n)| if n >= DITTO { (a, n) } else { (a + base, n) }));
         self.hashes.extend_from_slice(&other.hashes);
         self.last = other.last.iter().map(|l| l.map(|(a, n)| (a + base, n))).collect();
+    }
+
+    /// Entry `e` spelled out: its string, `None` when absent. Marks must be spelled out first
+    /// ([`Strings::permute_rows`] does).
+    pub(crate) fn entry(&self, e: usize) -> Option<&str> {
+        let (a, n) = self.spans[e];
+        debug_assert!(n != DITTO, "marks spelled out");
+        (n != ABSENT).then(|| &self.arena[a as usize..(a + n) as usize])
+    }
+
+    /// Whole rows (of `stride` entries each) in the order `rows` names them (a permutation of
+    /// the row numbers), as if pushed in that order: the bytes stay where they are, and an entry
+    /// equal to its field's entry in the row before becomes a mark again.
+    pub fn permute_rows(&mut self, rows: &[u32]) {
+        self.resolve();
+        assert_eq!(rows.len() * self.stride, self.spans.len(), "a place for every row");
+        // Each entry's hash among the stored ones.
+        let mut hash_of = Vec::with_capacity(self.spans.len());
+        let mut h = 0u32;
+        for s in &self.spans {
+            hash_of.push(h);
+            h += u32::from(s.1 != ABSENT);
+        }
+        let mut spans = Vec::with_capacity(self.spans.len());
+        let mut hashes = Vec::with_capacity(self.hashes.len());
+        let mut last: Vec<Option<(u32, u32)>> = vec![None; self.stride];
+        let bytes = self.arena.as_bytes();
+        let text = |(a, n): (u32, u32)| &bytes[a as usize..(a + n) as usize];
+        for &r in rows {
+            for (f, last) in last.iter_mut().enumerate() {
+                let e = r as usize * self.stride + f;
+                let s = self.spans[e];
+                if s.1 == ABSENT {
+                    spans.push(s);
+                } else if last.is_some_and(|l| l == s || text(l) == text(s)) {
+                    spans.push((0, DITTO));
+                } else {
+                    spans.push(s);
+                    hashes.push(self.hashes[hash_of[e] as usize]);
+                    *last = Some(s);
+                }
+            }
+        }
+        self.spans = spans;
+        self.hashes = hashes;
+        self.last = last;
     }
 
     /// Only the entries whose index `keep` accepts, in order.

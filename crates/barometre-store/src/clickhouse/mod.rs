@@ -77,6 +77,8 @@ struct Chunks<'a> {
     store: &'a ClickHouseStore,
     ws: &'a str,
     g: u64,
+    /// Chunks read with others (a part's compact rows come with its ids), not asked for yet.
+    read: HashMap<(String, i64), (usize, Vec<u8>)>,
 }
 
 impl patch::Stored for Chunks<'_> {
@@ -102,17 +104,32 @@ impl patch::Stored for Chunks<'_> {
         Ok(out)
     }
     fn chunk(&mut self, part: &str, seq: i64) -> Result<(usize, Vec<u8>), StoreError> {
+        if let Some(c) = self.read.remove(&(part.to_string(), seq)) {
+            return Ok(c);
+        }
+        // A chunk's compact rows and its ids in one query: the patch asks for both.
+        let parts = if part.ends_with("_ids") {
+            quote(part)
+        } else {
+            format!("{}, {}", quote(part), quote(&format!("{part}_ids")))
+        };
         let mut out = None;
+        let read = &mut self.read;
         self.store.select(
             &format!(
-                "SELECT n, data FROM {}.fact_parts WHERE workspace = {} AND generation = {} AND part = {} AND seq = {seq}",
+                "SELECT part, n, data FROM {}.fact_parts WHERE workspace = {} AND generation = {} AND part IN ({parts}) \
+                 AND seq = {seq}",
                 self.store.db(),
                 quote(self.ws),
                 self.g,
-                quote(part)
             ),
             |r| {
-                out = Some((r.u64()? as usize, r.bytes()?));
+                let (p, c) = (r.str()?, (r.u64()? as usize, r.bytes()?));
+                if p == part {
+                    out = Some(c);
+                } else {
+                    read.insert((p, seq), c);
+                }
                 Ok(())
             },
         )?;
@@ -871,7 +888,7 @@ impl ClickHouseStore {
         unique: bool,
     ) -> Result<(Vec<(Message, TextFacts)>, Vec<ConversationEvent>, Vec<Pending>), StoreError> {
         let mut msgs = Vec::new();
-        let (evs, stale) = self.load_each(ws, cfg, versions, unique, false, |l, _| {
+        let (evs, stale) = self.load_each(ws, cfg, versions, unique, |l, _| {
             msgs.push(match l {
                 Loaded::Row(r, corrected) => (Message { derived: None, corrected, ..r.message() }, r.tf),
                 Loaded::Json(m, tf) => (m, tf),
@@ -881,11 +898,9 @@ impl ClickHouseStore {
     }
 
     /// [`Self::load`], each message handed to `each` as it is read (none kept here), with the
-    /// version of the change that wrote it; the events with theirs. With `ordered`, every row
-    /// comes by version, then kind and id: the clock numbers names (customers among them) in the
-    /// order it reads rows, and a patch keeps the stored facts' numbers only when the rows read
-    /// now begin with the rows the facts were computed from, in their order. Unordered, rows
-    /// come as the shards and their threads send them, a different order at every read.
+    /// version of the change that wrote it; the events with theirs, by version then id. Messages
+    /// come as the shards and their threads send them, in another order at every read: the
+    /// clock's caller orders them ([`engine::Bulk::order_by_tags`]).
     #[allow(clippy::type_complexity)]
     fn load_each(
         &self,
@@ -893,33 +908,36 @@ impl ClickHouseStore {
         cfg: Option<&Config>,
         versions: &[u64],
         unique: bool,
-        ordered: bool,
         mut each: impl FnMut(Loaded<'_>, u64),
     ) -> Result<(Vec<(ConversationEvent, u64)>, Vec<Pending>), StoreError> {
         let key = cfg.map(Config::clock_fingerprint).unwrap_or_default();
         let (db, w, vs) = (self.db(), quote(ws), list(versions));
-        let tail = "conv, at_ms, fp, file, line";
         let rows = format!("FROM {db}.row_versions WHERE workspace = {w} AND kind IN (0, 1) AND version IN {vs}");
+        // Whether a message's text was read with these settings (`fresh`: 1 or 0), not the
+        // settings themselves (126 bytes a row, half of what was read back); its conversation and
+        // file only where it was not (what keeping it again needs). Without settings, every
+        // reading is taken as it is.
+        let fresh = if cfg.is_some() { format!("tf_key = {}", quote(&key)) } else { "1".to_string() };
+        let tail = "if(fresh, '', conv) AS c, at_ms, fp, if(fresh, '', file) AS f, line";
         // Messages written since schema 5 are read from their compact rows alone; other rows,
-        // events and messages written before, from their JSON. (Constants materialized: UNION
-        // ALL in ClickHouse 18.16 refuses a constant on one side only. Aliases name no column:
+        // events and messages written before, from their JSON. (Aliases name no column:
         // ClickHouse puts an alias's expression wherever its name appears, conditions included.)
         let compact = format!(
-            "SELECT kind, id, materialize('') AS no_body, tf_key, materialize('') AS no_derived, data, {tail}, \
-             version {rows} AND data != ''"
+            "SELECT kind, id, '' AS no_body, {fresh} AS fresh, '' AS no_derived, data, {tail}, version \
+             {rows} AND data != ''"
         );
         let json = format!(
-            "SELECT kind, id, body, tf_key, derived, materialize('') AS no_data, {tail}, version {rows} AND data = ''"
+            "SELECT kind, id, body, {fresh} AS fresh, derived, '' AS no_data, {tail}, version {rows} AND data = ''"
         );
         let latest = format!(
-            "SELECT kind, id, argMax(body, version), argMax(tf_key, version), argMax(derived, version), \
+            "SELECT kind, id, argMax(body, version), argMax({fresh}, version) AS fresh, argMax(derived, version), \
              argMax(data, version), argMax(conv, version), argMax(at_ms, version), argMax(fp, version), \
              argMax(file, version), argMax(line, version), max(version) {rows}"
         );
         // Each key's last version, chosen by the keys alone: a semi-join on (kind, id, version).
         let last = format!(
-            "SELECT kind, id, body, tf_key, derived, data, {tail}, version {rows} AND (kind, id, version) GLOBAL IN \
-             (SELECT kind, id, max(version) {rows} GROUP BY kind, id)"
+            "SELECT kind, id, body, {fresh} AS fresh, derived, data, {tail}, version {rows} AND (kind, id, version) \
+             GLOBAL IN (SELECT kind, id, max(version) {rows} GROUP BY kind, id)"
         );
         // Every row has one version among `versions` (the first import of a workspace): read as
         // they are, without grouping them by key. Else the keys with several versions are found
@@ -954,23 +972,17 @@ impl ClickHouseStore {
                 ]
             }
         };
-        // In one order, whichever query reads a row: one query over them all, sorted.
-        let queries = if ordered {
-            vec![format!("SELECT * FROM ({}) ORDER BY version, kind, id", queries.join(" UNION ALL "))]
-        } else {
-            queries
-        };
         let corrected: HashMap<String, Label> =
             self.corrections_at(ws, versions)?.into_iter().map(|c| (c.message_id, c.label)).collect();
-        let (mut evs, mut stale) = (Vec::new(), Vec::new());
+        let (mut evs, mut stale): (Vec<(u64, String, ConversationEvent)>, _) = (Vec::new(), Vec::new());
         for sql in &queries {
             self.select(sql, |r| {
-                let (kind, id, body, tf_key, derived) = (r.u8()?, r.str()?, r.str()?, r.str()?, r.str()?);
+                let (kind, id, body, fresh, derived) = (r.u8()?, r.str()?, r.str()?, r.u8()? == 1, r.str()?);
                 let data = r.bytes()?;
                 let (conv, at_ms, fp, file, line) = (r.str()?, r.i64()?, r.u64()?, r.str()?, r.u64()?);
                 let version = r.u64()?;
                 if kind == 1 {
-                    evs.push((parse::<ConversationEvent>(&body)?, version));
+                    evs.push((version, id, parse::<ConversationEvent>(&body)?));
                     return Ok(());
                 }
                 let label = corrected.get(&id).copied();
@@ -979,7 +991,7 @@ impl ClickHouseStore {
                 let (mut m, tf) = if data.is_empty() {
                     let m: Message = parse(&body)?;
                     let tf = match cfg {
-                        Some(cfg) if tf_key != key => clock::text_facts(&m, cfg),
+                        Some(cfg) if !fresh => clock::text_facts(&m, cfg),
                         Some(_) => parse::<TextFacts>(&derived)?,
                         None => TextFacts::default(),
                     };
@@ -987,7 +999,7 @@ impl ClickHouseStore {
                 } else {
                     let row = rows::row_of_data(&id, fp, &data)?;
                     match cfg {
-                        Some(cfg) if tf_key != key => {
+                        Some(cfg) if !fresh => {
                             let m = Message { derived: None, ..row.message() };
                             let tf = clock::text_facts(&m, cfg);
                             (m, tf)
@@ -998,7 +1010,7 @@ impl ClickHouseStore {
                         }
                     }
                 };
-                if cfg.is_some() && tf_key != key {
+                if cfg.is_some() && !fresh {
                     // Kept again with this reading, in the compact form (a message written
                     // before schema 5 and read as it was stays in its JSON: rewritten, each of
                     // them would have two versions to group at every later import).
@@ -1020,7 +1032,9 @@ impl ClickHouseStore {
                 Ok(())
             })?;
         }
-        Ok((evs, stale))
+        // Events in one order at every read: their agents are numbered in it.
+        evs.sort_unstable_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        Ok((evs.into_iter().map(|(v, _, e)| (e, v)).collect(), stale))
     }
 
     fn write_rows(&self, ws: &str, version: u64, rows: &[Pending]) -> Result<(), StoreError> {
@@ -1047,15 +1061,21 @@ impl ClickHouseStore {
         // structures first took 300 MiB, grown by doubling (a fifth of the time zeroing pages).
         // In version order: this change's rows come last, after the rows held before it.
         let mut bulk = engine::Bulk::default();
-        let mut before = 0;
-        let (evs, stale) = self.load_each(ws, Some(cfg), versions, unique, true, |l, v| {
-            before += usize::from(v < version);
+        let mut tags = Vec::new();
+        let (evs, stale) = self.load_each(ws, Some(cfg), versions, unique, |l, v| {
+            tags.push(v);
             match l {
                 Loaded::Row(r, corrected) => bulk.push(r.kept(corrected).raw()),
                 Loaded::Json(m, tf) => bulk.push_read(&m, &tf),
             }
         })?;
         sink.phase("rows read back");
+        // By version, then id: the rows held before this change first, in the order the stored
+        // facts were computed in (the clock numbers names, customers among them, in row order).
+        bulk.order_by_tags(&tags);
+        let before = tags.iter().filter(|&&v| v < version).count();
+        drop(tags);
+        sink.phase("rows ordered");
         self.write_rows(ws, version, &stale)?;
         let reread = !stale.is_empty();
         drop(stale);
@@ -1067,7 +1087,7 @@ impl ClickHouseStore {
         if let Some(p) = patching.filter(|_| !reread) {
             let events: Vec<String> =
                 evs.iter().filter(|(_, v)| *v >= version).map(|(e, _)| e.conversation_id.clone()).collect();
-            if let Some(done) = self.patch(ws, cfg, &inp, before, &p, version, &events)? {
+            if let Some(done) = self.patch(ws, cfg, &inp, before, &p, version, &events, sink)? {
                 sink.note(&format!(
                     "facts of {} conversations computed again, {} fact chunks written",
                     done.conversations, done.chunks
@@ -1189,6 +1209,7 @@ impl ClickHouseStore {
         p: &Patching<'_>,
         version: u64,
         events: &[String],
+        sink: &mut dyn ImportSink,
     ) -> Result<Option<patch::Patched>, StoreError> {
         let g = p.from;
         let mut kept = None;
@@ -1208,10 +1229,49 @@ impl ClickHouseStore {
             return Ok(None);
         }
         let also: Vec<u32> = p.also.iter().filter_map(|id| inp.ids.find(id)).collect();
-        let Some(plan) = patch::plan(&mut Chunks { store: self, ws, g }, cfg, inp, before, &also, events)? else {
+        let Some(plan) =
+            patch::plan(&mut Chunks { store: self, ws, g, read: HashMap::new() }, cfg, inp, before, &also, events)?
+        else {
             return Ok(None);
         };
-        self.write_plan(ws, g, version, cfg, inp, plan).map(Some)
+        sink.phase("facts planned");
+        self.write_plan(ws, g, version, cfg, inp, plan, sink).map(Some)
+    }
+
+    /// Runs an `INSERT … SELECT` that copies rows of `table` into it (`sql` given the table's
+    /// name), on every node at once, each copying its own rows (none crosses shards, none goes
+    /// through the `Distributed` table); through the `Distributed` table when the cluster's
+    /// nodes were not named. With `ids`, a table of strings sent beside the query (see
+    /// [`Node::post_with_ids`]).
+    fn copy_within(
+        &self,
+        table: &str,
+        sql: impl Fn(&str) -> String + Sync,
+        ids: Option<(&str, &[&str])>,
+    ) -> Result<(), StoreError> {
+        let targets: Vec<(&Node, String)> = if self.nodes.is_empty() {
+            vec![(&self.node, format!("{}.{table}", self.db()))]
+        } else {
+            let local = schema::local(table, self.cluster.as_deref());
+            self.nodes.iter().map(|n| (n, format!("{}.{local}", n.database))).collect()
+        };
+        let run = |n: &Node, t: &str| -> Result<(), StoreError> {
+            let mut r = match ids {
+                Some((name, ids)) => n.post_with_ids(&sql(t), name, ids)?,
+                None => n.post(&sql(t), None)?,
+            };
+            std::io::copy(&mut r, &mut std::io::sink()).map_err(|e| err(e.to_string()))?;
+            Ok(())
+        };
+        std::thread::scope(|sc| {
+            let handles: Vec<_> = targets.iter().map(|(n, t)| sc.spawn(|| run(n, t))).collect();
+            let mut out = Ok(());
+            for h in handles {
+                let r = h.join().map_err(|_| StoreError::Corrupt("a copy panicked".into())).and_then(|r| r);
+                out = out.and(r);
+            }
+            out
+        })
     }
 
     /// Writes the generation `version`: the patched runs' chunks; every other chunk of
@@ -1220,6 +1280,7 @@ impl ClickHouseStore {
     /// again, and theirs; the daily rollup, when `g` has one, summed again from those requests.
     /// Readers read chunks in number order, and see every fact in the order a whole computation
     /// stores them.
+    #[allow(clippy::too_many_arguments)]
     fn write_plan(
         &self,
         ws: &str,
@@ -1228,6 +1289,7 @@ impl ClickHouseStore {
         cfg: &Config,
         inp: &engine::ClockInput,
         plan: patch::Plan,
+        sink: &mut dyn ImportSink,
     ) -> Result<patch::Patched, StoreError> {
         let (db, w) = (self.db(), quote(ws));
         let mut done = patch::Patched { conversations: plan.conversations, chunks: 0 };
@@ -1278,26 +1340,31 @@ impl ClickHouseStore {
         }
         self.insert("fact_parts", FACT_COLS, &written)?;
         drop(written);
-        self.node.exec(&format!(
-            "INSERT INTO {db}.fact_parts ({FACT_COLS}) SELECT workspace, {version}, part, \
-             toUInt32(seq + multiIf({}, 0)), lo_ms, hi_ms, n, data FROM {db}.fact_parts \
-             WHERE workspace = {w} AND generation = {g} AND ({})",
-            moved.join(", "),
-            copied.join(" OR ")
-        ))?;
-        // The requests of the conversations not computed again, then theirs.
-        let touched: Vec<&str> = plan.touched.iter().map(String::as_str).collect();
-        let mut r = self.node.post_with_ids(
-            &format!(
-                "INSERT INTO {db}.requests ({REQUEST_COLS}) SELECT workspace, {version}, start_ms, closed_ms, account, \
-                 channel, agent, team, outcome, public, first, conv FROM {db}.requests \
-                 WHERE workspace = {w} AND generation = {g} AND conv NOT IN touched"
-            ),
-            "touched",
-            &touched,
+        let (moved, copied) = (moved.join(", "), copied.join(" OR "));
+        self.copy_within(
+            "fact_parts",
+            |t| {
+                format!(
+                    "INSERT INTO {t} ({FACT_COLS}) SELECT workspace, {version}, part, toUInt32(seq + multiIf({moved}, 0)), \
+                     lo_ms, hi_ms, n, data FROM {t} WHERE workspace = {w} AND generation = {g} AND ({copied})"
+                )
+            },
+            None,
         )?;
-        std::io::copy(&mut r, &mut std::io::sink()).map_err(|e| err(e.to_string()))?;
+        sink.phase("fact chunks written");
+        // The requests of the conversations not computed again (their names sent beside the
+        // query, as an import's lookups send ids), then theirs.
+        let touched: Vec<&str> = plan.touched.iter().map(String::as_str).collect();
+        let copy = |t: &str| {
+            format!(
+                "INSERT INTO {t} ({REQUEST_COLS}) SELECT workspace, {version}, start_ms, closed_ms, account, channel, \
+                 agent, team, outcome, public, first, conv FROM {t} WHERE workspace = {w} AND generation = {g}{}",
+                if touched.is_empty() { "" } else { " AND conv NOT IN touched" }
+            )
+        };
+        self.copy_within("requests", copy, (!touched.is_empty()).then_some(("touched", &touched[..])))?;
         self.write_requests(ws, version, inp, &plan.reqs)?;
+        sink.phase("requests written");
         let rolled = self
             .node
             .text(&format!("SELECT count() FROM {db}.requests_daily WHERE workspace = {w} AND generation = {g}"))?;
