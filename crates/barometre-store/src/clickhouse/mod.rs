@@ -373,7 +373,14 @@ struct State {
     versions: Vec<u64>,
     /// The import whose facts are current, and the clock settings they were derived with.
     generation: Option<(u64, String)>,
+    /// No committed change wrote a second version of a message's or an event's key: their
+    /// rows are read as they are, without looking for keys of several versions.
+    unique: bool,
 }
+
+/// What a change that wrote no message or event under a key held before adds to its
+/// `imports.what` (changes by binaries before this mark are taken as having written some).
+const NEW_KEYS_ONLY: &str = " (new keys only)";
 
 /// A row about to be written.
 struct Pending {
@@ -785,11 +792,12 @@ impl ClickHouseStore {
 
     fn state(&self, ws: &str) -> Result<State, StoreError> {
         let db = self.db();
-        let mut versions = Vec::new();
+        let (mut versions, mut unique) = (Vec::new(), true);
         self.select(
-            &format!("SELECT version FROM {db}.imports WHERE workspace = {} ORDER BY version", quote(ws)),
+            &format!("SELECT version, what FROM {db}.imports WHERE workspace = {} ORDER BY version", quote(ws)),
             |r| {
                 versions.push(r.u64()?);
+                unique &= r.str()?.ends_with(NEW_KEYS_ONLY);
                 Ok(())
             },
         )?;
@@ -808,7 +816,7 @@ impl ClickHouseStore {
                 },
             )?;
         }
-        Ok(State { versions, generation })
+        Ok(State { versions, generation, unique })
     }
 
     /// A version above every one of the workspace's: the time in microseconds, or one more, plus
@@ -1046,6 +1054,8 @@ impl ClickHouseStore {
     /// `patching`, when the stored facts allow it, only the conversations the change touched
     /// run through the clock ([`patch::plan`], as the other stores patch): the generation
     /// patched is copied on the server, but for the chunks and requests of those conversations.
+    /// Whether it kept messages again (their texts read under other settings): a second version
+    /// of their keys.
     #[allow(clippy::too_many_arguments)]
     fn recompute(
         &self,
@@ -1056,7 +1066,7 @@ impl ClickHouseStore {
         unique: bool,
         patching: Option<Patching<'_>>,
         sink: &mut dyn ImportSink,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         // Each message goes into the clock's input as it arrives: a million of them held as
         // structures first took 300 MiB, grown by doubling (a fifth of the time zeroing pages).
         // In version order: this change's rows come last, after the rows held before it.
@@ -1093,7 +1103,7 @@ impl ClickHouseStore {
                     done.conversations, done.chunks
                 ));
                 sink.phase("facts computed and stored");
-                return Ok(());
+                return Ok(false);
             }
         }
         let mut out = engine::run(&inp, cfg);
@@ -1150,7 +1160,7 @@ impl ClickHouseStore {
         self.insert("requests_daily", DAILY_COLS, &rows)?;
         self.generation_written(ws, version, cfg, &inp)?;
         sink.phase("facts written");
-        Ok(())
+        Ok(reread)
     }
 
     /// Requests as columns, for the aggregations ClickHouse computes itself.
@@ -1388,7 +1398,7 @@ impl ClickHouseStore {
     /// began before this commit may still be reading the previous one).
     #[cfg(test)]
     fn commit(&self, ws: &str, version: u64, what: &str, previous: Option<u64>) -> Result<(), StoreError> {
-        self.commit_after(ws, version, what, previous, None)
+        self.commit_after(ws, version, (what, false), previous, None)
     }
 
     /// [`Self::commit`], once sure that no other change of the workspace was committed since
@@ -1398,11 +1408,13 @@ impl ClickHouseStore {
     /// ([`ControlPlane::lock_workspace`]) from reading the state to committing. This check is
     /// what is left for processes that share no control plane (a check, then an insert: two
     /// such imports ending at the same instant can still both pass it).
+    ///
+    /// `what` names the change, and says whether it wrote only new keys of messages and events.
     fn commit_after(
         &self,
         ws: &str,
         version: u64,
-        what: &str,
+        (what, new_keys_only): (&str, bool),
         previous: Option<u64>,
         started: Option<&State>,
     ) -> Result<(), StoreError> {
@@ -1416,7 +1428,7 @@ impl ClickHouseStore {
             }
         }
         let mut w = RowBinary::default();
-        w.str(ws).u64(version).i64(now_ms()).str(what);
+        w.str(ws).u64(version).i64(now_ms()).str(&format!("{what}{}", if new_keys_only { NEW_KEYS_ONLY } else { "" }));
         self.insert("imports", "workspace, version, at_ms, what", &w)?;
         if let Some(prev) = previous {
             for node in &self.nodes {
@@ -1799,16 +1811,19 @@ impl DataStore for ClickHouseStore {
         // Surveys, customers, posts… are no input of the clock: importing only those into a
         // workspace with facts leaves the facts as they are. Messages and events only added: the
         // conversations they touch are computed again, alone.
+        let mut reread = false;
         if new + changed > 0 || (stale && !st.versions.is_empty()) || (st.generation.is_none() && sum.inserted > 0) {
             let patching = match &st.generation {
                 Some((g, _)) if !stale && changed == 0 => Some(Patching { from: *g, also: &[] }),
                 _ => None,
             };
             // A first import wrote each key once (a repeat within it is not written again).
-            self.recompute(ws, cfg, &seen, v, st.versions.is_empty(), patching, sink)?;
+            // Every key of one version but this import's changed ones: rows read as they are.
+            reread = self.recompute(ws, cfg, &seen, v, st.unique && changed == 0, patching, sink)?;
         }
         still_ours(&mut lock, sink)?;
-        self.commit_after(ws, v, "import", st.generation.as_ref().map(|g| g.0), Some(&st))?;
+        let new_keys_only = changed == 0 && !reread;
+        self.commit_after(ws, v, ("import", new_keys_only), st.generation.as_ref().map(|g| g.0), Some(&st))?;
         sink.phase("committed");
         sum.committed = true;
         Ok(sum)
@@ -1986,9 +2001,9 @@ impl DataStore for ClickHouseStore {
             Some((g, fp)) if *fp == facts_key(cfg) => Some(Patching { from: *g, also: &also }),
             _ => None,
         };
-        self.recompute(ws, cfg, &seen, v, false, patching, sink)?;
+        let reread = self.recompute(ws, cfg, &seen, v, st.unique, patching, sink)?;
         still_ours(&mut lock, sink)?;
-        self.commit_after(ws, v, "label", st.generation.as_ref().map(|g| g.0), Some(&st))?;
+        self.commit_after(ws, v, ("label", !reread), st.generation.as_ref().map(|g| g.0), Some(&st))?;
         Ok(true)
     }
 
@@ -2019,12 +2034,13 @@ impl DataStore for ClickHouseStore {
             self.insert("faq", "workspace, version, entries", &w)?;
             let mut seen = st.versions.clone();
             seen.push(v);
+            let mut reread = false;
             if st.generation.is_some() {
                 let cfg = cfg.with_faq((!entries.is_empty()).then(|| Arc::new(Faq::new(entries.to_vec()))));
-                self.recompute(ws, &cfg, &seen, v, false, None, sink)?;
+                reread = self.recompute(ws, &cfg, &seen, v, st.unique, None, sink)?;
             }
             still_ours(&mut lock, sink)?;
-            self.commit_after(ws, v, "faq", st.generation.as_ref().map(|g| g.0), Some(&st))?;
+            self.commit_after(ws, v, ("faq", !reread), st.generation.as_ref().map(|g| g.0), Some(&st))?;
         }
         drop(lock);
         let t = self.table(ws, cfg, None, None)?;
@@ -2525,7 +2541,7 @@ mod conformance_tests {
         let st = s.state("w").unwrap();
         let v = s.next_version(&st);
         let seen: Vec<u64> = st.versions.iter().copied().chain([v]).collect();
-        s.recompute("w", &Config::default(), &seen, v, false, None, &mut ()).unwrap();
+        let _ = s.recompute("w", &Config::default(), &seen, v, false, None, &mut ()).unwrap();
         s.commit("w", v, "test", st.generation.map(|g| g.0)).unwrap();
     }
 
@@ -2639,6 +2655,8 @@ mod conformance_tests {
         import(&mut s, &held);
         let notes = import(&mut s, &late);
         assert!(notes.iter().any(|n| n.starts_with("facts of 36 conversations computed again")), "{notes:?}");
+        // New keys only: every row of the workspace is read as it is, without grouping.
+        assert!(s.state("w").unwrap().unique);
         let (b, mut once) = open_fresh(base);
         import(&mut once, &format!("{held}{}", &late[head.len()..]));
         // Every request and rollup row of the current generation, sorted.
@@ -2892,6 +2910,10 @@ q4,2026-04-08T09:00:00Z,in,acme,chat,u4,k4,
         assert_eq!(import(&[&f("01")]), (0, 1, 3, Some(2400.0), 7260.0));
         // b back to its first instant, its third version: 600 s.
         assert_eq!(import(&[&b("10")]), (0, 1, 3, Some(2400.0), 6660.0));
+        // A new key alone: the keys of several versions are still read at their last one.
+        let g = "g,2026-04-06T12:00:00Z,in,acme,email,u4,k4,";
+        assert_eq!(import(&[g]), (1, 0, 4, Some(2400.0), 6660.0));
+        assert!(!s.state("w").unwrap().unique);
         drop_dbs(&a);
     }
 
@@ -3149,7 +3171,7 @@ c,2026-04-06T09:00:00Z,in,acme,email,u2,k2,,Mon colis ?
         let (one, two) = (s.next_version(&st), s.next_version(&st));
         assert!(one > last && two > last && one != two, "{last} {one} {two}");
         // A clock far behind the last version: one more, still apart.
-        let behind = State { versions: vec![u64::MAX / 2], generation: None };
+        let behind = State { versions: vec![u64::MAX / 2], generation: None, unique: false };
         let (one, two) = (s.next_version(&behind), s.next_version(&behind));
         assert!(one > u64::MAX / 2 && two > u64::MAX / 2 && one != two);
         drop_dbs(&a);
