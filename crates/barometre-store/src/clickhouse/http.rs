@@ -77,13 +77,29 @@ impl Node {
     /// Sends `sql` (its data, if any, in `body`; else the query itself is the body) and returns
     /// the response's body as a reader, once the server said the query succeeded.
     pub fn post(&self, sql: &str, body: Option<&[u8]>) -> Result<Response, StoreError> {
-        self.send(sql, body, None)
+        self.send(sql, body, None, "")
+    }
+
+    /// [`Self::post`] of a query alone, with `settings` (`&name=value…`) added to the URL.
+    pub fn post_with(&self, sql: &str, settings: &str) -> Result<Response, StoreError> {
+        self.send(sql, None, None, settings)
     }
 
     /// Runs `sql` with a table of strings named `name` (one column `id`) sent beside it as
     /// external data: a lookup of thousands of ids names them in `IN name` instead of writing
     /// them into the SQL, which ClickHouse would parse on every shard (ten times slower).
     pub fn post_with_ids(&self, sql: &str, name: &str, ids: &[&str]) -> Result<Response, StoreError> {
+        self.post_with_ids_and(sql, name, ids, "")
+    }
+
+    /// [`Self::post_with_ids`] with `settings` (`&name=value…`) added to the URL.
+    pub fn post_with_ids_and(
+        &self,
+        sql: &str,
+        name: &str,
+        ids: &[&str],
+        settings: &str,
+    ) -> Result<Response, StoreError> {
         let boundary = "barometre-7e3c9f0a51d2";
         let mut body = Vec::with_capacity(ids.iter().map(|i| i.len() + 1).sum::<usize>() + 256);
         body.extend_from_slice(
@@ -108,10 +124,16 @@ impl Node {
         }
         body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
         let extra = format!("&{name}_structure=id%20String&{name}_format=TabSeparated");
-        self.send(sql, Some(&body), Some((&extra, &format!("multipart/form-data; boundary={boundary}"))))
+        self.send(sql, Some(&body), Some((&extra, &format!("multipart/form-data; boundary={boundary}"))), settings)
     }
 
-    fn send(&self, sql: &str, body: Option<&[u8]>, form: Option<(&str, &str)>) -> Result<Response, StoreError> {
+    fn send(
+        &self,
+        sql: &str,
+        body: Option<&[u8]>,
+        form: Option<(&str, &str)>,
+        settings: &str,
+    ) -> Result<Response, StoreError> {
         // Every statement names its tables with their database: none is chosen here (the
         // database may not exist yet).
         let mut path = String::from(
@@ -128,6 +150,7 @@ impl Node {
         if let Some((extra, _)) = form {
             path.push_str(extra);
         }
+        path.push_str(settings);
         let payload: &[u8] = match body {
             Some(b) => {
                 path.push_str(&format!("&query={}", encode(sql)));

@@ -608,6 +608,9 @@ pub struct ClickHouseStore {
     /// Whether summaries read whole days from the daily rollup (`BAROMETRE_CLICKHOUSE_ROLLUPS=off`
     /// reads every request instead: the same figures, to compare their times).
     rollups: bool,
+    /// Whether the nodes named are the cluster's servers, each once, one a shard (checked at
+    /// the first copy that needs it): only then may each node copy its own rows.
+    nodes_are_shards: std::sync::OnceLock<bool>,
 }
 
 impl ClickHouseStore {
@@ -621,6 +624,7 @@ impl ClickHouseStore {
             nodes: addr.nodes.clone(),
             control,
             workers: 1,
+            nodes_are_shards: std::sync::OnceLock::new(),
             rollups: std::env::var("BAROMETRE_CLICKHOUSE_ROLLUPS").map_or(true, |v| !matches!(v.as_str(), "off" | "0")),
         };
         let layout = s.layout(&s.node)?;
@@ -1092,9 +1096,11 @@ impl ClickHouseStore {
         for (e, _) in &evs {
             bulk.push_event(e);
         }
-        let inp = bulk.finish().0;
-        // Texts read again may change any conversation's facts: those are all computed again.
-        if let Some(p) = patching.filter(|_| !reread) {
+        let (inp, repeated) = bulk.finish();
+        // Texts read again may change any conversation's facts: those are all computed again. So
+        // are they when a message's key came back twice (two changes that shared no control
+        // plane committed together): `before` counted both.
+        if let Some(p) = patching.filter(|_| !reread && repeated.is_empty()) {
             let events: Vec<String> =
                 evs.iter().filter(|(_, v)| *v >= version).map(|(e, _)| e.conversation_id.clone()).collect();
             if let Some(done) = self.patch(ws, cfg, &inp, before, &p, version, &events, sink)? {
@@ -1248,6 +1254,50 @@ impl ClickHouseStore {
         self.write_plan(ws, g, version, cfg, inp, plan, sink).map(Some)
     }
 
+    /// Whether each node may copy its own rows: a lone server; or every node named is a server
+    /// of the cluster, a shard of one replica, and no shard is named twice (two names of one
+    /// server would copy its rows twice, and a server left out would copy none of its own).
+    fn copies_node_by_node(&self) -> Result<bool, StoreError> {
+        if let Some(&ok) = self.nodes_are_shards.get() {
+            return Ok(ok);
+        }
+        let ok = match &self.cluster {
+            None => !self.nodes.is_empty(),
+            Some(_) if self.nodes.is_empty() => false,
+            Some(c) => {
+                let mut shards = Vec::new();
+                let mut all = (0u64, 0u64);
+                for n in &self.nodes {
+                    n.select(
+                        &format!(
+                            "SELECT toUInt32(shard_num) FROM system.clusters WHERE cluster = {} AND is_local",
+                            quote(c)
+                        ),
+                        |r| {
+                            shards.push(r.u32()?);
+                            Ok(())
+                        },
+                    )?;
+                    n.select(
+                        &format!(
+                            "SELECT toUInt64(count()), toUInt64(max(replica_num)) FROM system.clusters WHERE cluster = {}",
+                            quote(c)
+                        ),
+                        |r| {
+                            all = (r.u64()?, r.u64()?);
+                            Ok(())
+                        },
+                    )?;
+                }
+                let named = shards.len();
+                shards.sort_unstable();
+                shards.dedup();
+                named == self.nodes.len() && shards.len() == named && all == (named as u64, 1)
+            }
+        };
+        Ok(*self.nodes_are_shards.get_or_init(|| ok))
+    }
+
     /// Runs an `INSERT … SELECT` that copies rows of `table` into it (`sql` given the table's
     /// name), on every node at once, each copying its own rows (none crosses shards, none goes
     /// through the `Distributed` table); through the `Distributed` table when the cluster's
@@ -1259,16 +1309,21 @@ impl ClickHouseStore {
         sql: impl Fn(&str) -> String + Sync,
         ids: Option<(&str, &[&str])>,
     ) -> Result<(), StoreError> {
-        let targets: Vec<(&Node, String)> = if self.nodes.is_empty() {
+        let targets: Vec<(&Node, String)> = if !self.copies_node_by_node()? {
             vec![(&self.node, format!("{}.{table}", self.db()))]
         } else {
             let local = schema::local(table, self.cluster.as_deref());
             self.nodes.iter().map(|n| (n, format!("{}.{local}", n.database))).collect()
         };
+        // Rows of many months in one block: ClickHouse 19 and later refuse more than 100 of
+        // them in one insert unless told otherwise (18.16 knows no such setting, nor limit).
+        let version = self.node.text("SELECT version()")?;
+        let major: u32 = version.trim().split('.').next().and_then(|m| m.parse().ok()).unwrap_or(0);
+        let settings = if major >= 19 { "&max_partitions_per_insert_block=0" } else { "" };
         let run = |n: &Node, t: &str| -> Result<(), StoreError> {
             let mut r = match ids {
-                Some((name, ids)) => n.post_with_ids(&sql(t), name, ids)?,
-                None => n.post(&sql(t), None)?,
+                Some((name, ids)) => n.post_with_ids_and(&sql(t), name, ids, settings)?,
+                None => n.post_with(&sql(t), settings)?,
             };
             std::io::copy(&mut r, &mut std::io::sink()).map_err(|e| err(e.to_string()))?;
             Ok(())
@@ -2545,6 +2600,26 @@ mod conformance_tests {
         s.commit("w", v, "test", st.generation.map(|g| g.0)).unwrap();
     }
 
+    /// Nodes copy their own rows only when the nodes named are the cluster's servers, each once.
+    fn shards_named(base: &str) {
+        let (a, s) = open_fresh(base);
+        assert!(s.copies_node_by_node().unwrap(), "every node named once");
+        if let Some(c) = &s.cluster {
+            let other = |nodes: Vec<Node>| {
+                let s2 = ClickHouseStore {
+                    nodes,
+                    ..ClickHouseStore::open(&a, Box::new(crate::SqliteStore::memory().unwrap())).unwrap()
+                };
+                s2.copies_node_by_node().unwrap()
+            };
+            assert!(!other(vec![s.nodes[0].clone()]), "a shard left out of {c}");
+            // One server under two names.
+            let alias = Node { host: "localhost".into(), ..s.nodes[0].clone() };
+            assert!(!other(vec![s.nodes[0].clone(), alias]), "a server named twice");
+        }
+        drop_dbs(&a);
+    }
+
     /// Late rows and labels patch the facts as on the other stores: the same scenarios.
     fn patched(base: &str) {
         use crate::sqlite::patch::tests as patch;
@@ -2613,6 +2688,15 @@ mod conformance_tests {
     /// requests of the conversations not touched copied, theirs replaced, the rollup summed
     /// again on the server.
     fn patched_requests_and_rollup(base: &str) {
+        patched_requests_and_rollup_named(base, false);
+        if base.contains("cluster=") {
+            patched_requests_and_rollup_named(base, true);
+        }
+    }
+
+    /// [`patched_requests_and_rollup`]; with `one_node`, through an address that names one node
+    /// of the cluster only: the copies then go through the `Distributed` tables.
+    fn patched_requests_and_rollup_named(base: &str, one_node: bool) {
         use barometre_core::ingest::{Format, Kind, RecordReader};
         use barometre_core::time::{parse_instant, rfc3339_utc};
         #[derive(Default)]
@@ -2652,6 +2736,11 @@ mod conformance_tests {
             notes.0
         };
         let (a, mut s) = open_fresh(base);
+        if one_node {
+            s.nodes.truncate(1);
+        }
+        // Each node copies its own rows only when the nodes named are the cluster's shards.
+        assert_eq!(s.copies_node_by_node().unwrap(), !one_node);
         import(&mut s, &held);
         let notes = import(&mut s, &late);
         assert!(notes.iter().any(|n| n.starts_with("facts of 36 conversations computed again")), "{notes:?}");
@@ -3394,6 +3483,11 @@ c,2026-04-06T09:00:00Z,in,acme,email,u2,k2,,Mon colis ?
     #[test]
     fn facts_of_an_older_binary_or_of_rows_in_another_order_are_computed_whole() {
         on_each_target(unpatchable);
+    }
+
+    #[test]
+    fn nodes_copy_their_own_rows_only_when_the_nodes_named_are_the_clusters_shards() {
+        on_each_target(shards_named);
     }
 
     #[test]
