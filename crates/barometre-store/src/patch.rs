@@ -167,6 +167,12 @@ pub fn plan(
     }))
 }
 
+/// Whether `inp` names first the `n` names whose [`names_hash`] stored facts kept as `hash`:
+/// then the facts' customer numbers are `inp`'s, and a patch may keep them.
+pub fn same_names(inp: &ClockInput, n: usize, hash: i64) -> bool {
+    n <= inp.names.len() && names_hash(inp, n) == hash
+}
+
 /// The first `n` names of `inp`, in number order, as FNV-1a sees them (stable across builds):
 /// kept with stored facts, it tells whether rows read again number names (customers among
 /// them) as the facts do — the rows the facts came from, read first and in the same order.

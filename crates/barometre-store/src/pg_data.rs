@@ -370,8 +370,8 @@ fn recompute(
         let r = tx.query_one("SELECT names_n, names_hash FROM data_state WHERE workspace = $1", &[&ws])?;
         (r.get(0), r.get(1))
     };
-    let same_names =
-        kept.0 > 0 && kept.0 as usize <= inp.names.len() && patch::names_hash(&inp, kept.0 as usize) == kept.1;
+    // (0 names: none kept, by a binary before schema 4.)
+    let same_names = kept.0 > 0 && patch::same_names(&inp, kept.0 as usize, kept.1);
     if let Some(p) = patching.filter(|_| !reread && same_names) {
         let also: Vec<u32> = p.also.iter().filter_map(|id| inp.ids.find(id)).collect();
         let events: Vec<String> =

@@ -72,6 +72,16 @@ struct Patching<'a> {
     also: &'a [&'a str],
 }
 
+/// How a store copies rows within a table ([`ClickHouseStore::copying`]).
+#[derive(Clone, Copy)]
+struct Copying {
+    /// Each node copies its own rows ([`ClickHouseStore::copies_node_by_node`]); else the copies
+    /// go through the `Distributed` tables.
+    node_by_node: bool,
+    /// URL settings of the copies.
+    settings: &'static str,
+}
+
 /// A generation's stored chunks, as a patch reads them.
 struct Chunks<'a> {
     store: &'a ClickHouseStore,
@@ -608,9 +618,9 @@ pub struct ClickHouseStore {
     /// Whether summaries read whole days from the daily rollup (`BAROMETRE_CLICKHOUSE_ROLLUPS=off`
     /// reads every request instead: the same figures, to compare their times).
     rollups: bool,
-    /// Whether the nodes named are the cluster's servers, each once, one a shard (checked at
-    /// the first copy that needs it): only then may each node copy its own rows.
-    nodes_are_shards: std::sync::OnceLock<bool>,
+    /// How rows are copied within a table (found at the first copy): whether each node copies
+    /// its own, and the settings the server needs for it.
+    copying: std::sync::OnceLock<Copying>,
 }
 
 impl ClickHouseStore {
@@ -624,7 +634,7 @@ impl ClickHouseStore {
             nodes: addr.nodes.clone(),
             control,
             workers: 1,
-            nodes_are_shards: std::sync::OnceLock::new(),
+            copying: std::sync::OnceLock::new(),
             rollups: std::env::var("BAROMETRE_CLICKHOUSE_ROLLUPS").map_or(true, |v| !matches!(v.as_str(), "off" | "0")),
         };
         let layout = s.layout(&s.node)?;
@@ -1240,8 +1250,7 @@ impl ClickHouseStore {
                 Ok(())
             },
         )?;
-        let Some((n, hash)) = kept else { return Ok(None) };
-        if n > inp.names.len() || patch::names_hash(inp, n) != hash {
+        if !kept.is_some_and(|(n, hash)| patch::same_names(inp, n, hash)) {
             return Ok(None);
         }
         let also: Vec<u32> = p.also.iter().filter_map(|id| inp.ids.find(id)).collect();
@@ -1254,14 +1263,35 @@ impl ClickHouseStore {
         self.write_plan(ws, g, version, cfg, inp, plan, sink).map(Some)
     }
 
+    /// Whether generation `g` of `ws` was written with a daily rollup.
+    fn has_rollup(&self, ws: &str, g: u64) -> Result<bool, StoreError> {
+        let n = self.node.text(&format!(
+            "SELECT count() FROM {}.requests_daily WHERE workspace = {} AND generation = {g}",
+            self.db(),
+            quote(ws)
+        ))?;
+        Ok(n.trim() != "0")
+    }
+
+    /// How rows are copied within a table ([`Copying`]), found once.
+    fn copying(&self) -> Result<Copying, StoreError> {
+        if let Some(&c) = self.copying.get() {
+            return Ok(c);
+        }
+        // Rows of many months in one block: ClickHouse 19 and later refuse more than 100 of
+        // them in one insert unless told otherwise (18.16 knows no such setting, nor limit).
+        let version = self.node.text("SELECT version()")?;
+        let major: u32 = version.trim().split('.').next().and_then(|m| m.parse().ok()).unwrap_or(0);
+        let settings = if major >= 19 { "&max_partitions_per_insert_block=0" } else { "" };
+        let c = Copying { node_by_node: self.copies_node_by_node()?, settings };
+        Ok(*self.copying.get_or_init(|| c))
+    }
+
     /// Whether each node may copy its own rows: a lone server; or every node named is a server
     /// of the cluster, a shard of one replica, and no shard is named twice (two names of one
     /// server would copy its rows twice, and a server left out would copy none of its own).
     fn copies_node_by_node(&self) -> Result<bool, StoreError> {
-        if let Some(&ok) = self.nodes_are_shards.get() {
-            return Ok(ok);
-        }
-        let ok = match &self.cluster {
+        Ok(match &self.cluster {
             None => !self.nodes.is_empty(),
             Some(_) if self.nodes.is_empty() => false,
             Some(c) => {
@@ -1294,8 +1324,7 @@ impl ClickHouseStore {
                 shards.dedup();
                 named == self.nodes.len() && shards.len() == named && all == (named as u64, 1)
             }
-        };
-        Ok(*self.nodes_are_shards.get_or_init(|| ok))
+        })
     }
 
     /// Runs an `INSERT … SELECT` that copies rows of `table` into it (`sql` given the table's
@@ -1309,17 +1338,13 @@ impl ClickHouseStore {
         sql: impl Fn(&str) -> String + Sync,
         ids: Option<(&str, &[&str])>,
     ) -> Result<(), StoreError> {
-        let targets: Vec<(&Node, String)> = if !self.copies_node_by_node()? {
+        let Copying { node_by_node, settings } = self.copying()?;
+        let targets: Vec<(&Node, String)> = if !node_by_node {
             vec![(&self.node, format!("{}.{table}", self.db()))]
         } else {
             let local = schema::local(table, self.cluster.as_deref());
             self.nodes.iter().map(|n| (n, format!("{}.{local}", n.database))).collect()
         };
-        // Rows of many months in one block: ClickHouse 19 and later refuse more than 100 of
-        // them in one insert unless told otherwise (18.16 knows no such setting, nor limit).
-        let version = self.node.text("SELECT version()")?;
-        let major: u32 = version.trim().split('.').next().and_then(|m| m.parse().ok()).unwrap_or(0);
-        let settings = if major >= 19 { "&max_partitions_per_insert_block=0" } else { "" };
         let run = |n: &Node, t: &str| -> Result<(), StoreError> {
             let mut r = match ids {
                 Some((name, ids)) => n.post_with_ids_and(&sql(t), name, ids, settings)?,
@@ -1430,10 +1455,7 @@ impl ClickHouseStore {
         self.copy_within("requests", copy, (!touched.is_empty()).then_some(("touched", &touched[..])))?;
         self.write_requests(ws, version, inp, &plan.reqs)?;
         sink.phase("requests written");
-        let rolled = self
-            .node
-            .text(&format!("SELECT count() FROM {db}.requests_daily WHERE workspace = {w} AND generation = {g}"))?;
-        if rolled.trim() != "0" {
+        if self.has_rollup(ws, g)? {
             // The day as `div_euclid` gives it (instants are from 1970 on: `intDiv` rounds the
             // same), the response time as `ReqRow::response_ms` (0 unless answered).
             let answered = clock::Outcome::Answered as u8;
@@ -1716,12 +1738,7 @@ impl ClickHouseStore {
         let (from_ms, to_ms) = (from.unwrap_or(i64::MIN), to.unwrap_or(i64::MAX));
         // The period's whole UTC days come from the daily rollup, when this generation has one;
         // the parts of days at its ends from the requests themselves.
-        let rolled = self.rollups
-            && self
-                .node
-                .text(&format!("SELECT count() FROM {db}.requests_daily WHERE workspace = {w} AND generation = {g}"))?
-                .trim()
-                != "0";
+        let rolled = self.rollups && self.has_rollup(ws, *g)?;
         let days = whole_days(from, to).filter(|_| rolled);
         let requests = |cond: &str| {
             format!(
