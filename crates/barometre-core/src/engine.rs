@@ -599,6 +599,15 @@ pub struct ClockOut {
 }
 
 impl ClockInput {
+    /// Loads the name of `c` into the processor's cache ([`Interner::touch`]).
+    #[inline]
+    pub fn touch_conv(&self, c: ConvKey) -> u8 {
+        match c {
+            ConvKey::Named(n) => self.names.touch(n),
+            ConvKey::Msg(i) => self.ids.touch(i),
+        }
+    }
+
     pub fn conv_name(&self, c: ConvKey) -> &str {
         match c {
             ConvKey::Named(n) => self.names.name(n).unwrap_or_default(),

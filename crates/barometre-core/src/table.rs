@@ -23,6 +23,11 @@ impl Dict {
     pub fn name(&self, id: u32) -> Option<&str> {
         self.0.get(id)
     }
+    /// Loads the name of `id` into the processor's cache ([`Interner::touch`]).
+    #[inline]
+    pub fn touch(&self, id: u32) -> u8 {
+        self.0.touch(id)
+    }
     pub fn get(&self, name: &str) -> Option<u32> {
         self.0.find(name)
     }

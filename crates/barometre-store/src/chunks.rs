@@ -436,7 +436,10 @@ pub fn encode_reqs(rows: &[ReqOut], inp: &ClockInput) -> (Vec<u8>, Vec<u8>) {
 pub fn encode_reqs_rows(rows: &[ReqOut], inp: &ClockInput) -> (Vec<u8>, Vec<u8>) {
     let mut w = W(Vec::with_capacity(rows.len() * REQ_SIZE));
     let mut ids = W::default();
-    for x in rows {
+    for (k, x) in rows.iter().enumerate() {
+        warm(rows, k, |y| {
+            inp.ids.touch(y.first) ^ inp.touch_conv(y.conv) ^ inp.ids.touch(y.answer) ^ inp.names.touch(y.customer)
+        });
         let r = &x.row;
         w.i64(r.start_ms);
         w.i64(r.closed_ms);
@@ -460,6 +463,21 @@ fn le64(b: &[u8]) -> i64 {
 }
 fn le32(b: &[u8]) -> u32 {
     u32::from_le_bytes(b.try_into().expect("4 bytes"))
+}
+
+/// Rows whose names [`warm`] loads into the cache together.
+const WARM: usize = 64;
+
+/// Every [`WARM`] rows (at `k`), loads the names the next ones look up into the processor's
+/// cache. Why: facts are encoded in instant order while their names lie in reading order, so
+/// each lookup is a trip to main memory; encoding takes one at a time, a loop that only
+/// `touch`es keeps dozens in flight. Measured on a million messages (2026-12-03): encoding and
+/// writing the facts went from 0.44–0.51 s to 0.25–0.29 s.
+#[inline]
+fn warm<T>(rows: &[T], k: usize, touch: impl Fn(&T) -> u8) {
+    if k.is_multiple_of(WARM) {
+        std::hint::black_box(rows[k..].iter().take(WARM).fold(0, |t, y| t ^ touch(y)));
+    }
 }
 
 pub(crate) const REQ_SIZE: usize = 41;
@@ -495,7 +513,11 @@ pub fn encode_msgs(rows: &[MsgOut], inp: &ClockInput) -> (Vec<u8>, Vec<u8>) {
 pub fn encode_msgs_rows(rows: &[MsgOut], inp: &ClockInput) -> (Vec<u8>, Vec<u8>) {
     let mut w = W(Vec::with_capacity(rows.len() * MSG_SIZE));
     let mut ids = W::default();
-    for x in rows {
+    for (k, x) in rows.iter().enumerate() {
+        warm(rows, k, |y| {
+            let author = inp.rows.get(y.msg as usize).map_or(NONE, |r| r.author);
+            inp.ids.touch(y.msg) ^ inp.touch_conv(y.conv) ^ inp.ids.touch(y.request) ^ inp.names.touch(author)
+        });
         let m = &x.row;
         w.i64(m.ms);
         w.u32(m.account);
@@ -688,7 +710,8 @@ pub fn encode_convs(rows: &[ConvOut], inp: &ClockInput) -> (Vec<u8>, Vec<u8>) {
 pub fn encode_convs_rows(rows: &[ConvOut], inp: &ClockInput) -> (Vec<u8>, Vec<u8>) {
     let mut w = W(Vec::with_capacity(rows.len() * CONV_SIZE));
     let mut ids = W::default();
-    for x in rows {
+    for (k, x) in rows.iter().enumerate() {
+        warm(rows, k, |y| inp.touch_conv(y.conv));
         let c = &x.row;
         for v in [c.start_ms, c.first_resolved_ms, c.final_resolved_ms, c.complaint_ms, c.complaint_resolved_ms] {
             w.i64(v);
