@@ -336,6 +336,7 @@ pub(super) fn import(
     };
     sink.note(&format!("{}: cut at byte {cut} {}", input.name, if parts.held { "held" } else { "missed" }));
     sink.phase(crate::ROWS_STORED);
+    let flushing = Flusher::start(&tx);
     let (mut a, mut b) = (parts.first, parts.second);
     if parts.held {
         // The second half's lines could not be counted, or were counted otherwise than its reader
@@ -400,8 +401,46 @@ pub(super) fn import(
     }
     tx.commit()?;
     sink.phase("committed");
+    drop(flushing);
     sum.committed = true;
     Ok(Some(sum))
+}
+
+/// Sends a store's pages to the disk as they are written, from another thread, until dropped.
+/// Why: the system keeps written pages in memory for half a minute before writing them, so the
+/// store's final sync wrote all of a million messages' 150 MB at once, 0.16 s of waiting. Synced
+/// as the facts are computed and written, the pages left for it take 0.08 s, the rest having
+/// gone while the processors were busy.
+struct Flusher {
+    stop: Option<SyncSender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Flusher {
+    /// Starts syncing the file of `conn`'s main database (nothing for a store in memory).
+    fn start(conn: &Connection) -> Flusher {
+        let file = conn.path().filter(|p| !p.is_empty()).and_then(|p| std::fs::File::open(p).ok());
+        let Some(file) = file else { return Flusher { stop: None, thread: None } };
+        let (stop, stopped) = sync_channel::<()>(0);
+        let thread = std::thread::spawn(move || {
+            // A failed sync changes nothing: the store is synced whole once placed.
+            while file.sync_data().is_ok()
+                && stopped.recv_timeout(std::time::Duration::from_millis(30))
+                    == Err(std::sync::mpsc::RecvTimeoutError::Timeout)
+            {}
+        });
+        Flusher { stop: Some(stop), thread: Some(thread) }
+    }
+}
+
+impl Drop for Flusher {
+    fn drop(&mut self) {
+        // Dropping the sender wakes the thread at once.
+        drop(self.stop.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 /// Writes the halves' chunks as they come and hands their refusals to `sink`, the second half's
