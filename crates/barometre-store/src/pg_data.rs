@@ -54,7 +54,8 @@ fn facts_key(cfg: &Config) -> String {
 
 /// Whether facts stored under `stored` were written by an older binary with the settings of
 /// `cfg` (another layout, word list or text model): then computed again once and stored, rather
-/// than computed from the rows at every read (see the embedded store's `refresh_if_outdated`).
+/// than computed from the rows at every read (`read_current`; the embedded store's
+/// `refresh_if_outdated`).
 fn outdated(stored: &str, cfg: &Config) -> bool {
     match stored.strip_suffix(LAYOUT) {
         Some(clock) => cfg.only_binary_differs(clock),
@@ -146,18 +147,47 @@ impl PgStore {
     /// texts and stored once, here. Facts of other settings (a report asking another session
     /// gap) are left as they are. When the store cannot be written, the facts are computed in
     /// memory for this read, as for other settings.
-    fn refresh_if_outdated(&self, ws: &str, cfg: &Config) -> Result<(), StoreError> {
-        let (stored, cfg) = self.read(|tx| Ok((state(tx, ws)?.facts, attached(tx, ws, cfg)?.into_owned())))?;
-        if stored.is_empty() || !outdated(&stored, &cfg) {
-            return Ok(());
+    /// Runs `f` in one read of `ws` (its state and `cfg` with its knowledge base given), after
+    /// storing its facts anew if an older binary's layout holds them. Why one read: the state
+    /// that says whether the facts are current is the one `f` reads from (a report read it twice,
+    /// in two transactions, before).
+    fn read_current<T>(
+        &self,
+        ws: &str,
+        cfg: &Config,
+        f: impl Fn(&mut Transaction<'_>, &State, &Config) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let first = self.read(|tx| {
+            let st = state(tx, ws)?;
+            let cfg = attached(tx, ws, cfg)?;
+            if !st.facts.is_empty() && outdated(&st.facts, &cfg) {
+                return Ok(Err((st.facts, cfg.into_owned())));
+            }
+            f(tx, &st, &cfg).map(Ok)
+        })?;
+        match first {
+            Ok(v) => Ok(v),
+            Err((stored, attached_cfg)) => {
+                self.refresh(ws, &attached_cfg, &stored)?;
+                self.read(|tx| {
+                    let st = state(tx, ws)?;
+                    let cfg = attached(tx, ws, cfg)?;
+                    f(tx, &st, &cfg)
+                })
+            }
         }
+    }
+
+    /// Stores the facts of `ws` anew, computed from its rows under `cfg` (with its knowledge
+    /// base), where they are still those of `stored`, an older layout.
+    fn refresh(&self, ws: &str, cfg: &Config, stored: &str) -> Result<(), StoreError> {
         // Never behind a change of the workspace (an import may take minutes): then computed for
         // this read, and stored by a later one.
         let Some(_turn) = self.cp.try_lock_workspace(ws)? else { return Ok(()) };
         let refreshed = self.change_in_turn(ws, |tx, st| {
             // Another instance may have stored them meanwhile.
             if st.facts == stored {
-                recompute(tx, ws, &cfg, None, &mut ())?;
+                recompute(tx, ws, cfg, None, &mut ())?;
             }
             Ok(((), true))
         });
@@ -732,28 +762,28 @@ fn records_at(
 }
 
 /// The fact table of `[from, to)` with the records, read in one transaction.
+/// The table of `ws` in state `st`, `cfg` holding its knowledge base.
 fn table_in(
     tx: &mut Transaction<'_>,
     ws: &str,
+    st: &State,
     cfg: &Config,
     from: Option<Millis>,
     to: Option<Millis>,
     cover: Option<crate::Covering>,
 ) -> Result<FactTable, StoreError> {
-    let st = state(tx, ws)?;
-    let cfg = &*attached(tx, ws, cfg)?;
     // Facts of other settings are computed from the rows (and then credit answers at once).
     let (mut t, computed) = if st.facts == facts_key(cfg) {
         (stored_table(tx, ws, (from, to), cover)?, None)
     } else {
-        let f = facts_at(tx, ws, cfg, &st, None, None)?;
+        let f = facts_at(tx, ws, cfg, st, None, None)?;
         (FactTable::from_facts(&f), Some(f))
     };
     let faq = cfg.faq.as_ref().map_or_else(Vec::new, |f| f.entries().to_vec());
     let mut records = records_at(tx, ws, from, to, faq)?;
     records.credit_conversations(|| match &computed {
         Some(f) => Ok(f.first_agents()),
-        None => facts_at(tx, ws, cfg, &st, None, None).map(|f| f.first_agents()),
+        None => facts_at(tx, ws, cfg, st, None, None).map(|f| f.first_agents()),
     })?;
     records.add_to(&mut t);
     t.has_faq = cfg.faq.is_some();
@@ -1069,8 +1099,7 @@ impl DataStore for PgStore {
     }
 
     fn table(&self, ws: &str, cfg: &Config, from: Option<Millis>, to: Option<Millis>) -> Result<FactTable, StoreError> {
-        self.refresh_if_outdated(ws, cfg)?;
-        self.read(|tx| table_in(tx, ws, cfg, from, to, None))
+        self.read_current(ws, cfg, |tx, st, cfg| table_in(tx, ws, st, cfg, from, to, None))
     }
 
     fn table_covering(
@@ -1081,17 +1110,11 @@ impl DataStore for PgStore {
         to: Option<Millis>,
         cover: crate::Covering,
     ) -> Result<FactTable, StoreError> {
-        self.refresh_if_outdated(ws, cfg)?;
-        self.read(|tx| table_in(tx, ws, cfg, from, to, Some(cover)))
+        self.read_current(ws, cfg, |tx, st, cfg| table_in(tx, ws, st, cfg, from, to, Some(cover)))
     }
 
     fn facts(&self, ws: &str, cfg: &Config, from: Option<Millis>, to: Option<Millis>) -> Result<Facts, StoreError> {
-        self.refresh_if_outdated(ws, cfg)?;
-        self.read(|tx| {
-            let st = state(tx, ws)?;
-            let cfg = &*attached(tx, ws, cfg)?;
-            facts_at(tx, ws, cfg, &st, from, to)
-        })
+        self.read_current(ws, cfg, |tx, st, cfg| facts_at(tx, ws, cfg, st, from, to))
     }
 
     fn records(&self, ws: &str, from: Option<Millis>, to: Option<Millis>) -> Result<Records, StoreError> {
