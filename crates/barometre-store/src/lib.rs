@@ -348,11 +348,13 @@ pub trait DataStore {
         message_id: &str,
         label: Option<barometre_core::understand::Label>,
         by: Option<&str>,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<bool, StoreError> {
+        self.correct_label_with(workspace, cfg, message_id, label, by, &mut ())
+    }
 
     /// [`DataStore::correct_label`], telling `sink` its phases and asking
     /// [`ImportSink::before_commit`] before the change is committed (what [`Split`] checks the
-    /// workspace's lock with). By default, asked first: a store that commits in one transaction
+    /// workspace's lock with). A store that commits in one transaction asks it first: it then
     /// takes the change whole or not at all.
     fn correct_label_with(
         &mut self,
@@ -362,10 +364,7 @@ pub trait DataStore {
         label: Option<barometre_core::understand::Label>,
         by: Option<&str>,
         sink: &mut dyn ImportSink,
-    ) -> Result<bool, StoreError> {
-        sink.before_commit()?;
-        self.correct_label(workspace, cfg, message_id, label, by)
-    }
+    ) -> Result<bool, StoreError>;
 
     /// The analyst's labels of a workspace, by message id.
     fn corrections(&self, workspace: &str) -> Result<Vec<Correction>, StoreError>;
@@ -379,7 +378,9 @@ pub trait DataStore {
         workspace: &str,
         cfg: &Config,
         entries: &[barometre_core::understand::faq::Entry],
-    ) -> Result<FaqSummary, StoreError>;
+    ) -> Result<FaqSummary, StoreError> {
+        self.import_faq_with(workspace, cfg, entries, &mut ())
+    }
 
     /// [`DataStore::import_faq`], with `sink` as in [`DataStore::correct_label_with`].
     fn import_faq_with(
@@ -388,10 +389,7 @@ pub trait DataStore {
         cfg: &Config,
         entries: &[barometre_core::understand::faq::Entry],
         sink: &mut dyn ImportSink,
-    ) -> Result<FaqSummary, StoreError> {
-        sink.before_commit()?;
-        self.import_faq(workspace, cfg, entries)
-    }
+    ) -> Result<FaqSummary, StoreError>;
 
     /// A workspace's knowledge base, in its file's order.
     fn faq(&self, workspace: &str) -> Result<Vec<barometre_core::understand::faq::Entry>, StoreError>;

@@ -1166,17 +1166,6 @@ impl DataStore for PgStore {
         self.read(|tx| Ok(state(tx, ws)?.version))
     }
 
-    fn correct_label(
-        &mut self,
-        ws: &str,
-        cfg: &Config,
-        message_id: &str,
-        label: Option<Label>,
-        by: Option<&str>,
-    ) -> Result<bool, StoreError> {
-        self.correct_label_with(ws, cfg, message_id, label, by, &mut ())
-    }
-
     fn correct_label_with(
         &mut self,
         ws: &str,
@@ -1221,10 +1210,6 @@ impl DataStore for PgStore {
 
     fn corrections(&self, ws: &str) -> Result<Vec<Correction>, StoreError> {
         self.read(|tx| corrections_of(tx, ws))
-    }
-
-    fn import_faq(&mut self, ws: &str, cfg: &Config, entries: &[FaqEntry]) -> Result<FaqSummary, StoreError> {
-        self.import_faq_with(ws, cfg, entries, &mut ())
     }
 
     fn import_faq_with(

@@ -106,16 +106,6 @@ impl DataStore for Split {
     fn version(&self, ws: &str) -> Result<i64, StoreError> {
         self.data.version(ws)
     }
-    fn correct_label(
-        &mut self,
-        ws: &str,
-        cfg: &Config,
-        message_id: &str,
-        label: Option<barometre_core::understand::Label>,
-        by: Option<&str>,
-    ) -> Result<bool, StoreError> {
-        self.correct_label_with(ws, cfg, message_id, label, by, &mut ())
-    }
     fn correct_label_with(
         &mut self,
         ws: &str,
@@ -131,9 +121,6 @@ impl DataStore for Split {
     }
     fn corrections(&self, ws: &str) -> Result<Vec<Correction>, StoreError> {
         self.data.corrections(ws)
-    }
-    fn import_faq(&mut self, ws: &str, cfg: &Config, entries: &[Entry]) -> Result<FaqSummary, StoreError> {
-        self.import_faq_with(ws, cfg, entries, &mut ())
     }
     fn import_faq_with(
         &mut self,

@@ -1403,14 +1403,17 @@ impl DataStore for SqliteStore {
         Ok(out)
     }
 
-    fn correct_label(
+    fn correct_label_with(
         &mut self,
         ws: &str,
         cfg: &Config,
         message_id: &str,
         label: Option<Label>,
         by: Option<&str>,
+        sink: &mut dyn ImportSink,
     ) -> Result<bool, StoreError> {
+        // Asked first: the change is then taken in one transaction, whole or not at all.
+        sink.before_commit()?;
         let cfg = &*self.attached(ws, cfg)?;
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let found = find_rows(&tx, ws, &[message_id.to_string()])?;
@@ -1502,7 +1505,14 @@ impl DataStore for SqliteStore {
         Ok(self.conn.query_row("SELECT COALESCE(MAX(id), 0) FROM imports WHERE workspace = ?", [ws], |r| r.get(0))?)
     }
 
-    fn import_faq(&mut self, ws: &str, cfg: &Config, entries: &[FaqEntry]) -> Result<FaqSummary, StoreError> {
+    fn import_faq_with(
+        &mut self,
+        ws: &str,
+        cfg: &Config,
+        entries: &[FaqEntry],
+        sink: &mut dyn ImportSink,
+    ) -> Result<FaqSummary, StoreError> {
+        sink.before_commit()?;
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute("INSERT OR IGNORE INTO workspaces (name, created_ms) VALUES (?, ?)", params![ws, now_ms()])?;
         let changed = faq_of(&tx, ws)? != entries;

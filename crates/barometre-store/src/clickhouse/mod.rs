@@ -2027,17 +2027,6 @@ impl DataStore for ClickHouseStore {
         Ok(self.state(ws)?.versions.last().map_or(0, |v| *v as i64))
     }
 
-    fn correct_label(
-        &mut self,
-        ws: &str,
-        cfg: &Config,
-        message_id: &str,
-        label: Option<Label>,
-        by: Option<&str>,
-    ) -> Result<bool, StoreError> {
-        self.correct_label_with(ws, cfg, message_id, label, by, &mut ())
-    }
-
     fn correct_label_with(
         &mut self,
         ws: &str,
@@ -2082,10 +2071,6 @@ impl DataStore for ClickHouseStore {
     fn corrections(&self, ws: &str) -> Result<Vec<Correction>, StoreError> {
         let st = self.state(ws)?;
         self.corrections_at(ws, &st.versions)
-    }
-
-    fn import_faq(&mut self, ws: &str, cfg: &Config, entries: &[FaqEntry]) -> Result<FaqSummary, StoreError> {
-        self.import_faq_with(ws, cfg, entries, &mut ())
     }
 
     fn import_faq_with(
