@@ -1137,7 +1137,10 @@ fn clock(
     // `two_cores`, past a few thousand rows: the conversations holding the second half of the
     // messages are computed on another core, into a sink of their own appended after. The facts
     // come in the same order as from one loop (a conversation's facts refer to messages by
-    // index, never to the sink's places).
+    // index, never to the sink's places). The second sink's facts are copied into the room
+    // reserved above, so at the end the facts of the second half are held twice (a million
+    // messages' table: some 30 MB more at the peak; growing the first sink only when appending
+    // would hold the first half twice instead, and copy it).
     if two_cores && keep.is_none() && n >= PARALLEL_ROWS {
         let half = start.partition_point(|&s| (s as usize) < n / 2).min(keys.len());
         let mut second = out.empty();
@@ -1155,8 +1158,8 @@ fn clock(
     }
 }
 
-/// Rows past which [`clock`] computes conversations on two cores (few in tests, so that the
-/// tests' inputs take that way).
+/// Rows past which [`clock`] computes conversations on two cores (few in this crate's tests, so
+/// that their inputs take that way).
 const PARALLEL_ROWS: usize = if cfg!(test) { 64 } else { 16_384 };
 
 /// What [`clock`] knows of every row once conversations are found: what computing each

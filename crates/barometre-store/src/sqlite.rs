@@ -62,6 +62,10 @@ pub struct SqliteStore {
     faq: std::cell::RefCell<Option<FaqSeen>>,
     /// Workspace locks of a store in memory, which no other process opens.
     locks: crate::lock::Local,
+    /// The file of a store being built aside ([`SqliteStore::import_new`]), which an import
+    /// sends to the disk as it goes. Held open until the connection is closed: closing any
+    /// handle of a file drops every lock the process holds on it, SQLite's included.
+    aside: Option<Arc<std::fs::File>>,
 }
 
 /// A workspace, its version, and its knowledge base at that version (`None`: it has none).
@@ -111,7 +115,7 @@ impl SqliteStore {
                 r => break r?,
             }
         }
-        let mut s = SqliteStore { conn, faq: std::cell::RefCell::new(None), locks: Default::default() };
+        let mut s = SqliteStore { conn, faq: std::cell::RefCell::new(None), locks: Default::default(), aside: None };
         s.migrate()?;
         Ok(s)
     }
@@ -1157,7 +1161,8 @@ impl DataStore for SqliteStore {
     ) -> Result<Option<ImportSummary>, StoreError> {
         self.with_import_cache(|s| {
             let cfg = &*s.attached(ws, cfg)?;
-            halves::import(&mut s.conn, ws, cfg, strict, input, at, progress, sink)
+            let aside = s.aside.clone();
+            halves::import(&mut s.conn, aside, ws, cfg, strict, input, at, progress, sink)
         })
     }
 
