@@ -184,11 +184,11 @@ print(json.dumps({{"oneshot": oneshot, "load": load, "stored": stored, "rows": r
         pair_db, pair_ddb = os.path.join(WORK, f"p{n}.db"), os.path.join(WORK, f"p{n}.duckdb")
         pairs = []
         for k in range(PAIRS):
-            def ours():
+            def import_once():
                 remove_store(pair_db)
                 return peak_mib([exe, "import", "messages", csv, "--db", pair_db])[1]
 
-            def theirs():
+            def load_once():
                 if os.path.exists(pair_ddb):
                     os.remove(pair_ddb)
                 return duck(f"""
@@ -199,11 +199,11 @@ con.close()
 print(json.dumps(time.perf_counter() - t))
 """, n)
             if k % 2 == 0:
-                a = ours()
-                pairs.append((a, theirs()))
+                a = import_once()
+                pairs.append((a, load_once()))
             else:
-                b = theirs()
-                pairs.append((ours(), b))
+                b = load_once()
+                pairs.append((import_once(), b))
         remove_store(pair_db)
         if os.path.exists(pair_ddb):
             os.remove(pair_ddb)
