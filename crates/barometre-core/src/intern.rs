@@ -161,8 +161,16 @@ impl Interner {
         self.arena.reserve(bytes);
     }
 
+    /// Loads into the processor's cache the slot where a string of hash `h` is looked for (its
+    /// id there, or 0 before the table is built): a loop over many hashes doing only this keeps
+    /// many memory reads in flight, and [`Interner::intern_hashed`] then finds them in the cache.
+    #[inline]
+    pub fn touch_hash(&self, h: u64) -> u32 {
+        self.slots.get().map_or(0, |slots| slots[h as usize & (slots.len() - 1)].id)
+    }
+
     /// [`Interner::intern`] with the string's [`hash`] already computed.
-    fn intern_hashed(&mut self, h: u64, s: &str) -> (u32, bool) {
+    pub fn intern_hashed(&mut self, h: u64, s: &str) -> (u32, bool) {
         let need = size_for(self.spans.len() + 1);
         if self.table().len() < need {
             // Id order reads the arena front to back; only the slot writes are scattered.
@@ -628,6 +636,20 @@ mod tests {
         let (a, _) = i.intern("acme");
         let (e, _) = i.intern("");
         assert_eq!((i.touch(a), i.touch(e), i.touch(e + 1), i.touch(u32::MAX)), (b'a', 0, 0, 0));
+    }
+
+    #[test]
+    fn interning_with_the_hash_given_after_touching_equals_interning() {
+        let mut plain = Interner::default();
+        let mut hashed = Interner::default();
+        assert_eq!(hashed.touch_hash(hash("x")), 0, "no table yet");
+        hashed.reserve(3000, 30_000);
+        for k in 0..5000 {
+            let s = format!("id-{}", k % 3000);
+            std::hint::black_box(hashed.touch_hash(hash(&s)));
+            assert_eq!(hashed.intern_hashed(hash(&s), &s), plain.intern(&s));
+        }
+        assert_eq!(hashed, plain);
     }
 
     #[test]
