@@ -161,16 +161,18 @@ impl Interner {
         self.arena.reserve(bytes);
     }
 
-    /// Loads into the processor's cache the slot where a string of hash `h` is looked for (its
-    /// id there, or 0 before the table is built): a loop over many hashes doing only this keeps
-    /// many memory reads in flight, and [`Interner::intern_hashed`] then finds them in the cache.
+    /// Loads into the processor's cache the slot where a string of hash `h` is looked for (what
+    /// it gives means nothing: fold it into a black box): a loop over many hashes doing only
+    /// this keeps many memory reads in flight, and [`Interner::intern_hashed`] then finds them in
+    /// the cache.
     #[inline]
     pub fn touch_hash(&self, h: u64) -> u32 {
         self.slots.get().map_or(0, |slots| slots[h as usize & (slots.len() - 1)].id)
     }
 
-    /// [`Interner::intern`] with the string's [`hash`] already computed.
+    /// [`Interner::intern`] with the string's [`hash`] already computed (`h` must be it).
     pub fn intern_hashed(&mut self, h: u64, s: &str) -> (u32, bool) {
+        debug_assert_eq!(h, hash(s), "the hash given is the string's");
         let need = size_for(self.spans.len() + 1);
         if self.table().len() < need {
             // Id order reads the arena front to back; only the slot writes are scattered.
