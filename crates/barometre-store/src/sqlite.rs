@@ -663,14 +663,7 @@ impl Known {
         let (n, bytes) = stored_size(conn, ws)?;
         k.ids.reserve(n, bytes);
         k.at.reserve(n);
-        let mut st =
-            conn.prepare_cached("SELECT seq, n, keys, dead FROM message_chunks WHERE workspace = ? ORDER BY seq")?;
-        let mut q = st.query([ws])?;
-        while let Some(r) = q.next()? {
-            let seq: u32 = r.get(0)?;
-            let n: usize = r.get(1)?;
-            let keys = r.get_ref(2)?.as_blob().map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let dead = r.get_ref(3)?.as_blob_or_null().map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        each_key_chunk(conn, ws, |seq, n, keys, dead| {
             let mut batch = Vec::with_capacity(KNOWN_BATCH);
             rows::each_key(keys, n, |i, id, fp| {
                 if !rows::is_dead(dead, i) {
@@ -682,8 +675,8 @@ impl Known {
                 }
                 Ok(())
             })?;
-            k.add(&mut batch)?;
-        }
+            k.add(&mut batch)
+        })?;
         Ok(k)
     }
 
@@ -719,6 +712,18 @@ fn each_live_key(
     ws: &str,
     mut each: impl FnMut(u32, usize, &str, u64) -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {
+    each_key_chunk(conn, ws, |seq, n, keys, dead| {
+        rows::each_key(keys, n, |i, id, fp| if rows::is_dead(dead, i) { Ok(()) } else { each(seq, i, id, fp) })
+    })
+}
+
+/// Calls `each` with the number, row count, keys and dead rows of every chunk of a workspace, in
+/// order: what [`each_live_key`] and [`Known::read`] read (a few bytes a row).
+fn each_key_chunk(
+    conn: &Connection,
+    ws: &str,
+    mut each: impl FnMut(u32, usize, &[u8], Option<&[u8]>) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
     let mut st =
         conn.prepare_cached("SELECT seq, n, keys, dead FROM message_chunks WHERE workspace = ? ORDER BY seq")?;
     let mut q = st.query([ws])?;
@@ -727,7 +732,7 @@ fn each_live_key(
         let n: usize = r.get(1)?;
         let keys = r.get_ref(2)?.as_blob().map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let dead = r.get_ref(3)?.as_blob_or_null().map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        rows::each_key(keys, n, |i, id, fp| if rows::is_dead(dead, i) { Ok(()) } else { each(seq, i, id, fp) })?;
+        each(seq, n, keys, dead)?;
     }
     Ok(())
 }
