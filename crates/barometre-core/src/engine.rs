@@ -927,7 +927,7 @@ pub fn run_table(inp: &ClockInput, cfg: &Config) -> crate::table::FactTable {
 
 /// Where the clock puts its facts: every fact with its ids ([`ClockOut`]), or only the rows
 /// (a [`crate::table::FactTable`]). The clock's one loop serves both.
-trait Sink {
+trait Sink: Default {
     fn reserve(&mut self, reqs: usize, msgs: usize, convs: usize);
     fn reqs_len(&self) -> usize;
     fn push_req(&mut self, r: ReqOut);
@@ -939,9 +939,7 @@ trait Sink {
     fn push_msg(&mut self, m: MsgOut);
     fn msg(&mut self, k: usize) -> &mut MsgRow;
     fn push_conv(&mut self, c: ConvOut);
-    /// A sink of the same kind holding nothing, for facts computed on another core.
-    fn empty(&self) -> Self;
-    /// Appends the facts of `other` (one made by [`Sink::empty`]) after these.
+    /// Appends the facts of `other` (a sink made empty, by `Default`) after these.
     fn append(&mut self, other: Self);
 }
 
@@ -977,9 +975,6 @@ impl Sink for ClockOut {
     }
     fn push_conv(&mut self, c: ConvOut) {
         self.convs.push(c);
-    }
-    fn empty(&self) -> Self {
-        ClockOut::default()
     }
     fn append(&mut self, mut other: Self) {
         self.reqs.append(&mut other.reqs);
@@ -1017,9 +1012,6 @@ impl Sink for crate::table::FactTable {
     fn push_conv(&mut self, c: ConvOut) {
         self.convs.push(c.row);
     }
-    fn empty(&self) -> Self {
-        crate::table::FactTable::default()
-    }
     fn append(&mut self, mut other: Self) {
         self.reqs.append(&mut other.reqs);
         self.msgs.append(&mut other.msgs);
@@ -1027,10 +1019,10 @@ impl Sink for crate::table::FactTable {
     }
 }
 
-fn clock(
+fn clock<S: Sink + Send>(
     inp: &ClockInput,
     cfg: &Config,
-    out: &mut (impl Sink + Send),
+    out: &mut S,
     keep: Option<&dyn Fn(ConvKey) -> bool>,
     two_cores: bool,
 ) {
@@ -1143,7 +1135,7 @@ fn clock(
     // would hold the first half twice instead, and copy it).
     if two_cores && keep.is_none() && n >= PARALLEL_ROWS {
         let half = start.partition_point(|&s| (s as usize) < n / 2).min(keys.len());
-        let mut second = out.empty();
+        let mut second = S::default();
         second.reserve(n / 4, n - start[half] as usize, keys.len() - half);
         std::thread::scope(|sc| {
             let other = sc.spawn(|| {

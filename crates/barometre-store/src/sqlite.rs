@@ -293,17 +293,24 @@ fn each_stored(
     ws: &str,
     mut each: impl FnMut(u32, usize, rows::RowRef) -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {
-    let mut st =
-        conn.prepare_cached("SELECT seq, n, keys, data, dead FROM message_chunks WHERE workspace = ? ORDER BY seq")?;
+    let mut st = conn.prepare_cached(&format!("{CHUNKS} ORDER BY seq"))?;
     let mut q = st.query([ws])?;
     while let Some(r) = q.next()? {
-        let seq: u32 = r.get(0)?;
-        let n: usize = r.get(1)?;
-        let blob = |i: usize| r.get_ref(i).and_then(|v| Ok(v.as_blob_or_null()?));
-        let (keys, data, dead) = (blob(2)?.unwrap_or_default(), blob(3)?.unwrap_or_default(), blob(4)?);
+        let (seq, n, keys, data, dead) = chunk_of(r)?;
         rows::each_row(keys, data, n, dead, |i, row| each(seq, i, row))?;
     }
     Ok(())
+}
+
+/// A workspace's message chunks, whole: what [`chunk_of`] reads a row of.
+const CHUNKS: &str = "SELECT seq, n, keys, data, dead FROM message_chunks WHERE workspace = ?";
+
+/// A row of [`CHUNKS`]: the chunk's number, row count, keys, data and dead rows.
+type ChunkRef<'r> = (u32, usize, &'r [u8], &'r [u8], Option<&'r [u8]>);
+
+fn chunk_of<'r>(r: &'r Row<'_>) -> Result<ChunkRef<'r>, StoreError> {
+    let blob = |i: usize| r.get_ref(i).and_then(|v| Ok(v.as_blob_or_null()?));
+    Ok((r.get(0)?, r.get(1)?, blob(2)?.unwrap_or_default(), blob(3)?.unwrap_or_default(), blob(4)?))
 }
 
 /// The stored rows of the given ids, by id (ids not stored are absent).
@@ -481,92 +488,70 @@ fn load_input(conn: &Connection, ws: &str) -> Result<ClockInput, StoreError> {
     // it is given): reserved, not touched, so that growing never copies what is there. The
     // first part makes room for the second's, which is appended to it.
     inp.reserve(n, 3 * bytes);
-    let chunks = |from: u32, to: u32, each: &mut EachChunk<'_>| {
-        let mut st = conn.prepare_cached(
-            "SELECT n, keys, data, dead FROM message_chunks WHERE workspace = ? AND seq >= ? AND seq < ? ORDER BY seq",
-        )?;
-        let mut q = st.query(params![ws, from, to])?;
-        while let Some(r) = q.next()? {
-            let n: usize = r.get(0)?;
-            let blob = |i: usize| r.get_ref(i).and_then(|v| Ok(v.as_blob_or_null()?));
-            let (keys, data, dead) = (blob(1)?.unwrap_or_default(), blob(2)?.unwrap_or_default(), blob(3)?);
-            each(n, keys, data, dead)?;
+    // Without a second half (one chunk), its query finds nothing and the other core nothing to do.
+    let split = split.unwrap_or(u32::MAX);
+    type Chunk = (usize, Vec<u8>, Vec<u8>, Option<Vec<u8>>);
+    // One chunk in flight: chunks hold texts (up to 64 MB each).
+    let (send, take) = std::sync::mpsc::sync_channel::<Chunk>(1);
+    std::thread::scope(|sc| {
+        let second = sc.spawn(|| {
+            let mut part = engine::Bulk::default();
+            for (k, (count, keys, data, dead)) in take.into_iter().enumerate() {
+                if k == 0 {
+                    part.reserve(n - n / 2, 3 * bytes / 2);
+                }
+                push(&mut part, &keys, &data, count, dead.as_deref())?;
+            }
+            Ok::<_, StoreError>(part)
+        });
+        // In turns: a chunk of the second half fetched and sent to the other core, then one of
+        // the first half decoded here (two queries stepped on one connection).
+        let first = (|| {
+            let sql = format!("{CHUNKS} AND seq >= ? AND seq < ? ORDER BY seq");
+            let (mut sa, mut sb) = (conn.prepare(&sql)?, conn.prepare(&sql)?);
+            let mut qa = sa.query(params![ws, 0, split])?;
+            let mut qb = sb.query(params![ws, split, u32::MAX])?;
+            let (mut a_done, mut b_done) = (false, false);
+            while !(a_done && b_done) {
+                if !b_done {
+                    match qb.next()? {
+                        Some(r) => {
+                            let (_, n, keys, data, dead) = chunk_of(r)?;
+                            // The other core stopped: its error comes out of the join.
+                            if send.send((n, keys.to_vec(), data.to_vec(), dead.map(<[u8]>::to_vec))).is_err() {
+                                return Ok(());
+                            }
+                        }
+                        None => b_done = true,
+                    }
+                }
+                if !a_done {
+                    match qa.next()? {
+                        Some(r) => {
+                            let (_, n, keys, data, dead) = chunk_of(r)?;
+                            push(&mut inp, keys, data, n, dead)?;
+                        }
+                        None => a_done = true,
+                    }
+                }
+            }
+            Ok::<_, StoreError>(())
+        })();
+        drop(send);
+        let part = second.join().expect("decoding rows does not panic");
+        first?;
+        let part = part?;
+        if !part.is_empty() {
+            inp.append(part);
         }
         Ok::<_, StoreError>(())
-    };
-    match split {
-        None => chunks(0, u32::MAX, &mut |n, keys, data, dead| push(&mut inp, keys, data, n, dead))?,
-        Some(split) => {
-            type Chunk = (usize, Vec<u8>, Vec<u8>, Option<Vec<u8>>);
-            // One chunk in flight: chunks hold texts (up to 64 MB each).
-            let (send, take) = std::sync::mpsc::sync_channel::<Chunk>(1);
-            std::thread::scope(|sc| {
-                let second = sc.spawn(|| {
-                    let mut part = engine::Bulk::default();
-                    part.reserve(n - n / 2, 3 * bytes / 2);
-                    for (n, keys, data, dead) in take {
-                        push(&mut part, &keys, &data, n, dead.as_deref())?;
-                    }
-                    Ok::<_, StoreError>(part)
-                });
-                // In turns: a chunk of the second half fetched and sent to the other core, then
-                // one of the first half decoded here (two queries stepped on one connection).
-                let first = (|| {
-                    let sql = "SELECT n, keys, data, dead FROM message_chunks WHERE workspace = ? AND seq >= ? AND seq < ? ORDER BY seq";
-                    let (mut sa, mut sb) = (conn.prepare(sql)?, conn.prepare(sql)?);
-                    let mut qa = sa.query(params![ws, 0, split])?;
-                    let mut qb = sb.query(params![ws, split, u32::MAX])?;
-                    let (mut a_done, mut b_done) = (false, false);
-                    while !(a_done && b_done) {
-                        if !b_done {
-                            match qb.next()? {
-                                Some(r) => {
-                                    let blob = |i: usize| r.get_ref(i).and_then(|v| Ok(v.as_blob_or_null()?));
-                                    let chunk = (
-                                        r.get(0)?,
-                                        blob(1)?.unwrap_or_default().to_vec(),
-                                        blob(2)?.unwrap_or_default().to_vec(),
-                                        blob(3)?.map(<[u8]>::to_vec),
-                                    );
-                                    // The other core stopped: its error comes out of the join.
-                                    if send.send(chunk).is_err() {
-                                        return Ok(());
-                                    }
-                                }
-                                None => b_done = true,
-                            }
-                        }
-                        if !a_done {
-                            match qa.next()? {
-                                Some(r) => {
-                                    let n: usize = r.get(0)?;
-                                    let blob = |i: usize| r.get_ref(i).and_then(|v| Ok(v.as_blob_or_null()?));
-                                    let (keys, data) = (blob(1)?.unwrap_or_default(), blob(2)?.unwrap_or_default());
-                                    push(&mut inp, keys, data, n, blob(3)?)?;
-                                }
-                                None => a_done = true,
-                            }
-                        }
-                    }
-                    Ok::<_, StoreError>(())
-                })();
-                drop(send);
-                let part = second.join().expect("decoding rows does not panic");
-                first?;
-                inp.append(part?);
-                Ok::<_, StoreError>(())
-            })?;
-        }
-    }
+    })?;
     for e in load_events(conn, ws)? {
         inp.push_event(&e);
     }
     // The store keys rows by id: none is left out.
     Ok(inp.finish().0)
 }
-
-/// What [`load_input`] does with each chunk: its row count, keys, data and dead rows.
-type EachChunk<'a> = dyn FnMut(usize, &[u8], &[u8], Option<&[u8]>) -> Result<(), StoreError> + 'a;
 
 /// Replaces a workspace's facts with the clock's output over its current rows. `stale`: the
 /// kept text facts were read with other settings (signature patterns) and are read again.
